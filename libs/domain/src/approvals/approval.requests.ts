@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { Identifier, Principal, RiskLevel, Sha256Hex, UtcTimestamp } from '../shared/primitives.js';
+import { Artifact, RequestedBy, Scope } from './approval.events.js';
+
+// What a gateway sends, over TCP, NATS or HTTP. Validated at the edge; the ledger derives the stored events from them.
+
+/** Raw tokens are HMACed by the ledger; a client that holds the key may send `tokenHash` instead. Never both. */
+const tokenFields = {
+  token: z.string().min(1).max(4096).optional(),
+  tokenHash: Sha256Hex.optional(),
+};
+
+const oneTokenForm = (value: { token?: string | undefined; tokenHash?: string | undefined }) =>
+  !(value.token !== undefined && value.tokenHash !== undefined);
+const oneTokenFormIssue = { message: 'send either token or tokenHash, not both', path: ['tokenHash'] };
+
+/** Raw output accepted on the wire; what is stored is capped (see the output cap in the ledger's configuration). */
+export const MAX_RAW_OUTPUT_CHARS = 16 * 1024 * 1024;
+
+export const GrantApprovalRequest = z
+  .object({
+    approvalId: Identifier,
+    instruction: z.string().min(1).max(16_384),
+    approvedCommands: z.array(z.string().min(1).max(16_384)).max(256).default([]),
+    scope: Scope.optional(),
+    riskLevel: RiskLevel,
+    decision: z.enum(['approved', 'auto']).default('approved'),
+    approvedBy: Principal,
+    requestedBy: RequestedBy.default({}),
+    expiresAt: UtcTimestamp.optional(),
+    maxExecutions: z.number().int().positive().max(1_000_000).optional(),
+    ...tokenFields,
+  })
+  .strict()
+  .refine(oneTokenForm, oneTokenFormIssue);
+
+export const RejectApprovalRequest = z
+  .object({
+    approvalId: Identifier,
+    by: Principal,
+    reason: z.string().min(1).max(4096),
+    instruction: z.string().min(1).max(16_384).optional(),
+  })
+  .strict();
+
+export const RevokeApprovalRequest = z
+  .object({
+    approvalId: Identifier,
+    by: Principal,
+    reason: z.string().min(1).max(4096),
+  })
+  .strict();
+
+export const LogExecutionRequest = z
+  .object({
+    executionId: Identifier,
+    approvalId: Identifier.optional(),
+    sessionId: Identifier.optional(),
+    workerId: Identifier,
+    toolName: z.string().min(1).max(256).default('shell'),
+    command: z.string().min(1).max(65_536),
+    output: z.string().max(MAX_RAW_OUTPUT_CHARS).default(''),
+    exitCode: z.number().int().min(-1).max(255).nullable(),
+    artifacts: z.array(Artifact).max(1024).default([]),
+    startedAt: UtcTimestamp,
+    finishedAt: UtcTimestamp,
+    durationMs: z.number().int().nonnegative().optional(),
+    ...tokenFields,
+  })
+  .strict()
+  .refine((value) => value.approvalId !== undefined || value.sessionId !== undefined, {
+    message: 'an execution names its approvalId, or its sessionId when it needed no approval',
+    path: ['approvalId'],
+  })
+  .refine((value) => value.finishedAt >= value.startedAt, {
+    message: 'finishedAt is before startedAt',
+    path: ['finishedAt'],
+  })
+  .refine(oneTokenForm, oneTokenFormIssue);
+
+export type GrantApprovalRequest = z.input<typeof GrantApprovalRequest>;
+export type RejectApprovalRequest = z.input<typeof RejectApprovalRequest>;
+export type RevokeApprovalRequest = z.input<typeof RevokeApprovalRequest>;
+export type LogExecutionRequest = z.input<typeof LogExecutionRequest>;
+export type ParsedGrantApprovalRequest = z.output<typeof GrantApprovalRequest>;
+export type ParsedRejectApprovalRequest = z.output<typeof RejectApprovalRequest>;
+export type ParsedRevokeApprovalRequest = z.output<typeof RevokeApprovalRequest>;
+export type ParsedLogExecutionRequest = z.output<typeof LogExecutionRequest>;
+
+/** Message patterns of the microservice transports (TCP, NATS). Part of the wire contract. */
+export const MESSAGE_PATTERNS = {
+  grantApproval: 'approvals.grant',
+  rejectApproval: 'approvals.reject',
+  revokeApproval: 'approvals.revoke',
+  logExecution: 'executions.log',
+} as const;
+
+/** The durable acknowledgement every command gets. Positions travel as decimal strings (they are 64-bit). */
+export const CommandAck = z.object({
+  eventId: z.string(),
+  streamId: z.string(),
+  streamRevision: z.number().int().nonnegative(),
+  globalPosition: z.string().regex(/^\d+$/),
+  hash: Sha256Hex,
+  /** True when this command had been recorded before: nothing was appended, this is the original result. */
+  duplicate: z.boolean(),
+});
+export type CommandAck = z.infer<typeof CommandAck>;
