@@ -1,0 +1,47 @@
+import { jsonLineLogger, type ClientLogger } from './logging/client-logger.js';
+import type { Backoff } from './spool/drain-scheduler.js';
+import type { LedgerConnection, LedgerTransport } from './transport/ledger-transport.js';
+
+export type LedgerClientOptions = LedgerConnection & {
+  /** A request with no reply within this time is spooled (the ledger may have recorded it: resending is safe). */
+  requestTimeoutMs?: number;
+  /** Where unacknowledged commands wait. One directory per process. */
+  spoolDir?: string;
+  /** Drain the spool in the background when the ledger comes back (off: only `drainSpool()` sends it). */
+  backgroundDrain?: boolean;
+  /** Delay between background drain attempts while the ledger is away. */
+  drainBackoff?: Partial<Backoff>;
+  /** How long spooling waits for another process that holds the spool directory. */
+  lockWaitMs?: number;
+  logger?: ClientLogger;
+  /** Replaces the NestJS transport (another transport, or a test double for the client's own unit tests). */
+  ledgerTransport?: LedgerTransport;
+};
+
+export const CLIENT_DEFAULTS = {
+  requestTimeoutMs: 5_000,
+  spoolDir: './.ledger-spool',
+  backgroundDrain: true,
+  drainBackoff: { initialMs: 1_000, maxMs: 30_000 },
+  lockWaitMs: 2_000,
+} as const;
+
+export interface ResolvedClientSettings {
+  requestTimeoutMs: number;
+  spoolDir: string;
+  backgroundDrain: boolean;
+  drainBackoff: Backoff;
+  lockWaitMs: number;
+  logger: ClientLogger;
+}
+
+export function resolveClientSettings(options: LedgerClientOptions): ResolvedClientSettings {
+  return {
+    requestTimeoutMs: options.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs,
+    spoolDir: options.spoolDir ?? CLIENT_DEFAULTS.spoolDir,
+    backgroundDrain: options.backgroundDrain ?? CLIENT_DEFAULTS.backgroundDrain,
+    drainBackoff: { ...CLIENT_DEFAULTS.drainBackoff, ...options.drainBackoff },
+    lockWaitMs: options.lockWaitMs ?? CLIENT_DEFAULTS.lockWaitMs,
+    logger: options.logger ?? jsonLineLogger(),
+  };
+}

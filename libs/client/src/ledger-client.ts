@@ -1,0 +1,172 @@
+import type { CommandAck } from '@audit-ledger/domain';
+import { LedgerClientClosedError, LedgerRejectedError, SpoolWriteError } from './errors.js';
+import {
+  LEDGER_COMMANDS,
+  validateCommand,
+  type LedgerCommandInput,
+  type LedgerCommandName,
+  type MessagePattern,
+} from './ledger-commands.js';
+import {
+  resolveClientSettings,
+  type LedgerClientOptions,
+  type ResolvedClientSettings,
+} from './ledger-client.options.js';
+import { describeError } from './logging/client-logger.js';
+import { DrainScheduler } from './spool/drain-scheduler.js';
+import { drainSpool, type DrainedEntry, type DrainReport } from './spool/spool-drain.js';
+import { Spool } from './spool/spool.js';
+import { NestLedgerTransport, type LedgerTransport } from './transport/ledger-transport.js';
+
+export type LedgerCommandResult =
+  | { status: 'acknowledged'; ack: CommandAck }
+  /** Durable on local disk, not yet in the ledger: it will be sent, in order, when the ledger answers again. */
+  | { status: 'spooled'; spoolSeq: number };
+
+/**
+ * What a gateway uses to record approvals and executions. It never blocks the gateway on the ledger: a command the
+ * ledger cannot take now is spooled to disk (fsync'd) and sent later, in order; only bad input and definitive
+ * refusals throw.
+ */
+export class LedgerClient {
+  private readonly settings: ResolvedClientSettings;
+  private readonly transport: LedgerTransport;
+  private readonly spool: Spool;
+  private readonly scheduler: DrainScheduler | undefined;
+  private readonly ready: Promise<void>;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private drainPass: Promise<DrainReport> | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: LedgerClientOptions = {}) {
+    this.settings = resolveClientSettings(options);
+    const { logger, requestTimeoutMs, spoolDir, lockWaitMs } = this.settings;
+    this.transport = options.ledgerTransport ?? NestLedgerTransport.create(options, requestTimeoutMs, logger);
+    this.spool = new Spool(spoolDir, logger, lockWaitMs);
+    this.scheduler = this.settings.backgroundDrain
+      ? new DrainScheduler(() => this.drainOnce(), this.settings.drainBackoff)
+      : undefined;
+    this.ready = this.adoptLeftovers();
+  }
+
+  logExecution(request: LedgerCommandInput<'logExecution'>): Promise<LedgerCommandResult> {
+    return this.submit('logExecution', request);
+  }
+
+  grantApproval(request: LedgerCommandInput<'grantApproval'>): Promise<LedgerCommandResult> {
+    return this.submit('grantApproval', request);
+  }
+
+  rejectApproval(request: LedgerCommandInput<'rejectApproval'>): Promise<LedgerCommandResult> {
+    return this.submit('rejectApproval', request);
+  }
+
+  revokeApproval(request: LedgerCommandInput<'revokeApproval'>): Promise<LedgerCommandResult> {
+    return this.submit('revokeApproval', request);
+  }
+
+  /** Sends what the spool holds, oldest first, until it is empty or the ledger stops answering. */
+  async drainSpool(options: { onEntry?: (entry: DrainedEntry) => void } = {}): Promise<DrainReport> {
+    this.assertOpen();
+    return this.track(async () => {
+      await this.ready;
+      return this.drainOnce(options.onEntry);
+    });
+  }
+
+  /** Stops background draining, lets in-flight commands finish (or spool), closes the transport, frees the spool. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async submit<N extends LedgerCommandName>(
+    name: N,
+    request: LedgerCommandInput<N>,
+  ): Promise<LedgerCommandResult> {
+    this.assertOpen();
+    const payload = validateCommand(name, request);
+    const { pattern } = LEDGER_COMMANDS[name];
+    return this.track(async () => {
+      await this.ready;
+      if (this.spool.pending > 0) return this.spoolCommand(pattern, payload, 'earlier commands are still spooled');
+      const outcome = await this.transport.send(pattern, payload);
+      switch (outcome.kind) {
+        case 'acknowledged':
+          return { status: 'acknowledged', ack: outcome.ack };
+        case 'refused':
+          throw new LedgerRejectedError(outcome.code, outcome.message, outcome.issues);
+        case 'unavailable':
+          return this.spoolCommand(pattern, payload, outcome.reason);
+      }
+    });
+  }
+
+  private async spoolCommand(pattern: MessagePattern, payload: unknown, reason: string): Promise<LedgerCommandResult> {
+    let seq: number;
+    try {
+      seq = (await this.spool.append(pattern, payload)).seq;
+    } catch (error) {
+      throw new SpoolWriteError(this.spool.dir, error);
+    }
+    this.settings.logger.warn(
+      { spoolDir: this.spool.dir, seq, pattern, reason, pending: this.spool.pending },
+      'ledger unavailable: command spooled',
+    );
+    this.scheduler?.kick();
+    return { status: 'spooled', spoolSeq: seq };
+  }
+
+  /** One drain pass at a time: a second caller joins the running one. */
+  private drainOnce(onEntry?: (entry: DrainedEntry) => void): Promise<DrainReport> {
+    this.drainPass ??= drainSpool(this.spool, this.transport, this.settings.logger, {
+      shouldStop: () => this.closed,
+      ...(onEntry ? { onEntry } : {}),
+    })
+      .catch((error: unknown) => {
+        this.settings.logger.error({ spoolDir: this.spool.dir, ...describeError(error) }, 'spool drain failed');
+        throw error;
+      })
+      .finally(() => (this.drainPass = undefined));
+    return this.drainPass;
+  }
+
+  /** Entries left by an earlier run are this client's to send first, unless another live process holds them. */
+  private async adoptLeftovers(): Promise<void> {
+    try {
+      if (!(await this.spool.mayHaveEntriesOnDisk())) return;
+      if ((await this.spool.adoptLeftovers()) && this.spool.pending > 0) {
+        this.settings.logger.warn(
+          { spoolDir: this.spool.dir, pending: this.spool.pending },
+          'spooled commands from an earlier run: they go first',
+        );
+        this.scheduler?.kick();
+      }
+    } catch (error) {
+      this.settings.logger.error({ spoolDir: this.spool.dir, ...describeError(error) }, 'could not open the spool');
+    }
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closed = true;
+    this.scheduler?.stop();
+    await Promise.allSettled([this.ready, ...this.inFlight, this.drainPass]);
+    await this.transport.close();
+    await this.spool.release();
+  }
+
+  private track<T>(operation: () => Promise<T>): Promise<T> {
+    const promise = operation();
+    this.inFlight.add(promise);
+    void promise.then(
+      () => this.inFlight.delete(promise),
+      () => this.inFlight.delete(promise),
+    );
+    return promise;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LedgerClientClosedError();
+  }
+}

@@ -1,0 +1,35 @@
+import {
+  GrantApprovalRequest,
+  LogExecutionRequest,
+  MESSAGE_PATTERNS,
+  RejectApprovalRequest,
+  RevokeApprovalRequest,
+} from '@audit-ledger/domain';
+import type { z } from 'zod';
+import { LedgerValidationError } from './errors.js';
+
+/** Each command a gateway sends: its message pattern and the request schema it is validated with before leaving. */
+export const LEDGER_COMMANDS = {
+  grantApproval: { pattern: MESSAGE_PATTERNS.grantApproval, schema: GrantApprovalRequest },
+  rejectApproval: { pattern: MESSAGE_PATTERNS.rejectApproval, schema: RejectApprovalRequest },
+  revokeApproval: { pattern: MESSAGE_PATTERNS.revokeApproval, schema: RevokeApprovalRequest },
+  logExecution: { pattern: MESSAGE_PATTERNS.logExecution, schema: LogExecutionRequest },
+} as const;
+
+export type LedgerCommandName = keyof typeof LEDGER_COMMANDS;
+export type LedgerCommandInput<N extends LedgerCommandName> = z.input<(typeof LEDGER_COMMANDS)[N]['schema']>;
+export type LedgerCommandPayload<N extends LedgerCommandName> = z.output<(typeof LEDGER_COMMANDS)[N]['schema']>;
+export type MessagePattern = (typeof MESSAGE_PATTERNS)[keyof typeof MESSAGE_PATTERNS];
+
+/** The normalised payload (defaults applied, timestamps in UTC), or a `LedgerValidationError` naming each field. */
+export function validateCommand<N extends LedgerCommandName>(
+  name: N,
+  input: LedgerCommandInput<N>,
+): LedgerCommandPayload<N> {
+  const result = LEDGER_COMMANDS[name].schema.safeParse(input);
+  if (result.success) return result.data as LedgerCommandPayload<N>;
+  throw new LedgerValidationError(
+    name,
+    result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+  );
+}

@@ -1,0 +1,82 @@
+import type { FieldIssue } from '../errors.js';
+import type { ClientLogger } from '../logging/client-logger.js';
+import type { LedgerTransport } from '../transport/ledger-transport.js';
+import type { CommandAck } from '@audit-ledger/domain';
+import type { Spool } from './spool.js';
+
+export interface DrainReport {
+  /** Entries the ledger acknowledged in this pass. */
+  sent: number;
+  /** Entries the ledger refused for good, moved to `rejected.jsonl`. */
+  rejected: number;
+  /** Entries still waiting (the ledger became unavailable, or the client is closing). */
+  remaining: number;
+}
+
+export type DrainedEntry =
+  | { seq: number; pattern: string; outcome: 'sent'; ack: CommandAck }
+  | {
+      seq: number;
+      pattern: string;
+      outcome: 'rejected';
+      error: { code: string; message: string; issues?: FieldIssue[] };
+    };
+
+export interface DrainOptions {
+  /** Checked before each send: a closing client stops between entries. */
+  shouldStop?: () => boolean;
+  onEntry?: (entry: DrainedEntry) => void;
+}
+
+/**
+ * Sends spooled entries oldest first, one at a time, recording progress after each acknowledgement. Stops at the
+ * first "try later"; compacts the spool when it is empty. At-least-once: an interrupted pass resends at most the
+ * entry it was on, and the ledger's idempotency keys turn that into exactly once in the store.
+ */
+export async function drainSpool(
+  spool: Spool,
+  transport: LedgerTransport,
+  logger: ClientLogger,
+  { shouldStop = () => false, onEntry }: DrainOptions = {},
+): Promise<DrainReport> {
+  let sent = 0;
+  let rejected = 0;
+  while (!shouldStop()) {
+    const record = await spool.next();
+    if (!record) {
+      if (await spool.compactIfDrained()) break;
+      continue;
+    }
+    if (!record.entry) {
+      const error = { code: 'CLIENT.SPOOL_LINE_UNREADABLE', message: 'not a spool entry' };
+      logger.error({ spoolDir: spool.dir, line: record.line }, 'unreadable spool line moved to rejected.jsonl');
+      await spool.markRejected(record, error);
+      rejected += 1;
+      continue;
+    }
+    const { seq, pattern, payload } = record.entry;
+    const outcome = await transport.send(pattern, payload);
+    if (outcome.kind === 'unavailable') {
+      logger.warn({ spoolDir: spool.dir, seq, reason: outcome.reason, remaining: spool.pending }, 'spool drain paused');
+      break;
+    }
+    if (outcome.kind === 'acknowledged') {
+      await spool.markAcked(record);
+      sent += 1;
+      onEntry?.({ seq, pattern, outcome: 'sent', ack: outcome.ack });
+      continue;
+    }
+    const error = { code: outcome.code, message: outcome.message, issues: outcome.issues };
+    logger.error(
+      { spoolDir: spool.dir, seq, pattern, ...error },
+      'ledger refused a spooled command: moved to rejected.jsonl',
+    );
+    await spool.markRejected(record, error);
+    rejected += 1;
+    onEntry?.({ seq, pattern, outcome: 'rejected', error });
+  }
+  if (sent + rejected > 0) {
+    logger.info({ spoolDir: spool.dir, sent, rejected, remaining: spool.pending }, 'spool drain pass done');
+  }
+  return { sent, rejected, remaining: spool.pending };
+}
