@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { anApproval, anExecution } from '../../../test/support/fixtures.js';
+import {
+  LedgerClient,
+  LedgerRejectedError,
+  LedgerValidationError,
+  silentLogger,
+  type LedgerClientOptions,
+  type LedgerCommandResult,
+} from '../src/index.js';
+import { LedgerOnPort, outageServer } from './support/ledger-on-port.js';
+import { SpoolDir } from './support/spool-dir.js';
+
+describe('the client against the real ledger, through an outage', () => {
+  let ledger: LedgerOnPort;
+  let dir: SpoolDir;
+  const clients: LedgerClient[] = [];
+  const clientOf = (options: Partial<Pick<LedgerClientOptions, 'requestTimeoutMs'>> & { port?: number } = {}) => {
+    const client = new LedgerClient({
+      host: '127.0.0.1',
+      port: options.port ?? ledger.tcpPort,
+      spoolDir: dir.path,
+      backgroundDrain: false,
+      logger: silentLogger,
+      requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+    });
+    clients.push(client);
+    return client;
+  };
+  const closeClients = () => Promise.all(clients.splice(0).map((client) => client.close()));
+
+  beforeAll(async () => {
+    ledger = await LedgerOnPort.create();
+  });
+  afterAll(() => ledger.dispose());
+  beforeEach(() => {
+    dir = new SpoolDir();
+  });
+  afterEach(async () => {
+    await closeClients();
+    await ledger.stop();
+    dir.remove();
+  });
+
+  /** 100 executions of one approval, logged one after the other while nothing listens on the ledger's port. */
+  async function spoolHundredExecutions(client: LedgerClient) {
+    const approvalId = `A-${randomUUID()}`;
+    const executions = Array.from({ length: 100 }, () => anExecution({ approvalId }));
+    const results: LedgerCommandResult[] = [];
+    for (const execution of executions) results.push(await client.logExecution(execution));
+    return { streamId: `approval-${approvalId}`, executionIds: executions.map((e) => e.executionId), results };
+  }
+
+  it('given the ledger stopped, when 100 executions are logged, then each is spooled; when it starts and the spool drains, then the store holds exactly those 100, in order', async () => {
+    const client = clientOf();
+    const { streamId, executionIds, results } = await spoolHundredExecutions(client);
+
+    expect(results).toEqual(executionIds.map((_, index) => ({ status: 'spooled', spoolSeq: index + 1 })));
+    expect(dir.jsonLines('entries')).toHaveLength(100);
+
+    await ledger.start();
+    expect(await client.drainSpool()).toEqual({ sent: 100, rejected: 0, remaining: 0 });
+
+    expect(await ledger.executionIdsIn(streamId)).toEqual(executionIds);
+    expect(dir.text('entries')).toBe('');
+    const next = await client.logExecution(anExecution({ approvalId: streamId.slice('approval-'.length) }));
+    expect(next).toMatchObject({ status: 'acknowledged', ack: { streamId, streamRevision: 100, duplicate: false } });
+  });
+
+  it('given a drain cut off midway by the ledger going down, when it comes back and the drain restarts, then the store still holds exactly the 100', async () => {
+    const client = clientOf();
+    const { streamId, executionIds } = await spoolHundredExecutions(client);
+    await ledger.start();
+
+    let acked = 0;
+    let outage: Promise<void> | undefined;
+    const first = await client.drainSpool({
+      onEntry: () => {
+        if (++acked === 50) outage = ledger.stop();
+      },
+    });
+    await outage;
+    expect(first.sent).toBeGreaterThanOrEqual(50);
+    expect(first.remaining).toBe(100 - first.sent);
+    expect(dir.acked()).toBe(first.sent);
+
+    await ledger.start();
+    const second = await client.drainSpool();
+
+    expect(first.sent + second.sent).toBe(100);
+    expect(second.remaining).toBe(0);
+    expect(await ledger.executionIdsIn(streamId)).toEqual(executionIds);
+  });
+
+  it('given a crash between acknowledgements and the progress write, when a new client drains again, then the resent entries are duplicates and the store holds exactly the 100', async () => {
+    const spooling = clientOf();
+    const { streamId, executionIds } = await spoolHundredExecutions(spooling);
+    await spooling.close();
+    await ledger.start();
+    let acked = 0;
+    const crashing = clientOf();
+    await crashing.drainSpool({
+      onEntry: () => {
+        if (++acked === 60) void crashing.close();
+      },
+    });
+    await crashing.close();
+    expect(dir.acked()).toBe(60);
+    writeFileSync(dir.file('progress'), JSON.stringify({ acked: 40 })); // the last 20 progress writes never happened
+
+    const duplicates: boolean[] = [];
+    const report = await clientOf().drainSpool({
+      onEntry: (entry) => duplicates.push(entry.outcome === 'sent' && entry.ack.duplicate),
+    });
+
+    expect(report).toEqual({ sent: 60, rejected: 0, remaining: 0 });
+    expect(duplicates.filter(Boolean)).toHaveLength(20);
+    expect(await ledger.executionIdsIn(streamId)).toEqual(executionIds);
+  });
+
+  it('given a port that drops connections, or one that never answers, when a command is sent, then it is spooled without throwing', async () => {
+    for (const behaviour of ['drop', 'ignore'] as const) {
+      const outage = await outageServer(behaviour);
+      try {
+        const result = await clientOf({ port: outage.port, requestTimeoutMs: 200 }).logExecution(
+          anExecution({ sessionId: 'S1' }),
+        );
+        expect(result).toEqual({ status: 'spooled', spoolSeq: 1 });
+      } finally {
+        await closeClients();
+        await outage.close();
+        dir.remove();
+        dir = new SpoolDir();
+      }
+    }
+  });
+
+  it('given invalid input, when it is logged, then it throws naming the field, and nothing is spooled or recorded', async () => {
+    await ledger.start();
+    const approvalId = `A-${randomUUID()}`;
+
+    const error = await clientOf()
+      .logExecution(anExecution({ approvalId, workerId: 'worker one' }))
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(LedgerValidationError);
+    expect((error as LedgerValidationError).issues).toEqual([{ path: 'workerId', message: expect.any(String) }]);
+    expect(dir.text('entries')).toBe('');
+    expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual([]);
+  });
+
+  it('given a granted approval, when it is rejected, then the ledger refuses for good and the client throws its code', async () => {
+    await ledger.start();
+    const client = clientOf();
+    const approval = anApproval();
+    expect(await client.grantApproval(approval)).toMatchObject({ status: 'acknowledged' });
+
+    const error = await client
+      .rejectApproval({ approvalId: approval.approvalId, by: 'bob', reason: 'changed my mind' })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(LedgerRejectedError);
+    expect((error as LedgerRejectedError).code).toMatch(/^APPROVAL\./);
+    expect(dir.text('entries')).toBe('');
+  });
+
+  it('given a spooled grant and a contradicting reject, when drained, then the reject moves to rejected.jsonl and the drain goes on', async () => {
+    const client = clientOf();
+    const approval = anApproval();
+    await client.grantApproval(approval);
+    await client.rejectApproval({ approvalId: approval.approvalId, by: 'bob', reason: 'too late' });
+    const execution = anExecution({ approvalId: approval.approvalId });
+    await client.logExecution(execution);
+    await ledger.start();
+
+    expect(await client.drainSpool()).toEqual({ sent: 2, rejected: 1, remaining: 0 });
+    expect(dir.jsonLines('rejected')).toEqual([
+      expect.objectContaining({
+        seq: 2,
+        error: expect.objectContaining({ code: expect.stringMatching(/^APPROVAL\./) }),
+      }),
+    ]);
+    expect(await ledger.executionIdsIn(`approval-${approval.approvalId}`)).toEqual([execution.executionId]);
+  });
+});
