@@ -89,6 +89,10 @@ export interface EventStore {
   appendToStream(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   /** Throws StreamNotFoundError when the stream has no events. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * Events in global order. May return fewer than `maxCount` (even none) while an event with a lower position is
+   * still being committed: it never returns a position that an event committed later could precede.
+   */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToAll(options?: SubscribeToAllOptions): Subscription;
   streamExists(streamId: string): Promise<boolean>;

@@ -1,3 +1,11 @@
 export * from './event-store.port.js';
 export * from './errors.js';
 export * from './postgres/embedded-postgres.server.js';
+export {
+  PostgresEventStore,
+  type EventStoreHealth,
+  type PostgresEventStoreOptions,
+} from './postgres/postgres-event-store.js';
+export { runMigrations, type MigrationReport } from './postgres/migrations.js';
+export { type EventStoreLogger } from './postgres/logger.js';
+export { APPEND_ONLY_VIOLATION, EVENTS_CHANNEL, EVENTS_TABLE, WRITER_ROLE } from './postgres/ledger-schema.js';

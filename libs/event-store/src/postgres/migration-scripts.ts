@@ -1,0 +1,100 @@
+import {
+  APPEND_ONLY_VIOLATION,
+  EVENTS_CHANNEL,
+  EVENTS_TABLE,
+  LEDGER_SCHEMA,
+  MIGRATIONS_TABLE,
+  WRITER_ROLE,
+} from './ledger-schema.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The role is cluster-wide while everything else lives in one database: several databases (parallel test files,
+ * several ledgers on one server) may create it at the same moment, so losing that race is not an error.
+ */
+const createWriterRole = `
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${WRITER_ROLE}') THEN
+    CREATE ROLE ${WRITER_ROLE} NOLOGIN;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  NULL;
+END
+$$;
+
+-- A non-superuser owner must be a member to SET ROLE ${WRITER_ROLE} on its service connections.
+DO $$
+BEGIN
+  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+     AND NOT pg_has_role(current_user, '${WRITER_ROLE}', 'MEMBER') THEN
+    EXECUTE format('GRANT ${WRITER_ROLE} TO %I', current_user);
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  NULL;
+END
+$$;
+`;
+
+const createEventsTable = `
+CREATE TABLE ${EVENTS_TABLE} (
+  global_position bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME ${LEDGER_SCHEMA}.events_global_position_seq)
+    PRIMARY KEY,
+  event_id uuid NOT NULL,
+  stream_id text NOT NULL CHECK (stream_id <> ''),
+  stream_revision bigint NOT NULL CHECK (stream_revision >= 0),
+  type text NOT NULL CHECK (type <> ''),
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  prev_hash text NOT NULL,
+  hash text NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT events_event_id_key UNIQUE (event_id),
+  CONSTRAINT events_stream_revision_key UNIQUE (stream_id, stream_revision)
+);
+
+CREATE FUNCTION ${LEDGER_SCHEMA}.reject_event_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '${EVENTS_TABLE} is append-only: % is not allowed (audit ledger invariant 1)', TG_OP
+    USING ERRCODE = '${APPEND_ONLY_VIOLATION}';
+END
+$$;
+
+-- Statement level, so that a statement matching no row is refused too; ENABLE ALWAYS, so that
+-- session_replication_role = replica does not switch the guard off.
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ${EVENTS_TABLE}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${LEDGER_SCHEMA}.reject_event_change();
+ALTER TABLE ${EVENTS_TABLE} ENABLE ALWAYS TRIGGER events_append_only;
+
+-- Wakes subscribers once per inserting statement, delivered at commit (never for a rolled-back insert).
+CREATE FUNCTION ${LEDGER_SCHEMA}.notify_events_appended() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  last_position bigint;
+BEGIN
+  SELECT max(global_position) INTO last_position FROM appended;
+  IF last_position IS NOT NULL THEN
+    PERFORM pg_notify('${EVENTS_CHANNEL}', last_position::text);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_notify AFTER INSERT ON ${EVENTS_TABLE} REFERENCING NEW TABLE AS appended
+  FOR EACH STATEMENT EXECUTE FUNCTION ${LEDGER_SCHEMA}.notify_events_appended();
+
+REVOKE ALL ON ${EVENTS_TABLE} FROM PUBLIC;
+GRANT USAGE ON SCHEMA ${LEDGER_SCHEMA} TO ${WRITER_ROLE};
+GRANT SELECT, INSERT ON ${EVENTS_TABLE} TO ${WRITER_ROLE};
+GRANT USAGE ON SEQUENCE ${LEDGER_SCHEMA}.events_global_position_seq TO ${WRITER_ROLE};
+GRANT SELECT ON ${MIGRATIONS_TABLE} TO ${WRITER_ROLE};
+`;
+
+/** Append only: a released migration is never edited, a change is a new version. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'events table, append-only triggers, writer role', sql: createWriterRole + createEventsTable },
+];

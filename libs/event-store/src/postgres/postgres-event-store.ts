@@ -1,0 +1,237 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeToAllOptions,
+  type Subscription,
+} from '../event-store.port.js';
+import { EventStoreUnavailableError, StreamNotFoundError } from '../errors.js';
+import { AllStreamReader } from './all-stream-reader.js';
+import { AppendBatcher } from './append-batcher.js';
+import { validateAppend } from './append-validation.js';
+import { ChangeNotifier } from './change-notifier.js';
+import { GapTracker } from './gap-free-reader.js';
+import { EVENTS_TABLE, MIGRATIONS_TABLE } from './ledger-schema.js';
+import { silentLogger, type EventStoreLogger } from './logger.js';
+import { runMigrations } from './migrations.js';
+import { PostgresSubscription } from './postgres-subscription.js';
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './row-mapping.js';
+import { WriterPool } from './writer-pool.js';
+
+export interface PostgresEventStoreOptions {
+  /** The owner's (or a superuser's) connection: migrations run with it, the service then runs as `ledger_writer`. */
+  connectionString: string;
+  /** Connections in the pool (appends, reads); the LISTEN connection comes on top. Default 10. */
+  poolSize?: number;
+  logger?: EventStoreLogger;
+  /** Apply pending migrations before connecting. Default true. */
+  migrate?: boolean;
+  /** Batches written at the same time (1 or 2). Default 2. */
+  flushers?: number;
+  /** Events per group-commit transaction. Default 500. */
+  maxBatchEvents?: number;
+  /** A subscription re-reads at least this often when idle. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** How long readAll waits for a hole in the global order to fill or be proven permanent. Default 1000 ms. */
+  readAllHoleWaitMs?: number;
+}
+
+export interface EventStoreHealth {
+  database: boolean;
+  migrationsApplied: number;
+  subscriptionsAlive: number;
+  /** Appends waiting for a batch. */
+  pendingAppends: number;
+}
+
+const READ_PAGE = 1000;
+const SUBSCRIPTION_PAGE = 256;
+const HEALTH_TIMEOUT_MS = 2000;
+
+/** The PostgreSQL adapter of the event store port. Create it with `PostgresEventStore.connect`. */
+export class PostgresEventStore implements EventStore {
+  private readonly pool: WriterPool;
+  private readonly batcher: AppendBatcher;
+  private readonly reader: AllStreamReader;
+  private readonly notifier: ChangeNotifier;
+  private readonly subscriptions = new Set<PostgresSubscription>();
+  private readonly logger: EventStoreLogger;
+  private closing?: Promise<void>;
+  private migrationsApplied = 0;
+
+  private constructor(private readonly options: PostgresEventStoreOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.pool = new WriterPool({
+      connectionString: options.connectionString,
+      poolSize: options.poolSize ?? 10,
+      logger: this.logger,
+    });
+    this.batcher = new AppendBatcher({
+      pool: this.pool,
+      maxBatchEvents: options.maxBatchEvents ?? 500,
+      flushers: Math.min(Math.max(options.flushers ?? 2, 1), 2),
+      logger: this.logger,
+    });
+    this.reader = new AllStreamReader(this.pool);
+    this.notifier = new ChangeNotifier({ connectionString: options.connectionString, logger: this.logger });
+  }
+
+  /** Applies pending migrations (unless `migrate: false`), then checks that the writer role can read the ledger. */
+  static async connect(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
+    const logger = options.logger ?? silentLogger;
+    if (options.migrate !== false) await runMigrations(options.connectionString, { logger });
+    const store = new PostgresEventStore(options);
+    try {
+      store.migrationsApplied = await store.countMigrations();
+    } catch (error) {
+      await store.pool.end();
+      throw new EventStoreUnavailableError('The event store cannot read the ledger schema as ledger_writer', {
+        cause: error,
+      });
+    }
+    return store;
+  }
+
+  appendToStream(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    try {
+      return this.batcher.append(validateAppend(streamId, events, options.expectedRevision));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const forwards = (options.direction ?? 'forwards') === 'forwards';
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_TABLE}
+        WHERE stream_id = $1 AND ($2::bigint IS NULL OR stream_revision ${forwards ? '>=' : '<='} $2::bigint)
+        ORDER BY stream_revision ${forwards ? 'ASC' : 'DESC'}
+        LIMIT $3`,
+      [streamId, revisionBound(options.fromRevision), countLimit(options.maxCount)],
+    );
+    if (rows.length === 0 && !(await this.streamExists(streamId))) throw new StreamNotFoundError(streamId);
+    return rows.map(toRecordedEvent);
+  }
+
+  /**
+   * Returns only positions proven safe (see gap-free-reader.ts): at a hole in the global order it waits up to
+   * `readAllHoleWaitMs` for the hole to fill or be proven permanent, then returns what is safe so far, possibly fewer
+   * than `maxCount` events. Reading on from the last position returned never misses an event.
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const maxCount = countLimit(options.maxCount) ?? Number.POSITIVE_INFINITY;
+    const tracker = new GapTracker();
+    const events: RecordedEvent[] = [];
+    let cursor = options.fromPosition ?? 0n;
+    const deadline = Date.now() + (this.options.readAllHoleWaitMs ?? 1000);
+    let holeRetry = 1;
+    while (events.length < maxCount) {
+      const page = await this.reader.readPage(
+        cursor,
+        { filter: options.filter, maxEvents: Math.min(maxCount - events.length, READ_PAGE) },
+        tracker,
+      );
+      events.push(...page.events);
+      cursor = page.cursor;
+      if (page.blocked) {
+        if (Date.now() >= deadline) break;
+        await sleep(holeRetry);
+        holeRetry = Math.min(holeRetry * 2, 50);
+      } else if (!page.more) {
+        break;
+      }
+    }
+    return events;
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
+    this.assertOpen();
+    const subscription = new PostgresSubscription({
+      reader: this.reader,
+      notifier: this.notifier,
+      fromPosition: options.fromPosition ?? 0n,
+      filter: options.filter,
+      pageSize: SUBSCRIPTION_PAGE,
+      pollIntervalMs: this.options.pollIntervalMs ?? 500,
+      logger: this.logger,
+      onClosed: (closed) => this.subscriptions.delete(closed),
+    });
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ exists: boolean }>(
+      `SELECT EXISTS (SELECT FROM ${EVENTS_TABLE} WHERE stream_id = $1) AS exists`,
+      [streamId],
+    );
+    return rows[0]?.exists ?? false;
+  }
+
+  /** For `/health`: never throws; `database` is false when the ledger cannot be read within 2 s. */
+  async health(): Promise<EventStoreHealth> {
+    let database = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
+      });
+      this.migrationsApplied = await Promise.race([this.countMigrations(), timeout]);
+      database = true;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'event store health check failed');
+    } finally {
+      clearTimeout(timer);
+    }
+    return {
+      database,
+      migrationsApplied: this.migrationsApplied,
+      subscriptionsAlive: [...this.subscriptions].filter((subscription) => subscription.isAlive).length,
+      pendingAppends: this.batcher.pending,
+    };
+  }
+
+  /** Ends subscriptions, answers every queued append, then closes all connections. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
+      await this.batcher.close();
+      await this.pool.end();
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new EventStoreUnavailableError('The event store is closed');
+  }
+
+  private async countMigrations(): Promise<number> {
+    const { rows } = await this.pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${MIGRATIONS_TABLE}`);
+    return rows[0]?.count ?? 0;
+  }
+}
+
+function revisionBound(fromRevision: number | undefined): number | null {
+  if (fromRevision === undefined) return null;
+  if (!Number.isSafeInteger(fromRevision) || fromRevision < 0) {
+    throw new RangeError(`fromRevision must be a non-negative integer, got ${fromRevision}`);
+  }
+  return fromRevision;
+}
+
+/** `undefined` for no limit; a count must be a non-negative integer. */
+function countLimit(maxCount: number | undefined): number | undefined {
+  if (maxCount === undefined) return undefined;
+  if (!Number.isSafeInteger(maxCount) || maxCount < 0) {
+    throw new RangeError(`maxCount must be a non-negative integer, got ${maxCount}`);
+  }
+  return maxCount;
+}

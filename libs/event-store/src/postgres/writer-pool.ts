@@ -1,0 +1,68 @@
+import pg from 'pg';
+import { WRITER_ROLE } from './ledger-schema.js';
+import { type EventStoreLogger } from './logger.js';
+import { isConnectionError } from './pg-errors.js';
+
+export interface WriterPoolOptions {
+  connectionString: string;
+  poolSize: number;
+  logger: EventStoreLogger;
+}
+
+/**
+ * A pg pool whose every connection runs as the writer role (SELECT and INSERT on events only), so the service cannot
+ * change history even if its code tried. The role is set before a connection's first use and a connection whose
+ * SET ROLE fails is destroyed: it never runs a query with the login role's privileges.
+ */
+export class WriterPool {
+  private readonly pool: pg.Pool;
+  private readonly prepared = new WeakSet<pg.PoolClient>();
+
+  constructor(private readonly options: WriterPoolOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize,
+      application_name: 'audit-ledger',
+    });
+    // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
+    this.pool.on('error', (error) => options.logger.warn({ err: error }, 'idle event store connection failed'));
+  }
+
+  async acquire(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (this.prepared.has(client)) return client;
+    try {
+      await client.query(`SET ROLE ${WRITER_ROLE}`);
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    this.prepared.add(client);
+    return client;
+  }
+
+  /**
+   * Runs `work` on one connection. A connection that failed without a server error (socket, or an error of ours that
+   * may have left a transaction open) is destroyed rather than returned to the pool.
+   */
+  async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.acquire();
+    let broken = false;
+    try {
+      return await work(client);
+    } catch (error) {
+      broken = isConnectionError(error);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.withClient((client) => client.query<R>(text, values));
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
