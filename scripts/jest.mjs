@@ -4,7 +4,6 @@
 // temporary cluster directory and stopped and removed afterwards, also on Ctrl-C; clusters left by runs that were
 // SIGKILLed are reaped at the next start. Each test file creates a database of its own on it.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,24 +25,10 @@ function freePort() {
   });
 }
 
-function ownerAlive(dir) {
-  try {
-    process.kill(Number.parseInt(readFileSync(join(dir, 'ledger-owner.pid'), 'utf8'), 10), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function startEmbedded() {
   const { EmbeddedPostgresServer } = await import('../libs/event-store/dist/postgres/embedded-postgres.server.js');
-  mkdirSync(clustersDir, { recursive: true });
-  for (const name of readdirSync(clustersDir)) {
-    const dir = join(clustersDir, name);
-    if (ownerAlive(dir)) continue;
-    await EmbeddedPostgresServer.reapOrphan(dir).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const reaped = await EmbeddedPostgresServer.reapStaleClusters(clustersDir);
+  if (reaped.length) console.log(`[test] removed ${reaped.length} cluster(s) left by killed runs`);
   const server = new EmbeddedPostgresServer({
     dataDir: join(clustersDir, `run-${process.pid}`),
     port: await freePort(),

@@ -1,1 +1,128 @@
-export {};
+import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { firstValueFrom } from 'rxjs';
+import { benchDatabase, spawnBenchLedger } from './environment.js';
+import { writeReport, type BenchRow } from './report.js';
+import { latencyStats } from './stats.js';
+import { APPROVALS, execution } from './workload.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+function tcpClients(port: number, count: number): ClientProxy[] {
+  return Array.from({ length: count }, () =>
+    ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }),
+  );
+}
+
+/** Open loop at a fixed rate: latency counts from the scheduled send time, so a stall is not hidden. */
+async function paced(clients: ClientProxy[], ratePerSecond: number, seconds: number): Promise<BenchRow> {
+  const latencies: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  const total = ratePerSecond * seconds;
+  const start = performance.now();
+  for (let n = 0; n < total; n++) {
+    const scheduled = start + (n * 1000) / ratePerSecond;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await sleep(wait);
+    const client = clients[n % clients.length]!;
+    inFlight.push(
+      firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(n, n))).then(() => {
+        latencies.push(performance.now() - scheduled);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  return {
+    scenario: `ledger, TCP, ${clients.length} clients paced at ${ratePerSecond}/s`,
+    eventsPerSecond: total / elapsed,
+    latency: latencyStats(latencies),
+  };
+}
+
+/** Closed loop: each client sends its next execution when the previous one is acknowledged. */
+async function saturate(clients: ClientProxy[], seconds: number): Promise<BenchRow> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let n = 0;
+  await Promise.all(
+    clients.map(async (client, c) => {
+      while (performance.now() < deadline) {
+        const sent = performance.now();
+        await firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(c + n, n++)));
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return {
+    scenario: `ledger, TCP, ${clients.length} clients closed loop`,
+    eventsPerSecond: latencies.length / elapsed,
+    latency: latencyStats(latencies),
+  };
+}
+
+/** What an audit-table logger does: one INSERT and one commit per record on one connection. */
+async function naive(databaseUrl: string, seconds: number): Promise<BenchRow> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query(
+    'CREATE TABLE naive_audit (id bigserial PRIMARY KEY, recorded_at timestamptz DEFAULT now(), data jsonb NOT NULL)',
+  );
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  for (let n = 0; performance.now() < deadline; n++) {
+    const sent = performance.now();
+    await client.query('INSERT INTO naive_audit (data) VALUES ($1)', [JSON.stringify(execution(n, n))]);
+    latencies.push(performance.now() - sent);
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  await client.end();
+  return {
+    scenario: 'naive: one INSERT + commit per record, 1 connection',
+    eventsPerSecond: latencies.length / elapsed,
+    latency: latencyStats(latencies),
+  };
+}
+
+async function main(): Promise<void> {
+  const database = await benchDatabase();
+  const ledger = await spawnBenchLedger(database.url);
+  const rows: BenchRow[] = [];
+  try {
+    const setup = tcpClients(ledger.tcpPort, 1)[0]!;
+    for (let i = 0; i < APPROVALS; i++) {
+      await firstValueFrom(
+        setup.send(MESSAGE_PATTERNS.grantApproval, {
+          approvalId: `bench-${i}`,
+          instruction: 'read the api logs',
+          approvedCommands: ['docker compose logs api'],
+          riskLevel: 'safe',
+          approvedBy: 'bench',
+        }),
+      );
+    }
+    await setup.close();
+    const warm = tcpClients(ledger.tcpPort, 8);
+    await saturate(warm, 2); // warm-up: JIT, connection pools, plan caches
+    rows.push(await paced(warm, 1000, SECONDS));
+    await Promise.all(warm.map((client) => client.close()));
+    for (const count of [8, 32]) {
+      const clients = tcpClients(ledger.tcpPort, count);
+      rows.push(await saturate(clients, SECONDS));
+      await Promise.all(clients.map((client) => client.close()));
+    }
+  } finally {
+    await ledger.stop();
+  }
+  rows.push(await naive(database.url, SECONDS));
+  await database.close();
+  writeReport(rows, { seconds: SECONDS, database: database.label });
+}
+
+await main();

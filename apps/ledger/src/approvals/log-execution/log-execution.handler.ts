@@ -1,0 +1,36 @@
+import { approvalStreamId, sessionStreamId, type CommandAck } from '@audit-ledger/domain';
+import { type EventStore } from '@audit-ledger/event-store';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type LedgerConfig } from '../../config/ledger.config.js';
+import { appendExecution } from '../../shared/handle-stream-command.js';
+import { CLOCK, EVENT_STORE, LEDGER_CONFIG, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
+import { toExecutionRecord } from './execution-record.js';
+import { LogExecutionCommand } from './log-execution.command.js';
+
+/** Never refuses an execution for business reasons: unknown, rejected or expired approvals are recorded too. */
+@CommandHandler(LogExecutionCommand)
+export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand, CommandAck> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(TOKEN_SECRET) private readonly tokenSecret: string,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  execute({ request, actor }: LogExecutionCommand): Promise<CommandAck> {
+    const data = toExecutionRecord(request, {
+      outputCapBytes: this.config.outputCapBytes,
+      tokenSecret: this.tokenSecret,
+    });
+    const streamId = request.approvalId ? approvalStreamId(request.approvalId) : sessionStreamId(request.sessionId!);
+    return appendExecution(this.store, {
+      streamId,
+      command: { type: 'LogExecution', data, now: this.clock.now().toISOString() },
+      idempotencyKey: request.executionId,
+      isOriginal: (event) => event.type === 'ExecutionLogged' && event.data.executionId === request.executionId,
+      actor,
+      correlationId: request.approvalId ?? request.sessionId ?? request.executionId,
+    });
+  }
+}

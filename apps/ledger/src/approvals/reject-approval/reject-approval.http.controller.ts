@@ -1,0 +1,20 @@
+import { RejectApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { parseRequest, withPathParam } from '../../shared/request-validation.js';
+import { RejectApprovalCommand } from './reject-approval.command.js';
+
+@Controller('v1/approvals')
+export class RejectApprovalHttpController {
+  constructor(private readonly commandBus: CommandBus) {}
+
+  /** The approval id comes from the path; a body that names another one is refused. */
+  @Post(':approvalId/reject')
+  @HttpCode(201)
+  reject(@Param('approvalId') approvalId: string, @Body() body: unknown): Promise<CommandAck> {
+    const payload = withPathParam(body, 'approvalId', approvalId);
+    return this.commandBus.execute(
+      new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), 'gateway:http'),
+    );
+  }
+}

@@ -1,0 +1,20 @@
+import { RevokeApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { parseRequest, withPathParam } from '../../shared/request-validation.js';
+import { RevokeApprovalCommand } from './revoke-approval.command.js';
+
+@Controller('v1/approvals')
+export class RevokeApprovalHttpController {
+  constructor(private readonly commandBus: CommandBus) {}
+
+  /** The approval id comes from the path; a body that names another one is refused. */
+  @Post(':approvalId/revoke')
+  @HttpCode(201)
+  revoke(@Param('approvalId') approvalId: string, @Body() body: unknown): Promise<CommandAck> {
+    const payload = withPathParam(body, 'approvalId', approvalId);
+    return this.commandBus.execute(
+      new RevokeApprovalCommand(parseRequest(RevokeApprovalRequest, payload), 'gateway:http'),
+    );
+  }
+}

@@ -1,0 +1,87 @@
+import 'reflect-metadata';
+import { PostgresEventStore } from '@audit-ledger/event-store';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module.js';
+import { loadConfig, type LedgerConfig, type LedgerConfigInput } from './config/ledger.config.js';
+import { resolveTokenSecret } from './config/token-secret.js';
+import { resolveDatabase } from './database/database-url.js';
+import { StoreMonitor } from './health/store-monitor.service.js';
+import { createLogger, PinoNestLogger } from './logging/logger.js';
+import { freePort } from './shared/free-port.js';
+
+export interface RunningLedger {
+  config: LedgerConfig;
+  tcpPort: number;
+  httpPort: number;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Raw outputs up to 16 MiB are accepted (and capped when stored); JSON escaping can double that. */
+const HTTP_BODY_LIMIT = 40 * 1024 * 1024;
+
+/** Starts the whole ledger: database (embedded unless DATABASE_URL), event store, transports, HTTP. */
+export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): Promise<RunningLedger> {
+  const config = loadConfig(overrides);
+  const logger = createLogger(config.logLevel);
+  const database = await resolveDatabase(config, logger);
+  const cleanups: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error) => logger.error({ err: error }, 'close failed'));
+  };
+  if (database.embedded) cleanups.push(() => database.embedded!.stop());
+  try {
+    const store = await PostgresEventStore.connect({
+      connectionString: database.url,
+      poolSize: config.dbPoolSize,
+      logger,
+    });
+    cleanups.push(() => store.close());
+    const monitor = new StoreMonitor(store, logger);
+    monitor.start();
+    cleanups.push(() => monitor.stop());
+
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.register({
+        config,
+        store,
+        storeHealth: () => store.health(),
+        monitor,
+        logger,
+        tokenSecret: resolveTokenSecret(config.tokenHmacSecret, config.dataDir),
+      }),
+      new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT }),
+      { logger: new PinoNestLogger(logger), abortOnError: false },
+    );
+    cleanups.push(() => app.close());
+    app.enableShutdownHooks([]);
+
+    const tcpPort = config.tcpPort === 0 ? await freePort(config.tcpHost) : config.tcpPort;
+    app.connectMicroservice<MicroserviceOptions>(
+      config.transport === 'nats'
+        ? { transport: Transport.NATS, options: { servers: [config.natsUrl] } }
+        : { transport: Transport.TCP, options: { host: config.tcpHost, port: tcpPort } },
+      { inheritAppConfig: true }, // the RPC handlers get the APP_FILTER that shapes errors
+    );
+    await app.startAllMicroservices();
+    await app.listen({ port: config.httpPort, host: config.httpHost });
+    const httpPort = (app.getHttpServer().address() as AddressInfo).port;
+    logger.info(
+      {
+        transport: config.transport,
+        tcp: `${config.tcpHost}:${tcpPort}`,
+        http: `${config.httpHost}:${httpPort}`,
+        embedded: Boolean(database.embedded),
+      },
+      'audit-ledger is ready',
+    );
+    return { config, tcpPort, httpPort, databaseUrl: database.url, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+/** Every setting, its environment variable and default. docs/operations.md lists the same table. */
+export const LedgerConfigSchema = z.object({
+  /** A PostgreSQL server to use; unset: an embedded PostgreSQL in `dataDir/pg`. */
+  databaseUrl: z.string().url().optional(),
+  dataDir: z.string().min(1).default('./data'),
+  embeddedPgPort: port.default(54329),
+  transport: z.enum(['tcp', 'nats']).default('tcp'),
+  tcpHost: z.string().min(1).default('127.0.0.1'),
+  tcpPort: port.default(4100),
+  httpHost: z.string().min(1).default('127.0.0.1'),
+  httpPort: port.default(8080),
+  natsUrl: z.string().min(1).default('nats://127.0.0.1:4222'),
+  /** Stored output is cut to this many bytes (UTF-8); the full output's SHA-256 and size are kept. */
+  outputCapBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
+  /** Key of the token HMAC; unset: generated once and kept in `dataDir/token-hmac.key`. */
+  tokenHmacSecret: z.string().min(16).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PostgreSQL connections of the event store. */
+  dbPoolSize: z.coerce.number().int().min(2).max(100).default(10),
+});
+
+export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
+export type LedgerConfigInput = z.input<typeof LedgerConfigSchema>;
+
+export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
+  databaseUrl: 'DATABASE_URL',
+  dataDir: 'LEDGER_DATA_DIR',
+  embeddedPgPort: 'LEDGER_EMBEDDED_PG_PORT',
+  transport: 'LEDGER_TRANSPORT',
+  tcpHost: 'LEDGER_TCP_HOST',
+  tcpPort: 'LEDGER_TCP_PORT',
+  httpHost: 'LEDGER_HTTP_HOST',
+  httpPort: 'LEDGER_HTTP_PORT',
+  natsUrl: 'LEDGER_NATS_URL',
+  outputCapBytes: 'LEDGER_OUTPUT_CAP_BYTES',
+  tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
+  logLevel: 'LEDGER_LOG_LEVEL',
+  dbPoolSize: 'LEDGER_DB_POOL_SIZE',
+};
+
+export class InvalidConfigError extends Error {
+  readonly code = 'CONFIG.INVALID';
+}
+
+/** Reads the environment, then applies overrides (tests, CLI flags). Fails naming the variable and the reason. */
+export function loadConfig(
+  overrides: Partial<LedgerConfigInput> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): LedgerConfig {
+  const fromEnv: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(ENVIRONMENT_VARIABLES)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const parsed = LedgerConfigSchema.safeParse({ ...fromEnv, ...stripUndefined(overrides) });
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const variable = ENVIRONMENT_VARIABLES[key as keyof LedgerConfig] ?? key;
+      return `${variable}: ${issue.message}`;
+    });
+    throw new InvalidConfigError(`Invalid configuration: ${reasons.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,7 @@
+export { startLedger, type RunningLedger } from './bootstrap.js';
+export {
+  loadConfig,
+  ENVIRONMENT_VARIABLES,
+  type LedgerConfig,
+  type LedgerConfigInput,
+} from './config/ledger.config.js';

@@ -1,0 +1,11 @@
+/** Injection tokens of the ports the app wires. */
+export const EVENT_STORE = Symbol('EVENT_STORE');
+export const CLOCK = Symbol('CLOCK');
+export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
+export const LOGGER = Symbol('LOGGER');
+export const TOKEN_SECRET = Symbol('TOKEN_SECRET');
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };

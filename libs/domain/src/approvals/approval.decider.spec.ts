@@ -1,0 +1,121 @@
+import fc from 'fast-check';
+import {
+  ApprovalAlreadyDecidedError,
+  ApprovalNotFoundError,
+  decide,
+  evolve,
+  initialState,
+  type ApprovalCommand,
+} from './approval.decider.js';
+import type { ApprovalStreamEvent, ExecutionLoggedData } from './approval.events.js';
+
+const now = '2026-11-23T10:00:00.000Z';
+const grant = {
+  approvalId: 'A1',
+  instruction: 'list containers',
+  approvedCommands: ['docker compose ps'],
+  riskLevel: 'safe' as const,
+  decision: 'approved' as const,
+  approvedBy: 'alice',
+  requestedBy: { workerId: 'w1' },
+};
+const granted: ApprovalStreamEvent = { type: 'ApprovalGranted', data: { ...grant, grantedAt: now } };
+const execution = (executionId: string): ExecutionLoggedData => ({
+  executionId,
+  approvalId: 'A1',
+  workerId: 'w1',
+  toolName: 'shell',
+  command: 'docker compose ps',
+  output: {
+    text: '',
+    truncated: false,
+    sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    bytes: 0,
+  },
+  exitCode: 0,
+  artifacts: [],
+  startedAt: now,
+  finishedAt: now,
+  durationMs: 0,
+});
+
+/** given(events).when(command) → the events decided, or the error thrown. */
+function given(events: ApprovalStreamEvent[]) {
+  const state = events.reduce(evolve, initialState());
+  return { when: (command: ApprovalCommand) => () => decide(command, state) };
+}
+
+describe('approval decider', () => {
+  describe('GrantApproval', () => {
+    it('grants a new approval, stamped with the command time', () => {
+      expect(given([]).when({ type: 'GrantApproval', data: grant, now })()).toEqual([granted]);
+    });
+    it('decides nothing when the same grant is retried', () => {
+      expect(given([granted]).when({ type: 'GrantApproval', data: grant, now: '2026-11-23T11:00:00.000Z' })()).toEqual(
+        [],
+      );
+    });
+    it('refuses a different grant of a decided approval', () => {
+      expect(given([granted]).when({ type: 'GrantApproval', data: { ...grant, riskLevel: 'critical' }, now })).toThrow(
+        ApprovalAlreadyDecidedError,
+      );
+    });
+  });
+
+  describe('RejectApproval and RevokeApproval', () => {
+    const reject = { type: 'RejectApproval' as const, data: { approvalId: 'A1', by: 'bob', reason: 'too risky' }, now };
+    const revoke = { type: 'RevokeApproval' as const, data: { approvalId: 'A1', by: 'bob', reason: 'mistake' }, now };
+    it('rejects an undecided approval, once', () => {
+      const [rejected] = given([]).when(reject)();
+      expect(rejected).toEqual({ type: 'ApprovalRejected', data: { ...reject.data, rejectedAt: now } });
+      expect(given([rejected!]).when(reject)()).toEqual([]);
+    });
+    it('refuses to reject a granted approval (revoke it instead)', () => {
+      expect(given([granted]).when(reject)).toThrow(ApprovalAlreadyDecidedError);
+    });
+    it('revokes a granted approval, once', () => {
+      const [revoked] = given([granted]).when(revoke)();
+      expect(revoked).toEqual({ type: 'ApprovalRevoked', data: { ...revoke.data, revokedAt: now } });
+      expect(given([granted, revoked!]).when(revoke)()).toEqual([]);
+    });
+    it('refuses to revoke an approval that was never granted', () => {
+      expect(given([]).when(revoke)).toThrow(ApprovalNotFoundError);
+    });
+  });
+
+  describe('LogExecution', () => {
+    it.each([
+      ['no approval', []],
+      ['a granted approval', [granted]],
+      [
+        'a rejected approval',
+        [{ type: 'ApprovalRejected', data: { approvalId: 'A1', by: 'b', reason: 'r', rejectedAt: now } }],
+      ],
+      [
+        'a revoked approval',
+        [granted, { type: 'ApprovalRevoked', data: { approvalId: 'A1', by: 'b', reason: 'r', revokedAt: now } }],
+      ],
+    ] as [string, ApprovalStreamEvent[]][])('records an execution for %s: never refused', (_label, history) => {
+      expect(given(history).when({ type: 'LogExecution', data: execution('x1'), now })()).toEqual([
+        { type: 'ExecutionLogged', data: execution('x1') },
+      ]);
+    });
+
+    it('decides nothing for any retried execution, whatever came before (property)', () => {
+      fc.assert(
+        fc.property(
+          fc.uniqueArray(fc.stringMatching(/^[a-z0-9]{1,8}$/), { minLength: 1, maxLength: 20 }),
+          fc.nat(),
+          (ids, pick) => {
+            const history: ApprovalStreamEvent[] = [
+              granted,
+              ...ids.map((id) => ({ type: 'ExecutionLogged' as const, data: execution(id) })),
+            ];
+            const retried = ids[pick % ids.length]!;
+            expect(given(history).when({ type: 'LogExecution', data: execution(retried), now })()).toEqual([]);
+          },
+        ),
+      );
+    });
+  });
+});

@@ -1,0 +1,55 @@
+import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import pg from 'pg';
+import { firstValueFrom } from 'rxjs';
+import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export interface LedgerUnderTest {
+  ledger: RunningLedger;
+  database: TestDatabase;
+  /** Sends one message over the ledger's TCP transport and returns the reply (rejects with the RPC error). */
+  send<T = unknown>(pattern: string, payload: unknown): Promise<T>;
+  http(method: string, path: string, body?: unknown, rawBody?: string): Promise<{ status: number; body: unknown }>;
+  /** Direct SQL on the ledger's database, for assertions. */
+  sql<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  stop(): Promise<void>;
+}
+
+/** The whole ledger in-process on a fresh database, with a TCP client and an HTTP helper. */
+export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput> = {}): Promise<LedgerUnderTest> {
+  const database = await createTestDatabase();
+  const ledger = await startLedger({
+    databaseUrl: database.url,
+    tcpPort: 0,
+    httpPort: 0,
+    logLevel: 'silent',
+    tokenHmacSecret: 'test-secret-0123456789abcdef',
+    ...overrides,
+  });
+  const client: ClientProxy = ClientProxyFactory.create({
+    transport: Transport.TCP,
+    options: { host: '127.0.0.1', port: ledger.tcpPort },
+  });
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  return {
+    ledger,
+    database,
+    send: (pattern, payload) => firstValueFrom(client.send(pattern, payload)),
+    async http(method, path, body, rawBody) {
+      const response = await fetch(`http://127.0.0.1:${ledger.httpPort}${path}`, {
+        method,
+        headers: body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {},
+        body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+    },
+    sql: async (text, values) => (await pool.query(text, values)).rows,
+    async stop() {
+      await client.close();
+      await pool.end();
+      await ledger.close();
+      await database.drop();
+    },
+  };
+}
