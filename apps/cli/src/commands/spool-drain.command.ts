@@ -1,0 +1,56 @@
+import { LedgerClient, type DrainedEntry } from '@audit-ledger/client';
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { CliFailure } from '../shared/cli-failure.js';
+import type { CliIo } from '../shared/cli-io.js';
+import { cliLogger } from '../shared/cli-logger.js';
+import { connectionOf } from '../shared/connection-options.js';
+import { EXIT_CODES } from '../shared/exit-codes.js';
+
+/** `ledger spool drain`: sends a spool by hand; exits 1 while entries remain (the ledger is still away). */
+export function registerSpoolDrain(program: Command, io: CliIo): void {
+  program
+    .command('spool')
+    .description('inspect and send spooled commands')
+    .command('drain')
+    .description('send what a spool holds, oldest first, and print what was sent and what remains')
+    .option('--dir <dir>', 'the spool directory (default: --spool-dir)')
+    .option('--json', 'print the report as JSON', false)
+    .action(async (flags: { dir?: string; json: boolean }, command: Command) => {
+      const connection = connectionOf(command);
+      const spoolDir = flags.dir ?? connection.spoolDir;
+      const client = new LedgerClient({
+        host: connection.host,
+        port: connection.port,
+        spoolDir,
+        requestTimeoutMs: connection.timeout,
+        backgroundDrain: false,
+        logger: cliLogger(io),
+      });
+      try {
+        const report = await client.drainSpool({
+          onEntry: (entry) => (flags.json ? undefined : io.out(describeEntry(entry))),
+        });
+        io.out(
+          flags.json
+            ? `${JSON.stringify({ spoolDir: resolve(spoolDir), ...report })}\n`
+            : `${resolve(spoolDir)}: sent ${report.sent}, rejected ${report.rejected}, remaining ${report.remaining}\n`,
+        );
+        if (report.remaining > 0) {
+          throw new CliFailure(
+            EXIT_CODES.failure,
+            `${report.remaining} spooled command(s) remain: the ledger at ${connection.host}:${connection.port} did not take them`,
+          );
+        }
+      } finally {
+        await client.close();
+      }
+    });
+}
+
+function describeEntry(entry: DrainedEntry): string {
+  return entry.outcome === 'sent'
+    ? `sent #${entry.seq} ${entry.pattern} -> ${entry.ack.streamId} revision ${entry.ack.streamRevision}` +
+        `${entry.ack.duplicate ? ' (recorded before)' : ''}\n`
+    : `rejected #${entry.seq} ${entry.pattern}: ${entry.error.code}: ${entry.error.message} (kept in rejected.jsonl)\n`;
+}

@@ -1,0 +1,49 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+/** Where the ledger is, shared by every command (flags win over the environment, which wins over defaults). */
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  httpPort: number;
+  spoolDir: string;
+  timeout: number;
+}
+
+export const parsePort = (value: string): number => {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return port;
+};
+
+const parsePositiveInteger = (value: string): number => {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a positive integer');
+  return Number(value);
+};
+
+export function addConnectionOptions(program: Command): Command {
+  return program
+    .addOption(new Option('--host <host>', 'ledger host').env('LEDGER_HOST').default('127.0.0.1'))
+    .addOption(
+      new Option('--port <port>', 'ledger TCP (microservice) port')
+        .env('LEDGER_TCP_PORT')
+        .argParser(parsePort)
+        .default(4100),
+    )
+    .addOption(
+      new Option('--http-port <port>', 'ledger HTTP port').env('LEDGER_HTTP_PORT').argParser(parsePort).default(8080),
+    )
+    .addOption(
+      new Option('--spool-dir <dir>', 'where commands wait while the ledger is unreachable')
+        .env('LEDGER_SPOOL_DIR')
+        .default('./.ledger-spool'),
+    )
+    .addOption(
+      new Option('--timeout <ms>', 'how long to wait for the ledger before spooling')
+        .argParser(parsePositiveInteger)
+        .default(5000),
+    );
+}
+
+export function connectionOf(command: Command): ConnectionOptions {
+  return command.optsWithGlobals<ConnectionOptions>();
+}

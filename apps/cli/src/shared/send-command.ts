@@ -1,0 +1,78 @@
+import {
+  LedgerClient,
+  LedgerRejectedError,
+  LedgerValidationError,
+  type LedgerCommandResult,
+} from '@audit-ledger/client';
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { badInput, CliFailure } from './cli-failure.js';
+import type { CliIo } from './cli-io.js';
+import { cliLogger } from './cli-logger.js';
+import { connectionOf } from './connection-options.js';
+import { EXIT_CODES } from './exit-codes.js';
+
+export interface CommandOutput {
+  /** How the request is named in messages, e.g. `log-execution request`. */
+  what: string;
+  flagsByField: Record<string, string>;
+  json: boolean;
+}
+
+/**
+ * Runs one gateway command through the client: commands spooled by earlier runs go first, then this one. An
+ * unreachable ledger means "spooled" (exit 0, a warning on stderr), not a failure.
+ */
+export async function sendCommand(
+  command: Command,
+  io: CliIo,
+  output: CommandOutput,
+  send: (client: LedgerClient) => Promise<LedgerCommandResult>,
+): Promise<void> {
+  const connection = connectionOf(command);
+  const client = new LedgerClient({
+    host: connection.host,
+    port: connection.port,
+    spoolDir: connection.spoolDir,
+    requestTimeoutMs: connection.timeout,
+    backgroundDrain: false,
+    logger: cliLogger(io),
+  });
+  try {
+    const earlier = await client.drainSpool();
+    if (earlier.sent > 0) io.err(`note: sent ${earlier.sent} command(s) spooled earlier first\n`);
+    const result = await send(client).catch((error: unknown) => {
+      throw toCliFailure(error, output);
+    });
+    io.out(output.json ? `${JSON.stringify(result)}\n` : describeResult(result, connection.spoolDir));
+  } finally {
+    await client.close();
+  }
+}
+
+function describeResult(result: LedgerCommandResult, spoolDir: string): string {
+  if (result.status === 'spooled') {
+    return (
+      `spooled as entry #${result.spoolSeq} in ${resolve(spoolDir)}: the ledger did not take it now; ` +
+      '`ledger spool drain` (or the next command) sends it\n'
+    );
+  }
+  const { ack } = result;
+  return [
+    `acknowledged: ${ack.streamId} revision ${ack.streamRevision}, position ${ack.globalPosition}` +
+      (ack.duplicate ? ' (recorded before: nothing new appended)' : ''),
+    `event ${ack.eventId}`,
+    `hash ${ack.hash}`,
+    '',
+  ].join('\n');
+}
+
+function toCliFailure(error: unknown, output: CommandOutput): unknown {
+  if (error instanceof LedgerValidationError) return badInput(output.what, error.issues, output.flagsByField);
+  if (error instanceof LedgerRejectedError) {
+    return error.code.startsWith('VALIDATION.')
+      ? badInput(output.what, error.issues, output.flagsByField)
+      : new CliFailure(EXIT_CODES.refused, `the ledger refused the ${output.what}: ${error.code}: ${error.message}`);
+  }
+  return error;
+}
