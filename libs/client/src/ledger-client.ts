@@ -45,7 +45,7 @@ export class LedgerClient {
     this.transport = options.ledgerTransport ?? NestLedgerTransport.create(options, requestTimeoutMs, logger);
     this.spool = new Spool(spoolDir, logger, lockWaitMs);
     this.scheduler = this.settings.backgroundDrain
-      ? new DrainScheduler(() => this.drainOnce(), this.settings.drainBackoff)
+      ? new DrainScheduler(() => this.drainInBackground(), this.settings.drainBackoff)
       : undefined;
     this.ready = this.adoptLeftovers();
   }
@@ -123,13 +123,19 @@ export class LedgerClient {
     this.drainPass ??= drainSpool(this.spool, this.transport, this.settings.logger, {
       shouldStop: () => this.closed,
       ...(onEntry ? { onEntry } : {}),
-    })
-      .catch((error: unknown) => {
-        this.settings.logger.error({ spoolDir: this.spool.dir, ...describeError(error) }, 'spool drain failed');
-        throw error;
-      })
-      .finally(() => (this.drainPass = undefined));
+    }).finally(() => (this.drainPass = undefined));
     return this.drainPass;
+  }
+
+  /** No caller sees a background pass fail (a full disk, a spool taken by another process): the log must say it. */
+  private drainInBackground(): Promise<DrainReport> {
+    return this.drainOnce().catch((error: unknown) => {
+      this.settings.logger.error(
+        { spoolDir: this.spool.dir, ...describeError(error) },
+        'background spool drain failed',
+      );
+      throw error;
+    });
   }
 
   /** Entries left by an earlier run are this client's to send first, unless another live process holds them. */

@@ -16,14 +16,18 @@ describe('the client against the real ledger, through an outage', () => {
   let ledger: LedgerOnPort;
   let dir: SpoolDir;
   const clients: LedgerClient[] = [];
-  const clientOf = (options: Partial<Pick<LedgerClientOptions, 'requestTimeoutMs'>> & { port?: number } = {}) => {
+  const clientOf = (
+    options: Pick<LedgerClientOptions, 'requestTimeoutMs' | 'backgroundDrain' | 'drainBackoff'> & {
+      port?: number;
+    } = {},
+  ) => {
     const client = new LedgerClient({
       host: '127.0.0.1',
-      port: options.port ?? ledger.tcpPort,
       spoolDir: dir.path,
       backgroundDrain: false,
       logger: silentLogger,
-      requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+      ...options,
+      port: options.port ?? ledger.tcpPort,
     });
     clients.push(client);
     return client;
@@ -66,6 +70,19 @@ describe('the client against the real ledger, through an outage', () => {
     expect(dir.text('entries')).toBe('');
     const next = await client.logExecution(anExecution({ approvalId: streamId.slice('approval-'.length) }));
     expect(next).toMatchObject({ status: 'acknowledged', ack: { streamId, streamRevision: 100, duplicate: false } });
+  });
+
+  it('given background draining, when the ledger comes back, then the client sends what it spooled on its own', async () => {
+    const client = clientOf({ backgroundDrain: true, drainBackoff: { initialMs: 20, maxMs: 200 } });
+    const approvalId = `A-${randomUUID()}`;
+    const executions = Array.from({ length: 3 }, () => anExecution({ approvalId }));
+    for (const execution of executions) await client.logExecution(execution);
+
+    await ledger.start();
+
+    await eventually(async () => (await ledger.executionIdsIn(`approval-${approvalId}`)).length === 3);
+    expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual(executions.map((e) => e.executionId));
+    await eventually(async () => dir.text('entries') === '');
   });
 
   it('given a drain cut off midway by the ledger going down, when it comes back and the drain restarts, then the store still holds exactly the 100', async () => {
@@ -184,3 +201,12 @@ describe('the client against the real ledger, through an outage', () => {
     expect(await ledger.executionIdsIn(`approval-${approval.approvalId}`)).toEqual([execution.executionId]);
   });
 });
+
+/** Polls (no fixed sleeps) until the condition holds. */
+async function eventually(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -2,6 +2,7 @@ import {
   LedgerClient,
   LedgerRejectedError,
   LedgerValidationError,
+  SpoolLockedError,
   type LedgerCommandResult,
 } from '@audit-ledger/client';
 import type { Command } from 'commander';
@@ -39,8 +40,12 @@ export async function sendCommand(
     logger: cliLogger(io),
   });
   try {
-    const earlier = await client.drainSpool();
-    if (earlier.sent > 0) io.err(`note: sent ${earlier.sent} command(s) spooled earlier first\n`);
+    // A spool held by another live process is that process's to drain (the client has warned): go on without it.
+    const earlier = await client.drainSpool().catch((error: unknown) => {
+      if (error instanceof SpoolLockedError) return undefined;
+      throw error;
+    });
+    if (earlier?.sent) io.err(`note: sent ${earlier.sent} command(s) spooled earlier first\n`);
     const result = await send(client).catch((error: unknown) => {
       throw toCliFailure(error, output);
     });

@@ -1,7 +1,7 @@
+import type { CommandAck } from '@audit-ledger/domain';
 import type { FieldIssue } from '../errors.js';
 import type { ClientLogger } from '../logging/client-logger.js';
 import type { LedgerTransport } from '../transport/ledger-transport.js';
-import type { CommandAck } from '@audit-ledger/domain';
 import type { Spool } from './spool.js';
 
 export interface DrainReport {
