@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,5 +63,42 @@ describe('first run on a machine with no database', () => {
     const pretty = await cli('read', 'approval-A1');
     expect(pretty.stdout).toContain('ExecutionLogged');
     expect(pretty.stdout).toContain(hash!.slice(0, 12));
+  });
+});
+
+const asRoot = process.getuid?.() === 0;
+if (!asRoot)
+  process.stderr.write('[skip] private-directory first run: only root switches the server to the postgres user\n');
+
+(asRoot ? describe : describe.skip)('first run from a checkout under a private directory (as root)', () => {
+  let privateDir: string;
+  let ledger: LedgerProcess | undefined;
+  afterAll(async () => {
+    await ledger?.stop();
+    rmSync(privateDir, { recursive: true, force: true });
+  });
+
+  it('given a data directory the postgres user cannot enter, when the ledger starts, then the cluster lives in a shared place behind a link and keeps its data across restarts', async () => {
+    privateDir = mkdtempSync(join(tmpdir(), 'ledger-private-')); // mode 0700, like /root or mktemp -d
+    const tcpPort = await freePort();
+    const env = {
+      DATABASE_URL: '',
+      LEDGER_DATA_DIR: join(privateDir, 'data'),
+      LEDGER_EMBEDDED_PG_PORT: String(await freePort()),
+      LEDGER_TCP_PORT: String(tcpPort),
+      LEDGER_HTTP_PORT: String(await freePort()),
+    };
+    const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    ledger = await spawnLedger(env, tcpPort);
+    await cli('log-execution', '--session', 'S1', '--worker', 'w1', '--command', 'uptime', '--exit-code', '0');
+    expect(lstatSync(join(privateDir, 'data', 'pg')).isSymbolicLink()).toBe(true);
+    await ledger.stop();
+
+    ledger = await spawnLedger(env, tcpPort);
+    const read = await cli('read', 'session-S1', '--json');
+    expect((JSON.parse(read.stdout) as { events: unknown[] }).events).toHaveLength(1);
+    await ledger.stop();
+    ledger = undefined;
+    rmSync(realpathSync(join(privateDir, 'data', 'pg')), { recursive: true, force: true });
   });
 });
