@@ -47,9 +47,19 @@ export default tseslint.config(
   },
   {
     files: ['libs/*/src/**/*.ts'],
-    ignores: ['libs/domain/src/**', 'libs/integrity/src/**'],
+    ignores: ['libs/domain/src/**', 'libs/integrity/src/**', 'libs/read-models/src/**'],
     rules: restrict([
       { group: ['@audit-ledger/ledger', '@audit-ledger/cli', '**/apps/**'], message: 'libs never import apps.' },
+    ]),
+  },
+  {
+    // Projections read the store through the port only; no lib imports the client or an app.
+    files: ['libs/read-models/src/**/*.ts'],
+    rules: restrict([
+      {
+        group: ['@audit-ledger/client', '@audit-ledger/ledger', '@audit-ledger/cli', '**/apps/**'],
+        message: 'read models depend on domain and the event-store port only.',
+      },
     ]),
   },
   {
