@@ -1,29 +1,8 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
-import { verifyChain, type ChainedEvent } from '@audit-ledger/integrity';
+import { verifyChain } from '@audit-ledger/integrity';
+import { toChained, type EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
-
-interface EventRow {
-  event_id: string;
-  stream_id: string;
-  stream_revision: string;
-  type: string;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
-
-const toChained = (row: EventRow): ChainedEvent => ({
-  eventId: row.event_id,
-  streamId: row.stream_id,
-  streamRevision: Number(row.stream_revision),
-  type: row.type,
-  data: row.data,
-  metadata: row.metadata,
-  prevHash: row.prev_hash,
-  hash: row.hash,
-});
 
 describe('command path over the TCP transport', () => {
   let t: LedgerUnderTest;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { firstValueFrom, timeout } from 'rxjs';
 import { freePort } from '../../apps/ledger/src/shared/free-port.js';
+import { EVENT_ROW_COLUMNS, toChained, type EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { spawnLedger } from '../support/ledger-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -81,31 +82,12 @@ describe('kill -9 of the ledger while clients append', () => {
     try {
       const pool = new pg.Pool({ connectionString: database.url, max: 1 });
       const rows = (
-        await pool.query(
-          'SELECT event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash FROM ledger.events ORDER BY stream_id, stream_revision',
-        )
-      ).rows as {
-        event_id: string;
-        stream_id: string;
-        stream_revision: string;
-        type: string;
-        data: Record<string, unknown>;
-        metadata: Record<string, unknown>;
-        prev_hash: string;
-        hash: string;
-      }[];
+        await pool.query<EventRow>(`SELECT ${EVENT_ROW_COLUMNS} FROM ledger.events ORDER BY stream_id, stream_revision`)
+      ).rows;
       const stored = new Set(rows.map((row) => row.event_id));
       expect(acked.filter((ack) => !stored.has(ack.eventId))).toEqual([]);
       for (const approval of approvals) {
-        const stream = rows
-          .filter((row) => row.stream_id === `approval-${approval.approvalId}`)
-          .map((row) => ({
-            ...row,
-            eventId: row.event_id,
-            streamId: row.stream_id,
-            streamRevision: Number(row.stream_revision),
-            prevHash: row.prev_hash,
-          }));
+        const stream = rows.filter((row) => row.stream_id === `approval-${approval.approvalId}`).map(toChained);
         expect(verifyChain(stream)).toBeNull();
       }
 

@@ -6,3 +6,4 @@ export {
   type LedgerConfigInput,
 } from './config/ledger.config.js';
 export { runUntilStopped, type StopSignal } from './run-until-stopped.js';
+export { freePort } from './shared/free-port.js';

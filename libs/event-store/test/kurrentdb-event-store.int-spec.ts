@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { reachable } from '../../../test/support/reachable.js';
 import { KurrentDbEventStore } from '../src/kurrentdb/kurrentdb-event-store.js';
 import { describeEventStoreContract } from './event-store.contract.js';
 
@@ -6,7 +6,7 @@ import { describeEventStoreContract } from './event-store.contract.js';
 const url = process.env['LEDGER_TEST_KURRENTDB_URL'] ?? 'kurrentdb://127.0.0.1:2113?tls=false';
 const endpoint = firstEndpoint(url);
 
-if (await answers(endpoint.host, endpoint.port)) {
+if (await reachable(endpoint.host, endpoint.port)) {
   describeEventStoreContract('KurrentDbEventStore', async () => {
     const store = await KurrentDbEventStore.connect(url);
     return { store, teardown: () => store.close() };
@@ -34,17 +34,4 @@ function firstEndpoint(connectionString: string): { host: string; port: number }
     host: (match?.[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
     port: match?.[2] ? Number(match[2]) : 2113,
   };
-}
-
-function answers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

@@ -3,21 +3,15 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../../../apps/ledger/src/index.js';
+import {
+  freePort,
+  startLedger,
+  type LedgerConfigInput,
+  type RunningLedger,
+} from '../../../../apps/ledger/src/index.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort };
 
 /** The real ledger, in-process, on a fixed TCP port and one database: stop it for an outage, start it again. */
 export class LedgerOnPort {
