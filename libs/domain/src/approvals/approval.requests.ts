@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { Identifier, Principal, RiskLevel, Sha256Hex, UtcTimestamp } from '../shared/primitives.js';
-import { Artifact, RequestedBy, Scope } from './approval.events.js';
+import { Sha256Hex } from '../shared/primitives.js';
+import {
+  ApprovalGrantedData,
+  ApprovalRejectedData,
+  ApprovalRevokedData,
+  ExecutionLoggedData,
+  RequestedBy,
+} from './approval.events.js';
 
 // What a gateway sends, over TCP, NATS or HTTP. Validated at the edge; the ledger derives the stored events from them.
 
@@ -17,54 +23,28 @@ const oneTokenFormIssue = { message: 'send either token or tokenHash, not both',
 /** Raw output accepted on the wire; what is stored is capped (see the output cap in the ledger's configuration). */
 export const MAX_RAW_OUTPUT_CHARS = 16 * 1024 * 1024;
 
-export const GrantApprovalRequest = z
-  .object({
-    approvalId: Identifier,
-    instruction: z.string().min(1).max(16_384),
-    approvedCommands: z.array(z.string().min(1).max(16_384)).max(256).default([]),
-    scope: Scope.optional(),
-    riskLevel: RiskLevel,
-    decision: z.enum(['approved', 'auto']).default('approved'),
-    approvedBy: Principal,
+// Request shapes derive from the stored event shapes, so a field's limits are written once.
+
+export const GrantApprovalRequest = ApprovalGrantedData.omit({ grantedAt: true, tokenHash: true })
+  .extend({
+    approvedCommands: ApprovalGrantedData.shape.approvedCommands.default([]),
+    decision: ApprovalGrantedData.shape.decision.default('approved'),
     requestedBy: RequestedBy.default({}),
-    expiresAt: UtcTimestamp.optional(),
-    maxExecutions: z.number().int().positive().max(1_000_000).optional(),
     ...tokenFields,
   })
   .strict()
   .refine(oneTokenForm, oneTokenFormIssue);
 
-export const RejectApprovalRequest = z
-  .object({
-    approvalId: Identifier,
-    by: Principal,
-    reason: z.string().min(1).max(4096),
-    instruction: z.string().min(1).max(16_384).optional(),
-  })
-  .strict();
+export const RejectApprovalRequest = ApprovalRejectedData.omit({ rejectedAt: true }).strict();
 
-export const RevokeApprovalRequest = z
-  .object({
-    approvalId: Identifier,
-    by: Principal,
-    reason: z.string().min(1).max(4096),
-  })
-  .strict();
+export const RevokeApprovalRequest = ApprovalRevokedData.omit({ revokedAt: true }).strict();
 
-export const LogExecutionRequest = z
-  .object({
-    executionId: Identifier,
-    approvalId: Identifier.optional(),
-    sessionId: Identifier.optional(),
-    workerId: Identifier,
-    toolName: z.string().min(1).max(256).default('shell'),
-    command: z.string().min(1).max(65_536),
+export const LogExecutionRequest = ExecutionLoggedData.omit({ output: true, durationMs: true, tokenHash: true })
+  .extend({
+    toolName: ExecutionLoggedData.shape.toolName.default('shell'),
     output: z.string().max(MAX_RAW_OUTPUT_CHARS).default(''),
-    exitCode: z.number().int().min(-1).max(255).nullable(),
-    artifacts: z.array(Artifact).max(1024).default([]),
-    startedAt: UtcTimestamp,
-    finishedAt: UtcTimestamp,
-    durationMs: z.number().int().nonnegative().optional(),
+    artifacts: ExecutionLoggedData.shape.artifacts.default([]),
+    durationMs: ExecutionLoggedData.shape.durationMs.optional(),
     ...tokenFields,
   })
   .strict()
