@@ -1,1 +1,14 @@
-export {};
+export * from './projection.js';
+export * from './projection-runner.js';
+export {
+  advisoryLockKey,
+  runReadModelMigrations,
+  CHECKPOINTS_TABLE,
+  READ_MODELS_SCHEMA,
+  READ_MODEL_MIGRATIONS_TABLE,
+  RUNNER_MIGRATIONS,
+  type ReadModelMigrationReport,
+} from './read-model-migrations.js';
+export * from './projections/approvals.projection.js';
+export * from './projections/executions.projection.js';
+export { defaultProjections } from './projections/default-projections.js';

@@ -1,0 +1,209 @@
+import type pg from 'pg';
+import {
+  APPROVAL_STREAM_PREFIX,
+  ApprovalGrantedData,
+  ApprovalRejectedData,
+  ApprovalRevokedData,
+  ExecutionLoggedData,
+} from '@audit-ledger/domain';
+import { type RecordedEvent } from '@audit-ledger/event-store';
+import { type Projection } from '../projection.js';
+
+/**
+ * Statuses of `read_models.approvals.status`. `unknown`: executions were logged against the approval id but no grant
+ * or rejection has been seen. `matched`, `mismatch`, `unclear` and `unused` are set by reconciliation events (a later
+ * issue): see `reconciliationStatus`.
+ */
+export const APPROVAL_STATUSES = [
+  'pending',
+  'matched',
+  'mismatch',
+  'unclear',
+  'unused',
+  'rejected',
+  'revoked',
+  'expired',
+  'unknown',
+] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/**
+ * Hook for the reconciliation events: the status an approval moves to on a verdict. Explicit decisions (rejected,
+ * revoked) and expiry are never overwritten by a verdict; a mismatch overrides a match.
+ */
+export function reconciliationStatus(
+  current: ApprovalStatus,
+  verdict: 'matched' | 'mismatch' | 'unclear' | 'unused',
+): ApprovalStatus {
+  if (current === 'rejected' || current === 'revoked' || current === 'expired') return current;
+  if (current === 'mismatch') return current;
+  return verdict;
+}
+
+const T = 'read_models.approvals';
+
+/**
+ * `approvals`: one row per approval id. Every write is guarded by `position < <event position>`, so replaying an
+ * event that is already reflected in the row changes nothing (on top of the runner's exactly-once checkpoint).
+ */
+export const approvalsProjection: Projection = {
+  name: 'approvals',
+  version: 1,
+  handles: ['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged'],
+  filter: { streamPrefixes: [APPROVAL_STREAM_PREFIX] },
+  migrations: [
+    {
+      id: '001-approvals',
+      sql: `
+        CREATE TABLE ${T} (
+          approval_id text PRIMARY KEY,
+          stream_id text NOT NULL,
+          instruction text,
+          approved_commands text[] NOT NULL DEFAULT '{}',
+          scope jsonb,
+          risk_level text,
+          decision text,
+          approved_by text,
+          requested_by_agent text,
+          requested_by_worker text,
+          requested_by_session text,
+          max_executions integer,
+          token_hash text,
+          granted_at timestamptz,
+          expires_at timestamptz,
+          created_at timestamptz NOT NULL,
+          status text NOT NULL,
+          rejected_by text,
+          rejected_at timestamptz,
+          rejection_reason text,
+          revoked_by text,
+          revoked_at timestamptz,
+          revocation_reason text,
+          execution_count integer NOT NULL DEFAULT 0,
+          first_execution_at timestamptz,
+          last_execution_at timestamptz,
+          mismatch_count integer NOT NULL DEFAULT 0,
+          last_event_at timestamptz NOT NULL,
+          position bigint NOT NULL
+        );
+        CREATE INDEX approvals_created_idx ON ${T} (created_at, approval_id);
+        CREATE INDEX approvals_status_idx ON ${T} (status, created_at);
+        CREATE INDEX approvals_risk_idx ON ${T} (risk_level, created_at);
+        CREATE INDEX approvals_worker_idx ON ${T} (requested_by_worker, created_at);
+        CREATE INDEX approvals_session_idx ON ${T} (requested_by_session, created_at);`,
+    },
+  ],
+  async apply(client, event) {
+    switch (event.type) {
+      case 'ApprovalGranted':
+        return granted(client, event, ApprovalGrantedData.parse(event.data));
+      case 'ApprovalRejected':
+        return rejected(client, event, ApprovalRejectedData.parse(event.data));
+      case 'ApprovalRevoked':
+        return revoked(client, event, ApprovalRevokedData.parse(event.data));
+      case 'ExecutionLogged':
+        return executed(client, event, ExecutionLoggedData.parse(event.data));
+    }
+  },
+};
+
+async function granted(client: pg.PoolClient, event: RecordedEvent, data: ApprovalGrantedData): Promise<void> {
+  await client.query(
+    `INSERT INTO ${T} AS a (approval_id, stream_id, instruction, approved_commands, scope, risk_level, decision,
+        approved_by, requested_by_agent, requested_by_worker, requested_by_session, max_executions, token_hash,
+        granted_at, expires_at, created_at, status, last_event_at, position)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, 'pending', $14, $16)
+     ON CONFLICT (approval_id) DO UPDATE SET
+        instruction = EXCLUDED.instruction, approved_commands = EXCLUDED.approved_commands, scope = EXCLUDED.scope,
+        risk_level = EXCLUDED.risk_level, decision = EXCLUDED.decision, approved_by = EXCLUDED.approved_by,
+        requested_by_agent = EXCLUDED.requested_by_agent, requested_by_worker = EXCLUDED.requested_by_worker,
+        requested_by_session = EXCLUDED.requested_by_session, max_executions = EXCLUDED.max_executions,
+        token_hash = EXCLUDED.token_hash, granted_at = EXCLUDED.granted_at, expires_at = EXCLUDED.expires_at,
+        created_at = LEAST(a.created_at, EXCLUDED.created_at),
+        status = CASE WHEN a.status = 'unknown' THEN 'pending' ELSE a.status END,
+        last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
+      WHERE a.position < EXCLUDED.position`,
+    [
+      data.approvalId,
+      event.streamId,
+      data.instruction,
+      data.approvedCommands,
+      data.scope ?? null,
+      data.riskLevel,
+      data.decision,
+      data.approvedBy,
+      data.requestedBy.agentId ?? null,
+      data.requestedBy.workerId ?? null,
+      data.requestedBy.sessionId ?? null,
+      data.maxExecutions ?? null,
+      data.tokenHash ?? null,
+      data.grantedAt,
+      data.expiresAt ?? null,
+      event.globalPosition.toString(),
+    ],
+  );
+  await expireIfPast(client, data.approvalId, data.grantedAt);
+}
+
+async function rejected(client: pg.PoolClient, event: RecordedEvent, data: ApprovalRejectedData): Promise<void> {
+  await client.query(
+    `INSERT INTO ${T} AS a (approval_id, stream_id, instruction, decision, status, rejected_by, rejected_at,
+        rejection_reason, created_at, last_event_at, position)
+     VALUES ($1, $2, $3, 'rejected', 'rejected', $4, $5, $6, $5, $5, $7)
+     ON CONFLICT (approval_id) DO UPDATE SET
+        instruction = COALESCE(a.instruction, EXCLUDED.instruction), decision = COALESCE(a.decision, 'rejected'),
+        status = 'rejected', rejected_by = EXCLUDED.rejected_by, rejected_at = EXCLUDED.rejected_at,
+        rejection_reason = EXCLUDED.rejection_reason,
+        last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
+      WHERE a.position < EXCLUDED.position`,
+    [
+      data.approvalId,
+      event.streamId,
+      data.instruction ?? null,
+      data.by,
+      data.rejectedAt,
+      data.reason,
+      event.globalPosition.toString(),
+    ],
+  );
+}
+
+async function revoked(client: pg.PoolClient, event: RecordedEvent, data: ApprovalRevokedData): Promise<void> {
+  await client.query(
+    `INSERT INTO ${T} AS a (approval_id, stream_id, status, revoked_by, revoked_at, revocation_reason, created_at,
+        last_event_at, position)
+     VALUES ($1, $2, 'revoked', $3, $4, $5, $4, $4, $6)
+     ON CONFLICT (approval_id) DO UPDATE SET
+        status = CASE WHEN a.status = 'rejected' THEN a.status ELSE 'revoked' END,
+        revoked_by = EXCLUDED.revoked_by, revoked_at = EXCLUDED.revoked_at,
+        revocation_reason = EXCLUDED.revocation_reason,
+        last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
+      WHERE a.position < EXCLUDED.position`,
+    [data.approvalId, event.streamId, data.by, data.revokedAt, data.reason, event.globalPosition.toString()],
+  );
+}
+
+async function executed(client: pg.PoolClient, event: RecordedEvent, data: ExecutionLoggedData): Promise<void> {
+  if (!data.approvalId) return;
+  await client.query(
+    `INSERT INTO ${T} AS a (approval_id, stream_id, status, execution_count, first_execution_at, last_execution_at,
+        created_at, last_event_at, position)
+     VALUES ($1, $2, 'unknown', 1, $3, $3, $3, $3, $4)
+     ON CONFLICT (approval_id) DO UPDATE SET
+        execution_count = a.execution_count + 1,
+        first_execution_at = LEAST(a.first_execution_at, EXCLUDED.first_execution_at),
+        last_execution_at = GREATEST(a.last_execution_at, EXCLUDED.last_execution_at),
+        last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
+      WHERE a.position < EXCLUDED.position`,
+    [data.approvalId, event.streamId, data.startedAt, event.globalPosition.toString()],
+  );
+  await expireIfPast(client, data.approvalId, data.startedAt);
+}
+
+/** A pending approval whose expiry lies before the time of an event about it (or an execution under it) expired. */
+async function expireIfPast(client: pg.PoolClient, approvalId: string, at: string): Promise<void> {
+  await client.query(
+    `UPDATE ${T} SET status = 'expired' WHERE approval_id = $1 AND status = 'pending' AND expires_at < $2`,
+    [approvalId, at],
+  );
+}
