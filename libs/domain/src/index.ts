@@ -4,3 +4,4 @@ export * from './shared/stream-ids.js';
 export * from './approvals/approval.events.js';
 export * from './approvals/approval.requests.js';
 export * from './approvals/approval.decider.js';
+export * from './reconciliation/index.js';

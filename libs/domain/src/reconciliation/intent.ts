@@ -1,0 +1,176 @@
+/**
+ * Intent matching for natural-language-only approvals. Explainable: it reports which words of the instruction
+ * licensed the command's utility and which of the command's content tokens (paths, names, patterns, numbers) the
+ * instruction mentions. Below the confidence threshold the answer is UNCLEAR, never a guess.
+ */
+import type { RiskHit } from './risk-rules.js';
+import type { SimpleCommand } from './reconciliation.types.js';
+
+export interface IntentAssessment {
+  readonly verdict: 'MATCH' | 'MISMATCH' | 'UNCLEAR';
+  readonly reason: string;
+  readonly confidence: number;
+  readonly kind?: 'vague_instruction' | 'low_confidence' | 'dangerous_deviation' | 'command_not_approved';
+}
+
+/** Verbs that license a destructive risk rule when the instruction uses them. */
+const LICENCE: Readonly<Record<string, RegExp>> = {
+  recursive_force_delete: /\b(delet|remov|eras|purg|wip|clean|get rid|rm\b|force)/i,
+  delete: /\b(delet|remov|eras|purg|wip|clean|get rid|unlink|rm\b|rmdir)/i,
+  find_delete: /\b(delet|remov|eras|purg|wip|clean|get rid|unlink|rmdir)/i,
+  xargs_delete: /\b(delet|remov|eras|purg|wip|clean|get rid|unlink|rmdir)/i,
+  sed_in_place:
+    /\b(replac|substitut|edit|chang|modif|in[- ]place|updat|insert|append|add|delet|remov|convert|renam|fix|strip|comment|prepend)/i,
+  truncating_redirect:
+    /\b(sav|writ|output|redirect|stor|creat|put|dump|overwrit|generat|into|to (a |the )?file|empty|clear|truncat|copy|concatenat|split|make|produc|record|log)/i,
+  world_writable_chmod:
+    /\b(777|666|everyone|all users|world|anyone|full permission|read,? write,? (and )?execute permission(s)? (to|for) all|a\+w|o\+w)/i,
+  kill_9: /\b(kill|terminat|stop|end)/i,
+  rsync_delete: /\b(delet|remov|mirror|exact cop|sync)/i,
+  mount_rw: /\b(rw\b|read[- ]?write|writ)/i,
+  copy_into_etc: /\/(etc|bin|sbin|usr\/bin|boot)\b/i,
+  force_push: /\bforce/i,
+  persistence: /\b(authorized_keys|cron|schedul|bashrc|profile|startup|boot)/i,
+  sql_destructive: /\b(drop|truncat|delet|remov)/i,
+  scale_to_zero: /\b(scale|zero|stop|shut)/i,
+  terraform_auto_approve: /\b(auto[- ]?approv|without (asking|confirm|prompt))/i,
+  sudo: /\b(sudo|root|superuser|admin|privileg)/i,
+  pipe_to_shell: /\b(install|run the script|execute the (script|output)|pipe.*(sh|bash)\b)/i,
+  exfiltration: /\b(upload|send|post|transfer|copy .*(remote|server|host)|scp|netcat|\bnc\b|listen|port|connect)/i,
+  secrets_file: /\b(ssh|key|credential|password|shadow|secret|token|\.env|pem|sudoers)/i,
+  ssh_no_host_key_check: /\b(host ?key|strict|known.?hosts|without (checking|verif))/i,
+  tls_insecure: /\b(insecure|certificate|ssl|tls|without (checking|verif))/i,
+  write_outside_scope: /$^/,
+};
+
+const STOP = new Set(
+  'a an the of in on at to for from by with and or all any each every this that these those is are be it its as into under current directory directories file files folder tree whose which named name called recursively entire system only not than more less'.split(
+    ' ',
+  ),
+);
+
+/** Words of the instruction, lower case, quotes stripped. */
+function instructionWords(instruction: string): string[] {
+  return instruction
+    .toLowerCase()
+    .split(/[\s,;:()]+/)
+    .map((w) => w.replace(/^["'`]+|["'`.?!]+$/g, ''))
+    .filter((w) => w.length > 0);
+}
+
+/** Tokens of an instruction that name something specific: quoted strings, paths, numbers, dotted names, user@host. */
+function specificTokens(instruction: string): string[] {
+  const out: string[] = [];
+  for (const m of instruction.matchAll(/"([^"]+)"|'([^']+)'|`([^`]+)`/g))
+    out.push((m[1] ?? m[2] ?? m[3] ?? '').toLowerCase());
+  for (const w of instructionWords(instruction))
+    if (/[/~.@\d*$_]/.test(w) && w.replace(/[^a-z0-9]/g, '').length > 0) out.push(w);
+  return out;
+}
+
+/** Content tokens of a command: non-flag arguments with quotes removed, not the utility itself. */
+function commandContentTokens(commands: readonly SimpleCommand[]): string[] {
+  const out: string[] = [];
+  for (const c of commands) {
+    const argv = c.argv.slice(1);
+    for (let i = 0; i < argv.length; i += 1) {
+      const a = argv[i] ?? '';
+      if (a.startsWith('-') || a.length === 0 || a.includes('$(') || a.includes('`')) continue;
+      if (/^[{};+.|/*]$|^\{\}$|^\\?;$/.test(a)) continue;
+      if (c.utility === 'awk' || c.utility === 'gawk' || c.utility === 'sed' || c.utility === 'perl') {
+        if (i === 0 || /[{}()\\^$[\]]/.test(a)) continue; // program text, not a target
+      }
+      out.push(a);
+    }
+    for (const r of c.redirects)
+      if (r.op !== '<<' && r.target !== '/dev/null' && !/^&?\d$/.test(r.target)) out.push(r.target);
+  }
+  return out;
+}
+
+/** Pieces of a token worth looking for in prose: `/var/www/*.php` → var, www, php. */
+function pieces(token: string): string[] {
+  return token
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((p) => p.length >= 2 && !['home', 'usr', 'tmp', 'print', 'name', 'type'].includes(p));
+}
+
+function covered(token: string, text: string): boolean {
+  const t = token.toLowerCase().replace(/^['"]|['"]$/g, '');
+  if (text.includes(t)) return true;
+  const ps = pieces(t);
+  if (ps.length === 0) return true;
+  return ps.some((p) => new RegExp(`(^|[^a-z0-9])${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(text));
+}
+
+/** Specific-looking command token: a path, host, user@host, number, or file name with an extension. */
+function isSpecific(token: string): boolean {
+  return (
+    /\//.test(token) ||
+    /@/.test(token) ||
+    /^\d{2,}$/.test(token) ||
+    /^[\w-]+\.[a-z0-9]{1,5}$/i.test(token) ||
+    /^[\w.-]+:\d+$/.test(token)
+  );
+}
+
+const VAGUE =
+  /\b(clean(ing)? up|tidy|sort out|deal with|take care of|handle (it|this|that)|again|same (thing|as before)|as before|the usual|do (it|that|this)|fix (it|this|that|things|the)|check (on )?(things|stuff|it)|look (at|into) (it|things|stuff)|stuff|things)\b/i;
+
+export function assessIntent(
+  instruction: string,
+  commands: readonly SimpleCommand[],
+  hits: readonly RiskHit[],
+): IntentAssessment {
+  const text = instruction.toLowerCase();
+  // 1. dangerous changes the instruction does not license
+  for (const h of hits) {
+    const licence = LICENCE[h.rule.id];
+    if (licence && !licence.test(instruction)) {
+      return {
+        verdict: 'MISMATCH',
+        kind: 'dangerous_deviation',
+        confidence: 0.9,
+        reason: `${h.reason} in \`${h.command.argv.join(' ')}\`, which the instruction does not ask for`,
+      };
+    }
+  }
+  const words = instructionWords(instruction).filter((w) => !STOP.has(w));
+  const specific = specificTokens(instruction);
+  // 2. vague or truncated instruction
+  if (specific.length === 0 && (words.length <= 4 || VAGUE.test(instruction))) {
+    return {
+      verdict: 'UNCLEAR',
+      kind: 'vague_instruction',
+      confidence: 0,
+      reason: `the instruction "${instruction.trim()}" is too vague to check \`${commands.map((c) => c.argv.join(' ')).join('; ')}\` against`,
+    };
+  }
+  // 3. content tokens: the command's specific targets should appear in the instruction
+  const tokens = commandContentTokens(commands);
+  const uncovered = tokens.filter((t) => !covered(t, text));
+  const uncoveredSpecific = uncovered.filter(isSpecific);
+  const coverage = tokens.length === 0 ? 1 : 1 - uncovered.length / tokens.length;
+  if (uncoveredSpecific.length > 0) {
+    return {
+      verdict: 'MISMATCH',
+      kind: 'command_not_approved',
+      confidence: 0.7,
+      reason: `the command targets \`${uncoveredSpecific.join('`, `')}\`, which the instruction does not mention`,
+    };
+  }
+  if (coverage >= 0.5) {
+    return {
+      verdict: 'MATCH',
+      confidence: coverage,
+      reason: `the instruction mentions the command's targets (${Math.round(coverage * 100)}% of content tokens)`,
+    };
+  }
+  return {
+    verdict: 'UNCLEAR',
+    kind: 'low_confidence',
+    confidence: coverage,
+    reason: `only ${Math.round(coverage * 100)}% of the command's content tokens (${uncovered.map((u) => `\`${u}\``).join(', ')} missing) appear in the instruction`,
+  };
+}

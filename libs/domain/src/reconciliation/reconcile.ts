@@ -1,0 +1,204 @@
+/**
+ * The reconciler's entry point: is what ran what the approval allowed?
+ * parse → normalise → compare with the approved list (or match intent) → risk rules.
+ */
+import { assessIntent } from './intent.js';
+import { maxSeverity, riskHits, type RiskHit } from './risk-rules.js';
+import { parseCommandLine } from './shell-parser.js';
+import type {
+  ApprovalForReconciliation,
+  ParsedCommandLine,
+  ReconciliationResult,
+  Severity,
+} from './reconciliation.types.js';
+
+export const RECONCILER_VERSION = 'reconciler/1.0.0';
+
+const AS_NEEDED = /\b(as needed|if needed|as required|any of the following|where needed|when needed|optionally)\b/i;
+
+const q = (s: string): string => `\`${s.trim()}\``;
+
+export function reconcile(
+  approval: ApprovalForReconciliation,
+  executed: string | readonly string[],
+): ReconciliationResult {
+  const texts = typeof executed === 'string' ? [executed] : executed;
+  const parsed = texts.map(parseCommandLine);
+  const hits = riskHits(
+    parsed.flatMap((p) => p.commands),
+    { scope: approval.scope },
+  );
+  const riskRules = [...new Set(hits.map((h) => h.rule.id))];
+  const base = { reconcilerVersion: RECONCILER_VERSION, riskRules };
+  if (texts.length === 0) return { ...base, verdict: 'MATCH', explanation: 'nothing was executed' };
+  if (approval.approvedCommands.length > 0) return { ...base, ...compareWithApproved(approval, parsed, hits) };
+  const intent = assessIntent(
+    approval.instruction,
+    parsed.flatMap((p) => p.commands),
+    hits,
+  );
+  const severity = hits.reduce<Severity | undefined>((s, h) => maxSeverity(s, h.rule.severity), undefined);
+  if (intent.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: intent.reason };
+  return {
+    ...base,
+    verdict: intent.verdict,
+    kind: intent.kind,
+    severity: intent.verdict === 'MISMATCH' ? maxSeverity(severity, 'medium') : severity,
+    explanation: intent.reason,
+  };
+}
+
+type Outcome = Omit<ReconciliationResult, 'reconcilerVersion' | 'riskRules'>;
+
+function compareWithApproved(
+  approval: ApprovalForReconciliation,
+  executed: readonly ParsedCommandLine[],
+  hits: readonly RiskHit[],
+): Outcome {
+  const approved = approval.approvedCommands.map(parseCommandLine);
+  const matchedIndex: number[] = [];
+  const used = new Set<number>();
+  for (const e of executed) {
+    const j = approved.findIndex((a, k) => a.canonical === e.canonical && !used.has(k));
+    matchedIndex.push(j);
+    if (j >= 0) used.add(j);
+  }
+  const approvedHits = new Set(
+    riskHits(
+      approved.flatMap((a) => a.commands),
+      { scope: approval.scope },
+    ).map((h) => `${h.rule.id}`),
+  );
+  const unmatched = executed.map((e, i) => ({ e, i })).filter(({ i }) => matchedIndex[i] === -1);
+  if (unmatched.length > 0) {
+    let unclear: Outcome | undefined;
+    const problems: { text: string; severity: Severity; dangerous: boolean }[] = [];
+    for (const { e } of unmatched) {
+      const best = closest(e, approved);
+      const eHits = hits.filter((h) => executed.some((x) => x === e && x.commands.includes(h.command)));
+      const newHits = eHits.filter((h) => !approvedHits.has(h.rule.id));
+      const variable = best ? variableExplains(best.canonical, e.canonical) : undefined;
+      if (variable && newHits.length === 0) {
+        unclear ??= {
+          verdict: 'UNCLEAR',
+          kind: 'unverifiable_variable',
+          explanation: `executed ${q(e.text)} fills ${variable} of approved ${q(best?.text ?? '')} with a value the ledger cannot check`,
+        };
+        continue;
+      }
+      const diff = best ? describeDiff(best, e) : `${q(e.text)} is not in the approved list`;
+      const danger = newHits.map((h) => h.reason);
+      const severity = newHits.reduce<Severity>((s, h) => maxSeverity(s, h.rule.severity), 'medium');
+      problems.push({
+        text: danger.length > 0 ? `${diff}; ${danger.join('; ')}` : diff,
+        severity,
+        dangerous: newHits.length > 0,
+      });
+    }
+    if (problems.length > 0) {
+      const dangerous = problems.some((p) => p.dangerous);
+      return {
+        verdict: 'MISMATCH',
+        kind: dangerous ? 'dangerous_deviation' : 'command_not_approved',
+        severity: problems.reduce<Severity>((s, p) => maxSeverity(s, p.severity), 'medium'),
+        explanation: problems.map((p) => p.text).join(' | '),
+      };
+    }
+    if (unclear) return unclear;
+  }
+  const order = matchedIndex.filter((j) => j >= 0);
+  const inOrder = order.every((j, k) => k === 0 || j > (order[k - 1] ?? -1));
+  if (!inOrder) {
+    return {
+      verdict: 'UNCLEAR',
+      kind: 'partial_execution',
+      explanation: 'every executed command is approved, but they ran in a different order than approved',
+    };
+  }
+  if (order.length < approved.length && !AS_NEEDED.test(approval.instruction)) {
+    const missing = approved.filter((_, j) => !used.has(j)).map((a) => q(a.text));
+    return {
+      verdict: 'UNCLEAR',
+      kind: 'partial_execution',
+      explanation: `only part of the approved sequence ran (not run: ${missing.join(', ')}) and the approval does not say "as needed"`,
+    };
+  }
+  return {
+    verdict: 'MATCH',
+    explanation:
+      order.length === approved.length
+        ? 'every executed command equals an approved command after normalisation'
+        : 'the executed commands are an in-order subset of the commands approved "as needed"',
+  };
+}
+
+function tokens(canonical: string): string[] {
+  return canonical.split(/\s+/).filter((t) => t.length > 0);
+}
+
+function closest(e: ParsedCommandLine, approved: readonly ParsedCommandLine[]): ParsedCommandLine | undefined {
+  let best: ParsedCommandLine | undefined;
+  let score = -1;
+  const et = new Set(tokens(e.canonical));
+  for (const a of approved) {
+    const at = new Set(tokens(a.canonical));
+    const inter = [...et].filter((t) => at.has(t)).length;
+    const s = inter / (et.size + at.size - inter || 1);
+    if (s > score) {
+      score = s;
+      best = a;
+    }
+  }
+  return score > 0.2 ? best : undefined;
+}
+
+/** When the approved command holds `$VAR`s and the executed one equals it with concrete values there. */
+function variableExplains(approved: string, executed: string): string | undefined {
+  const vars = [...approved.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g)]
+    .map((m) => m[1] ?? '')
+    .filter((v) => v !== 'HOME');
+  if (vars.length === 0) return undefined;
+  const pattern = approved
+    .split(/(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)/)
+    .map((part) =>
+      /^\$\{?[A-Za-z_]/.test(part) && !/^\$\{?HOME\}?$/.test(part)
+        ? '(\\S+?)'
+        : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('');
+  const m = new RegExp(`^${pattern}$`).exec(executed);
+  if (!m) return undefined;
+  const values = m.slice(1);
+  if (values.some((v) => /^(\/|~|\$HOME|\*|\/\*|\.\.)$/.test(v ?? ''))) return undefined; // sweeping value: not a fill
+  return vars.map((v, k) => `\`$${v}\` (= \`${values[k] ?? ''}\`)`).join(', ');
+}
+
+/** Names what differs between an approved and an executed command line. */
+function describeDiff(approved: ParsedCommandLine, executed: ParsedCommandLine): string {
+  const at = tokens(approved.canonical);
+  const et = tokens(executed.canonical);
+  const added = et.filter((t) => !at.includes(t));
+  const removed = at.filter((t) => !et.includes(t));
+  const structural = added.filter((t) => ['&&', '||', ';', '|', '>', '>>', '&'].includes(t));
+  const parts: string[] = [];
+  const extraCommands = executed.commands.filter((c) => !approved.commands.some((a) => a.utility === c.utility));
+  if (extraCommands.length > 0 && structural.length > 0)
+    parts.push(`adds command ${extraCommands.map((c) => q(c.argv.join(' '))).join(', ')}`);
+  const flags = added.filter((t) => t.startsWith('-'));
+  if (flags.length > 0) parts.push(`adds flag ${flags.map((f) => f).join(' ')}`);
+  const values = added.filter((t) => !t.startsWith('-') && !structural.includes(t));
+  if (values.length > 0 && removed.length > 0)
+    parts.push(
+      `changes ${
+        removed
+          .filter((t) => !t.startsWith('-'))
+          .map(q)
+          .join(' ') || removed.map(q).join(' ')
+      } to ${values.map(q).join(' ')}`,
+    );
+  else if (values.length > 0) parts.push(`adds ${values.map(q).join(' ')}`);
+  else if (removed.length > 0) parts.push(`drops ${removed.map(q).join(' ')}`);
+  if (structural.length > 0 && extraCommands.length === 0) parts.push(`adds ${structural.map(q).join(' ')}`);
+  const what = parts.length > 0 ? parts.join(', ') : 'differs in structure';
+  return `executed ${q(executed.text)} ${what} not in approved ${q(approved.text)}`;
+}
