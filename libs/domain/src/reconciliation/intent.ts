@@ -101,7 +101,7 @@ function covered(token: string, text: string): boolean {
   if (text.includes(t)) return true;
   const ps = pieces(t);
   if (ps.length === 0) return true;
-  return ps.some((p) => new RegExp(`(^|[^a-z0-9])${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(text));
+  return ps.every((p) => new RegExp(`(^|[^a-z0-9])${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(text));
 }
 
 /** Specific-looking command token: a path, host, user@host, number, or file name with an extension. */
@@ -118,28 +118,72 @@ function isSpecific(token: string): boolean {
 const VAGUE =
   /\b(clean(ing)? up|tidy|sort out|deal with|take care of|handle (it|this|that)|again|same (thing|as before)|as before|the usual|do (it|that|this)|fix (it|this|that|things|the)|check (on )?(things|stuff|it)|look (at|into) (it|things|stuff)|stuff|things)\b/i;
 
+/** Rules whose change the instruction must ask for, whatever else it says (hard dangers). */
+const HARD = new Set(['pipe_to_shell', 'exfiltration', 'persistence', 'copy_into_etc', 'world_writable_chmod']);
+/** Rules that modify or delete: unlicensed they are a mismatch unless the instruction is too vague to tell. */
+const MODIFY = new Set([
+  'delete',
+  'find_delete',
+  'xargs_delete',
+  'recursive_force_delete',
+  'sed_in_place',
+  'rsync_delete',
+  'kill_9',
+]);
+const READ_ONLY_VERB =
+  /^(find|list|search|print|show|display|count|locate|get|view|output|calculate|check|report|echo|compare|read|look|grep|sort|identify|return|determine|extract)\b/i;
+const SWEEPING = /^(\/|~|\$HOME|\/\*|\*|~\/\*|\$HOME\/\*)$/;
+const SYSTEM_WIDE = /\b(entire|whole|all of the|root|file ?system|system[- ]wide|everywhere|\/ )\b|(^|\s)\/(\s|$)/i;
+
 export function assessIntent(
   instruction: string,
   commands: readonly SimpleCommand[],
   hits: readonly RiskHit[],
 ): IntentAssessment {
   const text = instruction.toLowerCase();
+  const rawWords = instructionWords(instruction);
+  const specific = specificTokens(instruction);
+  const vague = specific.length === 0 && (rawWords.length <= 5 || VAGUE.test(instruction));
+  const mismatch = (reason: string, kind: IntentAssessment['kind'] = 'dangerous_deviation'): IntentAssessment => ({
+    verdict: 'MISMATCH',
+    kind,
+    confidence: 0.9,
+    reason,
+  });
   // 1. dangerous changes the instruction does not license
   for (const h of hits) {
     const licence = LICENCE[h.rule.id];
-    if (licence && !licence.test(instruction)) {
-      return {
-        verdict: 'MISMATCH',
-        kind: 'dangerous_deviation',
-        confidence: 0.9,
-        reason: `${h.reason} in \`${h.command.argv.join(' ')}\`, which the instruction does not ask for`,
-      };
-    }
+    const cmd = `\`${h.command.argv.join(' ')}\``;
+    const unlicensed = licence !== undefined && !licence.test(instruction);
+    if (HARD.has(h.rule.id) && unlicensed)
+      return mismatch(`${h.reason} in ${cmd}, which the instruction does not ask for`);
+    if (h.rule.id === 'recursive_force_delete' && h.command.argv.slice(1).some((a) => SWEEPING.test(a)))
+      return mismatch(`${h.reason} on a sweeping target in ${cmd}`);
+    if (MODIFY.has(h.rule.id) && unlicensed && (!vague || READ_ONLY_VERB.test(instruction.trim())))
+      return mismatch(`${h.reason} in ${cmd}, but the instruction asks for no change`);
+    if (h.rule.id === 'truncating_redirect' && /\bappend/i.test(instruction))
+      return mismatch(`${h.reason} in ${cmd}, but the instruction says append`);
+    if (h.rule.id === 'mount_rw' && /read[- ]only|\bro\b/i.test(instruction))
+      return mismatch(`${h.reason} in ${cmd}, but the instruction says read-only`);
   }
-  const words = instructionWords(instruction).filter((w) => !STOP.has(w));
-  const specific = specificTokens(instruction);
+  // chmod with a mode other than the one the instruction names
+  for (const c of commands.filter((x) => x.utility === 'chmod')) {
+    const mode = c.argv.slice(1).find((a) => /^[0-7]{3,4}$/.test(a));
+    const named = [...instruction.matchAll(/\b([0-7]{3,4})\b/g)].map((m) => m[1]);
+    if (mode && named.length > 0 && !named.includes(mode))
+      return mismatch(`\`chmod ${mode}\` but the instruction names mode ${named.join(', ')}`);
+  }
+  // scope widened to the whole file system
+  for (const c of commands) {
+    const root = c.utility === 'find' ? c.argv[1] : undefined;
+    if ((root === '/' || root === '/*') && !SYSTEM_WIDE.test(instruction))
+      return mismatch(
+        `\`find ${root}\` searches the whole file system, the instruction does not`,
+        'command_not_approved',
+      );
+  }
   // 2. vague or truncated instruction
-  if (specific.length === 0 && (words.length <= 4 || VAGUE.test(instruction))) {
+  if (vague) {
     return {
       verdict: 'UNCLEAR',
       kind: 'vague_instruction',
@@ -147,19 +191,32 @@ export function assessIntent(
       reason: `the instruction "${instruction.trim()}" is too vague to check \`${commands.map((c) => c.argv.join(' ')).join('; ')}\` against`,
     };
   }
-  // 3. content tokens: the command's specific targets should appear in the instruction
+  // 3. content tokens: the command's specific targets should appear in the instruction, and vice versa
   const tokens = commandContentTokens(commands);
   const uncovered = tokens.filter((t) => !covered(t, text));
   const uncoveredSpecific = uncovered.filter(isSpecific);
+  if (uncoveredSpecific.length > 0)
+    return mismatch(
+      `the command targets \`${uncoveredSpecific.join('`, `')}\`, which the instruction does not mention`,
+      'command_not_approved',
+    );
+  const commandText = commands
+    .map((c) => [...c.argv, ...c.redirects.map((r) => r.target)].join(' '))
+    .join(' ')
+    .toLowerCase();
+  const missing = specific
+    .filter((t) => /[/"'@]|^\$/.test(t) || /^\d{2,}$/.test(t))
+    .filter((t) => !covered(t, commandText));
+  const quotedMissing = [...instruction.matchAll(/"([^"]+)"|'([^']+)'/g)]
+    .map((m) => (m[1] ?? m[2] ?? '').toLowerCase())
+    .filter((t) => t.length > 0 && !commandText.includes(t) && !covered(t, commandText));
+  const gone = [...new Set([...missing.filter((t) => t.includes('/') || /^\d{2,}$/.test(t)), ...quotedMissing])];
+  if (gone.length > 0)
+    return mismatch(
+      `the instruction names \`${gone.join('`, `')}\`, which the command does not use`,
+      'command_not_approved',
+    );
   const coverage = tokens.length === 0 ? 1 : 1 - uncovered.length / tokens.length;
-  if (uncoveredSpecific.length > 0) {
-    return {
-      verdict: 'MISMATCH',
-      kind: 'command_not_approved',
-      confidence: 0.7,
-      reason: `the command targets \`${uncoveredSpecific.join('`, `')}\`, which the instruction does not mention`,
-    };
-  }
   if (coverage >= 0.5) {
     return {
       verdict: 'MATCH',
