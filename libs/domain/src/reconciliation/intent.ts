@@ -43,12 +43,6 @@ const LICENCE: Readonly<Record<string, RegExp>> = {
   write_outside_scope: /$^/,
 };
 
-const STOP = new Set(
-  'a an the of in on at to for from by with and or all any each every this that these those is are be it its as into under current directory directories file files folder tree whose which named name called recursively entire system only not than more less'.split(
-    ' ',
-  ),
-);
-
 /** Words of the instruction, lower case, quotes stripped. */
 function instructionWords(instruction: string): string[] {
   return instruction
@@ -108,6 +102,7 @@ function covered(token: string, text: string): boolean {
 function isSpecific(token: string): boolean {
   return (
     /\//.test(token) ||
+    /^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/i.test(token) ||
     /@/.test(token) ||
     /^\d{2,}$/.test(token) ||
     /^[\w-]+\.[a-z0-9]{1,5}$/i.test(token) ||
@@ -165,6 +160,13 @@ export function assessIntent(
       return mismatch(`${h.reason} in ${cmd}, but the instruction says append`);
     if (h.rule.id === 'mount_rw' && /read[- ]only|\bro\b/i.test(instruction))
       return mismatch(`${h.reason} in ${cmd}, but the instruction says read-only`);
+  }
+  // a deletion swept wider than any pattern: `-name '*'` feeding a delete
+  if (hits.some((h) => MODIFY.has(h.rule.id))) {
+    const sweep = commands.find((c) =>
+      c.argv.some((a, i) => /^-i?(name|path|regex)$/.test(c.argv[i - 1] ?? '') && /^\.?\*$/.test(a)),
+    );
+    if (sweep) return mismatch(`\`${sweep.argv.join(' ')}\` deletes with the pattern \`*\`, which matches everything`);
   }
   // chmod with a mode other than the one the instruction names
   for (const c of commands.filter((x) => x.utility === 'chmod')) {
