@@ -119,3 +119,62 @@ export async function rawClient(url: string): Promise<pg.Client> {
   await client.connect();
   return client;
 }
+
+export interface History {
+  last: bigint;
+  events: number;
+  executions: number;
+  totalDurationMs: number;
+}
+
+/** `approvals` approvals with `perApproval` executions each, appended one event at a time. */
+export async function appendHistory(store: EventStore, approvals: number, perApproval: number): Promise<History> {
+  const history: History = { last: 0n, events: 0, executions: 0, totalDurationMs: 0 };
+  for (let a = 0; a < approvals; a++) {
+    const approvalId = `H-${randomUUID()}`;
+    history.last = await append(
+      store,
+      grant({ approvalId, requestedBy: { workerId: `w${a % 3}`, sessionId: `s${a}` } }),
+    );
+    history.events += 1;
+    for (let e = 0; e < perApproval; e++) {
+      const durationMs = 10 * (a + 1) + e;
+      history.last = await append(
+        store,
+        execution({ approvalId, workerId: `w${a % 3}`, exitCode: e % 4 === 0 ? 1 : 0, durationMs }),
+      );
+      history.events += 1;
+      history.executions += 1;
+      history.totalDurationMs += durationMs;
+    }
+  }
+  return history;
+}
+
+/** What must hold after any history was projected exactly once. */
+export async function expectExactlyOnce(sql: pg.Client, history: History): Promise<void> {
+  const { rows } = await sql.query<Record<string, number>>(
+    `SELECT (SELECT count(*)::int FROM read_models.executions) AS rows,
+            (SELECT count(DISTINCT execution_id)::int FROM read_models.executions) AS distinct_rows,
+            (SELECT sum(executions)::int FROM read_models.daily_summaries) AS summed,
+            (SELECT sum(total_duration_ms)::int FROM read_models.daily_summaries) AS duration,
+            (SELECT sum(total_actions)::int FROM read_models.session_summaries) AS session_actions,
+            (SELECT sum(execution_count)::int FROM read_models.approvals) AS approval_executions`,
+  );
+  expect(rows[0]).toEqual({
+    rows: history.executions,
+    distinct_rows: history.executions,
+    summed: history.executions,
+    duration: history.totalDurationMs,
+    session_actions: history.executions,
+    approval_executions: history.executions,
+  });
+}
+
+export async function checkpoint(sql: pg.Client, name: string): Promise<bigint> {
+  const { rows } = await sql.query<{ position: string }>(
+    'SELECT position FROM read_models.projection_checkpoints WHERE name = $1',
+    [name],
+  );
+  return BigInt(rows[0]?.position ?? '0');
+}

@@ -1,0 +1,211 @@
+import type pg from 'pg';
+import { PostgresEventStore, type RecordedEvent } from '@audit-ledger/event-store';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
+import {
+  approvalsProjection,
+  defaultProjections,
+  executionsProjection,
+  ProjectionRunner,
+  type Projection,
+  type ProjectionStatus,
+} from '../src/index.js';
+import {
+  append,
+  appendHistory,
+  caughtUp,
+  checkpoint,
+  custom,
+  expectExactlyOnce,
+  rawClient,
+  waitFor,
+} from './read-model-test-support.js';
+
+const byName = (runner: ProjectionRunner, name: string): ProjectionStatus =>
+  runner.status().projections.find((p) => p.name === name)!;
+
+describe('projection runner', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  let sql: pg.Client;
+  const runners: ProjectionRunner[] = [];
+  const stores: PostgresEventStore[] = [];
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    store = await PostgresEventStore.connect({ connectionString: db.url, pollIntervalMs: 100 });
+    sql = await rawClient(db.url);
+  });
+
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop()));
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await sql?.end();
+    await store?.close();
+    await db?.drop();
+  });
+
+  async function start(options: Partial<Parameters<typeof ProjectionRunner.start>[0]> = {}) {
+    const runner = await ProjectionRunner.start({
+      store,
+      connectionString: db.url,
+      projections: defaultProjections(),
+      lockRetryMs: 200,
+      reconnectMs: 100,
+      ...options,
+    });
+    runners.push(runner);
+    return runner;
+  }
+
+  it('stops at the event a projection throws on, reports it, retries it, never skips it; upcasts old versions', async () => {
+    // given a projection that understands Pinged v2, upcasts v1, and throws on a poisoned event
+    let poisonFixed = false;
+    const pings: Projection = {
+      name: 'pings',
+      version: 1,
+      handles: ['Pinged'],
+      schemaVersions: { Pinged: 2 },
+      filter: { streamPrefixes: ['ping-'] },
+      upcasters: [
+        {
+          type: 'Pinged',
+          fromSchemaVersion: 1,
+          upcast: (e: RecordedEvent) => ({
+            ...e,
+            data: { value: e.data.n },
+            metadata: { ...e.metadata, schemaVersion: 2 },
+          }),
+        },
+      ],
+      migrations: [{ id: '001', sql: 'CREATE TABLE read_models.test_pings (value integer PRIMARY KEY)' }],
+      async apply(client, event) {
+        if (event.data.poison === true && !poisonFixed) throw new Error(`poisoned value ${String(event.data.value)}`);
+        await client.query('INSERT INTO read_models.test_pings (value) VALUES ($1)', [event.data.value]);
+      },
+    };
+    const ping = (data: Record<string, unknown>, version = 2) =>
+      append(store, custom('Pinged', data, version), 'ping-1');
+    await ping({ n: 1 }, 1);
+    await ping({ value: 2 });
+    await ping({ value: 3 });
+    await ping({ value: 99 }, 3); // newer than understood: skipped and counted
+    const beforePoison = await append(store, custom('Other', {}), 'ping-1'); // not handled: skipped and counted
+    const poison = await ping({ value: 4, poison: true });
+    const last = await ping({ value: 5 });
+
+    // when the runner catches up
+    const runner = await start({ projections: [pings], failureRetryMs: 100 });
+
+    // then it stops just below the poisoned event, with the error in status()
+    await waitFor('the projection to fail', () => byName(runner, 'pings').state === 'failed');
+    const failed = byName(runner, 'pings');
+    expect(failed.position).toBe(beforePoison.toString());
+    expect(failed.failure).toMatchObject({
+      position: poison.toString(),
+      eventType: 'Pinged',
+      message: 'poisoned value 4',
+    });
+    expect(failed.skipped).toEqual({ unhandled: 1, newer: 1, byType: { Pinged: 1, Other: 1 } });
+    expect(runner.status().healthy).toBe(false);
+    const values = async () => (await sql.query('SELECT value FROM read_models.test_pings ORDER BY value')).rows;
+    expect(await values()).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }]);
+    const { rows } = await sql.query(
+      'SELECT position, error, error_position FROM read_models.projection_checkpoints WHERE name = $1',
+      ['pings'],
+    );
+    expect(rows).toEqual([
+      { position: beforePoison.toString(), error: 'poisoned value 4', error_position: poison.toString() },
+    ]);
+
+    // and it retries the same event without skipping it
+    await waitFor('a retry', () => (byName(runner, 'pings').failure?.attempts ?? 0) >= 3);
+    expect(byName(runner, 'pings').position).toBe(beforePoison.toString());
+    expect(await values()).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }]);
+
+    // when the projection is fixed, it applies the event it stopped at and goes on
+    poisonFixed = true;
+    await caughtUp(runner, last);
+    expect(await values()).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }, { value: 4 }, { value: 5 }]);
+    expect(byName(runner, 'pings').failure).toBeUndefined();
+    expect(runner.status().healthy).toBe(true);
+    expect(await checkpoint(sql, 'pings')).toBe(last);
+  });
+
+  it('loses nothing and duplicates nothing when its connection dies mid-batch', async () => {
+    // given a history, and an executions projection whose connection is killed during its 25th execution
+    const history = await appendHistory(store, 5, 8);
+    let executionsSeen = 0;
+    const crashing: Projection = {
+      ...executionsProjection,
+      async apply(client, event) {
+        if (event.type === 'ExecutionLogged' && ++executionsSeen === 25) {
+          await client.query('SELECT pg_terminate_backend(pg_backend_pid())');
+        }
+        await executionsProjection.apply(client, event);
+      },
+    };
+    const first = await start({ projections: [approvalsProjection, crashing], batchSize: 10, reconnectMs: 60_000 });
+    await waitFor('the crash', () => byName(first, 'executions').state === 'reconnecting');
+
+    // then what was committed is exactly the batches before the crash
+    const committed = await checkpoint(sql, 'executions');
+    expect(committed).toBeGreaterThan(0n);
+    expect(committed).toBeLessThan(history.last);
+    const { rows } = await sql.query(
+      `SELECT count(*)::int AS n, coalesce(max(global_position), 0)::text AS max FROM read_models.executions`,
+    );
+    const { rows: expected } = await sql.query(
+      `SELECT count(*)::int AS n FROM ledger.events WHERE type = 'ExecutionLogged' AND global_position <= $1`,
+      [committed.toString()],
+    );
+    expect(rows[0].n).toBe(expected[0].n);
+    expect(BigInt(rows[0].max)).toBeLessThanOrEqual(committed);
+    await first.stop();
+
+    // when another runner starts (the restarted process), then every row is there exactly once
+    const second = await start();
+    await caughtUp(second, history.last);
+    await expectExactlyOnce(sql, history);
+    expect(await checkpoint(sql, 'executions')).toBe(history.last);
+    expect(await checkpoint(sql, 'approvals')).toBe(history.last);
+  });
+
+  it('runs each projection in one process only, and hands over within seconds when it stops', async () => {
+    // given two runners standing for two ledger processes, each with its own store and pool
+    const storeB = await PostgresEventStore.connect({ connectionString: db.url, pollIntervalMs: 100, migrate: false });
+    stores.push(storeB);
+    const a = await start({ applicationName: 'runner-a' });
+    await waitFor('runner a to hold the locks', () => a.status().projections.every((p) => p.active));
+    const b = await start({ store: storeB, applicationName: 'runner-b' });
+    const history = await appendHistory(store, 4, 5);
+
+    // then only the first applies; the second stands by and reports the checkpoint
+    await caughtUp(a, history.last);
+    await waitFor('runner b to see the checkpoint', () =>
+      b.status().projections.every((p) => p.state === 'standby' && BigInt(p.position) === history.last),
+    );
+    expect(b.status().projections.map((p) => [p.active, p.applied])).toEqual([
+      [false, 0],
+      [false, 0],
+    ]);
+    expect(b.status().healthy).toBe(true);
+
+    // when the first stops (its connections close, releasing the locks)
+    await a.stop();
+    const stoppedAt = Date.now();
+    await waitFor('runner b to take over', () => b.status().projections.every((p) => p.active), 5000);
+    expect(Date.now() - stoppedAt).toBeLessThan(3000);
+    const more = await appendHistory(store, 2, 3);
+    await caughtUp(b, more.last);
+
+    // then nothing was applied twice
+    const total = { ...history, last: more.last };
+    total.executions += more.executions;
+    total.totalDurationMs += more.totalDurationMs;
+    total.events += more.events;
+    await expectExactlyOnce(sql, total);
+    for (const name of ['approvals', 'executions']) {
+      expect(byName(a, name).applied + byName(b, name).applied).toBe(total.events);
+    }
+  });
+});
