@@ -219,6 +219,10 @@ class ProjectionWorker {
   private lastError?: string;
   private readonly lockKey: string;
   private readonly watched = new WeakSet<pg.PoolClient>();
+  /** The connection holding the lock, and what to do when it dies while the worker waits for events. */
+  private held?: pg.PoolClient;
+  private lost?: Error;
+  private dropSubscription?: () => void;
 
   constructor(
     private readonly projection: Projection,
@@ -249,6 +253,8 @@ class ProjectionWorker {
       try {
         client = await this.acquire();
         if (!client) break;
+        this.held = client;
+        this.lost = undefined;
         await this.follow(client);
       } catch (error) {
         if (signal.aborted) break;
@@ -261,6 +267,7 @@ class ProjectionWorker {
         );
       } finally {
         this.active = false;
+        this.held = undefined;
         // Closing the connection releases the session-level advisory lock (and rolls back anything left open).
         if (client) client.release(true);
       }
@@ -306,6 +313,7 @@ class ProjectionWorker {
       await this.readCheckpoint(client);
       this.state = this.failure ? 'failed' : 'catching_up';
       const failed = await this.consume(client);
+      if (this.lost) throw this.lost;
       if (!failed) return;
       this.state = 'failed';
       await pause(this.settings.failureRetryMs, signal);
@@ -343,6 +351,7 @@ class ProjectionWorker {
     const iterator = subscription[Symbol.asyncIterator]();
     const onAbort = (): void => void subscription.close();
     signal.addEventListener('abort', onAbort, { once: true });
+    this.dropSubscription = onAbort;
     let pending: Promise<IteratorResult<RecordedEvent>> | undefined;
     try {
       while (!signal.aborted) {
@@ -374,6 +383,7 @@ class ProjectionWorker {
       }
       return false;
     } finally {
+      this.dropSubscription = undefined;
       signal.removeEventListener('abort', onAbort);
       await subscription.close();
     }
@@ -505,8 +515,14 @@ class ProjectionWorker {
     if (this.watched.has(client)) return;
     this.watched.add(client);
     client.on('error', (error) => {
+      if (this.held !== client) return; // idle in the pool: the pool handles it
+      // The lock went with the connection: stop reporting active at once, and stop waiting for events.
+      this.lost = error;
       this.lastError = messageOf(error);
+      this.active = false;
+      this.state = 'reconnecting';
       this.settings.logger.warn({ err: error, projection: this.projection.name }, 'read-model connection failed');
+      this.dropSubscription?.();
     });
   }
 }

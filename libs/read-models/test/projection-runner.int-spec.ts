@@ -208,4 +208,32 @@ describe('projection runner', () => {
       expect(byName(a, name).applied + byName(b, name).applied).toBe(total.events);
     }
   });
+  it('takes over when the active process dies (its connections are gone)', async () => {
+    // given runner a active, runner b standing by; a will not come back (it waits a minute to reconnect)
+    const storeB = await PostgresEventStore.connect({ connectionString: db.url, pollIntervalMs: 100, migrate: false });
+    stores.push(storeB);
+    const a = await start({ applicationName: 'runner-a', reconnectMs: 60_000 });
+    await waitFor('runner a to hold the locks', () => a.status().projections.every((p) => p.active));
+    const b = await start({ store: storeB, applicationName: 'runner-b' });
+    const history = await appendHistory(store, 2, 3);
+    await caughtUp(a, history.last);
+
+    // when the server drops every connection of runner a
+    await sql.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'runner-a'`,
+    );
+
+    // then runner b takes over within seconds and goes on from a's checkpoint
+    await waitFor('runner b to take over', () => b.status().projections.every((p) => p.active), 5000);
+    expect(a.status().healthy).toBe(false);
+    const more = await appendHistory(store, 2, 3);
+    await caughtUp(b, more.last);
+    await expectExactlyOnce(sql, {
+      last: more.last,
+      events: history.events + more.events,
+      executions: history.executions + more.executions,
+      totalDurationMs: history.totalDurationMs + more.totalDurationMs,
+    });
+  });
 });
