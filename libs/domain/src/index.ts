@@ -5,3 +5,6 @@ export * from './approvals/approval.events.js';
 export * from './approvals/approval.requests.js';
 export * from './approvals/approval.decider.js';
 export * from './reconciliation/index.js';
+export * from './reconciliation/reconciliation.events.js';
+export * from './reconciliation/lifecycle.js';
+export * from './reconciliation/reconciliation.decider.js';

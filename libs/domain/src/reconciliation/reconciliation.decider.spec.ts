@@ -1,0 +1,288 @@
+import fc from 'fast-check';
+import type { ApprovalGrantedData, ExecutionLoggedData } from '../approvals/approval.events.js';
+import {
+  decideReconciliation,
+  evolveReconciliation,
+  initialReconciliationState,
+  MismatchAlreadyReviewedError,
+  MismatchNotFoundError,
+  type ReconciliationCommand,
+  type StreamEvent,
+} from './reconciliation.decider.js';
+import { MismatchDetectedData } from './reconciliation.events.js';
+
+const V = 'reconciler/test';
+const M = '0f8e2a34-5b6c-8d7e-9f01-23456789abcd';
+const t = (minute: number) => `2026-11-23T10:${String(minute).padStart(2, '0')}:00.000Z`;
+
+const grant = (overrides: Partial<ApprovalGrantedData> = {}): StreamEvent => ({
+  type: 'ApprovalGranted',
+  data: {
+    approvalId: 'A1',
+    instruction: 'list the running containers',
+    approvedCommands: ['docker compose ps'],
+    riskLevel: 'safe',
+    decision: 'approved',
+    approvedBy: 'alice',
+    requestedBy: { workerId: 'w1' },
+    grantedAt: t(0),
+    ...overrides,
+  },
+});
+const rejected: StreamEvent = {
+  type: 'ApprovalRejected',
+  data: { approvalId: 'A1', by: 'bob', reason: 'not today', rejectedAt: t(0) },
+};
+const revoked = (at: string): StreamEvent => ({
+  type: 'ApprovalRevoked',
+  data: { approvalId: 'A1', by: 'bob', reason: 'oops', revokedAt: at },
+});
+const execution = (overrides: Partial<ExecutionLoggedData> = {}): ExecutionLoggedData => ({
+  executionId: 'E1',
+  approvalId: 'A1',
+  workerId: 'w1',
+  toolName: 'shell',
+  command: 'docker compose ps',
+  output: { text: '', truncated: false, sha256: 'e'.repeat(64), bytes: 0 },
+  exitCode: 0,
+  artifacts: [],
+  startedAt: t(5),
+  finishedAt: t(5),
+  durationMs: 0,
+  ...overrides,
+});
+const logged = (data: ExecutionLoggedData): StreamEvent => ({ type: 'ExecutionLogged', data });
+
+/** given(stream).when(execution) reconciles the execution logged last, against what came before it. */
+function given(history: StreamEvent[]) {
+  const state = history.reduce(evolveReconciliation, initialReconciliationState());
+  return {
+    when: (command: ReconciliationCommand) => () => decideReconciliation(command, state),
+    whenReconciling: (data: ExecutionLoggedData) =>
+      decideReconciliation(
+        { type: 'ReconcileExecution', execution: data, history, reconcilerVersion: V, mismatchId: M },
+        [...history, logged(data)].reduce(evolveReconciliation, initialReconciliationState()),
+      ),
+  };
+}
+
+const kindOf = (events: ReturnType<typeof decideReconciliation>) =>
+  events.map((e) => (e.type === 'MismatchDetected' ? `${e.type}:${e.data.kind}` : e.type));
+
+describe('reconciliation decider', () => {
+  describe('ReconcileExecution', () => {
+    it('given a grant for `docker compose ps`, when exactly that ran, then ExecutionReconciled MATCH', () => {
+      const events = given([grant()]).whenReconciling(execution());
+      expect(events).toEqual([
+        {
+          type: 'ExecutionReconciled',
+          data: { executionId: 'E1', verdict: 'MATCH', explanation: expect.any(String), reconcilerVersion: V },
+        },
+      ]);
+    });
+
+    it('given a grant for `docker compose ps`, when `docker compose down` ran, then MismatchDetected command_not_approved naming both', () => {
+      const [event] = given([grant()]).whenReconciling(execution({ command: 'docker compose down' }));
+      expect(event).toMatchObject({
+        type: 'MismatchDetected',
+        data: {
+          mismatchId: M,
+          approvalId: 'A1',
+          executionId: 'E1',
+          kind: 'command_not_approved',
+          approved: { instruction: 'list the running containers', commands: ['docker compose ps'] },
+          executed: { command: 'docker compose down' },
+          reconcilerVersion: V,
+        },
+      });
+      expect(MismatchDetectedData.parse(event!.data)).toEqual(event!.data);
+    });
+
+    it('given a vague instruction only, when a command ran, then ReconciliationUnclear needing human review', () => {
+      const events = given([grant({ instruction: 'tidy things up', approvedCommands: [] })]).whenReconciling(
+        execution({ command: 'rm build.log' }),
+      );
+      expect(events).toEqual([
+        {
+          type: 'ReconciliationUnclear',
+          data: expect.objectContaining({ executionId: 'E1', needsHumanReview: true, reconcilerVersion: V }),
+        },
+      ]);
+    });
+
+    it.each<[string, StreamEvent[], Partial<ExecutionLoggedData>, string]>([
+      ['no grant in the stream', [], {}, 'no_approval'],
+      ['a rejected approval', [rejected], {}, 'approval_rejected'],
+      ['an approval revoked before the execution started', [grant(), revoked(t(3))], {}, 'approval_revoked'],
+      ['an approval that expired before the execution started', [grant({ expiresAt: t(4) })], {}, 'approval_expired'],
+      [
+        'a single-use token already used by another execution',
+        [grant(), logged(execution({ executionId: 'E0', tokenHash: 'a'.repeat(64) }))],
+        { tokenHash: 'a'.repeat(64) },
+        'token_replay',
+      ],
+      [
+        'an approval for 2 executions that already has 2',
+        [
+          grant({ maxExecutions: 2 }),
+          logged(execution({ executionId: 'E0' })),
+          logged(execution({ executionId: 'E00' })),
+        ],
+        {},
+        'max_executions_exceeded',
+      ],
+    ])('given %s, when a matching command ran, then the lifecycle kind wins', (_label, history, overrides, kind) => {
+      expect(kindOf(given(history).whenReconciling(execution(overrides)))).toEqual([`MismatchDetected:${kind}`]);
+    });
+
+    it.each<[string, StreamEvent[], Partial<ExecutionLoggedData>]>([
+      ['a revocation after the execution started', [grant(), revoked(t(9))], {}],
+      ['an expiry after the execution started', [grant({ expiresAt: t(9) })], {}],
+      [
+        'a token reused within maxExecutions 3',
+        [grant({ maxExecutions: 3 }), logged(execution({ executionId: 'E0', tokenHash: 'a'.repeat(64) }))],
+        { tokenHash: 'a'.repeat(64) },
+      ],
+    ])('given %s, when a matching command ran, then it is a MATCH', (_label, history, overrides) => {
+      expect(kindOf(given(history).whenReconciling(execution(overrides)))).toEqual(['ExecutionReconciled']);
+    });
+
+    it('given a revoked approval, when a different command ran, then approval_revoked names the command difference too and keeps the higher severity', () => {
+      const [event] = given([grant(), revoked(t(3))]).whenReconciling(execution({ command: 'rm -rf /' }));
+      expect(event).toMatchObject({
+        type: 'MismatchDetected',
+        data: { kind: 'approval_revoked', severity: 'critical' },
+      });
+      expect(event!.type === 'MismatchDetected' && event!.data.explanation).toContain('moreover');
+    });
+
+    it('given a session stream, when a read-only command ran, then MATCH; when a destructive one ran, then policy_violation', () => {
+      const session = { approvalId: undefined, sessionId: 'S1' };
+      expect(kindOf(given([]).whenReconciling(execution({ ...session, command: 'ls -la' })))).toEqual([
+        'ExecutionReconciled',
+      ]);
+      expect(kindOf(given([]).whenReconciling(execution({ ...session, command: 'rm -rf /var/lib/app' })))).toEqual([
+        'MismatchDetected:policy_violation',
+      ]);
+    });
+
+    it('given the execution was already reconciled by this version, then nothing is decided; by another version, then it is decided again', () => {
+      const first = given([grant()]).whenReconciling(execution({ command: 'docker compose down' }));
+      const history = [grant(), logged(execution({ command: 'docker compose down' })), ...first];
+      const state = history.reduce(evolveReconciliation, initialReconciliationState());
+      const again = (reconcilerVersion: string) =>
+        decideReconciliation(
+          {
+            type: 'ReconcileExecution',
+            execution: execution({ command: 'docker compose down' }),
+            history: [grant()],
+            reconcilerVersion,
+            mismatchId: M,
+          },
+          state,
+        );
+      expect(again(V)).toEqual([]);
+      expect(again('reconciler/next')).toHaveLength(1);
+    });
+
+    it('property: reconciling twice decides nothing the second time, whatever the stream and the command', () => {
+      const commands = fc.constantFrom('docker compose ps', 'docker compose down', 'rm -rf /', 'ls', 'tidy up');
+      const prefix = fc.array(
+        fc.oneof(
+          fc.constant(grant()),
+          fc.constant(grant({ maxExecutions: 1, expiresAt: t(4) })),
+          fc.constant(rejected),
+          fc.constant(revoked(t(2))),
+          fc
+            .integer({ min: 0, max: 3 })
+            .map((i) => logged(execution({ executionId: `X${i}`, tokenHash: 'b'.repeat(64) }))),
+        ),
+        { maxLength: 5 },
+      );
+      fc.assert(
+        fc.property(prefix, commands, fc.boolean(), (history, command, session) => {
+          const data = execution({
+            command,
+            tokenHash: 'b'.repeat(64),
+            ...(session ? { approvalId: undefined, sessionId: 'S1' } : {}),
+          });
+          const cmd: ReconciliationCommand = {
+            type: 'ReconcileExecution',
+            execution: data,
+            history,
+            reconcilerVersion: V,
+            mismatchId: M,
+          };
+          const streamSoFar = [...history, logged(data)];
+          const first = decideReconciliation(
+            cmd,
+            streamSoFar.reduce(evolveReconciliation, initialReconciliationState()),
+          );
+          expect(first).toHaveLength(1);
+          const after = [...streamSoFar, ...first].reduce(evolveReconciliation, initialReconciliationState());
+          expect(decideReconciliation(cmd, after)).toEqual([]);
+        }),
+      );
+    });
+  });
+
+  describe('CheckApprovalUsage', () => {
+    const check: ReconciliationCommand = {
+      type: 'CheckApprovalUsage',
+      approvalId: 'A1',
+      now: t(30),
+      reconcilerVersion: V,
+      mismatchId: M,
+    };
+
+    it('given an approval that expired with no execution, then MismatchDetected approval_unused; once recorded, nothing more', () => {
+      const history = [grant({ expiresAt: t(10) })];
+      const events = given(history).when(check)();
+      expect(kindOf(events)).toEqual(['MismatchDetected:approval_unused']);
+      expect(given([...history, ...events]).when(check)()).toEqual([]);
+    });
+
+    it.each<[string, StreamEvent[]]>([
+      ['not yet expired', [grant({ expiresAt: t(40) })]],
+      ['without expiry', [grant()]],
+      ['used before it expired', [grant({ expiresAt: t(10) }), logged(execution())]],
+      ['revoked', [grant({ expiresAt: t(10) }), revoked(t(2))]],
+    ])('given an approval %s, then nothing', (_label, history) => {
+      expect(given(history).when(check)()).toEqual([]);
+    });
+  });
+
+  describe('ReviewMismatch', () => {
+    const detected = given([grant()]).whenReconciling(execution({ command: 'docker compose down' }));
+    const review = (resolution: 'confirmed' | 'false_positive'): ReconciliationCommand => ({
+      type: 'ReviewMismatch',
+      data: { mismatchId: M, reviewer: 'sec@example.com', resolution, note: 'checked' },
+      now: t(50),
+    });
+
+    it('given a detected mismatch, when it is reviewed, then MismatchReviewed stamped with the command time', () => {
+      expect(given([grant(), ...detected]).when(review('confirmed'))()).toEqual([
+        {
+          type: 'MismatchReviewed',
+          data: {
+            mismatchId: M,
+            reviewer: 'sec@example.com',
+            resolution: 'confirmed',
+            note: 'checked',
+            reviewedAt: t(50),
+          },
+        },
+      ]);
+    });
+
+    it('given a reviewed mismatch, when the same review is retried, then nothing; when a different one comes, then it is refused', () => {
+      const reviewed = [grant(), ...detected, ...given([grant(), ...detected]).when(review('confirmed'))()];
+      expect(given(reviewed).when(review('confirmed'))()).toEqual([]);
+      expect(given(reviewed).when(review('false_positive'))).toThrow(MismatchAlreadyReviewedError);
+    });
+
+    it('given no such mismatch, then MISMATCH.NOT_FOUND', () => {
+      expect(given([grant()]).when(review('confirmed'))).toThrow(MismatchNotFoundError);
+    });
+  });
+});

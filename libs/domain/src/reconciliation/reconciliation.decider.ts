@@ -1,0 +1,323 @@
+/**
+ * The reconciliation decider of one approval (or session) stream: what the reconciliation processor and the review
+ * endpoint append. `decide(command, state)`, `evolve(state, event)`, `initialState()`; ids and time arrive on the
+ * command (the processor derives `mismatchId` from what is reconciled, so a replay decides the same id).
+ */
+import type { ApprovalStreamEvent, ExecutionLoggedData } from '../approvals/approval.events.js';
+import { LedgerError } from '../shared/ledger-error.js';
+import {
+  evolveLifecycle,
+  initialLifecycleState,
+  lifecycleMismatch,
+  lifecycleStateOf,
+  unusedApprovalFinding,
+  type LifecycleState,
+} from './lifecycle.js';
+import { reconcile } from './reconcile.js';
+import type { MismatchDetectedData, MismatchReviewedData, ReconciliationEvent } from './reconciliation.events.js';
+import type { MismatchKind, ReconciliationResult, Severity } from './reconciliation.types.js';
+import { maxSeverity, riskHits } from './risk-rules.js';
+import { parseCommandLine } from './shell-parser.js';
+
+export type StreamEvent = ApprovalStreamEvent | ReconciliationEvent;
+
+export type ReconciliationCommand =
+  | {
+      type: 'ReconcileExecution';
+      execution: ExecutionLoggedData;
+      /** The stream's events recorded before this execution, in stream order. */
+      history: readonly StreamEvent[];
+      reconcilerVersion: string;
+      /** The id a MismatchDetected would get (the processor derives it from stream, execution and version). */
+      mismatchId: string;
+    }
+  | { type: 'CheckApprovalUsage'; approvalId: string; now: string; reconcilerVersion: string; mismatchId: string }
+  | {
+      type: 'ReviewMismatch';
+      data: Omit<MismatchReviewedData, 'reviewedAt'>;
+      now: string;
+    };
+
+export interface ReconciliationState {
+  lifecycle: LifecycleState;
+  /** `executionId` + reconcilerVersion of every verdict already recorded. */
+  reconciled: ReadonlySet<string>;
+  /** Approval ids already flagged `approval_unused`. */
+  unusedFlagged: ReadonlySet<string>;
+  mismatches: ReadonlyMap<string, { detected: MismatchDetectedData; review?: MismatchReviewedData }>;
+}
+
+export class MismatchNotFoundError extends LedgerError {
+  readonly code = 'MISMATCH.NOT_FOUND';
+  constructor(readonly mismatchId: string) {
+    super(`Mismatch ${mismatchId} is not in this stream`);
+  }
+}
+
+export class MismatchAlreadyReviewedError extends LedgerError {
+  readonly code = 'MISMATCH.ALREADY_REVIEWED';
+  constructor(
+    readonly mismatchId: string,
+    readonly review: MismatchReviewedData,
+  ) {
+    super(
+      `Mismatch ${mismatchId} was already reviewed by ${review.reviewer} at ${review.reviewedAt} as ${review.resolution}`,
+    );
+  }
+}
+
+const verdictKey = (executionId: string, reconcilerVersion: string) => `${executionId}\u0000${reconcilerVersion}`;
+
+export const initialReconciliationState = (stream: 'approval' | 'session' = 'approval'): ReconciliationState => ({
+  lifecycle: initialLifecycleState(stream),
+  reconciled: new Set(),
+  unusedFlagged: new Set(),
+  mismatches: new Map(),
+});
+
+export function evolveReconciliation(state: ReconciliationState, event: StreamEvent): ReconciliationState {
+  switch (event.type) {
+    case 'ApprovalGranted':
+    case 'ApprovalRejected':
+    case 'ApprovalRevoked':
+    case 'ExecutionLogged':
+      return { ...state, lifecycle: evolveLifecycle(state.lifecycle, event) };
+    case 'ExecutionReconciled':
+    case 'ReconciliationUnclear':
+      return {
+        ...state,
+        reconciled: new Set(state.reconciled).add(verdictKey(event.data.executionId, event.data.reconcilerVersion)),
+      };
+    case 'MismatchDetected': {
+      const mismatches = new Map(state.mismatches).set(event.data.mismatchId, { detected: event.data });
+      const next = { ...state, mismatches };
+      if (event.data.executionId !== undefined) {
+        next.reconciled = new Set(state.reconciled).add(
+          verdictKey(event.data.executionId, event.data.reconcilerVersion),
+        );
+      }
+      if (event.data.kind === 'approval_unused' && event.data.approvalId !== undefined) {
+        next.unusedFlagged = new Set(state.unusedFlagged).add(event.data.approvalId);
+      }
+      return next;
+    }
+    case 'MismatchReviewed': {
+      const found = state.mismatches.get(event.data.mismatchId);
+      if (!found) return state;
+      return {
+        ...state,
+        mismatches: new Map(state.mismatches).set(event.data.mismatchId, { ...found, review: event.data }),
+      };
+    }
+  }
+}
+
+export function decideReconciliation(
+  command: ReconciliationCommand,
+  state: ReconciliationState,
+): ReconciliationEvent[] {
+  switch (command.type) {
+    case 'ReconcileExecution':
+      return decideExecution(command, state);
+    case 'CheckApprovalUsage': {
+      if (state.unusedFlagged.has(command.approvalId)) return [];
+      const found = unusedApprovalFinding(state.lifecycle, command.now);
+      if (!found) return [];
+      const grant = state.lifecycle.granted!;
+      return [
+        {
+          type: 'MismatchDetected',
+          data: {
+            mismatchId: command.mismatchId,
+            approvalId: command.approvalId,
+            kind: found.kind,
+            severity: found.severity,
+            explanation: found.explanation,
+            approved: { instruction: grant.instruction, commands: grant.approvedCommands },
+            reconcilerVersion: command.reconcilerVersion,
+          },
+        },
+      ];
+    }
+    case 'ReviewMismatch': {
+      const found = state.mismatches.get(command.data.mismatchId);
+      if (!found) throw new MismatchNotFoundError(command.data.mismatchId);
+      if (found.review) {
+        const { reviewedAt: _at, ...previous } = found.review;
+        if (sameReview(previous, command.data)) return [];
+        throw new MismatchAlreadyReviewedError(command.data.mismatchId, found.review);
+      }
+      return [{ type: 'MismatchReviewed', data: { ...command.data, reviewedAt: command.now } }];
+    }
+  }
+}
+
+function sameReview(a: Omit<MismatchReviewedData, 'reviewedAt'>, b: Omit<MismatchReviewedData, 'reviewedAt'>) {
+  return a.reviewer === b.reviewer && a.resolution === b.resolution && (a.note ?? '') === (b.note ?? '');
+}
+
+function decideExecution(
+  command: Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>,
+  state: ReconciliationState,
+): ReconciliationEvent[] {
+  const { execution, reconcilerVersion } = command;
+  if (state.reconciled.has(verdictKey(execution.executionId, reconcilerVersion))) return [];
+  const stream = execution.approvalId !== undefined ? 'approval' : 'session';
+  const before = lifecycleStateOf(
+    stream,
+    command.history.filter((e): e is ApprovalStreamEvent => APPROVAL_TYPES.has(e.type)),
+  );
+  const grant = before.granted;
+  const approved = {
+    ...(grant
+      ? { instruction: grant.instruction }
+      : before.rejected?.instruction
+        ? { instruction: before.rejected.instruction }
+        : {}),
+    commands: grant?.approvedCommands ?? [],
+  };
+  const mismatch = (
+    kind: MismatchKind,
+    severity: Severity,
+    explanation: string,
+    riskRules?: readonly string[],
+  ): ReconciliationEvent => ({
+    type: 'MismatchDetected',
+    data: {
+      mismatchId: command.mismatchId,
+      ...(execution.approvalId !== undefined ? { approvalId: execution.approvalId } : {}),
+      ...(execution.sessionId !== undefined ? { sessionId: execution.sessionId } : {}),
+      executionId: execution.executionId,
+      kind,
+      severity,
+      explanation,
+      approved,
+      executed: { command: execution.command },
+      ...(riskRules && riskRules.length > 0 ? { riskRules: [...riskRules] } : {}),
+      reconcilerVersion,
+    },
+  });
+
+  const lifecycle = lifecycleMismatch(before, execution);
+  if (stream === 'session') return [sessionVerdict(execution, reconcilerVersion, mismatch)];
+  const result: ReconciliationResult | undefined = grant
+    ? reconcile(
+        {
+          instruction: grant.instruction,
+          approvedCommands: grant.approvedCommands,
+          ...(grant.scope ? { scope: grant.scope } : {}),
+          riskLevel: grant.riskLevel,
+        },
+        execution.command,
+      )
+    : undefined;
+  if (lifecycle) {
+    // Lifecycle wins; what the command itself shows raises the severity and is named in the explanation.
+    const severity =
+      result?.verdict === 'MISMATCH' && result.severity
+        ? maxSeverity(lifecycle.severity, result.severity)
+        : lifecycle.severity;
+    const extra = result?.verdict === 'MISMATCH' ? `; moreover ${result.explanation}` : '';
+    return [mismatch(lifecycle.kind, severity, lifecycle.explanation + extra, result?.riskRules)];
+  }
+  return [verdictOf(result!, execution, reconcilerVersion, mismatch)];
+}
+
+const APPROVAL_TYPES: ReadonlySet<string> = new Set([
+  'ApprovalGranted',
+  'ApprovalRejected',
+  'ApprovalRevoked',
+  'ExecutionLogged',
+]);
+
+type MismatchFactory = (
+  kind: MismatchKind,
+  severity: Severity,
+  explanation: string,
+  riskRules?: readonly string[],
+) => ReconciliationEvent;
+
+function verdictOf(
+  result: ReconciliationResult,
+  execution: ExecutionLoggedData,
+  reconcilerVersion: string,
+  mismatch: MismatchFactory,
+): ReconciliationEvent {
+  switch (result.verdict) {
+    case 'MATCH':
+      return {
+        type: 'ExecutionReconciled',
+        data: {
+          executionId: execution.executionId,
+          verdict: 'MATCH',
+          explanation: result.explanation,
+          reconcilerVersion,
+        },
+      };
+    case 'UNCLEAR':
+      return {
+        type: 'ReconciliationUnclear',
+        data: {
+          executionId: execution.executionId,
+          ...(isUnclearKind(result.kind) ? { kind: result.kind } : {}),
+          reason: result.explanation,
+          needsHumanReview: true,
+          reconcilerVersion,
+        },
+      };
+    case 'MISMATCH':
+      return mismatch(
+        (result.kind as MismatchKind | undefined) ?? 'command_not_approved',
+        result.severity ?? 'medium',
+        result.explanation,
+        result.riskRules,
+      );
+  }
+}
+
+const UNCLEAR_KINDS: ReadonlySet<string> = new Set([
+  'unverifiable_variable',
+  'vague_instruction',
+  'low_confidence',
+  'partial_execution',
+]);
+const isUnclearKind = (
+  kind: string | undefined,
+): kind is 'unverifiable_variable' | 'vague_instruction' | 'low_confidence' | 'partial_execution' =>
+  kind !== undefined && UNCLEAR_KINDS.has(kind);
+
+/**
+ * Executions that needed no approval (session streams): nothing to compare with, but a destructive action is a
+ * `policy_violation` (design section 3: a not-required action that is in fact destructive).
+ */
+function sessionVerdict(
+  execution: ExecutionLoggedData,
+  reconcilerVersion: string,
+  mismatch: MismatchFactory,
+): ReconciliationEvent {
+  const hits = riskHits(parseCommandLine(execution.command).commands).filter((h) => h.rule.destructive);
+  if (hits.length > 0) {
+    const severity = hits.reduce<Severity>((s, h) => maxSeverity(s, h.rule.severity), 'low');
+    return mismatch(
+      'policy_violation',
+      severity,
+      `\`${execution.command}\` ran without an approval but is destructive: ${hits.map((h) => h.reason).join('; ')}`,
+      [...new Set(hits.map((h) => h.rule.id))],
+    );
+  }
+  return {
+    type: 'ExecutionReconciled',
+    data: {
+      executionId: execution.executionId,
+      verdict: 'MATCH',
+      explanation: 'needed no approval and triggers no destructive risk rule',
+      reconcilerVersion,
+    },
+  };
+}
+
+export const reconciliationDecider = {
+  decide: decideReconciliation,
+  evolve: evolveReconciliation,
+  initialState: initialReconciliationState,
+};

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { Identifier, Principal, UtcTimestamp } from '../shared/primitives.js';
+
+// Storage contract: the events the reconciliation processor and the review endpoint append to an approval's (or a
+// session's) stream. What is written must be readable forever: add optional fields only; anything else is a new
+// schemaVersion with an upcaster.
+
+export const MismatchKindSchema = z.enum([
+  'command_not_approved',
+  'dangerous_deviation',
+  'policy_violation',
+  'no_approval',
+  'approval_rejected',
+  'approval_expired',
+  'approval_revoked',
+  'max_executions_exceeded',
+  'token_replay',
+  'approval_unused',
+]);
+
+export const SeveritySchema = z.enum(['low', 'medium', 'high', 'critical']);
+
+export const UnclearKindSchema = z.enum([
+  'unverifiable_variable',
+  'vague_instruction',
+  'low_confidence',
+  'partial_execution',
+]);
+
+const ReconcilerVersion = z.string().min(1).max(128);
+const Explanation = z.string().min(1).max(16_384);
+
+export const ExecutionReconciledData = z
+  .object({
+    executionId: Identifier,
+    verdict: z.literal('MATCH'),
+    explanation: Explanation,
+    reconcilerVersion: ReconcilerVersion,
+  })
+  .strict();
+
+export const ReconciliationUnclearData = z
+  .object({
+    executionId: Identifier,
+    /** The reconciler's reason code (`vague_instruction`, `low_confidence`, …). */
+    kind: UnclearKindSchema.optional(),
+    /** Human-readable: what could not be decided and why. */
+    reason: Explanation,
+    needsHumanReview: z.literal(true),
+    reconcilerVersion: ReconcilerVersion,
+  })
+  .strict();
+
+export const MismatchDetectedData = z
+  .object({
+    /** Equal to the event id of this MismatchDetected: unique, and derived from what was reconciled. */
+    mismatchId: z.uuid(),
+    approvalId: Identifier.optional(),
+    sessionId: Identifier.optional(),
+    executionId: Identifier.optional(),
+    kind: MismatchKindSchema,
+    severity: SeveritySchema,
+    explanation: Explanation,
+    approved: z
+      .object({
+        instruction: z.string().max(16_384).optional(),
+        commands: z.array(z.string().max(16_384)).max(256),
+      })
+      .strict(),
+    executed: z
+      .object({ command: z.string().max(65_536) })
+      .strict()
+      .optional(),
+    /** Ids of the risk rules the executed command triggers. */
+    riskRules: z.array(z.string().min(1).max(128)).max(64).optional(),
+    reconcilerVersion: ReconcilerVersion,
+  })
+  .strict();
+
+export const MismatchReviewedData = z
+  .object({
+    mismatchId: z.uuid(),
+    reviewer: Principal,
+    resolution: z.enum(['confirmed', 'false_positive']),
+    note: z.string().max(4096).optional(),
+    reviewedAt: UtcTimestamp,
+  })
+  .strict();
+
+export type ExecutionReconciledData = z.infer<typeof ExecutionReconciledData>;
+export type ReconciliationUnclearData = z.infer<typeof ReconciliationUnclearData>;
+export type MismatchDetectedData = z.infer<typeof MismatchDetectedData>;
+export type MismatchReviewedData = z.infer<typeof MismatchReviewedData>;
+
+/** Stored `type` strings: literals, never class names. */
+export type ReconciliationEvent =
+  | { type: 'ExecutionReconciled'; data: ExecutionReconciledData }
+  | { type: 'ReconciliationUnclear'; data: ReconciliationUnclearData }
+  | { type: 'MismatchDetected'; data: MismatchDetectedData }
+  | { type: 'MismatchReviewed'; data: MismatchReviewedData };
+
+export const RECONCILIATION_EVENT_SCHEMAS = {
+  ExecutionReconciled: ExecutionReconciledData,
+  ReconciliationUnclear: ReconciliationUnclearData,
+  MismatchDetected: MismatchDetectedData,
+  MismatchReviewed: MismatchReviewedData,
+} as const;
+
+export type ReconciliationEventType = keyof typeof RECONCILIATION_EVENT_SCHEMAS;
+
+export function isReconciliationEventType(type: string): type is ReconciliationEventType {
+  return Object.hasOwn(RECONCILIATION_EVENT_SCHEMAS, type);
+}
+
+/** What a security reviewer sends to `POST /v1/mismatches/:mismatchId/review`. */
+export const ReviewMismatchRequest = MismatchReviewedData.omit({ reviewedAt: true })
+  .extend({
+    /** The stream that holds the mismatch (`approval-<id>` or `session-<id>`), as the MismatchDetected event shows. */
+    streamId: z
+      .string()
+      .regex(/^(approval|session)-[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'must be approval-<id> or session-<id>'),
+  })
+  .strict();
+export type ReviewMismatchRequest = z.input<typeof ReviewMismatchRequest>;
+export type ParsedReviewMismatchRequest = z.output<typeof ReviewMismatchRequest>;
