@@ -1,3 +1,6 @@
 export * from './canonical-json.js';
 export * from './hash-chain.js';
 export * from './digest.js';
+export * from './merkle.js';
+export * from './signing-keys.js';
+export * from './checkpoint.js';
