@@ -7,3 +7,4 @@ export {
 } from './config/ledger.config.js';
 export { runUntilStopped, type StopSignal } from './run-until-stopped.js';
 export { freePort } from './shared/free-port.js';
+export * from './integrity/index.js';

@@ -1,0 +1,86 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { join } from 'node:path';
+import { CliFailure } from '../shared/cli-failure.js';
+import type { CliIo } from '../shared/cli-io.js';
+import { EXIT_CODES } from '../shared/exit-codes.js';
+
+/** `ledger verify` exits with this code when the ledger fails verification (1 stays "could not run"). */
+export const VERIFY_FAILED_EXIT_CODE = 5;
+
+interface VerifyFlags {
+  stream?: string;
+  from?: bigint;
+  to?: bigint;
+  witness?: string;
+  databaseUrl?: string;
+  keysDir?: string;
+  json: boolean;
+}
+
+const parsePosition = (value: string): bigint => {
+  if (!/^(0|[1-9]\d{0,18})$/.test(value)) throw new InvalidArgumentError('must be a global position (an integer ≥ 0)');
+  return BigInt(value);
+};
+
+/**
+ * `ledger verify`: re-reads the events table (DATABASE_URL or --database-url) and checks every hash chain, every
+ * signed checkpoint and its range, and a witness file; exits 5 naming the first bad position (docs/integrity.md).
+ */
+export function registerVerify(program: Command, io: CliIo): void {
+  program
+    .command('verify')
+    .description('check hash chains, signed checkpoints and Merkle roots in the database; name the first bad position')
+    .option('--stream <stream>', 'only this stream’s hash chain (checkpoint signatures are still checked)')
+    .option('--from <position>', 'first global position to check (inclusive)', parsePosition)
+    .option('--to <position>', 'last global position to check (inclusive)', parsePosition)
+    .option('--witness <file>', 'a witness file (JSON lines of checkpoints) that must agree with the database')
+    .addOption(new Option('--database-url <url>', 'PostgreSQL connection string').env('DATABASE_URL'))
+    .addOption(
+      new Option('--keys-dir <dir>', 'directory of *.pub Ed25519 public keys (default: $LEDGER_DATA_DIR/keys)').env(
+        'LEDGER_VERIFY_KEYS_DIR',
+      ),
+    )
+    .option('--json', 'print the report as JSON', false)
+    .action(async (flags: VerifyFlags) => {
+      if (!flags.databaseUrl) {
+        throw new CliFailure(EXIT_CODES.badInput, 'no database: pass --database-url or set DATABASE_URL');
+      }
+      if (flags.from !== undefined && flags.to !== undefined && flags.from > flags.to) {
+        throw new CliFailure(EXIT_CODES.badInput, `--from ${flags.from} is after --to ${flags.to}`);
+      }
+      const { verifyLedger, readPublicKeyRing } = await import('@audit-ledger/ledger');
+      const keysDir = flags.keysDir ?? join(process.env.LEDGER_DATA_DIR ?? './data', 'keys');
+      const ring = readPublicKeyRing(keysDir);
+      if (ring.size === 0) io.err(`warning: no public keys in ${keysDir}: checkpoint signatures cannot verify\n`);
+      const report = await verifyLedger({
+        databaseUrl: flags.databaseUrl,
+        keys: ring,
+        ...(flags.stream !== undefined ? { stream: flags.stream } : {}),
+        ...(flags.from !== undefined ? { from: flags.from } : {}),
+        ...(flags.to !== undefined ? { to: flags.to } : {}),
+        ...(flags.witness !== undefined ? { witnessFile: flags.witness } : {}),
+      }).catch((error: unknown) => {
+        throw new CliFailure(EXIT_CODES.failure, `verification could not run: ${(error as Error).message}`);
+      });
+      if (flags.json) {
+        io.out(`${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        const summary =
+          `${report.eventsChecked} events in ${report.streamsChecked} streams, ${report.checkpointsChecked} checkpoints ` +
+          `(${report.rangesChecked} ranges re-hashed, sealed through ${report.sealedThrough ?? 'nothing'}), ` +
+          `${report.unsealedEvents} events after the last checkpoint` +
+          (report.witnessCheckpoints === null ? '' : `, ${report.witnessCheckpoints} witnessed checkpoints`);
+        if (report.ok) {
+          io.out(`OK: ${summary}\n`);
+        } else {
+          const first = report.firstProblem!;
+          io.out(`FAILED at position ${first.position ?? '-'}: ${first.kind}: ${first.message}\n`);
+          for (const problem of report.problems.slice(1)) {
+            io.out(`  also at ${problem.position ?? '-'}: ${problem.kind}: ${problem.message}\n`);
+          }
+          io.out(`checked: ${summary}\n`);
+        }
+      }
+      if (!report.ok) throw new CliFailure(VERIFY_FAILED_EXIT_CODE, 'the ledger failed verification');
+    });
+}
