@@ -15,10 +15,20 @@ import { RejectApprovalMessageController } from './approvals/reject-approval/rej
 import { RevokeApprovalHandler } from './approvals/revoke-approval/revoke-approval.handler.js';
 import { RevokeApprovalHttpController } from './approvals/revoke-approval/revoke-approval.http.controller.js';
 import { RevokeApprovalMessageController } from './approvals/revoke-approval/revoke-approval.message.controller.js';
+import { AlertDispatcher } from './alerts/alert-dispatcher.js';
+import { AlertsStreamHttpController, SSE_ALERT_SINK } from './alerts/alerts-stream.http.controller.js';
+import { SseAlertSink } from './alerts/sse.alert-sink.js';
 import { type LedgerConfig } from './config/ledger.config.js';
 import { HealthController, STORE_HEALTH, type StoreHealthProbe } from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
+import {
+  RECONCILIATION_STATUS,
+  ReconciliationStatusHttpController,
+  type ReconciliationStatusProbe,
+} from './reconciliation/reconciliation-status.http.controller.js';
+import { ReviewMismatchHandler } from './reconciliation/review-mismatch/review-mismatch.handler.js';
+import { ReviewMismatchHttpController } from './reconciliation/review-mismatch/review-mismatch.http.controller.js';
 import { ReadStreamHttpController } from './streams/read-stream.http.controller.js';
 import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, TOKEN_SECRET, systemClock } from './shared/tokens.js';
 
@@ -29,6 +39,9 @@ export interface LedgerDependencies {
   monitor: StoreMonitor;
   logger: Logger;
   tokenSecret: string;
+  alerts: AlertDispatcher;
+  sseAlerts: SseAlertSink;
+  reconciliationStatus: ReconciliationStatusProbe;
 }
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -49,6 +62,9 @@ export class AppModule {
         LogExecutionHttpController,
         ReadStreamHttpController,
         HealthController,
+        ReviewMismatchHttpController,
+        ReconciliationStatusHttpController,
+        AlertsStreamHttpController,
       ],
       providers: [
         { provide: LEDGER_CONFIG, useValue: deps.config },
@@ -63,6 +79,10 @@ export class AppModule {
         RejectApprovalHandler,
         RevokeApprovalHandler,
         LogExecutionHandler,
+        ReviewMismatchHandler,
+        { provide: AlertDispatcher, useValue: deps.alerts },
+        { provide: SSE_ALERT_SINK, useValue: deps.sseAlerts },
+        { provide: RECONCILIATION_STATUS, useValue: deps.reconciliationStatus },
       ],
     };
   }

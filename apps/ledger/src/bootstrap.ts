@@ -10,6 +10,7 @@ import { resolveTokenSecret } from './config/token-secret.js';
 import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
+import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { freePort } from './shared/free-port.js';
 
 export interface RunningLedger {
@@ -45,6 +46,9 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     monitor.start();
     cleanups.push(() => monitor.stop());
 
+    const reconciliation = await startReconciliation(config, store, database.url, logger);
+    cleanups.push(() => reconciliation.stop());
+
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.register({
         config,
@@ -53,11 +57,15 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         monitor,
         logger,
         tokenSecret: resolveTokenSecret(config.tokenHmacSecret, config.dataDir),
+        alerts: reconciliation.alerts,
+        sseAlerts: reconciliation.sseAlerts,
+        reconciliationStatus: () => reconciliation.status(),
       }),
       new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT }),
       { logger: new PinoNestLogger(logger), abortOnError: false },
     );
     cleanups.push(() => app.close());
+    cleanups.push(() => reconciliation.sseAlerts.close()); // open event streams would hold the HTTP server open
 
     const tcpPort = config.tcpPort === 0 ? await freePort(config.tcpHost) : config.tcpPort;
     app.connectMicroservice<MicroserviceOptions>(
@@ -78,7 +86,8 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       },
       'audit-ledger is ready',
     );
-    return { config, tcpPort, httpPort, databaseUrl: database.url, close: closeAll };
+    let closing: Promise<void> | undefined;
+    return { config, tcpPort, httpPort, databaseUrl: database.url, close: () => (closing ??= closeAll()) };
   } catch (error) {
     await closeAll();
     throw error;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
+/** `true`/`false`/`1`/`0` from the environment (z.coerce.boolean would read "false" as true). */
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
 /** Every setting, its environment variable and default. docs/operations.md lists the same table. */
 export const LedgerConfigSchema = z.object({
@@ -26,6 +28,19 @@ export const LedgerConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** PostgreSQL connections of the event store. */
   dbPoolSize: z.coerce.number().int().min(2).max(100).default(10),
+  /** The reconciliation processor (docs/reconciliation.md); off until switched on. */
+  reconciliationEnabled: flag.default(false),
+  /** How often expired approvals are checked for `approval_unused`. */
+  reconciliationUnusedIntervalMs: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
+  /** Alert sinks: a signed JSON webhook, a Slack-compatible incoming webhook; SSE at /v1/alerts/stream is always on. */
+  alertWebhookUrl: z.string().url().optional(),
+  alertWebhookSecret: z.string().min(16).optional(),
+  alertSlackUrl: z.string().url().optional(),
+  /** Delivery attempts per alert and sink before the dead-letter file; the backoff doubles from the base delay. */
+  alertMaxAttempts: z.coerce.number().int().min(1).max(20).default(5),
+  alertBackoffMs: z.coerce.number().int().min(1).max(60_000).default(500),
+  /** Also alert on ReconciliationUnclear (MismatchDetected always alerts). */
+  alertOnUnclear: flag.default(false),
 });
 
 export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
@@ -45,6 +60,14 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
   logLevel: 'LEDGER_LOG_LEVEL',
   dbPoolSize: 'LEDGER_DB_POOL_SIZE',
+  reconciliationEnabled: 'LEDGER_RECONCILIATION_ENABLED',
+  reconciliationUnusedIntervalMs: 'LEDGER_RECONCILIATION_UNUSED_INTERVAL_MS',
+  alertWebhookUrl: 'LEDGER_ALERT_WEBHOOK_URL',
+  alertWebhookSecret: 'LEDGER_ALERT_WEBHOOK_SECRET',
+  alertSlackUrl: 'LEDGER_ALERT_SLACK_URL',
+  alertMaxAttempts: 'LEDGER_ALERT_MAX_ATTEMPTS',
+  alertBackoffMs: 'LEDGER_ALERT_BACKOFF_MS',
+  alertOnUnclear: 'LEDGER_ALERT_ON_UNCLEAR',
 };
 
 export class InvalidConfigError extends Error {
@@ -69,6 +92,11 @@ export function loadConfig(
       return `${variable}: ${issue.message}`;
     });
     throw new InvalidConfigError(`Invalid configuration: ${reasons.join('; ')}`);
+  }
+  if (parsed.data.alertWebhookUrl && !parsed.data.alertWebhookSecret) {
+    throw new InvalidConfigError(
+      'Invalid configuration: LEDGER_ALERT_WEBHOOK_SECRET: required when LEDGER_ALERT_WEBHOOK_URL is set (alerts are signed)',
+    );
   }
   return parsed.data;
 }

@@ -1,0 +1,17 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { SseAlertSink } from './sse.alert-sink.js';
+
+export const SSE_ALERT_SINK = Symbol('SSE_ALERT_SINK');
+
+/** `GET /v1/alerts/stream`: server-sent events, one `MismatchDetected` (or `ReconciliationUnclear`) event per alert. */
+@Controller('v1/alerts')
+export class AlertsStreamHttpController {
+  constructor(@Inject(SSE_ALERT_SINK) private readonly sse: SseAlertSink) {}
+
+  @Get('stream')
+  stream(@Res() reply: FastifyReply): void {
+    reply.hijack();
+    this.sse.attach(reply.raw);
+  }
+}

@@ -1,0 +1,20 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
+import type { ReconciliationStatus } from './reconciliation.processor.js';
+
+export const RECONCILIATION_STATUS = Symbol('RECONCILIATION_STATUS');
+export type ReconciliationStatusProbe = () => ReconciliationStatus;
+
+/** `GET /v1/reconciliation/status`: where the processor stands, whether it is alive, its last error, alert queues. */
+@Controller('v1/reconciliation')
+export class ReconciliationStatusHttpController {
+  constructor(
+    @Inject(RECONCILIATION_STATUS) private readonly status: ReconciliationStatusProbe,
+    private readonly alerts: AlertDispatcher,
+  ) {}
+
+  @Get('status')
+  get() {
+    return { processor: this.status(), alerts: this.alerts.status() };
+  }
+}
