@@ -1,0 +1,77 @@
+import type { ApprovalGrantedData, ApprovalStreamEvent, ExecutionLoggedData } from '../approvals/approval.events.js';
+import { lifecycleMismatch, lifecycleStateOf, unusedApprovalFinding } from './lifecycle.js';
+
+const grant = (overrides: Partial<ApprovalGrantedData> = {}): ApprovalStreamEvent => ({
+  type: 'ApprovalGranted',
+  data: {
+    approvalId: 'A1',
+    instruction: 'restart the api',
+    approvedCommands: [],
+    riskLevel: 'moderate',
+    decision: 'approved',
+    approvedBy: 'alice',
+    requestedBy: {},
+    grantedAt: '2026-11-23T10:00:00.000Z',
+    ...overrides,
+  },
+});
+const run = (executionId: string, overrides: Partial<ExecutionLoggedData> = {}): ExecutionLoggedData => ({
+  executionId,
+  approvalId: 'A1',
+  workerId: 'w1',
+  toolName: 'shell',
+  command: 'systemctl restart api',
+  output: { text: '', truncated: false, sha256: '0'.repeat(64), bytes: 0 },
+  exitCode: 0,
+  artifacts: [],
+  startedAt: '2026-11-23T10:05:00.000Z',
+  finishedAt: '2026-11-23T10:05:01.000Z',
+  durationMs: 1000,
+  ...overrides,
+});
+
+/** given(history).when(execution) → the lifecycle kind, or null. */
+const given = (history: ApprovalStreamEvent[], stream: 'approval' | 'session' = 'approval') => ({
+  when: (execution: ExecutionLoggedData) =>
+    lifecycleMismatch(lifecycleStateOf(stream, history), execution)?.kind ?? null,
+});
+
+describe('lifecycle checks', () => {
+  it('a session stream has no lifecycle: nothing was needed', () => {
+    expect(given([], 'session').when(run('E1', { approvalId: undefined, sessionId: 'S1' }))).toBeNull();
+  });
+
+  it('a granted, live approval within its count: null', () => {
+    expect(given([grant({ maxExecutions: 2, expiresAt: '2026-11-23T11:00:00.000Z' })]).when(run('E1'))).toBeNull();
+  });
+
+  it('a rejection says more than a missing grant', () => {
+    const rejected: ApprovalStreamEvent = {
+      type: 'ApprovalRejected',
+      data: { approvalId: 'A1', by: 'bob', reason: 'no', rejectedAt: '2026-11-23T10:00:00.000Z' },
+    };
+    expect(given([rejected]).when(run('E1'))).toBe('approval_rejected');
+    expect(given([]).when(run('E1'))).toBe('no_approval');
+  });
+
+  it('the same token without a count is a replay; a different token is not', () => {
+    const first = run('E1', { tokenHash: 'c'.repeat(64) });
+    const history = [grant(), { type: 'ExecutionLogged', data: first } as const];
+    expect(given(history).when(run('E2', { tokenHash: 'c'.repeat(64) }))).toBe('token_replay');
+    expect(given(history).when(run('E2', { tokenHash: 'd'.repeat(64) }))).toBeNull();
+  });
+
+  it('the execution itself in the history is not an earlier execution (replay-safe)', () => {
+    const self = run('E1', { tokenHash: 'c'.repeat(64) });
+    expect(given([grant({ maxExecutions: 1 }), { type: 'ExecutionLogged', data: self }]).when(self)).toBeNull();
+  });
+
+  it('approval_unused: expired, nothing started before the expiry', () => {
+    const expiring = grant({ expiresAt: '2026-11-23T10:10:00.000Z' });
+    const late = { type: 'ExecutionLogged', data: run('E1', { startedAt: '2026-11-23T10:20:00.000Z' }) } as const;
+    const now = '2026-11-23T10:30:00.000Z';
+    expect(unusedApprovalFinding(lifecycleStateOf('approval', [expiring]), now)?.kind).toBe('approval_unused');
+    expect(unusedApprovalFinding(lifecycleStateOf('approval', [expiring, late]), now)?.kind).toBe('approval_unused');
+    expect(unusedApprovalFinding(lifecycleStateOf('approval', [expiring]), '2026-11-23T10:05:00.000Z')).toBeNull();
+  });
+});
