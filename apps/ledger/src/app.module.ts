@@ -27,6 +27,7 @@ import {
   ReconciliationStatusHttpController,
   type ReconciliationStatusProbe,
 } from './reconciliation/reconciliation-status.http.controller.js';
+import { RerunReconciliationHttpController } from './reconciliation/rerun-reconciliation/rerun-reconciliation.http.controller.js';
 import { ReviewMismatchHandler } from './reconciliation/review-mismatch/review-mismatch.handler.js';
 import { ReviewMismatchHttpController } from './reconciliation/review-mismatch/review-mismatch.http.controller.js';
 import { ReadStreamHttpController } from './streams/read-stream.http.controller.js';
@@ -64,6 +65,7 @@ export class AppModule {
         HealthController,
         ReviewMismatchHttpController,
         ReconciliationStatusHttpController,
+        RerunReconciliationHttpController,
         AlertsStreamHttpController,
       ],
       providers: [

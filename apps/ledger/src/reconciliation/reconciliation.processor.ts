@@ -1,25 +1,23 @@
-import {
-  approvalStreamId,
-  isApprovalStreamEventType,
-  isReconciliationEventType,
-  RECONCILER_VERSION,
-  reconciliationDecider,
-  type ExecutionLoggedData,
-  type ReconciliationCommand,
-  type ReconciliationEvent,
-  type ReconciliationState,
-  type StreamEvent,
-} from '@audit-ledger/domain';
-import { StreamNotFoundError, type EventStore, type RecordedEvent, type Subscription } from '@audit-ledger/event-store';
+import { approvalStreamId, RECONCILER_VERSION } from '@audit-ledger/domain';
+import type { EventStore, RecordedEvent, Subscription } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
-import { alertSummary, type Alert } from '../alerts/alert-sink.port.js';
 import type { AlertDispatcher } from '../alerts/alert-dispatcher.js';
 import { deterministicEventId } from '../shared/event-ids.js';
 import type { Clock } from '../shared/tokens.js';
+import { OrderedLanes } from './ordered-lanes.js';
 import type { ProcessCheckpoints } from './process-checkpoints.js';
+import {
+  alertOf,
+  decideAndAppend,
+  readStreamOrEmpty,
+  reconcileLoggedExecution,
+  type WrittenVerdict,
+} from './reconcile-execution.js';
 
 export const PROCESSOR_NAME = 'reconciliation';
-const ACTOR = 'process:reconciliation';
+/** Executions of different streams are reconciled concurrently (appends are group-committed); one stream in order. */
+const MAX_IN_FLIGHT = 64;
+const CHECKPOINT_EVERY_MS = 100;
 const SUBSCRIBED_TYPES = ['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged'];
 
 export interface ReconciliationProcessorOptions {
@@ -32,7 +30,7 @@ export interface ReconciliationProcessorOptions {
 export interface ReconciliationStatus {
   enabled: boolean;
   alive: boolean;
-  /** Last global position handled and checkpointed. */
+  /** Every subscribed event at or below this global position is handled (checkpointed within 100 ms). */
   position: string;
   reconcilerVersion: string;
   handled: number;
@@ -52,6 +50,7 @@ export class ReconciliationProcessor {
   private subscription?: Subscription;
   private running?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
   private checkingUnused?: Promise<void>;
   private stopped = false;
   private position = 0n;
@@ -60,6 +59,9 @@ export class ReconciliationProcessor {
   private lastError?: { message: string; at: string };
   private readonly reconcilerVersion: string;
   private wake?: () => void;
+  private lanes?: OrderedLanes;
+  private saved = 0n;
+  private flushing?: Promise<void>;
 
   constructor(
     private readonly store: EventStore,
@@ -77,13 +79,15 @@ export class ReconciliationProcessor {
     this.running = this.run();
     this.timer = setInterval(() => void this.checkUnusedApprovals(), this.options.unusedIntervalMs);
     this.timer.unref();
+    this.flushTimer = setInterval(() => void this.flushCheckpoint(), CHECKPOINT_EVERY_MS);
+    this.flushTimer.unref();
   }
 
   status(): ReconciliationStatus {
     return {
       enabled: true,
       alive: !this.stopped && Boolean(this.subscription?.isAlive),
-      position: this.position.toString(),
+      position: (this.lanes?.safePosition ?? this.position).toString(),
       reconcilerVersion: this.reconcilerVersion,
       handled: this.handled,
       appended: this.appended,
@@ -94,6 +98,7 @@ export class ReconciliationProcessor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.flushTimer);
     this.wake?.();
     await this.subscription?.close();
     await this.running;
@@ -106,19 +111,30 @@ export class ReconciliationProcessor {
     while (!this.stopped) {
       try {
         this.position = await this.checkpoints.load(PROCESSOR_NAME);
+        this.saved = this.position;
         const subscription = this.store.subscribeToAll({
           fromPosition: this.position,
           filter: { eventTypes: SUBSCRIBED_TYPES, streamPrefixes: ['approval-', 'session-'] },
         });
         this.subscription = subscription;
         if (this.stopped) await subscription.close();
-        for await (const event of subscription) {
-          await this.handle(event);
-          await this.checkpoints.save(PROCESSOR_NAME, event.globalPosition);
-          this.position = event.globalPosition;
-          this.handled++;
-          backoff = 1_000;
+        const lanes = new OrderedLanes(this.position, MAX_IN_FLIGHT);
+        this.lanes = lanes;
+        try {
+          for await (const event of subscription) {
+            await lanes.submit(event.streamId, event.globalPosition, async () => {
+              await this.handle(event);
+              this.handled++;
+            });
+            if (lanes.failed) throw lanes.failed.error;
+            backoff = 1_000;
+          }
+        } finally {
+          await lanes.drain();
+          this.position = lanes.safePosition;
+          await this.flushCheckpoint().catch(() => undefined);
         }
+        if (lanes.failed) throw lanes.failed.error;
       } catch (error) {
         if (this.stopped) break;
         this.lastError = { message: String(error), at: this.clock.now().toISOString() };
@@ -131,6 +147,22 @@ export class ReconciliationProcessor {
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
+  }
+
+  /** Records the safe position (everything at or below it is done); one save at a time, never backwards. */
+  private async flushCheckpoint(): Promise<void> {
+    await this.flushing;
+    const safe = this.lanes?.safePosition ?? this.position;
+    if (safe <= this.saved) return;
+    this.flushing = this.checkpoints.save(PROCESSOR_NAME, safe).then(
+      () => {
+        this.saved = safe;
+      },
+      (error: unknown) => {
+        this.logger.warn({ err: error }, 'reconciliation checkpoint not saved; retried');
+      },
+    );
+    await this.flushing;
   }
 
   private async handle(event: RecordedEvent): Promise<void> {
@@ -150,30 +182,29 @@ export class ReconciliationProcessor {
   }
 
   private async reconcileExecution(logged: RecordedEvent): Promise<void> {
-    const recorded = await this.store.readStream(logged.streamId);
-    const events = recorded.map(toStreamEvent);
-    const execution = logged.data as unknown as ExecutionLoggedData;
-    const history = events.filter(
-      (e, i): e is StreamEvent => e !== undefined && recorded[i]!.streamRevision < logged.streamRevision,
-    );
-    await this.decideAndAppend(
-      logged.streamId,
-      events,
-      {
-        type: 'ReconcileExecution',
-        execution,
-        history,
-        reconcilerVersion: this.reconcilerVersion,
-        mismatchId: deterministicEventId(
-          logged.streamId,
-          'MismatchDetected',
-          execution.executionId,
-          this.reconcilerVersion,
-        ),
-      },
-      logged.eventId,
-      [execution.executionId, this.reconcilerVersion],
-    );
+    const written = await reconcileLoggedExecution(this.store, logged, {
+      reconcilerVersion: this.reconcilerVersion,
+      now: this.clock.now().toISOString(),
+    });
+    this.published(written);
+  }
+
+  /** Logs and alerts what an append wrote (a replayed append wrote nothing: it was alerted the first time). */
+  private published(written: WrittenVerdict[]): void {
+    this.appended += written.length;
+    for (const verdict of written) {
+      this.logger.info(
+        {
+          streamId: verdict.streamId,
+          type: verdict.event.type,
+          eventId: verdict.eventId,
+          position: verdict.globalPosition.toString(),
+        },
+        'reconciliation verdict appended',
+      );
+      const alert = alertOf(verdict, this.options.alertOnUnclear);
+      if (alert) this.alerts.publish(alert);
+    }
   }
 
   /** One timer tick: every approval past its expiry is decided once, then leaves the pending table. */
@@ -184,20 +215,22 @@ export class ReconciliationProcessor {
         const now = this.clock.now();
         for (const due of await this.checkpoints.dueExpiries(now, 500)) {
           if (this.stopped) return;
-          const recorded = await this.readStream(due.streamId);
-          await this.decideAndAppend(
+          const recorded = await readStreamOrEmpty(this.store, due.streamId);
+          const key = ['approval_unused', due.approvalId, this.reconcilerVersion];
+          const written = await decideAndAppend(
+            this.store,
             due.streamId,
-            recorded.map(toStreamEvent),
+            recorded,
             {
               type: 'CheckApprovalUsage',
               approvalId: due.approvalId,
               now: now.toISOString(),
               reconcilerVersion: this.reconcilerVersion,
-              mismatchId: this.unusedMismatchId(due.approvalId),
+              mismatchId: deterministicEventId(approvalStreamId(due.approvalId), 'MismatchDetected', ...key),
             },
-            undefined,
-            ['approval_unused', due.approvalId, this.reconcilerVersion],
+            { idempotencyKey: key, now: now.toISOString() },
           );
+          this.published(written);
           await this.checkpoints.removePendingExpiry(due.streamId);
         }
       } catch (error) {
@@ -209,119 +242,4 @@ export class ReconciliationProcessor {
     })();
     await this.checkingUnused;
   }
-
-  private unusedMismatchId(approvalId: string): string {
-    return deterministicEventId(
-      approvalStreamId(approvalId),
-      'MismatchDetected',
-      'approval_unused',
-      approvalId,
-      this.reconcilerVersion,
-    );
-  }
-
-  private async readStream(streamId: string): Promise<RecordedEvent[]> {
-    try {
-      return await this.store.readStream(streamId);
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    }
-  }
-
-  /**
-   * Fold, decide, append with `expectedRevision: 'any'`: the decision depends only on the events before the
-   * execution and on the verdicts already recorded, and its event id is derived from (stream, type, key…), so two
-   * processors (or a replay) deciding the same thing write it once.
-   */
-  private async decideAndAppend(
-    streamId: string,
-    events: (StreamEvent | undefined)[],
-    command: ReconciliationCommand,
-    causationId: string | undefined,
-    idempotencyKey: string[],
-  ): Promise<void> {
-    const state = events.reduce<ReconciliationState>(
-      (s, e) => (e ? reconciliationDecider.evolve(s, e) : s),
-      reconciliationDecider.initialState(streamId.startsWith('session-') ? 'session' : 'approval'),
-    );
-    const decided = reconciliationDecider.decide(command, state);
-    if (decided.length === 0) return;
-    const now = this.clock.now().toISOString();
-    const newEvents = decided.map((event) => {
-      const eventId = deterministicEventId(streamId, event.type, ...idempotencyKey);
-      return {
-        eventId,
-        type: event.type,
-        data: event.data as unknown as Record<string, unknown>,
-        metadata: {
-          correlationId: correlationOf(event, streamId),
-          causationId: causationId ?? eventId,
-          recordedAt: now,
-          actor: ACTOR,
-          schemaVersion: 1,
-        },
-      };
-    });
-    const result = await this.store.appendToStream(streamId, newEvents, { expectedRevision: 'any' });
-    if (result.idempotentReplay) return; // written before (a replay or a second processor): alerted then
-    this.appended += newEvents.length;
-    decided.forEach((event, i) => {
-      const written = result.events[i]!;
-      this.logger.info(
-        { streamId, type: event.type, eventId: written.eventId, position: written.globalPosition.toString() },
-        'reconciliation verdict appended',
-      );
-      const alert = this.alertOf(event, streamId, written, now);
-      if (alert) this.alerts.publish(alert);
-    });
-  }
-
-  private alertOf(
-    event: ReconciliationEvent,
-    streamId: string,
-    written: { eventId: string; streamRevision: number; globalPosition: bigint },
-    recordedAt: string,
-  ): Alert | undefined {
-    const base = {
-      alertId: written.eventId,
-      streamId,
-      streamRevision: written.streamRevision,
-      globalPosition: written.globalPosition.toString(),
-      recordedAt,
-      data: event.data as unknown as Record<string, unknown>,
-    };
-    if (event.type === 'MismatchDetected') {
-      const { kind, severity, explanation } = event.data;
-      return {
-        ...base,
-        type: 'MismatchDetected',
-        kind,
-        severity,
-        summary: alertSummary({ type: 'MismatchDetected', kind, severity, streamId }, explanation),
-      };
-    }
-    if (event.type === 'ReconciliationUnclear' && this.options.alertOnUnclear) {
-      return {
-        ...base,
-        type: 'ReconciliationUnclear',
-        ...(event.data.kind ? { kind: event.data.kind } : {}),
-        summary: alertSummary({ type: 'ReconciliationUnclear', streamId }, event.data.reason),
-      };
-    }
-    return undefined;
-  }
-}
-
-function correlationOf(event: ReconciliationEvent, streamId: string): string {
-  const data = event.data as { approvalId?: string; sessionId?: string };
-  return data.approvalId ?? data.sessionId ?? streamId.replace(/^(approval|session)-/, '');
-}
-
-/** The events the reconciliation decider folds; anything else in the stream is skipped. */
-export function toStreamEvent(event: RecordedEvent): StreamEvent | undefined {
-  if (isApprovalStreamEventType(event.type) || isReconciliationEventType(event.type)) {
-    return { type: event.type, data: event.data } as unknown as StreamEvent;
-  }
-  return undefined;
 }

@@ -185,6 +185,30 @@ describe('reconciliation decider', () => {
       expect(again('reconciler/next')).toHaveLength(1);
     });
 
+    it('given an older version said MATCH, when a re-run only records changes, then a now-MISMATCH is recorded and a still-MATCH is not', () => {
+      const run = (command: string) => {
+        const data = execution({ command });
+        const old: StreamEvent = {
+          type: 'ExecutionReconciled',
+          data: { executionId: 'E1', verdict: 'MATCH', explanation: 'old', reconcilerVersion: 'reconciler/0.9' },
+        };
+        const state = [grant(), logged(data), old].reduce(evolveReconciliation, initialReconciliationState());
+        return decideReconciliation(
+          {
+            type: 'ReconcileExecution',
+            execution: data,
+            history: [grant()],
+            reconcilerVersion: V,
+            mismatchId: M,
+            onlyIfChanged: true,
+          },
+          state,
+        );
+      };
+      expect(kindOf(run('docker compose down'))).toEqual(['MismatchDetected:command_not_approved']);
+      expect(run('docker compose ps')).toEqual([]);
+    });
+
     it('property: reconciling twice decides nothing the second time, whatever the stream and the command', () => {
       const commands = fc.constantFrom('docker compose ps', 'docker compose down', 'rm -rf /', 'ls', 'tidy up');
       const prefix = fc.array(

@@ -30,6 +30,11 @@ export type ReconciliationCommand =
       reconcilerVersion: string;
       /** The id a MismatchDetected would get (the processor derives it from stream, execution and version). */
       mismatchId: string;
+      /**
+       * Re-runs (`reconcile --since`): record the verdict only when it differs (verdict or kind) from the latest one
+       * recorded for this execution by any reconciler version.
+       */
+      onlyIfChanged?: boolean;
     }
   | { type: 'CheckApprovalUsage'; approvalId: string; now: string; reconcilerVersion: string; mismatchId: string }
   | {
@@ -42,6 +47,8 @@ export interface ReconciliationState {
   lifecycle: LifecycleState;
   /** `executionId` + reconcilerVersion of every verdict already recorded. */
   reconciled: ReadonlySet<string>;
+  /** The latest verdict recorded for each execution, whatever the version: `MATCH`, `UNCLEAR:<kind>`, `MISMATCH:<kind>`. */
+  latest: ReadonlyMap<string, string>;
   /** Approval ids already flagged `approval_unused`. */
   unusedFlagged: ReadonlySet<string>;
   mismatches: ReadonlyMap<string, { detected: MismatchDetectedData; review?: MismatchReviewedData }>;
@@ -71,6 +78,7 @@ const verdictKey = (executionId: string, reconcilerVersion: string) => `${execut
 export const initialReconciliationState = (stream: 'approval' | 'session' = 'approval'): ReconciliationState => ({
   lifecycle: initialLifecycleState(stream),
   reconciled: new Set(),
+  latest: new Map(),
   unusedFlagged: new Set(),
   mismatches: new Map(),
 });
@@ -87,6 +95,7 @@ export function evolveReconciliation(state: ReconciliationState, event: StreamEv
       return {
         ...state,
         reconciled: new Set(state.reconciled).add(verdictKey(event.data.executionId, event.data.reconcilerVersion)),
+        latest: new Map(state.latest).set(event.data.executionId, signatureOf(event)!),
       };
     case 'MismatchDetected': {
       const mismatches = new Map(state.mismatches).set(event.data.mismatchId, { detected: event.data });
@@ -95,6 +104,7 @@ export function evolveReconciliation(state: ReconciliationState, event: StreamEv
         next.reconciled = new Set(state.reconciled).add(
           verdictKey(event.data.executionId, event.data.reconcilerVersion),
         );
+        next.latest = new Map(state.latest).set(event.data.executionId, signatureOf(event)!);
       }
       if (event.data.kind === 'approval_unused' && event.data.approvalId !== undefined) {
         next.unusedFlagged = new Set(state.unusedFlagged).add(event.data.approvalId);
@@ -152,6 +162,20 @@ export function decideReconciliation(
   }
 }
 
+/** What a verdict says, without the words: equal signatures mean an unchanged verdict. */
+export function signatureOf(event: ReconciliationEvent): string | undefined {
+  switch (event.type) {
+    case 'ExecutionReconciled':
+      return 'MATCH';
+    case 'ReconciliationUnclear':
+      return `UNCLEAR:${event.data.kind ?? ''}`;
+    case 'MismatchDetected':
+      return `MISMATCH:${event.data.kind}`;
+    case 'MismatchReviewed':
+      return undefined;
+  }
+}
+
 function sameReview(a: Omit<MismatchReviewedData, 'reviewedAt'>, b: Omit<MismatchReviewedData, 'reviewedAt'>) {
   return a.reviewer === b.reviewer && a.resolution === b.resolution && (a.note ?? '') === (b.note ?? '');
 }
@@ -162,6 +186,14 @@ function decideExecution(
 ): ReconciliationEvent[] {
   const { execution, reconcilerVersion } = command;
   if (state.reconciled.has(verdictKey(execution.executionId, reconcilerVersion))) return [];
+  const decided = decideVerdict(command);
+  const previous = state.latest.get(execution.executionId);
+  if (command.onlyIfChanged && previous !== undefined && decided.every((e) => signatureOf(e) === previous)) return [];
+  return decided;
+}
+
+function decideVerdict(command: Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>): ReconciliationEvent[] {
+  const { execution, reconcilerVersion } = command;
   const stream = execution.approvalId !== undefined ? 'approval' : 'session';
   const before = lifecycleStateOf(
     stream,

@@ -5,7 +5,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ackFromAppend, ackFromRecorded } from '../../shared/command-ack.js';
 import { deterministicEventId } from '../../shared/event-ids.js';
 import { CLOCK, EVENT_STORE, type Clock } from '../../shared/tokens.js';
-import { toStreamEvent } from '../reconciliation.processor.js';
+import { foldStream } from '../reconcile-execution.js';
 import { ReviewMismatchCommand } from './review-mismatch.command.js';
 
 const MAX_ATTEMPTS = 8;
@@ -25,12 +25,7 @@ export class ReviewMismatchHandler implements ICommandHandler<ReviewMismatchComm
         if (error instanceof StreamNotFoundError) throw new MismatchNotFoundError(data.mismatchId);
         throw error;
       });
-      const state = recorded
-        .map(toStreamEvent)
-        .reduce(
-          (s, e) => (e ? reconciliationDecider.evolve(s, e) : s),
-          reconciliationDecider.initialState(streamId.startsWith('session-') ? 'session' : 'approval'),
-        );
+      const state = foldStream(streamId, recorded);
       const now = this.clock.now().toISOString();
       const events = reconciliationDecider.decide({ type: 'ReviewMismatch', data, now }, state);
       if (events.length === 0) {
