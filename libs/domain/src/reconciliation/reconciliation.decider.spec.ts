@@ -9,7 +9,7 @@ import {
   type ReconciliationCommand,
   type StreamEvent,
 } from './reconciliation.decider.js';
-import { MismatchDetectedData } from './reconciliation.events.js';
+import { MismatchDetectedData, RECONCILIATION_EVENT_SCHEMAS } from './reconciliation.events.js';
 
 const V = 'reconciler/test';
 const M = '0f8e2a34-5b6c-8d7e-9f01-23456789abcd';
@@ -166,6 +166,15 @@ describe('reconciliation decider', () => {
       ]);
     });
 
+    it('given a 60 KiB command, then every verdict still fits its stored schema (explanations are clipped)', () => {
+      const long = `docker compose down ${'x'.repeat(60_000)}`;
+      for (const history of [[grant()], [], [grant(), revoked(t(3))]]) {
+        for (const event of given(history).whenReconciling(execution({ command: long }))) {
+          expect(RECONCILIATION_EVENT_SCHEMAS[event.type].safeParse(event.data).success).toBe(true);
+        }
+      }
+    });
+
     it('given the execution was already reconciled by this version, then nothing is decided; by another version, then it is decided again', () => {
       const first = given([grant()]).whenReconciling(execution({ command: 'docker compose down' }));
       const history = [grant(), logged(execution({ command: 'docker compose down' })), ...first];
@@ -209,7 +218,7 @@ describe('reconciliation decider', () => {
       expect(run('docker compose ps')).toEqual([]);
     });
 
-    it('property: reconciling twice decides nothing the second time, whatever the stream and the command', () => {
+    it('property: one verdict that fits its stored schema, and reconciling twice decides nothing the second time, whatever the stream and the command', () => {
       const commands = fc.constantFrom('docker compose ps', 'docker compose down', 'rm -rf /', 'ls', 'tidy up');
       const prefix = fc.array(
         fc.oneof(
@@ -243,6 +252,7 @@ describe('reconciliation decider', () => {
             streamSoFar.reduce(evolveReconciliation, initialReconciliationState()),
           );
           expect(first).toHaveLength(1);
+          expect(RECONCILIATION_EVENT_SCHEMAS[first[0]!.type].safeParse(first[0]!.data).success).toBe(true);
           const after = [...streamSoFar, ...first].reduce(evolveReconciliation, initialReconciliationState());
           expect(decideReconciliation(cmd, after)).toEqual([]);
         }),

@@ -73,6 +73,11 @@ export class MismatchAlreadyReviewedError extends LedgerError {
   }
 }
 
+/** Explanations quote commands (up to 64 KiB); the stored text stays well under the schema's limit. */
+export const MAX_EXPLANATION_CHARS = 8192;
+const clip = (text: string): string =>
+  text.length <= MAX_EXPLANATION_CHARS ? text : `${text.slice(0, MAX_EXPLANATION_CHARS - 1)}…`;
+
 const verdictKey = (executionId: string, reconcilerVersion: string) => `${executionId}\u0000${reconcilerVersion}`;
 
 export const initialReconciliationState = (stream: 'approval' | 'session' = 'approval'): ReconciliationState => ({
@@ -142,7 +147,7 @@ export function decideReconciliation(
             approvalId: command.approvalId,
             kind: found.kind,
             severity: found.severity,
-            explanation: found.explanation,
+            explanation: clip(found.explanation),
             approved: { instruction: grant.instruction, commands: grant.approvedCommands },
             reconcilerVersion: command.reconcilerVersion,
           },
@@ -222,7 +227,7 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
       executionId: execution.executionId,
       kind,
       severity,
-      explanation,
+      explanation: clip(explanation),
       approved,
       executed: { command: execution.command },
       ...(riskRules && riskRules.length > 0 ? { riskRules: [...riskRules] } : {}),
@@ -282,7 +287,7 @@ function verdictOf(
         data: {
           executionId: execution.executionId,
           verdict: 'MATCH',
-          explanation: result.explanation,
+          explanation: clip(result.explanation),
           reconcilerVersion,
         },
       };
@@ -292,7 +297,7 @@ function verdictOf(
         data: {
           executionId: execution.executionId,
           ...(isUnclearKind(result.kind) ? { kind: result.kind } : {}),
-          reason: result.explanation,
+          reason: clip(result.explanation),
           needsHumanReview: true,
           reconcilerVersion,
         },
