@@ -15,7 +15,10 @@ export interface LedgerUnderTest {
   stop(): Promise<void>;
 }
 
-/** The whole ledger in-process on a fresh database, with a TCP client and an HTTP helper. */
+/**
+ * The whole ledger in-process on a fresh database, with a TCP client and an HTTP helper. Reconciliation is off
+ * unless asked for, so verdict events do not interleave with the events a test asserts.
+ */
 export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput> = {}): Promise<LedgerUnderTest> {
   const database = await createTestDatabase();
   const ledger = await startLedger({
@@ -24,6 +27,8 @@ export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput>
     httpPort: 0,
     logLevel: 'silent',
     tokenHmacSecret: 'test-secret-0123456789abcdef',
+    // Suites of the command path assert exact streams; the reconciliation suites switch the processor on.
+    reconciliationEnabled: false,
     ...overrides,
   });
   const client: ClientProxy = ClientProxyFactory.create({

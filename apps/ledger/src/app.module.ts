@@ -19,7 +19,13 @@ import { AlertDispatcher } from './alerts/alert-dispatcher.js';
 import { AlertsStreamHttpController, SSE_ALERT_SINK } from './alerts/alerts-stream.http.controller.js';
 import { SseAlertSink } from './alerts/sse.alert-sink.js';
 import { type LedgerConfig } from './config/ledger.config.js';
-import { HealthController, STORE_HEALTH, type StoreHealthProbe } from './health/health.controller.js';
+import {
+  HealthController,
+  PROJECTIONS_STATUS,
+  STORE_HEALTH,
+  type ProjectionsStatusProbe,
+  type StoreHealthProbe,
+} from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
 import {
@@ -43,6 +49,7 @@ export interface LedgerDependencies {
   alerts: AlertDispatcher;
   sseAlerts: SseAlertSink;
   reconciliationStatus: ReconciliationStatusProbe;
+  projectionsStatus: ProjectionsStatusProbe;
 }
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -85,6 +92,7 @@ export class AppModule {
         { provide: AlertDispatcher, useValue: deps.alerts },
         { provide: SSE_ALERT_SINK, useValue: deps.sseAlerts },
         { provide: RECONCILIATION_STATUS, useValue: deps.reconciliationStatus },
+        { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
       ],
     };
   }

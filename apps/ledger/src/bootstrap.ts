@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { PostgresEventStore } from '@audit-ledger/event-store';
+import { defaultProjections, ProjectionRunner } from '@audit-ledger/read-models';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,6 +10,7 @@ import { loadConfig, type LedgerConfig, type LedgerConfigInput } from './config/
 import { resolveTokenSecret } from './config/token-secret.js';
 import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
+import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { freePort } from './shared/free-port.js';
@@ -49,6 +51,38 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     const reconciliation = await startReconciliation(config, store, database.url, logger);
     cleanups.push(() => reconciliation.stop());
 
+    const projections = config.projectionsEnabled
+      ? await ProjectionRunner.start({
+          store,
+          connectionString: database.url,
+          projections: defaultProjections(),
+          logger,
+        })
+      : undefined;
+    if (projections) cleanups.push(() => projections.stop());
+
+    if (config.checkpointsEnabled) {
+      const keys = resolveIntegrityKeys({
+        signingKey: config.signingKey,
+        signingKeyFile: config.signingKeyFile,
+        verifyKeysDir: config.verifyKeysDir,
+        dataDir: config.dataDir,
+      });
+      if (keys.generatedAt)
+        logger.warn({ file: keys.generatedAt, keyId: keys.signing.keyId }, 'generated a checkpoint signing key');
+      const sealer = new CheckpointSealer({
+        store,
+        databaseUrl: database.url,
+        keys,
+        logger,
+        everyEvents: config.checkpointEveryEvents,
+        everyMs: config.checkpointEveryMs,
+        witnessFile: config.witnessFile,
+      });
+      sealer.start();
+      cleanups.push(() => sealer.stop());
+    }
+
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.register({
         config,
@@ -60,6 +94,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         alerts: reconciliation.alerts,
         sseAlerts: reconciliation.sseAlerts,
         reconciliationStatus: () => reconciliation.status(),
+        projectionsStatus: () => projections?.status(),
       }),
       new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT }),
       { logger: new PinoNestLogger(logger), abortOnError: false },

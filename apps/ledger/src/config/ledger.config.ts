@@ -28,8 +28,8 @@ export const LedgerConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** PostgreSQL connections of the event store. */
   dbPoolSize: z.coerce.number().int().min(2).max(100).default(10),
-  /** The reconciliation processor (docs/reconciliation.md); off until switched on. */
-  reconciliationEnabled: flag.default(false),
+  /** The reconciliation processor (docs/reconciliation.md). */
+  reconciliationEnabled: flag.default(true),
   /** How often expired approvals are checked for `approval_unused`. */
   reconciliationUnusedIntervalMs: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
   /** Alert sinks: a signed JSON webhook, a Slack-compatible incoming webhook; SSE at /v1/alerts/stream is always on. */
@@ -41,6 +41,19 @@ export const LedgerConfigSchema = z.object({
   alertBackoffMs: z.coerce.number().int().min(1).max(60_000).default(500),
   /** Also alert on ReconciliationUnclear (MismatchDetected always alerts). */
   alertOnUnclear: flag.default(false),
+  /** The read-model projections (docs/read-models.md). */
+  projectionsEnabled: flag.default(true),
+  /** Signed checkpoints (docs/integrity.md): sealed every N events or T ms, whichever comes first. */
+  checkpointsEnabled: flag.default(true),
+  checkpointEveryEvents: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  checkpointEveryMs: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
+  /** The checkpoint signing key (PEM or raw base64), or a file holding it; unset: generated into `dataDir/keys`. */
+  signingKey: z.string().min(1).optional(),
+  signingKeyFile: z.string().min(1).optional(),
+  /** Directory of `*.pub` public keys accepted when verifying (rotation keeps old ones); default `dataDir/keys`. */
+  verifyKeysDir: z.string().min(1).optional(),
+  /** Also append every checkpoint to this file, kept away from the database (a witness). */
+  witnessFile: z.string().min(1).optional(),
 });
 
 export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
@@ -68,6 +81,14 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   alertMaxAttempts: 'LEDGER_ALERT_MAX_ATTEMPTS',
   alertBackoffMs: 'LEDGER_ALERT_BACKOFF_MS',
   alertOnUnclear: 'LEDGER_ALERT_ON_UNCLEAR',
+  projectionsEnabled: 'LEDGER_PROJECTIONS_ENABLED',
+  checkpointsEnabled: 'LEDGER_CHECKPOINTS_ENABLED',
+  checkpointEveryEvents: 'LEDGER_CHECKPOINT_EVERY_EVENTS',
+  checkpointEveryMs: 'LEDGER_CHECKPOINT_EVERY_MS',
+  signingKey: 'LEDGER_SIGNING_KEY',
+  signingKeyFile: 'LEDGER_SIGNING_KEY_FILE',
+  verifyKeysDir: 'LEDGER_VERIFY_KEYS_DIR',
+  witnessFile: 'LEDGER_WITNESS_FILE',
 };
 
 export class InvalidConfigError extends Error {

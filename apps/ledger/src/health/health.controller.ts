@@ -1,27 +1,50 @@
+import type { ProjectionRunnerStatus } from '@audit-ledger/read-models';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import {
+  RECONCILIATION_STATUS,
+  type ReconciliationStatusProbe,
+} from '../reconciliation/reconciliation-status.http.controller.js';
 import { StoreMonitor } from './store-monitor.service.js';
 
 export const STORE_HEALTH = Symbol('STORE_HEALTH');
 export type StoreHealthProbe = () => Promise<{ database: boolean; migrationsApplied: number }>;
+export const PROJECTIONS_STATUS = Symbol('PROJECTIONS_STATUS');
+/** Undefined when projections are switched off (LEDGER_PROJECTIONS_ENABLED=false). */
+export type ProjectionsStatusProbe = () => ProjectionRunnerStatus | undefined;
 
+/**
+ * 200 when the database answers, migrations are applied, the live subscription is alive, and the workers that are
+ * switched on (projections, reconciliation) are healthy; otherwise 503. The body says which part is not.
+ */
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(STORE_HEALTH) private readonly probe: StoreHealthProbe,
     private readonly monitor: StoreMonitor,
+    @Inject(PROJECTIONS_STATUS) private readonly projections: ProjectionsStatusProbe,
+    @Inject(RECONCILIATION_STATUS) private readonly reconciliation: ReconciliationStatusProbe,
   ) {}
 
   @Get()
   async health(@Res() reply: FastifyReply): Promise<void> {
     const store = await this.probe().catch(() => ({ database: false, migrationsApplied: 0 }));
     const subscription = this.monitor.status();
-    const ok = store.database && store.migrationsApplied > 0 && subscription.alive;
+    const projections = this.projections();
+    const reconciliation = this.reconciliation();
+    const ok =
+      store.database &&
+      store.migrationsApplied > 0 &&
+      subscription.alive &&
+      (projections?.healthy ?? true) &&
+      (!reconciliation.enabled || reconciliation.alive);
     void reply.status(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
       database: store.database ? 'reachable' : 'unreachable',
       migrationsApplied: store.migrationsApplied,
       subscription,
+      projections: projections ?? { enabled: false },
+      reconciliation,
     });
   }
 }

@@ -41,6 +41,7 @@ export class LedgerOnPort {
       httpPort: 0,
       logLevel: 'silent',
       tokenHmacSecret: 'test-secret-0123456789abcdef',
+      reconciliationEnabled: false, // these suites count the events the client sent
       ...overrides,
     });
   }

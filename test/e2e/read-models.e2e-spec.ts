@@ -1,0 +1,52 @@
+import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { anApproval, anExecution } from '../support/fixtures.js';
+import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+
+/** Outside in: a command over the transport, its event in the store, its row in the read model. */
+describe('read models in the running ledger', () => {
+  let t: LedgerUnderTest;
+  beforeAll(async () => {
+    t = await startLedgerUnderTest();
+  });
+  afterAll(() => t.stop());
+
+  async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error('the read model did not catch up in time');
+      await sleep(20);
+    }
+  }
+
+  it('given a granted approval, when an execution is logged over TCP, then the approvals and executions rows appear', async () => {
+    const approval = anApproval();
+    await t.send(MESSAGE_PATTERNS.grantApproval, approval);
+    const execution = anExecution({ approvalId: approval.approvalId });
+    const ack = await t.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution);
+
+    const row = await eventually(async () => {
+      const rows = await t.sql<{ command: string; global_position: string; exit_code: number }>(
+        'SELECT command, global_position, exit_code FROM read_models.executions WHERE execution_id = $1',
+        [execution.executionId],
+      );
+      return rows[0];
+    });
+    expect(row).toEqual({ command: 'docker compose ps', global_position: ack.globalPosition, exit_code: 0 });
+    const approvals = await eventually(async () => {
+      const rows = await t.sql<{ status: string; execution_count: number }>(
+        'SELECT status, execution_count FROM read_models.approvals WHERE approval_id = $1 AND execution_count > 0',
+        [approval.approvalId],
+      );
+      return rows[0];
+    });
+    expect(approvals.execution_count).toBe(1);
+  });
+
+  it('reports the projections in /health', async () => {
+    const health = await t.http('GET', '/health');
+    expect(health).toMatchObject({ status: 200, body: { projections: { healthy: true } } });
+  });
+});
