@@ -1,4 +1,5 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { PostgresEventStore } from '@audit-ledger/event-store';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,6 +67,50 @@ async function saturate(clients: ClientProxy[], seconds: number): Promise<BenchR
   };
 }
 
+/**
+ * The PostgreSQL event store alone, in this process, with no transport or command handling in front: `concurrency`
+ * callers each append an execution-sized event and wait for its durable acknowledgement before the next. It tells the
+ * store's share of the ledger's cost from the rest.
+ */
+async function storeAlone(databaseUrl: string, seconds: number, concurrency: number): Promise<BenchRow> {
+  const store = await PostgresEventStore.connect({ connectionString: databaseUrl, migrate: false });
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let n = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < deadline) {
+          const record = execution(n, n++);
+          const sent = performance.now();
+          await store.appendToStream(
+            `approval-${record.approvalId!}`,
+            [
+              {
+                eventId: record.executionId,
+                type: 'ExecutionLogged',
+                data: { ...record },
+                metadata: { actor: 'bench' },
+              },
+            ],
+            { expectedRevision: 'any' },
+          );
+          latencies.push(performance.now() - sent);
+        }
+      }),
+    );
+  } finally {
+    await store.close();
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  return {
+    scenario: `event store alone (in-process, no transport), ${concurrency} concurrent appends`,
+    eventsPerSecond: latencies.length / elapsed,
+    latency: latencyStats(latencies),
+  };
+}
+
 /** What an audit-table logger does: one INSERT and one commit per record on one connection. */
 async function naive(databaseUrl: string, seconds: number): Promise<BenchRow> {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -120,6 +165,7 @@ async function main(): Promise<void> {
   } finally {
     await ledger.stop();
   }
+  rows.push(await storeAlone(database.url, SECONDS, 32));
   rows.push(await naive(database.url, SECONDS));
   await database.close();
   writeReport(rows, { seconds: SECONDS, database: database.label });

@@ -13,6 +13,8 @@ describe('append validation', () => {
     ['an empty type', 's-1', [event({ type: '' })]],
     ['data that is an array', 's-1', [event({ data: [1] })]],
     ['metadata that cannot be serialised', 's-1', [event({ metadata: { n: 1n } })]],
+    ['a NUL in the stream id', 's-\u0000-1', [event()]],
+    ['a NUL in the type', 's-1', [event({ type: 'Happened\u0000' })]],
   ])('refuses an append with %s', (_, streamId, events) => {
     expect(() => validateAppend(streamId, events)).toThrow(InvalidAppendError);
   });

@@ -11,7 +11,10 @@ export interface ValidAppend {
 }
 
 /**
- * Refuses malformed appends before they reach a batch, so one caller's mistake costs no one else a retry.
+ * Refuses malformed appends before they reach a batch, so one caller's mistake costs no one else a retry. That covers
+ * what PostgreSQL would refuse in any case and the batch must not carry: a NUL in the stream id or the type (text
+ * cannot hold it, and a query text cannot carry it; NUL inside data and metadata is refused by jsonb and goes to the
+ * batch's one-by-one retry).
  * Payloads go through a JSON round trip: the hash must cover exactly what reads will return from jsonb.
  */
 export function validateAppend(
@@ -21,6 +24,9 @@ export function validateAppend(
 ): ValidAppend {
   if (typeof streamId !== 'string' || streamId.length === 0) {
     throw new InvalidAppendError(`A stream id must be a non-empty string, got ${JSON.stringify(streamId)}`);
+  }
+  if (streamId.includes('\u0000')) {
+    throw new InvalidAppendError(`A stream id cannot hold a NUL character (PostgreSQL text cannot store it)`);
   }
   if (!Array.isArray(events) || events.length === 0) {
     throw new InvalidAppendError(`An append to stream ${streamId} must carry at least one event`);
@@ -44,6 +50,11 @@ export function validateAppend(
     seen.add(eventId);
     if (typeof event.type !== 'string' || event.type.length === 0) {
       throw new InvalidAppendError(`The type of ${where} must be a non-empty string`);
+    }
+    if (event.type.includes('\u0000')) {
+      throw new InvalidAppendError(
+        `The type of ${where} cannot hold a NUL character (PostgreSQL text cannot store it)`,
+      );
     }
     return {
       eventId,

@@ -31,6 +31,10 @@ export class WriterPool {
   async acquire(): Promise<pg.PoolClient> {
     const client = await this.pool.connect();
     if (this.prepared.has(client)) return client;
+    // The pool listens for errors of idle connections only. A socket that fails while checked out (a server that
+    // dropped it, then a ROLLBACK written to it) also emits 'error', which must not crash the process: the query it
+    // fails is answered with the same error, and the connection is destroyed when released.
+    client.on('error', () => undefined);
     try {
       await client.query(`SET ROLE ${WRITER_ROLE}`);
     } catch (error) {

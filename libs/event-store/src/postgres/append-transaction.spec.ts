@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { WrongExpectedVersionError } from '../errors.js';
+import { writeBatch } from './append-transaction.js';
+import { type ValidAppend } from './append-validation.js';
+
+type Result = Partial<pg.QueryResult>;
+
+/** Answers each simple-protocol message the way node-pg does: one result per statement. */
+class FakeClient {
+  readonly sent: string[] = [];
+  constructor(private readonly answer: (text: string, index: number) => Result[] | Error) {}
+
+  query(text: string): Promise<Result[] | Result> {
+    const index = this.sent.push(text) - 1;
+    if (text === 'ROLLBACK') return Promise.resolve({ command: 'ROLLBACK', rows: [] });
+    const answer = this.answer(text, index);
+    if (answer instanceof Error) return Promise.reject(answer);
+    return Promise.resolve(answer.length === 1 ? answer[0]! : answer);
+  }
+}
+
+const append = (streamId: string, expectedRevision: ValidAppend['expectedRevision'] = 'any'): ValidAppend => ({
+  streamId,
+  events: [{ eventId: randomUUID(), type: 'Happened', data: { note: "it's \\ here" }, metadata: {} }],
+  expectedRevision,
+});
+
+const reads = (heads: { stream_id: string; stream_revision: string; hash: string }[] = []): Result[] => [
+  { command: 'BEGIN', rows: [] },
+  { command: 'SELECT', rows: [{ pg_current_xact_id: '1000' }] },
+  { command: 'SELECT', rows: [] },
+  { command: 'SELECT', rows: heads },
+  { command: 'SELECT', rows: [] },
+];
+
+function insertedOk(text: string, commit = 'COMMIT'): Result[] {
+  const ids = [...text.matchAll(/\(\d+,'([0-9a-f-]{36})'/g)].map((match) => match[1]);
+  return [
+    { command: 'INSERT', rows: ids.map((eventId, i) => ({ event_id: eventId, global_position: String(100 + i) })) },
+    { command: commit, rows: [] },
+  ];
+}
+
+const asClient = (fake: FakeClient) => fake as unknown as pg.ClientBase;
+
+describe('the append transaction', () => {
+  it('writes a batch in two messages: BEGIN, xid, locks and reads; then INSERT and COMMIT', async () => {
+    // given two appends, when written as one batch
+    const fake = new FakeClient((text, index) => (index === 0 ? reads() : insertedOk(text)));
+    const requests = [append('s-1'), append("s-'2'")];
+    const outcomes = await writeBatch(asClient(fake), requests);
+
+    // then two round trips, statements in the order the guarantees need
+    expect(fake.sent).toHaveLength(2);
+    const [first, second] = fake.sent as [string, string];
+    const order = ['BEGIN', 'pg_current_xact_id()', 'pg_advisory_xact_lock', 'head.stream_revision', 'event_id = ANY'];
+    const at = order.map((marker) => first.indexOf(marker));
+    expect(at.every((position) => position >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(first).toContain("'s-''2'''");
+    expect(second).toMatch(/^INSERT INTO ledger\.events [\s\S]*RETURNING event_id, global_position;\nCOMMIT$/);
+    expect(second).not.toContain('BEGIN');
+    // and each request gets its position from the insert
+    expect(outcomes.map((outcome) => outcome.ok && outcome.result.lastPosition)).toEqual([100n, 101n]);
+  });
+
+  it('tells the caller just before it sends the INSERT and COMMIT', async () => {
+    const events: string[] = [];
+    const fake = new FakeClient((text, index) => {
+      events.push(`message ${index}`);
+      return index === 0 ? reads() : insertedOk(text);
+    });
+    await writeBatch(asClient(fake), [append('s-1')], { onCommitting: () => events.push('committing') });
+    expect(events).toEqual(['message 0', 'committing', 'message 1']);
+  });
+
+  it('rolls back and throws when the INSERT fails, so the batch is retried one by one', async () => {
+    const refused = Object.assign(new Error('duplicate key'), { code: '23505' });
+    const fake = new FakeClient((_, index) => (index === 0 ? reads() : refused));
+    await expect(writeBatch(asClient(fake), [append('s-1')])).rejects.toBe(refused);
+    expect(fake.sent.at(-1)).toBe('ROLLBACK');
+  });
+
+  it('rolls back and throws when the reads fail', async () => {
+    const lost = Object.assign(new Error('terminating connection'), { code: '57P01' });
+    const fake = new FakeClient(() => lost);
+    await expect(writeBatch(asClient(fake), [append('s-1')])).rejects.toBe(lost);
+    expect(fake.sent).toHaveLength(2);
+    expect(fake.sent[1]).toBe('ROLLBACK');
+  });
+
+  it('never takes a COMMIT that the server answered with ROLLBACK for a commit', async () => {
+    const fake = new FakeClient((text, index) => (index === 0 ? reads() : insertedOk(text, 'ROLLBACK')));
+    await expect(writeBatch(asClient(fake), [append('s-1')])).rejects.toThrow(/did not commit \(ROLLBACK\)/);
+  });
+
+  it('commits without an INSERT when every request is refused or replayed', async () => {
+    // given a stream at revision 3 and an append expecting revision 1
+    const fake = new FakeClient((_, index) =>
+      index === 0 ? reads([{ stream_id: 's-1', stream_revision: '3', hash: 'h' }]) : [{ command: 'COMMIT', rows: [] }],
+    );
+    const [outcome] = await writeBatch(asClient(fake), [append('s-1', 1)]);
+    // then the request is refused alone, after a COMMIT sent on its own
+    expect(fake.sent[1]).toBe('COMMIT');
+    expect(outcome).toMatchObject({ ok: false });
+    expect(outcome?.ok === false && outcome.error).toBeInstanceOf(WrongExpectedVersionError);
+  });
+});
