@@ -11,4 +11,5 @@ export {
 } from './read-model-migrations.js';
 export * from './projections/approvals.projection.js';
 export * from './projections/executions.projection.js';
-export { defaultProjections } from './projections/default-projections.js';
+export * from './projections/reconciliation.projection.js';
+export { defaultProjections, projectionsWithReconciliation } from './projections/default-projections.js';
