@@ -4,6 +4,7 @@ import { registerGrant } from './commands/grant.command.js';
 import { registerKeys } from './commands/keys.command.js';
 import { registerLogExecution } from './commands/log-execution.command.js';
 import { registerRead } from './commands/read.command.js';
+import { registerReconcile } from './commands/reconcile.command.js';
 import { registerReject } from './commands/reject.command.js';
 import { registerRevoke } from './commands/revoke.command.js';
 import { registerSpoolDrain } from './commands/spool-drain.command.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo): Command {
     registerReject,
     registerRevoke,
     registerRead,
+    registerReconcile,
     registerSpoolDrain,
     registerVerify,
     registerKeys,
