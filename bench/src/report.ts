@@ -34,7 +34,8 @@ client over the NestJS TCP transport to the ledger running as its own process, v
 durably (\`synchronous_commit\` on) before the acknowledgement returns. Latency is from send (or, when paced, from the
 scheduled send time) to the durable acknowledgement. The event-store-alone row calls the PostgreSQL event store in the
 benchmark's own process (same event size, same durability, no transport or command handling): the gap between it and
-the 32-client ledger row is what the transport and the command path cost.
+the 32-client ledger row is what the rest of the ledger process costs (transport, validation, command handling, and the
+projections and reconciliation that run beside them).
 
 ## Append
 
