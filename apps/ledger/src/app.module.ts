@@ -37,6 +37,11 @@ import { RerunReconciliationHttpController } from './reconciliation/rerun-reconc
 import { ReviewMismatchHandler } from './reconciliation/review-mismatch/review-mismatch.handler.js';
 import { ReviewMismatchHttpController } from './reconciliation/review-mismatch/review-mismatch.http.controller.js';
 import { ReadStreamHttpController } from './streams/read-stream.http.controller.js';
+import { ApprovalsQueryHttpController } from './queries/approvals-query.http.controller.js';
+import { ExecutionsQueryHttpController } from './queries/executions-query.http.controller.js';
+import { MismatchesQueryHttpController } from './queries/mismatches-query.http.controller.js';
+import { queriesProviders } from './queries/queries.providers.js';
+import { SummariesQueryHttpController } from './queries/summaries-query.http.controller.js';
 import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, TOKEN_SECRET, systemClock } from './shared/tokens.js';
 
 export interface LedgerDependencies {
@@ -50,6 +55,8 @@ export interface LedgerDependencies {
   sseAlerts: SseAlertSink;
   reconciliationStatus: ReconciliationStatusProbe;
   projectionsStatus: ProjectionsStatusProbe;
+  /** The owner's URL; the query API opens a small read-only pool on it. */
+  databaseUrl: string;
 }
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -74,6 +81,10 @@ export class AppModule {
         ReconciliationStatusHttpController,
         RerunReconciliationHttpController,
         AlertsStreamHttpController,
+        ApprovalsQueryHttpController,
+        ExecutionsQueryHttpController,
+        MismatchesQueryHttpController,
+        SummariesQueryHttpController,
       ],
       providers: [
         { provide: LEDGER_CONFIG, useValue: deps.config },
@@ -93,6 +104,7 @@ export class AppModule {
         { provide: SSE_ALERT_SINK, useValue: deps.sseAlerts },
         { provide: RECONCILIATION_STATUS, useValue: deps.reconciliationStatus },
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
+        ...queriesProviders(deps.databaseUrl),
       ],
     };
   }

@@ -95,6 +95,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         sseAlerts: reconciliation.sseAlerts,
         reconciliationStatus: () => reconciliation.status(),
         projectionsStatus: () => projections?.status(),
+        databaseUrl: database.url,
       }),
       new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT }),
       { logger: new PinoNestLogger(logger), abortOnError: false },

@@ -13,3 +13,4 @@ export * from './projections/approvals.projection.js';
 export * from './projections/executions.projection.js';
 export * from './projections/reconciliation.projection.js';
 export { defaultProjections, projectionsWithReconciliation } from './projections/default-projections.js';
+export * from './queries/index.js';

@@ -1,0 +1,46 @@
+import { QUERY_PROJECTIONS } from '@audit-ledger/read-models';
+import { Controller, Get, Inject, NotFoundException, Param, Query, Res, UseFilters } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
+import { QueriesDatabase } from './queries.providers.js';
+import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
+
+const ListApprovalsShape = {
+  ...pageParams,
+  approvalId: filterText,
+  sessionId: filterText,
+  workerId: filterText,
+  riskLevel: filterText,
+  status: z.enum(['pending', 'matched', 'mismatch', 'unclear', 'unused', 'rejected', 'revoked', 'expired']).optional(),
+  decision: filterText,
+};
+const ListApprovalsQuery = queryObject(ListApprovalsShape);
+const ReadQuery = z.strictObject(readParams);
+
+/** `GET /v1/approvals` (filters, keyset pages, newest first) and `GET /v1/approvals/:approvalId`. */
+@Controller('v1/approvals')
+@UseFilters(ReadModelNotCaughtUpFilter)
+export class ApprovalsQueryHttpController {
+  constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
+
+  @Get()
+  async list(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const filter = parseQuery(ListApprovalsQuery, Object.keys(ListApprovalsShape), query);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.approvals, filter.minPosition);
+    return this.db.queries.listApprovals(filter);
+  }
+
+  @Get(':approvalId')
+  async get(
+    @Param('approvalId') approvalId: string,
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { minPosition } = parseQuery(ReadQuery, Object.keys(readParams), query);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.approvals, minPosition);
+    const approval = await this.db.queries.getApproval(approvalId);
+    if (!approval) throw new NotFoundException(`No approval ${approvalId} in the read model`);
+    return approval;
+  }
+}

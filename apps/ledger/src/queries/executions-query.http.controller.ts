@@ -1,0 +1,127 @@
+import {
+  csvRecord,
+  EXECUTION_EXPORT_COLUMNS,
+  QUERY_PROJECTIONS,
+  type ExecutionItem,
+  type ReadModelQueries,
+} from '@audit-ledger/read-models';
+import {
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Query,
+  Res,
+  StreamableFile,
+  UseFilters,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
+import { QueriesDatabase } from './queries.providers.js';
+import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
+
+const executionFilters = {
+  approvalId: filterText,
+  sessionId: filterText,
+  workerId: filterText,
+  toolName: filterText,
+  riskLevel: filterText,
+  status: z.enum(['success', 'failure']).optional(),
+  verdict: filterText,
+};
+const ListExecutionsShape = { ...pageParams, ...executionFilters };
+const ListExecutionsQuery = queryObject(ListExecutionsShape);
+const { limit: _limit, cursor: _cursor, ...exportPageParams } = pageParams;
+const ExportShape = { ...exportPageParams, ...executionFilters, format: z.enum(['csv', 'json', 'jsonl']) };
+const ExportQuery = queryObject(ExportShape);
+const ReadQuery = z.strictObject(readParams);
+
+const FORMATS = {
+  csv: { type: 'text/csv; charset=utf-8', extension: 'csv' },
+  json: { type: 'application/json; charset=utf-8', extension: 'json' },
+  jsonl: { type: 'application/x-ndjson; charset=utf-8', extension: 'jsonl' },
+} as const;
+
+/** Chunks of about this many characters leave the server: few writes, memory flat. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * `GET /v1/executions` (filters, keyset pages, newest first), `GET /v1/executions/:executionId` and
+ * `GET /v1/executions/export?format=csv|json|jsonl&…filters` (streamed, all matching rows).
+ */
+@Controller('v1/executions')
+@UseFilters(ReadModelNotCaughtUpFilter)
+export class ExecutionsQueryHttpController {
+  constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
+
+  @Get()
+  async list(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const filter = parseQuery(ListExecutionsQuery, Object.keys(ListExecutionsShape), query);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, filter.minPosition);
+    return this.db.queries.listExecutions(filter);
+  }
+
+  @Get('export')
+  async export(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { format, ...filter } = parseQuery(ExportQuery, Object.keys(ExportShape), query);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, filter.minPosition);
+    const { type, extension } = FORMATS[format];
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    return new StreamableFile(Readable.from(chunked(exportLines(this.db.queries, filter, format))), {
+      type,
+      disposition: `attachment; filename="executions-${stamp}.${extension}"`,
+    });
+  }
+
+  @Get(':executionId')
+  async get(
+    @Param('executionId') executionId: string,
+    @Query() query: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { minPosition } = parseQuery(ReadQuery, Object.keys(readParams), query);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, minPosition);
+    const execution = await this.db.queries.getExecution(executionId);
+    if (!execution) throw new NotFoundException(`No execution ${executionId} in the read model`);
+    return execution;
+  }
+}
+
+async function* exportLines(
+  queries: ReadModelQueries,
+  filter: Parameters<ReadModelQueries['streamExecutions']>[0],
+  format: keyof typeof FORMATS,
+): AsyncGenerator<string> {
+  const rows = queries.streamExecutions(filter);
+  if (format === 'csv') {
+    yield csvRecord(EXECUTION_EXPORT_COLUMNS);
+    for await (const row of rows) yield csvRecord(EXECUTION_EXPORT_COLUMNS.map((column) => row[column]));
+    return;
+  }
+  if (format === 'jsonl') {
+    for await (const row of rows) yield `${JSON.stringify(row satisfies ExecutionItem)}\n`;
+    return;
+  }
+  let first = true;
+  yield '[';
+  for await (const row of rows) {
+    yield `${first ? '\n' : ',\n'}${JSON.stringify(row)}`;
+    first = false;
+  }
+  yield '\n]\n';
+}
+
+async function* chunked(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  let buffer = '';
+  for await (const line of lines) {
+    buffer += line;
+    if (buffer.length >= CHUNK_CHARS) {
+      yield buffer;
+      buffer = '';
+    }
+  }
+  if (buffer) yield buffer;
+}

@@ -1,0 +1,35 @@
+import { ReadModelQueries } from '@audit-ledger/read-models';
+import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import pg from 'pg';
+
+export const QUERIES_DATABASE_URL = Symbol('QUERIES_DATABASE_URL');
+
+/**
+ * The query API's own small pool. Its sessions are read-only (`default_transaction_read_only`), so a bug in a query
+ * can never write, although the URL is the owner's (the one that can read `read_models` and `ledger.events`).
+ */
+@Injectable()
+export class QueriesDatabase implements OnApplicationShutdown {
+  readonly pool: pg.Pool;
+  readonly queries: ReadModelQueries;
+
+  constructor(@Inject(QUERIES_DATABASE_URL) databaseUrl: string) {
+    this.pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: 5,
+      application_name: 'audit-ledger-queries',
+      options: '-c default_transaction_read_only=on -c statement_timeout=30000',
+    });
+    this.pool.on('error', () => undefined); // an idle connection that dies is replaced on the next query
+    this.queries = new ReadModelQueries(this.pool);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Everything the query controllers need, from the database URL: one line in the app module. */
+export function queriesProviders(databaseUrl: string): Provider[] {
+  return [{ provide: QUERIES_DATABASE_URL, useValue: databaseUrl }, QueriesDatabase];
+}

@@ -1,0 +1,49 @@
+import { QUERY_PROJECTIONS, type SummaryDimension } from '@audit-ledger/read-models';
+import { Controller, Get, Inject, Query, Res, UseFilters } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
+import { QueriesDatabase } from './queries.providers.js';
+import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
+
+const DIMENSIONS = ['worker', 'riskLevel', 'toolName', 'session'] as const;
+
+const SummariesShape = {
+  ...readParams,
+  groupBy: z
+    .string()
+    .max(200)
+    .transform((value) => (value === '' ? [] : value.split(',').map((d) => d.trim())))
+    .pipe(z.array(z.enum(DIMENSIONS)))
+    .optional(),
+  bucket: z.enum(['hour', 'day', 'week']).optional(),
+  from: pageParams.from,
+  to: pageParams.to,
+  workerId: filterText,
+  toolName: filterText,
+  riskLevel: filterText,
+  sessionId: filterText,
+};
+const SummariesQuery = queryObject(SummariesShape);
+
+/**
+ * `GET /v1/summaries?groupBy=worker,riskLevel,toolName&bucket=hour|day|week&from&to`: executions per UTC time
+ * bucket and dimension, with successes (exit code 0), failures, total and p95 duration; computed from
+ * `read_models.executions`.
+ */
+@Controller('v1/summaries')
+@UseFilters(ReadModelNotCaughtUpFilter)
+export class SummariesQueryHttpController {
+  constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
+
+  @Get()
+  async summaries(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const params = parseQuery(SummariesQuery, Object.keys(SummariesShape), query);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, params.minPosition);
+    return this.db.queries.summaries({
+      ...params,
+      groupBy: (params.groupBy ?? []) as SummaryDimension[],
+      bucket: params.bucket ?? 'day',
+    });
+  }
+}

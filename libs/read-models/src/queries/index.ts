@@ -1,0 +1,3 @@
+export * from './csv.js';
+export * from './cursor.js';
+export * from './read-model-queries.js';

@@ -1,0 +1,483 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { type Projection } from '../projection.js';
+import { defaultProjections } from '../projections/default-projections.js';
+import { CHECKPOINTS_TABLE } from '../read-model-migrations.js';
+import { cursorTimeSql, encodeCursor, type PageCursor } from './cursor.js';
+import { containsPattern, Where } from './where.js';
+
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 50;
+
+export type SortOrder = 'asc' | 'desc';
+
+interface PageOptions {
+  limit?: number;
+  cursor?: PageCursor;
+  order?: SortOrder;
+}
+
+interface TimeRange {
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+}
+
+export interface ApprovalFilter extends PageOptions, TimeRange {
+  approvalId?: string;
+  sessionId?: string;
+  workerId?: string;
+  riskLevel?: string;
+  status?: string;
+  decision?: string;
+  /** Free text in the instruction or the approved commands. */
+  q?: string;
+}
+
+export interface ExecutionFilter extends PageOptions, TimeRange {
+  approvalId?: string;
+  sessionId?: string;
+  workerId?: string;
+  toolName?: string;
+  riskLevel?: string;
+  /** `success` (exit code 0) or `failure` (anything else, including no exit code). */
+  status?: 'success' | 'failure';
+  /** Reconciliation verdict. */
+  verdict?: string;
+  /** Free text in the command. */
+  q?: string;
+}
+
+export interface MismatchFilter extends PageOptions, TimeRange {
+  approvalId?: string;
+  executionId?: string;
+  kind?: string;
+  severity?: string;
+  /** Review state (`open`, …). */
+  status?: string;
+  /** Free text in the explanation. */
+  q?: string;
+}
+
+export type SummaryDimension = 'worker' | 'riskLevel' | 'toolName' | 'session';
+export type SummaryBucket = 'hour' | 'day' | 'week';
+
+export interface SummaryQuery extends TimeRange {
+  groupBy: SummaryDimension[];
+  bucket: SummaryBucket;
+  workerId?: string;
+  toolName?: string;
+  riskLevel?: string;
+  sessionId?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** How far the read models a query reads are: their lowest checkpoint, and the store's head. */
+export interface ReadPosition {
+  position: bigint;
+  head: bigint;
+}
+
+export class ReadModelNotCaughtUpError extends Error {
+  readonly code = 'READ_MODEL.NOT_CAUGHT_UP';
+  constructor(
+    readonly wanted: bigint,
+    readonly reached: bigint,
+    timeoutMs: number,
+  ) {
+    super(`The read model reached position ${reached}, not ${wanted}, within ${timeoutMs} ms; retry later`);
+  }
+}
+
+/** Projections (checkpoint names) each query reads. Mismatches have no projection yet; they follow both. */
+export const QUERY_PROJECTIONS = {
+  approvals: ['approvals'],
+  executions: ['executions'],
+  mismatches: ['approvals', 'executions'],
+} as const;
+
+const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
+  worker: 'worker_id',
+  riskLevel: 'risk_level',
+  toolName: 'tool_name',
+  session: 'session_id',
+};
+
+const MAX_SUMMARY_ROWS = 10_000;
+
+interface Keyset {
+  timeColumn: string;
+  keyColumn: string;
+  keyType: 'bigint' | 'text';
+}
+
+const num = (value: string | number | null): number | null => (value === null ? null : Number(value));
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- rows come from pg untyped; each mapper names its columns */
+function approvalItem(row: any) {
+  return {
+    approvalId: row.approval_id as string,
+    streamId: row.stream_id as string,
+    instruction: row.instruction as string | null,
+    approvedCommands: row.approved_commands as string[],
+    scope: row.scope as unknown,
+    riskLevel: row.risk_level as string | null,
+    decision: row.decision as string | null,
+    approvedBy: row.approved_by as string | null,
+    requestedBy: {
+      agentId: row.requested_by_agent as string | null,
+      workerId: row.requested_by_worker as string | null,
+      sessionId: row.requested_by_session as string | null,
+    },
+    maxExecutions: row.max_executions as number | null,
+    status: row.status as string,
+    createdAt: row.created_at as Date,
+    grantedAt: row.granted_at as Date | null,
+    expiresAt: row.expires_at as Date | null,
+    rejectedBy: row.rejected_by as string | null,
+    rejectedAt: row.rejected_at as Date | null,
+    rejectionReason: row.rejection_reason as string | null,
+    revokedBy: row.revoked_by as string | null,
+    revokedAt: row.revoked_at as Date | null,
+    revocationReason: row.revocation_reason as string | null,
+    executionCount: row.execution_count as number,
+    firstExecutionAt: row.first_execution_at as Date | null,
+    lastExecutionAt: row.last_execution_at as Date | null,
+    mismatchCount: row.mismatch_count as number,
+    lastEventAt: row.last_event_at as Date,
+    position: row.position as string,
+  };
+}
+
+export type ApprovalItem = ReturnType<typeof approvalItem>;
+
+function executionItem(row: any) {
+  return {
+    executionId: row.execution_id as string,
+    approvalId: row.approval_id as string | null,
+    sessionId: row.session_id as string | null,
+    workerId: row.worker_id as string,
+    toolName: row.tool_name as string,
+    command: row.command as string,
+    exitCode: row.exit_code as number | null,
+    startedAt: row.started_at as Date,
+    finishedAt: row.finished_at as Date,
+    durationMs: num(row.duration_ms as string),
+    riskLevel: row.risk_level as string,
+    reconciliationVerdict: row.reconciliation_verdict as string | null,
+    reconciledAt: row.reconciled_at as Date | null,
+    outputSha256: row.output_sha256 as string,
+    outputBytes: num(row.output_bytes as string),
+    outputTruncated: row.output_truncated as boolean,
+    artifacts: row.artifacts as unknown,
+    eventId: row.event_id as string,
+    streamId: row.stream_id as string,
+    streamRevision: row.stream_revision as number,
+    globalPosition: row.global_position as string,
+    recordedAt: row.recorded_at as Date,
+  };
+}
+
+export type ExecutionItem = ReturnType<typeof executionItem>;
+
+function mismatchItem(row: any) {
+  return {
+    mismatchId: row.mismatch_id as string,
+    approvalId: row.approval_id as string | null,
+    executionId: row.execution_id as string | null,
+    kind: row.kind as string,
+    severity: row.severity as string,
+    explanation: row.explanation as string,
+    approved: row.approved as unknown,
+    executed: row.executed as unknown,
+    detectedAt: row.detected_at as Date,
+    reviewState: row.review_state as string,
+    reviewer: row.reviewer as string | null,
+    resolution: row.resolution as string | null,
+    reviewNote: row.review_note as string | null,
+    reviewedAt: row.reviewed_at as Date | null,
+    eventId: row.event_id as string,
+    globalPosition: row.global_position as string,
+  };
+}
+
+export type MismatchItem = ReturnType<typeof mismatchItem>;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** The columns of an execution in exports, in order (CSV header). */
+export const EXECUTION_EXPORT_COLUMNS = [
+  'executionId',
+  'approvalId',
+  'sessionId',
+  'workerId',
+  'toolName',
+  'command',
+  'exitCode',
+  'startedAt',
+  'finishedAt',
+  'durationMs',
+  'riskLevel',
+  'reconciliationVerdict',
+  'outputSha256',
+  'outputBytes',
+  'outputTruncated',
+  'globalPosition',
+  'recordedAt',
+] as const satisfies readonly (keyof ExecutionItem)[];
+
+/**
+ * Read-only queries on the read-model tables, on a pool the caller owns (ideally one whose sessions are
+ * `default_transaction_read_only`). Every value is a bind parameter; lists use keyset pagination on
+ * `(time, tiebreaker)` so a page never repeats or skips a row that existed when paging started, whatever is inserted
+ * meanwhile.
+ */
+export class ReadModelQueries {
+  private readonly filters: ReadonlyMap<string, Projection['filter']>;
+
+  /** `projections`: the ones the runner runs (their stream filters matter for the read position). */
+  constructor(
+    private readonly pool: pg.Pool,
+    projections: readonly Projection[] = defaultProjections(),
+  ) {
+    this.filters = new Map(projections.map((projection) => [projection.name, projection.filter]));
+  }
+
+  async listApprovals(filter: ApprovalFilter): Promise<Page<ApprovalItem>> {
+    const where = new Where()
+      .when(filter.approvalId, (p) => `approval_id = ${p}`)
+      .when(filter.sessionId, (p) => `requested_by_session = ${p}`)
+      .when(filter.workerId, (p) => `requested_by_worker = ${p}`)
+      .when(filter.riskLevel, (p) => `risk_level = ${p}`)
+      .when(filter.status, (p) => `status = ${p}`)
+      .when(filter.decision, (p) => `decision = ${p}`)
+      .when(filter.from, (p) => `created_at >= ${p}`)
+      .when(filter.to, (p) => `created_at < ${p}`)
+      .when(
+        filter.q === undefined ? undefined : containsPattern(filter.q),
+        (p) =>
+          `(instruction ILIKE ${p} ESCAPE '\\' OR array_to_string(approved_commands, E'\\n') ILIKE ${p} ESCAPE '\\')`,
+      );
+    const keyset: Keyset = { timeColumn: 'created_at', keyColumn: 'approval_id', keyType: 'text' };
+    return this.page('read_models.approvals', where, keyset, filter, approvalItem);
+  }
+
+  async getApproval(approvalId: string): Promise<ApprovalItem | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM read_models.approvals WHERE approval_id = $1', [approvalId]);
+    return rows[0] ? approvalItem(rows[0]) : undefined;
+  }
+
+  async listExecutions(filter: ExecutionFilter): Promise<Page<ExecutionItem>> {
+    return this.page('read_models.executions', executionWhere(filter), EXECUTIONS_KEYSET, filter, executionItem);
+  }
+
+  async getExecution(executionId: string): Promise<ExecutionItem | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM read_models.executions WHERE execution_id = $1', [
+      executionId,
+    ]);
+    return rows[0] ? executionItem(rows[0]) : undefined;
+  }
+
+  /**
+   * Every execution the filter matches, `batchSize` rows per query by keyset (no transaction or connection held
+   * between batches, so memory and locks stay flat however many rows there are). Rows inserted while the export
+   * runs appear only if they sort after the batch being read.
+   */
+  async *streamExecutions(filter: Omit<ExecutionFilter, 'limit'>, batchSize = 1000): AsyncGenerator<ExecutionItem> {
+    let cursor = filter.cursor;
+    for (;;) {
+      const page = await this.pageRows(
+        'read_models.executions',
+        executionWhere(filter),
+        EXECUTIONS_KEYSET,
+        { ...filter, cursor, limit: batchSize },
+        executionItem,
+      );
+      yield* page.items;
+      if (!page.last) return;
+      cursor = page.last;
+    }
+  }
+
+  async listMismatches(filter: MismatchFilter): Promise<Page<MismatchItem>> {
+    const where = new Where()
+      .when(filter.approvalId, (p) => `approval_id = ${p}`)
+      .when(filter.executionId, (p) => `execution_id = ${p}`)
+      .when(filter.kind, (p) => `kind = ${p}`)
+      .when(filter.severity, (p) => `severity = ${p}`)
+      .when(filter.status, (p) => `review_state = ${p}`)
+      .when(filter.from, (p) => `detected_at >= ${p}`)
+      .when(filter.to, (p) => `detected_at < ${p}`)
+      .when(
+        filter.q === undefined ? undefined : containsPattern(filter.q),
+        (p) => `explanation ILIKE ${p} ESCAPE '\\'`,
+      );
+    const keyset: Keyset = { timeColumn: 'detected_at', keyColumn: 'global_position', keyType: 'bigint' };
+    return this.page('read_models.mismatches', where, keyset, filter, mismatchItem);
+  }
+
+  /** Execution counts, outcomes and durations per time bucket (UTC) and the chosen dimensions. */
+  async summaries(query: SummaryQuery) {
+    const where = new Where()
+      .when(query.workerId, (p) => `worker_id = ${p}`)
+      .when(query.toolName, (p) => `tool_name = ${p}`)
+      .when(query.riskLevel, (p) => `risk_level = ${p}`)
+      .when(query.sessionId, (p) => `session_id = ${p}`)
+      .when(query.from, (p) => `started_at >= ${p}`)
+      .when(query.to, (p) => `started_at < ${p}`);
+    const dimensions = [...new Set(query.groupBy)];
+    const bucket = where.param(query.bucket);
+    const columns = dimensions.map((d) => `${SUMMARY_COLUMNS[d]} AS "${d}"`);
+    const groups = ['1', ...dimensions.map((_, i) => String(i + 2))];
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT (date_trunc(${bucket}, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket,
+              ${[...columns, ''].join(', ')}
+              count(*)::integer AS executions,
+              (count(*) FILTER (WHERE exit_code = 0))::integer AS successes,
+              (count(*) FILTER (WHERE exit_code IS DISTINCT FROM 0))::integer AS failures,
+              sum(duration_ms)::bigint AS total_duration_ms,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_duration_ms
+         FROM read_models.executions ${where.sql()}
+        GROUP BY ${groups.join(', ')}
+        ORDER BY ${groups.join(', ')}
+        LIMIT ${MAX_SUMMARY_ROWS + 1}`,
+      where.params,
+    );
+    const truncated = rows.length > MAX_SUMMARY_ROWS;
+    return {
+      bucket: query.bucket,
+      groupBy: dimensions,
+      truncated,
+      items: rows.slice(0, MAX_SUMMARY_ROWS).map((row) => ({
+        bucket: row.bucket as Date,
+        ...Object.fromEntries(dimensions.map((d) => [d, row[d] as string | null])),
+        executions: row.executions as number,
+        successes: row.successes as number,
+        failures: row.failures as number,
+        totalDurationMs: Number(row.total_duration_ms),
+        p95DurationMs: Number(row.p95_duration_ms),
+      })),
+    };
+  }
+
+  /**
+   * The lowest position among `projections` up to which each has applied every event it reads, and the store's
+   * head. A projection that reads only some streams (or event types) is as far as the event just before the first
+   * event it has not applied *and would read*: its checkpoint moves only with its own events, but it is not behind
+   * because of other streams' events. (An event still being committed below the head is not seen yet; it is the
+   * caller's own committed writes that `minPosition` is for.)
+   */
+  async readPosition(projections: readonly string[]): Promise<ReadPosition> {
+    const { rows: heads } = await this.pool.query<{ head: string | null }>(
+      'SELECT max(global_position) AS head FROM ledger.events',
+    );
+    const head = BigInt(heads[0]?.head ?? 0);
+    let position = head;
+    for (const name of projections) {
+      const filter = this.filters.get(name);
+      const where = new Where();
+      const checkpoint = where.param(name);
+      if (filter?.streamPrefixes?.length) {
+        const prefixes = where.param(filter.streamPrefixes.map((prefix) => containsPattern(prefix).slice(1)));
+        where.add(`e.stream_id LIKE ANY (${prefixes}::text[])`);
+      }
+      if (filter?.eventTypes?.length) where.add(`e.type = ANY (${where.param(filter.eventTypes)}::text[])`);
+      const { rows } = await this.pool.query<{ checkpoint: string | null; next: string | null }>(
+        `WITH c AS (SELECT coalesce((SELECT position FROM ${CHECKPOINTS_TABLE} WHERE name = ${checkpoint}), 0) AS position)
+         SELECT c.position AS checkpoint,
+                (SELECT min(e.global_position) FROM ledger.events e
+                  WHERE e.global_position > c.position ${where.sql().replace(/^WHERE/, 'AND')}) AS next
+           FROM c`,
+        where.params,
+      );
+      const next = rows[0]?.next;
+      const reached = next === null || next === undefined ? head : BigInt(next) - 1n;
+      if (reached < position) position = reached;
+    }
+    return { position, head };
+  }
+
+  /**
+   * Read-your-writes: waits until every projection in `projections` has reached `minPosition`, polling its
+   * checkpoint every `pollMs`, for at most `timeoutMs`; then throws `ReadModelNotCaughtUpError`.
+   */
+  async waitForPosition(
+    projections: readonly string[],
+    minPosition: bigint,
+    { timeoutMs = 5000, pollMs = 20 }: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<ReadPosition> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const position = await this.readPosition(projections);
+      if (position.position >= minPosition) return position;
+      if (Date.now() >= deadline) throw new ReadModelNotCaughtUpError(minPosition, position.position, timeoutMs);
+      await sleep(pollMs);
+    }
+  }
+
+  private async page<T>(
+    table: string,
+    where: Where,
+    keyset: Keyset,
+    options: PageOptions,
+    map: (row: unknown) => T,
+  ): Promise<Page<T>> {
+    const limit = Math.min(Math.max(options.limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
+    const { items, last, more } = await this.pageRows(table, where, keyset, { ...options, limit }, map);
+    return { items, nextCursor: more && last ? encodeCursor(last) : null };
+  }
+
+  /** One page plus the cursor of its last row (`last` only when more rows may follow). */
+  private async pageRows<T>(
+    table: string,
+    where: Where,
+    keyset: Keyset,
+    options: PageOptions,
+    map: (row: unknown) => T,
+  ): Promise<{ items: T[]; last?: PageCursor; more: boolean }> {
+    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+    const desc = (options.order ?? 'desc') === 'desc';
+    const { timeColumn, keyColumn, keyType } = keyset;
+    if (options.cursor) {
+      const time = where.param(options.cursor.time);
+      const key = where.param(options.cursor.key);
+      where.add(`(${timeColumn}, ${keyColumn}) ${desc ? '<' : '>'} (${time}::timestamptz, ${key}::${keyType})`);
+    }
+    const direction = desc ? 'DESC' : 'ASC';
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT *, ${cursorTimeSql(timeColumn)} AS cursor_time, ${keyColumn}::text AS cursor_key
+         FROM ${table} ${where.sql()}
+        ORDER BY ${timeColumn} ${direction}, ${keyColumn} ${direction}
+        LIMIT ${limit + 1}`,
+      where.params,
+    );
+    const more = rows.length > limit;
+    const pageRows = rows.slice(0, limit);
+    const lastRow = pageRows.at(-1);
+    return {
+      items: pageRows.map(map),
+      more,
+      last: more && lastRow ? { time: lastRow.cursor_time as string, key: lastRow.cursor_key as string } : undefined,
+    };
+  }
+}
+
+const EXECUTIONS_KEYSET: Keyset = { timeColumn: 'started_at', keyColumn: 'global_position', keyType: 'bigint' };
+
+function executionWhere(filter: ExecutionFilter): Where {
+  return new Where()
+    .when(filter.approvalId, (p) => `approval_id = ${p}`)
+    .when(filter.sessionId, (p) => `session_id = ${p}`)
+    .when(filter.workerId, (p) => `worker_id = ${p}`)
+    .when(filter.toolName, (p) => `tool_name = ${p}`)
+    .when(filter.riskLevel, (p) => `risk_level = ${p}`)
+    .when(filter.verdict, (p) => `reconciliation_verdict = ${p}`)
+    .when(filter.from, (p) => `started_at >= ${p}`)
+    .when(filter.to, (p) => `started_at < ${p}`)
+    .when(filter.status, (p) => `coalesce(exit_code = 0, false) = (${p}::text = 'success')`)
+    .when(filter.q === undefined ? undefined : containsPattern(filter.q), (p) => `command ILIKE ${p} ESCAPE '\\'`);
+}
