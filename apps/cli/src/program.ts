@@ -1,15 +1,18 @@
 import { LedgerClientClosedError, SpoolLockedError, SpoolWriteError } from '@audit-ledger/client';
 import { Command, CommanderError } from 'commander';
+import { registerExportEvidence } from './commands/export-evidence.command.js';
 import { registerGrant } from './commands/grant.command.js';
 import { registerKeys } from './commands/keys.command.js';
 import { registerLogExecution } from './commands/log-execution.command.js';
 import { registerRead } from './commands/read.command.js';
 import { registerReconcile } from './commands/reconcile.command.js';
 import { registerReject } from './commands/reject.command.js';
+import { registerReplay } from './commands/replay.command.js';
 import { registerRevoke } from './commands/revoke.command.js';
 import { registerSpoolDrain } from './commands/spool-drain.command.js';
 import { registerStart } from './commands/start.command.js';
 import { registerVerify } from './commands/verify.command.js';
+import { registerVerifyBundle } from './commands/verify-bundle.command.js';
 import { CliFailure } from './shared/cli-failure.js';
 import { processIo, type CliIo } from './shared/cli-io.js';
 import { addConnectionOptions } from './shared/connection-options.js';
@@ -33,6 +36,9 @@ export function buildProgram(io: CliIo): Command {
     registerSpoolDrain,
     registerVerify,
     registerKeys,
+    registerReplay,
+    registerExportEvidence,
+    registerVerifyBundle,
   ]) {
     register(program, io);
   }

@@ -1,8 +1,9 @@
 import { type EventStore } from '@audit-ledger/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { Logger } from 'pino';
+import { AuditAccessInterceptor, AuditAccessRecorder } from './audit-access/index.js';
 import { GrantApprovalHandler } from './approvals/grant-approval/grant-approval.handler.js';
 import { GrantApprovalHttpController } from './approvals/grant-approval/grant-approval.http.controller.js';
 import { GrantApprovalMessageController } from './approvals/grant-approval/grant-approval.message.controller.js';
@@ -27,6 +28,7 @@ import {
   type StoreHealthProbe,
 } from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
+import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
 import {
   RECONCILIATION_STATUS,
@@ -81,6 +83,7 @@ export class AppModule {
         ReconciliationStatusHttpController,
         RerunReconciliationHttpController,
         AlertsStreamHttpController,
+        IntegrityHttpController,
         ApprovalsQueryHttpController,
         ExecutionsQueryHttpController,
         MismatchesQueryHttpController,
@@ -95,6 +98,8 @@ export class AppModule {
         { provide: TOKEN_SECRET, useValue: deps.tokenSecret },
         { provide: CLOCK, useValue: systemClock },
         { provide: APP_FILTER, useClass: LedgerExceptionFilter },
+        AuditAccessRecorder,
+        { provide: APP_INTERCEPTOR, useClass: AuditAccessInterceptor },
         GrantApprovalHandler,
         RejectApprovalHandler,
         RevokeApprovalHandler,

@@ -4,3 +4,4 @@ export * from './digest.js';
 export * from './merkle.js';
 export * from './signing-keys.js';
 export * from './checkpoint.js';
+export * from './evidence-bundle.js';

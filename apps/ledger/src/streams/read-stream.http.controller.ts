@@ -1,8 +1,11 @@
-import { type EventStore, type RecordedEvent } from '@audit-ledger/event-store';
+import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { parseRequest } from '../shared/request-validation.js';
+import { readWholeStream } from '../integrity/evidence-exporter.js';
+import { parseRequest, RequestValidationError } from '../shared/request-validation.js';
 import { EVENT_STORE } from '../shared/tokens.js';
+import { parseAsOf, replayStream } from './replay.js';
+import { toWireEvent } from './wire-event.js';
 
 const ReadStreamQuery = z
   .object({
@@ -12,20 +15,9 @@ const ReadStreamQuery = z
   })
   .strict();
 
-export function toWireEvent(event: RecordedEvent) {
-  return {
-    eventId: event.eventId,
-    type: event.type,
-    streamId: event.streamId,
-    streamRevision: event.streamRevision,
-    globalPosition: event.globalPosition.toString(),
-    data: event.data,
-    metadata: event.metadata,
-    prevHash: event.prevHash,
-    hash: event.hash,
-    recordedAt: event.recordedAt.toISOString(),
-  };
-}
+const ReplayQuery = z.object({ asOf: z.string().min(1).max(64).optional() }).strict();
+
+export { toWireEvent };
 
 @Controller('v1/streams')
 export class ReadStreamHttpController {
@@ -36,5 +28,18 @@ export class ReadStreamHttpController {
     const options = parseRequest(ReadStreamQuery, query);
     const events = await this.store.readStream(streamId, options);
     return { streamId, events: events.map(toWireEvent) };
+  }
+
+  /** Forensic replay: the stream as it stood at `asOf` (an ISO time or a global position), hash statuses, state. */
+  @Get(':streamId/events')
+  async replay(@Param('streamId') streamId: string, @Query() query: unknown) {
+    const { asOf: raw } = parseRequest(ReplayQuery, query);
+    const asOf = raw === undefined ? undefined : parseAsOf(raw);
+    if (asOf === null) {
+      throw new RequestValidationError([{ path: 'asOf', message: 'must be an ISO 8601 time or a global position' }]);
+    }
+    const history = await readWholeStream(this.store, streamId);
+    if (history.length === 0) throw new StreamNotFoundError(streamId);
+    return replayStream(streamId, history, asOf);
   }
 }

@@ -1,0 +1,93 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CliIo } from '../shared/cli-io.js';
+import { getLedgerJson } from './replay.http-client.js';
+
+interface ReplayReply {
+  streamId: string;
+  asOf: { time?: string; position?: string } | null;
+  eventCount: number;
+  chainIntact: boolean;
+  firstBrokenPosition: string | null;
+  events: {
+    globalPosition: string;
+    streamRevision: number;
+    type: string;
+    recordedAt: string;
+    hash: string;
+    hashStatus: string;
+  }[];
+  state: {
+    status: string;
+    active: boolean;
+    executions: string[];
+    verdicts: { type: string; executionId?: string; verdict?: string; kind?: string; severity?: string }[];
+    grantedAt?: string;
+    rejectedAt?: string;
+    revokedAt?: string;
+    expiresAt?: string;
+  };
+}
+
+const STREAM_PREFIX = { approval: 'approval-', session: 'session-', stream: '' } as const;
+
+const parseKind = (value: string): keyof typeof STREAM_PREFIX => {
+  if (value in STREAM_PREFIX) return value as keyof typeof STREAM_PREFIX;
+  throw new InvalidArgumentError('must be approval, session or stream');
+};
+
+const parseAsOf = (value: string): string => {
+  if (/^\d{1,19}$/.test(value) || (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value)))) return value;
+  throw new InvalidArgumentError('must be an ISO 8601 time or a global position');
+};
+
+/** `ledger replay approval <id> [--as-of T|P] [--json]`: the stream as it stood then, over the HTTP API. */
+export function registerReplay(program: Command, io: CliIo): void {
+  program
+    .command('replay')
+    .description('forensic replay: a stream as it stood at a time or position, hash statuses, the decider state')
+    .argument('<kind>', 'approval, session, or stream (then <id> is a whole stream id)', parseKind)
+    .argument('<id>', 'the approval id (or session id, or stream id)')
+    .option('--as-of <time|position>', 'an ISO 8601 time or a global position (default: now)', parseAsOf)
+    .option('--json', 'print the replay as the API returns it', false)
+    .action(
+      async (
+        kind: keyof typeof STREAM_PREFIX,
+        id: string,
+        flags: { asOf?: string; json: boolean },
+        command: Command,
+      ) => {
+        const streamId = `${STREAM_PREFIX[kind]}${id}`;
+        const query = flags.asOf ? `?asOf=${encodeURIComponent(flags.asOf)}` : '';
+        const reply = (await getLedgerJson(
+          command,
+          `/v1/streams/${encodeURIComponent(streamId)}/events${query}`,
+          `stream ${streamId}`,
+        )) as ReplayReply;
+        if (flags.json) {
+          io.out(`${JSON.stringify(reply, null, 2)}\n`);
+          return;
+        }
+        const when = reply.asOf?.time ?? (reply.asOf?.position ? `position ${reply.asOf.position}` : 'now');
+        io.out(`${reply.streamId} as of ${when}: ${reply.eventCount} events\n`);
+        for (const event of reply.events) {
+          io.out(
+            `  #${event.streamRevision} @${event.globalPosition} ${event.recordedAt} ${event.type} ` +
+              `${event.hash.slice(0, 12)}… ${event.hashStatus === 'ok' ? 'hash ok' : `HASH ${event.hashStatus.toUpperCase()}`}\n`,
+          );
+        }
+        const s = reply.state;
+        io.out(
+          `state: ${s.status}${s.active ? ' (active)' : ''}` +
+            (s.revokedAt ? `, revoked at ${s.revokedAt}` : '') +
+            (s.rejectedAt ? `, rejected at ${s.rejectedAt}` : '') +
+            `; executions: ${s.executions.length}${s.executions.length ? ` (${s.executions.join(', ')})` : ''}` +
+            `; verdicts: ${s.verdicts.length ? s.verdicts.map((v) => `${v.type}${v.kind ? `:${v.kind}` : ''}`).join(', ') : 'none'}\n`,
+        );
+        io.out(
+          reply.chainIntact
+            ? 'hash chain: intact\n'
+            : `hash chain: BROKEN at position ${reply.firstBrokenPosition} (run ledger verify)\n`,
+        );
+      },
+    );
+}

@@ -1,0 +1,2 @@
+export * from './audit-access.interceptor.js';
+export * from './audit-access.recorder.js';

@@ -1,0 +1,195 @@
+import { StreamNotFoundError, type EventStore, type RecordedEvent } from '@audit-ledger/event-store';
+import {
+  bundleContentHash,
+  EVIDENCE_BUNDLE_FORMAT,
+  leafIndexInCheckpoint,
+  merkleInclusionProof,
+  parseSealedCheckpoint,
+  parseSigningKey,
+  rawPublicKey,
+  keyIdOf,
+  type BundleCheckpoint,
+  type BundleEvent,
+  type BundlePublicKey,
+  type EvidenceBundle,
+  type SealedCheckpoint,
+} from '@audit-ledger/integrity';
+import type { KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHECKPOINT_SEALED, CHECKPOINTS_STREAM } from './checkpoint-sealer.js';
+import { integrityKeysDir, readPublicKeys, SIGNING_KEY_FILE_NAME } from './integrity-keys.js';
+
+const PAGE = 5_000;
+
+/** A stream read whole, in revision order (empty when it does not exist). */
+export async function readWholeStream(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const page = await store
+      .readStream(streamId, { fromRevision: events.length, maxCount: PAGE })
+      .catch((error: unknown) => {
+        if (error instanceof StreamNotFoundError) return [];
+        throw error;
+      });
+    events.push(...page);
+    if (page.length < PAGE) return events;
+  }
+}
+
+export interface StoredCheckpoint {
+  checkpoint: SealedCheckpoint;
+  globalPosition: bigint;
+  recordedAt: Date;
+}
+
+/** Every well-formed checkpoint of the `checkpoints` stream, in order. */
+export async function readCheckpoints(store: EventStore): Promise<StoredCheckpoint[]> {
+  const out: StoredCheckpoint[] = [];
+  for (const event of await readWholeStream(store, CHECKPOINTS_STREAM)) {
+    if (event.type !== CHECKPOINT_SEALED) continue;
+    const checkpoint = parseSealedCheckpoint(event.data);
+    if (checkpoint) out.push({ checkpoint, globalPosition: event.globalPosition, recordedAt: event.recordedAt });
+  }
+  return out;
+}
+
+/** The last checkpoint, read backwards from the end of the `checkpoints` stream; null when none was sealed. */
+export async function lastCheckpoint(store: EventStore): Promise<StoredCheckpoint | null> {
+  const [event] = await store
+    .readStream(CHECKPOINTS_STREAM, { direction: 'backwards', maxCount: 1 })
+    .catch((error: unknown) => {
+      if (error instanceof StreamNotFoundError) return [];
+      throw error;
+    });
+  const checkpoint = event ? parseSealedCheckpoint(event.data) : null;
+  return event && checkpoint
+    ? { checkpoint, globalPosition: event.globalPosition, recordedAt: event.recordedAt }
+    : null;
+}
+
+/** The event hashes (leaves) of a checkpoint's range, in global order. */
+async function leavesOf(store: EventStore, checkpoint: SealedCheckpoint): Promise<{ hashes: Buffer[] }> {
+  const to = BigInt(checkpoint.toPosition);
+  let from = BigInt(checkpoint.fromPosition) - 1n;
+  const hashes: Buffer[] = [];
+  while (from < to) {
+    const page = await store.readAll({ fromPosition: from, maxCount: PAGE });
+    if (page.length === 0) break;
+    for (const event of page) {
+      if (event.globalPosition > to) return { hashes };
+      hashes.push(Buffer.from(event.hash, 'hex'));
+    }
+    from = page[page.length - 1]!.globalPosition;
+  }
+  return { hashes };
+}
+
+/**
+ * The public keys a bundle carries: the signing key's (LEDGER_SIGNING_KEY / _FILE / dataDir/keys/signing.key) and
+ * every `*.pub` of the verification directory. Never generates a key.
+ */
+export function publicKeysOf(sources: {
+  signingKey?: string | undefined;
+  signingKeyFile?: string | undefined;
+  verifyKeysDir?: string | undefined;
+  dataDir: string;
+}): KeyObject[] {
+  const keys: KeyObject[] = [];
+  const defaultFile = join(integrityKeysDir(sources.dataDir), SIGNING_KEY_FILE_NAME);
+  const signingText =
+    sources.signingKey ??
+    (sources.signingKeyFile ? readFileSync(sources.signingKeyFile, 'utf8') : undefined) ??
+    (existsSync(defaultFile) ? readFileSync(defaultFile, 'utf8') : undefined);
+  if (signingText) keys.push(parseSigningKey(signingText).publicKey);
+  keys.push(...readPublicKeys(sources.verifyKeysDir ?? integrityKeysDir(sources.dataDir)));
+  return keys;
+}
+
+/**
+ * Builds the evidence bundle of one stream (docs/integrity.md §8): its events with hashes, the checkpoints whose
+ * ranges hold them, an RFC 6962 inclusion proof of each sealed event, the public keys, and a manifest. Events after
+ * the last checkpoint are included with `inclusion: null` (not yet sealed).
+ */
+export async function buildEvidenceBundle(options: {
+  store: EventStore;
+  streamId: string;
+  approvalId?: string;
+  publicKeys: KeyObject[];
+  now?: Date;
+}): Promise<EvidenceBundle> {
+  const { store, streamId } = options;
+  const recorded = await readWholeStream(store, streamId);
+  const checkpoints = await readCheckpoints(store);
+  const used = new Map<string, StoredCheckpoint>();
+  const leavesCache = new Map<string, Buffer[]>();
+  const events: BundleEvent[] = [];
+  for (const event of recorded) {
+    const holder = checkpoints.find(
+      (c) =>
+        BigInt(c.checkpoint.fromPosition) <= event.globalPosition &&
+        event.globalPosition <= BigInt(c.checkpoint.toPosition),
+    );
+    let inclusion: BundleEvent['inclusion'] = null;
+    if (holder) {
+      const { checkpoint } = holder;
+      let leaves = leavesCache.get(checkpoint.checkpointHash);
+      if (!leaves) {
+        leaves = (await leavesOf(store, checkpoint)).hashes;
+        leavesCache.set(checkpoint.checkpointHash, leaves);
+      }
+      const leafIndex = leafIndexInCheckpoint(checkpoint, event.globalPosition);
+      if (leafIndex !== null && leafIndex < leaves.length) {
+        inclusion = {
+          checkpointHash: checkpoint.checkpointHash,
+          leafIndex,
+          treeSize: checkpoint.count,
+          auditPath: merkleInclusionProof(leaves, leafIndex).map((node) => node.toString('hex')),
+        };
+        used.set(checkpoint.checkpointHash, holder);
+      }
+    }
+    events.push({
+      eventId: event.eventId,
+      type: event.type,
+      streamId: event.streamId,
+      streamRevision: event.streamRevision,
+      globalPosition: event.globalPosition.toString(),
+      data: event.data,
+      metadata: event.metadata,
+      prevHash: event.prevHash,
+      hash: event.hash,
+      recordedAt: event.recordedAt.toISOString(),
+      inclusion,
+    });
+  }
+  const bundleCheckpoints: BundleCheckpoint[] = [...used.values()]
+    .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1))
+    .map(({ checkpoint, globalPosition }) => ({ ...checkpoint, globalPosition: globalPosition.toString() }));
+  const publicKeys: BundlePublicKey[] = [];
+  const seen = new Set<string>();
+  for (const key of options.publicKeys) {
+    const keyId = keyIdOf(key);
+    if (seen.has(keyId)) continue;
+    seen.add(keyId);
+    publicKeys.push({ keyId, publicKey: rawPublicKey(key).toString('base64') });
+  }
+  const sealed = events.filter((e) => e.inclusion !== null).length;
+  return {
+    format: EVIDENCE_BUNDLE_FORMAT,
+    manifest: {
+      streamId,
+      ...(options.approvalId !== undefined ? { approvalId: options.approvalId } : {}),
+      createdAt: (options.now ?? new Date()).toISOString(),
+      eventCount: events.length,
+      sealedEvents: sealed,
+      unsealedEvents: events.length - sealed,
+      checkpointCount: bundleCheckpoints.length,
+      keyIds: publicKeys.map((k) => k.keyId),
+      contentHash: bundleContentHash({ events, checkpoints: bundleCheckpoints, publicKeys }),
+    },
+    events,
+    checkpoints: bundleCheckpoints,
+    publicKeys,
+  };
+}
