@@ -162,12 +162,6 @@ export function verifyEvidenceBundle(input: unknown, options: VerifyBundleOption
   }
   const { manifest, events, checkpoints, publicKeys } = bundle as EvidenceBundle;
   const streamId = typeof manifest.streamId === 'string' ? manifest.streamId : null;
-  if (manifest.eventCount !== events.length || manifest.checkpointCount !== checkpoints.length) {
-    problems.push({
-      kind: 'malformed',
-      message: 'the manifest does not count the events or checkpoints in the bundle',
-    });
-  }
 
   // Keys: the bundle's own, unless trusted keys are given.
   let ring: PublicKeyRing;
@@ -315,6 +309,12 @@ export function verifyEvidenceBundle(input: unknown, options: VerifyBundleOption
     sealed += 1;
   }
   // Last, so that a more precise problem is named first.
+  if (manifest.eventCount !== events.length || manifest.checkpointCount !== checkpoints.length) {
+    problems.push({
+      kind: 'malformed',
+      message: 'the manifest does not count the events or checkpoints in the bundle',
+    });
+  }
   const contentHash = bundleContentHash({ events, checkpoints, publicKeys });
   if (contentHash !== manifest.contentHash) {
     problems.push({
