@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { PostgresEventStore } from '@audit-ledger/event-store';
-import { defaultProjections, ProjectionRunner } from '@audit-ledger/read-models';
+import { ProjectionRunner, projectionsWithReconciliation } from '@audit-ledger/read-models';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -55,7 +55,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       ? await ProjectionRunner.start({
           store,
           connectionString: database.url,
-          projections: defaultProjections(),
+          projections: projectionsWithReconciliation(),
           logger,
         })
       : undefined;

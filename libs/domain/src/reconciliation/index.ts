@@ -4,3 +4,4 @@ export * from './shell-parser.js';
 export * from './risk-rules.js';
 export * from './intent.js';
 export * from './reconcile.js';
+export * from './judge.js';
