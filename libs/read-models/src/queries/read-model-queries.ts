@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { type Projection } from '../projection.js';
-import { defaultProjections } from '../projections/default-projections.js';
+import { projectionsWithReconciliation } from '../projections/default-projections.js';
 import { CHECKPOINTS_TABLE } from '../read-model-migrations.js';
 import { cursorTimeSql, encodeCursor, type PageCursor } from './cursor.js';
 import { containsPattern, Where } from './where.js';
@@ -94,12 +94,19 @@ export class ReadModelNotCaughtUpError extends Error {
   }
 }
 
-/** Projections (checkpoint names) each query reads. Mismatches have no projection yet; they follow both. */
+/**
+ * Projections (checkpoint names) each query reads. `reconciliation` (mismatches, and verdicts written into approvals
+ * and executions) counts only where it runs, i.e. has a checkpoint row; the others count as position 0 until theirs
+ * exists.
+ */
 export const QUERY_PROJECTIONS = {
-  approvals: ['approvals'],
-  executions: ['executions'],
-  mismatches: ['approvals', 'executions'],
+  approvals: ['approvals', 'reconciliation'],
+  executions: ['executions', 'reconciliation'],
+  mismatches: ['reconciliation', 'approvals', 'executions'],
 } as const;
+
+/** Projections that may not run in a given deployment: without a checkpoint row they are left out of positions. */
+const OPTIONAL_PROJECTIONS: ReadonlySet<string> = new Set(['reconciliation']);
 
 const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
   worker: 'worker_id',
@@ -109,6 +116,13 @@ const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
 };
 
 const MAX_SUMMARY_ROWS = 10_000;
+
+/**
+ * How many events past a filtered projection's checkpoint the read position looks for one it would read. Past that
+ * window the position is reported as checkpoint + window (an understatement, never an overstatement), so a projection
+ * idle behind a long run of other streams' events costs one bounded index range scan.
+ */
+const POSITION_SCAN_WINDOW = 100_000;
 
 interface Keyset {
   timeColumn: string;
@@ -242,7 +256,7 @@ export class ReadModelQueries {
   /** `projections`: the ones the runner runs (their stream filters matter for the read position). */
   constructor(
     private readonly pool: pg.Pool,
-    projections: readonly Projection[] = defaultProjections(),
+    projections: readonly Projection[] = projectionsWithReconciliation(),
   ) {
     this.filters = new Map(projections.map((projection) => [projection.name, projection.filter]));
   }
@@ -386,16 +400,22 @@ export class ReadModelQueries {
         where.add(`e.stream_id LIKE ANY (${prefixes}::text[])`);
       }
       if (filter?.eventTypes?.length) where.add(`e.type = ANY (${where.param(filter.eventTypes)}::text[])`);
-      const { rows } = await this.pool.query<{ checkpoint: string | null; next: string | null }>(
+      const { rows } = await this.pool.query<{ found: boolean; checkpoint: string; next: string | null }>(
         `WITH c AS (SELECT coalesce((SELECT position FROM ${CHECKPOINTS_TABLE} WHERE name = ${checkpoint}), 0) AS position)
-         SELECT c.position AS checkpoint,
+         SELECT EXISTS (SELECT FROM ${CHECKPOINTS_TABLE} WHERE name = ${checkpoint}) AS found,
+                c.position AS checkpoint,
                 (SELECT min(e.global_position) FROM ledger.events e
-                  WHERE e.global_position > c.position ${where.sql().replace(/^WHERE/, 'AND')}) AS next
+                  WHERE e.global_position > c.position AND e.global_position <= c.position + ${POSITION_SCAN_WINDOW}
+                        ${where.sql().replace(/^WHERE/, 'AND')}) AS next
            FROM c`,
         where.params,
       );
+      if (!rows[0]?.found && OPTIONAL_PROJECTIONS.has(name)) continue;
       const next = rows[0]?.next;
-      const reached = next === null || next === undefined ? head : BigInt(next) - 1n;
+      const reached =
+        next === null || next === undefined
+          ? BigInt(rows[0]?.checkpoint ?? 0) + BigInt(POSITION_SCAN_WINDOW)
+          : BigInt(next) - 1n;
       if (reached < position) position = reached;
     }
     return { position, head };
