@@ -3,6 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 
+async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('the read model did not catch up in time');
+    await sleep(20);
+  }
+}
+
 /** Outside in: a command over the transport, its event in the store, its row in the read model. */
 describe('read models in the running ledger', () => {
   let t: LedgerUnderTest;
@@ -10,16 +20,6 @@ describe('read models in the running ledger', () => {
     t = await startLedgerUnderTest();
   });
   afterAll(() => t.stop());
-
-  async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error('the read model did not catch up in time');
-      await sleep(20);
-    }
-  }
 
   it('given a granted approval, when an execution is logged over TCP, then the approvals and executions rows appear', async () => {
     const approval = anApproval();
@@ -48,5 +48,45 @@ describe('read models in the running ledger', () => {
   it('reports the projections in /health', async () => {
     const health = await t.http('GET', '/health');
     expect(health).toMatchObject({ status: 200, body: { projections: { healthy: true } } });
+  });
+});
+
+describe('reconciliation verdicts in the read models of the running ledger', () => {
+  let t: LedgerUnderTest;
+  beforeAll(async () => {
+    t = await startLedgerUnderTest({ reconciliationEnabled: true });
+  });
+  afterAll(() => t.stop());
+
+  it('given an approval for `docker compose ps`, when `docker compose down` is logged, then the mismatch, the verdict and the approval status are in the read models', async () => {
+    const approval = anApproval({ approvedCommands: ['docker compose ps'] });
+    await t.send(MESSAGE_PATTERNS.grantApproval, approval);
+    const execution = anExecution({ approvalId: approval.approvalId, command: 'docker compose down' });
+    await t.send(MESSAGE_PATTERNS.logExecution, execution);
+
+    const mismatch = await eventually(async () => {
+      const rows = await t.sql<{ kind: string; review_state: string }>(
+        'SELECT kind, review_state FROM read_models.mismatches WHERE execution_id = $1',
+        [execution.executionId],
+      );
+      return rows[0];
+    }, 10_000);
+    expect(mismatch).toEqual({ kind: 'command_not_approved', review_state: 'open' });
+    const verdict = await eventually(async () => {
+      const rows = await t.sql<{ reconciliation_verdict: string | null }>(
+        'SELECT reconciliation_verdict FROM read_models.executions WHERE execution_id = $1',
+        [execution.executionId],
+      );
+      return rows[0]?.reconciliation_verdict ?? undefined;
+    }, 10_000);
+    expect(verdict).toBe('mismatch');
+    const status = await eventually(async () => {
+      const rows = await t.sql<{ status: string; mismatch_count: number }>(
+        "SELECT status, mismatch_count FROM read_models.approvals WHERE approval_id = $1 AND status = 'mismatch'",
+        [approval.approvalId],
+      );
+      return rows[0];
+    }, 10_000);
+    expect(status.mismatch_count).toBe(1);
   });
 });
