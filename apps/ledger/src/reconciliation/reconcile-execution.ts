@@ -89,9 +89,15 @@ export async function decideAndAppend(
 export async function reconcileLoggedExecution(
   store: EventStore,
   logged: RecordedEvent,
-  options: { reconcilerVersion: string; now: string; onlyIfChanged?: boolean },
+  options: {
+    reconcilerVersion: string;
+    now: string;
+    onlyIfChanged?: boolean;
+    /** How to read the stream (the processor passes its StreamReadCache); default: the whole stream from the store. */
+    read?: (streamId: string) => Promise<RecordedEvent[]>;
+  },
 ): Promise<WrittenVerdict[]> {
-  const recorded = await store.readStream(logged.streamId);
+  const recorded = await (options.read ?? ((streamId: string) => store.readStream(streamId)))(logged.streamId);
   const execution = logged.data as unknown as ExecutionLoggedData;
   const history = recorded
     .filter((e) => e.streamRevision < logged.streamRevision)

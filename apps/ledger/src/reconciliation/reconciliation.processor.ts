@@ -6,6 +6,7 @@ import { deterministicEventId } from '../shared/event-ids.js';
 import type { Clock } from '../shared/tokens.js';
 import { OrderedLanes } from './ordered-lanes.js';
 import type { ProcessCheckpoints } from './process-checkpoints.js';
+import { StreamReadCache } from './stream-read-cache.js';
 import {
   alertOf,
   decideAndAppend,
@@ -62,6 +63,7 @@ export class ReconciliationProcessor {
   private lanes?: OrderedLanes;
   private saved = 0n;
   private flushing?: Promise<void>;
+  private readonly streams: StreamReadCache;
 
   constructor(
     private readonly store: EventStore,
@@ -72,6 +74,7 @@ export class ReconciliationProcessor {
     private readonly options: ReconciliationProcessorOptions,
   ) {
     this.reconcilerVersion = options.reconcilerVersion ?? RECONCILER_VERSION;
+    this.streams = new StreamReadCache(store);
   }
 
   async start(): Promise<void> {
@@ -185,6 +188,7 @@ export class ReconciliationProcessor {
     const written = await reconcileLoggedExecution(this.store, logged, {
       reconcilerVersion: this.reconcilerVersion,
       now: this.clock.now().toISOString(),
+      read: (streamId) => this.streams.read(streamId),
     });
     this.published(written);
   }
