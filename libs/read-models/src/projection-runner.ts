@@ -193,6 +193,15 @@ interface CheckpointRow {
 }
 
 /** A projection error: the event it threw on, and why. */
+/** Deadlock, serialization failure, lock not available: the same batch may succeed when applied again. */
+const TRANSIENT_SQLSTATES = new Set(['40P01', '40001', '55P03']);
+const TRANSIENT_RETRY_MS = 50;
+
+function isTransientDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_SQLSTATES.has(code);
+}
+
 class EventFailure {
   constructor(
     readonly event: RecordedEvent,
@@ -315,6 +324,12 @@ class ProjectionWorker {
       const failed = await this.consume(client);
       if (this.lost) throw this.lost;
       if (!failed) return;
+      if (failed === 'transient') {
+        // Two projections' batches can lock the same rows in opposite orders; PostgreSQL aborts one. Not the
+        // projection's fault: apply the batch again shortly instead of waiting failureRetryMs as for a real failure.
+        await pause(TRANSIENT_RETRY_MS + Math.floor(Math.random() * TRANSIENT_RETRY_MS), signal);
+        continue;
+      }
       this.state = 'failed';
       await pause(this.settings.failureRetryMs, signal);
     }
@@ -344,8 +359,11 @@ class ProjectionWorker {
     }
   }
 
-  /** Applies batches until stopped (returns false) or the projection throws (records it, returns true). */
-  private async consume(client: pg.PoolClient): Promise<boolean> {
+  /**
+   * Applies batches until stopped (returns false), the database aborts a batch for a transient reason such as a
+   * deadlock (returns 'transient'), or the projection throws (records it, returns 'failed').
+   */
+  private async consume(client: pg.PoolClient): Promise<false | 'failed' | 'transient'> {
     const { signal, store, batchSize } = this.settings;
     const subscription = store.subscribeToAll({ fromPosition: this.position, filter: this.projection.filter });
     const iterator = subscription[Symbol.asyncIterator]();
@@ -376,8 +394,9 @@ class ProjectionWorker {
         }
         const failure = await this.commitBatch(client, batch);
         if (failure) {
+          if (isTransientDatabaseError(failure.cause)) return 'transient';
           await this.recordFailure(client, failure);
-          return true;
+          return 'failed';
         }
         if (drained && !this.failure) this.state = 'live';
       }

@@ -131,6 +131,37 @@ describe('projection runner', () => {
     expect(await checkpoint(sql, 'pings')).toBe(last);
   });
 
+  it('applies a batch again at once when the database aborts it for a deadlock, without recording a failure', async () => {
+    // given a projection whose first attempt at an event is aborted as a deadlock victim
+    let deadlocks = 0;
+    const pings: Projection = {
+      name: 'pings',
+      version: 1,
+      handles: ['Pinged'],
+      filter: { streamPrefixes: ['ping-'] },
+      migrations: [{ id: '001', sql: 'CREATE TABLE read_models.test_pings (value integer PRIMARY KEY)' }],
+      async apply(client, event) {
+        if (event.data.value === 2 && deadlocks++ === 0) {
+          throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+        }
+        await client.query('INSERT INTO read_models.test_pings (value) VALUES ($1)', [event.data.value]);
+      },
+    };
+    await append(store, custom('Pinged', { value: 1 }), 'ping-1');
+    await append(store, custom('Pinged', { value: 2 }), 'ping-1');
+    const last = await append(store, custom('Pinged', { value: 3 }), 'ping-1');
+
+    // when the runner catches up (a real failure would wait failureRetryMs: an hour here)
+    const runner = await start({ projections: [pings], failureRetryMs: 3_600_000 });
+    await caughtUp(runner, last);
+
+    // then every event is applied once and no failure was recorded
+    const { rows } = await sql.query('SELECT value FROM read_models.test_pings ORDER BY value');
+    expect(rows).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }]);
+    expect(deadlocks).toBe(2);
+    expect(byName(runner, 'pings').failure).toBeUndefined();
+  });
+
   it('loses nothing and duplicates nothing when its connection dies mid-batch', async () => {
     // given a history, and an executions projection whose connection is killed during its 25th execution
     const history = await appendHistory(store, 5, 8);
