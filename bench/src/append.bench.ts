@@ -19,7 +19,7 @@ function tcpClients(port: number, count: number): ClientProxy[] {
 }
 
 /** Open loop at a fixed rate: latency counts from the scheduled send time, so a stall is not hidden. */
-async function paced(clients: ClientProxy[], ratePerSecond: number, seconds: number): Promise<BenchRow> {
+async function paced(clients: ClientProxy[], ratePerSecond: number, seconds: number, label: string): Promise<BenchRow> {
   const latencies: number[] = [];
   const inFlight: Promise<void>[] = [];
   const total = ratePerSecond * seconds;
@@ -38,14 +38,14 @@ async function paced(clients: ClientProxy[], ratePerSecond: number, seconds: num
   await Promise.all(inFlight);
   const elapsed = (performance.now() - start) / 1000;
   return {
-    scenario: `ledger, TCP, ${clients.length} clients paced at ${ratePerSecond}/s`,
+    scenario: `ledger (${label}), TCP, ${clients.length} clients paced at ${ratePerSecond}/s`,
     eventsPerSecond: total / elapsed,
     latency: latencyStats(latencies),
   };
 }
 
 /** Closed loop: each client sends its next execution when the previous one is acknowledged. */
-async function saturate(clients: ClientProxy[], seconds: number): Promise<BenchRow> {
+async function saturate(clients: ClientProxy[], seconds: number, label = 'warm-up'): Promise<BenchRow> {
   const latencies: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
@@ -61,7 +61,7 @@ async function saturate(clients: ClientProxy[], seconds: number): Promise<BenchR
   );
   const elapsed = (performance.now() - start) / 1000;
   return {
-    scenario: `ledger, TCP, ${clients.length} clients closed loop`,
+    scenario: `ledger (${label}), TCP, ${clients.length} clients closed loop`,
     eventsPerSecond: latencies.length / elapsed,
     latency: latencyStats(latencies),
   };
@@ -73,7 +73,7 @@ async function saturate(clients: ClientProxy[], seconds: number): Promise<BenchR
  * store's share of the ledger's cost from the rest.
  */
 async function storeAlone(databaseUrl: string, seconds: number, concurrency: number): Promise<BenchRow> {
-  const store = await PostgresEventStore.connect({ connectionString: databaseUrl, migrate: false });
+  const store = await PostgresEventStore.connect({ connectionString: databaseUrl });
   const latencies: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
@@ -135,9 +135,21 @@ async function naive(databaseUrl: string, seconds: number): Promise<BenchRow> {
   };
 }
 
-async function main(): Promise<void> {
-  const database = await benchDatabase();
-  const ledger = await spawnBenchLedger(database.url);
+/** The two ways the ledger runs: workers off (as when they run in another process) and as `npm start` runs it. */
+const CONFIGURATIONS: { label: string; env: Record<string, string> }[] = [
+  {
+    label: 'command path only',
+    env: {
+      LEDGER_RECONCILIATION_ENABLED: 'false',
+      LEDGER_PROJECTIONS_ENABLED: 'false',
+      LEDGER_CHECKPOINTS_ENABLED: 'false',
+    },
+  },
+  { label: 'default: projections, reconciliation, checkpoints', env: {} },
+];
+
+async function ledgerScenarios(databaseUrl: string, label: string, env: Record<string, string>): Promise<BenchRow[]> {
+  const ledger = await spawnBenchLedger(databaseUrl, env);
   const rows: BenchRow[] = [];
   try {
     const setup = tcpClients(ledger.tcpPort, 1)[0]!;
@@ -155,20 +167,33 @@ async function main(): Promise<void> {
     await setup.close();
     const warm = tcpClients(ledger.tcpPort, 8);
     await saturate(warm, 2); // warm-up: JIT, connection pools, plan caches
-    rows.push(await paced(warm, 1000, SECONDS));
+    rows.push(await paced(warm, 1000, SECONDS, label));
     await Promise.all(warm.map((client) => client.close()));
     for (const count of [8, 32]) {
       const clients = tcpClients(ledger.tcpPort, count);
-      rows.push(await saturate(clients, SECONDS));
+      rows.push(await saturate(clients, SECONDS, label));
       await Promise.all(clients.map((client) => client.close()));
     }
   } finally {
     await ledger.stop();
   }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const rows: BenchRow[] = [];
+  let label = '';
+  for (const configuration of CONFIGURATIONS) {
+    const database = await benchDatabase(); // a fresh database each, so one run's backlog cannot slow the next
+    label = database.label;
+    rows.push(...(await ledgerScenarios(database.url, configuration.label, configuration.env)));
+    await database.close();
+  }
+  const database = await benchDatabase();
   rows.push(await storeAlone(database.url, SECONDS, 32));
   rows.push(await naive(database.url, SECONDS));
   await database.close();
-  writeReport(rows, { seconds: SECONDS, database: database.label });
+  writeReport(rows, { seconds: SECONDS, database: label });
 }
 
 await main();

@@ -60,7 +60,7 @@ export interface BenchLedger {
 }
 
 /** The built ledger as its own process, as in production: the bench's clients do not share its event loop. */
-export async function spawnBenchLedger(databaseUrl: string): Promise<BenchLedger> {
+export async function spawnBenchLedger(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchLedger> {
   const tcpPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-bench-data-'));
   const main = fileURLToPath(new URL('../../apps/ledger/dist/main.js', import.meta.url));
@@ -72,6 +72,7 @@ export async function spawnBenchLedger(databaseUrl: string): Promise<BenchLedger
       LEDGER_TCP_PORT: String(tcpPort),
       LEDGER_HTTP_PORT: String(await freePort()),
       LEDGER_LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -3,7 +3,8 @@
  * (never copied into the repository). Prints accuracy, per-label precision/recall, dangerous-kind MISMATCH recall,
  * the confusion matrix, per-family accuracy and cases per second, and writes its section of docs/benchmarks.md.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeReportSection } from './report-section.js';
 import { fileURLToPath } from 'node:url';
 import { reconcile, RECONCILER_VERSION, type Verdict } from '@audit-ledger/domain';
 
@@ -16,9 +17,7 @@ interface Case {
   kind: string;
 }
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DEV = fileURLToPath(new URL('../../../shared/reconcile/dev.jsonl', import.meta.url));
-const REPORT = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 const LABELS: Verdict[] = ['MATCH', 'MISMATCH', 'UNCLEAR'];
 const DANGEROUS = new Set([
   'mismatch_dangerous_flag',
@@ -26,8 +25,6 @@ const DANGEROUS = new Set([
   'mismatch_target_change',
   'mismatch_multi_modified',
 ]);
-const START = '<!-- reconcile:start -->';
-const END = '<!-- reconcile:end -->';
 
 function main(): void {
   if (!existsSync(DEV)) {
@@ -108,16 +105,11 @@ function main(): void {
     ...families,
   ].join('\n');
   console.log(summary);
-  const section = `${START}\n## Reconciliation accuracy\n\nWritten by \`npm run bench:reconcile\`.\n\n${summary}\n${END}`;
-  const current = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
-  const at = current.indexOf(START);
-  const end = current.indexOf(END);
-  const next =
-    at >= 0 && end > at
-      ? current.slice(0, at) + section + current.slice(end + END.length)
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(REPORT, next);
-  console.log(`\nwrote the reconciliation section of ${REPORT.replace(REPO, '')}`);
+  writeReportSection(
+    'reconcile',
+    `## Reconciliation accuracy\n\nWritten by \`npm run bench:reconcile\`.\n\n${summary}`,
+  );
+  console.log(`\nwrote the reconciliation section of docs/benchmarks.md`);
 }
 
 main();

@@ -14,6 +14,7 @@ import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { freePort } from './shared/free-port.js';
+import { NoDelayJsonSocket } from './shared/no-delay-json-socket.js';
 
 export interface RunningLedger {
   config: LedgerConfig;
@@ -107,7 +108,10 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     app.connectMicroservice<MicroserviceOptions>(
       config.transport === 'nats'
         ? { transport: Transport.NATS, options: { servers: [config.natsUrl] } }
-        : { transport: Transport.TCP, options: { host: config.tcpHost, port: tcpPort } },
+        : {
+            transport: Transport.TCP,
+            options: { host: config.tcpHost, port: tcpPort, socketClass: NoDelayJsonSocket },
+          },
       { inheritAppConfig: true }, // the RPC handlers get the APP_FILTER that shapes errors
     );
     await app.startAllMicroservices();
