@@ -16,22 +16,13 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import type { EventRow } from '../support/event-rows.js';
 
 /**
  * Issue 6 acceptance: a PostgreSQL superuser switches the append-only trigger off and changes history; `ledger verify`
  * names the first bad position and what is wrong. One sealed ledger is built once; each case restores it first.
  */
-interface Row {
-  global_position: string;
-  event_id: string;
-  stream_id: string;
-  stream_revision: string;
-  type: string;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
+type Row = EventRow & { global_position: string };
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -19,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_SEALED, CHECKPOINTS_STREAM } from './checkpoint-sealer.js';
 import { integrityKeysDir, readPublicKeys, SIGNING_KEY_FILE_NAME } from './integrity-keys.js';
+import { toWireEvent } from '../streams/wire-event.js';
 
 const PAGE = 5_000;
 
@@ -149,19 +150,7 @@ export async function buildEvidenceBundle(options: {
         used.set(checkpoint.checkpointHash, holder);
       }
     }
-    events.push({
-      eventId: event.eventId,
-      type: event.type,
-      streamId: event.streamId,
-      streamRevision: event.streamRevision,
-      globalPosition: event.globalPosition.toString(),
-      data: event.data,
-      metadata: event.metadata,
-      prevHash: event.prevHash,
-      hash: event.hash,
-      recordedAt: event.recordedAt.toISOString(),
-      inclusion,
-    });
+    events.push({ ...toWireEvent(event), inclusion });
   }
   const bundleCheckpoints: BundleCheckpoint[] = [...used.values()]
     .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1))

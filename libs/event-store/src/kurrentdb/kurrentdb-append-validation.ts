@@ -1,6 +1,7 @@
 import { InvalidAppendError } from '../errors.js';
 import { type ExpectedRevision, type NewEvent } from '../event-store.port.js';
 import { CLAIM_EVENT_TYPE, CLAIM_STREAM_PREFIX, LEDGER_METADATA_KEY } from './kurrentdb-event-codec.js';
+import { isExpectedRevision, jsonObject } from '../append-input.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -58,25 +59,4 @@ export function validateAppend(
     }
     return { eventId, type: event.type, data: jsonObject(event.data, `the data of ${where}`), metadata };
   });
-}
-
-function isExpectedRevision(value: unknown): value is ExpectedRevision {
-  if (value === 'any' || value === 'no_stream' || value === 'stream_exists') return true;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function jsonObject(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidAppendError(`${what} must be a JSON object`);
-  }
-  let copy: unknown;
-  try {
-    copy = JSON.parse(JSON.stringify(value));
-  } catch (error) {
-    throw new InvalidAppendError(`${what} is not serialisable as JSON`, { cause: error });
-  }
-  if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) {
-    throw new InvalidAppendError(`${what} must serialise to a JSON object`);
-  }
-  return copy as Record<string, unknown>;
 }
