@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../apps/ledger/src/index.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { within } from '../support/within.js';
 
 const SECRET = 'alerts-secret-0123456789';
 
@@ -30,16 +31,6 @@ async function startReceiver(status: (n: number) => number) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, hits, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
-
-async function within<T>(ms: number, what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('alert sinks, end to end', () => {

@@ -1,17 +1,7 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
-
-async function eventually<T>(read: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('the read model did not catch up in time');
-    await sleep(20);
-  }
-}
+import { within } from '../support/within.js';
 
 /** Outside in: a command over the transport, its event in the store, its row in the read model. */
 describe('read models in the running ledger', () => {
@@ -27,7 +17,7 @@ describe('read models in the running ledger', () => {
     const execution = anExecution({ approvalId: approval.approvalId });
     const ack = await t.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution);
 
-    const row = await eventually(async () => {
+    const row = await within(10_000, 'the read model to catch up', async () => {
       const rows = await t.sql<{ command: string; global_position: string; exit_code: number }>(
         'SELECT command, global_position, exit_code FROM read_models.executions WHERE execution_id = $1',
         [execution.executionId],
@@ -35,7 +25,7 @@ describe('read models in the running ledger', () => {
       return rows[0];
     });
     expect(row).toEqual({ command: 'docker compose ps', global_position: ack.globalPosition, exit_code: 0 });
-    const approvals = await eventually(async () => {
+    const approvals = await within(10_000, 'the read model to catch up', async () => {
       const rows = await t.sql<{ status: string; execution_count: number }>(
         'SELECT status, execution_count FROM read_models.approvals WHERE approval_id = $1 AND execution_count > 0',
         [approval.approvalId],
@@ -64,29 +54,29 @@ describe('reconciliation verdicts in the read models of the running ledger', () 
     const execution = anExecution({ approvalId: approval.approvalId, command: 'docker compose down' });
     await t.send(MESSAGE_PATTERNS.logExecution, execution);
 
-    const mismatch = await eventually(async () => {
+    const mismatch = await within(10_000, 'the read model to catch up', async () => {
       const rows = await t.sql<{ kind: string; review_state: string }>(
         'SELECT kind, review_state FROM read_models.mismatches WHERE execution_id = $1',
         [execution.executionId],
       );
       return rows[0];
-    }, 10_000);
+    });
     expect(mismatch).toEqual({ kind: 'command_not_approved', review_state: 'open' });
-    const verdict = await eventually(async () => {
+    const verdict = await within(10_000, 'the read model to catch up', async () => {
       const rows = await t.sql<{ reconciliation_verdict: string | null }>(
         'SELECT reconciliation_verdict FROM read_models.executions WHERE execution_id = $1',
         [execution.executionId],
       );
       return rows[0]?.reconciliation_verdict ?? undefined;
-    }, 10_000);
+    });
     expect(verdict).toBe('mismatch');
-    const status = await eventually(async () => {
+    const status = await within(10_000, 'the read model to catch up', async () => {
       const rows = await t.sql<{ status: string; mismatch_count: number }>(
         "SELECT status, mismatch_count FROM read_models.approvals WHERE approval_id = $1 AND status = 'mismatch'",
         [approval.approvalId],
       );
       return rows[0];
-    }, 10_000);
+    });
     expect(status.mismatch_count).toBe(1);
   });
 });

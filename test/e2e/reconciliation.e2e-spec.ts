@@ -9,6 +9,7 @@ import { startLedger, type RunningLedger } from '../../apps/ledger/src/index.js'
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { within } from '../support/within.js';
 
 const SECRET = 'webhook-secret-0123456789';
 
@@ -32,17 +33,6 @@ async function startReceiver(): Promise<{ server: Server; url: string; received:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
-}
-
-/** Polls until `probe` returns a value, or fails naming what it waited for. */
-async function within<T>(ms: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('reconciliation processor and alerts, end to end', () => {

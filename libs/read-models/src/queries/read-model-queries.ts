@@ -132,8 +132,7 @@ interface Keyset {
 
 const num = (value: string | number | null): number | null => (value === null ? null : Number(value));
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- rows come from pg untyped; each mapper names its columns */
-function approvalItem(row: any) {
+function approvalItem(row: Record<string, unknown>) {
   return {
     approvalId: row.approval_id as string,
     streamId: row.stream_id as string,
@@ -170,7 +169,7 @@ function approvalItem(row: any) {
 
 export type ApprovalItem = ReturnType<typeof approvalItem>;
 
-function executionItem(row: any) {
+function executionItem(row: Record<string, unknown>) {
   return {
     executionId: row.execution_id as string,
     approvalId: row.approval_id as string | null,
@@ -199,7 +198,7 @@ function executionItem(row: any) {
 
 export type ExecutionItem = ReturnType<typeof executionItem>;
 
-function mismatchItem(row: any) {
+function mismatchItem(row: Record<string, unknown>) {
   return {
     mismatchId: row.mismatch_id as string,
     approvalId: row.approval_id as string | null,
@@ -221,7 +220,6 @@ function mismatchItem(row: any) {
 }
 
 export type MismatchItem = ReturnType<typeof mismatchItem>;
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The columns of an execution in exports, in order (CSV header). */
 export const EXECUTION_EXPORT_COLUMNS = [
@@ -444,7 +442,7 @@ export class ReadModelQueries {
     where: Where,
     keyset: Keyset,
     options: PageOptions,
-    map: (row: unknown) => T,
+    map: (row: Record<string, unknown>) => T,
   ): Promise<Page<T>> {
     const limit = Math.min(Math.max(options.limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
     const { items, last, more } = await this.pageRows(table, where, keyset, { ...options, limit }, map);
@@ -457,7 +455,7 @@ export class ReadModelQueries {
     where: Where,
     keyset: Keyset,
     options: PageOptions,
-    map: (row: unknown) => T,
+    map: (row: Record<string, unknown>) => T,
   ): Promise<{ items: T[]; last?: PageCursor; more: boolean }> {
     const limit = options.limit ?? DEFAULT_PAGE_SIZE;
     const desc = (options.order ?? 'desc') === 'desc';
