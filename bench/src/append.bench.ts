@@ -5,9 +5,10 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
-import { benchDatabase, spawnBenchLedger } from './environment.js';
+import { benchDatabase, spawnBenchLedger, type BenchLedger } from './environment.js';
 import { writeReport, type BenchRow } from './report.js';
 import { latencyStats } from './stats.js';
+import { benchLedgerKeys, verificationThroughput, type BenchKeys, type VerificationResult } from './verification.js';
 import { APPROVALS, execution } from './workload.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -135,8 +136,20 @@ async function naive(databaseUrl: string, seconds: number): Promise<BenchRow> {
   };
 }
 
-/** The two ways the ledger runs: workers off (as when they run in another process) and as `npm start` runs it. */
-const CONFIGURATIONS: { label: string; env: Record<string, string> }[] = [
+/**
+ * The ways the ledger runs: workers off (as when they run in another process), the command path with checkpoint
+ * sealing on (its cost on appends; measured with the 32-client closed loop only) and as `npm start` runs it.
+ */
+interface Configuration {
+  label: string;
+  env: Record<string, string>;
+  /** Only the 32-client closed loop. */
+  closedLoopOnly?: boolean;
+  /** Verify the run's database afterwards. */
+  verify?: boolean;
+}
+
+const CONFIGURATIONS: Configuration[] = [
   {
     label: 'command path only',
     env: {
@@ -145,10 +158,25 @@ const CONFIGURATIONS: { label: string; env: Record<string, string> }[] = [
       LEDGER_CHECKPOINTS_ENABLED: 'false',
     },
   },
-  { label: 'default: projections, reconciliation, checkpoints', env: {} },
+  {
+    label: 'command path + checkpoints',
+    env: {
+      LEDGER_RECONCILIATION_ENABLED: 'false',
+      LEDGER_PROJECTIONS_ENABLED: 'false',
+      LEDGER_CHECKPOINTS_ENABLED: 'true',
+      LEDGER_CHECKPOINT_EVERY_EVENTS: '1000',
+    },
+    closedLoopOnly: true,
+  },
+  { label: 'default: projections, reconciliation, checkpoints', env: {}, verify: true },
 ];
 
-async function ledgerScenarios(databaseUrl: string, label: string, env: Record<string, string>): Promise<BenchRow[]> {
+async function ledgerScenarios(
+  databaseUrl: string,
+  configuration: Configuration,
+  beforeStop?: (ledger: BenchLedger) => void,
+): Promise<BenchRow[]> {
+  const { label, env } = configuration;
   const ledger = await spawnBenchLedger(databaseUrl, env);
   const rows: BenchRow[] = [];
   try {
@@ -167,13 +195,14 @@ async function ledgerScenarios(databaseUrl: string, label: string, env: Record<s
     await setup.close();
     const warm = tcpClients(ledger.tcpPort, 8);
     await saturate(warm, 2); // warm-up: JIT, connection pools, plan caches
-    rows.push(await paced(warm, 1000, SECONDS, label));
+    if (!configuration.closedLoopOnly) rows.push(await paced(warm, 1000, SECONDS, label));
     await Promise.all(warm.map((client) => client.close()));
-    for (const count of [8, 32]) {
+    for (const count of configuration.closedLoopOnly ? [32] : [8, 32]) {
       const clients = tcpClients(ledger.tcpPort, count);
       rows.push(await saturate(clients, SECONDS, label));
       await Promise.all(clients.map((client) => client.close()));
     }
+    beforeStop?.(ledger);
   } finally {
     await ledger.stop();
   }
@@ -183,17 +212,31 @@ async function ledgerScenarios(databaseUrl: string, label: string, env: Record<s
 async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   let label = '';
+  let verification: VerificationResult | undefined;
   for (const configuration of CONFIGURATIONS) {
     const database = await benchDatabase(); // a fresh database each, so one run's backlog cannot slow the next
     label = database.label;
-    rows.push(...(await ledgerScenarios(database.url, configuration.label, configuration.env)));
+    let keys: BenchKeys | undefined;
+    rows.push(
+      ...(await ledgerScenarios(database.url, configuration, (ledger) => {
+        if (configuration.verify) keys = benchLedgerKeys(ledger.dataDir);
+      })),
+    );
+    if (keys) {
+      // The ledger has stopped: nothing appends while the verifier reads. Short runs are topped up to 200,000 events.
+      verification = await verificationThroughput(database.url, keys, { minEvents: 200_000, topUpSeconds: 15 });
+      process.stdout.write(
+        `verify: ${verification.eventsChecked} events in ${verification.seconds.toFixed(2)} s = ` +
+          `${Math.round(verification.eventsPerSecond)} events/s (${verification.ok ? 'OK' : `FAILED: ${verification.firstProblem}`})\n`,
+      );
+    }
     await database.close();
   }
   const database = await benchDatabase();
   rows.push(await storeAlone(database.url, SECONDS, 32));
   rows.push(await naive(database.url, SECONDS));
   await database.close();
-  writeReport(rows, { seconds: SECONDS, database: label });
+  writeReport(rows, { seconds: SECONDS, database: label, ...(verification ? { verification } : {}) });
 }
 
 await main();

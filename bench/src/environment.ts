@@ -56,6 +56,8 @@ export async function benchDatabase(): Promise<BenchDatabase> {
 
 export interface BenchLedger {
   tcpPort: number;
+  /** The ledger's LEDGER_DATA_DIR (its checkpoint keys are in `keys/`); removed by stop(). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function spawnBenchLedger(databaseUrl: string, env: Record<string, 
   }
   return {
     tcpPort,
+    dataDir,
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
