@@ -502,8 +502,9 @@ class StreamPass {
     if (this.options.to !== undefined) where.push(`global_position <= $${values.push(String(this.options.to))}`);
     const text = `SELECT global_position::text AS p, event_id::text, stream_id, stream_revision::text, type, data,
                          metadata, prev_hash, hash
-                  FROM ledger.events WHERE ${where.join(' AND ')}
-                  ORDER BY stream_id, stream_revision LIMIT $3`;
+                  FROM ledger.events AS e WHERE ${where.join(' AND ')}
+                  ORDER BY e.stream_id, e.stream_revision LIMIT $3`;
+    // Qualified: an unqualified ORDER BY stream_revision would sort by the text output column ("10" < "2").
     for (;;) {
       const { rows } = await this.client.query<StreamRow>(text, values);
       if (rows.length === 0) break;
