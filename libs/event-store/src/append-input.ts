@@ -1,15 +1,15 @@
 import { InvalidAppendError } from './errors.js';
-import type { ExpectedRevision } from './event-store.port.js';
+import type { ExpectedRevision, NewEvent } from './event-store.port.js';
 
 // Checks on an append's input that every adapter makes the same way (the contract suite expects the same errors).
 
-export function isExpectedRevision(value: unknown): value is ExpectedRevision {
+function isExpectedRevision(value: unknown): value is ExpectedRevision {
   if (value === 'any' || value === 'no_stream' || value === 'stream_exists') return true;
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** A JSON object as it will read back from the store (hashes are computed over this copy). */
-export function jsonObject(value: unknown, what: string): Record<string, unknown> {
+function jsonObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidAppendError(`${what} must be a JSON object`);
   }
@@ -23,4 +23,59 @@ export function jsonObject(value: unknown, what: string): Record<string, unknown
     throw new InvalidAppendError(`${what} must serialise to a JSON object`);
   }
   return copy as Record<string, unknown>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What one store adds to the shared checks: names it reserves, characters it cannot hold. Each throws. */
+export interface StoreAppendRules {
+  streamId?(streamId: string): void;
+  type?(type: string, where: string): void;
+  metadata?(metadata: Record<string, unknown>, where: string): void;
+}
+
+/**
+ * The checks of an append that every adapter makes alike (the contract suite expects the same errors): a stream id,
+ * at least one event, a valid expected revision, UUID event ids without repeats, non-empty types, JSON-object
+ * payloads. Returns the events with lower-case ids and payloads as a read will return them (the hash covers that).
+ */
+export function checkAppend(
+  streamId: string,
+  events: readonly NewEvent[],
+  expectedRevision: unknown,
+  rules: StoreAppendRules = {},
+): NewEvent[] {
+  if (typeof streamId !== 'string' || streamId.length === 0) {
+    throw new InvalidAppendError(`A stream id must be a non-empty string, got ${JSON.stringify(streamId)}`);
+  }
+  rules.streamId?.(streamId);
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new InvalidAppendError(`An append to stream ${streamId} must carry at least one event`);
+  }
+  if (!isExpectedRevision(expectedRevision)) {
+    throw new InvalidAppendError(
+      `Invalid expected revision ${JSON.stringify(expectedRevision)} for stream ${streamId}: ` +
+        `use 'any', 'no_stream', 'stream_exists' or a revision >= 0`,
+    );
+  }
+  const seen = new Set<string>();
+  return events.map((event, index) => {
+    const where = `event ${index} of the append to stream ${streamId}`;
+    if (typeof event.eventId !== 'string' || !UUID.test(event.eventId)) {
+      throw new InvalidAppendError(`The eventId of ${where} is not a UUID: ${JSON.stringify(event.eventId)}`);
+    }
+    const eventId = event.eventId.toLowerCase();
+    if (seen.has(eventId)) {
+      throw new InvalidAppendError(`The eventId ${eventId} appears twice in the append to stream ${streamId}`);
+    }
+    seen.add(eventId);
+    if (typeof event.type !== 'string' || event.type.length === 0) {
+      throw new InvalidAppendError(`The type of ${where} must be a non-empty string`);
+    }
+    rules.type?.(event.type, where);
+    const data = jsonObject(event.data, `the data of ${where}`);
+    const metadata = jsonObject(event.metadata, `the metadata of ${where}`);
+    rules.metadata?.(metadata, where);
+    return { eventId, type: event.type, data, metadata };
+  });
 }

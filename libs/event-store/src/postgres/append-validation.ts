@@ -1,8 +1,6 @@
 import { type ExpectedRevision, type NewEvent } from '../event-store.port.js';
 import { InvalidAppendError } from '../errors.js';
-import { isExpectedRevision, jsonObject } from '../append-input.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { checkAppend } from '../append-input.js';
 
 /** An append after validation: ids in PostgreSQL's canonical (lower-case) form, payloads as jsonb will return them. */
 export interface ValidAppend {
@@ -23,46 +21,19 @@ export function validateAppend(
   events: readonly NewEvent[],
   expectedRevision: ExpectedRevision = 'any',
 ): ValidAppend {
-  if (typeof streamId !== 'string' || streamId.length === 0) {
-    throw new InvalidAppendError(`A stream id must be a non-empty string, got ${JSON.stringify(streamId)}`);
-  }
-  if (streamId.includes('\u0000')) {
-    throw new InvalidAppendError(`A stream id cannot hold a NUL character (PostgreSQL text cannot store it)`);
-  }
-  if (!Array.isArray(events) || events.length === 0) {
-    throw new InvalidAppendError(`An append to stream ${streamId} must carry at least one event`);
-  }
-  if (!isExpectedRevision(expectedRevision)) {
-    throw new InvalidAppendError(
-      `Invalid expected revision ${JSON.stringify(expectedRevision)} for stream ${streamId}: ` +
-        `use 'any', 'no_stream', 'stream_exists' or a revision >= 0`,
-    );
-  }
-  const seen = new Set<string>();
-  const valid = events.map((event, index) => {
-    const where = `event ${index} of the append to stream ${streamId}`;
-    if (typeof event.eventId !== 'string' || !UUID.test(event.eventId)) {
-      throw new InvalidAppendError(`The eventId of ${where} is not a UUID: ${JSON.stringify(event.eventId)}`);
-    }
-    const eventId = event.eventId.toLowerCase();
-    if (seen.has(eventId)) {
-      throw new InvalidAppendError(`The eventId ${eventId} appears twice in the append to stream ${streamId}`);
-    }
-    seen.add(eventId);
-    if (typeof event.type !== 'string' || event.type.length === 0) {
-      throw new InvalidAppendError(`The type of ${where} must be a non-empty string`);
-    }
-    if (event.type.includes('\u0000')) {
-      throw new InvalidAppendError(
-        `The type of ${where} cannot hold a NUL character (PostgreSQL text cannot store it)`,
-      );
-    }
-    return {
-      eventId,
-      type: event.type,
-      data: jsonObject(event.data, `the data of ${where}`),
-      metadata: jsonObject(event.metadata, `the metadata of ${where}`),
-    };
+  const valid = checkAppend(streamId, events, expectedRevision, {
+    streamId(id) {
+      if (id.includes('\u0000')) {
+        throw new InvalidAppendError(`A stream id cannot hold a NUL character (PostgreSQL text cannot store it)`);
+      }
+    },
+    type(type, where) {
+      if (type.includes('\u0000')) {
+        throw new InvalidAppendError(
+          `The type of ${where} cannot hold a NUL character (PostgreSQL text cannot store it)`,
+        );
+      }
+    },
   });
   return { streamId, events: valid, expectedRevision };
 }
