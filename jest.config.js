@@ -13,10 +13,22 @@ const swc = [
   },
 ];
 
+/**
+ * ESM-only packages that CommonJS dependencies `require` (content-disposition 3, required by @fastify/static, which
+ * serves the Swagger UI): Node 20 runs that natively, Jest's module runtime (before Node 24.9) cannot, so Jest gets
+ * them compiled to CommonJS.
+ */
+const REQUIRED_ESM_PACKAGES = ['content-disposition'];
+const swcToCommonJs = ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }];
+
 const shared = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': swc },
+  transform: {
+    '^.+\\.ts$': swc,
+    [`/node_modules/(${REQUIRED_ESM_PACKAGES.join('|')})/.+\\.js$`]: swcToCommonJs,
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${REQUIRED_ESM_PACKAGES.join('|')})/)`],
   moduleNameMapper: {
     '^@audit-ledger/ledger$': '<rootDir>/apps/ledger/src/index.ts',
     '^@audit-ledger/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',

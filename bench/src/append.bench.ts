@@ -1,47 +1,27 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { PostgresEventStore } from '@audit-ledger/event-store';
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { type ClientProxy } from '@nestjs/microservices';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { benchDatabase, spawnBenchLedger, type BenchLedger } from './environment.js';
 import { writeReport, type BenchRow } from './report.js';
 import { latencyStats } from './stats.js';
 import { benchLedgerKeys, verificationThroughput, type BenchKeys, type VerificationResult } from './verification.js';
-import { APPROVALS, execution } from './workload.js';
+import { dashboardQueriesBench } from './dashboard-queries.js';
+import { grantBenchApprovals, pacedExecutions, tcpClients } from './ledger-clients.js';
+import { projectionLagBench } from './projection-lag.js';
+import { execution } from './workload.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
-function tcpClients(port: number, count: number): ClientProxy[] {
-  return Array.from({ length: count }, () =>
-    ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }),
-  );
-}
-
 /** Open loop at a fixed rate: latency counts from the scheduled send time, so a stall is not hidden. */
 async function paced(clients: ClientProxy[], ratePerSecond: number, seconds: number, label: string): Promise<BenchRow> {
-  const latencies: number[] = [];
-  const inFlight: Promise<void>[] = [];
-  const total = ratePerSecond * seconds;
-  const start = performance.now();
-  for (let n = 0; n < total; n++) {
-    const scheduled = start + (n * 1000) / ratePerSecond;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await sleep(wait);
-    const client = clients[n % clients.length]!;
-    inFlight.push(
-      firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(n, n))).then(() => {
-        latencies.push(performance.now() - scheduled);
-      }),
-    );
-  }
-  await Promise.all(inFlight);
-  const elapsed = (performance.now() - start) / 1000;
+  const run = await pacedExecutions(clients, ratePerSecond, seconds);
   return {
     scenario: `ledger (${label}), TCP, ${clients.length} clients paced at ${ratePerSecond}/s`,
-    eventsPerSecond: total / elapsed,
-    latency: latencyStats(latencies),
+    eventsPerSecond: run.sent / run.seconds,
+    latency: latencyStats(run.latencies),
   };
 }
 
@@ -180,19 +160,7 @@ async function ledgerScenarios(
   const ledger = await spawnBenchLedger(databaseUrl, env);
   const rows: BenchRow[] = [];
   try {
-    const setup = tcpClients(ledger.tcpPort, 1)[0]!;
-    for (let i = 0; i < APPROVALS; i++) {
-      await firstValueFrom(
-        setup.send(MESSAGE_PATTERNS.grantApproval, {
-          approvalId: `bench-${i}`,
-          instruction: 'read the api logs',
-          approvedCommands: ['docker compose logs api'],
-          riskLevel: 'safe',
-          approvedBy: 'bench',
-        }),
-      );
-    }
-    await setup.close();
+    await grantBenchApprovals(ledger.tcpPort);
     const warm = tcpClients(ledger.tcpPort, 8);
     await saturate(warm, 2); // warm-up: JIT, connection pools, plan caches
     if (!configuration.closedLoopOnly) rows.push(await paced(warm, 1000, SECONDS, label));
@@ -237,6 +205,8 @@ async function main(): Promise<void> {
   rows.push(await naive(database.url, SECONDS));
   await database.close();
   writeReport(rows, { seconds: SECONDS, database: label, ...(verification ? { verification } : {}) });
+  await projectionLagBench(SECONDS);
+  await dashboardQueriesBench();
 }
 
 await main();

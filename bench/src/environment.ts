@@ -56,6 +56,8 @@ export async function benchDatabase(): Promise<BenchDatabase> {
 
 export interface BenchLedger {
   tcpPort: number;
+  /** The query API (`/v1/...`), `/health`. */
+  httpPort: number;
   /** The ledger's LEDGER_DATA_DIR (its checkpoint keys are in `keys/`); removed by stop(). */
   dataDir: string;
   stop(): Promise<void>;
@@ -64,6 +66,7 @@ export interface BenchLedger {
 /** The built ledger as its own process, as in production: the bench's clients do not share its event loop. */
 export async function spawnBenchLedger(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchLedger> {
   const tcpPort = await freePort();
+  const httpPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-bench-data-'));
   const main = fileURLToPath(new URL('../../apps/ledger/dist/main.js', import.meta.url));
   const child: ChildProcess = spawn(process.execPath, [main], {
@@ -72,7 +75,7 @@ export async function spawnBenchLedger(databaseUrl: string, env: Record<string, 
       DATABASE_URL: databaseUrl,
       LEDGER_DATA_DIR: dataDir,
       LEDGER_TCP_PORT: String(tcpPort),
-      LEDGER_HTTP_PORT: String(await freePort()),
+      LEDGER_HTTP_PORT: String(httpPort),
       LEDGER_LOG_LEVEL: 'warn',
       ...env,
     },
@@ -84,6 +87,7 @@ export async function spawnBenchLedger(databaseUrl: string, env: Record<string, 
   }
   return {
     tcpPort,
+    httpPort,
     dataDir,
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));

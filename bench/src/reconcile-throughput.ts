@@ -200,7 +200,7 @@ const TEMPLATES: Template[] = [
 
 const at = (second: number) => new Date(Date.UTC(2026, 10, 23, 9, 0, 0) + second * 1000).toISOString();
 
-function grantOf(approval: number): { grant: StreamEvent; commands: string[] } {
+export function grantOf(approval: number): { grant: StreamEvent; commands: string[] } {
   const template = TEMPLATES[approval % TEMPLATES.length]!;
   return {
     grant: {
@@ -220,7 +220,7 @@ function grantOf(approval: number): { grant: StreamEvent; commands: string[] } {
   };
 }
 
-function executionOf(approval: number, index: number, command: string): ExecutionLoggedData {
+export function executionOf(approval: number, index: number, command: string): ExecutionLoggedData {
   const startedAt = at(approval + 60 + index);
   return {
     executionId: `tp-${approval}-${index}`,

@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { machineLine } from './machine.js';
 import { writeReportSection } from './report-section.js';
 import { ms, type LatencyStats } from './stats.js';
 import { VERIFY_TARGET_EVENTS_PER_SECOND, type VerificationResult } from './verification.js';
@@ -43,10 +43,9 @@ ${verification.seconds.toFixed(2)} s; ${verification.ok ? 'no problems found' : 
     : 'Verification throughput: not measured.';
 
   const ratio = naive && best ? (best.eventsPerSecond / naive.eventsPerSecond).toFixed(1) : 'n/a';
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const markdown = `## Append
 
-Written by \`npm run bench\` on ${new Date().toISOString()}. Machine: ${machine}. Database: ${context.database}.
+Written by \`npm run bench\` on ${new Date().toISOString()}. ${machineLine()}. Database: ${context.database}.
 Each scenario runs ${context.seconds} s (\`BENCH_SECONDS\`). In the ledger rows every event is an \`ExecutionLogged\` sent by a
 client over the NestJS TCP transport to the ledger running as its own process, validated, hash-chained and committed
 durably (\`synchronous_commit\` on) before the acknowledgement returns. Latency is from send (or, when paced, from the

@@ -1,47 +1,25 @@
 import { MESSAGE_PATTERNS } from '@audit-ledger/domain';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../apps/ledger/src/index.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { within } from '../support/within.js';
 
 const SECRET = 'alerts-secret-0123456789';
 
-interface Hit {
-  at: number;
-  headers: IncomingHttpHeaders;
-  raw: string;
-}
-
-/** A receiver that answers `status(n)` to its n-th request (1-based) and records every request. */
-async function startReceiver(status: (n: number) => number) {
-  const hits: Hit[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      hits.push({ at: Date.now(), headers: request.headers, raw: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(status(hits.length)).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, hits, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
-
 describe('alert sinks, end to end', () => {
   let t: LedgerUnderTest;
-  let webhook: Awaited<ReturnType<typeof startReceiver>>;
-  let slack: Awaited<ReturnType<typeof startReceiver>>;
+  let webhook: WebhookReceiver;
+  let slack: WebhookReceiver;
   let dataDir: string;
 
   beforeAll(async () => {
-    webhook = await startReceiver((n) => (n <= 2 ? 503 : 204)); // fails twice, then accepts
-    slack = await startReceiver(() => 500); // never accepts
+    webhook = await startWebhookReceiver((n) => (n <= 2 ? 503 : 204)); // fails twice, then accepts
+    slack = await startWebhookReceiver(() => 500); // never accepts
     dataDir = await mkdtemp(join(tmpdir(), 'ledger-alerts-'));
     t = await startLedgerUnderTest({
       dataDir,
@@ -55,7 +33,7 @@ describe('alert sinks, end to end', () => {
   });
   afterAll(async () => {
     await t.stop();
-    await Promise.all([webhook, slack].map((r) => new Promise((resolve) => r.server.close(resolve))));
+    await Promise.all([webhook.close(), slack.close()]);
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -64,9 +42,9 @@ describe('alert sinks, end to end', () => {
     await t.send(MESSAGE_PATTERNS.grantApproval, approval);
     await t.send(MESSAGE_PATTERNS.logExecution, anExecution({ approvalId: approval.approvalId, command: 'rm -rf /' }));
 
-    await within(5000, 'three webhook attempts', () => (webhook.hits.length >= 3 ? true : undefined));
-    const [a, b, c] = webhook.hits;
-    expect(new Set(webhook.hits.map((hit) => hit.raw)).size).toBe(1); // the same alert, byte for byte
+    await within(5000, 'three webhook attempts', () => (webhook.received.length >= 3 ? true : undefined));
+    const [a, b, c] = webhook.received;
+    expect(new Set(webhook.received.map((hit) => hit.raw)).size).toBe(1); // the same alert, byte for byte
     for (const hit of [a!, b!, c!]) {
       expect(hit.headers['x-ledger-signature']).toBe(
         `sha256=${createHmac('sha256', SECRET).update(hit.raw).digest('hex')}`,
@@ -82,8 +60,8 @@ describe('alert sinks, end to end', () => {
       return text.split('\n').find((l) => l.includes(alert.alertId));
     });
     expect(JSON.parse(line)).toMatchObject({ sink: 'slack', attempts: 3, alert: { alertId: alert.alertId } });
-    expect(slack.hits).toHaveLength(3);
-    expect(JSON.parse(slack.hits[0]!.raw)).toEqual({ text: expect.stringContaining('dangerous_deviation') });
+    expect(slack.received).toHaveLength(3);
+    expect(JSON.parse(slack.received[0]!.raw)).toEqual({ text: expect.stringContaining('dangerous_deviation') });
 
     const status = await t.http('GET', '/v1/reconciliation/status');
     expect(status.body).toMatchObject({

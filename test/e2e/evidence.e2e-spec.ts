@@ -1,3 +1,4 @@
+import { bundleContentHash, type RangeEvidenceBundle } from '@audit-ledger/integrity';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,5 +107,80 @@ describe('evidence bundle', () => {
       .catch((error: { code: number; stdout: string }) => error);
     expect(badSignature?.code).toBe(5);
     expect(badSignature?.stdout).toContain('bad_signature');
+  });
+
+  it('exports a global range, all streams, that verify-bundle accepts offline and refuses with a byte flipped or an event left out', async () => {
+    const { body } = await t.http('GET', '/v1/integrity');
+    const sealedTo = (body as Integrity).lastCheckpoint!.toPosition;
+    const out = join(dir, 'range.json');
+    await run(process.execPath, [
+      cli,
+      '--http-port',
+      String(t.ledger.httpPort),
+      'export',
+      'evidence',
+      '--from',
+      '1',
+      '--to',
+      sealedTo,
+      '--out',
+      out,
+    ]);
+    const bundle = JSON.parse(readFileSync(out, 'utf8')) as RangeEvidenceBundle;
+    expect(bundle.format).toBe('audit-ledger-evidence-range/1');
+    expect(bundle.manifest).toMatchObject({ fromPosition: '1', toPosition: sealedTo, unsealedEvents: 0 });
+    expect(new Set(bundle.events.map((e) => e.streamId)).size).toBeGreaterThanOrEqual(2); // the approval's and others
+    expect(bundle.events.map((e) => e.globalPosition)).toEqual(
+      [...bundle.events]
+        .sort((a, b) => Number(a.globalPosition) - Number(b.globalPosition))
+        .map((e) => e.globalPosition),
+    );
+
+    // Another "machine": a fresh directory, no database, no keys directory, no ledger environment.
+    const copy = join(fresh, 'range.json');
+    copyFileSync(out, copy);
+    const env = { PATH: process.env.PATH ?? '' };
+    const ok = await run(process.execPath, [cli, 'verify-bundle', copy], { cwd: fresh, env });
+    expect(ok.stdout).toMatch(
+      new RegExp(`^OK: positions 1\\.\\.${sealedTo}: ${bundle.events.length} events \\(${bundle.events.length} sealed`),
+    );
+
+    const refused = (file: string) =>
+      run(process.execPath, [cli, 'verify-bundle', file], { cwd: fresh, env })
+        .then(() => null)
+        .catch((error: { code: number; stdout: string }) => error);
+
+    // One byte flipped inside the executed command of the logged execution.
+    const bytes = readFileSync(copy);
+    const at = bytes.indexOf(Buffer.from('"command": "')) + '"command": "'.length;
+    expect(at).toBeGreaterThan(20);
+    bytes[at] = bytes[at]! ^ 0x01;
+    const flipped = join(fresh, 'range-flipped.json');
+    writeFileSync(flipped, bytes);
+    const edited = await refused(flipped);
+    expect(edited?.code).toBe(5);
+    expect(edited?.stdout).toMatch(/^FAILED at position \d+: edited: event at \d+ \(ExecutionLogged/);
+
+    // The execution left out by a careful forger: counts and content hash recomputed, so only the seals tell.
+    const removed = bundle.events.findIndex((e) => e.type === 'ExecutionLogged');
+    const position = bundle.events[removed]!.globalPosition;
+    const events = bundle.events.filter((_, index) => index !== removed);
+    const forged: RangeEvidenceBundle = {
+      ...bundle,
+      events,
+      manifest: {
+        ...bundle.manifest,
+        eventCount: events.length,
+        sealedEvents: events.length,
+        contentHash: bundleContentHash({ events, checkpoints: bundle.checkpoints, publicKeys: bundle.publicKeys }),
+      },
+    };
+    const missing = join(fresh, 'range-missing.json');
+    writeFileSync(missing, JSON.stringify(forged, null, 2));
+    const deleted = await refused(missing);
+    expect(deleted?.code).toBe(5);
+    expect(deleted?.stdout).toMatch(
+      new RegExp(`^FAILED at position ${position}: deleted: position ${position} is sealed`),
+    );
   });
 });

@@ -313,6 +313,7 @@ describe('query API and exports (HTTP, on the read models)', () => {
     expect(reply.body).toEqual({
       bucket: 'day',
       groupBy: ['worker', 'toolName'],
+      p95: 'exact', // two dimensions: no rollup covers them
       truncated: false,
       items: [
         {
@@ -324,6 +325,7 @@ describe('query API and exports (HTTP, on the read models)', () => {
           failures: 1,
           totalDurationMs: 2000,
           p95DurationMs: p95(durations.shellDay1),
+          mismatchesByKind: {},
         },
         {
           bucket: '2026-11-19T00:00:00.000Z',
@@ -334,6 +336,7 @@ describe('query API and exports (HTTP, on the read models)', () => {
           failures: 1,
           totalDurationMs: 50,
           p95DurationMs: 50,
+          mismatchesByKind: {},
         },
         {
           bucket: '2026-11-20T00:00:00.000Z',
@@ -344,14 +347,19 @@ describe('query API and exports (HTTP, on the read models)', () => {
           failures: 0,
           totalDurationMs: 100,
           p95DurationMs: p95(durations.shellDay2),
+          mismatchesByKind: {},
         },
       ],
     });
     expect(p95(durations.shellDay1)).toBeCloseTo(880); // 400 + 0.8 × 600
     const weekly = await get(`/v1/summaries?workerId=${worker}&bucket=week`);
+    expect(weekly.body.p95).toBe('histogram'); // from the summary rollups
     expect(weekly.body.items).toEqual([
       expect.objectContaining({ bucket: '2026-11-16T00:00:00.000Z', executions: 8, successes: 6, failures: 2 }),
     ]);
+    const weeklyExact = await get(`/v1/summaries?workerId=${worker}&bucket=week&exact=true`);
+    expect(weeklyExact.body.p95).toBe('exact');
+    expect({ ...weeklyExact.body.items[0], p95DurationMs: 0 }).toEqual({ ...weekly.body.items[0], p95DurationMs: 0 });
     const hourly = await get(
       `/v1/summaries?workerId=${worker}&bucket=hour&groupBy=riskLevel&from=2026-11-19T11:00:00Z&to=2026-11-19T13:00:00Z`,
     );

@@ -1,48 +1,36 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLedger, type RunningLedger } from '../../apps/ledger/src/index.js';
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { within } from '../support/within.js';
 
 const SECRET = 'webhook-secret-0123456789';
 
-interface Received {
-  headers: IncomingHttpHeaders;
-  raw: string;
-  body: { alertId: string; type: string; kind?: string; streamId: string; data: Record<string, unknown> };
+interface Alert {
+  alertId: string;
+  type: string;
+  kind?: string;
+  streamId: string;
+  data: Record<string, unknown>;
 }
 
-/** A local webhook receiver: records every POST with its raw body. */
-async function startReceiver(): Promise<{ server: Server; url: string; received: Received[] }> {
-  const received: Received[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      received.push({ headers: request.headers, raw, body: JSON.parse(raw) as Received['body'] });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
-}
+const alertsOf = (receiver: WebhookReceiver) =>
+  receiver.received.map((r) => ({ ...r, body: JSON.parse(r.raw) as Alert }));
 
 describe('reconciliation processor and alerts, end to end', () => {
   let t: LedgerUnderTest;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   let dataDir: string;
   let second: RunningLedger | undefined;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     dataDir = await mkdtemp(join(tmpdir(), 'ledger-reconciliation-'));
     t = await startLedgerUnderTest({
       dataDir,
@@ -56,7 +44,7 @@ describe('reconciliation processor and alerts, end to end', () => {
   afterAll(async () => {
     await second?.close();
     await t.stop();
-    await new Promise((resolve) => receiver.server.close(resolve));
+    await receiver.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -98,7 +86,7 @@ describe('reconciliation processor and alerts, end to end', () => {
     expect(mismatch.metadata).toMatchObject({ actor: 'process:reconciliation', causationId: ack.eventId });
 
     const delivered = await within(1000, 'webhook delivery', async () =>
-      receiver.received.find((r) => r.body.alertId === mismatch.event_id),
+      alertsOf(receiver).find((r) => r.body.alertId === mismatch.event_id),
     );
     const expected = `sha256=${createHmac('sha256', SECRET).update(delivered.raw).digest('hex')}`;
     expect(delivered.headers['x-ledger-signature']).toBe(expected);
@@ -121,7 +109,7 @@ describe('reconciliation processor and alerts, end to end', () => {
     const row = await verdictOf(`approval-${approvalId}`, 'ExecutionReconciled');
     expect(row.data).toMatchObject({ verdict: 'MATCH' });
     expect(row.metadata).toMatchObject({ causationId: ack.eventId });
-    expect(receiver.received.some((r) => r.body.streamId === `approval-${approvalId}`)).toBe(false);
+    expect(alertsOf(receiver).some((r) => r.body.streamId === `approval-${approvalId}`)).toBe(false);
   });
 
   describe('lifecycle kinds', () => {
@@ -180,7 +168,7 @@ describe('reconciliation processor and alerts, end to end', () => {
       const row = await verdictOf(`approval-${approvalId}`, 'MismatchDetected', 'approval_unused');
       expect(row.data).toMatchObject({ approvalId, severity: 'low' });
       await within(1000, 'approval_unused alert', async () =>
-        receiver.received.find((r) => r.body.alertId === row.event_id),
+        alertsOf(receiver).find((r) => r.body.alertId === row.event_id),
       );
     });
   });

@@ -40,8 +40,19 @@ describe('tamper evidence: ledger verify against a superuser', () => {
     (await admin.query<R>(text, values)).rows;
   const events = (streamId: string) =>
     sql('SELECT * FROM ledger.events WHERE stream_id = $1 ORDER BY stream_revision', [streamId]);
-  const verify = (extra: { witnessFile?: string } = {}): Promise<VerifyReport> =>
-    verifyLedger({ databaseUrl: t.database.url, keys: keys.ring, ...extra });
+  const verify = (
+    extra: { witnessFile?: string; inlineContentRows?: number; maxTrackedStreams?: number; from?: bigint } = {},
+  ): Promise<VerifyReport> => verifyLedger({ databaseUrl: t.database.url, keys: keys.ring, ...extra });
+  /** The same verification with the hash links checked in global order, and by the full (stream, revision) pass. */
+  const verifyBothWays = async (extra: { from?: bigint } = {}) => {
+    const [tracked, untracked] = [await verify(extra), await verify({ ...extra, maxTrackedStreams: 1 })];
+    expect(untracked.problems).toEqual(tracked.problems);
+    expect([untracked.eventsChecked, untracked.streamsChecked]).toEqual([
+      tracked.eventsChecked,
+      tracked.streamsChecked,
+    ]);
+    return tracked;
+  };
 
   /** Rewrites rows as a superuser would: delete them, then insert the replacements at chosen positions. */
   async function replaceRows(remove: string[], insert: Row[]): Promise<void> {
@@ -179,10 +190,59 @@ describe('tamper evidence: ledger verify against a superuser', () => {
     });
   });
 
+  it('(a) names an edited event when the content hashes are checked by the worker thread', async () => {
+    const [, execution] = await events(streams.a);
+    await sql(`UPDATE ledger.events SET data = jsonb_set(data, '{exitCode}', '1') WHERE global_position = $1`, [
+      execution!.global_position,
+    ]);
+    const report = await verify({ inlineContentRows: 0 });
+    expect(report.firstProblem).toMatchObject({ kind: 'edited', position: execution!.global_position });
+    expect(report.problems).toHaveLength(1);
+  });
+
   it('(b) names a deleted event', async () => {
     const [, execution] = await events(streams.a);
     await replaceRows([execution!.global_position], []);
     expect((await verify()).firstProblem).toMatchObject({ kind: 'deleted', position: execution!.global_position });
+  });
+
+  it('(b) names a deleted event also when the streams outnumber those the global pass tracks', async () => {
+    const [, execution] = await events(streams.a);
+    await replaceRows([execution!.global_position], []);
+    expect((await verifyBothWays()).firstProblem).toMatchObject({
+      kind: 'deleted',
+      position: execution!.global_position,
+    });
+  });
+
+  it('names an event replaced with a consistent hash by the link its successor holds', async () => {
+    const [granted, execution] = await events(streams.a);
+    const replaced = { ...(granted!.data as Record<string, unknown>), approvedBy: 'mallory' };
+    const hash = chainHash(granted!.prev_hash, {
+      eventId: granted!.event_id,
+      streamId: streams.a,
+      streamRevision: 0,
+      type: granted!.type,
+      data: replaced,
+      metadata: granted!.metadata,
+    });
+    await sql('UPDATE ledger.events SET data = $1, hash = $2 WHERE global_position = $3', [
+      replaced,
+      hash,
+      granted!.global_position,
+    ]);
+
+    const whole = await verifyBothWays();
+    expect(whole.firstProblem).toMatchObject({ kind: 'broken_link', position: granted!.global_position });
+    expect(whole.problems).toHaveLength(1); // the sealed range's root is explained by it
+    // A window that starts after the replaced event links its successor to it.
+    const windowed = await verifyBothWays({ from: BigInt(execution!.global_position) });
+    expect(windowed.firstProblem).toMatchObject({ kind: 'broken_link', position: granted!.global_position });
+  });
+
+  it('verifies an untouched ledger the same way with and without tracking the streams in global order', async () => {
+    expect((await verifyBothWays()).ok).toBe(true);
+    expect((await verifyBothWays({ from: 3n })).ok).toBe(true);
   });
 
   it('(c) names the first position of a deleted stream', async () => {
@@ -205,7 +265,10 @@ describe('tamper evidence: ledger verify against a superuser', () => {
         { ...executed!, global_position: granted!.global_position },
       ],
     );
-    expect((await verify()).firstProblem).toMatchObject({ kind: 'reordered', position: granted!.global_position });
+    expect((await verifyBothWays()).firstProblem).toMatchObject({
+      kind: 'reordered',
+      position: granted!.global_position,
+    });
   });
 
   it('(e) names a forged event inserted with a valid hash chain', async () => {

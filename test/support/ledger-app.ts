@@ -36,6 +36,7 @@ export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput>
     options: { host: '127.0.0.1', port: ledger.tcpPort },
   });
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  pool.on('error', () => undefined); // an idle connection ended by the server: the next query reconnects
   return {
     ledger,
     database,

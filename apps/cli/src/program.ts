@@ -1,12 +1,13 @@
 import { LedgerClientClosedError, SpoolLockedError, SpoolWriteError } from '@audit-ledger/client';
 import { Command, CommanderError } from 'commander';
-import { registerExportEvidence } from './commands/export-evidence.command.js';
+import { registerExport } from './commands/export.command.js';
 import { registerGrant } from './commands/grant.command.js';
 import { registerKeys } from './commands/keys.command.js';
 import { registerLogExecution } from './commands/log-execution.command.js';
 import { registerRead } from './commands/read.command.js';
 import { registerReconcile } from './commands/reconcile.command.js';
 import { registerReject } from './commands/reject.command.js';
+import { registerProjectionsRebuild } from './commands/projections-rebuild.command.js';
 import { registerReplay } from './commands/replay.command.js';
 import { registerRevoke } from './commands/revoke.command.js';
 import { registerSpoolDrain } from './commands/spool-drain.command.js';
@@ -37,8 +38,9 @@ export function buildProgram(io: CliIo): Command {
     registerVerify,
     registerKeys,
     registerReplay,
-    registerExportEvidence,
+    registerExport,
     registerVerifyBundle,
+    registerProjectionsRebuild,
   ]) {
     register(program, io);
   }

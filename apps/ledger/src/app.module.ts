@@ -29,12 +29,14 @@ import {
 } from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
+import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
 import {
   RECONCILIATION_STATUS,
   ReconciliationStatusHttpController,
   type ReconciliationStatusProbe,
 } from './reconciliation/reconciliation-status.http.controller.js';
+import { RECONCILIATION_JUDGE, type AskJudge } from './reconciliation/ask-judge.js';
 import { RerunReconciliationHttpController } from './reconciliation/rerun-reconciliation/rerun-reconciliation.http.controller.js';
 import { ReviewMismatchHandler } from './reconciliation/review-mismatch/review-mismatch.handler.js';
 import { ReviewMismatchHttpController } from './reconciliation/review-mismatch/review-mismatch.http.controller.js';
@@ -44,7 +46,7 @@ import { ExecutionsQueryHttpController } from './queries/executions-query.http.c
 import { MismatchesQueryHttpController } from './queries/mismatches-query.http.controller.js';
 import { queriesProviders } from './queries/queries.providers.js';
 import { SummariesQueryHttpController } from './queries/summaries-query.http.controller.js';
-import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, TOKEN_SECRET, systemClock } from './shared/tokens.js';
+import { CLOCK, DATABASE_URL, EVENT_STORE, LEDGER_CONFIG, LOGGER, TOKEN_SECRET, systemClock } from './shared/tokens.js';
 
 export interface LedgerDependencies {
   config: LedgerConfig;
@@ -56,6 +58,8 @@ export interface LedgerDependencies {
   alerts: AlertDispatcher;
   sseAlerts: SseAlertSink;
   reconciliationStatus: ReconciliationStatusProbe;
+  /** The LLM judge, when configured (LEDGER_JUDGE_URL). */
+  judge?: AskJudge;
   projectionsStatus: ProjectionsStatusProbe;
   /** The owner's URL; the query API opens a small read-only pool on it. */
   databaseUrl: string;
@@ -97,6 +101,8 @@ export class AppModule {
         { provide: LOGGER, useValue: deps.logger },
         { provide: TOKEN_SECRET, useValue: deps.tokenSecret },
         { provide: CLOCK, useValue: systemClock },
+        { provide: DATABASE_URL, useValue: deps.databaseUrl },
+        LastCheckpointVerification,
         { provide: APP_FILTER, useClass: LedgerExceptionFilter },
         AuditAccessRecorder,
         { provide: APP_INTERCEPTOR, useClass: AuditAccessInterceptor },
@@ -108,6 +114,7 @@ export class AppModule {
         { provide: AlertDispatcher, useValue: deps.alerts },
         { provide: SSE_ALERT_SINK, useValue: deps.sseAlerts },
         { provide: RECONCILIATION_STATUS, useValue: deps.reconciliationStatus },
+        { provide: RECONCILIATION_JUDGE, useValue: deps.judge ?? null },
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
         ...queriesProviders(deps.databaseUrl),
       ],

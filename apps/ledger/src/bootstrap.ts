@@ -12,6 +12,7 @@ import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
+import { setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { freePort } from './shared/free-port.js';
 import { NoDelayJsonSocket } from './shared/no-delay-json-socket.js';
@@ -21,7 +22,14 @@ export interface RunningLedger {
   tcpPort: number;
   httpPort: number;
   databaseUrl: string;
+  /** Every HTTP route the app registered (method and Fastify URL pattern, e.g. `/v1/approvals/:approvalId`). */
+  httpRoutes: readonly HttpRoute[];
   close(): Promise<void>;
+}
+
+export interface HttpRoute {
+  method: string;
+  url: string;
 }
 
 /** Raw outputs up to 16 MiB are accepted (and capped when stored); JSON escaping can double that. */
@@ -84,6 +92,11 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       cleanups.push(() => sealer.stop());
     }
 
+    const adapter = new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT });
+    const httpRoutes: HttpRoute[] = [];
+    adapter.getInstance().addHook('onRoute', ({ method, url }) => {
+      for (const one of [method].flat()) httpRoutes.push({ method: one, url });
+    });
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.register({
         config,
@@ -95,13 +108,15 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         alerts: reconciliation.alerts,
         sseAlerts: reconciliation.sseAlerts,
         reconciliationStatus: () => reconciliation.status(),
+        ...(reconciliation.judge ? { judge: reconciliation.judge } : {}),
         projectionsStatus: () => projections?.status(),
         databaseUrl: database.url,
       }),
-      new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT }),
+      adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },
     );
     cleanups.push(() => app.close());
+    setupOpenApi(app);
     cleanups.push(() => reconciliation.sseAlerts.close()); // open event streams would hold the HTTP server open
 
     const tcpPort = config.tcpPort === 0 ? await freePort(config.tcpHost) : config.tcpPort;
@@ -127,7 +142,14 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       'audit-ledger is ready',
     );
     let closing: Promise<void> | undefined;
-    return { config, tcpPort, httpPort, databaseUrl: database.url, close: () => (closing ??= closeAll()) };
+    return {
+      config,
+      tcpPort,
+      httpPort,
+      databaseUrl: database.url,
+      httpRoutes,
+      close: () => (closing ??= closeAll()),
+    };
   } catch (error) {
     await closeAll();
     throw error;

@@ -1,4 +1,4 @@
-export { startLedger, type RunningLedger } from './bootstrap.js';
+export { startLedger, type HttpRoute, type RunningLedger } from './bootstrap.js';
 export {
   loadConfig,
   ENVIRONMENT_VARIABLES,
@@ -8,3 +8,6 @@ export {
 export { runUntilStopped, type StopSignal } from './run-until-stopped.js';
 export { freePort } from './shared/free-port.js';
 export * from './integrity/index.js';
+export { startReconciliation, type RunningReconciliation } from './reconciliation/start-reconciliation.js';
+export { rebuildReadModels, plannedRebuild, ledgerProjections } from './projections/rebuild-read-models.js';
+export { UnknownProjectionError, RebuildFailedError, RebuildInProgressError } from '@audit-ledger/read-models';

@@ -8,3 +8,4 @@ export * from './reconciliation/index.js';
 export * from './reconciliation/reconciliation.events.js';
 export * from './reconciliation/lifecycle.js';
 export * from './reconciliation/reconciliation.decider.js';
+export * from './forensics/replay-reply.js';

@@ -1,4 +1,5 @@
 export * from './canonical-json.js';
+export * from './canonical-json-bytes.js';
 export * from './hash-chain.js';
 export * from './digest.js';
 export * from './merkle.js';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * RFC 6962 §2.1 Merkle tree hash over byte-string leaves:
@@ -12,12 +12,26 @@ const NODE_PREFIX = Buffer.from([0x01]);
 
 export const EMPTY_TREE_ROOT = createHash('sha256').digest();
 
+/** Prefix and 32-byte children written in place: one one-shot hash call per node (the verifier's hot path). */
+const scratch = Buffer.alloc(65);
+/** The first 33 bytes of `scratch`: 0x00 ‖ a 32-byte leaf. */
+const leafScratch = scratch.subarray(0, 33);
+
 export function merkleLeafHash(leaf: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
+  if (leaf.length !== 32) return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
+  scratch[0] = 0x00;
+  scratch.set(leaf, 1);
+  return hash('sha256', scratch.subarray(0, 33), 'buffer');
 }
 
 export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32) {
+    return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  }
+  scratch[0] = 0x01;
+  scratch.set(left, 1);
+  scratch.set(right, 33);
+  return hash('sha256', scratch, 'buffer');
 }
 
 /** The largest power of two strictly smaller than n (n ≥ 2). */
@@ -42,10 +56,11 @@ function subtreeRoot(leaves: readonly Uint8Array[], start: number, end: number):
 
 /**
  * Computes MTH incrementally in O(log n) memory: it keeps the roots of the perfect subtrees (one per set bit of the
- * count, largest first); RFC 6962's root is those roots folded from the right.
+ * count, largest first); RFC 6962's root is those roots folded from the right. Nodes are kept as 32-character latin1
+ * strings written into a scratch buffer: no Buffer per node, which keeps the verifier's garbage collector idle.
  */
 export class MerkleTreeBuilder {
-  private readonly stack: Buffer[] = [];
+  private readonly stack: string[] = [];
   private size = 0;
 
   get count(): number {
@@ -54,9 +69,23 @@ export class MerkleTreeBuilder {
 
   /** Adds one leaf (its data, e.g. a 32-byte event hash). */
   push(leaf: Uint8Array): void {
-    let node = merkleLeafHash(leaf);
+    this.pushNode(merkleLeafHash(leaf).toString('latin1'));
+  }
+
+  /** Adds one leaf given as hex (a stored event hash: its 32 bytes are the leaf). */
+  pushHex(leafHex: string): void {
+    scratch[0] = 0x00;
+    if (leafHex.length !== 64 || scratch.write(leafHex, 1, 'hex') !== 32) {
+      this.push(Buffer.from(leafHex, 'hex'));
+      return;
+    }
+    this.pushNode(hash('sha256', leafScratch, 'binary'));
+  }
+
+  private pushNode(leafHash: string): void {
+    let node = leafHash;
     // Merge equal-sized perfect subtrees: one merge per trailing 1-bit of the old size.
-    for (let s = this.size; s & 1; s >>>= 1) node = merkleNodeHash(this.stack.pop()!, node);
+    for (let s = this.size; s & 1; s >>>= 1) node = nodeHashLatin1(this.stack.pop()!, node);
     this.stack.push(node);
     this.size += 1;
   }
@@ -64,14 +93,21 @@ export class MerkleTreeBuilder {
   root(): Buffer {
     if (this.stack.length === 0) return Buffer.from(EMPTY_TREE_ROOT);
     let node = this.stack[this.stack.length - 1]!;
-    for (let i = this.stack.length - 2; i >= 0; i--) node = merkleNodeHash(this.stack[i]!, node);
-    return node;
+    for (let i = this.stack.length - 2; i >= 0; i--) node = nodeHashLatin1(this.stack[i]!, node);
+    return Buffer.from(node, 'latin1');
   }
 
   reset(): void {
     this.stack.length = 0;
     this.size = 0;
   }
+}
+
+function nodeHashLatin1(left: string, right: string): string {
+  scratch[0] = 0x01;
+  scratch.write(left, 1, 'latin1');
+  scratch.write(right, 33, 'latin1');
+  return hash('sha256', scratch, 'binary'); // 'binary' is latin1
 }
 
 /** RFC 6962 §2.1.1 audit path for leaf `index` (0-based) in the tree over `leaves`, from the leaf upwards. */

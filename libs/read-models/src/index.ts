@@ -14,3 +14,15 @@ export * from './projections/executions.projection.js';
 export * from './projections/reconciliation.projection.js';
 export { defaultProjections, projectionsWithReconciliation } from './projections/default-projections.js';
 export * from './queries/index.js';
+export * from './rebuild/projection-rebuild.js';
+export { rebuildUnits, UnknownProjectionError, type RebuildUnit } from './rebuild/rebuild-units.js';
+export { inSchema, schemaClient } from './rebuild/schema-rewrite.js';
+export * from './summaries/duration-histogram.js';
+export {
+  DURATION_THRESHOLDS_SQL,
+  ROLLUP_DIMENSIONS,
+  ROLLUP_GRAINS,
+  SUMMARY_ROLLUPS,
+  type RollupDimension,
+  type RollupGrain,
+} from './projections/summary-rollup.js';

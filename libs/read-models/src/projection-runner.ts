@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { type EventStore, type RecordedEvent } from '@audit-ledger/event-store';
-import { prepareEvent, type Projection } from './projection.js';
+import { type EventStore, type ReadAllFilter, type RecordedEvent } from '@audit-ledger/event-store';
+import { matchesFilter, prepareEvent, ProjectionBatch, unionFilter, type Projection } from './projection.js';
+import { rebuildUnits } from './rebuild/rebuild-units.js';
 import { advisoryLockKey, CHECKPOINTS_TABLE, runReadModelMigrations } from './read-model-migrations.js';
 
 /** The little the runner logs through; a pino logger fits as it is. */
@@ -69,8 +70,10 @@ export interface ProjectionStatus {
   active: boolean;
   /** Checkpoint: the last global position applied and committed (decimal string). Stale while `standby`. */
   position: string;
-  /** Checkpoint's version differs from the projection's: a rebuild is needed (not automatic yet). */
+  /** Checkpoint's version differs from the projection's: its rows were built by other code; rebuild them. */
   versionMismatch: boolean;
+  /** With `versionMismatch`: what to do about it (`ledger projections rebuild <name>`). */
+  versionMismatchHint?: string;
   /** Events applied by this process. */
   applied: number;
   /** Events not applied: `unhandled` (type not in `handles`), `newer` (schemaVersion newer than understood). */
@@ -95,8 +98,9 @@ export class CheckpointFenceError extends Error {
 }
 
 /**
- * Runs projections: per projection, one worker takes a session-level advisory lock on a connection of its own, reads
- * the checkpoint, subscribes to the store after it, and commits each batch of rows together with the new checkpoint.
+ * Runs projections: per unit of projections that write common tables (`rebuildUnits`; most units are one projection),
+ * one worker takes the members' session-level advisory locks on a connection of its own, reads their checkpoints,
+ * subscribes to the store after the lowest, and commits each batch of rows together with the new checkpoints.
  * Create with `ProjectionRunner.start`, stop with `stop()`; `status()` is for `/health`.
  */
 export class ProjectionRunner {
@@ -107,7 +111,7 @@ export class ProjectionRunner {
 
   private constructor(
     private readonly pool: pg.Pool,
-    options: ProjectionRunnerOptions,
+    private readonly options: ProjectionRunnerOptions,
   ) {
     const logger = options.logger ?? silentReadModelLogger;
     const settings: WorkerSettings = {
@@ -120,7 +124,8 @@ export class ProjectionRunner {
       reconnectMs: options.reconnectMs ?? 1000,
       failureRetryMs: options.failureRetryMs ?? 30_000,
     };
-    this.workers = options.projections.map((projection) => new ProjectionWorker(projection, settings));
+    // Projections that write common tables run on one worker, in one transaction per batch (see ProjectionWorker).
+    this.workers = rebuildUnits(options.projections).map((unit) => new ProjectionWorker(unit.projections, settings));
     this.running = this.workers.map((worker) => worker.run());
   }
 
@@ -152,7 +157,8 @@ export class ProjectionRunner {
   }
 
   status(): ProjectionRunnerStatus {
-    const projections = this.workers.map((worker) => worker.status());
+    const byName = new Map(this.workers.flatMap((worker) => worker.statuses()).map((s) => [s.name, s]));
+    const projections = this.options.projections.map((p) => byName.get(p.name)!);
     return {
       healthy: projections.every((p) => p.state !== 'failed' && p.state !== 'reconnecting'),
       projections,
@@ -204,6 +210,7 @@ function isTransientDatabaseError(error: unknown): boolean {
 
 class EventFailure {
   constructor(
+    readonly member: Member,
     readonly event: RecordedEvent,
     readonly cause: unknown,
   ) {}
@@ -218,41 +225,91 @@ interface BatchCounters {
 
 const emptyCounters = (): BatchCounters => ({ applied: 0, unhandled: 0, newer: 0, byType: {} });
 
+/** One projection of a worker: its checkpoint, counters and failure as this process knows them. */
+class Member {
+  position = 0n;
+  versionMismatch = false;
+  storedVersion?: number;
+  readonly totals = emptyCounters();
+  failure?: ProjectionFailure;
+
+  constructor(readonly projection: Projection) {}
+
+  /** Says the stored rows come from another version of the projection, and how to rebuild them. */
+  versionMismatchHint(): string {
+    const { name, version } = this.projection;
+    return (
+      `projection ${name}: its rows and checkpoint were written by version ${this.storedVersion ?? '?'} and the code ` +
+      `is version ${version}; run \`ledger projections rebuild ${name}\` to rebuild them from position 0`
+    );
+  }
+
+  merge(counters: BatchCounters): void {
+    this.totals.applied += counters.applied;
+    this.totals.unhandled += counters.unhandled;
+    this.totals.newer += counters.newer;
+    for (const [type, count] of Object.entries(counters.byType)) {
+      this.totals.byType[type] = (this.totals.byType[type] ?? 0) + count;
+    }
+  }
+}
+
+/**
+ * Applies the projections of one unit (those sharing tables, see `rebuildUnits`; usually one projection) on one
+ * connection: holds every member's advisory lock, reads one subscription from the lowest member checkpoint, and
+ * applies each batch in one transaction, event by event in global order and, per event, member by member in the
+ * runner's order, each member only to the events past its own checkpoint and within its own filter; then moves every
+ * member's checkpoint. Members of one unit therefore never wait for each other's commits.
+ */
 class ProjectionWorker {
   private state: ProjectionState = 'starting';
   private active = false;
-  private position = 0n;
-  private versionMismatch = false;
-  private readonly totals = emptyCounters();
-  private failure?: ProjectionFailure;
   private lastError?: string;
-  private readonly lockKey: string;
+  private readonly members: Member[];
+  private readonly names: string[];
+  private readonly lockKeys: string[];
+  private readonly filter: ReadAllFilter | undefined;
   private readonly watched = new WeakSet<pg.PoolClient>();
-  /** The connection holding the lock, and what to do when it dies while the worker waits for events. */
+  /** The connection holding the locks, and what to do when it dies while the worker waits for events. */
   private held?: pg.PoolClient;
   private lost?: Error;
   private dropSubscription?: () => void;
 
   constructor(
-    private readonly projection: Projection,
+    projections: readonly Projection[],
     private readonly settings: WorkerSettings,
   ) {
-    this.lockKey = advisoryLockKey(projection.name);
+    this.members = projections.map((projection) => new Member(projection));
+    this.names = projections.map((p) => p.name);
+    this.lockKeys = projections.map((p) => advisoryLockKey(p.name));
+    this.filter = unionFilter(projections.map((p) => p.filter));
   }
 
-  status(): ProjectionStatus {
-    return {
-      name: this.projection.name,
-      version: this.projection.version,
-      state: this.state,
-      active: this.active,
-      position: this.position.toString(),
-      versionMismatch: this.versionMismatch,
-      applied: this.totals.applied,
-      skipped: { unhandled: this.totals.unhandled, newer: this.totals.newer, byType: { ...this.totals.byType } },
-      ...(this.failure ? { failure: { ...this.failure } } : {}),
-      ...(this.lastError ? { lastError: this.lastError } : {}),
-    };
+  private get label(): string {
+    return this.names.join('+');
+  }
+
+  statuses(): ProjectionStatus[] {
+    return this.members.map((member) => {
+      return {
+        name: member.projection.name,
+        version: member.projection.version,
+        // A member held back by another member's failure is not failed itself: it catches up once that is fixed.
+        state: this.state === 'failed' && !member.failure ? 'catching_up' : this.state,
+        active: this.active,
+        position: member.position.toString(),
+        versionMismatch: member.versionMismatch,
+        ...(member.versionMismatch ? { versionMismatchHint: member.versionMismatchHint() } : {}),
+        applied: member.totals.applied,
+        skipped: {
+          unhandled: member.totals.unhandled,
+          newer: member.totals.newer,
+          byType: { ...member.totals.byType },
+        },
+        ...(member.failure ? { failure: { ...member.failure } } : {}),
+        ...(this.lastError ? { lastError: this.lastError } : {}),
+      };
+    });
   }
 
   async run(): Promise<void> {
@@ -269,7 +326,7 @@ class ProjectionWorker {
         if (signal.aborted) break;
         this.state = 'reconnecting';
         this.lastError = messageOf(error);
-        logger.warn({ err: error, projection: this.projection.name }, 'projection lost its connection or lock');
+        logger.warn({ err: error, projection: this.label }, 'projection lost its connection or lock');
         await pause(
           error instanceof CheckpointFenceError ? this.settings.lockRetryMs : this.settings.reconnectMs,
           signal,
@@ -277,14 +334,14 @@ class ProjectionWorker {
       } finally {
         this.active = false;
         this.held = undefined;
-        // Closing the connection releases the session-level advisory lock (and rolls back anything left open).
+        // Closing the connection releases the session-level advisory locks (and rolls back anything left open).
         if (client) client.release(true);
       }
     }
     this.state = 'stopped';
   }
 
-  /** Takes the projection's lock on a connection of its own, retrying until it gets it or is stopped. */
+  /** Takes every member's lock on a connection of its own, retrying until it gets them all or is stopped. */
   private async acquire(): Promise<pg.PoolClient | undefined> {
     const { pool, signal } = this.settings;
     while (!signal.aborted) {
@@ -292,11 +349,18 @@ class ProjectionWorker {
       this.watch(client);
       let locked: boolean;
       try {
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
-          this.lockKey,
-        ]);
-        locked = rows[0]?.locked === true;
-        if (!locked) await this.readCheckpoint(client); // a standby still reports where the active process is
+        const { rows } = await client.query<{ key: string; locked: boolean }>(
+          'SELECT key::text, pg_try_advisory_lock(key) AS locked FROM unnest($1::bigint[]) WITH ORDINALITY AS k(key, n) ORDER BY n',
+          [this.lockKeys],
+        );
+        locked = rows.length === this.lockKeys.length && rows.every((row) => row.locked);
+        if (!locked) {
+          const taken = rows.filter((row) => row.locked).map((row) => row.key);
+          if (taken.length > 0) {
+            await client.query('SELECT pg_advisory_unlock(key) FROM unnest($1::bigint[]) AS k(key)', [taken]);
+          }
+          await this.readCheckpoints(client); // a standby still reports where the active process is
+        }
       } catch (error) {
         client.release(true);
         throw error;
@@ -309,23 +373,32 @@ class ProjectionWorker {
     return undefined;
   }
 
-  /** With the lock held: read the checkpoint, subscribe after it, apply; on a projection error wait and retry. */
+  /** With the locks held: read the checkpoints, subscribe after them, apply; on a projection error wait and retry. */
   private async follow(client: pg.PoolClient): Promise<void> {
     const { signal } = this.settings;
     this.active = true;
     this.lastError = undefined;
-    await client.query(`INSERT INTO ${CHECKPOINTS_TABLE} (name, version) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-      this.projection.name,
-      this.projection.version,
-    ]);
+    await client.query(
+      `INSERT INTO ${CHECKPOINTS_TABLE} (name, version)
+       SELECT * FROM unnest($1::text[], $2::integer[]) ON CONFLICT DO NOTHING`,
+      [this.names, this.members.map((m) => m.projection.version)],
+    );
     while (!signal.aborted) {
-      await this.readCheckpoint(client);
-      this.state = this.failure ? 'failed' : 'catching_up';
+      await this.readCheckpoints(client);
+      this.state = this.members.some((m) => m.failure) ? 'failed' : 'catching_up';
       const failed = await this.consume(client);
       if (this.lost) throw this.lost;
       if (!failed) return;
+      if (failed === 'moved') {
+        for (const member of this.members) member.failure = undefined;
+        this.settings.logger.info(
+          { projection: this.label, from: this.from().toString() },
+          'projection checkpoint moved (rebuilt and swapped in): continuing from the new checkpoint',
+        );
+        continue;
+      }
       if (failed === 'transient') {
-        // Two projections' batches can lock the same rows in opposite orders; PostgreSQL aborts one. Not the
+        // Batches of other workers can lock the same rows in opposite orders; PostgreSQL aborts one. Not the
         // projection's fault: apply the batch again shortly instead of waiting failureRetryMs as for a real failure.
         await pause(TRANSIENT_RETRY_MS + Math.floor(Math.random() * TRANSIENT_RETRY_MS), signal);
         continue;
@@ -335,37 +408,57 @@ class ProjectionWorker {
     }
   }
 
-  private async readCheckpoint(client: pg.PoolClient): Promise<void> {
-    const { rows } = await client.query<CheckpointRow>(
-      `SELECT position, version, error, error_position, error_event_id, error_event_type, error_at, failures
-         FROM ${CHECKPOINTS_TABLE} WHERE name = $1`,
-      [this.projection.name],
+  /** Where the subscription starts: the lowest member checkpoint. */
+  private from(): bigint {
+    return this.members.reduce((low, m) => (m.position < low ? m.position : low), this.members[0]!.position);
+  }
+
+  private async readCheckpoints(client: pg.PoolClient): Promise<void> {
+    const { rows } = await client.query<CheckpointRow & { name: string }>(
+      `SELECT name, position, version, error, error_position, error_event_id, error_event_type, error_at, failures
+         FROM ${CHECKPOINTS_TABLE} WHERE name = ANY($1::text[])`,
+      [this.names],
     );
-    const row = rows[0];
-    if (!row) return;
-    this.position = BigInt(row.position);
-    this.versionMismatch = row.version !== this.projection.version;
+    for (const member of this.members) {
+      const row = rows.find((r) => r.name === member.projection.name);
+      if (row) this.readCheckpoint(member, row);
+    }
+  }
+
+  private readCheckpoint(member: Member, row: CheckpointRow): void {
+    member.position = BigInt(row.position);
+    const mismatch = row.version !== member.projection.version;
+    if (mismatch && (!member.versionMismatch || member.storedVersion !== row.version)) {
+      member.storedVersion = row.version;
+      this.settings.logger.warn(
+        { projection: member.projection.name, storedVersion: row.version, version: member.projection.version },
+        member.versionMismatchHint(),
+      );
+    }
+    member.storedVersion = row.version;
+    member.versionMismatch = mismatch;
     if (row.error !== null && row.error_position !== null) {
-      this.failure = {
+      member.failure = {
         position: row.error_position,
         eventId: row.error_event_id ?? '',
         eventType: row.error_event_type ?? '',
         message: row.error,
         at: (row.error_at ?? new Date(0)).toISOString(),
-        attempts: this.failure?.attempts ?? row.failures,
+        attempts: member.failure?.attempts ?? row.failures,
       };
     } else {
-      this.failure = undefined;
+      member.failure = undefined;
     }
   }
 
   /**
    * Applies batches until stopped (returns false), the database aborts a batch for a transient reason such as a
-   * deadlock (returns 'transient'), or the projection throws (records it, returns 'failed').
+   * deadlock (returns 'transient'), a checkpoint moved under the lock (a rebuild swapped the tables: returns
+   * 'moved'), or a projection throws (records it, returns 'failed').
    */
-  private async consume(client: pg.PoolClient): Promise<false | 'failed' | 'transient'> {
+  private async consume(client: pg.PoolClient): Promise<false | 'failed' | 'transient' | 'moved'> {
     const { signal, store, batchSize } = this.settings;
-    const subscription = store.subscribeToAll({ fromPosition: this.position, filter: this.projection.filter });
+    const subscription = store.subscribeToAll({ fromPosition: this.from(), filter: this.filter });
     const iterator = subscription[Symbol.asyncIterator]();
     const onAbort = (): void => void subscription.close();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -392,13 +485,20 @@ class ProjectionWorker {
           if (next.done) break;
           batch.push(next.value);
         }
-        const failure = await this.commitBatch(client, batch);
+        let failure: EventFailure | undefined;
+        try {
+          failure = await this.commitBatch(client, batch);
+        } catch (error) {
+          // Holding the lock, only a rebuild moves the checkpoint (it swapped in rebuilt rows): start over from it.
+          if (error instanceof CheckpointFenceError) return 'moved';
+          throw error;
+        }
         if (failure) {
           if (isTransientDatabaseError(failure.cause)) return 'transient';
           await this.recordFailure(client, failure);
           return 'failed';
         }
-        if (drained && !this.failure) this.state = 'live';
+        if (drained && !this.members.some((m) => m.failure)) this.state = 'live';
       }
       return false;
     } finally {
@@ -409,26 +509,49 @@ class ProjectionWorker {
   }
 
   /**
-   * One transaction: check that the checkpoint is still where this worker left it (a fence against a second runner
-   * whose lock was lost), apply the events, move the checkpoint. If the projection throws on an event, the whole
-   * transaction is rolled back and the events before it are committed again in a new one, so the checkpoint stops
-   * just below the failing event. Connection errors are thrown.
+   * One transaction: check that the checkpoints are still where this worker left them (a fence against a second
+   * runner whose lock was lost), apply the events, move the checkpoints. If a projection throws on an event, the
+   * whole transaction is rolled back and the events before it are committed again in a new one, so the checkpoints
+   * stop just below the failing event. Connection errors are thrown.
    */
-  private async commitBatch(client: pg.PoolClient, batch: RecordedEvent[]): Promise<EventFailure | undefined> {
-    const counters = emptyCounters();
+  private async commitBatch(client: pg.PoolClient, events: RecordedEvent[]): Promise<EventFailure | undefined> {
+    const counters = this.members.map(() => emptyCounters());
+    // Per member: the events past its checkpoint and within its filter, and the batch it applies them in.
+    const parts = this.members.map((member) => {
+      const mine = events.filter(
+        (e) => e.globalPosition > member.position && matchesFilter(member.projection.filter, e),
+      );
+      return { member, events: mine, batch: new ProjectionBatch(mine) };
+    });
     let failure: EventFailure | undefined;
     await client.query('BEGIN');
     try {
       await this.fence(client);
-      for (const event of batch) {
+      for (const part of parts) {
+        if (part.events.length > 0) await part.member.projection.lockBatch?.(client, part.events);
+      }
+      for (const event of events) {
+        for (const [i, part] of parts.entries()) {
+          if (event.globalPosition <= part.member.position) continue;
+          if (!matchesFilter(part.member.projection.filter, event)) continue;
+          try {
+            await applyOne(part.member.projection, client, event, part.batch, counters[i]!);
+          } catch (error) {
+            failure = new EventFailure(part.member, event, error);
+            throw error;
+          }
+        }
+      }
+      for (const part of parts) {
+        const last = part.events[part.events.length - 1];
         try {
-          await this.applyOne(client, event, counters);
+          await part.batch.finish(client);
         } catch (error) {
-          failure = new EventFailure(event, error);
+          if (last) failure = new EventFailure(part.member, last, error);
           throw error;
         }
       }
-      await this.saveCheckpoint(client, batch[batch.length - 1]!.globalPosition);
+      await this.saveCheckpoints(client, events[events.length - 1]!.globalPosition);
       await client.query('COMMIT');
     } catch (error) {
       // A dead connection fails the rollback too: then it is not the projection's fault, rethrow.
@@ -436,54 +559,56 @@ class ProjectionWorker {
         throw error;
       });
       if (!failure) throw error;
-      const before = batch.slice(0, batch.indexOf(failure.event));
+      const failing = failure;
+      const before = events.filter((e) => e.globalPosition < failing.event.globalPosition);
       if (before.length > 0) {
         const again = await this.commitBatch(client, before);
         if (again) return again; // not deterministic: report the earlier event
       }
       return failure;
     }
-    this.position = batch[batch.length - 1]!.globalPosition;
-    this.merge(counters);
-    if (this.failure) {
-      this.settings.logger.info({ projection: this.projection.name }, 'projection recovered');
-      this.failure = undefined;
+    const last = events[events.length - 1]!.globalPosition;
+    for (const [i, member] of this.members.entries()) {
+      if (member.position < last) member.position = last;
+      member.merge(counters[i]!);
+      if (member.failure) {
+        this.settings.logger.info({ projection: member.projection.name }, 'projection recovered');
+        member.failure = undefined;
+      }
     }
     return undefined;
   }
 
-  private async applyOne(client: pg.PoolClient, event: RecordedEvent, counters: BatchCounters): Promise<void> {
-    const prepared = prepareEvent(this.projection, event);
-    if (prepared.kind === 'skip') {
-      counters[prepared.reason] += 1;
-      counters.byType[event.type] = (counters.byType[event.type] ?? 0) + 1;
-      return;
-    }
-    await this.projection.apply(client, prepared.event);
-    counters.applied += 1;
-  }
-
   private async fence(client: pg.PoolClient): Promise<void> {
-    const { rows } = await client.query<{ position: string }>(
-      `SELECT position FROM ${CHECKPOINTS_TABLE} WHERE name = $1 FOR UPDATE`,
-      [this.projection.name],
+    const { rows } = await client.query<{ name: string; position: string; version: number }>(
+      `SELECT name, position, version FROM ${CHECKPOINTS_TABLE} WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
+      [this.names],
     );
-    const found = rows[0] ? BigInt(rows[0].position) : undefined;
-    if (found !== this.position) throw new CheckpointFenceError(this.projection.name, this.position, found);
+    for (const member of this.members) {
+      const row = rows.find((r) => r.name === member.projection.name);
+      const found = row ? BigInt(row.position) : undefined;
+      if (found !== member.position) throw new CheckpointFenceError(member.projection.name, member.position, found);
+      // A rebuild that ended where this worker was still rewrote the rows (and the version): re-read it.
+      if (row!.version !== member.storedVersion) {
+        throw new CheckpointFenceError(member.projection.name, member.position, found);
+      }
+    }
   }
 
-  private async saveCheckpoint(client: pg.PoolClient, position: bigint): Promise<void> {
+  /** Every member has now seen everything up to `position` (a member already past it keeps its checkpoint). */
+  private async saveCheckpoints(client: pg.PoolClient, position: bigint): Promise<void> {
     await client.query(
       `UPDATE ${CHECKPOINTS_TABLE}
-          SET position = $2, updated_at = now(), error = NULL, error_position = NULL, error_event_id = NULL,
-              error_event_type = NULL, error_at = NULL, failures = 0
-        WHERE name = $1`,
-      [this.projection.name, position.toString()],
+          SET position = GREATEST(position, $2::bigint), updated_at = now(), error = NULL, error_position = NULL,
+              error_event_id = NULL, error_event_type = NULL, error_at = NULL, failures = 0
+        WHERE name = ANY($1::text[])`,
+      [this.names, position.toString()],
     );
   }
 
   private async recordFailure(client: pg.PoolClient, failure: EventFailure): Promise<void> {
     const message = messageOf(failure.cause);
+    const { member } = failure;
     const { rows } = await client.query<{ failures: number; error_at: Date }>(
       `UPDATE ${CHECKPOINTS_TABLE}
           SET error = $2, error_position = $3, error_event_id = $4, error_event_type = $5, error_at = now(),
@@ -491,15 +616,16 @@ class ProjectionWorker {
         WHERE name = $1
         RETURNING failures, error_at`,
       [
-        this.projection.name,
+        member.projection.name,
         message,
         failure.event.globalPosition.toString(),
         failure.event.eventId,
         failure.event.type,
       ],
     );
-    const attempts = this.failure?.position === failure.event.globalPosition.toString() ? this.failure.attempts + 1 : 1;
-    this.failure = {
+    const attempts =
+      member.failure?.position === failure.event.globalPosition.toString() ? member.failure.attempts + 1 : 1;
+    member.failure = {
       position: failure.event.globalPosition.toString(),
       eventId: failure.event.eventId,
       eventType: failure.event.type,
@@ -510,23 +636,14 @@ class ProjectionWorker {
     this.settings.logger.error(
       {
         err: failure.cause,
-        projection: this.projection.name,
-        position: this.failure.position,
+        projection: member.projection.name,
+        position: member.failure.position,
         eventId: failure.event.eventId,
         eventType: failure.event.type,
         attempts,
       },
-      `projection ${this.projection.name} failed on event at position ${this.failure.position}; stopped there`,
+      `projection ${member.projection.name} failed on event at position ${member.failure.position}; stopped there`,
     );
-  }
-
-  private merge(counters: BatchCounters): void {
-    this.totals.applied += counters.applied;
-    this.totals.unhandled += counters.unhandled;
-    this.totals.newer += counters.newer;
-    for (const [type, count] of Object.entries(counters.byType)) {
-      this.totals.byType[type] = (this.totals.byType[type] ?? 0) + count;
-    }
   }
 
   /** A held connection that dies emits 'error' outside any query: without a listener it would crash the process. */
@@ -535,15 +652,32 @@ class ProjectionWorker {
     this.watched.add(client);
     client.on('error', (error) => {
       if (this.held !== client) return; // idle in the pool: the pool handles it
-      // The lock went with the connection: stop reporting active at once, and stop waiting for events.
+      // The locks went with the connection: stop reporting active at once, and stop waiting for events.
       this.lost = error;
       this.lastError = messageOf(error);
       this.active = false;
       this.state = 'reconnecting';
-      this.settings.logger.warn({ err: error, projection: this.projection.name }, 'read-model connection failed');
+      this.settings.logger.warn({ err: error, projection: this.label }, 'read-model connection failed');
       this.dropSubscription?.();
     });
   }
+}
+
+async function applyOne(
+  projection: Projection,
+  client: pg.PoolClient,
+  event: RecordedEvent,
+  batch: ProjectionBatch,
+  counters: BatchCounters,
+): Promise<void> {
+  const prepared = prepareEvent(projection, event);
+  if (prepared.kind === 'skip') {
+    counters[prepared.reason] += 1;
+    counters.byType[event.type] = (counters.byType[event.type] ?? 0) + 1;
+    return;
+  }
+  await projection.apply(client, prepared.event, batch);
+  counters.applied += 1;
 }
 
 function messageOf(error: unknown): string {

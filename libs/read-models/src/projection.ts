@@ -23,11 +23,17 @@ export interface Upcaster {
  * batch transaction on `client` and must write only through it; the runner commits the rows together with the
  * projection's checkpoint. `apply` must be deterministic given the rows it reads, so that a rebuild from position 0
  * gives the same rows.
+ *
+ * Its SQL (migrations and `apply`) names every read-model object schema-qualified as `read_models.<name>`: a rebuild
+ * runs the same SQL against a shadow schema by rewriting that prefix (`inSchema`), never by `search_path`.
  */
 export interface Projection {
   /** Stable name: the checkpoint key and the advisory-lock key. */
   name: string;
-  /** Bump when the rows a history produces change; a stored checkpoint of another version asks for a rebuild. */
+  /**
+   * Bump when the rows a history produces change; a stored checkpoint of another version asks for
+   * `ledger projections rebuild <name>`.
+   */
   version: number;
   /** Event types passed to `apply`; other events advance the checkpoint and are counted as skipped. */
   handles: readonly string[];
@@ -37,7 +43,110 @@ export interface Projection {
   /** What the projection's subscription reads (e.g. stream prefixes); default everything. */
   filter?: ReadAllFilter;
   migrations: readonly ReadModelMigration[];
-  apply(client: pg.PoolClient, event: RecordedEvent): Promise<void>;
+  /**
+   * The `read_models` tables `apply` writes, its own and other projections' (unqualified names). Projections that
+   * share a table are rebuilt together, and a rebuild swaps exactly these tables. Default: the tables its migrations
+   * create (`CREATE TABLE read_models.<name>`).
+   */
+  tables?: readonly string[];
+  /**
+   * Called first in each batch's transaction, with the batch's events as stored (before `apply`): takes up front, in
+   * one fixed order, locks that `apply` (or triggers it fires) would otherwise take one by one in event order, so that
+   * concurrent batches of different projections cannot deadlock.
+   */
+  lockBatch?(client: pg.PoolClient, events: readonly RecordedEvent[]): Promise<void>;
+  /**
+   * Applies one event. `batch` is the batch's scratch space: writes whose results `apply` does not read back (e.g.
+   * counter increments of summaries) can be gathered there and made once, set-based, at the end of the batch, in the
+   * same transaction, before the checkpoint (`ProjectionBatch.deferred`). The runner and a rebuild always pass one,
+   * after `lockBatch` of the batch's events; without one (a single event applied on its own), `apply` takes the locks
+   * `lockBatch` would have taken and makes its deferred writes at once.
+   */
+  apply(client: pg.PoolClient, event: RecordedEvent, batch?: ProjectionBatch): Promise<void>;
+}
+
+interface Deferred {
+  value: unknown;
+  flush(client: pg.PoolClient, value: unknown): Promise<void>;
+}
+
+/**
+ * One batch of one projection, as the runner (or a rebuild) applies it in one transaction: holds what `apply` defers
+ * to the batch's end. The runner calls `finish` after the last `apply` and before saving the checkpoint; an error
+ * there fails the batch's last event (the batch is then applied again without it).
+ */
+export class ProjectionBatch {
+  private readonly pending = new Map<string, Deferred>();
+
+  constructor(
+    /** The batch's events as stored, in global order (what `lockBatch` got). */
+    readonly events: readonly RecordedEvent[],
+  ) {}
+
+  /**
+   * The batch's value under `key`, created on first use; `flush` writes it once at the end of the batch (in the
+   * order the keys were first used). Only for writes that later `apply` calls of the same batch do not read.
+   */
+  deferred<T>(key: string, create: () => T, flush: (client: pg.PoolClient, value: T) => Promise<void>): T {
+    let entry = this.pending.get(key);
+    if (!entry) {
+      entry = { value: create(), flush: flush as Deferred['flush'] };
+      this.pending.set(key, entry);
+    }
+    return entry.value as T;
+  }
+
+  /** Makes the deferred writes. */
+  async finish(client: pg.PoolClient): Promise<void> {
+    // A flush may defer more (e.g. gathered executions add to the summaries' increments): those are flushed after it.
+    for (let next = this.pending.entries().next(); !next.done; next = this.pending.entries().next()) {
+      const [key, entry] = next.value;
+      this.pending.delete(key);
+      await entry.flush(client, entry.value);
+    }
+  }
+}
+
+/**
+ * Runs `apply` with the runner's `batch`, or, for a single event applied on its own, with a batch of that event
+ * whose deferred writes are made right after it.
+ */
+export async function inBatch(
+  client: pg.PoolClient,
+  event: RecordedEvent,
+  batch: ProjectionBatch | undefined,
+  apply: (batch: ProjectionBatch) => Promise<void>,
+): Promise<void> {
+  if (batch) return apply(batch);
+  const single = new ProjectionBatch([event]);
+  await apply(single);
+  await single.finish(client);
+}
+
+/** Whether `filter` lets `event` through (what a subscription with that filter would deliver). */
+export function matchesFilter(filter: ReadAllFilter | undefined, event: RecordedEvent): boolean {
+  if (!filter) return true;
+  if (filter.eventTypes && !filter.eventTypes.includes(event.type)) return false;
+  if (filter.streamPrefixes && !filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) {
+    return false;
+  }
+  return true;
+}
+
+/**
+ * A filter that lets through at least everything each of `filters` does (the subscription of a worker that runs
+ * several projections; each still sees only what `matchesFilter` passes for its own filter).
+ */
+export function unionFilter(filters: readonly (ReadAllFilter | undefined)[]): ReadAllFilter | undefined {
+  if (filters.some((f) => !f || (!f.eventTypes && !f.streamPrefixes))) return undefined;
+  const defined = filters as readonly ReadAllFilter[];
+  if (defined.every((f) => f.streamPrefixes && !f.eventTypes)) {
+    return { streamPrefixes: [...new Set(defined.flatMap((f) => f.streamPrefixes!))] };
+  }
+  if (defined.every((f) => f.eventTypes && !f.streamPrefixes)) {
+    return { eventTypes: [...new Set(defined.flatMap((f) => f.eventTypes!))] };
+  }
+  return undefined;
 }
 
 /** The schema version an event was written with: `metadata.schemaVersion`, 1 when absent. */
@@ -67,4 +176,15 @@ export function prepareEvent(projection: Projection, event: RecordedEvent): Prep
   const supported = projection.schemaVersions?.[current.type] ?? 1;
   if (schemaVersionOf(current) > supported) return { kind: 'skip', reason: 'newer' };
   return { kind: 'apply', event: current };
+}
+
+/** The tables a projection writes: `tables`, else those its migrations create. */
+export function tablesOf(projection: Projection): string[] {
+  if (projection.tables) return [...projection.tables];
+  const created = projection.migrations.flatMap((m) =>
+    [...m.sql.matchAll(/CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?read_models\.([a-z_][a-z0-9_]*)/gi)].map(
+      (x) => x[1]!,
+    ),
+  );
+  return [...new Set(created)];
 }

@@ -245,7 +245,7 @@ describe('reconciliation read model', () => {
     await stop();
     await sql.query(
       `TRUNCATE read_models.approvals, read_models.executions, read_models.executions_approval_lookup,
-                read_models.daily_summaries, read_models.session_summaries`,
+                read_models.daily_summaries, read_models.session_summaries, read_models.executions_mismatch_lookup`,
     );
     await sql.query(
       `UPDATE read_models.projection_checkpoints SET position = 0 WHERE name IN ('approvals', 'executions')`,

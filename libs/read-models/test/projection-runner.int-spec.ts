@@ -131,6 +131,71 @@ describe('projection runner', () => {
     expect(await checkpoint(sql, 'pings')).toBe(last);
   });
 
+  it('applies projections that share a table in one transaction per batch: a throw stops them all below the event', async () => {
+    // given two projections writing one table (each its own column), the second throwing on a poisoned event and
+    // summing its values per batch into one deferred write
+    let poisonFixed = false;
+    const table = 'read_models.test_shared';
+    const firsts: Projection = {
+      name: 'firsts',
+      version: 1,
+      handles: ['Pinged'],
+      filter: { streamPrefixes: ['ping-'] },
+      migrations: [{ id: '001', sql: `CREATE TABLE ${table} (value integer PRIMARY KEY, seconds integer)` }],
+      async apply(client, event) {
+        await client.query(`INSERT INTO ${table} (value) VALUES ($1)`, [event.data.value]);
+      },
+    };
+    const seconds: Projection = {
+      name: 'seconds',
+      version: 1,
+      handles: ['Pinged'],
+      filter: { streamPrefixes: ['ping-'] },
+      tables: ['test_shared'],
+      migrations: [],
+      async apply(client, event, batch) {
+        if (event.data.poison === true && !poisonFixed) throw new Error('poisoned');
+        const values = batch!.deferred(
+          'seconds',
+          () => [] as number[],
+          async (c, pending: number[]) => {
+            await c.query(`UPDATE ${table} SET seconds = value * 2 WHERE value = ANY($1::integer[])`, [pending]);
+          },
+        );
+        values.push(event.data.value as number);
+      },
+    };
+    await append(store, custom('Pinged', { value: 1 }), 'ping-1');
+    const beforePoison = await append(store, custom('Pinged', { value: 2 }), 'ping-1');
+    const poison = await append(store, custom('Pinged', { value: 3, poison: true }), 'ping-1');
+    const last = await append(store, custom('Pinged', { value: 4 }), 'ping-1');
+
+    // when one runner applies both
+    const runner = await start({ projections: [firsts, seconds], failureRetryMs: 100 });
+
+    // then both stop just below the poisoned event: the failing one reports it, the other is held back
+    await waitFor('the projection to fail', () => byName(runner, 'seconds').state === 'failed');
+    expect(byName(runner, 'seconds')).toMatchObject({
+      position: beforePoison.toString(),
+      failure: { position: poison.toString() },
+    });
+    expect(byName(runner, 'firsts')).toMatchObject({ position: beforePoison.toString(), state: 'catching_up' });
+    expect(byName(runner, 'firsts').failure).toBeUndefined();
+    expect(await checkpoint(sql, 'firsts')).toBe(beforePoison);
+    const rows = async () => (await sql.query(`SELECT value, seconds FROM ${table} ORDER BY value`)).rows;
+    expect(await rows()).toEqual([
+      { value: 1, seconds: 2 },
+      { value: 2, seconds: 4 },
+    ]);
+
+    // and once fixed, both go on from there, the deferred writes made in the same transactions
+    poisonFixed = true;
+    await caughtUp(runner, last);
+    expect(await rows()).toEqual([1, 2, 3, 4].map((value) => ({ value, seconds: value * 2 })));
+    expect(await checkpoint(sql, 'firsts')).toBe(last);
+    expect(await checkpoint(sql, 'seconds')).toBe(last);
+  });
+
   it('applies a batch again at once when the database aborts it for a deadlock, without recording a failure', async () => {
     // given a projection whose first attempt at an event is aborted as a deadlock victim
     let deadlocks = 0;

@@ -1,32 +1,7 @@
+import { ReplayReply } from '@audit-ledger/domain';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliIo } from '../shared/cli-io.js';
 import { getLedgerJson } from './replay.http-client.js';
-
-interface ReplayReply {
-  streamId: string;
-  asOf: { time?: string; position?: string } | null;
-  eventCount: number;
-  chainIntact: boolean;
-  firstBrokenPosition: string | null;
-  events: {
-    globalPosition: string;
-    streamRevision: number;
-    type: string;
-    recordedAt: string;
-    hash: string;
-    hashStatus: string;
-  }[];
-  state: {
-    status: string;
-    active: boolean;
-    executions: string[];
-    verdicts: { type: string; executionId?: string; verdict?: string; kind?: string; severity?: string }[];
-    grantedAt?: string;
-    rejectedAt?: string;
-    revokedAt?: string;
-    expiresAt?: string;
-  };
-}
 
 const STREAM_PREFIX = { approval: 'approval-', session: 'session-', stream: '' } as const;
 
@@ -58,16 +33,19 @@ export function registerReplay(program: Command, io: CliIo): void {
       ) => {
         const streamId = `${STREAM_PREFIX[kind]}${id}`;
         const query = flags.asOf ? `?asOf=${encodeURIComponent(flags.asOf)}` : '';
-        const reply = (await getLedgerJson(
-          command,
-          `/v1/streams/${encodeURIComponent(streamId)}/events${query}`,
-          `stream ${streamId}`,
-        )) as ReplayReply;
+        const reply = ReplayReply.parse(
+          await getLedgerJson(
+            command,
+            `/v1/streams/${encodeURIComponent(streamId)}/events${query}`,
+            `stream ${streamId}`,
+          ),
+        );
         if (flags.json) {
           io.out(`${JSON.stringify(reply, null, 2)}\n`);
           return;
         }
-        const when = reply.asOf?.time ?? (reply.asOf?.position ? `position ${reply.asOf.position}` : 'now');
+        const asOf = reply.asOf;
+        const when = asOf === null ? 'now' : 'time' in asOf ? asOf.time : `position ${asOf.position}`;
         io.out(`${reply.streamId} as of ${when}: ${reply.eventCount} events\n`);
         for (const event of reply.events) {
           io.out(

@@ -45,8 +45,9 @@ export function registerVerifyBundle(program: Command, io: CliIo): void {
       if (flags.json) {
         io.out(`${JSON.stringify(report, null, 2)}\n`);
       } else if (report.ok) {
+        const scope = report.range ? `positions ${report.range[0]}..${report.range[1]}` : report.streamId;
         io.out(
-          `OK: ${report.streamId}: ${report.eventsChecked} events (${report.sealedEvents} sealed, ` +
+          `OK: ${scope}: ${report.eventsChecked} events (${report.sealedEvents} sealed, ` +
             `${report.unsealedEvents} not yet sealed), ${report.checkpointsChecked} checkpoints signed by ` +
             `${report.keyIds.join(', ') || 'no key'}\n`,
         );

@@ -2,9 +2,12 @@
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** The same output as a byte stream with backpressure (large exports); absent when a test collects text. */
+  outStream?: NodeJS.WritableStream;
 }
 
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  outStream: process.stdout,
 };

@@ -41,6 +41,14 @@ export const LedgerConfigSchema = z.object({
   alertBackoffMs: z.coerce.number().int().min(1).max(60_000).default(500),
   /** Also alert on ReconciliationUnclear (MismatchDetected always alerts). */
   alertOnUnclear: flag.default(false),
+  /**
+   * The optional LLM judge (docs/reconciliation.md): an OpenAI-compatible base URL (`…/v1`); unset: no judge. The
+   * model is required with it; the key is sent as a bearer token; a slower answer than the timeout counts as none.
+   */
+  judgeUrl: z.string().url().optional(),
+  judgeModel: z.string().trim().min(1).max(256).optional(),
+  judgeApiKey: z.string().min(1).optional(),
+  judgeTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** The read-model projections (docs/read-models.md). */
   projectionsEnabled: flag.default(true),
   /** Signed checkpoints (docs/integrity.md): sealed every N events or T ms, whichever comes first. */
@@ -81,6 +89,10 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   alertMaxAttempts: 'LEDGER_ALERT_MAX_ATTEMPTS',
   alertBackoffMs: 'LEDGER_ALERT_BACKOFF_MS',
   alertOnUnclear: 'LEDGER_ALERT_ON_UNCLEAR',
+  judgeUrl: 'LEDGER_JUDGE_URL',
+  judgeModel: 'LEDGER_JUDGE_MODEL',
+  judgeApiKey: 'LEDGER_JUDGE_API_KEY',
+  judgeTimeoutMs: 'LEDGER_JUDGE_TIMEOUT_MS',
   projectionsEnabled: 'LEDGER_PROJECTIONS_ENABLED',
   checkpointsEnabled: 'LEDGER_CHECKPOINTS_ENABLED',
   checkpointEveryEvents: 'LEDGER_CHECKPOINT_EVERY_EVENTS',
@@ -117,6 +129,11 @@ export function loadConfig(
   if (parsed.data.alertWebhookUrl && !parsed.data.alertWebhookSecret) {
     throw new InvalidConfigError(
       'Invalid configuration: LEDGER_ALERT_WEBHOOK_SECRET: required when LEDGER_ALERT_WEBHOOK_URL is set (alerts are signed)',
+    );
+  }
+  if (parsed.data.judgeUrl && !parsed.data.judgeModel) {
+    throw new InvalidConfigError(
+      'Invalid configuration: LEDGER_JUDGE_MODEL: required when LEDGER_JUDGE_URL is set (the model to ask)',
     );
   }
   return parsed.data;

@@ -2,7 +2,9 @@
 export {
   verifyEvidenceBundle,
   EVIDENCE_BUNDLE_FORMAT,
+  RANGE_EVIDENCE_BUNDLE_FORMAT,
   type BundleReport,
   type BundleProblem,
   type EvidenceBundle,
+  type RangeEvidenceBundle,
 } from '@audit-ledger/integrity';

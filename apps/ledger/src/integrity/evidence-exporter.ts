@@ -2,6 +2,7 @@ import { StreamNotFoundError, type EventStore, type RecordedEvent } from '@audit
 import {
   bundleContentHash,
   EVIDENCE_BUNDLE_FORMAT,
+  RANGE_EVIDENCE_BUNDLE_FORMAT,
   leafIndexInCheckpoint,
   merkleInclusionProof,
   parseSealedCheckpoint,
@@ -9,9 +10,11 @@ import {
   rawPublicKey,
   keyIdOf,
   type BundleCheckpoint,
+  type BundleCounts,
   type BundleEvent,
   type BundlePublicKey,
   type EvidenceBundle,
+  type RangeEvidenceBundle,
   type SealedCheckpoint,
 } from '@audit-ledger/integrity';
 import type { KeyObject } from 'node:crypto';
@@ -107,6 +110,60 @@ export function publicKeysOf(sources: {
   return keys;
 }
 
+/** Inclusion proofs against the checkpoints whose ranges hold the events; remembers the checkpoints used. */
+class InclusionProver {
+  private readonly leaves = new Map<string, Buffer[]>();
+  readonly used = new Map<string, StoredCheckpoint>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly checkpoints: StoredCheckpoint[],
+  ) {}
+
+  /** The proof for the event at `position`; null when no checkpoint seals it (after the last one). */
+  async prove(position: bigint): Promise<BundleEvent['inclusion']> {
+    const holder = this.checkpoints.find(
+      (c) => BigInt(c.checkpoint.fromPosition) <= position && position <= BigInt(c.checkpoint.toPosition),
+    );
+    if (!holder) return null;
+    const { checkpoint } = holder;
+    let leaves = this.leaves.get(checkpoint.checkpointHash);
+    if (!leaves) {
+      leaves = (await leavesOf(this.store, checkpoint)).hashes;
+      this.leaves.set(checkpoint.checkpointHash, leaves);
+    }
+    const leafIndex = leafIndexInCheckpoint(checkpoint, position);
+    if (leafIndex === null || leafIndex >= leaves.length) return null;
+    this.used.set(checkpoint.checkpointHash, holder);
+    return {
+      checkpointHash: checkpoint.checkpointHash,
+      leafIndex,
+      treeSize: checkpoint.count,
+      auditPath: merkleInclusionProof(leaves, leafIndex).map((node) => node.toString('hex')),
+    };
+  }
+
+  /** The checkpoints `prove` used, plus `extra` ones, in chain order. */
+  bundleCheckpoints(extra: StoredCheckpoint[] = []): BundleCheckpoint[] {
+    for (const c of extra) this.used.set(c.checkpoint.checkpointHash, c);
+    return [...this.used.values()]
+      .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1))
+      .map(({ checkpoint, globalPosition }) => ({ ...checkpoint, globalPosition: globalPosition.toString() }));
+  }
+}
+
+function bundlePublicKeys(keys: KeyObject[]): BundlePublicKey[] {
+  const publicKeys: BundlePublicKey[] = [];
+  const seen = new Set<string>();
+  for (const key of keys) {
+    const keyId = keyIdOf(key);
+    if (seen.has(keyId)) continue;
+    seen.add(keyId);
+    publicKeys.push({ keyId, publicKey: rawPublicKey(key).toString('base64') });
+  }
+  return publicKeys;
+}
+
 /**
  * Builds the evidence bundle of one stream (docs/integrity.md §8): its events with hashes, the checkpoints whose
  * ranges hold them, an RFC 6962 inclusion proof of each sealed event, the public keys, and a manifest. Events after
@@ -121,64 +178,85 @@ export async function buildEvidenceBundle(options: {
 }): Promise<EvidenceBundle> {
   const { store, streamId } = options;
   const recorded = await readWholeStream(store, streamId);
-  const checkpoints = await readCheckpoints(store);
-  const used = new Map<string, StoredCheckpoint>();
-  const leavesCache = new Map<string, Buffer[]>();
+  const prover = new InclusionProver(store, await readCheckpoints(store));
   const events: BundleEvent[] = [];
   for (const event of recorded) {
-    const holder = checkpoints.find(
-      (c) =>
-        BigInt(c.checkpoint.fromPosition) <= event.globalPosition &&
-        event.globalPosition <= BigInt(c.checkpoint.toPosition),
-    );
-    let inclusion: BundleEvent['inclusion'] = null;
-    if (holder) {
-      const { checkpoint } = holder;
-      let leaves = leavesCache.get(checkpoint.checkpointHash);
-      if (!leaves) {
-        leaves = (await leavesOf(store, checkpoint)).hashes;
-        leavesCache.set(checkpoint.checkpointHash, leaves);
-      }
-      const leafIndex = leafIndexInCheckpoint(checkpoint, event.globalPosition);
-      if (leafIndex !== null && leafIndex < leaves.length) {
-        inclusion = {
-          checkpointHash: checkpoint.checkpointHash,
-          leafIndex,
-          treeSize: checkpoint.count,
-          auditPath: merkleInclusionProof(leaves, leafIndex).map((node) => node.toString('hex')),
-        };
-        used.set(checkpoint.checkpointHash, holder);
-      }
-    }
-    events.push({ ...toWireEvent(event), inclusion });
+    events.push({ ...toWireEvent(event), inclusion: await prover.prove(event.globalPosition) });
   }
-  const bundleCheckpoints: BundleCheckpoint[] = [...used.values()]
-    .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1))
-    .map(({ checkpoint, globalPosition }) => ({ ...checkpoint, globalPosition: globalPosition.toString() }));
-  const publicKeys: BundlePublicKey[] = [];
-  const seen = new Set<string>();
-  for (const key of options.publicKeys) {
-    const keyId = keyIdOf(key);
-    if (seen.has(keyId)) continue;
-    seen.add(keyId);
-    publicKeys.push({ keyId, publicKey: rawPublicKey(key).toString('base64') });
-  }
-  const sealed = events.filter((e) => e.inclusion !== null).length;
+  const { counts, body } = bundleParts(events, prover.bundleCheckpoints(), options.publicKeys, options.now);
   return {
     format: EVIDENCE_BUNDLE_FORMAT,
     manifest: {
       streamId,
       ...(options.approvalId !== undefined ? { approvalId: options.approvalId } : {}),
-      createdAt: (options.now ?? new Date()).toISOString(),
+      ...counts,
+    },
+    ...body,
+  };
+}
+
+/** What every bundle's manifest counts (events, sealed or not, checkpoints, key ids, content hash) and its body. */
+function bundleParts(
+  events: BundleEvent[],
+  checkpoints: BundleCheckpoint[],
+  keys: KeyObject[],
+  now: Date | undefined,
+): {
+  counts: BundleCounts;
+  body: { events: BundleEvent[]; checkpoints: BundleCheckpoint[]; publicKeys: BundlePublicKey[] };
+} {
+  const publicKeys = bundlePublicKeys(keys);
+  const sealed = events.filter((e) => e.inclusion !== null).length;
+  return {
+    counts: {
+      createdAt: (now ?? new Date()).toISOString(),
       eventCount: events.length,
       sealedEvents: sealed,
       unsealedEvents: events.length - sealed,
-      checkpointCount: bundleCheckpoints.length,
+      checkpointCount: checkpoints.length,
       keyIds: publicKeys.map((k) => k.keyId),
-      contentHash: bundleContentHash({ events, checkpoints: bundleCheckpoints, publicKeys }),
+      contentHash: bundleContentHash({ events, checkpoints, publicKeys }),
     },
-    events,
-    checkpoints: bundleCheckpoints,
-    publicKeys,
+    body: { events, checkpoints, publicKeys },
+  };
+}
+
+/** The largest range `buildRangeEvidenceBundle` accepts (the bundle is built in memory). */
+export const MAX_RANGE_BUNDLE_POSITIONS = 100_000n;
+
+/**
+ * Builds the evidence bundle of a global-position range (docs/integrity.md §8): every event of
+ * [fromPosition, toPosition], whatever its stream, in position order, with inclusion proofs, every checkpoint whose
+ * range meets it (so that offline every sealed position of the range can be required), the public keys and a manifest.
+ */
+export async function buildRangeEvidenceBundle(options: {
+  store: EventStore;
+  fromPosition: bigint;
+  toPosition: bigint;
+  publicKeys: KeyObject[];
+  now?: Date;
+}): Promise<RangeEvidenceBundle> {
+  const { store, fromPosition, toPosition } = options;
+  const checkpoints = await readCheckpoints(store);
+  const meeting = checkpoints.filter(
+    (c) => BigInt(c.checkpoint.fromPosition) <= toPosition && fromPosition <= BigInt(c.checkpoint.toPosition),
+  );
+  const prover = new InclusionProver(store, checkpoints);
+  const events: BundleEvent[] = [];
+  let after = fromPosition - 1n;
+  while (after < toPosition) {
+    const page = await store.readAll({ fromPosition: after, maxCount: PAGE });
+    if (page.length === 0) break;
+    for (const event of page) {
+      if (event.globalPosition > toPosition) break;
+      events.push({ ...toWireEvent(event), inclusion: await prover.prove(event.globalPosition) });
+    }
+    after = page[page.length - 1]!.globalPosition;
+  }
+  const { counts, body } = bundleParts(events, prover.bundleCheckpoints(meeting), options.publicKeys, options.now);
+  return {
+    format: RANGE_EVIDENCE_BUNDLE_FORMAT,
+    manifest: { fromPosition: fromPosition.toString(), toPosition: toPosition.toString(), ...counts },
+    ...body,
   };
 }

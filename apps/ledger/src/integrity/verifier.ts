@@ -11,13 +11,18 @@ import {
 } from '@audit-ledger/integrity';
 import pg from 'pg';
 import { CHECKPOINT_SEALED, CHECKPOINTS_STREAM } from './checkpoint-sealer.js';
+import { ContentCheckOffload } from './content-check-offload.js';
+import { copyRows } from './copy-rows.js';
+import { EVENT_COLUMNS, EVENT_FIELDS, int64, RowContentHash } from './row-content-hash.js';
+import { StreamLinks, type BrokenLink } from './stream-links.js';
 import { readWitnessFile, type WitnessLine } from './witness-file.js';
 
 /**
  * `ledger verify`: re-reads the events table and checks every per-stream hash chain, the signed checkpoints and their
- * chain, the Merkle root of each checkpoint's range and, optionally, a witness file. Two read-only passes over one
- * snapshot, each paged by an index (constant memory): the global pass (positions, Merkle roots, checkpoints) in
- * global order, the stream pass (hash links, revisions, order) in (stream, revision) order.
+ * chain, the Merkle root of each checkpoint's range and, optionally, a witness file. One read-only pass over a
+ * snapshot in global order checks content hashes, positions, Merkle roots, checkpoints and the hash links of every
+ * stream whose revisions arrive in order (stream-links.ts); a second pass in (stream, revision) order checks the
+ * streams that do not (tampered ones), every stream when there are too many to track, or the one stream of --stream.
  */
 export type FindingKind =
   /** An event's hash does not match its content: it was changed after it was written. */
@@ -61,10 +66,20 @@ export interface VerifyOptions {
   from?: bigint;
   to?: bigint;
   witnessFile?: string;
-  batchSize?: number;
+  /** Rows whose content is hashed on the calling thread before a worker thread takes over (default 20,000). */
+  inlineContentRows?: number;
   /** Findings kept in the report (the first one is always the lowest position). */
   maxFindings?: number;
+  /**
+   * Streams whose hash links the global pass tracks (one map entry each, about 250 bytes); beyond it the links are
+   * checked by a second pass in (stream, revision) order instead (default 250,000).
+   */
+  maxTrackedStreams?: number;
 }
+
+const DEFAULT_MAX_TRACKED_STREAMS = 250_000;
+/** Irregular streams re-checked by name; beyond it the stream pass reads every stream. */
+const MAX_NAMED_STREAMS = 1_000;
 
 export interface VerifyReport {
   ok: boolean;
@@ -85,21 +100,56 @@ export interface VerifyReport {
 const SEALED_POSITION_REGEX = /^\d+$/;
 
 export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport> {
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
-  const globalClient = await pool.connect();
-  let streamClient: pg.PoolClient | undefined;
+  // Four connections on one exported snapshot: each pass streams its rows with COPY on one and runs its small
+  // look-ups (checkpoints, the event before a window) on another.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
+  // A connection that dies while idle (server restart, database dropped) must not crash the process: every pass runs
+  // on checked-out clients, whose queries then fail with the cause.
+  pool.on('error', () => undefined);
+  const clients: pg.PoolClient[] = [];
   try {
-    await globalClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const [{ snapshot }] = (await globalClient.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot'))
+    const first = await pool.connect();
+    clients.push(first);
+    await first.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const [{ snapshot }] = (await first.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot'))
       .rows as [{ snapshot: string }];
-    streamClient = await pool.connect();
-    await streamClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await streamClient.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+    for (let i = 1; i < 4; i++) {
+      const client = await pool.connect();
+      clients.push(client);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snapshot)}`);
+    }
+    const [globalCopy, globalSide, streamCopy, streamSide] = clients as [
+      pg.PoolClient,
+      pg.PoolClient,
+      pg.PoolClient,
+      pg.PoolClient,
+    ];
     const findings = new Findings(options.maxFindings ?? 100);
-    const [global, streams] = await Promise.all([
-      new GlobalPass(globalClient, options, findings).run(),
-      new StreamPass(streamClient, options, findings).run(),
-    ]);
+    let global: Awaited<ReturnType<GlobalPass['run']>>;
+    let streams: { events: number; streams: number };
+    if (options.stream !== undefined) {
+      // One stream: its chain from the (stream, revision) index; the global pass checks only the checkpoints.
+      [global, streams] = await Promise.all([
+        new GlobalPass(globalCopy, globalSide, options, findings, undefined).run(),
+        new StreamPass(streamCopy, streamSide, options, findings).run(),
+      ]);
+    } else {
+      const links = new StreamLinks(
+        options.maxTrackedStreams ?? DEFAULT_MAX_TRACKED_STREAMS,
+        options.from === undefined ? undefined : (streamId, revision) => eventBefore(streamSide, streamId, revision),
+      );
+      global = await new GlobalPass(globalCopy, globalSide, options, findings, links).run();
+      streams = { events: links.events, streams: links.streams };
+      if (links.overflowed || links.irregular.length > MAX_NAMED_STREAMS) {
+        streams = await new StreamPass(streamCopy, streamSide, options, findings).run();
+      } else {
+        for (const link of links.brokenLinks()) findings.addBrokenLink(brokenLinkFinding(link), link.position);
+        if (links.irregular.length > 0) {
+          await new StreamPass(streamCopy, streamSide, options, findings, links.irregular).run();
+        }
+      }
+    }
     const problems = findings.result();
     return {
       ok: problems.length === 0,
@@ -114,11 +164,9 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
       witnessCheckpoints: global.witnessCheckpoints,
     };
   } finally {
-    await globalClient.query('ROLLBACK').catch(() => undefined);
-    globalClient.release();
-    if (streamClient) {
-      await streamClient.query('ROLLBACK').catch(() => undefined);
-      streamClient.release();
+    for (const client of clients) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
     }
     await pool.end();
   }
@@ -128,10 +176,25 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
 class Findings {
   private readonly precise: IntegrityFinding[] = [];
   private readonly ranges: IntegrityFinding[] = [];
+  /** Positions whose content does not match their hash (checked in the global pass). */
+  private readonly contentFailed = new Set<string>();
+  /** broken_link findings by the position of the event whose prevHash is wrong. */
+  private readonly links = new Map<IntegrityFinding, string>();
   constructor(private readonly max: number) {}
 
   add(finding: IntegrityFinding): void {
     (finding.kind === 'sealed_range_altered' ? this.ranges : this.precise).push(finding);
+  }
+
+  addContentFailure(finding: IntegrityFinding, position: string): void {
+    this.contentFailed.add(position);
+    this.add(finding);
+  }
+
+  /** A wrong prevHash at `subject` says nothing more when `subject`'s own content does not match its hash. */
+  addBrokenLink(finding: IntegrityFinding, subject: string): void {
+    this.links.set(finding, subject);
+    this.add(finding);
   }
 
   /** True when a precise finding already lies in [from, to]. */
@@ -141,7 +204,9 @@ class Findings {
 
   result(): IntegrityFinding[] {
     const explained = (range: IntegrityFinding) => this.hasPreciseIn(BigInt(range.range![0]), BigInt(range.range![1]));
-    const all = [...this.precise, ...this.ranges.filter((range) => !explained(range))];
+    const superseded = (f: IntegrityFinding) => this.contentFailed.has(this.links.get(f) ?? '');
+    const precise = this.precise.filter((f) => !superseded(f));
+    const all = [...precise, ...this.ranges.filter((range) => !explained(range))];
     const key = (f: IntegrityFinding) => (f.position === null ? Number.MAX_SAFE_INTEGER : Number(f.position));
     return all.sort((a, b) => key(a) - key(b)).slice(0, this.max);
   }
@@ -172,18 +237,27 @@ class GlobalPass {
   private witnessCheckpoints: number | null = null;
   private previous: { hash: string; to: bigint } | null = null;
   private witness: AsyncGenerator<WitnessLine> | undefined;
-  private readonly batch: number;
   private readonly from: bigint;
   private readonly to: bigint | undefined;
+  private readonly content: ContentCheckOffload;
+  private checkpointsInOrder: AsyncGenerator<UsableCheckpoint> | undefined;
+  private current: UsableCheckpoint | undefined;
+  private range: RangeCheck | undefined;
 
   constructor(
+    private readonly copyClient: pg.PoolClient,
     private readonly client: pg.PoolClient,
     private readonly options: VerifyOptions,
     private readonly findings: Findings,
+    /** Hash links checked in this pass (undefined: by the stream pass). */
+    private readonly links: StreamLinks | undefined,
   ) {
-    this.batch = options.batchSize ?? 5000;
     this.from = options.from ?? 1n;
     this.to = options.to;
+    this.content = new ContentCheckOffload(
+      (row, fields) => reportContentFailure(row, fields, findings),
+      options.inlineContentRows,
+    );
   }
 
   async run() {
@@ -192,39 +266,40 @@ class GlobalPass {
       this.witnessCheckpoints = 0;
     }
     const checkpoints = this.usableCheckpoints();
-    let current = await next(checkpoints);
-    let range = current ? new RangeCheck(current) : undefined;
+    this.checkpointsInOrder = checkpoints;
+    await this.nextCheckpoint();
     const scanEvents = this.options.stream === undefined;
-    let after = this.from - 1n;
-    while (scanEvents) {
-      const rows = await this.client.query<{ p: string; hash: string }>({
-        text: `SELECT global_position::text AS p, hash FROM ledger.events
-               WHERE global_position > $1 ${this.to === undefined ? '' : 'AND global_position <= $3'}
-               ORDER BY global_position LIMIT $2`,
-        values: this.to === undefined ? [String(after), this.batch] : [String(after), this.batch, String(this.to)],
-        rowMode: 'array',
-      } as pg.QueryConfig);
-      if (rows.rows.length === 0) break;
-      for (const row of rows.rows as unknown as [string, string][]) {
-        const position = BigInt(row[0]);
-        while (current && position > current.to) {
-          this.finish(range!);
-          current = await next(checkpoints);
-          range = current ? new RangeCheck(current) : undefined;
-        }
-        if (current && position >= current.from) {
-          range!.add(position, row[1], this.findings);
-        } else if (!current) {
-          this.unsealed += 1;
-        }
-        after = position;
-      }
+    if (scanEvents) {
+      const window = `global_position >= ${this.from}${this.to === undefined ? '' : ` AND global_position <= ${this.to}`}`;
+      await copyRows(
+        this.copyClient,
+        `SELECT ${EVENT_COLUMNS} FROM ledger.events AS e WHERE ${window} ORDER BY e.global_position`,
+        EVENT_FIELDS,
+        (row, fields, start, end) => {
+          const position = int64(row, fields[0]!);
+          const hash = row.toString('latin1', fields[16]!, fields[17]!);
+          let checked = this.content.check(row, fields, start, end);
+          const linked = this.links?.add(
+            position,
+            row.toString('utf8', fields[4]!, fields[5]!),
+            int64(row, fields[6]!),
+            row.toString('latin1', fields[14]!, fields[15]!),
+            hash,
+          );
+          if (linked) checked = checked ? Promise.all([checked, linked]).then(() => undefined) : linked;
+          if (this.range && position > this.range.to) {
+            return checked ? checked.then(() => this.crossInto(position, hash)) : this.crossInto(position, hash);
+          }
+          this.place(position, hash);
+          return checked;
+        },
+      );
+      await this.content.finish();
     }
     // Checkpoints whose ranges run past the last event: their missing tail is reported by finish().
-    while (current) {
-      if (scanEvents) this.finish(range!);
-      current = await next(checkpoints);
-      range = current ? new RangeCheck(current) : undefined;
+    while (this.current) {
+      if (scanEvents) this.finish(this.range!);
+      await this.nextCheckpoint();
     }
     await this.drainWitness();
     return {
@@ -234,6 +309,25 @@ class GlobalPass {
       sealedThrough: this.sealedThrough,
       witnessCheckpoints: this.witnessCheckpoints,
     };
+  }
+
+  private async nextCheckpoint(): Promise<void> {
+    this.current = await next(this.checkpointsInOrder!);
+    this.range = this.current ? new RangeCheck(this.current) : undefined;
+  }
+
+  /** The event at `position` lies beyond the current checkpoint's range: close ranges until one holds it. */
+  private async crossInto(position: number, hash: string): Promise<void> {
+    while (this.range && position > this.range.to) {
+      this.finish(this.range!);
+      await this.nextCheckpoint();
+    }
+    this.place(position, hash);
+  }
+
+  private place(position: number, hash: string): void {
+    if (this.range && position >= this.range.from) this.range.add(position, hash, this.findings);
+    else if (!this.current) this.unsealed += 1;
   }
 
   private finish(range: RangeCheck): void {
@@ -390,18 +484,27 @@ class GlobalPass {
   }
 }
 
-/** Checks one sealed range as its positions stream by: present positions, count and Merkle root. */
+/**
+ * Checks one sealed range as its positions stream by: present positions, count and Merkle root. Positions as numbers
+ * (safe integers, as the rows hold them): no BigInt per event.
+ */
 class RangeCheck {
   private readonly tree = new MerkleTreeBuilder();
-  private expected: bigint;
+  readonly from: number;
+  readonly to: number;
+  private readonly absent: [number, number][];
+  private expected: number;
   private absentIndex = 0;
   private problems = 0;
 
   constructor(readonly checkpoint: UsableCheckpoint) {
-    this.expected = checkpoint.from;
+    this.from = Number(checkpoint.from);
+    this.to = Number(checkpoint.to);
+    this.absent = checkpoint.absent.map(([a, b]) => [Number(a), Number(b)]);
+    this.expected = this.from;
   }
 
-  add(position: bigint, hash: string, findings: Findings): void {
+  add(position: number, hash: string, findings: Findings): void {
     if (!this.checkpoint.checkRange) return;
     this.reportMissingBefore(position, findings);
     if (this.isAbsent(position)) {
@@ -411,12 +514,12 @@ class RangeCheck {
         message: `an event sits at position ${position}, which was empty when checkpoint ${this.describe()} was sealed`,
       });
     }
-    this.tree.push(Buffer.from(hash, 'hex'));
-    this.expected = position + 1n;
+    this.tree.pushHex(hash);
+    this.expected = position + 1;
   }
 
   finish(findings: Findings): void {
-    this.reportMissingBefore(this.checkpoint.to + 1n, findings);
+    this.reportMissingBefore(this.to + 1, findings);
     if (this.problems > 0) return;
     const { checkpoint } = this.checkpoint;
     const root = this.tree.root().toString('hex');
@@ -438,18 +541,18 @@ class RangeCheck {
   }
 
   /** Skips absent ranges; true when `position` is inside one. */
-  private isAbsent(position: bigint): boolean {
-    const absent = this.checkpoint.absent;
+  private isAbsent(position: number): boolean {
+    const absent = this.absent;
     while (this.absentIndex < absent.length && absent[this.absentIndex]![1] < position) this.absentIndex += 1;
     const current = absent[this.absentIndex];
     return current !== undefined && current[0] <= position;
   }
 
-  private reportMissingBefore(position: bigint, findings: Findings): void {
+  private reportMissingBefore(position: number, findings: Findings): void {
     let q = this.expected;
     while (q < position) {
       if (this.isAbsent(q)) {
-        q = this.checkpoint.absent[this.absentIndex]![1] + 1n;
+        q = this.absent[this.absentIndex]![1] + 1;
         continue;
       }
       this.problem(findings, {
@@ -467,18 +570,63 @@ class RangeCheck {
   }
 }
 
-interface StreamRow {
-  p: string;
-  event_id: string;
-  stream_id: string;
-  stream_revision: string;
-  type: string;
-  data: unknown;
-  metadata: unknown;
-  prev_hash: string;
-  hash: string;
+/** The stream pass without content checks: what hash links, revisions and order need. */
+const LINK_COLUMNS = 'global_position, stream_id, stream_revision, prev_hash, hash';
+const LINK_FIELDS = 5;
+
+/**
+ * An event whose content does not hash to its stored hash (`RowContentHash`): `edited`, or `reordered` when it hashes
+ * as the neighbouring revision instead.
+ */
+function reportContentFailure(row: Buffer, fields: Int32Array, findings: Findings): void {
+  const text = (field: number, skip = 0) => row.toString('utf8', fields[field * 2]! + skip, fields[field * 2 + 1]!);
+  const at = String(row.readBigInt64BE(fields[0]!));
+  const revision = int64(row, fields[6]!);
+  const streamId = text(2);
+  const prevHash = text(7);
+  const hash = text(8);
+  const parse = (json: string): unknown => {
+    try {
+      return JSON.parse(json);
+    } catch {
+      return json;
+    }
+  };
+  const event = {
+    eventId: text(1),
+    streamId,
+    streamRevision: revision,
+    type: text(4),
+    data: parse(text(5, 1)),
+    metadata: parse(text(6, 1)),
+  };
+  const movedFrom = [revision - 1, revision + 1].find(
+    (other) => other >= 0 && chainHash(prevHash, { ...event, streamRevision: other }) === hash,
+  );
+  findings.addContentFailure(
+    movedFrom === undefined
+      ? {
+          kind: 'edited',
+          position: at,
+          streamId,
+          streamRevision: revision,
+          message: `the event at position ${at} (stream ${streamId} revision ${revision}) does not match its hash: it was edited`,
+        }
+      : {
+          kind: 'reordered',
+          position: at,
+          streamId,
+          streamRevision: revision,
+          message: `the event at position ${at} was written as revision ${movedFrom} of stream ${streamId} and now is revision ${revision}: the events were reordered`,
+        },
+    at,
+  );
 }
 
+/**
+ * Hash links, revisions and order, stream by stream. Content hashes are checked by the global pass, which reads every
+ * event anyway; with --stream (no global scan) this pass checks them too.
+ */
 class StreamPass {
   private events = 0;
   private streams = 0;
@@ -486,70 +634,87 @@ class StreamPass {
   private expectedRevision = 0;
   private expectedPrev = GENESIS_HASH;
   private previousPosition: bigint | null = null;
+  private readonly content: RowContentHash | undefined;
 
   constructor(
+    private readonly copyClient: pg.PoolClient,
     private readonly client: pg.PoolClient,
     private readonly options: VerifyOptions,
     private readonly findings: Findings,
-  ) {}
+    /** Only these streams (those the global pass found irregular). */
+    private readonly only?: readonly string[],
+  ) {
+    if (options.stream !== undefined) this.content = new RowContentHash();
+  }
 
   async run(): Promise<{ events: number; streams: number }> {
-    const batch = this.options.batchSize ?? 5000;
-    const values: unknown[] = ['', -1, batch];
-    const where: string[] = ['(stream_id, stream_revision) > ($1, $2)'];
-    if (this.options.stream !== undefined) where.push(`stream_id = $${values.push(this.options.stream)}`);
-    if (this.options.from !== undefined) where.push(`global_position >= $${values.push(String(this.options.from))}`);
-    if (this.options.to !== undefined) where.push(`global_position <= $${values.push(String(this.options.to))}`);
-    const text = `SELECT global_position::text AS p, event_id::text, stream_id, stream_revision::text, type, data,
-                         metadata, prev_hash, hash
-                  FROM ledger.events AS e WHERE ${where.join(' AND ')}
-                  ORDER BY e.stream_id, e.stream_revision LIMIT $3`;
-    // Qualified: an unqualified ORDER BY stream_revision would sort by the text output column ("10" < "2").
-    for (;;) {
-      const { rows } = await this.client.query<StreamRow>(text, values);
-      if (rows.length === 0) break;
-      for (const row of rows) await this.check(row);
-      const last = rows[rows.length - 1]!;
-      values[0] = last.stream_id;
-      values[1] = last.stream_revision;
-    }
-    if (this.options.stream !== undefined && this.streams === 0) {
+    const where: string[] = ['true'];
+    const { stream, from, to } = this.options;
+    if (stream !== undefined) where.push(`stream_id = ${this.copyClient.escapeLiteral(stream)}`);
+    if (this.only) where.push(`stream_id IN (${this.only.map((id) => this.copyClient.escapeLiteral(id)).join(', ')})`);
+    if (from !== undefined) where.push(`global_position >= ${from}`);
+    if (to !== undefined) where.push(`global_position <= ${to}`);
+    const content = this.content;
+    // Field indexes of position, stream, revision, prevHash, hash in the row read.
+    const [p, s, r, ph, h] = content ? [0, 2, 3, 7, 8] : [0, 1, 2, 3, 4];
+    await copyRows(
+      this.copyClient,
+      `SELECT ${content ? EVENT_COLUMNS : LINK_COLUMNS} FROM ledger.events AS e WHERE ${where.join(' AND ')}
+       ORDER BY e.stream_id, e.stream_revision`,
+      content ? EVENT_FIELDS : LINK_FIELDS,
+      (row, fields) => {
+        const hash = row.toString('latin1', fields[h * 2]!, fields[h * 2 + 1]!);
+        if (content && !content.matches(row, fields)) {
+          reportContentFailure(row, fields, this.findings);
+        }
+        return this.check(
+          row.readBigInt64BE(fields[p * 2]!),
+          row.toString('utf8', fields[s * 2]!, fields[s * 2 + 1]!),
+          int64(row, fields[r * 2]!),
+          row.toString('latin1', fields[ph * 2]!, fields[ph * 2 + 1]!),
+          hash,
+        );
+      },
+    );
+    if (stream !== undefined && this.streams === 0) {
       this.findings.add({
         kind: 'missing_stream',
         position: null,
-        streamId: this.options.stream,
-        message: `stream ${this.options.stream} has no events${this.options.from !== undefined || this.options.to !== undefined ? ' in the window' : ''}`,
+        streamId: stream,
+        message: `stream ${stream} has no events${from !== undefined || to !== undefined ? ' in the window' : ''}`,
       });
     }
     return { events: this.events, streams: this.streams };
   }
 
-  private async check(row: StreamRow): Promise<void> {
-    this.events += 1;
-    const position = BigInt(row.p);
-    const revision = Number(row.stream_revision);
-    const streamId = row.stream_id;
-    const at = String(position);
-    if (streamId !== this.stream) {
-      this.stream = streamId;
-      this.streams += 1;
-      this.expectedRevision = 0;
-      this.expectedPrev = GENESIS_HASH;
-      this.previousPosition = null;
-      if (revision > 0 && this.options.from !== undefined) {
-        // A window starts mid-stream: link to the event before it.
-        const before = await this.client.query<{ p: string; hash: string }>(
-          'SELECT global_position::text AS p, hash FROM ledger.events WHERE stream_id = $1 AND stream_revision = $2',
-          [streamId, revision - 1],
-        );
-        const previous = before.rows[0];
-        if (previous) {
-          this.expectedRevision = revision;
-          this.expectedPrev = previous.hash;
-          this.previousPosition = BigInt(previous.p);
-        }
-      }
+  private check(position: bigint, streamId: string, revision: number, prevHash: string, hash: string) {
+    if (streamId === this.stream) return this.checkLinks(position, streamId, revision, prevHash, hash);
+    this.stream = streamId;
+    this.streams += 1;
+    this.expectedRevision = 0;
+    this.expectedPrev = GENESIS_HASH;
+    this.previousPosition = null;
+    if (revision > 0 && this.options.from !== undefined) {
+      return this.linkToEventBeforeWindow(streamId, revision).then(() =>
+        this.checkLinks(position, streamId, revision, prevHash, hash),
+      );
     }
+    return this.checkLinks(position, streamId, revision, prevHash, hash);
+  }
+
+  /** A window starts mid-stream: link to the event before it. */
+  private async linkToEventBeforeWindow(streamId: string, revision: number): Promise<void> {
+    const previous = await eventBefore(this.client, streamId, revision);
+    if (previous) {
+      this.expectedRevision = revision;
+      this.expectedPrev = previous.hash;
+      this.previousPosition = BigInt(previous.position);
+    }
+  }
+
+  private checkLinks(position: bigint, streamId: string, revision: number, prevHash: string, hash: string): void {
+    this.events += 1;
+    const at = String(position);
     if (revision !== this.expectedRevision) {
       this.findings.add({
         kind: 'deleted',
@@ -571,52 +736,49 @@ class StreamPass {
         message: `stream ${streamId} revision ${revision} is at position ${at}, before revision ${revision - 1} at position ${this.previousPosition}: the events were reordered`,
       });
     }
-    const fields = {
-      eventId: row.event_id,
-      streamId,
-      streamRevision: revision,
-      type: row.type,
-      data: row.data,
-      metadata: row.metadata,
-    };
-    const recomputed = chainHash(row.prev_hash, fields);
-    if (recomputed !== row.hash) {
-      const movedFrom = [revision - 1, revision + 1].find(
-        (other) => other >= 0 && chainHash(row.prev_hash, { ...fields, streamRevision: other }) === row.hash,
-      );
-      this.findings.add(
-        movedFrom === undefined
-          ? {
-              kind: 'edited',
-              position: at,
-              streamId,
-              streamRevision: revision,
-              message: `the event at position ${at} (stream ${streamId} revision ${revision}) does not match its hash: it was edited`,
-            }
-          : {
-              kind: 'reordered',
-              position: at,
-              streamId,
-              streamRevision: revision,
-              message: `the event at position ${at} was written as revision ${movedFrom} of stream ${streamId} and now is revision ${revision}: the events were reordered`,
-            },
-      );
-    } else if (row.prev_hash !== this.expectedPrev && revision === this.expectedRevision) {
-      const previousAt = this.previousPosition === null ? at : String(this.previousPosition);
-      this.findings.add({
-        kind: 'broken_link',
-        position: previousAt,
+    if (prevHash !== this.expectedPrev && revision === this.expectedRevision) {
+      const link: BrokenLink = {
         streamId,
-        streamRevision: revision - 1,
-        message:
-          `stream ${streamId} revision ${revision} (position ${at}) links to ${row.prev_hash}, not to revision ${revision - 1}'s hash ${this.expectedPrev}: ` +
-          `the event at position ${previousAt} was replaced and re-hashed, or an event was inserted there`,
-      });
+        revision,
+        position: at,
+        prevHash,
+        expectedPrev: this.expectedPrev,
+        previousPosition: this.previousPosition === null ? at : String(this.previousPosition),
+      };
+      this.findings.addBrokenLink(brokenLinkFinding(link), at);
     }
     this.expectedRevision = revision + 1;
-    this.expectedPrev = row.hash;
+    this.expectedPrev = hash;
     this.previousPosition = position;
   }
+}
+
+/** The event before `revision` in `streamId` (a window that starts mid-stream links to it). */
+async function eventBefore(
+  client: pg.PoolClient,
+  streamId: string,
+  revision: number,
+): Promise<{ position: number; hash: string } | undefined> {
+  const { rows } = await client.query<{ p: string; hash: string }>(
+    'SELECT global_position::text AS p, hash FROM ledger.events WHERE stream_id = $1 AND stream_revision = $2',
+    [streamId, revision - 1],
+  );
+  const row = rows[0];
+  return row ? { position: Number(row.p), hash: row.hash } : undefined;
+}
+
+/** A successor that does not link to its predecessor: the predecessor was replaced (or something inserted there). */
+function brokenLinkFinding(link: BrokenLink): IntegrityFinding {
+  const { streamId, revision, position, prevHash, expectedPrev, previousPosition } = link;
+  return {
+    kind: 'broken_link',
+    position: previousPosition,
+    streamId,
+    streamRevision: revision - 1,
+    message:
+      `stream ${streamId} revision ${revision} (position ${position}) links to ${prevHash}, not to revision ${revision - 1}'s hash ${expectedPrev}: ` +
+      `the event at position ${previousPosition} was replaced and re-hashed, or an event was inserted there`,
+  };
 }
 
 async function next<T>(iterator: AsyncGenerator<T>): Promise<T | undefined> {

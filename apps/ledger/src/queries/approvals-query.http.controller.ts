@@ -1,5 +1,7 @@
-import { QUERY_PROJECTIONS } from '@audit-ledger/read-models';
+import { ApprovalGrantedData, RiskLevel } from '@audit-ledger/domain';
+import { ApprovalItemSchema, pageSchema, QUERY_PROJECTIONS } from '@audit-ledger/read-models';
 import { Controller, Get, Inject, NotFoundException, Param, Query, Res, UseFilters } from '@nestjs/common';
+import { ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
@@ -11,9 +13,9 @@ const ListApprovalsShape = {
   approvalId: filterText,
   sessionId: filterText,
   workerId: filterText,
-  riskLevel: filterText,
+  riskLevel: RiskLevel.optional(),
   status: z.enum(['pending', 'matched', 'mismatch', 'unclear', 'unused', 'rejected', 'revoked', 'expired']).optional(),
-  decision: filterText,
+  decision: ApprovalGrantedData.shape.decision.optional(),
 };
 const ListApprovalsQuery = queryObject(ListApprovalsShape);
 const ReadQuery = z.strictObject(readParams);
@@ -25,16 +27,19 @@ export class ApprovalsQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
-  async list(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiOkResponse({ description: 'a keyset page of approvals', standardSchema: pageSchema(ApprovalItemSchema) })
+  async list(@Query({ schema: ListApprovalsQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const filter = parseQuery(ListApprovalsQuery, Object.keys(ListApprovalsShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.approvals, filter.minPosition);
     return this.db.queries.listApprovals(filter);
   }
 
   @Get(':approvalId')
+  @ApiOkResponse({ description: 'the approval', standardSchema: ApprovalItemSchema })
+  @ApiNotFoundResponse({ description: 'not in the read model (yet)' })
   async get(
     @Param('approvalId') approvalId: string,
-    @Query() query: unknown,
+    @Query({ schema: ReadQuery }) query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { minPosition } = parseQuery(ReadQuery, Object.keys(readParams), query);

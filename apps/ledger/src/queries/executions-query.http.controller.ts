@@ -1,7 +1,11 @@
 import {
   csvRecord,
   EXECUTION_EXPORT_COLUMNS,
+  EXECUTION_RISK_LEVELS,
+  ExecutionItemSchema,
+  pageSchema,
   QUERY_PROJECTIONS,
+  RECONCILIATION_VERDICTS,
   type ExecutionItem,
   type ReadModelQueries,
 } from '@audit-ledger/read-models';
@@ -16,6 +20,7 @@ import {
   StreamableFile,
   UseFilters,
 } from '@nestjs/common';
+import { ApiNotFoundResponse, ApiOkResponse, ApiProduces } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -28,9 +33,9 @@ const executionFilters = {
   sessionId: filterText,
   workerId: filterText,
   toolName: filterText,
-  riskLevel: filterText,
+  riskLevel: z.enum(EXECUTION_RISK_LEVELS).optional(),
   status: z.enum(['success', 'failure']).optional(),
-  verdict: filterText,
+  verdict: z.enum(RECONCILIATION_VERDICTS).optional(),
 };
 const ListExecutionsShape = { ...pageParams, ...executionFilters };
 const ListExecutionsQuery = queryObject(ListExecutionsShape);
@@ -58,14 +63,17 @@ export class ExecutionsQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
-  async list(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiOkResponse({ description: 'a keyset page of executions', standardSchema: pageSchema(ExecutionItemSchema) })
+  async list(@Query({ schema: ListExecutionsQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const filter = parseQuery(ListExecutionsQuery, Object.keys(ListExecutionsShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, filter.minPosition);
     return this.db.queries.listExecutions(filter);
   }
 
   @Get('export')
-  async export(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiProduces('text/csv', 'application/json', 'application/x-ndjson')
+  @ApiOkResponse({ description: 'every matching execution, streamed: CSV (RFC 4180), a JSON array or JSON lines' })
+  async export(@Query({ schema: ExportQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { format, ...filter } = parseQuery(ExportQuery, Object.keys(ExportShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, filter.minPosition);
     const { type, extension } = FORMATS[format];
@@ -77,9 +85,11 @@ export class ExecutionsQueryHttpController {
   }
 
   @Get(':executionId')
+  @ApiOkResponse({ description: 'the execution', standardSchema: ExecutionItemSchema })
+  @ApiNotFoundResponse({ description: 'not in the read model (yet)' })
   async get(
     @Param('executionId') executionId: string,
-    @Query() query: unknown,
+    @Query({ schema: ReadQuery }) query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { minPosition } = parseQuery(ReadQuery, Object.keys(readParams), query);

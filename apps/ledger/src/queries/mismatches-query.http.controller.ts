@@ -1,5 +1,6 @@
-import { QUERY_PROJECTIONS } from '@audit-ledger/read-models';
+import { MismatchItemSchema, pageSchema, QUERY_PROJECTIONS } from '@audit-ledger/read-models';
 import { Controller, Get, Inject, Query, Res, UseFilters } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { filterText, pageParams, parseQuery, queryObject } from './query-params.js';
 import { QueriesDatabase } from './queries.providers.js';
@@ -23,7 +24,8 @@ export class MismatchesQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
-  async list(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiOkResponse({ description: 'a keyset page of mismatches', standardSchema: pageSchema(MismatchItemSchema) })
+  async list(@Query({ schema: ListMismatchesQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const filter = parseQuery(ListMismatchesQuery, Object.keys(ListMismatchesShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.mismatches, filter.minPosition);
     return this.db.queries.listMismatches(filter);

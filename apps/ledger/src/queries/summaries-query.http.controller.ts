@@ -1,4 +1,4 @@
-import { QUERY_PROJECTIONS, type SummaryDimension } from '@audit-ledger/read-models';
+import { EXECUTION_RISK_LEVELS, QUERY_PROJECTIONS, type SummaryDimension } from '@audit-ledger/read-models';
 import { Controller, Get, Inject, Query, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -21,15 +21,18 @@ const SummariesShape = {
   to: pageParams.to,
   workerId: filterText,
   toolName: filterText,
-  riskLevel: filterText,
+  riskLevel: z.enum(EXECUTION_RISK_LEVELS).optional(),
   sessionId: filterText,
+  exact: z.enum(['true', 'false']).optional(),
 };
 const SummariesQuery = queryObject(SummariesShape);
 
 /**
  * `GET /v1/summaries?groupBy=worker,riskLevel,toolName&bucket=hour|day|week&from&to`: executions per UTC time
- * bucket and dimension, with successes (exit code 0), failures, total and p95 duration; computed from
- * `read_models.executions`.
+ * bucket and dimension, with successes (exit code 0), failures, total and p95 duration, and the current mismatches
+ * by kind (`mismatchesByKind`); from `read_models.summary_rollups` where they cover the grouping (p95 from duration
+ * histograms, `p95: "histogram"`), else (or with `exact=true`) aggregated from `read_models.executions` and
+ * `read_models.mismatches` (`p95: "exact"`).
  */
 @Controller('v1/summaries')
 @UseFilters(ReadModelNotCaughtUpFilter)
@@ -37,13 +40,14 @@ export class SummariesQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
-  async summaries(@Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  async summaries(@Query({ schema: SummariesQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const params = parseQuery(SummariesQuery, Object.keys(SummariesShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, params.minPosition);
     return this.db.queries.summaries({
       ...params,
       groupBy: (params.groupBy ?? []) as SummaryDimension[],
       bucket: params.bucket ?? 'day',
+      exact: params.exact === 'true',
     });
   }
 }

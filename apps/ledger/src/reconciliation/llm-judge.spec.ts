@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { JUDGE_PROMPT_VERSION, llmJudgeFromEnv, LlmReconciliationJudge } from './llm-judge.js';
+import { loadConfig } from '../config/ledger.config.js';
+import { JUDGE_PROMPT_VERSION, llmJudgeFromConfig, LlmReconciliationJudge } from './llm-judge.js';
 
 type Handler = (body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => void;
 
@@ -72,23 +73,24 @@ describe('LlmReconciliationJudge against a local OpenAI-compatible server', () =
     ['extra keys', completion('{"verdict":"MATCH","rationale":"ok","confidence":0.9}')],
     ['no content', completion(null)],
     ['a body that is not a chat completion', { error: 'nope' }],
-  ])('given %s, when judging, then it answers null (UNCLEAR) and reports why', async (_what, body) => {
+  ])('given %s, when judging, then it answers a failure naming why (UNCLEAR)', async (_what, body) => {
     handler = (_body, _req, res) => json(res, 200, body);
     const reasons: string[] = [];
     const judge = new LlmReconciliationJudge({ baseUrl, model: 'm', onFailure: (r) => reasons.push(r) });
-    await expect(judge.judge(input)).resolves.toBeNull();
-    expect(reasons).toHaveLength(1);
+    const outcome = await judge.judge(input);
+    expect(outcome).toEqual({ error: expect.any(String), model: 'm', promptVersion: JUDGE_PROMPT_VERSION });
+    expect(reasons).toEqual([(outcome as { error: string }).error]);
   });
 
-  it('given an HTTP error, when judging, then it answers null', async () => {
+  it('given an HTTP error, when judging, then it answers the failure', async () => {
     handler = (_body, _req, res) => json(res, 500, { error: { message: 'overloaded' } });
     const reasons: string[] = [];
     const judge = new LlmReconciliationJudge({ baseUrl, model: 'm', onFailure: (r) => reasons.push(r) });
-    await expect(judge.judge(input)).resolves.toBeNull();
+    await expect(judge.judge(input)).resolves.toMatchObject({ error: 'HTTP 500' });
     expect(reasons).toEqual(['HTTP 500']);
   });
 
-  it('given a server slower than the timeout, when judging, then it gives up after the timeout and answers null', async () => {
+  it('given a server slower than the timeout, when judging, then it gives up after the timeout and answers the failure', async () => {
     handler = (_body, _req, res) => {
       setTimeout(() => json(res, 200, completion('{"verdict":"MATCH","rationale":"late"}')), 2000).unref();
     };
@@ -99,25 +101,25 @@ describe('LlmReconciliationJudge against a local OpenAI-compatible server', () =
       timeoutMs: 100,
       onFailure: (r) => reasons.push(r),
     });
-    const started = Date.now();
-    await expect(judge.judge(input)).resolves.toBeNull();
-    expect(Date.now() - started).toBeLessThan(1500);
+    await expect(judge.judge(input)).resolves.toMatchObject({ error: 'timeout after 100 ms' });
     expect(reasons).toEqual(['timeout after 100 ms']);
   });
 
-  it('given nothing listening, when judging, then it answers null', async () => {
+  it('given nothing listening, when judging, then it answers the failure', async () => {
     const judge = new LlmReconciliationJudge({ baseUrl: 'http://127.0.0.1:1/v1', model: 'm' });
-    await expect(judge.judge(input)).resolves.toBeNull();
+    await expect(judge.judge(input)).resolves.toMatchObject({ error: expect.any(String), model: 'm' });
   });
 
   it('is off unless LEDGER_JUDGE_URL is set, and needs a model with it', () => {
-    expect(llmJudgeFromEnv({})).toBeUndefined();
-    expect(() => llmJudgeFromEnv({ LEDGER_JUDGE_URL: baseUrl })).toThrow('LEDGER_JUDGE_MODEL');
+    expect(llmJudgeFromConfig(loadConfig({}, {}))).toBeUndefined();
+    expect(() => loadConfig({}, { LEDGER_JUDGE_URL: baseUrl })).toThrow('LEDGER_JUDGE_MODEL');
     expect(() =>
-      llmJudgeFromEnv({ LEDGER_JUDGE_URL: baseUrl, LEDGER_JUDGE_MODEL: 'm', LEDGER_JUDGE_TIMEOUT_MS: 'soon' }),
+      loadConfig({}, { LEDGER_JUDGE_URL: baseUrl, LEDGER_JUDGE_MODEL: 'm', LEDGER_JUDGE_TIMEOUT_MS: 'soon' }),
     ).toThrow('LEDGER_JUDGE_TIMEOUT_MS');
-    expect(llmJudgeFromEnv({ LEDGER_JUDGE_URL: baseUrl, LEDGER_JUDGE_MODEL: 'm' })).toBeInstanceOf(
-      LlmReconciliationJudge,
+    const judge = llmJudgeFromConfig(
+      loadConfig({}, { LEDGER_JUDGE_URL: baseUrl, LEDGER_JUDGE_MODEL: 'm', LEDGER_JUDGE_TIMEOUT_MS: '2500' }),
     );
+    expect(judge).toBeInstanceOf(LlmReconciliationJudge);
+    expect(judge).toMatchObject({ model: 'm', promptVersion: JUDGE_PROMPT_VERSION });
   });
 });

@@ -1,19 +1,6 @@
+import type { JudgeAnswer, JudgeFailure, JudgeInput, ReconciliationJudge } from '@audit-ledger/domain';
 import { z } from 'zod';
-
-// Structurally the `ReconciliationJudge` port of libs/domain/src/reconciliation/judge.ts (declared here until the
-// domain index exports it; TypeScript's structural typing makes this class assignable to the port unchanged).
-type JudgeVerdict = 'MATCH' | 'MISMATCH' | 'UNCLEAR';
-export interface LlmJudgeInput {
-  instruction: string;
-  executed: string[];
-  candidateVerdict: JudgeVerdict;
-}
-export interface LlmJudgeAnswer {
-  verdict: JudgeVerdict;
-  rationale: string;
-  model: string;
-  promptVersion: string;
-}
+import type { LedgerConfig } from '../config/ledger.config.js';
 
 export interface LlmJudgeOptions {
   /** Base URL of an OpenAI-compatible API, e.g. `https://api.mistral.ai/v1`, `http://localhost:11434/v1` (Ollama). */
@@ -22,7 +9,7 @@ export interface LlmJudgeOptions {
   apiKey?: string;
   /** Per request, default 10 000 ms; a slower answer is no answer (UNCLEAR). */
   timeoutMs?: number;
-  /** Called with the reason whenever the judge gives no answer (for the log). */
+  /** Called with the reason whenever the judge gives no answer (for the log; the reason is also returned). */
   onFailure?: (reason: string) => void;
   fetch?: typeof fetch;
 }
@@ -56,21 +43,24 @@ const ChatCompletion = z.object({
 /**
  * The LLM judge: an OpenAI-compatible chat-completions client (`POST {baseUrl}/chat/completions` with
  * `response_format: { type: 'json_object' }`; works with Mistral's API, Ollama, vLLM, OpenAI). Any failure — network,
- * HTTP status, timeout, a reply that is not the strict JSON schema — answers `null`, which the caller records as
- * UNCLEAR. It never throws.
+ * HTTP status, timeout, a reply that is not the strict JSON schema — answers a `JudgeFailure` naming the reason,
+ * which the caller records as UNCLEAR with the error. It never throws.
  */
-export class LlmReconciliationJudge {
+export class LlmReconciliationJudge implements ReconciliationJudge {
+  readonly model: string;
+  readonly promptVersion = JUDGE_PROMPT_VERSION;
   private readonly url: string;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
 
   constructor(private readonly options: LlmJudgeOptions) {
+    this.model = options.model;
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchFn = options.fetch ?? fetch;
   }
 
-  async judge(input: LlmJudgeInput): Promise<LlmJudgeAnswer | null> {
+  async judge(input: JudgeInput): Promise<JudgeAnswer | JudgeFailure> {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new Error(`timeout after ${this.timeoutMs} ms`)), this.timeoutMs);
     try {
@@ -124,31 +114,23 @@ export class LlmReconciliationJudge {
     }
   }
 
-  private fail(reason: string): null {
+  private fail(reason: string): JudgeFailure {
     this.options.onFailure?.(reason);
-    return null;
+    return { error: reason, model: this.model, promptVersion: this.promptVersion };
   }
 }
 
-/**
- * From the environment: `LEDGER_JUDGE_URL` (unset: no judge, the default), `LEDGER_JUDGE_MODEL` (required with a
- * URL), `LEDGER_JUDGE_API_KEY` (optional), `LEDGER_JUDGE_TIMEOUT_MS` (default 10000).
- */
-export function llmJudgeFromEnv(
-  env: NodeJS.ProcessEnv,
+/** From the configuration (`LEDGER_JUDGE_*`, validated in ledger.config.ts): no URL, no judge (the default). */
+export function llmJudgeFromConfig(
+  config: Pick<LedgerConfig, 'judgeUrl' | 'judgeModel' | 'judgeApiKey' | 'judgeTimeoutMs'>,
   onFailure?: (reason: string) => void,
 ): LlmReconciliationJudge | undefined {
-  const baseUrl = env.LEDGER_JUDGE_URL?.trim();
-  if (!baseUrl) return undefined;
-  const model = env.LEDGER_JUDGE_MODEL?.trim();
-  if (!model) throw new Error('LEDGER_JUDGE_URL is set but LEDGER_JUDGE_MODEL is not');
-  const timeout = env.LEDGER_JUDGE_TIMEOUT_MS ?? '10000';
-  if (!/^[1-9]\d*$/.test(timeout)) throw new Error('LEDGER_JUDGE_TIMEOUT_MS must be a positive integer (ms)');
+  if (!config.judgeUrl || !config.judgeModel) return undefined;
   return new LlmReconciliationJudge({
-    baseUrl,
-    model,
-    timeoutMs: Number(timeout),
-    ...(env.LEDGER_JUDGE_API_KEY ? { apiKey: env.LEDGER_JUDGE_API_KEY } : {}),
+    baseUrl: config.judgeUrl,
+    model: config.judgeModel,
+    timeoutMs: config.judgeTimeoutMs,
+    ...(config.judgeApiKey ? { apiKey: config.judgeApiKey } : {}),
     ...(onFailure ? { onFailure } : {}),
   });
 }

@@ -1,6 +1,5 @@
 import {
-  isApprovalStreamEventType,
-  isReconciliationEventType,
+  judgeRequest,
   reconciliationDecider,
   type ExecutionLoggedData,
   type ReconciliationCommand,
@@ -8,28 +7,23 @@ import {
   type ReconciliationState,
   type StreamEvent,
 } from '@audit-ledger/domain';
-import { StreamNotFoundError, type EventStore, type RecordedEvent } from '@audit-ledger/event-store';
+import {
+  IdempotencyConflictError,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  type NewEvent,
+  type EventStore,
+  type ExpectedRevision,
+  type RecordedEvent,
+} from '@audit-ledger/event-store';
 import { alertSummary, type Alert } from '../alerts/alert-sink.port.js';
 import { deterministicEventId } from '../shared/event-ids.js';
+import type { AskJudge } from './ask-judge.js';
+import { foldStream, incrementalFolder, toStreamEvent } from './stream-fold.js';
 
 export const RECONCILIATION_ACTOR = 'process:reconciliation';
 
-/** The events the reconciliation decider folds; anything else in the stream is skipped. */
-export function toStreamEvent(event: RecordedEvent): StreamEvent | undefined {
-  if (isApprovalStreamEventType(event.type) || isReconciliationEventType(event.type)) {
-    return { type: event.type, data: event.data } as unknown as StreamEvent;
-  }
-  return undefined;
-}
-
-export function foldStream(streamId: string, recorded: readonly RecordedEvent[]): ReconciliationState {
-  return recorded
-    .map(toStreamEvent)
-    .reduce<ReconciliationState>(
-      (s, e) => (e ? reconciliationDecider.evolve(s, e) : s),
-      reconciliationDecider.initialState(streamId.startsWith('session-') ? 'session' : 'approval'),
-    );
-}
+export { foldStream, toStreamEvent } from './stream-fold.js';
 
 export async function readStreamOrEmpty(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
   try {
@@ -49,6 +43,19 @@ export interface WrittenVerdict {
   recordedAt: string;
 }
 
+/** What an append wrote, as the processor's stream cache keeps it (it adds `prevHash` and `recordedAt`). */
+export type AppendedEvent = Omit<RecordedEvent, 'prevHash' | 'recordedAt'>;
+
+export interface DecideAndAppendOptions {
+  causationId?: string;
+  idempotencyKey: string[];
+  now: string;
+  /** Default `'any'`; the judged path passes the revision it read, so a verdict recorded meanwhile wins. */
+  expectedRevision?: ExpectedRevision;
+  /** Told what this call wrote (the processor's cache, so the next execution of the stream needs no read). */
+  onAppended?: (streamId: string, events: AppendedEvent[]) => void;
+}
+
 /**
  * Fold, decide, append with `expectedRevision: 'any'`. Sound because the decision depends only on the events before
  * the execution and on the verdicts already recorded, and its event id only on (stream, type, key…): two processors
@@ -60,10 +67,24 @@ export async function decideAndAppend(
   streamId: string,
   recorded: readonly RecordedEvent[],
   command: ReconciliationCommand,
-  options: { causationId?: string; idempotencyKey: string[]; now: string },
+  options: DecideAndAppendOptions,
 ): Promise<WrittenVerdict[]> {
-  const decided = reconciliationDecider.decide(command, foldStream(streamId, recorded));
-  if (decided.length === 0) return [];
+  const state = foldStream(streamId, recorded);
+  return appendDecided(store, streamId, [decisionOf(streamId, state, command, options)], options);
+}
+
+interface Decided {
+  decided: ReconciliationEvent[];
+  newEvents: NewEvent[];
+}
+
+function decisionOf(
+  streamId: string,
+  state: ReconciliationState,
+  command: ReconciliationCommand,
+  options: Pick<DecideAndAppendOptions, 'causationId' | 'idempotencyKey' | 'now'>,
+): Decided {
+  const decided = reconciliationDecider.decide(command, state);
   const newEvents = decided.map((event) => {
     const eventId = deterministicEventId(streamId, event.type, ...options.idempotencyKey);
     const data = event.data as { approvalId?: string; sessionId?: string };
@@ -80,44 +101,173 @@ export async function decideAndAppend(
       },
     };
   });
-  const result = await store.appendToStream(streamId, newEvents, { expectedRevision: 'any' });
+  return { decided, newEvents };
+}
+
+/**
+ * Appends the verdicts of several decisions of one stream in ONE append (one commit instead of one per execution).
+ * When the store holds only some of them (another processor wrote part), it refuses the whole append as an
+ * idempotency conflict; they are then appended one by one, each replay answering with the original.
+ */
+async function appendDecided(
+  store: EventStore,
+  streamId: string,
+  decisions: readonly Decided[],
+  options: Pick<DecideAndAppendOptions, 'now' | 'expectedRevision' | 'onAppended'>,
+): Promise<WrittenVerdict[]> {
+  const decided = decisions.flatMap((d) => d.decided);
+  const newEvents = decisions.flatMap((d) => d.newEvents);
+  if (newEvents.length === 0) return [];
+  let result;
+  try {
+    result = await store.appendToStream(streamId, newEvents, { expectedRevision: options.expectedRevision ?? 'any' });
+  } catch (error) {
+    if (!(error instanceof IdempotencyConflictError) || decisions.length < 2) throw error;
+    const written: WrittenVerdict[] = [];
+    for (const decision of decisions) written.push(...(await appendDecided(store, streamId, [decision], options)));
+    return written;
+  }
   if (result.idempotentReplay) return [];
+  options.onAppended?.(
+    streamId,
+    newEvents.map((event, i) => ({ ...event, streamId, ...result.events[i]! })),
+  );
   return decided.map((event, i) => ({ event, streamId, recordedAt: options.now, ...result.events[i]! }));
 }
 
-/** Reconciles one recorded ExecutionLogged against the events before it in its stream. */
-export async function reconcileLoggedExecution(
-  store: EventStore,
+export interface ReconcileExecutionOptions {
+  reconcilerVersion: string;
+  now: string;
+  onlyIfChanged?: boolean;
+  /**
+   * How to read the stream (the processor passes its StreamReadCache); default: the whole stream from the store.
+   * `throughRevision`: the caller needs the events up to it at least (a cache holding them may answer without a
+   * round trip); absent: up to the stream's current end.
+   */
+  read?: (streamId: string, throughRevision?: number) => Promise<RecordedEvent[]>;
+  /** The LLM judge, when configured: asked only when the decider's `judgeRequest` says so. */
+  judge?: AskJudge;
+  onAppended?: DecideAndAppendOptions['onAppended'];
+  /**
+   * The state of a stream read from revision 0 (the processor passes its StreamReadCache, which keeps each stream's
+   * fold and evolves it by the events it has not folded yet); default: folds kept for this call only.
+   */
+  fold?: (streamId: string, recorded: readonly RecordedEvent[]) => ReconciliationState;
+}
+
+/** Appends of a judged verdict retried after another writer moved the stream, before the failure is raised. */
+const JUDGED_APPEND_ATTEMPTS = 5;
+
+/** The decider's command for one recorded execution, and how its verdict is appended. */
+function executionCommand(
   logged: RecordedEvent,
-  options: {
-    reconcilerVersion: string;
-    now: string;
-    onlyIfChanged?: boolean;
-    /** How to read the stream (the processor passes its StreamReadCache); default: the whole stream from the store. */
-    read?: (streamId: string) => Promise<RecordedEvent[]>;
-  },
-): Promise<WrittenVerdict[]> {
-  const recorded = await (options.read ?? ((streamId: string) => store.readStream(streamId)))(logged.streamId);
+  recorded: readonly RecordedEvent[],
+  options: ReconcileExecutionOptions,
+): {
+  command: Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>;
+  appendOptions: DecideAndAppendOptions;
+} {
   const execution = logged.data as unknown as ExecutionLoggedData;
-  const history = recorded
-    .filter((e) => e.streamRevision < logged.streamRevision)
-    .map(toStreamEvent)
-    .filter((e): e is StreamEvent => e !== undefined);
   const key = [execution.executionId, options.reconcilerVersion];
-  return decideAndAppend(
-    store,
-    logged.streamId,
-    recorded,
-    {
+  return {
+    command: {
       type: 'ReconcileExecution',
       execution,
-      history,
+      history: recorded
+        .filter((e) => e.streamRevision < logged.streamRevision)
+        .map(toStreamEvent)
+        .filter((e): e is StreamEvent => e !== undefined),
       reconcilerVersion: options.reconcilerVersion,
       mismatchId: deterministicEventId(logged.streamId, 'MismatchDetected', ...key),
       ...(options.onlyIfChanged ? { onlyIfChanged: true } : {}),
     },
-    { causationId: logged.eventId, idempotencyKey: key, now: options.now },
-  );
+    appendOptions: {
+      causationId: logged.eventId,
+      idempotencyKey: key,
+      now: options.now,
+      ...(options.onAppended ? { onAppended: options.onAppended } : {}),
+    },
+  };
+}
+
+/**
+ * Reconciles one recorded ExecutionLogged against the events before it in its stream. Without a judge (or when it
+ * does not apply) the verdict is deterministic and appended with `expectedRevision: 'any'`. When the judge applies,
+ * its answer is not reproducible, so the verdict already recorded must win: the stream is read to its end, the judge
+ * asked once, and the verdict appended with the revision read as the expected one; when another writer moved the
+ * stream meanwhile, the stream is read again and the decision repeated with the same answer (it decides nothing
+ * when a verdict for the execution is now recorded).
+ */
+export async function reconcileLoggedExecution(
+  store: EventStore,
+  logged: RecordedEvent,
+  options: ReconcileExecutionOptions,
+): Promise<WrittenVerdict[]> {
+  const read = options.read ?? ((streamId: string) => store.readStream(streamId));
+  const fold = options.fold ?? incrementalFolder();
+  const streamId = logged.streamId;
+  let recorded = await read(streamId, logged.streamRevision);
+  const { command, appendOptions } = executionCommand(logged, recorded, options);
+  const judged = async () => {
+    if (!options.judge || !judgeRequest(command, fold(streamId, recorded))) return undefined;
+    recorded = await read(streamId); // to the end: a verdict recorded after the execution wins
+    const request = judgeRequest(command, fold(streamId, recorded));
+    return request ? options.judge(request) : undefined;
+  };
+  const judgement = await judged();
+  if (!judgement) {
+    const decision = decisionOf(streamId, fold(streamId, recorded), command, appendOptions);
+    return appendDecided(store, streamId, [decision], appendOptions);
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const decision = decisionOf(streamId, fold(streamId, recorded), { ...command, judgement }, appendOptions);
+      return await appendDecided(store, streamId, [decision], {
+        ...appendOptions,
+        expectedRevision: recorded.length - 1,
+      });
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError) || attempt >= JUDGED_APPEND_ATTEMPTS) throw error;
+      recorded = await read(logged.streamId);
+    }
+  }
+}
+
+/**
+ * Reconciles several recorded ExecutionLogged of ONE stream, in stream order (the processor's catch-up hands over
+ * what queued up behind a busy stream): one read, and one append for each run of deterministic verdicts. An
+ * execution the judge applies to goes alone through `reconcileLoggedExecution`, in its place in the order. Each
+ * deterministic decision depends only on the events before its execution, so deciding them together decides what
+ * deciding them one by one would.
+ */
+export async function reconcileLoggedExecutions(
+  store: EventStore,
+  batch: readonly RecordedEvent[],
+  options: ReconcileExecutionOptions,
+): Promise<WrittenVerdict[]> {
+  if (batch.length === 1) return reconcileLoggedExecution(store, batch[0]!, options);
+  const streamId = batch[0]!.streamId;
+  const read = options.read ?? ((id: string) => store.readStream(id));
+  const fold = options.fold ?? incrementalFolder();
+  const recorded = await read(streamId, Math.max(...batch.map((e) => e.streamRevision)));
+  const state = fold(streamId, recorded);
+  const written: WrittenVerdict[] = [];
+  let run: Decided[] = [];
+  const flush = async () => {
+    written.push(...(await appendDecided(store, streamId, run, options)));
+    run = [];
+  };
+  for (const logged of batch) {
+    const { command, appendOptions } = executionCommand(logged, recorded, options);
+    if (options.judge && judgeRequest(command, state)) {
+      await flush();
+      written.push(...(await reconcileLoggedExecution(store, logged, { ...options, fold })));
+    } else {
+      run.push(decisionOf(streamId, state, command, appendOptions));
+    }
+  }
+  await flush();
+  return written;
 }
 
 /** The alert a written verdict raises: always for MismatchDetected, for ReconciliationUnclear when asked. */

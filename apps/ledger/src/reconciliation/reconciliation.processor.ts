@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AlertDispatcher } from '../alerts/alert-dispatcher.js';
 import { deterministicEventId } from '../shared/event-ids.js';
 import type { Clock } from '../shared/tokens.js';
+import type { AskJudge } from './ask-judge.js';
 import { OrderedLanes } from './ordered-lanes.js';
 import type { ProcessCheckpoints } from './process-checkpoints.js';
 import { StreamReadCache } from './stream-read-cache.js';
@@ -11,7 +12,7 @@ import {
   alertOf,
   decideAndAppend,
   readStreamOrEmpty,
-  reconcileLoggedExecution,
+  reconcileLoggedExecutions,
   type WrittenVerdict,
 } from './reconcile-execution.js';
 
@@ -26,6 +27,8 @@ export interface ReconciliationProcessorOptions {
   /** How often approvals past their expiry are checked for `approval_unused`. */
   unusedIntervalMs: number;
   alertOnUnclear: boolean;
+  /** The LLM judge (bounded, never throws), when configured; absent: deterministic verdicts only (the default). */
+  judge?: AskJudge;
 }
 
 export interface ReconciliationStatus {
@@ -64,6 +67,8 @@ export class ReconciliationProcessor {
   private saved = 0n;
   private flushing?: Promise<void>;
   private readonly streams: StreamReadCache;
+  /** Executions subscribed to but not reconciled yet, per stream: a lane takes all of its stream's at once. */
+  private readonly waiting = new Map<string, RecordedEvent[]>();
 
   constructor(
     private readonly store: EventStore,
@@ -123,8 +128,10 @@ export class ReconciliationProcessor {
         if (this.stopped) await subscription.close();
         const lanes = new OrderedLanes(this.position, MAX_IN_FLIGHT);
         this.lanes = lanes;
+        this.waiting.clear();
         try {
           for await (const event of subscription) {
+            if (event.type === 'ExecutionLogged') this.wait(event);
             await lanes.submit(event.streamId, event.globalPosition, async () => {
               await this.handle(event);
               this.handled++;
@@ -178,17 +185,36 @@ export class ReconciliationProcessor {
         return;
       }
       case 'ExecutionLogged':
-        return this.reconcileExecution(event);
+        return this.reconcileWaiting(event);
       default:
         return; // rejections and revocations: read from the stream when an execution or the timer needs them
     }
   }
 
-  private async reconcileExecution(logged: RecordedEvent): Promise<void> {
-    const written = await reconcileLoggedExecution(this.store, logged, {
+  private wait(logged: RecordedEvent): void {
+    const queue = this.waiting.get(logged.streamId);
+    if (queue) queue.push(logged);
+    else this.waiting.set(logged.streamId, [logged]);
+  }
+
+  /**
+   * Runs in the execution's lane (its stream's earlier work is done). Reconciles it together with the executions of
+   * the same stream that queued up behind it while the lane was busy (their own turns then find nothing to do), so
+   * a catch-up appends a stream's verdicts in one commit instead of one each. Their positions are only marked done
+   * when their own turns come, after this one, so the checkpoint never passes an unfinished execution.
+   */
+  private async reconcileWaiting(logged: RecordedEvent): Promise<void> {
+    const queue = this.waiting.get(logged.streamId);
+    if (!queue?.includes(logged)) return; // reconciled with an earlier execution of its stream
+    this.waiting.delete(logged.streamId);
+    const now = this.clock.now();
+    const written = await reconcileLoggedExecutions(this.store, queue, {
       reconcilerVersion: this.reconcilerVersion,
-      now: this.clock.now().toISOString(),
-      read: (streamId) => this.streams.read(streamId),
+      now: now.toISOString(),
+      read: (streamId, throughRevision) => this.streams.read(streamId, throughRevision),
+      onAppended: (streamId, events) => this.streams.appended(streamId, events, now),
+      fold: (streamId, recorded) => this.streams.fold(streamId, recorded),
+      ...(this.options.judge ? { judge: this.options.judge } : {}),
     });
     this.published(written);
   }

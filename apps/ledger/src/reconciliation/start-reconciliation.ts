@@ -6,12 +6,16 @@ import { createAlerting } from '../alerts/alert-sinks.js';
 import type { SseAlertSink } from '../alerts/sse.alert-sink.js';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { systemClock } from '../shared/tokens.js';
+import { boundedJudge, type AskJudge } from './ask-judge.js';
+import { llmJudgeFromConfig } from './llm-judge.js';
 import { ProcessCheckpoints } from './process-checkpoints.js';
 import { ReconciliationProcessor, type ReconciliationStatus } from './reconciliation.processor.js';
 
 export interface RunningReconciliation {
   alerts: AlertDispatcher;
   sseAlerts: SseAlertSink;
+  /** The LLM judge when `LEDGER_JUDGE_URL` is set (the processor and `reconcile --since` ask it); else undefined. */
+  judge?: AskJudge;
   status(): ReconciliationStatus;
   /** Stops the processor, then the alert queues (what is still queued is dead-lettered), then its connections. */
   stop(): Promise<void>;
@@ -29,10 +33,12 @@ export async function startReconciliation(
   logger: Logger,
 ): Promise<RunningReconciliation> {
   const { dispatcher, sse } = createAlerting(config, logger);
+  const judge = askJudgeFromConfig(config, logger);
   if (!config.reconciliationEnabled) {
     return {
       alerts: dispatcher,
       sseAlerts: sse,
+      ...(judge ? { judge } : {}),
       status: () => ({ enabled: false, alive: false, position: '0', reconcilerVersion: '', handled: 0, appended: 0 }),
       stop: () => dispatcher.close(),
     };
@@ -45,7 +51,11 @@ export async function startReconciliation(
     dispatcher,
     systemClock,
     logger.child({ component: 'reconciliation' }),
-    { unusedIntervalMs: config.reconciliationUnusedIntervalMs, alertOnUnclear: config.alertOnUnclear },
+    {
+      unusedIntervalMs: config.reconciliationUnusedIntervalMs,
+      alertOnUnclear: config.alertOnUnclear,
+      ...(judge ? { judge } : {}),
+    },
   );
   try {
     await processor.start();
@@ -57,6 +67,7 @@ export async function startReconciliation(
   return {
     alerts: dispatcher,
     sseAlerts: sse,
+    ...(judge ? { judge } : {}),
     status: () => processor.status(),
     async stop() {
       await processor.stop();
@@ -64,4 +75,13 @@ export async function startReconciliation(
       await pool.end();
     },
   };
+}
+
+/** Off unless `LEDGER_JUDGE_URL` is set. The bound is the adapter's timeout plus a second for a judge ignoring it. */
+function askJudgeFromConfig(config: LedgerConfig, logger: Logger): AskJudge | undefined {
+  const judgeLogger = logger.child({ component: 'llm-judge' });
+  const judge = llmJudgeFromConfig(config, (reason) => judgeLogger.warn({ reason }, 'LLM judge gave no answer'));
+  if (!judge) return undefined;
+  judgeLogger.info({ url: config.judgeUrl, model: judge.model, promptVersion: judge.promptVersion }, 'LLM judge on');
+  return boundedJudge(judge, config.judgeTimeoutMs + 1000);
 }

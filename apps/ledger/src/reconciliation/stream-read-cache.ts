@@ -1,21 +1,38 @@
+import type { ReconciliationState } from '@audit-ledger/domain';
 import { StreamNotFoundError, type EventStore, type RecordedEvent } from '@audit-ledger/event-store';
+import type { AppendedEvent } from './reconcile-execution.js';
+import { foldIncrementally, type FoldedStream } from './stream-fold.js';
 
 /**
  * The processor decides each execution against its whole stream. Reading the stream again for every execution made
  * reconciliation quadratic in a stream's length and, under load, starved the append path; this cache keeps the
  * streams recently worked on and reads only the revisions it has not seen yet. Revisions are contiguous from 0, so
  * the cached prefix of a stream never changes. Callers handle one stream at a time (the processor's lanes).
+ *
+ * Two things save round trips: a caller that needs the stream only up to a revision the cache holds gets the cache
+ * without a read (an execution is decided on the events before it; verdicts recorded after it only matter for
+ * idempotence, which the deterministic event ids already give), and the processor's own appends are added from
+ * the store's acknowledgement when they directly follow the cached prefix (their `recordedAt` is then the
+ * processor's clock, not the database's: the processor folds only types and data).
+ *
+ * It also keeps each stream's last fold, so deciding the next execution evolves the state by the new events only
+ * instead of folding the whole stream again (quadratic in a stream's length as well).
  */
 export class StreamReadCache {
   private readonly streams = new Map<string, RecordedEvent[]>();
+  private readonly folds = new Map<string, FoldedStream>();
 
   constructor(
     private readonly store: EventStore,
     private readonly maxStreams = 1000,
   ) {}
 
-  async read(streamId: string): Promise<RecordedEvent[]> {
+  async read(streamId: string, throughRevision?: number): Promise<RecordedEvent[]> {
     const cached = this.streams.get(streamId) ?? [];
+    if (throughRevision !== undefined && cached.length > throughRevision) {
+      this.keep(streamId, cached);
+      return cached;
+    }
     let fresh: RecordedEvent[] = [];
     try {
       fresh = await this.store.readStream(streamId, { fromRevision: cached.length });
@@ -23,9 +40,37 @@ export class StreamReadCache {
       if (!(error instanceof StreamNotFoundError)) throw error;
     }
     const events = fresh.length > 0 ? [...cached, ...fresh] : cached;
+    this.keep(streamId, events);
+    return events;
+  }
+
+  /** The state of `recorded` (the stream from revision 0), evolved from the stream's last fold when it covers a prefix. */
+  fold(streamId: string, recorded: readonly RecordedEvent[]): ReconciliationState {
+    const folded = foldIncrementally(streamId, recorded, this.folds.get(streamId));
+    if (this.streams.has(streamId)) this.folds.set(streamId, folded); // evicted with the stream's events
+    return folded.state;
+  }
+
+  /** What the processor appended: kept when it directly follows the cached prefix, else left for the next read. */
+  appended(streamId: string, events: readonly AppendedEvent[], recordedAt: Date): void {
+    const cached = this.streams.get(streamId);
+    if (!cached || events.length === 0 || events[0]!.streamRevision !== cached.length) return;
+    const added: RecordedEvent[] = [];
+    let prevHash = cached[cached.length - 1]?.hash ?? '';
+    for (const event of events) {
+      added.push({ ...event, prevHash, recordedAt });
+      prevHash = event.hash;
+    }
+    this.keep(streamId, [...cached, ...added]);
+  }
+
+  private keep(streamId: string, events: RecordedEvent[]): void {
     this.streams.delete(streamId); // re-inserted last: Map order is the recency order
     this.streams.set(streamId, events);
-    if (this.streams.size > this.maxStreams) this.streams.delete(this.streams.keys().next().value!);
-    return events;
+    if (this.streams.size > this.maxStreams) {
+      const oldest = this.streams.keys().next().value!;
+      this.streams.delete(oldest);
+      this.folds.delete(oldest);
+    }
   }
 }

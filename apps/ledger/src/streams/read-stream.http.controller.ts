@@ -24,7 +24,7 @@ export class ReadStreamHttpController {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   @Get(':streamId')
-  async read(@Param('streamId') streamId: string, @Query() query: unknown) {
+  async read(@Param('streamId') streamId: string, @Query({ schema: ReadStreamQuery }) query: unknown) {
     const options = parseRequest(ReadStreamQuery, query);
     const events = await this.store.readStream(streamId, options);
     return { streamId, events: events.map(toWireEvent) };
@@ -32,7 +32,7 @@ export class ReadStreamHttpController {
 
   /** Forensic replay: the stream as it stood at `asOf` (an ISO time or a global position), hash statuses, state. */
   @Get(':streamId/events')
-  async replay(@Param('streamId') streamId: string, @Query() query: unknown) {
+  async replay(@Param('streamId') streamId: string, @Query({ schema: ReplayQuery }) query: unknown) {
     const { asOf: raw } = parseRequest(ReplayQuery, query);
     const asOf = raw === undefined ? undefined : parseAsOf(raw);
     if (asOf === null) {

@@ -2,8 +2,11 @@ import {
   evolve,
   initialState,
   isReconciliationEventType,
-  type ApprovalStatus,
   type ApprovalStreamEvent,
+  type HashStatus,
+  type ReplayedEvent,
+  type ReplayedState,
+  type ReplayReply,
 } from '@audit-ledger/domain';
 import type { RecordedEvent } from '@audit-ledger/event-store';
 import { chainHash, GENESIS_HASH } from '@audit-ledger/integrity';
@@ -13,20 +16,6 @@ import { toWireEvent } from './wire-event.js';
 export type AsOf = { kind: 'time'; at: Date } | { kind: 'position'; position: bigint };
 
 const APPROVAL_EVENT_TYPES = new Set(['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged']);
-
-export type HashStatus = 'ok' | 'broken_link' | 'hash_mismatch';
-
-export interface ReplayedState {
-  /** The approval decider's status: none, granted (active), rejected or revoked. */
-  status: ApprovalStatus;
-  active: boolean;
-  executions: string[];
-  verdicts: { type: string; executionId?: string; verdict?: string; kind?: string; severity?: string }[];
-  grantedAt?: string;
-  rejectedAt?: string;
-  revokedAt?: string;
-  expiresAt?: string;
-}
 
 /** Parses `asOf`: digits are a global position, anything else an ISO 8601 time. Null when it is neither. */
 export function parseAsOf(value: string): AsOf | null {
@@ -44,12 +33,12 @@ const includes = (asOf: AsOf | undefined, event: RecordedEvent) =>
  * The stream as it stood at `asOf` (forensic replay, docs/integrity.md §9): each event with its hash status (its
  * link to the event before it and its own hash, recomputed), and the state the approval decider would have had.
  */
-export function replayStream(streamId: string, history: readonly RecordedEvent[], asOf?: AsOf) {
+export function replayStream(streamId: string, history: readonly RecordedEvent[], asOf?: AsOf): ReplayReply {
   let expectedPrev = GENESIS_HASH;
   let state = initialState();
   const executions: string[] = [];
   const verdicts: ReplayedState['verdicts'] = [];
-  const events = [];
+  const events: ReplayedEvent[] = [];
   let firstBroken: string | null = null;
   for (const event of history) {
     if (!includes(asOf, event)) break;

@@ -24,6 +24,7 @@ describe('the LLM judge guard', () => {
     expect(verdictWithJudge('UNCLEAR', answer('MATCH'))).toBe('MATCH');
     expect(verdictWithJudge('UNCLEAR', answer('MISMATCH'))).toBe('MISMATCH');
     expect(verdictWithJudge('UNCLEAR', null)).toBe('UNCLEAR');
+    expect(verdictWithJudge('UNCLEAR', { error: 'HTTP 500', model: 'm', promptVersion: 'judge-v1' })).toBe('UNCLEAR');
     expect(verdictWithJudge('UNCLEAR', answer('MATCH'), ['recursive-force-delete'])).toBe('UNCLEAR');
     expect(verdictWithJudge('UNCLEAR', answer('MISMATCH'), ['recursive-force-delete'])).toBe('MISMATCH');
   });

@@ -1,5 +1,12 @@
 import type { ApprovalGrantedData, ApprovalStreamEvent, ExecutionLoggedData } from '../approvals/approval.events.js';
-import { lifecycleMismatch, lifecycleStateOf, unusedApprovalFinding } from './lifecycle.js';
+import fc from 'fast-check';
+import {
+  evolveLifecycle,
+  initialLifecycleState,
+  lifecycleMismatch,
+  lifecycleStateOf,
+  unusedApprovalFinding,
+} from './lifecycle.js';
 
 const grant = (overrides: Partial<ApprovalGrantedData> = {}): ApprovalStreamEvent => ({
   type: 'ApprovalGranted',
@@ -73,5 +80,31 @@ describe('lifecycle checks', () => {
     expect(unusedApprovalFinding(lifecycleStateOf('approval', [expiring]), now)?.kind).toBe('approval_unused');
     expect(unusedApprovalFinding(lifecycleStateOf('approval', [expiring, late]), now)?.kind).toBe('approval_unused');
     expect(unusedApprovalFinding(lifecycleStateOf('approval', [expiring]), '2026-11-23T10:05:00.000Z')).toBeNull();
+  });
+
+  it('the state of a history is its fold with evolveLifecycle, for any history', () => {
+    const event = fc.oneof(
+      fc.nat(3).map((n) => grant({ approvalId: `A${n}`, maxExecutions: n + 1 })),
+      fc.nat(3).map((n): ApprovalStreamEvent => ({
+        type: 'ApprovalRejected',
+        data: { approvalId: 'A1', by: `bob${n}`, reason: 'no', rejectedAt: '2026-11-23T10:00:00.000Z' },
+      })),
+      fc.nat(3).map((n): ApprovalStreamEvent => ({
+        type: 'ApprovalRevoked',
+        data: { approvalId: 'A1', by: `bob${n}`, reason: 'no', revokedAt: '2026-11-23T10:00:00.000Z' },
+      })),
+      fc.nat(9).map((n): ApprovalStreamEvent => ({ type: 'ExecutionLogged', data: run(`E${n}`) })),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(event, { maxLength: 30 }),
+        fc.constantFrom('approval' as const, 'session' as const),
+        (history, stream) => {
+          expect(lifecycleStateOf(stream, history)).toEqual(
+            history.reduce(evolveLifecycle, initialLifecycleState(stream)),
+          );
+        },
+      ),
+    );
   });
 });

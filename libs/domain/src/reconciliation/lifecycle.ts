@@ -64,8 +64,32 @@ export function evolveLifecycle(state: LifecycleState, event: ApprovalStreamEven
   }
 }
 
-export const lifecycleStateOf = (stream: 'approval' | 'session', history: readonly ApprovalStreamEvent[]) =>
-  history.reduce(evolveLifecycle, initialLifecycleState(stream));
+/**
+ * The fold of `history` with `evolveLifecycle`, in one pass: the decider builds it for every execution from the
+ * events before it, and evolving copies the executions list per execution (quadratic in a stream's length).
+ */
+export function lifecycleStateOf(
+  stream: 'approval' | 'session',
+  history: readonly ApprovalStreamEvent[],
+): LifecycleState {
+  let granted: ApprovalGrantedData | undefined;
+  let rejected: ApprovalRejectedData | undefined;
+  let revoked: ApprovalRevokedData | undefined;
+  const executions: ExecutionLoggedData[] = [];
+  for (const event of history) {
+    if (event.type === 'ApprovalGranted') granted = event.data;
+    else if (event.type === 'ApprovalRejected') rejected = event.data;
+    else if (event.type === 'ApprovalRevoked') revoked = event.data;
+    else executions.push(event.data);
+  }
+  return {
+    stream,
+    ...(granted ? { granted } : {}),
+    ...(rejected ? { rejected } : {}),
+    ...(revoked ? { revoked } : {}),
+    executions,
+  };
+}
 
 const finding = (kind: LifecycleKind, explanation: string): LifecycleFinding => ({
   kind,

@@ -5,6 +5,7 @@
  */
 import type { ApprovalStreamEvent, ExecutionLoggedData } from '../approvals/approval.events.js';
 import { LedgerError } from '../shared/ledger-error.js';
+import { isJudgeAnswer, judgeApplies, verdictWithJudge, type JudgeInput, type JudgeOutcome } from './judge.js';
 import {
   evolveLifecycle,
   initialLifecycleState,
@@ -14,7 +15,14 @@ import {
   type LifecycleState,
 } from './lifecycle.js';
 import { reconcile } from './reconcile.js';
-import type { MismatchDetectedData, MismatchReviewedData, ReconciliationEvent } from './reconciliation.events.js';
+import {
+  JUDGE_ERROR_MAX,
+  JUDGE_RATIONALE_MAX,
+  type JudgeRecord,
+  type MismatchDetectedData,
+  type MismatchReviewedData,
+  type ReconciliationEvent,
+} from './reconciliation.events.js';
 import type { MismatchKind, ReconciliationResult, Severity } from './reconciliation.types.js';
 import { maxSeverity, riskHits } from './risk-rules.js';
 import { parseCommandLine } from './shell-parser.js';
@@ -35,6 +43,11 @@ export type ReconciliationCommand =
        * recorded for this execution by any reconciler version.
        */
       onlyIfChanged?: boolean;
+      /**
+       * What the LLM judge said, when `judgeRequest` asked for it (docs/reconciliation.md, "The LLM judge"). Only
+       * used to resolve an UNCLEAR of a natural-language-only approval; ignored otherwise.
+       */
+      judgement?: JudgeOutcome;
     }
   | { type: 'CheckApprovalUsage'; approvalId: string; now: string; reconcilerVersion: string; mismatchId: string }
   | {
@@ -197,6 +210,29 @@ function decideExecution(
   return decided;
 }
 
+/**
+ * Whether the LLM judge should be asked about this execution, and what: only when no verdict of this reconciler
+ * version is recorded for it yet, the stream is an approval's, the approval lists no commands (natural language
+ * only), no lifecycle kind applies, and the deterministic verdict is UNCLEAR. `undefined`: decide without a judge.
+ */
+export function judgeRequest(
+  command: Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>,
+  state: ReconciliationState,
+): JudgeInput | undefined {
+  const { judgement: _ignored, ...deterministic } = command;
+  const { execution, reconcilerVersion } = deterministic;
+  if (execution.approvalId === undefined) return undefined;
+  if (state.reconciled.has(verdictKey(execution.executionId, reconcilerVersion))) return undefined;
+  const decided = decideVerdict(deterministic); // a lifecycle kind is a MISMATCH, so UNCLEAR means none applies
+  if (decided.length !== 1 || decided[0]!.type !== 'ReconciliationUnclear') return undefined;
+  const grant = lifecycleStateOf(
+    'approval',
+    command.history.filter((e): e is ApprovalStreamEvent => APPROVAL_TYPES.has(e.type)),
+  ).granted;
+  if (!grant || !judgeApplies(grant, 'UNCLEAR')) return undefined;
+  return { instruction: grant.instruction, executed: [execution.command], candidateVerdict: 'UNCLEAR' };
+}
+
 function decideVerdict(command: Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>): ReconciliationEvent[] {
   const { execution, reconcilerVersion } = command;
   const stream = execution.approvalId !== undefined ? 'approval' : 'session';
@@ -218,6 +254,7 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
     severity: Severity,
     explanation: string,
     riskRules?: readonly string[],
+    judge?: JudgeRecord,
   ): ReconciliationEvent => ({
     type: 'MismatchDetected',
     data: {
@@ -232,6 +269,7 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
       executed: { command: execution.command },
       ...(riskRules && riskRules.length > 0 ? { riskRules: [...riskRules] } : {}),
       reconcilerVersion,
+      ...(judge ? { judge } : {}),
     },
   });
 
@@ -257,7 +295,83 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
     const extra = result?.verdict === 'MISMATCH' ? `; moreover ${result.explanation}` : '';
     return [mismatch(lifecycle.kind, severity, lifecycle.explanation + extra, result?.riskRules)];
   }
+  if (result!.verdict === 'UNCLEAR' && command.judgement && judgeApplies(grant!, 'UNCLEAR')) {
+    return [judgedVerdict(result!, command.judgement, execution, reconcilerVersion, mismatch)];
+  }
   return [verdictOf(result!, execution, reconcilerVersion, mismatch)];
+}
+
+const clipTo = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/**
+ * The verdict of a deterministic UNCLEAR once the judge was asked (rules in `verdictWithJudge`): its MATCH becomes
+ * ExecutionReconciled unless a risk rule fired, its MISMATCH a `command_not_approved` mismatch (severity of the risk
+ * rules that fired, else medium), anything else stays ReconciliationUnclear. The judge's record goes with it.
+ */
+function judgedVerdict(
+  result: ReconciliationResult,
+  outcome: JudgeOutcome,
+  execution: ExecutionLoggedData,
+  reconcilerVersion: string,
+  mismatch: MismatchFactory,
+): ReconciliationEvent {
+  const riskRules = result.riskRules ?? [];
+  const verdict = verdictWithJudge('UNCLEAR', outcome, riskRules);
+  const answered = isJudgeAnswer(outcome);
+  const judge: JudgeRecord = {
+    model: outcome.model,
+    promptVersion: outcome.promptVersion,
+    ...(answered
+      ? { verdict: outcome.verdict, rationale: clipTo(outcome.rationale, JUDGE_RATIONALE_MAX) }
+      : { error: clipTo(outcome.error, JUDGE_ERROR_MAX) }),
+    latencyMs: Math.max(0, Math.round(outcome.latencyMs)),
+    applied: answered && verdict === outcome.verdict,
+  };
+  const said = answered
+    ? `LLM judge ${judge.model} (${judge.promptVersion}) answered ${outcome.verdict}: ${outcome.rationale}`
+    : `LLM judge ${judge.model} (${judge.promptVersion}) gave no answer (${outcome.error})`;
+  if (verdict === 'MATCH') {
+    return {
+      type: 'ExecutionReconciled',
+      data: {
+        executionId: execution.executionId,
+        verdict: 'MATCH',
+        explanation: clip(`${said}; the deterministic reconciler could not decide: ${result.explanation}`),
+        reconcilerVersion,
+        judge,
+      },
+    };
+  }
+  if (verdict === 'MISMATCH') {
+    return mismatch(
+      'command_not_approved',
+      riskHitsSeverity(execution.command) ?? 'medium',
+      `${said}; the deterministic reconciler could not decide: ${result.explanation}`,
+      riskRules,
+      judge,
+    );
+  }
+  const refused =
+    answered && outcome.verdict === 'MATCH'
+      ? `; its MATCH is not applied because risk rules fired (${riskRules.join(', ')})`
+      : '';
+  return {
+    type: 'ReconciliationUnclear',
+    data: {
+      executionId: execution.executionId,
+      ...(isUnclearKind(result.kind) ? { kind: result.kind } : {}),
+      reason: clip(`${result.explanation}; ${said}${refused}`),
+      needsHumanReview: true,
+      reconcilerVersion,
+      judge,
+    },
+  };
+}
+
+/** The highest severity of the risk rules the command triggers, if any. */
+function riskHitsSeverity(command: string): Severity | undefined {
+  const hits = riskHits(parseCommandLine(command).commands);
+  return hits.length === 0 ? undefined : hits.reduce<Severity>((s, h) => maxSeverity(s, h.rule.severity), 'low');
 }
 
 const APPROVAL_TYPES: ReadonlySet<string> = new Set([
@@ -272,6 +386,7 @@ type MismatchFactory = (
   severity: Severity,
   explanation: string,
   riskRules?: readonly string[],
+  judge?: JudgeRecord,
 ) => ReconciliationEvent;
 
 function verdictOf(

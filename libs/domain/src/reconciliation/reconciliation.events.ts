@@ -30,12 +30,44 @@ export const UnclearKindSchema = z.enum([
 const ReconcilerVersion = z.string().min(1).max(128);
 const Explanation = z.string().min(1).max(16_384);
 
+export const JUDGE_RATIONALE_MAX = 4096;
+export const JUDGE_ERROR_MAX = 1024;
+
+/**
+ * What the optional LLM judge said about an execution the deterministic reconciler found UNCLEAR (an optional field
+ * of the three verdict events, added without a schemaVersion bump: events without it stay valid). Either it answered
+ * (`verdict` and `rationale`) or it did not (`error`: timeout, HTTP error, a reply outside the schema); `applied`
+ * says whether its answer decided the recorded verdict (false when it failed, or answered MATCH for a command a risk
+ * rule fired on).
+ */
+export const JudgeRecord = z
+  .object({
+    model: z.string().min(1).max(256),
+    promptVersion: z.string().min(1).max(64),
+    verdict: z.enum(['MATCH', 'MISMATCH', 'UNCLEAR']).optional(),
+    rationale: z.string().min(1).max(JUDGE_RATIONALE_MAX).optional(),
+    error: z.string().min(1).max(JUDGE_ERROR_MAX).optional(),
+    latencyMs: z.number().int().min(0).max(86_400_000),
+    applied: z.boolean(),
+  })
+  .strict()
+  .refine((j) => (j.error === undefined) === (j.verdict !== undefined && j.rationale !== undefined), {
+    message: 'either verdict and rationale (the judge answered) or error (it did not)',
+    path: ['error'],
+  })
+  .refine((j) => !(j.applied && j.error !== undefined), {
+    message: 'a failed judgement cannot have decided the verdict',
+    path: ['applied'],
+  });
+
 export const ExecutionReconciledData = z
   .object({
     executionId: Identifier,
     verdict: z.literal('MATCH'),
     explanation: Explanation,
     reconcilerVersion: ReconcilerVersion,
+    /** Present when the LLM judge was asked (it answered MATCH). */
+    judge: JudgeRecord.optional(),
   })
   .strict();
 
@@ -48,6 +80,8 @@ export const ReconciliationUnclearData = z
     reason: Explanation,
     needsHumanReview: z.literal(true),
     reconcilerVersion: ReconcilerVersion,
+    /** Present when the LLM judge was asked (it answered UNCLEAR, failed, or its MATCH was refused). */
+    judge: JudgeRecord.optional(),
   })
   .strict();
 
@@ -74,6 +108,8 @@ export const MismatchDetectedData = z
     /** Ids of the risk rules the executed command triggers. */
     riskRules: z.array(z.string().min(1).max(128)).max(64).optional(),
     reconcilerVersion: ReconcilerVersion,
+    /** Present when the LLM judge was asked (it answered MISMATCH). */
+    judge: JudgeRecord.optional(),
   })
   .strict();
 
@@ -91,6 +127,7 @@ export type ExecutionReconciledData = z.infer<typeof ExecutionReconciledData>;
 export type ReconciliationUnclearData = z.infer<typeof ReconciliationUnclearData>;
 export type MismatchDetectedData = z.infer<typeof MismatchDetectedData>;
 export type MismatchReviewedData = z.infer<typeof MismatchReviewedData>;
+export type JudgeRecord = z.infer<typeof JudgeRecord>;
 
 /** Stored `type` strings: literals, never class names. */
 export type ReconciliationEvent =

@@ -7,7 +7,8 @@ import {
   ExecutionLoggedData,
 } from '@audit-ledger/domain';
 import { type RecordedEvent } from '@audit-ledger/event-store';
-import { type Projection } from '../projection.js';
+import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
+import { lockReconciliationStreams } from './reconciliation-locks.js';
 
 /**
  * Statuses of `read_models.approvals.status`. `unknown`: executions were logged against the approval id but no grant
@@ -93,18 +94,22 @@ export const approvalsProjection: Projection = {
         CREATE INDEX approvals_session_idx ON ${T} (requested_by_session, created_at);`,
     },
   ],
-  async apply(client, event) {
-    switch (event.type) {
-      case 'ApprovalGranted':
-        return granted(client, event, ApprovalGrantedData.parse(event.data));
-      case 'ApprovalRejected':
-        return rejected(client, event, ApprovalRejectedData.parse(event.data));
-      case 'ApprovalRevoked':
-        return revoked(client, event, ApprovalRevokedData.parse(event.data));
-      case 'ExecutionLogged':
-        return executed(client, event, ExecutionLoggedData.parse(event.data));
-    }
-  },
+  // Every event it handles writes the approval's row, whose reconciliation trigger takes the stream's lock shared.
+  lockBatch: (client, events) => lockReconciliationStreams(client, events, approvalsProjection.handles, 'shared'),
+  apply: (client, event, batch) =>
+    inBatch(client, event, batch, async (b) => {
+      if (event.type === 'ExecutionLogged') return executed(b, event, ExecutionLoggedData.parse(event.data));
+      // The executions gathered so far go first: they come before this event.
+      await flushExecutions(client, executionsOf(b));
+      switch (event.type) {
+        case 'ApprovalGranted':
+          return granted(client, event, ApprovalGrantedData.parse(event.data));
+        case 'ApprovalRejected':
+          return rejected(client, event, ApprovalRejectedData.parse(event.data));
+        case 'ApprovalRevoked':
+          return revoked(client, event, ApprovalRevokedData.parse(event.data));
+      }
+    }),
 };
 
 async function granted(client: pg.PoolClient, event: RecordedEvent, data: ApprovalGrantedData): Promise<void> {
@@ -183,21 +188,63 @@ async function revoked(client: pg.PoolClient, event: RecordedEvent, data: Approv
   );
 }
 
-async function executed(client: pg.PoolClient, event: RecordedEvent, data: ExecutionLoggedData): Promise<void> {
+interface Executions {
+  approval_id: string;
+  stream_id: string;
+  count: number;
+  /** Every execution's start (the first and last execution are their least and greatest). */
+  started: string[];
+  position: string;
+}
+
+/**
+ * The batch's executions per approval, written as one update per approval (at the end of the batch, or before the
+ * next other event about approvals): the same row as one upsert per execution, since the count adds up, first and
+ * last execution are a least and greatest, and an expiry before any of them expires the approval.
+ */
+function executionsOf(batch: ProjectionBatch): Map<string, Executions> {
+  return batch.deferred('approvals/executions', () => new Map<string, Executions>(), flushExecutions);
+}
+
+function executed(batch: ProjectionBatch, event: RecordedEvent, data: ExecutionLoggedData): void {
   if (!data.approvalId) return;
+  const pending = executionsOf(batch);
+  let row = pending.get(data.approvalId);
+  if (!row) {
+    row = { approval_id: data.approvalId, stream_id: event.streamId, count: 0, started: [], position: '0' };
+    pending.set(data.approvalId, row);
+  }
+  row.count += 1;
+  row.started.push(data.startedAt);
+  row.position = event.globalPosition.toString();
+}
+
+async function flushExecutions(client: pg.PoolClient, pending: Map<string, Executions>): Promise<void> {
+  if (pending.size === 0) return;
+  const rows = [...pending.values()];
+  pending.clear();
+  // Guarded per row by its position like every write here; a pending approval whose expiry lies before an execution
+  // under it expired (as expireIfPast). A new row's created_at is its first execution's start, in event order.
   await client.query(
     `INSERT INTO ${T} AS a (approval_id, stream_id, status, execution_count, first_execution_at, last_execution_at,
         created_at, last_event_at, position)
-     VALUES ($1, $2, 'unknown', 1, $3, $3, $3, $3, $4)
+     SELECT approval_id, stream_id, 'unknown', count, first_at, last_at, (started ->> 0)::timestamptz, last_at, position
+       FROM (SELECT approval_id, stream_id, count, position, started,
+                    (SELECT min(t::timestamptz) FROM jsonb_array_elements_text(started) t) AS first_at,
+                    (SELECT max(t::timestamptz) FROM jsonb_array_elements_text(started) t) AS last_at
+               FROM jsonb_to_recordset($1::jsonb)
+                 AS r(approval_id text, stream_id text, count integer, started jsonb, position bigint)) x
+      ORDER BY approval_id
      ON CONFLICT (approval_id) DO UPDATE SET
-        execution_count = a.execution_count + 1,
+        execution_count = a.execution_count + EXCLUDED.execution_count,
         first_execution_at = LEAST(a.first_execution_at, EXCLUDED.first_execution_at),
         last_execution_at = GREATEST(a.last_execution_at, EXCLUDED.last_execution_at),
-        last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
+        last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position,
+        status = CASE WHEN a.status = 'pending' AND a.expires_at < EXCLUDED.last_execution_at THEN 'expired'
+                      ELSE a.status END
       WHERE a.position < EXCLUDED.position`,
-    [data.approvalId, event.streamId, data.startedAt, event.globalPosition.toString()],
+    [JSON.stringify(rows)],
   );
-  await expireIfPast(client, data.approvalId, data.startedAt);
 }
 
 /** A pending approval whose expiry lies before the time of an event about it (or an execution under it) expired. */

@@ -2,24 +2,41 @@ import type pg from 'pg';
 import {
   APPROVAL_STREAM_PREFIX,
   ApprovalGrantedData,
+  ExecutionReconciledData,
+  MismatchDetectedData,
+  ReconciliationUnclearData,
   ApprovalRejectedData,
   ApprovalRevokedData,
   ExecutionLoggedData,
+  RiskLevel,
   SESSION_STREAM_PREFIX,
 } from '@audit-ledger/domain';
 import { type RecordedEvent } from '@audit-ledger/event-store';
-import { type Projection } from '../projection.js';
+import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
+import { lockReconciliationStreams } from './reconciliation-locks.js';
+import { bumpDaily, bumpMismatches, countSessionAction, type DailyKey, type SessionAction } from './summary-deltas.js';
+import { rollUpExecution, rollUpMismatch, SUMMARY_ROLLUPS_MIGRATION } from './summary-rollup.js';
 
 const EXECUTIONS = 'read_models.executions';
 const DAILY = 'read_models.daily_summaries';
 const SESSIONS = 'read_models.session_summaries';
 /** Private to this projection: what it needs to know of an approval when one of its executions arrives. */
 const LOOKUP = 'read_models.executions_approval_lookup';
+/** Private to this projection: each mismatch counted in `daily_summaries.mismatches_by_kind`, and where. */
+const MISMATCH_LOOKUP = 'read_models.executions_mismatch_lookup';
+
+/**
+ * The first version of the projection that fills `summary_rollups`: rows left by an older one (a checkpoint of that
+ * version, not rebuilt yet) hold only what the newer code applied since, so the summaries do not read them.
+ */
+export const SUMMARY_ROLLUPS_SINCE_VERSION = 3;
 
 /** Risk level of an execution with no approval id (a `session-` stream action). */
 export const NO_APPROVAL_RISK = 'none';
 /** Risk level when the approval id is known but no grant has been seen (yet). */
 export const UNKNOWN_RISK = 'unknown';
+/** Every value of `executions.risk_level`: the approval's risk level, or one of the two above. */
+export const EXECUTION_RISK_LEVELS = [...RiskLevel.options, NO_APPROVAL_RISK, UNKNOWN_RISK] as const;
 
 /**
  * `executions`, `daily_summaries` and `session_summaries`, in one projection so that the summaries count an
@@ -29,8 +46,18 @@ export const UNKNOWN_RISK = 'unknown';
  */
 export const executionsProjection: Projection = {
   name: 'executions',
-  version: 1,
-  handles: ['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged'],
+  // 2: daily_summaries.mismatches_by_kind is filled (migration 002).
+  // 3: summary_rollups, and the mismatch lookup's `at` (migration 003).
+  version: 3,
+  handles: [
+    'ApprovalGranted',
+    'ApprovalRejected',
+    'ApprovalRevoked',
+    'ExecutionLogged',
+    'MismatchDetected',
+    'ExecutionReconciled',
+    'ReconciliationUnclear',
+  ],
   filter: { streamPrefixes: [APPROVAL_STREAM_PREFIX, SESSION_STREAM_PREFIX] },
   migrations: [
     {
@@ -113,23 +140,67 @@ export const executionsProjection: Projection = {
           last_action_at timestamptz NOT NULL
         );`,
     },
+    {
+      id: '002-mismatches-by-kind',
+      sql: `
+        CREATE TABLE ${MISMATCH_LOOKUP} (
+          mismatch_id text PRIMARY KEY,
+          stream_id text NOT NULL,
+          subject text,
+          kind text NOT NULL,
+          day date NOT NULL,
+          worker_id text NOT NULL,
+          risk_level text NOT NULL,
+          tool_name text NOT NULL,
+          position bigint NOT NULL,
+          current boolean NOT NULL
+        );
+        CREATE INDEX executions_mismatch_lookup_subject_idx ON ${MISMATCH_LOOKUP} (stream_id, subject)
+          WHERE current;`,
+    },
+    {
+      id: '003-summary-rollups',
+      sql: `${SUMMARY_ROLLUPS_MIGRATION}
+        ALTER TABLE ${MISMATCH_LOOKUP} ADD COLUMN at timestamptz;
+        CREATE INDEX executions_mismatch_lookup_at_idx ON ${MISMATCH_LOOKUP} (at) WHERE current;`,
+    },
   ],
-  async apply(client, event) {
-    switch (event.type) {
-      case 'ApprovalGranted':
-        return granted(client, ApprovalGrantedData.parse(event.data));
-      case 'ApprovalRejected': {
-        const data = ApprovalRejectedData.parse(event.data);
-        return ended(client, data.approvalId, 'rejected', data.rejectedAt);
+  // An execution's insert fires the reconciliation trigger, which takes the stream's lock shared.
+  lockBatch: (client, events) => lockReconciliationStreams(client, events, ['ExecutionLogged'], 'shared'),
+  // The summaries' increments are summed per row over the batch and written at its end (summary-deltas.ts).
+  apply: (client, event, batch) =>
+    inBatch(client, event, batch, async (b) => {
+      if (event.type === 'ExecutionLogged') {
+        const data = ExecutionLoggedData.parse(event.data);
+        // A gathered mismatch about this execution id was detected before it was logged: it counts without it.
+        if (mismatchesOf(b).executionIds.has(data.executionId)) await flushMismatches(client, b, mismatchesOf(b));
+        executionsOf(b).push({ event, data });
+        return;
       }
-      case 'ApprovalRevoked': {
-        const data = ApprovalRevokedData.parse(event.data);
-        return ended(client, data.approvalId, 'revoked', data.revokedAt);
+      switch (event.type) {
+        case 'MismatchDetected':
+          return gatherMismatch(b, event, MismatchDetectedData.parse(event.data));
+        case 'ExecutionReconciled':
+          return gatherSupersede(b, event, ExecutionReconciledData.parse(event.data).executionId);
+        case 'ReconciliationUnclear':
+          return gatherSupersede(b, event, ReconciliationUnclearData.parse(event.data).executionId);
       }
-      case 'ExecutionLogged':
-        return executed(client, event, ExecutionLoggedData.parse(event.data));
-    }
-  },
+      // Grants, rejections and revocations change the lookup that gathered executions and mismatches are counted
+      // with: those go first.
+      await flushMismatches(client, b, mismatchesOf(b));
+      switch (event.type) {
+        case 'ApprovalGranted':
+          return granted(client, b, ApprovalGrantedData.parse(event.data));
+        case 'ApprovalRejected': {
+          const data = ApprovalRejectedData.parse(event.data);
+          return ended(client, b, data.approvalId, 'rejected', data.rejectedAt);
+        }
+        case 'ApprovalRevoked': {
+          const data = ApprovalRevokedData.parse(event.data);
+          return ended(client, b, data.approvalId, 'revoked', data.revokedAt);
+        }
+      }
+    }),
 };
 
 interface LookupRow {
@@ -143,40 +214,7 @@ interface LookupRow {
 
 const day = (iso: string): string => iso.slice(0, 10);
 
-type DailyCounter =
-  | 'executions'
-  | 'successes'
-  | 'failures'
-  | 'total_duration_ms'
-  | 'approvals_approved'
-  | 'approvals_auto'
-  | 'approvals_rejected'
-  | 'approvals_revoked';
-
-interface DailyKey {
-  day: string;
-  workerId: string;
-  riskLevel: string;
-  toolName: string;
-}
-
-async function bumpDaily(
-  client: pg.PoolClient,
-  key: DailyKey,
-  deltas: Partial<Record<DailyCounter, number>>,
-): Promise<void> {
-  const columns = Object.keys(deltas) as DailyCounter[];
-  const values = columns.map((c) => deltas[c] ?? 0);
-  await client.query(
-    `INSERT INTO ${DAILY} AS s (day, worker_id, risk_level, tool_name, ${columns.join(', ')})
-     VALUES ($1, $2, $3, $4, ${columns.map((_, i) => `$${i + 5}`).join(', ')})
-     ON CONFLICT (day, worker_id, risk_level, tool_name) DO UPDATE SET
-       ${columns.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ')}`,
-    [key.day, key.workerId, key.riskLevel, key.toolName, ...values],
-  );
-}
-
-async function granted(client: pg.PoolClient, data: ApprovalGrantedData): Promise<void> {
+async function granted(client: pg.PoolClient, batch: ProjectionBatch, data: ApprovalGrantedData): Promise<void> {
   const { rowCount } = await client.query(
     `INSERT INTO ${LOOKUP} AS l (approval_id, risk_level, decision, worker_id, session_id, granted)
      VALUES ($1, $2, $3, $4, $5, true)
@@ -192,8 +230,8 @@ async function granted(client: pg.PoolClient, data: ApprovalGrantedData): Promis
     ],
   );
   if (rowCount !== 1) return;
-  await bumpDaily(
-    client,
+  bumpDaily(
+    batch,
     { day: day(data.grantedAt), workerId: data.requestedBy.workerId ?? '', riskLevel: data.riskLevel, toolName: '' },
     data.decision === 'auto' ? { approvals_auto: 1 } : { approvals_approved: 1 },
   );
@@ -201,6 +239,7 @@ async function granted(client: pg.PoolClient, data: ApprovalGrantedData): Promis
 
 async function ended(
   client: pg.PoolClient,
+  batch: ProjectionBatch,
   approvalId: string,
   how: 'rejected' | 'revoked',
   at: string,
@@ -213,57 +252,102 @@ async function ended(
   );
   const row = rows[0];
   if (!row) return;
-  await bumpDaily(
-    client,
+  bumpDaily(
+    batch,
     { day: day(at), workerId: row.worker_id ?? '', riskLevel: row.risk_level ?? UNKNOWN_RISK, toolName: '' },
     how === 'rejected' ? { approvals_rejected: 1 } : { approvals_revoked: 1 },
   );
 }
 
-async function executed(client: pg.PoolClient, event: RecordedEvent, data: ExecutionLoggedData): Promise<void> {
-  let approval: LookupRow | undefined;
-  if (data.approvalId) {
-    const { rows } = await client.query<LookupRow>(
-      `SELECT risk_level, worker_id, session_id, granted, rejected, revoked FROM ${LOOKUP} WHERE approval_id = $1`,
-      [data.approvalId],
-    );
-    approval = rows[0];
-  }
-  const riskLevel = data.approvalId ? (approval?.risk_level ?? UNKNOWN_RISK) : NO_APPROVAL_RISK;
-  const { rowCount } = await client.query(
-    `INSERT INTO ${EXECUTIONS} (execution_id, approval_id, session_id, worker_id, tool_name, command, exit_code,
-        started_at, finished_at, duration_ms, token_hash, output_sha256, output_bytes, output_truncated, artifacts,
-        risk_level, event_id, stream_id, stream_revision, global_position, recorded_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-     ON CONFLICT (execution_id) DO NOTHING`,
-    [
-      data.executionId,
-      data.approvalId ?? null,
-      data.sessionId ?? null,
-      data.workerId,
-      data.toolName,
-      data.command,
-      data.exitCode,
-      data.startedAt,
-      data.finishedAt,
-      data.durationMs,
-      data.tokenHash ?? null,
-      data.output.sha256,
-      data.output.bytes,
-      data.output.truncated,
-      JSON.stringify(data.artifacts),
-      riskLevel,
-      event.eventId,
-      event.streamId,
-      event.streamRevision,
-      event.globalPosition.toString(),
-      event.recordedAt,
-    ],
+interface LoggedExecution {
+  event: RecordedEvent;
+  data: ExecutionLoggedData;
+}
+
+/** The batch's executions not written yet, in event order. */
+function executionsOf(batch: ProjectionBatch): LoggedExecution[] {
+  return batch.deferred(
+    'executions/rows',
+    () => [] as LoggedExecution[],
+    (client, pending) => flushExecutions(client, batch, pending),
   );
-  if (rowCount !== 1) return; // already projected: count nothing twice
+}
+
+/**
+ * Inserts the gathered executions in one statement, each with its approval's risk level from the lookup table (as
+ * it is before them: events that change it flush the executions first), and counts the ones inserted in the
+ * summaries. An execution projected already (its id is in the table, also earlier in the same statement: the first in
+ * event order wins) is not inserted and counts nothing twice.
+ */
+async function flushExecutions(
+  client: pg.PoolClient,
+  batch: ProjectionBatch,
+  pending: LoggedExecution[],
+): Promise<void> {
+  if (pending.length === 0) return;
+  const items = pending.splice(0);
+  const records = items.map(({ event, data }) => ({
+    execution_id: data.executionId,
+    approval_id: data.approvalId ?? null,
+    session_id: data.sessionId ?? null,
+    worker_id: data.workerId,
+    tool_name: data.toolName,
+    command: data.command,
+    exit_code: data.exitCode,
+    started_at: data.startedAt,
+    finished_at: data.finishedAt,
+    duration_ms: data.durationMs,
+    token_hash: data.tokenHash ?? null,
+    output_sha256: data.output.sha256,
+    output_bytes: data.output.bytes,
+    output_truncated: data.output.truncated,
+    artifacts: data.artifacts,
+    event_id: event.eventId,
+    stream_id: event.streamId,
+    stream_revision: event.streamRevision,
+    global_position: event.globalPosition.toString(),
+    recorded_at: event.recordedAt.toISOString(),
+  }));
+  const { rows } = await client.query<LookupRow & { global_position: string }>(
+    `WITH r AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, approval_id text, session_id text,
+         worker_id text, tool_name text, command text, exit_code integer, started_at timestamptz,
+         finished_at timestamptz, duration_ms bigint, token_hash text, output_sha256 text, output_bytes bigint,
+         output_truncated boolean, artifacts jsonb, event_id uuid, stream_id text, stream_revision integer,
+         global_position bigint, recorded_at timestamptz)
+     ), ins AS (
+       INSERT INTO ${EXECUTIONS} (execution_id, approval_id, session_id, worker_id, tool_name, command, exit_code,
+          started_at, finished_at, duration_ms, token_hash, output_sha256, output_bytes, output_truncated, artifacts,
+          risk_level, event_id, stream_id, stream_revision, global_position, recorded_at)
+       SELECT r.execution_id, r.approval_id, r.session_id, r.worker_id, r.tool_name, r.command, r.exit_code,
+          r.started_at, r.finished_at, r.duration_ms, r.token_hash, r.output_sha256, r.output_bytes,
+          r.output_truncated, r.artifacts,
+          CASE WHEN r.approval_id IS NULL THEN '${NO_APPROVAL_RISK}' ELSE COALESCE(l.risk_level, '${UNKNOWN_RISK}') END,
+          r.event_id, r.stream_id, r.stream_revision, r.global_position, r.recorded_at
+         FROM r LEFT JOIN ${LOOKUP} l ON l.approval_id = r.approval_id
+        ORDER BY r.global_position
+       ON CONFLICT (execution_id) DO NOTHING
+       RETURNING global_position
+     )
+     SELECT ins.global_position::text AS global_position, l.risk_level, l.worker_id, l.session_id, l.granted,
+            l.rejected, l.revoked
+       FROM ins JOIN r USING (global_position) LEFT JOIN ${LOOKUP} l ON l.approval_id = r.approval_id`,
+    [JSON.stringify(records)],
+  );
+  const inserted = new Map(rows.map((row) => [row.global_position, row]));
+  for (const { event, data } of items) {
+    const found = inserted.get(event.globalPosition.toString());
+    if (!found) continue; // already projected: count nothing twice
+    count(batch, data, data.approvalId && found.granted !== null ? found : undefined);
+  }
+}
+
+/** An inserted execution in the summaries, with its approval's lookup row as it was (if any). */
+function count(batch: ProjectionBatch, data: ExecutionLoggedData, approval: LookupRow | undefined): void {
+  const riskLevel = data.approvalId ? (approval?.risk_level ?? UNKNOWN_RISK) : NO_APPROVAL_RISK;
   const success = data.exitCode === 0;
-  await bumpDaily(
-    client,
+  bumpDaily(
+    batch,
     { day: day(data.startedAt), workerId: data.workerId, riskLevel, toolName: data.toolName },
     {
       executions: 1,
@@ -272,30 +356,184 @@ async function executed(client: pg.PoolClient, event: RecordedEvent, data: Execu
       total_duration_ms: data.durationMs,
     },
   );
+  rollUpExecution(
+    batch,
+    { at: data.startedAt, workerId: data.workerId, riskLevel, toolName: data.toolName },
+    { success, durationMs: data.durationMs },
+  );
   const sessionId = data.sessionId ?? approval?.session_id ?? undefined;
   if (!sessionId) return;
-  const isApproved = approval?.granted === true && !approval.rejected && !approval.revoked;
-  const isRejected = approval?.rejected === true || approval?.revoked === true;
-  const riskColumn = `risk_${['safe', 'moderate', 'destructive', 'critical'].includes(riskLevel) ? riskLevel : 'none'}`;
-  await client.query(
-    `INSERT INTO ${SESSIONS} AS s (session_id, total_actions, ${riskColumn}, approved, rejected, successful, failed,
-        total_duration_ms, first_action_at, last_action_at)
-     VALUES ($1, 1, 1, $2, $3, $4, $5, $6, $7, $7)
-     ON CONFLICT (session_id) DO UPDATE SET
-       total_actions = s.total_actions + 1, ${riskColumn} = s.${riskColumn} + 1,
-       approved = s.approved + EXCLUDED.approved, rejected = s.rejected + EXCLUDED.rejected,
-       successful = s.successful + EXCLUDED.successful, failed = s.failed + EXCLUDED.failed,
-       total_duration_ms = s.total_duration_ms + EXCLUDED.total_duration_ms,
-       first_action_at = LEAST(s.first_action_at, EXCLUDED.first_action_at),
-       last_action_at = GREATEST(s.last_action_at, EXCLUDED.last_action_at)`,
-    [
-      sessionId,
-      isApproved ? 1 : 0,
-      isRejected ? 1 : 0,
-      success ? 1 : 0,
-      success ? 0 : 1,
-      data.durationMs,
-      data.startedAt,
-    ],
+  const riskColumn = (
+    ['safe', 'moderate', 'destructive', 'critical'].includes(riskLevel) ? `risk_${riskLevel}` : 'risk_none'
+  ) as SessionAction['riskColumn'];
+  countSessionAction(batch, sessionId, {
+    riskColumn,
+    approved: approval?.granted === true && !approval.rejected && !approval.revoked,
+    rejected: approval?.rejected === true || approval?.revoked === true,
+    success,
+    durationMs: data.durationMs,
+    startedAt: data.startedAt,
+  });
+}
+
+/**
+ * `daily_summaries.mismatches_by_kind` counts the current mismatches, as `mismatches` rows that are not superseded:
+ * a later verdict about the same subject (the execution, or `approval_unused` of the approval) supersedes the
+ * earlier mismatch, exactly as the reconciliation projection decides it. A mismatch about an execution counts in the
+ * execution's row (day of `startedAt`, worker, risk level, tool); one without an execution counts on the day it was
+ * detected (`recordedAt`), with the approval's worker and risk level and tool `''`, like approvals.
+ */
+interface GatheredMismatch {
+  mismatch_id: string;
+  stream_id: string;
+  /** The execution id, `approval_unused`, or null: what a later verdict supersedes it by. */
+  subject: string | null;
+  kind: string;
+  execution_id: string | null;
+  approval_id: string | null;
+  detected_day: string;
+  detected_at: string;
+  position: string;
+}
+
+interface SupersedeUpTo {
+  stream_id: string;
+  subject: string;
+  /** Mismatches of the subject below this position stop counting. */
+  position: string;
+}
+
+/**
+ * The batch's mismatches and verdicts not written yet. Mismatches in event order; verdicts (and recorded mismatches,
+ * which supersede the earlier ones about their subject) only as the latest position per subject: a mismatch stops
+ * counting exactly when a verdict about its subject comes after it, so the latest one decides.
+ */
+interface GatheredMismatches {
+  rows: GatheredMismatch[];
+  executionIds: Set<string>;
+  supersede: Map<string, SupersedeUpTo>;
+}
+
+function mismatchesOf(batch: ProjectionBatch): GatheredMismatches {
+  return batch.deferred(
+    'executions/mismatches',
+    () => ({ rows: [], executionIds: new Set<string>(), supersede: new Map<string, SupersedeUpTo>() }),
+    (client, gathered) => flushMismatches(client, batch, gathered),
   );
 }
+
+function gatherMismatch(batch: ProjectionBatch, event: RecordedEvent, data: MismatchDetectedData): void {
+  const gathered = mismatchesOf(batch);
+  const approvalId =
+    data.approvalId ??
+    (event.streamId.startsWith(APPROVAL_STREAM_PREFIX) ? event.streamId.slice(APPROVAL_STREAM_PREFIX.length) : null);
+  gathered.rows.push({
+    mismatch_id: data.mismatchId,
+    stream_id: event.streamId,
+    subject: data.executionId ?? (data.kind === 'approval_unused' ? 'approval_unused' : null),
+    kind: data.kind,
+    execution_id: data.executionId ?? null,
+    approval_id: approvalId || null,
+    detected_day: day(event.recordedAt.toISOString()),
+    detected_at: event.recordedAt.toISOString(),
+    position: event.globalPosition.toString(),
+  });
+  if (data.executionId) gathered.executionIds.add(data.executionId);
+}
+
+function gatherSupersede(batch: ProjectionBatch, event: RecordedEvent, subject: string): void {
+  supersedeUpTo(mismatchesOf(batch), event.streamId, subject, event.globalPosition);
+}
+
+function supersedeUpTo(gathered: GatheredMismatches, streamId: string, subject: string, position: bigint): void {
+  const key = JSON.stringify([streamId, subject]);
+  const known = gathered.supersede.get(key);
+  if (known && BigInt(known.position) >= position) return;
+  gathered.supersede.set(key, { stream_id: streamId, subject, position: position.toString() });
+}
+
+/**
+ * Writes the gathered executions (a mismatch's summary row is its execution's), then the mismatches: each recorded
+ * with the summary row it counts in (the execution's: day of its start, worker, risk level, tool; else the approval's
+ * on the day it was detected, tool '') unless recorded already (then it counts nothing and supersedes nothing), then
+ * the mismatches that a later verdict about their subject supersedes stop counting.
+ */
+async function flushMismatches(
+  client: pg.PoolClient,
+  batch: ProjectionBatch,
+  gathered: GatheredMismatches,
+): Promise<void> {
+  await flushExecutions(client, batch, executionsOf(batch));
+  const rows = gathered.rows.splice(0);
+  gathered.executionIds.clear();
+  if (rows.length > 0) {
+    const { rows: recorded } = await client.query<MismatchRow & { stream_id: string; subject: string | null }>(
+      `WITH r AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(mismatch_id text, stream_id text, subject text, kind text,
+           execution_id text, approval_id text, detected_day date, detected_at timestamptz, position bigint)
+       ), k AS (
+         SELECT r.mismatch_id, r.stream_id, r.subject, r.kind, r.position,
+                CASE WHEN e.execution_id IS NOT NULL THEN (e.started_at AT TIME ZONE 'UTC')::date
+                     ELSE r.detected_day END AS day,
+                CASE WHEN e.execution_id IS NOT NULL THEN e.worker_id ELSE COALESCE(l.worker_id, '') END AS worker_id,
+                CASE WHEN e.execution_id IS NOT NULL THEN e.risk_level
+                     WHEN r.approval_id IS NULL THEN '${NO_APPROVAL_RISK}'
+                     ELSE COALESCE(l.risk_level, '${UNKNOWN_RISK}') END AS risk_level,
+                CASE WHEN e.execution_id IS NOT NULL THEN e.tool_name ELSE '' END AS tool_name,
+                CASE WHEN e.execution_id IS NOT NULL THEN e.started_at ELSE r.detected_at END AS at
+           FROM r
+           LEFT JOIN ${EXECUTIONS} e ON e.execution_id = r.execution_id
+           LEFT JOIN ${LOOKUP} l ON l.approval_id = r.approval_id
+       )
+       INSERT INTO ${MISMATCH_LOOKUP} (mismatch_id, stream_id, subject, kind, day, worker_id, risk_level, tool_name,
+          position, current, at)
+       SELECT mismatch_id, stream_id, subject, kind, day, worker_id, risk_level, tool_name, position, true, at
+         FROM k ORDER BY position
+       ON CONFLICT (mismatch_id) DO NOTHING
+       RETURNING stream_id, subject, kind, position::text AS position, to_char(day, 'YYYY-MM-DD') AS day, worker_id,
+                 risk_level, tool_name, at`,
+      [JSON.stringify(rows)],
+    );
+    for (const row of recorded) {
+      countMismatch(batch, row, 1);
+      if (row.subject !== null) supersedeUpTo(gathered, row.stream_id, row.subject, BigInt(row.position));
+    }
+  }
+  if (gathered.supersede.size === 0) return;
+  const upTo = [...gathered.supersede.values()];
+  gathered.supersede.clear();
+  const { rows: superseded } = await client.query<MismatchRow>(
+    `UPDATE ${MISMATCH_LOOKUP} m SET current = false
+       FROM jsonb_to_recordset($1::jsonb) AS r(stream_id text, subject text, position bigint)
+      WHERE m.stream_id = r.stream_id AND m.subject = r.subject AND m.position < r.position AND m.current
+      RETURNING m.kind, m.position::text AS position, to_char(m.day, 'YYYY-MM-DD') AS day, m.worker_id, m.risk_level,
+                m.tool_name, coalesce(m.at, m.day::timestamp AT TIME ZONE 'UTC') AS at`,
+    [JSON.stringify(upTo)],
+  );
+  for (const row of superseded) countMismatch(batch, row, -1);
+}
+
+interface MismatchRow {
+  kind: string;
+  position: string;
+  day: string;
+  worker_id: string;
+  risk_level: string;
+  tool_name: string;
+  /** When it counts in the summary rollups: its execution's start, else its detection. */
+  at: Date;
+}
+
+/** A mismatch starts (1) or stops (-1) counting: in `daily_summaries` and in the summary rollups. */
+function countMismatch(batch: ProjectionBatch, row: MismatchRow, delta: number): void {
+  const key = keyOf(row);
+  bumpMismatches(batch, key, row.kind, delta);
+  rollUpMismatch(batch, { ...key, at: row.at.toISOString() }, row.kind, delta);
+}
+
+const keyOf = (row: MismatchRow): DailyKey => ({
+  day: row.day,
+  workerId: row.worker_id,
+  riskLevel: row.risk_level,
+  toolName: row.tool_name,
+});

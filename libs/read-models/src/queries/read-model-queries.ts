@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { type Projection } from '../projection.js';
 import { projectionsWithReconciliation } from '../projections/default-projections.js';
+import { executionsProjection, SUMMARY_ROLLUPS_SINCE_VERSION } from '../projections/executions.projection.js';
 import { CHECKPOINTS_TABLE } from '../read-model-migrations.js';
 import { cursorTimeSql, encodeCursor, type PageCursor } from './cursor.js';
+import { rollupSummaries } from './rollup-summaries.js';
 import { containsPattern, Where } from './where.js';
 
 export const MAX_PAGE_SIZE = 500;
@@ -70,7 +72,26 @@ export interface SummaryQuery extends TimeRange {
   toolName?: string;
   riskLevel?: string;
   sessionId?: string;
+  /** Compute the p95 from the execution rows (`percentile_cont`) instead of the rollup's histograms. */
+  exact?: boolean;
 }
+
+/** One group of a summary: its bucket, its dimension values (by dimension name), and what it counts. */
+export type SummaryItem = {
+  bucket: Date;
+  executions: number;
+  successes: number;
+  failures: number;
+  totalDurationMs: number;
+  p95DurationMs: number | null;
+  mismatchesByKind: Record<string, number>;
+} & Record<string, unknown>;
+
+/**
+ * How `p95DurationMs` was computed: `exact` from the execution rows, or `histogram` from the summary rollups' duration
+ * histograms (within `DURATION_P95_MAX_RELATIVE_ERROR` of the exact value, for durations under 10^9 ms).
+ */
+export type SummaryP95 = 'exact' | 'histogram';
 
 export interface Page<T> {
   items: T[];
@@ -116,6 +137,25 @@ const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
 };
 
 const MAX_SUMMARY_ROWS = 10_000;
+
+/** Orders summary items by bucket, then each dimension (nulls last), as the SQL `ORDER BY` did. */
+export function compareGroups(
+  a: { bucket: Date } & Record<string, unknown>,
+  b: { bucket: Date } & Record<string, unknown>,
+  dimensions: SummaryDimension[],
+): number {
+  const byTime = a.bucket.getTime() - b.bucket.getTime();
+  if (byTime !== 0) return byTime;
+  for (const d of dimensions) {
+    const x = a[d] as string | null;
+    const y = b[d] as string | null;
+    if (x === y) continue;
+    if (x === null) return 1;
+    if (y === null) return -1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
 
 /**
  * How many events past a filtered projection's checkpoint the read position looks for one it would read. Past that
@@ -332,8 +372,31 @@ export class ReadModelQueries {
     return this.page('read_models.mismatches', where, keyset, filter, mismatchItem);
   }
 
-  /** Execution counts, outcomes and durations per time bucket (UTC) and the chosen dimensions. */
-  async summaries(query: SummaryQuery) {
+  /**
+   * Execution counts, outcomes and durations per time bucket (UTC) and the chosen dimensions, and the current (not
+   * superseded) mismatches by kind in the same groups. A mismatch about an execution counts in the execution's group
+   * (its `startedAt`, worker, risk level, tool, session); one without an execution (e.g. `approval_unused`) counts at
+   * its detection time with its approval's worker and risk level, tool `''`, in a group that may have no executions.
+   *
+   * Queries grouped by at most one of worker, risk level and tool (and filtered on at most that one), without
+   * `exact`, are answered from the summary rollups (`rollup-summaries.ts`): the same counts, the p95 from duration
+   * histograms (`p95: 'histogram'`). Others aggregate the rows at query time (`p95: 'exact'`).
+   */
+  async summaries(query: SummaryQuery): Promise<{
+    bucket: SummaryBucket;
+    groupBy: SummaryDimension[];
+    p95: SummaryP95;
+    truncated: boolean;
+    items: SummaryItem[];
+  }> {
+    const dimensions = [...new Set(query.groupBy)];
+    if (!query.exact && (await this.summaryRollupsBuilt())) {
+      const rollup = await rollupSummaries(this.pool, query, dimensions, MAX_SUMMARY_ROWS);
+      if (rollup) {
+        const items = rollup.items.sort((a, b) => compareGroups(a, b, dimensions)).slice(0, MAX_SUMMARY_ROWS);
+        return { bucket: query.bucket, groupBy: dimensions, p95: 'histogram', truncated: rollup.truncated, items };
+      }
+    }
     const where = new Where()
       .when(query.workerId, (p) => `worker_id = ${p}`)
       .when(query.toolName, (p) => `tool_name = ${p}`)
@@ -341,30 +404,32 @@ export class ReadModelQueries {
       .when(query.sessionId, (p) => `session_id = ${p}`)
       .when(query.from, (p) => `started_at >= ${p}`)
       .when(query.to, (p) => `started_at < ${p}`);
-    const dimensions = [...new Set(query.groupBy)];
     const bucket = where.param(query.bucket);
     const columns = dimensions.map((d) => `${SUMMARY_COLUMNS[d]} AS "${d}"`);
     const groups = ['1', ...dimensions.map((_, i) => String(i + 2))];
-    const { rows } = await this.pool.query<Record<string, unknown>>(
-      `SELECT (date_trunc(${bucket}, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket,
-              ${[...columns, ''].join(', ')}
-              count(*)::integer AS executions,
-              (count(*) FILTER (WHERE exit_code = 0))::integer AS successes,
-              (count(*) FILTER (WHERE exit_code IS DISTINCT FROM 0))::integer AS failures,
-              sum(duration_ms)::bigint AS total_duration_ms,
-              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_duration_ms
-         FROM read_models.executions ${where.sql()}
-        GROUP BY ${groups.join(', ')}
-        ORDER BY ${groups.join(', ')}
-        LIMIT ${MAX_SUMMARY_ROWS + 1}`,
-      where.params,
-    );
-    const truncated = rows.length > MAX_SUMMARY_ROWS;
-    return {
-      bucket: query.bucket,
-      groupBy: dimensions,
-      truncated,
-      items: rows.slice(0, MAX_SUMMARY_ROWS).map((row) => ({
+    const [{ rows }, mismatches] = await Promise.all([
+      this.pool.query<Record<string, unknown>>(
+        `SELECT (date_trunc(${bucket}, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket,
+                ${[...columns, ''].join(', ')}
+                count(*)::integer AS executions,
+                (count(*) FILTER (WHERE exit_code = 0))::integer AS successes,
+                (count(*) FILTER (WHERE exit_code IS DISTINCT FROM 0))::integer AS failures,
+                sum(duration_ms)::bigint AS total_duration_ms,
+                percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_duration_ms
+           FROM read_models.executions ${where.sql()}
+          GROUP BY ${groups.join(', ')}
+          ORDER BY ${groups.join(', ')}
+          LIMIT ${MAX_SUMMARY_ROWS + 1}`,
+        where.params,
+      ),
+      this.mismatchesByGroup(query, dimensions),
+    ]);
+    type Item = SummaryItem;
+    const keyOf = (row: Record<string, unknown>): string =>
+      JSON.stringify([(row.bucket as Date).toISOString(), ...dimensions.map((d) => row[d] ?? null)]);
+    const items = new Map<string, Item>();
+    for (const row of rows.slice(0, MAX_SUMMARY_ROWS)) {
+      items.set(keyOf(row), {
         bucket: row.bucket as Date,
         ...Object.fromEntries(dimensions.map((d) => [d, row[d] as string | null])),
         executions: row.executions as number,
@@ -372,8 +437,81 @@ export class ReadModelQueries {
         failures: row.failures as number,
         totalDurationMs: Number(row.total_duration_ms),
         p95DurationMs: Number(row.p95_duration_ms),
-      })),
+        mismatchesByKind: {},
+      });
+    }
+    let truncated = rows.length > MAX_SUMMARY_ROWS;
+    for (const row of mismatches) {
+      const key = keyOf(row);
+      let item = items.get(key);
+      if (!item) {
+        if (items.size >= MAX_SUMMARY_ROWS) {
+          truncated = true;
+          continue;
+        }
+        item = {
+          bucket: row.bucket as Date,
+          ...Object.fromEntries(dimensions.map((d) => [d, row[d] as string | null])),
+          executions: 0,
+          successes: 0,
+          failures: 0,
+          totalDurationMs: 0,
+          p95DurationMs: null,
+          mismatchesByKind: {},
+        };
+        items.set(key, item);
+      }
+      item.mismatchesByKind[row.kind as string] = row.count as number;
+    }
+    const sorted = [...items.values()].sort((a, b) => compareGroups(a, b, dimensions));
+    return { bucket: query.bucket, groupBy: dimensions, p95: 'exact', truncated, items: sorted };
+  }
+
+  /**
+   * Whether `summary_rollups` hold the whole history: no executions checkpoint yet (they fill with the executions
+   * rows), or one written by a version that fills them. After an upgrade, until `ledger projections rebuild`, the
+   * summaries take the exact path.
+   */
+  private async summaryRollupsBuilt(): Promise<boolean> {
+    const { rows } = await this.pool.query<{ version: number }>(
+      `SELECT version FROM ${CHECKPOINTS_TABLE} WHERE name = $1`,
+      [executionsProjection.name],
+    );
+    return rows[0] === undefined || rows[0].version >= SUMMARY_ROLLUPS_SINCE_VERSION;
+  }
+
+  /** Current mismatches per bucket, dimensions and kind (see `summaries`). */
+  private async mismatchesByGroup(query: SummaryQuery, dimensions: SummaryDimension[]) {
+    const expressions: Record<SummaryDimension, string> = {
+      worker: "coalesce(e.worker_id, a.requested_by_worker, '')",
+      riskLevel: `coalesce(e.risk_level, a.risk_level, CASE WHEN m.approval_id IS NULL THEN 'none' ELSE 'unknown' END)`,
+      toolName: "coalesce(e.tool_name, '')",
+      session: 'coalesce(e.session_id, m.session_id)',
     };
+    const at = 'coalesce(e.started_at, m.detected_at)';
+    const where = new Where()
+      .add('NOT m.superseded')
+      .when(query.workerId, (p) => `${expressions.worker} = ${p}`)
+      .when(query.toolName, (p) => `${expressions.toolName} = ${p}`)
+      .when(query.riskLevel, (p) => `${expressions.riskLevel} = ${p}`)
+      .when(query.sessionId, (p) => `${expressions.session} = ${p}`)
+      .when(query.from, (p) => `${at} >= ${p}`)
+      .when(query.to, (p) => `${at} < ${p}`);
+    const bucket = where.param(query.bucket);
+    const columns = dimensions.map((d) => `${expressions[d]} AS "${d}"`);
+    const groups = ['1', ...dimensions.map((_, i) => String(i + 2)), String(dimensions.length + 2)];
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT (date_trunc(${bucket}, ${at} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket,
+              ${[...columns, ''].join(', ')} m.kind, count(*)::integer AS count
+         FROM read_models.mismatches m
+         LEFT JOIN read_models.executions e ON e.execution_id = m.execution_id
+         LEFT JOIN read_models.approvals a ON a.approval_id = m.approval_id
+        ${where.sql()}
+        GROUP BY ${groups.join(', ')}
+        LIMIT ${MAX_SUMMARY_ROWS * 10}`,
+      where.params,
+    );
+    return rows;
   }
 
   /**

@@ -1,6 +1,7 @@
-import { GrantApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import { CommandAck, GrantApprovalRequest } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse } from '@nestjs/swagger';
 import { parseRequest } from '../../shared/request-validation.js';
 import { GrantApprovalCommand } from './grant-approval.command.js';
 
@@ -10,7 +11,8 @@ export class GrantApprovalHttpController {
 
   @Post()
   @HttpCode(201)
-  grant(@Body() body: unknown): Promise<CommandAck> {
+  @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
+  grant(@Body({ schema: GrantApprovalRequest }) body: unknown): Promise<CommandAck> {
     return this.commandBus.execute(new GrantApprovalCommand(parseRequest(GrantApprovalRequest, body), 'gateway:http'));
   }
 }

@@ -1,6 +1,7 @@
-import { LogExecutionRequest, type CommandAck } from '@audit-ledger/domain';
+import { CommandAck, LogExecutionRequest } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse } from '@nestjs/swagger';
 import { parseRequest } from '../../shared/request-validation.js';
 import { LogExecutionCommand } from './log-execution.command.js';
 
@@ -10,7 +11,8 @@ export class LogExecutionHttpController {
 
   @Post()
   @HttpCode(201)
-  logExecution(@Body() body: unknown): Promise<CommandAck> {
+  @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
+  logExecution(@Body({ schema: LogExecutionRequest }) body: unknown): Promise<CommandAck> {
     return this.commandBus.execute(new LogExecutionCommand(parseRequest(LogExecutionRequest, body), 'gateway:http'));
   }
 }

@@ -1,8 +1,12 @@
-import { RejectApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import { CommandAck, RejectApprovalRequest } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse } from '@nestjs/swagger';
 import { parseRequest, withPathParam } from '../../shared/request-validation.js';
 import { RejectApprovalCommand } from './reject-approval.command.js';
+
+/** The body as documented: the request without the id the path carries. */
+export const RejectApprovalBody = RejectApprovalRequest.omit({ approvalId: true });
 
 @Controller('v1/approvals')
 export class RejectApprovalHttpController {
@@ -11,7 +15,11 @@ export class RejectApprovalHttpController {
   /** The approval id comes from the path; a body that names another one is refused. */
   @Post(':approvalId/reject')
   @HttpCode(201)
-  reject(@Param('approvalId') approvalId: string, @Body() body: unknown): Promise<CommandAck> {
+  @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
+  reject(
+    @Param('approvalId') approvalId: string,
+    @Body({ schema: RejectApprovalBody }) body: unknown,
+  ): Promise<CommandAck> {
     const payload = withPathParam(body, 'approvalId', approvalId);
     return this.commandBus.execute(
       new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), 'gateway:http'),

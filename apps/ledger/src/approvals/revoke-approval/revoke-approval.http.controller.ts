@@ -1,8 +1,12 @@
-import { RevokeApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import { CommandAck, RevokeApprovalRequest } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse } from '@nestjs/swagger';
 import { parseRequest, withPathParam } from '../../shared/request-validation.js';
 import { RevokeApprovalCommand } from './revoke-approval.command.js';
+
+/** The body as documented: the request without the id the path carries. */
+export const RevokeApprovalBody = RevokeApprovalRequest.omit({ approvalId: true });
 
 @Controller('v1/approvals')
 export class RevokeApprovalHttpController {
@@ -11,7 +15,11 @@ export class RevokeApprovalHttpController {
   /** The approval id comes from the path; a body that names another one is refused. */
   @Post(':approvalId/revoke')
   @HttpCode(201)
-  revoke(@Param('approvalId') approvalId: string, @Body() body: unknown): Promise<CommandAck> {
+  @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
+  revoke(
+    @Param('approvalId') approvalId: string,
+    @Body({ schema: RevokeApprovalBody }) body: unknown,
+  ): Promise<CommandAck> {
     const payload = withPathParam(body, 'approvalId', approvalId);
     return this.commandBus.execute(
       new RevokeApprovalCommand(parseRequest(RevokeApprovalRequest, payload), 'gateway:http'),

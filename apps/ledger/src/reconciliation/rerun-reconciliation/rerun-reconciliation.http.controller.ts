@@ -7,6 +7,7 @@ import { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
 import { type LedgerConfig } from '../../config/ledger.config.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, type Clock } from '../../shared/tokens.js';
+import { RECONCILIATION_JUDGE, type AskJudge } from '../ask-judge.js';
 import { rerunReconciliation, type RerunReport } from './rerun-reconciliation.js';
 
 const RerunRequest = z
@@ -34,17 +35,19 @@ export class RerunReconciliationHttpController {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(RECONCILIATION_JUDGE) private readonly judge: AskJudge | null,
   ) {}
 
   @Post('rerun')
   @HttpCode(200)
-  rerun(@Body() body: unknown): Promise<RerunReport> {
+  rerun(@Body({ schema: RerunRequest }) body: unknown): Promise<RerunReport> {
     const { since } = parseRequest(RerunRequest, body);
     return rerunReconciliation(this.store, this.alerts, this.logger, {
       since,
       reconcilerVersion: RECONCILER_VERSION,
       now: () => this.clock.now().toISOString(),
       alertOnUnclear: this.config.alertOnUnclear,
+      ...(this.judge ? { judge: this.judge } : {}),
     });
   }
 }

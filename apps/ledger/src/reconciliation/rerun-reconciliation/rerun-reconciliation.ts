@@ -1,6 +1,7 @@
 import type { EventStore } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
 import type { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
+import type { AskJudge } from '../ask-judge.js';
 import { alertOf, reconcileLoggedExecution } from '../reconcile-execution.js';
 
 export interface RerunOptions {
@@ -9,6 +10,8 @@ export interface RerunOptions {
   reconcilerVersion: string;
   now: () => string;
   alertOnUnclear: boolean;
+  /** The LLM judge, when configured: asked as the processor asks it (natural-language UNCLEARs only). */
+  judge?: AskJudge;
 }
 
 export interface RerunReport {
@@ -56,6 +59,7 @@ export async function rerunReconciliation(
         reconcilerVersion: options.reconcilerVersion,
         now: options.now(),
         onlyIfChanged: true,
+        ...(options.judge ? { judge: options.judge } : {}),
       });
       for (const verdict of written) {
         const data = verdict.event.data as { executionId?: string; kind?: string };

@@ -1,6 +1,7 @@
-import { ReviewMismatchRequest, type CommandAck } from '@audit-ledger/domain';
+import { CommandAck, ReviewMismatchRequest } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Param, Post, UseFilters } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse } from '@nestjs/swagger';
 import { parseRequest, withPathParam } from '../../shared/request-validation.js';
 import { MismatchErrorFilter } from './mismatch-error.filter.js';
 import { ReviewMismatchCommand } from './review-mismatch.command.js';
@@ -9,6 +10,9 @@ import { ReviewMismatchCommand } from './review-mismatch.command.js';
  * `POST /v1/mismatches/:mismatchId/review` with `{ streamId, reviewer, resolution, note? }`. The body names the
  * stream that holds the mismatch (as the MismatchDetected event and its alert show): no lookup table is needed.
  */
+/** The body as documented: the request without the id the path carries. */
+export const ReviewMismatchBody = ReviewMismatchRequest.omit({ mismatchId: true });
+
 @Controller('v1/mismatches')
 @UseFilters(MismatchErrorFilter)
 export class ReviewMismatchHttpController {
@@ -16,7 +20,11 @@ export class ReviewMismatchHttpController {
 
   @Post(':mismatchId/review')
   @HttpCode(201)
-  review(@Param('mismatchId') mismatchId: string, @Body() body: unknown): Promise<CommandAck> {
+  @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
+  review(
+    @Param('mismatchId') mismatchId: string,
+    @Body({ schema: ReviewMismatchBody }) body: unknown,
+  ): Promise<CommandAck> {
     const payload = withPathParam(body, 'mismatchId', mismatchId);
     return this.commandBus.execute(
       new ReviewMismatchCommand(parseRequest(ReviewMismatchRequest, payload), 'security:http'),

@@ -1,0 +1,73 @@
+import { Option, type Command } from 'commander';
+import { CliFailure } from '../shared/cli-failure.js';
+import type { CliIo } from '../shared/cli-io.js';
+import { EXIT_CODES } from '../shared/exit-codes.js';
+
+interface RebuildFlags {
+  databaseUrl?: string;
+  json: boolean;
+}
+
+/**
+ * `ledger projections rebuild [name]`: rebuilds read models from position 0 into a shadow schema and swaps them in
+ * atomically, in the database itself (DATABASE_URL or --database-url, the owner), next to a running ledger whose
+ * projections pause only for the swap and then continue from the rebuilt checkpoints (docs/read-models.md).
+ */
+export function registerProjectionsRebuild(program: Command, io: CliIo): void {
+  const projections =
+    program.commands.find((command) => command.name() === 'projections') ??
+    program.command('projections').description('read-model projections');
+  projections
+    .command('rebuild')
+    .description(
+      'rebuild read models from position 0 and swap them in atomically (a projection is rebuilt together with ' +
+        'every projection that shares a table with it); default: all',
+    )
+    .argument('[name]', 'projection to rebuild')
+    .addOption(new Option('--database-url <url>', 'PostgreSQL connection string (the owner)').env('DATABASE_URL'))
+    .option('--json', 'print the result as JSON', false)
+    .action(async (name: string | undefined, flags: RebuildFlags) => {
+      const { plannedRebuild, rebuildReadModels, UnknownProjectionError } = await import('@audit-ledger/ledger');
+      const names = name === undefined ? undefined : [name];
+      let plan: ReturnType<typeof plannedRebuild>;
+      try {
+        plan = plannedRebuild(names);
+      } catch (error) {
+        if (error instanceof UnknownProjectionError) {
+          throw new CliFailure(EXIT_CODES.badInput, `unknown projection ${error.projection}`, [
+            `known projections: ${error.known.join(', ')}`,
+          ]);
+        }
+        throw error;
+      }
+      if (!flags.databaseUrl) {
+        throw new CliFailure(EXIT_CODES.badInput, 'no database: pass --database-url or set DATABASE_URL');
+      }
+      const say = flags.json ? () => undefined : (text: string) => io.out(text);
+      for (const unit of plan) {
+        const extra = name === undefined ? [] : unit.projections.filter((p) => p !== name);
+        say(
+          `rebuilding ${unit.projections.join(', ')}` +
+            (extra.length > 0 ? ` (${name} shares tables with ${extra.join(', ')}, so they are rebuilt with it)` : '') +
+            `: tables ${unit.tables.join(', ')}\n`,
+        );
+      }
+      const units = await rebuildReadModels({
+        databaseUrl: flags.databaseUrl,
+        ...(names ? { names } : {}),
+        onProgress: (progress) => {
+          if (progress.step === 'built') {
+            say(`  built from position 0: ${progress.events} events read, up to position ${progress.position}\n`);
+          } else if (progress.step === 'swapped') {
+            const at = Object.entries(progress.positions).map(([p, position]) => `${p}@${position}`);
+            const rows = Object.entries(progress.rows).map(([table, count]) => `${table} ${count}`);
+            say(`  swapped in at ${at.join(', ')}; rows: ${rows.join(', ')}\n`);
+          }
+        },
+      }).catch((error: unknown) => {
+        throw new CliFailure(EXIT_CODES.failure, `rebuild failed: ${(error as Error).message}`);
+      });
+      if (flags.json) io.out(`${JSON.stringify(units, null, 2)}\n`);
+      else say(`done: the live read models were replaced; a running ledger continues from the new checkpoints\n`);
+    });
+}

@@ -1,0 +1,68 @@
+import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { firstValueFrom } from 'rxjs';
+import { APPROVALS, execution } from './workload.js';
+
+export function tcpClients(port: number, count: number): ClientProxy[] {
+  return Array.from({ length: count }, () =>
+    ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }),
+  );
+}
+
+/** Grants the `APPROVALS` approvals the workload's executions refer to. */
+export async function grantBenchApprovals(port: number): Promise<void> {
+  const setup = tcpClients(port, 1)[0]!;
+  for (let i = 0; i < APPROVALS; i++) {
+    await firstValueFrom(
+      setup.send(MESSAGE_PATTERNS.grantApproval, {
+        approvalId: `bench-${i}`,
+        instruction: 'read the api logs',
+        approvedCommands: ['docker compose logs api'],
+        riskLevel: 'safe',
+        approvedBy: 'bench',
+      }),
+    );
+  }
+  await setup.close();
+}
+
+export interface PacedRun {
+  /** Milliseconds from each execution's scheduled send time to its durable acknowledgement. */
+  latencies: number[];
+  sent: number;
+  /** From the first scheduled send to the last acknowledgement. */
+  seconds: number;
+}
+
+/**
+ * Open loop at a fixed rate: latency counts from the scheduled send time, so a stall is not hidden. `onAck` gets each
+ * acknowledgement with the time it arrived (`performance.now()`).
+ */
+export async function pacedExecutions(
+  clients: ClientProxy[],
+  ratePerSecond: number,
+  seconds: number,
+  onAck?: (ack: CommandAck, at: number) => void,
+): Promise<PacedRun> {
+  const latencies: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  const total = Math.round(ratePerSecond * seconds);
+  const start = performance.now();
+  for (let n = 0; n < total; n++) {
+    const scheduled = start + (n * 1000) / ratePerSecond;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await sleep(wait);
+    const client = clients[n % clients.length]!;
+    inFlight.push(
+      firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(n, n))).then((ack) => {
+        const at = performance.now();
+        latencies.push(at - scheduled);
+        onAck?.(ack, at);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  return { latencies, sent: total, seconds: (performance.now() - start) / 1000 };
+}
