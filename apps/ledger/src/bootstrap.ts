@@ -14,6 +14,7 @@ import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
+import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
 import { NoDelayJsonSocket } from './shared/no-delay-json-socket.js';
 
@@ -115,7 +116,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },
     );
-    cleanups.push(() => app.close());
+    cleanups.push(() => closeHttpApp(app, config.httpDrainMs, logger));
     setupOpenApi(app);
     cleanups.push(() => reconciliation.sseAlerts.close()); // open event streams would hold the HTTP server open
 

@@ -15,6 +15,8 @@ export const LedgerConfigSchema = z.object({
   tcpPort: port.default(4100),
   httpHost: z.string().min(1).default('127.0.0.1'),
   httpPort: port.default(8080),
+  /** On stop, how long in-flight HTTP requests may finish before their connections are closed. */
+  httpDrainMs: z.coerce.number().int().min(0).max(600_000).default(5_000),
   natsUrl: z.string().min(1).default('nats://127.0.0.1:4222'),
   /** Stored output is cut to this many bytes (UTF-8); the full output's SHA-256 and size are kept. */
   outputCapBytes: z.coerce
@@ -77,6 +79,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   httpHost: 'LEDGER_HTTP_HOST',
   httpPort: 'LEDGER_HTTP_PORT',
   natsUrl: 'LEDGER_NATS_URL',
+  httpDrainMs: 'LEDGER_HTTP_DRAIN_MS',
   outputCapBytes: 'LEDGER_OUTPUT_CAP_BYTES',
   tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
   logLevel: 'LEDGER_LOG_LEVEL',
