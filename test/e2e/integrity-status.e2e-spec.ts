@@ -97,7 +97,7 @@ describe('GET /v1/integrity re-verifies the last checkpoint', () => {
     expect(BigInt(execution!.p)).toBeLessThanOrEqual(BigInt(sealed.toPosition));
     await t.sql('ALTER TABLE ledger.events DISABLE TRIGGER events_append_only');
     await t.sql(
-      `UPDATE ledger.events SET data = jsonb_set(data, '{command}', '"rm -rf /"') WHERE global_position = $1`,
+      `UPDATE ledger.events SET data = jsonb_set(data::jsonb, '{command}', '"rm -rf /"') WHERE global_position = $1`,
       [execution!.p],
     );
     await t.sql('ALTER TABLE ledger.events ENABLE TRIGGER events_append_only');

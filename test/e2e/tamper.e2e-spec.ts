@@ -179,9 +179,10 @@ describe('tamper evidence: ledger verify against a superuser', () => {
 
   it('(a) names an edited event', async () => {
     const [, execution] = await events(streams.a);
-    await sql(`UPDATE ledger.events SET data = jsonb_set(data, '{command}', '"rm -rf /"') WHERE global_position = $1`, [
-      execution!.global_position,
-    ]);
+    await sql(
+      `UPDATE ledger.events SET data = jsonb_set(data::jsonb, '{command}', '"rm -rf /"') WHERE global_position = $1`,
+      [execution!.global_position],
+    );
     const report = await verify();
     expect(report.firstProblem).toMatchObject({
       kind: 'edited',
@@ -192,7 +193,7 @@ describe('tamper evidence: ledger verify against a superuser', () => {
 
   it('(a) names an edited event when the content hashes are checked by the worker thread', async () => {
     const [, execution] = await events(streams.a);
-    await sql(`UPDATE ledger.events SET data = jsonb_set(data, '{exitCode}', '1') WHERE global_position = $1`, [
+    await sql(`UPDATE ledger.events SET data = jsonb_set(data::jsonb, '{exitCode}', '1') WHERE global_position = $1`, [
       execution!.global_position,
     ]);
     const report = await verify({ inlineContentRows: 0 });
@@ -299,7 +300,7 @@ describe('tamper evidence: ledger verify against a superuser', () => {
   it('(f) catches an edit whose hash chain was rewritten by the checkpoint, and a re-signed one by the witness', async () => {
     const [granted] = await events(streams.b);
     await sql(
-      `UPDATE ledger.events SET data = jsonb_set(data, '{riskLevel}', '"critical"') WHERE global_position = $1`,
+      `UPDATE ledger.events SET data = jsonb_set(data::jsonb, '{riskLevel}', '"critical"') WHERE global_position = $1`,
       [granted!.global_position],
     );
     await rechain(streams.b);
@@ -341,7 +342,7 @@ describe('tamper evidence: ledger verify against a superuser', () => {
 
   it('the ledger verify command exits non-zero and names the position', async () => {
     const [, execution] = await events(streams.a);
-    await sql(`UPDATE ledger.events SET data = jsonb_set(data, '{exitCode}', '1') WHERE global_position = $1`, [
+    await sql(`UPDATE ledger.events SET data = jsonb_set(data::jsonb, '{exitCode}', '1') WHERE global_position = $1`, [
       execution!.global_position,
     ]);
     writeKeysDir();

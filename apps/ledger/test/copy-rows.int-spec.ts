@@ -17,15 +17,15 @@ describe('copyRows over a real PostgreSQL connection', () => {
   });
 
   it('given rows of many sizes (some larger than a slab), when copied, then each arrives whole, in order', async () => {
-    // 6,000 rows of ~1 KiB roll over several 256 KiB slabs; every 1,000th is 300 KiB.
-    const query = `SELECT n::bigint, repeat(chr(65 + (n % 26)), CASE WHEN n % 1000 = 0 THEN 300000 ELSE 900 + n % 200 END)
+    // 6,000 rows of ~1 KiB roll over several 1 MiB slabs; every 1,000th is 1.2 MB.
+    const query = `SELECT n::bigint, repeat(chr(65 + (n % 26)), CASE WHEN n % 1000 = 0 THEN 1200000 ELSE 900 + n % 200 END)
       FROM generate_series(1, 6000) AS n ORDER BY n`;
     const seen: number[] = [];
     let wrong = 0;
     const rows = await copyRows(client, query, 2, async (row, fields) => {
       const n = Number(row.readBigInt64BE(fields[0]!));
       const text = row.toString('latin1', fields[2]!, fields[3]!);
-      const length = n % 1000 === 0 ? 300000 : 900 + (n % 200);
+      const length = n % 1000 === 0 ? 1200000 : 900 + (n % 200);
       if (text !== String.fromCharCode(65 + (n % 26)).repeat(length)) wrong += 1;
       seen.push(n);
       if (n % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 1)); // the socket pauses meanwhile

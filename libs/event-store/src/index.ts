@@ -7,6 +7,7 @@ export {
   type PostgresEventStoreOptions,
 } from './postgres/postgres-event-store.js';
 export { runMigrations, type MigrationReport } from './postgres/migrations.js';
+export { MIGRATIONS, type Migration } from './postgres/migration-scripts.js';
 export { type EventStoreLogger } from './postgres/logger.js';
 export { APPEND_ONLY_VIOLATION, EVENTS_CHANNEL, EVENTS_TABLE, WRITER_ROLE } from './postgres/ledger-schema.js';
 export * from './kurrentdb/kurrentdb-event-store.js';

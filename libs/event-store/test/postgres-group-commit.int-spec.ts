@@ -55,7 +55,7 @@ describe('group commit', () => {
   });
 
   it('retries one by one when a request breaks the batch transaction, failing only the culprit', async () => {
-    // given a batch where one event holds a string jsonb refuses (NUL), when appended together
+    // given a batch where one event holds a string the store refuses (NUL, as jsonb did), when appended together
     const [a, bad, c] = [1, 2, 3].map(() => `gc-${randomUUID()}`);
     const outcomes = await Promise.allSettled([
       store.appendToStream(a!, [newEvent()]),

@@ -302,22 +302,28 @@ export class CanonicalJsonWriter {
  * The event hash (`chainHash`, docs/integrity.md §1) of a row whose fields are UTF-8 bytes: prevHash, eventId,
  * streamId, type, data (JSON text), metadata (JSON text) at `fields` = [start, end] pairs in that order. Writes
  * JCS({data, eventId, metadata, streamId, streamRevision, type}) (members already in code-unit order) after prevHash
- * and hashes it once. Property-tested to equal `chainHash` over the decoded fields.
+ * and hashes it once. Property-tested to equal `chainHash` over the decoded fields. With `as-stored`, data and
+ * metadata are taken as they are (the store keeps them as their canonical text): equal to `chainHash` when they are
+ * canonical, and otherwise a hash the ledger never wrote.
  */
 export function chainHashOfBytes(
   writer: CanonicalJsonWriter,
   row: Uint8Array,
   fields: ArrayLike<number>,
   streamRevision: number,
+  payloads: 'canonicalise' | 'as-stored' = 'canonicalise',
 ): string {
+  const asStored = payloads === 'as-stored';
   writer.reset();
   writer.appendBytes(row, fields[0]!, fields[1]!);
   writer.appendBytes(DATA, 0, DATA.length);
-  writer.appendCanonicalJson(row, fields[8]!, fields[9]!);
+  if (asStored) writer.appendBytes(row, fields[8]!, fields[9]!);
+  else writer.appendCanonicalJson(row, fields[8]!, fields[9]!);
   writer.appendBytes(EVENT_ID, 0, EVENT_ID.length);
   writer.appendJsonString(row, fields[2]!, fields[3]!);
   writer.appendBytes(METADATA, 0, METADATA.length);
-  writer.appendCanonicalJson(row, fields[10]!, fields[11]!);
+  if (asStored) writer.appendBytes(row, fields[10]!, fields[11]!);
+  else writer.appendCanonicalJson(row, fields[10]!, fields[11]!);
   writer.appendBytes(STREAM_ID, 0, STREAM_ID.length);
   writer.appendJsonString(row, fields[4]!, fields[5]!);
   writer.appendBytes(STREAM_REVISION, 0, STREAM_REVISION.length);

@@ -1,4 +1,6 @@
-import { chainHash, GENESIS_HASH, verifyChain, type ChainedEvent } from './hash-chain.js';
+import fc from 'fast-check';
+import { canonicalJson } from './canonical-json.js';
+import { chainHash, chainHashOfCanonicalPayloads, GENESIS_HASH, verifyChain, type ChainedEvent } from './hash-chain.js';
 
 function chain(count: number): ChainedEvent[] {
   const events: ChainedEvent[] = [];
@@ -47,5 +49,30 @@ describe('hash chain', () => {
       metadata: {},
     });
     expect(a).toBe(b);
+  });
+
+  it('hashes events with payloads given as canonical text exactly as chainHash does', () => {
+    const payload = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }));
+    fc.assert(
+      fc.property(
+        fc.record({
+          eventId: fc.uuid(),
+          streamId: fc.string({ minLength: 1 }),
+          streamRevision: fc.nat(),
+          type: fc.string({ minLength: 1 }),
+          data: payload,
+          metadata: payload,
+        }),
+        (event) => {
+          const text = chainHashOfCanonicalPayloads(
+            GENESIS_HASH,
+            event,
+            canonicalJson(event.data),
+            canonicalJson(event.metadata),
+          );
+          expect(text).toBe(chainHash(GENESIS_HASH, event));
+        },
+      ),
+    );
   });
 });

@@ -27,6 +27,23 @@ export function chainHash(prevHash: string, event: HashedEventFields): string {
   return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson(fields), 'utf8').digest('hex');
 }
 
+/**
+ * chainHash with data and metadata given as their canonical JSON text (what the store keeps byte for byte): the event's
+ * canonical JSON is assembled around them, its members in RFC 8785 order, without rendering the payloads again.
+ */
+export function chainHashOfCanonicalPayloads(
+  prevHash: string,
+  event: Omit<HashedEventFields, 'data' | 'metadata'>,
+  canonicalData: string,
+  canonicalMetadata: string,
+): string {
+  const text =
+    `{"data":${canonicalData},"eventId":${canonicalJson(event.eventId)},"metadata":${canonicalMetadata},` +
+    `"streamId":${canonicalJson(event.streamId)},"streamRevision":${canonicalJson(event.streamRevision)},` +
+    `"type":${canonicalJson(event.type)}}`;
+  return createHash('sha256').update(prevHash, 'utf8').update(text, 'utf8').digest('hex');
+}
+
 export interface ChainedEvent extends HashedEventFields {
   prevHash: string;
   hash: string;

@@ -36,7 +36,7 @@ export class ContentCheckOffload {
 
   constructor(
     private readonly onFailure: ContentFailure,
-    private readonly inlineRows = 20_000,
+    private readonly inlineRows = 2_000,
   ) {}
 
   check(row: Buffer, fields: Int32Array, start: number, end: number): void | Promise<void> {

@@ -11,10 +11,10 @@ export type CopyRowHandler = (row: Buffer, fields: Int32Array, start: number, en
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Bytes waiting before the socket is paused, and below which it resumes. */
-const HIGH_WATER = 1 << 20;
+const HIGH_WATER = 2 << 20;
 const LOW_WATER = HIGH_WATER / 4;
 /** Rows are copied back to back into slabs of this size (larger ones get their own buffer). */
-const SLAB_BYTES = 256 * 1024;
+const SLAB_BYTES = 1024 * 1024;
 
 export async function copyRows(
   client: pg.ClientBase,

@@ -1,4 +1,4 @@
-import { chainHash, GENESIS_HASH } from '@audit-ledger/integrity';
+import { canonicalJson, chainHashOfCanonicalPayloads, GENESIS_HASH } from '@audit-ledger/integrity';
 import { type AppendResult } from '../event-store.port.js';
 import { IdempotencyConflictError, WrongExpectedVersionError } from '../errors.js';
 import { type ValidAppend } from './append-validation.js';
@@ -25,6 +25,9 @@ export interface PlannedRow {
   type: string;
   data: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  /** RFC 8785 text of data and metadata: what the row stores (json) and the hash covers. */
+  canonicalData: string;
+  canonicalMetadata: string;
   prevHash: string;
   hash: string;
 }
@@ -91,8 +94,13 @@ export function planBatch(
     let prevHash = head ? head.hash : GENESIS_HASH;
     const events: EventSource[] = request.events.map((event) => {
       revision += 1;
-      const hash = chainHash(prevHash, { ...event, streamId, streamRevision: revision });
-      const row = rows.push({ ...event, streamId, streamRevision: revision, prevHash, hash }) - 1;
+      const canonicalData = canonicalJson(event.data);
+      const canonicalMetadata = canonicalJson(event.metadata);
+      const fields = { eventId: event.eventId, streamId, streamRevision: revision, type: event.type };
+      const hash = chainHashOfCanonicalPayloads(prevHash, fields, canonicalData, canonicalMetadata);
+      const row =
+        rows.push({ ...event, streamId, streamRevision: revision, canonicalData, canonicalMetadata, prevHash, hash }) -
+        1;
       inBatch.set(event.eventId, { streamId, row });
       prevHash = hash;
       return { row };

@@ -123,15 +123,15 @@ async function insertAndCommit(client: pg.ClientBase, rows: readonly PlannedRow[
       sqlLiteral(row.streamId),
       sqlInteger(row.streamRevision),
       sqlLiteral(row.type),
-      sqlLiteral(JSON.stringify(row.data)),
-      sqlLiteral(JSON.stringify(row.metadata)),
+      sqlLiteral(row.canonicalData),
+      sqlLiteral(row.canonicalMetadata),
       sqlLiteral(row.prevHash),
       sqlLiteral(row.hash),
     ].join(','),
   );
   const [inserted, commit] = await multiStatement(client, 2, [
     `INSERT INTO ${EVENTS_TABLE} (event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
-     SELECT event_id::uuid, stream_id, stream_revision::bigint, type, data::jsonb, metadata::jsonb, prev_hash, hash
+     SELECT event_id::uuid, stream_id, stream_revision::bigint, type, data::json, metadata::json, prev_hash, hash
        FROM (VALUES (${values.join('),(')}))
             AS r(ord, event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
       ORDER BY ord

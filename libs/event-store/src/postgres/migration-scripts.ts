@@ -94,7 +94,25 @@ GRANT USAGE ON SEQUENCE ${LEDGER_SCHEMA}.events_global_position_seq TO ${WRITER_
 GRANT SELECT ON ${MIGRATIONS_TABLE} TO ${WRITER_ROLE};
 `;
 
+/**
+ * Payloads as their RFC 8785 text (json keeps it byte for byte; jsonb re-renders it): the bytes stored are the bytes
+ * hashed, so the verifier hashes them as they come instead of re-canonicalising PostgreSQL's jsonb rendering, and the
+ * server sends text instead of rendering jsonb (docs/integrity.md §6). Events written before keep jsonb's rendering
+ * (the verifier canonicalises those). jsonb refused a NUL (\\u0000) and json does not: the check keeps refusing it
+ * with jsonb's error, since read models (text columns) cannot hold it.
+ */
+const payloadsAsCanonicalText = `
+ALTER TABLE ${EVENTS_TABLE}
+  ALTER COLUMN data TYPE json USING data::json,
+  ALTER COLUMN metadata TYPE json USING metadata::json,
+  ADD CONSTRAINT events_payload_without_nul CHECK (
+    (strpos(data::text, chr(92) || 'u0000') = 0 OR data::jsonb IS NOT NULL)
+    AND (strpos(metadata::text, chr(92) || 'u0000') = 0 OR metadata::jsonb IS NOT NULL)
+  );
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'events table, append-only triggers, writer role', sql: createWriterRole + createEventsTable },
+  { version: 2, name: 'event payloads stored as their canonical JSON text', sql: payloadsAsCanonicalText },
 ];
