@@ -150,7 +150,7 @@ class CopyOut {
       }
     }
     if (this.slabUsed + length <= SLAB_BYTES) {
-      chunk.copy(this.slab, this.slabUsed);
+      this.slab.set(chunk, this.slabUsed); // TypedArray#set: no JS wrapper per row, unlike Buffer#copy
       this.slabUsed += length;
     }
     this.queued += length;
