@@ -69,18 +69,22 @@ export async function spawnBenchLedger(databaseUrl: string, env: Record<string, 
   const httpPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-bench-data-'));
   const main = fileURLToPath(new URL('../../apps/ledger/dist/main.js', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      LEDGER_DATA_DIR: dataDir,
-      LEDGER_TCP_PORT: String(tcpPort),
-      LEDGER_HTTP_PORT: String(httpPort),
-      LEDGER_LOG_LEVEL: 'warn',
-      ...env,
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(process.env.BENCH_LEDGER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), main],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        LEDGER_DATA_DIR: dataDir,
+        LEDGER_TCP_PORT: String(tcpPort),
+        LEDGER_HTTP_PORT: String(httpPort),
+        LEDGER_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   for (let i = 0; !(await reachable(tcpPort)); i++) {
     if (i > 300 || child.exitCode !== null) throw new Error('the ledger did not start');
     await sleep(100);

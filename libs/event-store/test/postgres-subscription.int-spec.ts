@@ -100,4 +100,31 @@ describe('PostgreSQL subscriptions', () => {
     await expect(pending).resolves.toMatchObject({ done: true });
     expect((await other.health()).subscriptionsAlive).toBe(0);
   });
+
+  it('gathers commits that follow a caught-up read into one later read, and still closes at once', async () => {
+    // given a live subscription that reads at most once per 1.5 s, caught up
+    const spaced = await PostgresEventStore.connect({ connectionString: db.url, minReadIntervalMs: 1500 });
+    const start = (await spaced.appendToStream('gather-0', [newEvent()])).lastPosition;
+    const subscription = spaced.subscribeToAll({ fromPosition: start - 1n });
+    const iterator = subscription[Symbol.asyncIterator]();
+    const pending: { next?: Promise<IteratorResult<RecordedEvent>> } = {};
+    try {
+      expect((await nextWithin(iterator, pending, 3000))?.streamId).toBe('gather-0');
+      // when three appends commit right after that read
+      for (const n of [1, 2, 3]) await spaced.appendToStream(`gather-${n}`, [newEvent()]);
+      // then none is delivered before the interval is over, and all three arrive together after it
+      expect(await nextWithin(iterator, pending, 300)).toBeUndefined();
+      const delivered = [await nextWithin(iterator, pending, 5000)];
+      for (let i = 0; i < 2; i++) delivered.push(await nextWithin(iterator, pending, 50));
+      expect(delivered.map((event) => event?.streamId)).toEqual(['gather-1', 'gather-2', 'gather-3']);
+      // and a subscription waiting out its interval closes without waiting for it
+      await spaced.appendToStream('gather-4', [newEvent()]);
+      const next = iterator.next();
+      await subscription.close();
+      await expect(next).resolves.toMatchObject({ done: true });
+    } finally {
+      await subscription.close();
+      await spaced.close();
+    }
+  });
 });

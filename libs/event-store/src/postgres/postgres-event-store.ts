@@ -42,6 +42,11 @@ export interface PostgresEventStoreOptions {
   maxBatchEvents?: number;
   /** A subscription re-reads at least this often when idle. Default 500 ms. */
   pollIntervalMs?: number;
+  /**
+   * A live subscription reads again at most this soon after a read that caught up (notifications in between are
+   * gathered into one read). Default 10 ms; 0 reads on every notification.
+   */
+  minReadIntervalMs?: number;
   /** How long readAll waits for a hole in the global order to fill or be proven permanent. Default 1000 ms. */
   readAllHoleWaitMs?: number;
 }
@@ -165,6 +170,7 @@ export class PostgresEventStore implements EventStore {
       filter: options.filter,
       pageSize: SUBSCRIPTION_PAGE,
       pollIntervalMs: this.options.pollIntervalMs ?? 500,
+      minReadIntervalMs: this.options.minReadIntervalMs ?? 10,
       logger: this.logger,
       onClosed: (closed) => this.subscriptions.delete(closed),
     });

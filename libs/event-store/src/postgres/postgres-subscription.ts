@@ -13,6 +13,12 @@ export interface PostgresSubscriptionOptions {
   pageSize: number;
   /** Re-read at least this often when idle, in case a notification was lost. */
   pollIntervalMs: number;
+  /**
+   * After a read that caught up, the next one waits until this long after it: under a steady stream of commits each
+   * read then takes what several notifications announced (fewer queries, larger batches downstream) for at most this
+   * much latency. Catch-up reads (more pages waiting) are not delayed.
+   */
+  minReadIntervalMs: number;
   logger: EventStoreLogger;
   onClosed(subscription: PostgresSubscription): void;
 }
@@ -35,7 +41,10 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
   private failures = 0;
   private blockedReads = 0;
   private signalled = false;
+  /** performance.now() before which the next read waits (minReadIntervalMs after a read that caught up). */
+  private nextReadAt = 0;
   private wake?: () => void;
+  private endPause?: () => void;
   private pulling: Promise<unknown> = Promise.resolve();
   private closing?: Promise<void>;
   private readonly stopListening: () => Promise<void>;
@@ -78,6 +87,7 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
     this.closed = true;
     this.buffer = [];
     this.wake?.();
+    this.endPause?.();
     await this.pulling; // a read in flight finishes before the store may end its pool
     await this.stopListening();
     this.options.onClosed(this);
@@ -96,6 +106,9 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
   }
 
   private async fill(): Promise<void> {
+    const wait = this.nextReadAt - performance.now();
+    if (wait > 0) await this.pause(wait);
+    if (this.closed) return;
     this.signalled = false;
     let page: ReadAllPage;
     try {
@@ -114,6 +127,7 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
     if (this.closed) return;
     this.buffer = page.events;
     this.cursor = page.cursor;
+    this.nextReadAt = page.more ? 0 : performance.now() + this.options.minReadIntervalMs;
     this.blockedReads = page.blocked ? this.blockedReads + 1 : 0;
     if (page.events.length > 0 || page.more || this.signalled) return;
     // A hole in flight fills when its writer commits, which notifies; a permanent one needs a few re-reads to prove.
@@ -127,6 +141,19 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
     if (position !== undefined && position <= this.cursor) return;
     this.signalled = true;
     this.wake?.();
+  }
+
+  /** Waits `ms` whatever is notified meanwhile; only close() ends it early. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.endPause = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.endPause = done;
+    });
   }
 
   private sleep(ms: number): Promise<void> {
