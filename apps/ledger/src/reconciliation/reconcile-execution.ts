@@ -2,6 +2,7 @@ import {
   judgeRequest,
   reconciliationDecider,
   type ExecutionLoggedData,
+  type LifecycleState,
   type ReconciliationCommand,
   type ReconciliationEvent,
   type ReconciliationState,
@@ -153,6 +154,15 @@ export interface ReconcileExecutionOptions {
    * fold and evolves it by the events it has not folded yet); default: folds kept for this call only.
    */
   fold?: (streamId: string, recorded: readonly RecordedEvent[]) => ReconciliationState;
+  /**
+   * The lifecycle of the stream's revisions before `revision`, when the caller keeps it folded (the processor's
+   * StreamReadCache); undefined, or absent: the decider rebuilds it from the history.
+   */
+  lifecycleBefore?: (
+    streamId: string,
+    recorded: readonly RecordedEvent[],
+    revision: number,
+  ) => LifecycleState | undefined;
 }
 
 /** Appends of a judged verdict retried after another writer moved the stream, before the failure is raised. */
@@ -169,14 +179,18 @@ function executionCommand(
 } {
   const execution = logged.data as unknown as ExecutionLoggedData;
   const key = [execution.executionId, options.reconcilerVersion];
+  const lifecycleBefore = options.lifecycleBefore?.(logged.streamId, recorded, logged.streamRevision);
   return {
     command: {
       type: 'ReconcileExecution',
       execution,
-      history: recorded
-        .filter((e) => e.streamRevision < logged.streamRevision)
-        .map(toStreamEvent)
-        .filter((e): e is StreamEvent => e !== undefined),
+      history: lifecycleBefore
+        ? []
+        : recorded
+            .filter((e) => e.streamRevision < logged.streamRevision)
+            .map(toStreamEvent)
+            .filter((e): e is StreamEvent => e !== undefined),
+      ...(lifecycleBefore ? { lifecycleBefore } : {}),
       reconcilerVersion: options.reconcilerVersion,
       mismatchId: deterministicEventId(logged.streamId, 'MismatchDetected', ...key),
       ...(options.onlyIfChanged ? { onlyIfChanged: true } : {}),

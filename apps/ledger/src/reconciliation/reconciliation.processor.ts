@@ -176,6 +176,7 @@ export class ReconciliationProcessor {
   }
 
   private async handle(event: RecordedEvent): Promise<void> {
+    this.streams.seen(event);
     switch (event.type) {
       case 'ApprovalGranted': {
         const expiresAt = event.data.expiresAt;
@@ -214,6 +215,7 @@ export class ReconciliationProcessor {
       read: (streamId, throughRevision) => this.streams.read(streamId, throughRevision),
       onAppended: (streamId, events) => this.streams.appended(streamId, events, now),
       fold: (streamId, recorded) => this.streams.fold(streamId, recorded),
+      lifecycleBefore: (streamId, recorded, revision) => this.streams.lifecycleBefore(streamId, recorded, revision),
       ...(this.options.judge ? { judge: this.options.judge } : {}),
     });
     this.published(written);

@@ -7,7 +7,7 @@ import {
 import type { RecordedEvent } from '@audit-ledger/event-store';
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
-import { foldIncrementally, foldStream, incrementalFolder, type FoldedStream } from './stream-fold.js';
+import { foldIncrementally, foldStream, incrementalFolder, toStreamEvent, type FoldedStream } from './stream-fold.js';
 
 const STREAM = 'approval-A1';
 const V = 'reconciler/test';
@@ -161,5 +161,33 @@ describe('folding a stream incrementally', () => {
     expect(fold(STREAM, recorded)).toEqual(foldStream(STREAM, recorded));
     expect(evolve).toHaveBeenCalledTimes(2 + 1 + 3); // +1 the verdict, +3 the fold from 0 to compare with
     evolve.mockRestore();
+  });
+
+  it('given any stream, when an execution is decided with the lifecycle folded up to it instead of its history, then the verdict is the same', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        const recorded = streamOf(steps, 's');
+        let folded: FoldedStream | undefined;
+        for (const logged of recorded.filter((event) => event.type === 'ExecutionLogged')) {
+          const revision = logged.streamRevision;
+          folded = foldIncrementally(STREAM, recorded, folded, revision); // what the processor's cache keeps
+          const state = foldStream(STREAM, recorded.slice(0, revision + 1));
+          const base = {
+            type: 'ReconcileExecution' as const,
+            execution: logged.data as unknown as ExecutionLoggedData,
+            reconcilerVersion: 'reconciler/other',
+            mismatchId: '0f8e2a34-5b6c-8d7e-9f01-000000000000',
+          };
+          const history = recorded
+            .slice(0, revision)
+            .map(toStreamEvent)
+            .filter((event): event is StreamEvent => event !== undefined);
+          expect(
+            reconciliationDecider.decide({ ...base, history: [], lifecycleBefore: folded.state.lifecycle }, state),
+          ).toEqual(reconciliationDecider.decide({ ...base, history }, state));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

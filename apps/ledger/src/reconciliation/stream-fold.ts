@@ -47,20 +47,22 @@ export function foldIncrementally(
   streamId: string,
   recorded: readonly RecordedEvent[],
   previous?: FoldedStream,
+  /** Fold only revisions 0 … end − 1. */
+  end = recorded.length,
 ): FoldedStream {
   const base =
     previous &&
-    previous.length <= recorded.length &&
+    previous.length <= end &&
     (previous.length === 0 ? previous.lastHash === '' : recorded[previous.length - 1]!.hash === previous.lastHash)
       ? previous
       : initialFold(streamId);
-  if (base.length === recorded.length) return base;
+  if (base.length === end) return base;
   let state = base.state;
-  for (let i = base.length; i < recorded.length; i++) {
+  for (let i = base.length; i < end; i++) {
     const event = toStreamEvent(recorded[i]!);
     if (event) state = reconciliationDecider.evolve(state, event);
   }
-  return { state, length: recorded.length, lastHash: recorded[recorded.length - 1]!.hash };
+  return { state, length: end, lastHash: recorded[end - 1]!.hash };
 }
 
 /** Folds that reuse the last fold of the same stream: what one reconcile call uses when no cache is given. */

@@ -1,4 +1,4 @@
-import type { ReconciliationState } from '@audit-ledger/domain';
+import type { LifecycleState, ReconciliationState } from '@audit-ledger/domain';
 import { StreamNotFoundError, type EventStore, type RecordedEvent } from '@audit-ledger/event-store';
 import type { AppendedEvent } from './reconcile-execution.js';
 import { foldIncrementally, type FoldedStream } from './stream-fold.js';
@@ -49,6 +49,29 @@ export class StreamReadCache {
     const folded = foldIncrementally(streamId, recorded, this.folds.get(streamId));
     if (this.streams.has(streamId)) this.folds.set(streamId, folded); // evicted with the stream's events
     return folded.state;
+  }
+
+  /**
+   * The lifecycle of the stream's revisions before `revision` (what the decider would rebuild from the history), by
+   * evolving the stream's last fold up to it; undefined when that fold already went past it (the decider then
+   * rebuilds it from the history).
+   */
+  lifecycleBefore(streamId: string, recorded: readonly RecordedEvent[], revision: number): LifecycleState | undefined {
+    const previous = this.folds.get(streamId);
+    if (previous && previous.length > revision) return undefined;
+    const folded = foldIncrementally(streamId, recorded, previous, revision);
+    if (this.streams.has(streamId)) this.folds.set(streamId, folded);
+    return folded.state.lifecycle;
+  }
+
+  /**
+   * An event the processor's subscription delivered (in its stream's lane): kept when it directly follows the cached
+   * prefix, so the execution it may be is decided without reading the stream again.
+   */
+  seen(event: RecordedEvent): void {
+    const cached = this.streams.get(event.streamId);
+    if (!cached || event.streamRevision !== cached.length) return;
+    this.keep(event.streamId, [...cached, event]);
   }
 
   /** What the processor appended: kept when it directly follows the cached prefix, else left for the next read. */

@@ -35,6 +35,12 @@ export type ReconciliationCommand =
       execution: ExecutionLoggedData;
       /** The stream's events recorded before this execution, in stream order. */
       history: readonly StreamEvent[];
+      /**
+       * The lifecycle of those events, when the caller keeps it folded (the processor evolves it event by event):
+       * then `history` is not read and may be empty. It must equal `lifecycleStateOf` of history's approval events;
+       * rebuilding it from history costs a pass over the whole stream per execution.
+       */
+      lifecycleBefore?: LifecycleState;
       reconcilerVersion: string;
       /** The id a MismatchDetected would get (the processor derives it from stream, execution and version). */
       mismatchId: string;
@@ -225,21 +231,28 @@ export function judgeRequest(
   if (state.reconciled.has(verdictKey(execution.executionId, reconcilerVersion))) return undefined;
   const decided = decideVerdict(deterministic); // a lifecycle kind is a MISMATCH, so UNCLEAR means none applies
   if (decided.length !== 1 || decided[0]!.type !== 'ReconciliationUnclear') return undefined;
-  const grant = lifecycleStateOf(
-    'approval',
-    command.history.filter((e): e is ApprovalStreamEvent => APPROVAL_TYPES.has(e.type)),
-  ).granted;
+  const grant = lifecycleBefore(command, 'approval').granted;
   if (!grant || !judgeApplies(grant, 'UNCLEAR')) return undefined;
   return { instruction: grant.instruction, executed: [execution.command], candidateVerdict: 'UNCLEAR' };
+}
+
+/** The lifecycle before the execution: as the caller folded it, else from the history. */
+function lifecycleBefore(
+  command: Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>,
+  stream: 'approval' | 'session',
+): LifecycleState {
+  const folded = command.lifecycleBefore;
+  if (folded) return folded.stream === stream ? folded : { ...folded, stream };
+  return lifecycleStateOf(
+    stream,
+    command.history.filter((e): e is ApprovalStreamEvent => APPROVAL_TYPES.has(e.type)),
+  );
 }
 
 function decideVerdict(command: Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>): ReconciliationEvent[] {
   const { execution, reconcilerVersion } = command;
   const stream = execution.approvalId !== undefined ? 'approval' : 'session';
-  const before = lifecycleStateOf(
-    stream,
-    command.history.filter((e): e is ApprovalStreamEvent => APPROVAL_TYPES.has(e.type)),
-  );
+  const before = lifecycleBefore(command, stream);
   const grant = before.granted;
   const approved = {
     ...(grant
