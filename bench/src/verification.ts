@@ -48,6 +48,8 @@ export interface VerificationResult {
   eventsPerSecond: number;
   /** CPU time of this process (main thread and content worker) per event checked; PostgreSQL's is not included. */
   cpuMicrosPerEvent: number;
+  /** When several runs were made: each run's events/s, in order (this result is their median). */
+  runs?: number[];
 }
 
 const silent: SealerLogger = { info() {}, warn() {}, error() {} };
