@@ -1,7 +1,7 @@
 /**
  * `npm run bench:verify`: verification throughput alone, for profiling and A/B comparisons (`npm run bench` measures
  * it too, after its ledger runs). Fills a fresh database with BENCH_VERIFY_EVENTS execution-sized events (default
- * 200,000) sealed every 1,000 events, then runs `verifyLedger` BENCH_VERIFY_RUNS times (default 3) and prints each
+ * 400,000) sealed every 1,000 events, then runs `verifyLedger` BENCH_VERIFY_RUNS times (default 3) and prints each
  * run's events/s. BENCH_VERIFY_DATABASE_URL + BENCH_VERIFY_KEYS_DIR reuse a database filled by an earlier run with
  * BENCH_VERIFY_KEEP=1 (which prints both and leaves them in place).
  */
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { benchDatabase } from './environment.js';
 import { VERIFY_TARGET_EVENTS_PER_SECOND, verificationThroughput } from './verification.js';
 
-const events = Number(process.env.BENCH_VERIFY_EVENTS ?? 200_000);
+const events = Number(process.env.BENCH_VERIFY_EVENTS ?? 400_000);
 const runs = Number(process.env.BENCH_VERIFY_RUNS ?? 3);
 const reuseUrl = process.env.BENCH_VERIFY_DATABASE_URL;
 const keep = process.env.BENCH_VERIFY_KEEP === '1';
