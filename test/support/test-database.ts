@@ -54,7 +54,7 @@ export async function createTestDatabase(prefix = 'ledger_test'): Promise<TestDa
 async function connectionsTo(client: pg.Client, database: string): Promise<string[]> {
   const { rows } = await client.query<{ who: string }>(
     `SELECT coalesce(nullif(application_name, ''), 'pid ' || pid) || ' (' || state || ', last query: ' ||
-            left(regexp_replace(query, '\s+', ' ', 'g'), 80) || ')' AS who
+            left(regexp_replace(query, '\\s+', ' ', 'g'), 80) || ')' AS who
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
     [database],
   );
