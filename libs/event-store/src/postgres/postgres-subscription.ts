@@ -44,7 +44,8 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
   /** performance.now() before which the next read waits (minReadIntervalMs after a read that caught up). */
   private nextReadAt = 0;
   private wake?: () => void;
-  private endPause?: () => void;
+  /** Whether a notification ends the current sleep (not the wait between reads: minReadIntervalMs). */
+  private wakeOnChange = true;
   private pulling: Promise<unknown> = Promise.resolve();
   private closing?: Promise<void>;
   private readonly stopListening: () => Promise<void>;
@@ -87,7 +88,6 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
     this.closed = true;
     this.buffer = [];
     this.wake?.();
-    this.endPause?.();
     await this.pulling; // a read in flight finishes before the store may end its pool
     await this.stopListening();
     this.options.onClosed(this);
@@ -107,7 +107,7 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
 
   private async fill(): Promise<void> {
     const wait = this.nextReadAt - performance.now();
-    if (wait > 0) await this.pause(wait);
+    if (wait > 0) await this.sleep(wait, true);
     if (this.closed) return;
     this.signalled = false;
     let page: ReadAllPage;
@@ -140,24 +140,12 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
   private onChange(position: bigint | undefined): void {
     if (position !== undefined && position <= this.cursor) return;
     this.signalled = true;
-    this.wake?.();
+    if (this.wakeOnChange) this.wake?.();
   }
 
-  /** Waits `ms` whatever is notified meanwhile; only close() ends it early. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.endPause = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.endPause = done;
-    });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.closed || this.signalled) return Promise.resolve();
+  /** Waits `ms`; close() ends it early, and so does a notification unless `ignoreChanges`. */
+  private sleep(ms: number, ignoreChanges = false): Promise<void> {
+    if (this.closed || (this.signalled && !ignoreChanges)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -166,6 +154,7 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
       };
       const timer = setTimeout(done, ms);
       this.wake = done;
+      this.wakeOnChange = !ignoreChanges;
     });
   }
 }
