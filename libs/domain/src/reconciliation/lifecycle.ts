@@ -29,7 +29,10 @@ export interface LifecycleState {
   readonly granted?: ApprovalGrantedData;
   readonly rejected?: ApprovalRejectedData;
   readonly revoked?: ApprovalRevokedData;
-  /** Executions recorded so far, in stream order. */
+  /**
+   * Executions recorded so far, in stream order; always empty for a session stream, where no lifecycle applies (a long
+   * session would otherwise copy a growing list for every execution).
+   */
   readonly executions: readonly ExecutionLoggedData[];
 }
 
@@ -60,7 +63,7 @@ export function evolveLifecycle(state: LifecycleState, event: ApprovalStreamEven
     case 'ApprovalRevoked':
       return { ...state, revoked: event.data };
     case 'ExecutionLogged':
-      return { ...state, executions: [...state.executions, event.data] };
+      return state.stream === 'session' ? state : { ...state, executions: [...state.executions, event.data] };
   }
 }
 
@@ -80,7 +83,7 @@ export function lifecycleStateOf(
     if (event.type === 'ApprovalGranted') granted = event.data;
     else if (event.type === 'ApprovalRejected') rejected = event.data;
     else if (event.type === 'ApprovalRevoked') revoked = event.data;
-    else executions.push(event.data);
+    else if (stream === 'approval') executions.push(event.data);
   }
   return {
     stream,

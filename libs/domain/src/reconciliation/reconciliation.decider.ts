@@ -4,6 +4,7 @@
  * command (the processor derives `mismatchId` from what is reconciled, so a replay decides the same id).
  */
 import type { ApprovalStreamEvent, ExecutionLoggedData } from '../approvals/approval.events.js';
+import { GrowingMap, GrowingSet } from '../shared/growing-collections.js';
 import { LedgerError } from '../shared/ledger-error.js';
 import { isJudgeAnswer, judgeApplies, verdictWithJudge, type JudgeInput, type JudgeOutcome } from './judge.js';
 import {
@@ -65,12 +66,12 @@ export type ReconciliationCommand =
 export interface ReconciliationState {
   lifecycle: LifecycleState;
   /** `executionId` + reconcilerVersion of every verdict already recorded. */
-  reconciled: ReadonlySet<string>;
+  reconciled: GrowingSet<string>;
   /** The latest verdict recorded for each execution, whatever the version: `MATCH`, `UNCLEAR:<kind>`, `MISMATCH:<kind>`. */
-  latest: ReadonlyMap<string, string>;
+  latest: GrowingMap<string, string>;
   /** Approval ids already flagged `approval_unused`. */
-  unusedFlagged: ReadonlySet<string>;
-  mismatches: ReadonlyMap<string, { detected: MismatchDetectedData; review?: MismatchReviewedData }>;
+  unusedFlagged: GrowingSet<string>;
+  mismatches: GrowingMap<string, { detected: MismatchDetectedData; review?: MismatchReviewedData }>;
 }
 
 export class MismatchNotFoundError extends LedgerError {
@@ -101,10 +102,10 @@ const verdictKey = (executionId: string, reconcilerVersion: string) => `${execut
 
 export const initialReconciliationState = (stream: 'approval' | 'session' = 'approval'): ReconciliationState => ({
   lifecycle: initialLifecycleState(stream),
-  reconciled: new Set(),
-  latest: new Map(),
-  unusedFlagged: new Set(),
-  mismatches: new Map(),
+  reconciled: GrowingSet.empty(),
+  latest: GrowingMap.empty(),
+  unusedFlagged: GrowingSet.empty(),
+  mismatches: GrowingMap.empty(),
 });
 
 export function evolveReconciliation(state: ReconciliationState, event: StreamEvent): ReconciliationState {
@@ -118,20 +119,18 @@ export function evolveReconciliation(state: ReconciliationState, event: StreamEv
     case 'ReconciliationUnclear':
       return {
         ...state,
-        reconciled: new Set(state.reconciled).add(verdictKey(event.data.executionId, event.data.reconcilerVersion)),
-        latest: new Map(state.latest).set(event.data.executionId, signatureOf(event)!),
+        reconciled: state.reconciled.add(verdictKey(event.data.executionId, event.data.reconcilerVersion)),
+        latest: state.latest.set(event.data.executionId, signatureOf(event)!),
       };
     case 'MismatchDetected': {
-      const mismatches = new Map(state.mismatches).set(event.data.mismatchId, { detected: event.data });
+      const mismatches = state.mismatches.set(event.data.mismatchId, { detected: event.data });
       const next = { ...state, mismatches };
       if (event.data.executionId !== undefined) {
-        next.reconciled = new Set(state.reconciled).add(
-          verdictKey(event.data.executionId, event.data.reconcilerVersion),
-        );
-        next.latest = new Map(state.latest).set(event.data.executionId, signatureOf(event)!);
+        next.reconciled = state.reconciled.add(verdictKey(event.data.executionId, event.data.reconcilerVersion));
+        next.latest = state.latest.set(event.data.executionId, signatureOf(event)!);
       }
       if (event.data.kind === 'approval_unused' && event.data.approvalId !== undefined) {
-        next.unusedFlagged = new Set(state.unusedFlagged).add(event.data.approvalId);
+        next.unusedFlagged = state.unusedFlagged.add(event.data.approvalId);
       }
       return next;
     }
@@ -140,7 +139,7 @@ export function evolveReconciliation(state: ReconciliationState, event: StreamEv
       if (!found) return state;
       return {
         ...state,
-        mismatches: new Map(state.mismatches).set(event.data.mismatchId, { ...found, review: event.data }),
+        mismatches: state.mismatches.set(event.data.mismatchId, { ...found, review: event.data }),
       };
     }
   }
