@@ -19,6 +19,10 @@ import { foldIncrementally, type FoldedStream } from './stream-fold.js';
  * instead of folding the whole stream again (quadratic in a stream's length as well).
  */
 export class StreamReadCache {
+  /**
+   * A stream's cached events grow in place (the revisions it holds never change): a caller may find events after the
+   * ones it read at the end of the array it was given, never different ones before them.
+   */
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly folds = new Map<string, FoldedStream>();
 
@@ -71,20 +75,20 @@ export class StreamReadCache {
   seen(event: RecordedEvent): void {
     const cached = this.streams.get(event.streamId);
     if (!cached || event.streamRevision !== cached.length) return;
-    this.keep(event.streamId, [...cached, event]);
+    cached.push(event);
+    this.keep(event.streamId, cached);
   }
 
   /** What the processor appended: kept when it directly follows the cached prefix, else left for the next read. */
   appended(streamId: string, events: readonly AppendedEvent[], recordedAt: Date): void {
     const cached = this.streams.get(streamId);
     if (!cached || events.length === 0 || events[0]!.streamRevision !== cached.length) return;
-    const added: RecordedEvent[] = [];
     let prevHash = cached[cached.length - 1]?.hash ?? '';
     for (const event of events) {
-      added.push({ ...event, prevHash, recordedAt });
+      cached.push({ ...event, prevHash, recordedAt });
       prevHash = event.hash;
     }
-    this.keep(streamId, [...cached, ...added]);
+    this.keep(streamId, cached);
   }
 
   private keep(streamId: string, events: RecordedEvent[]): void {
