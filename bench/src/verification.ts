@@ -48,7 +48,7 @@ export interface VerificationResult {
   eventsPerSecond: number;
   /** CPU time of this process (main thread and content worker) per event checked; PostgreSQL's is not included. */
   cpuMicrosPerEvent: number;
-  /** When several runs were made: each run's events/s, in order (this result is their median). */
+  /** Each run's events/s, in order (this result is their median). */
   runs?: number[];
 }
 
@@ -109,10 +109,19 @@ async function topUp(databaseUrl: string, keys: BenchKeys, wanted: number, deadl
   return appended;
 }
 
+/**
+ * Tops the database up to `minEvents` and settles it once, then runs `verifyLedger` `runs` times over the same events
+ * (`onRun` sees each) and returns the median run, with every run's events/s in `runs`.
+ */
 export async function verificationThroughput(
   databaseUrl: string,
   keys: BenchKeys,
-  options: { minEvents: number; topUpSeconds: number },
+  options: {
+    minEvents: number;
+    topUpSeconds: number;
+    runs: number;
+    onRun(result: VerificationResult, run: number): void;
+  },
 ): Promise<VerificationResult> {
   const fromRun = await countEvents(databaseUrl);
   const appended =
@@ -120,6 +129,20 @@ export async function verificationThroughput(
       ? await topUp(databaseUrl, keys, options.minEvents - fromRun, performance.now() + options.topUpSeconds * 1000)
       : 0;
   await settle(databaseUrl);
+  const results: VerificationResult[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const result = { ...(await verifyOnce(databaseUrl, keys)), fromRun, appended };
+    options.onRun(result, run);
+    results.push(result);
+  }
+  const median = [...results].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(results.length / 2)]!;
+  return { ...median, runs: results.map((result) => result.eventsPerSecond) };
+}
+
+async function verifyOnce(
+  databaseUrl: string,
+  keys: BenchKeys,
+): Promise<Omit<VerificationResult, 'fromRun' | 'appended' | 'runs'>> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const report = await verifyLedger({ databaseUrl, keys: keys.ring });
@@ -134,8 +157,6 @@ export async function verificationThroughput(
     checkpointsChecked: report.checkpointsChecked,
     rangesChecked: report.rangesChecked,
     unsealedEvents: report.unsealedEvents,
-    fromRun,
-    appended,
     seconds,
     eventsPerSecond: report.eventsChecked / seconds,
     cpuMicrosPerEvent: (used.user + used.system) / report.eventsChecked,

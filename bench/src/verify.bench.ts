@@ -26,15 +26,18 @@ async function main(): Promise<void> {
   const url = reuseUrl ?? database!.url;
   if (database) await runMigrations(url);
   try {
-    for (let run = 0; run < runs; run++) {
-      const result = await verificationThroughput(url, keys, { minEvents: events, topUpSeconds: 600 });
-      process.stdout.write(
-        `verify run ${run + 1}: ${result.eventsChecked} events, ${result.checkpointsChecked} checkpoints in ` +
-          `${result.seconds.toFixed(2)} s = ${Math.round(result.eventsPerSecond)} events/s ` +
-          `(verifier CPU ${result.cpuMicrosPerEvent.toFixed(1)} µs/event) ` +
-          `(target ${VERIFY_TARGET_EVENTS_PER_SECOND}) ${result.ok ? 'OK' : `FAILED: ${result.firstProblem}`}\n`,
-      );
-    }
+    await verificationThroughput(url, keys, {
+      minEvents: events,
+      topUpSeconds: 600,
+      runs,
+      onRun: (result, run) =>
+        process.stdout.write(
+          `verify run ${run}: ${result.eventsChecked} events, ${result.checkpointsChecked} checkpoints in ` +
+            `${result.seconds.toFixed(2)} s = ${Math.round(result.eventsPerSecond)} events/s ` +
+            `(verifier CPU ${result.cpuMicrosPerEvent.toFixed(1)} µs/event) ` +
+            `(target ${VERIFY_TARGET_EVENTS_PER_SECOND}) ${result.ok ? 'OK' : `FAILED: ${result.firstProblem}`}\n`,
+        ),
+    });
     if (keep && database) {
       process.stdout.write(`BENCH_VERIFY_DATABASE_URL=${url} BENCH_VERIFY_KEYS_DIR=${keysParent}\n`);
     }
