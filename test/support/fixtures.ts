@@ -26,3 +26,5 @@ export function anExecution(overrides: Partial<LogExecutionRequest> = {}): LogEx
     ...overrides,
   };
 }
+
+export { anExecutionLogged } from '../../libs/domain/src/testing/execution-logged.fixture.js';

@@ -1,6 +1,7 @@
 import { PostgresEventStore, type RecordedEvent } from '@audit-ledger/event-store';
 import type { JudgeOutcome } from '@audit-ledger/domain';
 import { randomUUID } from 'node:crypto';
+import { anExecutionLogged } from '../../../test/support/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import {
   foldStream,
@@ -52,19 +53,7 @@ describe('reconciling recorded executions against the PostgreSQL store', () => {
   const execution = (approvalId: string, command: string) => ({
     eventId: randomUUID(),
     type: 'ExecutionLogged',
-    data: {
-      executionId: randomUUID(),
-      approvalId,
-      workerId: 'w1',
-      toolName: 'shell',
-      command,
-      output: { text: '', truncated: false, sha256: 'e'.repeat(64), bytes: 0 },
-      exitCode: 0,
-      artifacts: [],
-      startedAt: '2026-11-23T10:05:00.000Z',
-      finishedAt: '2026-11-23T10:05:00.000Z',
-      durationMs: 0,
-    },
+    data: { ...anExecutionLogged({ executionId: randomUUID(), approvalId, command }) },
     metadata: { actor: 'test' },
   });
   /** A stream with a grant and these executions; answers the recorded executions. */

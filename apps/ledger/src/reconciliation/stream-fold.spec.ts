@@ -7,6 +7,7 @@ import {
 import type { RecordedEvent } from '@audit-ledger/event-store';
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
+import { anExecutionLogged } from '../../../../test/support/fixtures.js';
 import { foldIncrementally, foldStream, incrementalFolder, toStreamEvent, type FoldedStream } from './stream-fold.js';
 
 const STREAM = 'approval-A1';
@@ -33,19 +34,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.constant({ kind: 'other' as const }),
 );
 
-const execution = (n: number, command: string): ExecutionLoggedData => ({
-  executionId: `E${n}`,
-  approvalId: 'A1',
-  workerId: 'w1',
-  toolName: 'shell',
-  command,
-  output: { text: '', truncated: false, sha256: 'e'.repeat(64), bytes: 0 },
-  exitCode: 0,
-  artifacts: [],
-  startedAt: at,
-  finishedAt: at,
-  durationMs: 0,
-});
+const execution = (n: number, command: string): ExecutionLoggedData =>
+  anExecutionLogged({ executionId: `E${n}`, command, startedAt: at, finishedAt: at });
 
 /** A stream the way the ledger writes it: approval events, executions and the decider's own verdicts and reviews. */
 function streamOf(steps: readonly Step[], salt: string): RecordedEvent[] {

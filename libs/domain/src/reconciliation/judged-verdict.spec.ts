@@ -1,4 +1,5 @@
 import type { ApprovalGrantedData, ExecutionLoggedData } from '../approvals/approval.events.js';
+import { anExecutionLogged } from '../testing/execution-logged.fixture.js';
 import type { JudgeOutcome } from './judge.js';
 import {
   decideReconciliation,
@@ -28,19 +29,7 @@ const grant = (overrides: Partial<ApprovalGrantedData> = {}): StreamEvent => ({
     ...overrides,
   },
 });
-const execution = (command: string): ExecutionLoggedData => ({
-  executionId: 'E1',
-  approvalId: 'A1',
-  workerId: 'w1',
-  toolName: 'shell',
-  command,
-  output: { text: '', truncated: false, sha256: 'e'.repeat(64), bytes: 0 },
-  exitCode: 0,
-  artifacts: [],
-  startedAt: '2026-11-23T10:05:00.000Z',
-  finishedAt: '2026-11-23T10:05:00.000Z',
-  durationMs: 0,
-});
+const execution = (command: string): ExecutionLoggedData => anExecutionLogged({ command });
 const answer = (verdict: 'MATCH' | 'MISMATCH' | 'UNCLEAR'): JudgeOutcome => ({
   verdict,
   rationale: `the judge says ${verdict}`,

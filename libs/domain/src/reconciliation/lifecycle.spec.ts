@@ -1,5 +1,6 @@
 import type { ApprovalGrantedData, ApprovalStreamEvent, ExecutionLoggedData } from '../approvals/approval.events.js';
 import fc from 'fast-check';
+import { anExecutionLogged } from '../testing/execution-logged.fixture.js';
 import {
   evolveLifecycle,
   initialLifecycleState,
@@ -22,20 +23,14 @@ const grant = (overrides: Partial<ApprovalGrantedData> = {}): ApprovalStreamEven
     ...overrides,
   },
 });
-const run = (executionId: string, overrides: Partial<ExecutionLoggedData> = {}): ExecutionLoggedData => ({
-  executionId,
-  approvalId: 'A1',
-  workerId: 'w1',
-  toolName: 'shell',
-  command: 'systemctl restart api',
-  output: { text: '', truncated: false, sha256: '0'.repeat(64), bytes: 0 },
-  exitCode: 0,
-  artifacts: [],
-  startedAt: '2026-11-23T10:05:00.000Z',
-  finishedAt: '2026-11-23T10:05:01.000Z',
-  durationMs: 1000,
-  ...overrides,
-});
+const run = (executionId: string, overrides: Partial<ExecutionLoggedData> = {}): ExecutionLoggedData =>
+  anExecutionLogged({
+    executionId,
+    command: 'systemctl restart api',
+    finishedAt: '2026-11-23T10:05:01.000Z',
+    durationMs: 1000,
+    ...overrides,
+  });
 
 /** given(history).when(execution) → the lifecycle kind, or null. */
 const given = (history: ApprovalStreamEvent[], stream: 'approval' | 'session' = 'approval') => ({

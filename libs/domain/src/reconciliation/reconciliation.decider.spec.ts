@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { anExecutionLogged } from '../testing/execution-logged.fixture.js';
 import type { ApprovalGrantedData, ExecutionLoggedData } from '../approvals/approval.events.js';
 import {
   decideReconciliation,
@@ -37,20 +38,8 @@ const revoked = (at: string): StreamEvent => ({
   type: 'ApprovalRevoked',
   data: { approvalId: 'A1', by: 'bob', reason: 'oops', revokedAt: at },
 });
-const execution = (overrides: Partial<ExecutionLoggedData> = {}): ExecutionLoggedData => ({
-  executionId: 'E1',
-  approvalId: 'A1',
-  workerId: 'w1',
-  toolName: 'shell',
-  command: 'docker compose ps',
-  output: { text: '', truncated: false, sha256: 'e'.repeat(64), bytes: 0 },
-  exitCode: 0,
-  artifacts: [],
-  startedAt: t(5),
-  finishedAt: t(5),
-  durationMs: 0,
-  ...overrides,
-});
+const execution = (overrides: Partial<ExecutionLoggedData> = {}): ExecutionLoggedData =>
+  anExecutionLogged({ startedAt: t(5), finishedAt: t(5), ...overrides });
 const logged = (data: ExecutionLoggedData): StreamEvent => ({ type: 'ExecutionLogged', data });
 
 /** given(stream).when(execution) reconciles the execution logged last, against what came before it. */
