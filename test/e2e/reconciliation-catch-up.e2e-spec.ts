@@ -2,11 +2,11 @@ import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
+import { type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
 import { startChatCompletionsServer, type ChatCompletionsServer } from '../support/chat-completions-server.js';
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startLedgerUnderTest, startTestLedger, type LedgerUnderTest } from '../support/ledger-app.js';
 import { within } from '../support/within.js';
 
 const VERDICTS = ['ExecutionReconciled', 'ReconciliationUnclear', 'MismatchDetected'];
@@ -24,12 +24,7 @@ describe('reconciliation catch-up of executions logged while the processor was o
 
   const restart = async (overrides: Partial<LedgerConfigInput>) => {
     await (running ?? t.ledger).close();
-    running = await startLedger({
-      databaseUrl: t.database.url,
-      tcpPort: 0,
-      httpPort: 0,
-      logLevel: 'silent',
-      tokenHmacSecret: 'test-secret-0123456789abcdef',
+    running = await startTestLedger(t.database.url, {
       dataDir,
       ...overrides,
     });

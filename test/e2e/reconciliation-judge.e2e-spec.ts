@@ -4,11 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
+import { type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
 import { startChatCompletionsServer, type ChatCompletionsServer } from '../support/chat-completions-server.js';
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startLedgerUnderTest, startTestLedger, type LedgerUnderTest } from '../support/ledger-app.js';
 import { within } from '../support/within.js';
 
 const VERDICTS = ['ExecutionReconciled', 'ReconciliationUnclear', 'MismatchDetected'];
@@ -177,12 +177,7 @@ describe('the LLM judge in the reconciliation processor, end to end', () => {
     judge.behaviour = { answer: 'MISMATCH', rationale: 'a different answer on replay' };
     const asked = judge.requests.length;
 
-    second = await startLedger({
-      databaseUrl: t.database.url,
-      tcpPort: 0,
-      httpPort: 0,
-      logLevel: 'silent',
-      tokenHmacSecret: 'test-secret-0123456789abcdef',
+    second = await startTestLedger(t.database.url, {
       dataDir,
       ...settings(),
     });

@@ -3,10 +3,10 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLedger, type RunningLedger } from '../../apps/ledger/src/index.js';
+import { type RunningLedger } from '../../apps/ledger/src/index.js';
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startLedgerUnderTest, startTestLedger, type LedgerUnderTest } from '../support/ledger-app.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { within } from '../support/within.js';
 
@@ -230,12 +230,7 @@ describe('reconciliation processor and alerts, end to end', () => {
 
     await t.ledger.close();
     await t.sql('TRUNCATE ledger_process.checkpoints, ledger_process.pending_expiries');
-    second = await startLedger({
-      databaseUrl: t.database.url,
-      tcpPort: 0,
-      httpPort: 0,
-      logLevel: 'silent',
-      tokenHmacSecret: 'test-secret-0123456789abcdef',
+    second = await startTestLedger(t.database.url, {
       dataDir,
       reconciliationEnabled: true,
       reconciliationUnusedIntervalMs: 50,

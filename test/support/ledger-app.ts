@@ -15,18 +15,28 @@ export interface LedgerUnderTest {
   stop(): Promise<void>;
 }
 
+/** A ledger on an existing test database with the test settings: free ports, no logs, a fixed token key. */
+export function startTestLedger(
+  databaseUrl: string,
+  overrides: Partial<LedgerConfigInput> = {},
+): Promise<RunningLedger> {
+  return startLedger({
+    databaseUrl,
+    tcpPort: 0,
+    httpPort: 0,
+    logLevel: 'silent',
+    tokenHmacSecret: 'test-secret-0123456789abcdef',
+    ...overrides,
+  });
+}
+
 /**
  * The whole ledger in-process on a fresh database, with a TCP client and an HTTP helper. Reconciliation is off
  * unless asked for, so verdict events do not interleave with the events a test asserts.
  */
 export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput> = {}): Promise<LedgerUnderTest> {
   const database = await createTestDatabase();
-  const ledger = await startLedger({
-    databaseUrl: database.url,
-    tcpPort: 0,
-    httpPort: 0,
-    logLevel: 'silent',
-    tokenHmacSecret: 'test-secret-0123456789abcdef',
+  const ledger = await startTestLedger(database.url, {
     // Suites of the command path assert exact streams; the reconciliation suites switch the processor on.
     reconciliationEnabled: false,
     ...overrides,

@@ -3,12 +3,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import {
-  freePort,
-  startLedger,
-  type LedgerConfigInput,
-  type RunningLedger,
-} from '../../../../apps/ledger/src/index.js';
+import { freePort, type LedgerConfigInput, type RunningLedger } from '../../../../apps/ledger/src/index.js';
+import { startTestLedger } from '../../../../test/support/ledger-app.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.js';
 
 export { freePort };
@@ -34,13 +30,9 @@ export class LedgerOnPort {
   }
 
   async start(overrides: Partial<LedgerConfigInput> = {}): Promise<void> {
-    this.running = await startLedger({
-      databaseUrl: this.database.url,
+    this.running = await startTestLedger(this.database.url, {
       dataDir: this.dataDir,
       tcpPort: this.tcpPort,
-      httpPort: 0,
-      logLevel: 'silent',
-      tokenHmacSecret: 'test-secret-0123456789abcdef',
       reconciliationEnabled: false, // these suites count the events the client sent
       ...overrides,
     });
