@@ -20,12 +20,27 @@ export class LedgerValidationError extends LedgerError {
   }
 }
 
+/**
+ * What the ledger says with `EVENT_STORE.IDEMPOTENCY_CONFLICT`: the command's idempotency key (execution id, approval
+ * id) was used before for different content. `stored` is the event recorded then; `differences` the fields that differ.
+ */
+export interface IdempotencyConflictDetails {
+  idempotencyKey?: string;
+  eventId: string;
+  stored: { eventId: string; streamId: string; streamRevision: number; globalPosition: string; type: string };
+  differences: string[];
+}
+
+export const IDEMPOTENCY_CONFLICT = 'EVENT_STORE.IDEMPOTENCY_CONFLICT';
+
 /** The ledger refused the command for good (bad input, or a business rule such as `APPROVAL.ALREADY_DECIDED`). */
 export class LedgerRejectedError extends LedgerError {
   constructor(
     readonly code: string,
     message: string,
     readonly issues: FieldIssue[] = [],
+    /** For `EVENT_STORE.IDEMPOTENCY_CONFLICT`: the stored event and the fields that differ. */
+    readonly details?: IdempotencyConflictDetails,
   ) {
     super(issues.length > 0 ? `${message} (${describeIssues(issues)})` : message);
   }

@@ -8,6 +8,8 @@ export {
   LedgerClientClosedError,
   type FieldIssue,
   type LockHolder,
+  type IdempotencyConflictDetails,
+  IDEMPOTENCY_CONFLICT,
 } from './errors.js';
 export {
   LEDGER_COMMANDS,
@@ -26,4 +28,4 @@ export {
 export { isDefinitiveRefusal, type SendOutcome } from './transport/send-outcome.js';
 export { SPOOL_FILES } from './spool/spool.js';
 export type { DrainReport, DrainedEntry } from './spool/spool-drain.js';
-export type { SpoolEntry, RejectedEntry } from './spool/spool-entry.js';
+export type { SpoolEntry, RejectedEntry, ConflictEntry } from './spool/spool-entry.js';

@@ -1,5 +1,6 @@
 import { jsonLineLogger, type ClientLogger } from './logging/client-logger.js';
 import type { Backoff } from './spool/drain-scheduler.js';
+import type { DrainedEntry } from './spool/spool-drain.js';
 import type { LedgerConnection, LedgerTransport } from './transport/ledger-transport.js';
 
 export type LedgerClientOptions = LedgerConnection & {
@@ -14,6 +15,11 @@ export type LedgerClientOptions = LedgerConnection & {
   /** How long spooling waits for another process that holds the spool directory. */
   lockWaitMs?: number;
   logger?: ClientLogger;
+  /**
+   * Called for each spooled command the ledger answers with an idempotency conflict while draining (in the background
+   * or by `drainSpool()`); the entry is kept in `conflicts.jsonl` either way and logged as an error.
+   */
+  onSpoolConflict?: (conflict: Extract<DrainedEntry, { outcome: 'conflict' }>) => void;
   /** Replaces the NestJS transport (another transport, or a test double for the client's own unit tests). */
   ledgerTransport?: LedgerTransport;
 };
@@ -33,6 +39,7 @@ export interface ResolvedClientSettings {
   drainBackoff: Backoff;
   lockWaitMs: number;
   logger: ClientLogger;
+  onSpoolConflict?: (conflict: Extract<DrainedEntry, { outcome: 'conflict' }>) => void;
 }
 
 export function resolveClientSettings(options: LedgerClientOptions): ResolvedClientSettings {
@@ -43,5 +50,6 @@ export function resolveClientSettings(options: LedgerClientOptions): ResolvedCli
     drainBackoff: { ...CLIENT_DEFAULTS.drainBackoff, ...options.drainBackoff },
     lockWaitMs: options.lockWaitMs ?? CLIENT_DEFAULTS.lockWaitMs,
     logger: options.logger ?? jsonLineLogger(),
+    ...(options.onSpoolConflict ? { onSpoolConflict: options.onSpoolConflict } : {}),
   };
 }

@@ -96,7 +96,7 @@ export class LedgerClient {
         case 'acknowledged':
           return { status: 'acknowledged', ack: outcome.ack };
         case 'refused':
-          throw new LedgerRejectedError(outcome.code, outcome.message, outcome.issues);
+          throw new LedgerRejectedError(outcome.code, outcome.message, outcome.issues, outcome.details);
         case 'unavailable':
           return this.spoolCommand(pattern, payload, outcome.reason);
       }
@@ -120,9 +120,19 @@ export class LedgerClient {
 
   /** One drain pass at a time: a second caller joins the running one. */
   private drainOnce(onEntry?: (entry: DrainedEntry) => void): Promise<DrainReport> {
+    const { onSpoolConflict } = this.settings;
     this.drainPass ??= drainSpool(this.spool, this.transport, this.settings.logger, {
       shouldStop: () => this.closed,
-      ...(onEntry ? { onEntry } : {}),
+      onEntry: (entry) => {
+        if (entry.outcome === 'conflict') {
+          try {
+            onSpoolConflict?.(entry);
+          } catch (error) {
+            this.settings.logger.error({ spoolDir: this.spool.dir, ...describeError(error) }, 'onSpoolConflict threw');
+          }
+        }
+        onEntry?.(entry);
+      },
     }).finally(() => (this.drainPass = undefined));
     return this.drainPass;
   }

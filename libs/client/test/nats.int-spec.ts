@@ -38,7 +38,7 @@ if (!natsAvailable) console.warn(`[skip] client over NATS: no NATS server answer
     expect(await client.logExecution(execution)).toEqual({ status: 'spooled', spoolSeq: 1 });
 
     await ledger.start({ transport: 'nats', natsUrl });
-    expect(await client.drainSpool()).toEqual({ sent: 1, rejected: 0, remaining: 0 });
+    expect(await client.drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 0, remaining: 0 });
     expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual([execution.executionId]);
     expect(await client.logExecution(anExecution({ approvalId }))).toMatchObject({
       status: 'acknowledged',

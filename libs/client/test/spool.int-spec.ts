@@ -64,7 +64,7 @@ describe('the client against the real ledger, through an outage', () => {
     expect(dir.jsonLines('entries')).toHaveLength(100);
 
     await ledger.start();
-    expect(await client.drainSpool()).toEqual({ sent: 100, rejected: 0, remaining: 0 });
+    expect(await client.drainSpool()).toEqual({ sent: 100, rejected: 0, conflicts: 0, remaining: 0 });
 
     expect(await ledger.executionIdsIn(streamId)).toEqual(executionIds);
     expect(dir.text('entries')).toBe('');
@@ -131,7 +131,7 @@ describe('the client against the real ledger, through an outage', () => {
       onEntry: (entry) => duplicates.push(entry.outcome === 'sent' && entry.ack.duplicate),
     });
 
-    expect(report).toEqual({ sent: 60, rejected: 0, remaining: 0 });
+    expect(report).toEqual({ sent: 60, rejected: 0, conflicts: 0, remaining: 0 });
     expect(duplicates.filter(Boolean)).toHaveLength(20);
     expect(await ledger.executionIdsIn(streamId)).toEqual(executionIds);
   });
@@ -191,7 +191,7 @@ describe('the client against the real ledger, through an outage', () => {
     await client.logExecution(execution);
     await ledger.start();
 
-    expect(await client.drainSpool()).toEqual({ sent: 2, rejected: 1, remaining: 0 });
+    expect(await client.drainSpool()).toEqual({ sent: 2, rejected: 1, conflicts: 0, remaining: 0 });
     expect(dir.jsonLines('rejected')).toEqual([
       expect.objectContaining({
         seq: 2,
@@ -199,6 +199,53 @@ describe('the client against the real ledger, through an outage', () => {
       }),
     ]);
     expect(await ledger.executionIdsIn(`approval-${approval.approvalId}`)).toEqual([execution.executionId]);
+  });
+
+  it('given spooled commands after a crash, one a genuine retry and one reusing an execution id for other content, when drained, then the retry is a duplicate and the conflict is kept in conflicts.jsonl and reported', async () => {
+    await ledger.start();
+    const conflicts: unknown[] = [];
+    const client = new LedgerClient({
+      host: '127.0.0.1',
+      port: ledger.tcpPort,
+      spoolDir: dir.path,
+      backgroundDrain: false,
+      logger: silentLogger,
+      onSpoolConflict: (conflict) => conflicts.push(conflict),
+    });
+    clients.push(client);
+    const approvalId = `A-${randomUUID()}`;
+    const original = anExecution({ approvalId, command: 'ls /srv', output: 'x'.repeat(200) });
+    const reused = anExecution({ approvalId });
+    const first = await client.logExecution(original);
+    const second = await client.logExecution(reused);
+    expect([first.status, second.status]).toEqual(['acknowledged', 'acknowledged']);
+    await ledger.stop();
+
+    // the gateway retries the first (it never saw the ack) and reuses the second's id for another command
+    expect(await client.logExecution(original)).toMatchObject({ status: 'spooled' });
+    expect(await client.logExecution({ ...reused, command: 'rm -rf /srv', exitCode: 1 })).toMatchObject({
+      status: 'spooled',
+    });
+    // restarted with a smaller output cap: the stored text of a retry would differ, which is no conflict
+    await ledger.start({ outputCapBytes: 16 });
+
+    expect(await client.drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 1, remaining: 0 });
+    const [kept] = dir.jsonLines('conflicts');
+    expect(kept).toMatchObject({
+      seq: 2,
+      entry: { pattern: 'executions.log', payload: { executionId: reused.executionId, command: 'rm -rf /srv' } },
+      error: {
+        code: 'EVENT_STORE.IDEMPOTENCY_CONFLICT',
+        details: {
+          idempotencyKey: reused.executionId,
+          stored: { globalPosition: (second as { ack: { globalPosition: string } }).ack.globalPosition },
+          differences: ['command', 'exitCode'],
+        },
+      },
+    });
+    expect(conflicts).toEqual([expect.objectContaining({ seq: 2, outcome: 'conflict' })]);
+    expect(dir.text('rejected')).toBe('');
+    expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual([original.executionId, reused.executionId]);
   });
 });
 

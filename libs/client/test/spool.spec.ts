@@ -73,7 +73,7 @@ describe('the spool of the ledger client', () => {
     expect(await client.logExecution(second)).toEqual({ status: 'spooled', spoolSeq: 2 });
     expect(transport.sent).toEqual([]);
 
-    expect(await client.drainSpool()).toEqual({ sent: 2, rejected: 0, remaining: 0 });
+    expect(await client.drainSpool()).toEqual({ sent: 2, rejected: 0, conflicts: 0, remaining: 0 });
     expect(executionIdsIn(transport.sent.map((c) => c.payload))).toEqual([first.executionId, second.executionId]);
     expect(dir.text('entries')).toBe('');
     expect(dir.acked()).toBe(0);
@@ -91,12 +91,12 @@ describe('the spool of the ledger client', () => {
     const flaky = new ScriptedTransport((command, ledger) =>
       ++answered <= 2 ? ledger.acknowledge(command) : unavailable(command, ledger),
     );
-    expect(await clientOn(flaky).drainSpool()).toEqual({ sent: 2, rejected: 0, remaining: 3 });
+    expect(await clientOn(flaky).drainSpool()).toEqual({ sent: 2, rejected: 0, conflicts: 0, remaining: 3 });
     await clients.at(-1)!.close();
     expect(dir.acked()).toBe(2);
 
     const healthy = new ScriptedTransport();
-    expect(await clientOn(healthy).drainSpool()).toEqual({ sent: 3, rejected: 0, remaining: 0 });
+    expect(await clientOn(healthy).drainSpool()).toEqual({ sent: 3, rejected: 0, conflicts: 0, remaining: 0 });
     expect(executionIdsIn(healthy.sent.map((c) => c.payload))).toEqual(executionIdsIn(executions.slice(2)));
   });
 
@@ -114,7 +114,7 @@ describe('the spool of the ledger client', () => {
       onEntry: (entry) => drained.push(entry.outcome === 'sent' && entry.ack.duplicate),
     });
 
-    expect(report).toEqual({ sent: 2, rejected: 0, remaining: 0 });
+    expect(report).toEqual({ sent: 2, rejected: 0, conflicts: 0, remaining: 0 });
     expect(drained).toEqual([true, false]);
   });
 
@@ -132,7 +132,7 @@ describe('the spool of the ledger client', () => {
     ledger.behaviour = (command, self) => self.acknowledge(command);
     ledger.sent.length = 0;
 
-    expect(await client.drainSpool()).toEqual({ sent: 3, rejected: 0, remaining: 0 });
+    expect(await client.drainSpool()).toEqual({ sent: 3, rejected: 0, conflicts: 0, remaining: 0 });
     expect(executionIdsIn(ledger.sent.map((c) => c.payload))).toEqual(executionIdsIn([...kept, next]));
   });
 
@@ -153,7 +153,7 @@ describe('the spool of the ledger client', () => {
         : self.acknowledge(command),
     );
 
-    expect(await clientOn(ledger).drainSpool()).toEqual({ sent: 1, rejected: 1, remaining: 0 });
+    expect(await clientOn(ledger).drainSpool()).toEqual({ sent: 1, rejected: 1, conflicts: 0, remaining: 0 });
     expect(dir.jsonLines('rejected')).toEqual([
       expect.objectContaining({
         seq: 1,
@@ -169,7 +169,7 @@ describe('the spool of the ledger client', () => {
     await down.close();
     appendFileSync(dir.file('entries'), 'not json\n');
 
-    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({ sent: 1, rejected: 1, remaining: 0 });
+    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({ sent: 1, rejected: 1, conflicts: 0, remaining: 0 });
     expect(dir.jsonLines('rejected')).toEqual([
       expect.objectContaining({
         seq: 2,
@@ -238,7 +238,7 @@ describe('the spool of the ledger client', () => {
       JSON.stringify({ pid: deadPid, hostname: hostname(), acquiredAt: '2026-01-01T00:00:00.000Z', token: 'gone' }),
     );
 
-    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({ sent: 1, rejected: 0, remaining: 0 });
+    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 0, remaining: 0 });
   });
 
   it('given leftovers from an earlier run and background draining, when the ledger answers, then the client sends them on its own', async () => {

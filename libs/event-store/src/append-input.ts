@@ -1,4 +1,5 @@
-import { InvalidAppendError } from './errors.js';
+import { contentDifferences } from './content-differences.js';
+import { IdempotencyConflictError, InvalidAppendError } from './errors.js';
 import type { ExpectedRevision, NewEvent } from './event-store.port.js';
 
 // Checks on an append's input that every adapter makes the same way (the contract suite expects the same errors).
@@ -78,4 +79,43 @@ export function checkAppend(
     rules.metadata?.(metadata, where);
     return { eventId, type: event.type, data, metadata };
   });
+}
+
+/** A stored event found under the event id of a proposed one. */
+export interface StoredUnderId {
+  eventId: string;
+  streamId: string;
+  streamRevision: number;
+  globalPosition: bigint;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The check every adapter makes when all the event ids of an append are already stored in its stream: a replay with
+ * the same type and data (derived paths compared on presence) is answered with the original result; anything else
+ * is a conflict naming the event id, the stored event's position and the fields that differ. `pairs` are in order.
+ */
+export function differentContentConflict(
+  streamId: string,
+  pairs: readonly { proposed: NewEvent; stored: StoredUnderId }[],
+  derivedPaths: readonly string[] = [],
+): IdempotencyConflictError | undefined {
+  for (const { proposed, stored } of pairs) {
+    const differences = proposed.type === stored.type ? [] : ['type'];
+    differences.push(...contentDifferences(stored.data, proposed.data, derivedPaths));
+    if (differences.length === 0) continue;
+    return IdempotencyConflictError.ofDifferentContent(streamId, {
+      eventId: stored.eventId,
+      stored: {
+        eventId: stored.eventId,
+        streamId: stored.streamId,
+        streamRevision: stored.streamRevision,
+        globalPosition: stored.globalPosition.toString(),
+        type: stored.type,
+      },
+      differences,
+    });
+  }
+  return undefined;
 }

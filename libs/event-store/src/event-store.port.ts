@@ -4,7 +4,10 @@
  * adapters, never passed to the suite as options. Revisions start at 0 in every adapter.
  */
 
-/** An event as the caller proposes it. `eventId` is the idempotency key: appending a known id appends nothing. */
+/**
+ * An event as the caller proposes it. `eventId` is the idempotency key: appending a known id with the same type and
+ * data appends nothing and answers the original result; with a different type or data it is a conflict.
+ */
 export interface NewEvent {
   eventId: string;
   type: string;
@@ -30,6 +33,12 @@ export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
 
 export interface AppendOptions {
   expectedRevision?: ExpectedRevision;
+  /**
+   * Paths in the events' data (`output.text`) that the caller derives when it receives a command (capped text, HMACs
+   * under a key that may rotate): a retry is compared with the stored event on their presence only. Every other
+   * difference of type or data under a known event id is an IdempotencyConflictError; metadata is never compared.
+   */
+  derivedPaths?: readonly string[];
 }
 
 /** The durable acknowledgement of an append: once returned, the events survive a crash. */

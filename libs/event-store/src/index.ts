@@ -1,5 +1,6 @@
 export * from './event-store.port.js';
 export * from './errors.js';
+export { contentDifferences } from './content-differences.js';
 export * from './postgres/embedded-postgres.server.js';
 export {
   PostgresEventStore,

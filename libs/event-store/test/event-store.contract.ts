@@ -190,6 +190,62 @@ export function describeEventStoreContract(name: string, factory: () => Promise<
         expect(await store.readStream(streamId)).toHaveLength(1);
       });
 
+      it('refuses a known event id with other content, naming the stored event and the fields that differ', async () => {
+        // given an event stored with its data
+        const streamId = newStreamId();
+        const event = { ...newEvent(), data: { command: 'ls', exitCode: 0, output: { text: 'a', sha256: 'f' } } };
+        const [stored] = (await store.appendToStream(streamId, [event])).events;
+        // when the same id comes back with other data (a reused key), metadata also changed
+        const reused = {
+          ...event,
+          metadata: { at: 'later' },
+          data: { ...event.data, command: 'rm -rf /', exitCode: 1 },
+        };
+        const error = await rejection(store.appendToStream(streamId, [reused]));
+        // then the store refuses it, naming the stored event's position and what differs, and appends nothing
+        expect(error).toBeInstanceOf(IdempotencyConflictError);
+        expect(error).toMatchObject({
+          code: 'EVENT_STORE.IDEMPOTENCY_CONFLICT',
+          streamId,
+          details: {
+            eventId: event.eventId,
+            stored: {
+              eventId: event.eventId,
+              streamId,
+              streamRevision: 0,
+              globalPosition: stored!.globalPosition.toString(),
+              type: event.type,
+            },
+            differences: ['command', 'exitCode'],
+          },
+        });
+        expect(await rejection(store.appendToStream(streamId, [{ ...event, type: 'Other' }]))).toMatchObject({
+          details: { differences: ['type'] },
+        });
+        expect(await store.readStream(streamId)).toHaveLength(1);
+      });
+
+      it('answers a retry whose metadata or derived paths differ as a replay, and whose derived paths are missing as a conflict', async () => {
+        const streamId = newStreamId();
+        const event = { ...newEvent(), data: { command: 'ls', output: { text: 'abc', sha256: 'f' } } };
+        const original = await store.appendToStream(streamId, [event]);
+        const retry = {
+          ...event,
+          metadata: { recordedAt: 'later' },
+          data: { command: 'ls', output: { text: 'a', sha256: 'f' } },
+        };
+        const derivedPaths = ['output.text'];
+        expect(await store.appendToStream(streamId, [retry], { derivedPaths })).toEqual({
+          ...original,
+          idempotentReplay: true,
+        });
+        const withoutText = { ...event, data: { command: 'ls', output: { sha256: 'f' } } };
+        expect(await rejection(store.appendToStream(streamId, [withoutText], { derivedPaths }))).toMatchObject({
+          details: { differences: ['output.text'] },
+        });
+        expect(await store.readStream(streamId)).toHaveLength(1);
+      });
+
       it('refuses an event id that is stored in another stream', async () => {
         const event = newEvent();
         await store.appendToStream(newStreamId(), [event]);

@@ -1,4 +1,4 @@
-import { LedgerClient, type DrainedEntry } from '@audit-ledger/client';
+import { LedgerClient, SPOOL_FILES, type DrainedEntry } from '@audit-ledger/client';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliFailure } from '../shared/cli-failure.js';
@@ -7,7 +7,10 @@ import { cliLogger } from '../shared/cli-logger.js';
 import { connectionOf } from '../shared/connection-options.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
-/** `ledger spool drain`: sends a spool by hand; exits 1 while entries remain (the ledger is still away). */
+/**
+ * `ledger spool drain`: sends a spool by hand; exits 1 while entries remain (the ledger is still away), 6 when entries
+ * were idempotency conflicts (kept in conflicts.jsonl).
+ */
 export function registerSpoolDrain(program: Command, io: CliIo): void {
   program
     .command('spool')
@@ -34,8 +37,16 @@ export function registerSpoolDrain(program: Command, io: CliIo): void {
         io.out(
           flags.json
             ? `${JSON.stringify({ spoolDir: resolve(spoolDir), ...report })}\n`
-            : `${resolve(spoolDir)}: sent ${report.sent}, rejected ${report.rejected}, remaining ${report.remaining}\n`,
+            : `${resolve(spoolDir)}: sent ${report.sent}, rejected ${report.rejected}, ` +
+                `conflicts ${report.conflicts}, remaining ${report.remaining}\n`,
         );
+        if (report.conflicts > 0) {
+          throw new CliFailure(
+            EXIT_CODES.conflict,
+            `${report.conflicts} spooled command(s) reuse an idempotency key the ledger holds with different content: ` +
+              `kept in ${resolve(spoolDir, SPOOL_FILES.conflicts)}, nothing of them was recorded`,
+          );
+        }
         if (report.remaining > 0) {
           throw new CliFailure(
             EXIT_CODES.failure,
@@ -49,8 +60,15 @@ export function registerSpoolDrain(program: Command, io: CliIo): void {
 }
 
 function describeEntry(entry: DrainedEntry): string {
-  return entry.outcome === 'sent'
-    ? `sent #${entry.seq} ${entry.pattern} -> ${entry.ack.streamId} revision ${entry.ack.streamRevision}` +
+  switch (entry.outcome) {
+    case 'sent':
+      return (
+        `sent #${entry.seq} ${entry.pattern} -> ${entry.ack.streamId} revision ${entry.ack.streamRevision}` +
         `${entry.ack.duplicate ? ' (recorded before)' : ''}\n`
-    : `rejected #${entry.seq} ${entry.pattern}: ${entry.error.code}: ${entry.error.message} (kept in rejected.jsonl)\n`;
+      );
+    case 'rejected':
+      return `rejected #${entry.seq} ${entry.pattern}: ${entry.error.code}: ${entry.error.message} (kept in rejected.jsonl)\n`;
+    case 'conflict':
+      return `CONFLICT #${entry.seq} ${entry.pattern}: ${entry.error.message} (kept in ${SPOOL_FILES.conflicts})\n`;
+  }
 }

@@ -7,4 +7,6 @@ export const EXIT_CODES = {
   /** The ledger refused the command for a business reason (e.g. the approval was already decided). */
   refused: 3,
   notFound: 4,
+  /** `ledger spool drain`: spooled commands reused an idempotency key for different content (in conflicts.jsonl). */
+  conflict: 6,
 } as const;

@@ -123,7 +123,12 @@ async function appendDecided(
   try {
     result = await store.appendToStream(streamId, newEvents, { expectedRevision: options.expectedRevision ?? 'any' });
   } catch (error) {
-    if (!(error instanceof IdempotencyConflictError) || decisions.length < 2) throw error;
+    if (!(error instanceof IdempotencyConflictError)) throw error;
+    // The verdict already recorded under this id wins (a judge may word it differently): nothing new was written.
+    if (decisions.length < 2) {
+      if (error.details) return [];
+      throw error;
+    }
     const written: WrittenVerdict[] = [];
     for (const decision of decisions) written.push(...(await appendDecided(store, streamId, [decision], options)));
     return written;

@@ -1,9 +1,10 @@
 import { LedgerError } from '@audit-ledger/domain';
-import { EventStoreError } from '@audit-ledger/event-store';
+import { EventStoreError, IdempotencyConflictError, type IdempotencyConflictDetails } from '@audit-ledger/event-store';
 import { RequestValidationError, type FieldIssue } from './request-validation.js';
 
 export interface ErrorBody {
-  error: { code: string; message: string; issues?: FieldIssue[] };
+  /** `details`: for EVENT_STORE.IDEMPOTENCY_CONFLICT, the key, the stored event and the fields that differ. */
+  error: { code: string; message: string; issues?: FieldIssue[]; details?: IdempotencyConflictDetails };
 }
 
 const HTTP_STATUS_BY_CODE: Record<string, number> = {
@@ -29,7 +30,9 @@ export function toErrorReply(error: unknown): { status: number; body: ErrorBody;
   }
   if (error instanceof LedgerError || error instanceof EventStoreError) {
     const status = HTTP_STATUS_BY_CODE[error.code] ?? 500;
-    return { status, body: { error: { code: error.code, message: error.message } }, internal: status >= 500 };
+    const details = error instanceof IdempotencyConflictError ? error.details : undefined;
+    const body = { error: { code: error.code, message: error.message, ...(details ? { details } : {}) } };
+    return { status, body, internal: status >= 500 };
   }
   if (isConnectionError(error)) {
     return {

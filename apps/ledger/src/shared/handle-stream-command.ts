@@ -7,6 +7,8 @@ import {
   type CommandAck,
 } from '@audit-ledger/domain';
 import {
+  contentDifferences,
+  IdempotencyConflictError,
   StreamNotFoundError,
   WrongExpectedVersionError,
   type EventStore,
@@ -22,6 +24,13 @@ export interface StreamCommandOptions {
   idempotencyKey: string;
   /** Recognises the event an earlier, identical command recorded (when the decider decides nothing). */
   isOriginal: (event: RecordedEvent) => boolean;
+  /**
+   * Data paths the ledger derives on receipt (the decision's time, capped output, token HMAC): a retry is compared
+   * with the original on their presence only. Any other difference is an IdempotencyConflictError.
+   */
+  derivedPaths: readonly string[];
+  /** The data field the decider stamps with the command's time (`grantedAt`): not part of a retry's content. */
+  decidedAtField?: string;
   actor: string;
   correlationId: string;
 }
@@ -58,6 +67,8 @@ export async function handleStreamCommand(store: EventStore, options: StreamComm
     if (events.length === 0) {
       const original = recorded.find(options.isOriginal);
       if (!original) throw new Error(`No recorded event matches the retried command on ${options.streamId}`);
+      const conflict = conflictWithOriginal(original, options);
+      if (conflict) throw conflict;
       return ackFromRecorded(original);
     }
     const last = recorded.at(-1);
@@ -80,10 +91,44 @@ export async function handleStreamCommand(store: EventStore, options: StreamComm
  */
 export async function appendExecution(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
   const events = approvalDecider.decide(options.command, approvalDecider.initialState());
-  const result = await store.appendToStream(options.streamId, toNewEvents(events, options), {
-    expectedRevision: 'any',
+  try {
+    const result = await store.appendToStream(options.streamId, toNewEvents(events, options), {
+      expectedRevision: 'any',
+      derivedPaths: options.derivedPaths,
+    });
+    return ackFromAppend(result);
+  } catch (error) {
+    if (error instanceof IdempotencyConflictError) throw error.withIdempotencyKey(options.idempotencyKey);
+    throw error;
+  }
+}
+
+/**
+ * The decider answered "already decided this way" by status; the content must match too. The command's data is what
+ * the event would hold but for the decision's time, so it is compared with the stored data, the time taken from the
+ * original and derived paths compared on presence.
+ */
+function conflictWithOriginal(
+  original: RecordedEvent,
+  options: StreamCommandOptions,
+): IdempotencyConflictError | undefined {
+  const field = options.decidedAtField;
+  const proposed =
+    field === undefined ? options.command.data : { ...options.command.data, [field]: original.data[field] };
+  const differences = contentDifferences(original.data, proposed, options.derivedPaths);
+  if (differences.length === 0) return undefined;
+  return IdempotencyConflictError.ofDifferentContent(options.streamId, {
+    idempotencyKey: options.idempotencyKey,
+    eventId: original.eventId,
+    stored: {
+      eventId: original.eventId,
+      streamId: original.streamId,
+      streamRevision: original.streamRevision,
+      globalPosition: original.globalPosition.toString(),
+      type: original.type,
+    },
+    differences,
   });
-  return ackFromAppend(result);
 }
 
 function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOptions) {

@@ -1,5 +1,5 @@
 import type { CommandAck } from '@audit-ledger/domain';
-import type { FieldIssue } from '../errors.js';
+import { IDEMPOTENCY_CONFLICT, type FieldIssue, type IdempotencyConflictDetails } from '../errors.js';
 import type { ClientLogger } from '../logging/client-logger.js';
 import type { LedgerTransport } from '../transport/ledger-transport.js';
 import type { Spool } from './spool.js';
@@ -9,6 +9,11 @@ export interface DrainReport {
   sent: number;
   /** Entries the ledger refused for good, moved to `rejected.jsonl`. */
   rejected: number;
+  /**
+   * Entries whose idempotency key the ledger had already recorded with different content, moved to
+   * `conflicts.jsonl`: nothing of them is in the ledger, and someone has to look.
+   */
+  conflicts: number;
   /** Entries still waiting (the ledger became unavailable, or the client is closing). */
   remaining: number;
 }
@@ -20,6 +25,12 @@ export type DrainedEntry =
       pattern: string;
       outcome: 'rejected';
       error: { code: string; message: string; issues?: FieldIssue[] };
+    }
+  | {
+      seq: number;
+      pattern: string;
+      outcome: 'conflict';
+      error: { code: string; message: string; details?: IdempotencyConflictDetails };
     };
 
 export interface DrainOptions {
@@ -41,6 +52,7 @@ export async function drainSpool(
 ): Promise<DrainReport> {
   let sent = 0;
   let rejected = 0;
+  let conflicts = 0;
   while (!shouldStop()) {
     const record = await spool.next();
     if (!record) {
@@ -66,6 +78,21 @@ export async function drainSpool(
       onEntry?.({ seq, pattern, outcome: 'sent', ack: outcome.ack });
       continue;
     }
+    if (outcome.code === IDEMPOTENCY_CONFLICT) {
+      const error = {
+        code: outcome.code,
+        message: outcome.message,
+        ...(outcome.details ? { details: outcome.details } : {}),
+      };
+      logger.error(
+        { spoolDir: spool.dir, seq, pattern, ...error },
+        'ledger holds this idempotency key with different content: spooled command moved to conflicts.jsonl',
+      );
+      await spool.markConflict({ ...record, entry: record.entry }, error);
+      conflicts += 1;
+      onEntry?.({ seq, pattern, outcome: 'conflict', error });
+      continue;
+    }
     const error = { code: outcome.code, message: outcome.message, issues: outcome.issues };
     logger.error(
       { spoolDir: spool.dir, seq, pattern, ...error },
@@ -75,8 +102,8 @@ export async function drainSpool(
     rejected += 1;
     onEntry?.({ seq, pattern, outcome: 'rejected', error });
   }
-  if (sent + rejected > 0) {
-    logger.info({ spoolDir: spool.dir, sent, rejected, remaining: spool.pending }, 'spool drain pass done');
+  if (sent + rejected + conflicts > 0) {
+    logger.info({ spoolDir: spool.dir, sent, rejected, conflicts, remaining: spool.pending }, 'spool drain pass done');
   }
-  return { sent, rejected, remaining: spool.pending };
+  return { sent, rejected, conflicts, remaining: spool.pending };
 }

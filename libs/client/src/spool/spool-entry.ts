@@ -1,6 +1,6 @@
 import { MESSAGE_PATTERNS } from '@audit-ledger/domain';
 import { z } from 'zod';
-import type { FieldIssue } from '../errors.js';
+import type { FieldIssue, IdempotencyConflictDetails } from '../errors.js';
 
 // Storage format of `spool.jsonl`, one entry per line. Written by one version of the client and possibly drained by
 // the next: add optional fields only.
@@ -22,4 +22,15 @@ export interface RejectedEntry {
   entry?: SpoolEntry;
   /** The raw line, when it could not be parsed. */
   line?: string;
+}
+
+/**
+ * A line of `conflicts.jsonl`: an entry whose idempotency key the ledger had recorded with different content. Kept
+ * for a person to decide (a gateway reusing ids, or a changed command): the ledger recorded nothing of it.
+ */
+export interface ConflictEntry {
+  seq: number;
+  conflictAt: string;
+  error: { code: string; message: string; details?: IdempotencyConflictDetails };
+  entry: SpoolEntry;
 }

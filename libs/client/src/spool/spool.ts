@@ -1,11 +1,11 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FieldIssue } from '../errors.js';
+import type { FieldIssue, IdempotencyConflictDetails } from '../errors.js';
 import type { ClientLogger } from '../logging/client-logger.js';
 import type { MessagePattern } from '../ledger-commands.js';
 import { SerialQueue } from '../shared/serial-queue.js';
 import { appendDurably, PRIVATE_DIR_MODE, syncDirectory, truncateDurably } from './durable-files.js';
-import { SpoolEntry, type RejectedEntry } from './spool-entry.js';
+import { SpoolEntry, type ConflictEntry, type RejectedEntry } from './spool-entry.js';
 import { SpoolLock } from './spool-lock.js';
 import { readLineAt, scanSpoolLog } from './spool-log.js';
 import { readProgress, writeProgress } from './spool-progress.js';
@@ -14,6 +14,7 @@ export const SPOOL_FILES = {
   entries: 'spool.jsonl',
   progress: 'progress.json',
   rejected: 'rejected.jsonl',
+  conflicts: 'conflicts.jsonl',
   lock: 'spool.lock',
 } as const;
 
@@ -54,6 +55,7 @@ export class Spool {
       entries: join(dir, SPOOL_FILES.entries),
       progress: join(dir, SPOOL_FILES.progress),
       rejected: join(dir, SPOOL_FILES.rejected),
+      conflicts: join(dir, SPOOL_FILES.conflicts),
       lock: join(dir, SPOOL_FILES.lock),
     };
   }
@@ -137,6 +139,26 @@ export class Spool {
         ...(record.entry ? { entry: record.entry } : { line: record.raw }),
       };
       await appendDurably(this.files.rejected, `${JSON.stringify(rejected)}\n`);
+      await this.advancePast(record);
+    });
+  }
+
+  /**
+   * Moves an entry the ledger answered with an idempotency conflict to `conflicts.jsonl` (fsync'd before the spool
+   * moves past it), so it is neither resent forever nor lost.
+   */
+  markConflict(
+    record: PendingRecord & { entry: SpoolEntry },
+    error: { code: string; message: string; details?: IdempotencyConflictDetails },
+  ): Promise<void> {
+    return this.queue.run(async () => {
+      const conflict: ConflictEntry = {
+        seq: record.entry.seq,
+        conflictAt: new Date().toISOString(),
+        error,
+        entry: record.entry,
+      };
+      await appendDurably(this.files.conflicts, `${JSON.stringify(conflict)}\n`);
       await this.advancePast(record);
     });
   }

@@ -1,12 +1,12 @@
 import { CommandAck } from '@audit-ledger/domain';
 import { TimeoutError } from 'rxjs';
 import { z } from 'zod';
-import type { FieldIssue } from '../errors.js';
+import type { FieldIssue, IdempotencyConflictDetails } from '../errors.js';
 
 /** What one send came to. Only `refused` is final; `unavailable` means "try again later". */
 export type SendOutcome =
   | { kind: 'acknowledged'; ack: CommandAck }
-  | { kind: 'refused'; code: string; message: string; issues: FieldIssue[] }
+  | { kind: 'refused'; code: string; message: string; issues: FieldIssue[]; details?: IdempotencyConflictDetails }
   | { kind: 'unavailable'; reason: string };
 
 /** The ledger's RPC error body (both transports). */
@@ -15,6 +15,21 @@ const RpcErrorReply = z.object({
     code: z.string(),
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    details: z
+      .object({
+        idempotencyKey: z.string().optional(),
+        eventId: z.string(),
+        stored: z.object({
+          eventId: z.string(),
+          streamId: z.string(),
+          streamRevision: z.number(),
+          globalPosition: z.string(),
+          type: z.string(),
+        }),
+        differences: z.array(z.string()),
+      })
+      .optional()
+      .catch(undefined),
   }),
 });
 
@@ -36,9 +51,9 @@ export function outcomeOfReply(reply: unknown): SendOutcome {
 export function outcomeOfFailure(error: unknown, timeoutMs: number): SendOutcome {
   const reply = RpcErrorReply.safeParse(error);
   if (reply.success) {
-    const { code, message, issues = [] } = reply.data.error;
+    const { code, message, issues = [], details } = reply.data.error;
     return isDefinitiveRefusal(code)
-      ? { kind: 'refused', code, message, issues }
+      ? { kind: 'refused', code, message, issues, ...(details ? { details } : {}) }
       : { kind: 'unavailable', reason: `${code}: ${message}` };
   }
   if (error instanceof TimeoutError) return { kind: 'unavailable', reason: `no reply within ${timeoutMs} ms` };

@@ -15,7 +15,7 @@ export class SpoolDir {
     return existsSync(this.file(name)) ? readFileSync(this.file(name), 'utf8') : '';
   }
 
-  jsonLines(name: 'entries' | 'rejected'): Record<string, unknown>[] {
+  jsonLines(name: 'entries' | 'rejected' | 'conflicts'): Record<string, unknown>[] {
     return this.text(name)
       .split('\n')
       .filter((line) => line !== '')

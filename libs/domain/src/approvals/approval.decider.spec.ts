@@ -55,10 +55,19 @@ describe('approval decider', () => {
         [],
       );
     });
-    it('refuses a different grant of a decided approval', () => {
-      expect(given([granted]).when({ type: 'GrantApproval', data: { ...grant, riskLevel: 'critical' }, now })).toThrow(
-        ApprovalAlreadyDecidedError,
-      );
+    it('decides nothing for a grant of an approval granted before, even revoked since: the command path compares content', () => {
+      const revoked: ApprovalStreamEvent = {
+        type: 'ApprovalRevoked',
+        data: { approvalId: 'A1', by: 'b', reason: 'r', revokedAt: now },
+      };
+      expect(given([granted, revoked]).when({ type: 'GrantApproval', data: grant, now })()).toEqual([]);
+    });
+    it('refuses to grant a rejected approval', () => {
+      const rejected: ApprovalStreamEvent = {
+        type: 'ApprovalRejected',
+        data: { approvalId: 'A1', by: 'b', reason: 'r', rejectedAt: now },
+      };
+      expect(given([rejected]).when({ type: 'GrantApproval', data: grant, now })).toThrow(ApprovalAlreadyDecidedError);
     });
   });
 

@@ -59,26 +59,10 @@ export function evolve(state: ApprovalState, event: ApprovalStreamEvent): Approv
   }
 }
 
-function sameGrant(stored: ApprovalGrantedData, asked: Omit<ApprovalGrantedData, 'grantedAt'>): boolean {
-  const { grantedAt: _grantedAt, ...rest } = stored;
-  return JSON.stringify(sortKeys(rest)) === JSON.stringify(sortKeys(asked));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([k, v]) => [k, sortKeys(v)]),
-    );
-  }
-  return value;
-}
-
 /**
- * Returns the events a command produces; `[]` means it was already decided the same way (an idempotent retry).
+ * Returns the events a command produces; `[]` means the command's idempotency key (approval id, execution id) was
+ * already decided this way: a retry. The command path then compares the retry's content with the recorded event and
+ * answers a different content as an idempotency conflict (apps/ledger/src/shared/handle-stream-command.ts).
  * Executions are never refused: whatever the approval's state, LogExecution records the execution.
  */
 export function decide(command: ApprovalCommand, state: ApprovalState): ApprovalStreamEvent[] {
@@ -87,8 +71,9 @@ export function decide(command: ApprovalCommand, state: ApprovalState): Approval
       if (state.status === 'none') {
         return [{ type: 'ApprovalGranted', data: { ...command.data, grantedAt: command.now } }];
       }
-      if (state.status === 'granted' && state.granted && sameGrant(state.granted, command.data)) return [];
-      throw new ApprovalAlreadyDecidedError(command.data.approvalId, state.status, 'grant it again differently');
+      // Granted before (and maybe revoked since): a retry of the grant, answered from the recorded grant.
+      if (state.granted) return [];
+      throw new ApprovalAlreadyDecidedError(command.data.approvalId, state.status, 'grant it');
     }
     case 'RejectApproval': {
       if (state.status === 'none') {

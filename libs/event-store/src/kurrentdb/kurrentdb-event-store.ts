@@ -30,6 +30,7 @@ import {
 import { KeyedLock } from './keyed-lock.js';
 import { claimEventId } from './kurrentdb-event-id-claims.js';
 import { validateAppend } from './kurrentdb-append-validation.js';
+import { differentContentConflict } from '../append-input.js';
 import { type ChainedNewEvent, fromResolved, toEventData } from './kurrentdb-event-codec.js';
 import { asWrongExpectedVersion, isStreamGone, toStoreError } from './kurrentdb-errors.js';
 import { planAllFilter } from './kurrentdb-filter.js';
@@ -90,7 +91,8 @@ export class KurrentDbEventStore implements EventStore {
     this.#ensureOpen();
     const expected = options.expectedRevision ?? 'any';
     const valid = validateAppend(streamId, events, expected);
-    return this.#streamLocks.run(streamId, () => this.#append(streamId, valid, expected));
+    const derived = options.derivedPaths ?? [];
+    return this.#streamLocks.run(streamId, () => this.#append(streamId, valid, expected, derived));
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -188,7 +190,12 @@ export class KurrentDbEventStore implements EventStore {
     await this.#client.dispose();
   }
 
-  async #append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+  async #append(
+    streamId: string,
+    events: NewEvent[],
+    expected: ExpectedRevision,
+    derivedPaths: readonly string[],
+  ): Promise<AppendResult> {
     for (let attempt = 1; ; attempt += 1) {
       let head = (await this.#readStream(streamId, LAST_EVENT, true).catch(notFoundAsEmpty))[0];
       const claims = await Promise.all(events.map((event) => claimEventId(this.#client, event.eventId, streamId)));
@@ -200,7 +207,7 @@ export class KurrentDbEventStore implements EventStore {
       if (claims.some((claim) => claim.existed)) {
         // Idempotency comes before the revision check: a retry gets its original answer though the stream moved on.
         const stored = await this.#readStream(streamId, WHOLE_STREAM, true).catch(notFoundAsEmpty);
-        const replay = replayOf(streamId, stored, events);
+        const replay = replayOf(streamId, stored, events, derivedPaths);
         if (replay) return replay;
         head = stored.at(-1);
       }
@@ -310,8 +317,16 @@ function chain(streamId: string, head: RecordedEvent | undefined, events: NewEve
   });
 }
 
-/** The original result when every event id is already in the stream; a conflict when only some are. */
-function replayOf(streamId: string, stored: RecordedEvent[], events: NewEvent[]): AppendResult | undefined {
+/**
+ * The original result when every event id is already in the stream with the same content; a conflict when only some
+ * are, or when one of them holds something else (the shared check of every adapter).
+ */
+function replayOf(
+  streamId: string,
+  stored: RecordedEvent[],
+  events: NewEvent[],
+  derivedPaths: readonly string[],
+): AppendResult | undefined {
   const byId = new Map(stored.map((event) => [event.eventId, event]));
   const found = events.map((event) => byId.get(event.eventId)).filter((event) => event !== undefined);
   if (found.length === 0) return undefined;
@@ -319,6 +334,9 @@ function replayOf(streamId: string, stored: RecordedEvent[], events: NewEvent[])
     const detail = `${found.length} of the ${events.length} events are already stored, the others are not`;
     throw new IdempotencyConflictError(streamId, ids(found), detail);
   }
+  const pairs = events.map((proposed, index) => ({ proposed, stored: found[index]! }));
+  const conflict = differentContentConflict(streamId, pairs, derivedPaths);
+  if (conflict) throw conflict;
   return toAppendResult(streamId, found, true);
 }
 

@@ -2,6 +2,7 @@ import { canonicalJson, chainHashOfCanonicalPayloads, GENESIS_HASH } from '@audi
 import { type AppendResult } from '../event-store.port.js';
 import { IdempotencyConflictError, WrongExpectedVersionError } from '../errors.js';
 import { type ValidAppend } from './append-validation.js';
+import { differentContentConflict } from '../append-input.js';
 
 /** The last event of a stream as the batch transaction read it, under the stream's lock. */
 export interface StreamHead {
@@ -9,13 +10,15 @@ export interface StreamHead {
   hash: string;
 }
 
-/** An event already stored under one of the batch's event ids. */
+/** An event already stored under one of the batch's event ids (type and data to tell a replay from a conflict). */
 export interface StoredEvent {
   eventId: string;
   streamId: string;
   streamRevision: number;
   globalPosition: bigint;
   hash: string;
+  type: string;
+  data: Record<string, unknown>;
 }
 
 export interface PlannedRow {
@@ -78,6 +81,8 @@ export function planBatch(
         const detail = `${found.length} of the ${request.events.length} events are already stored, the others are not`;
         return rejected(new IdempotencyConflictError(streamId, ids(found), detail));
       }
+      const conflict = differentContent(request, found, rows);
+      if (conflict) return rejected(conflict);
       return { kind: 'written', streamId, replay: true, events: found.map((entry) => entry.source) };
     }
 
@@ -135,6 +140,24 @@ export function toAppendResult(
     events,
     idempotentReplay: outcome.replay,
   };
+}
+
+/**
+ * A replay must carry what is stored under its ids. An id planned earlier in the same batch has no position yet: its
+ * conflict names the position as `pending`.
+ */
+function differentContent(
+  request: ValidAppend,
+  found: readonly { eventId: string; source: EventSource }[],
+  rows: readonly PlannedRow[],
+): IdempotencyConflictError | undefined {
+  const pairs = request.events.map((proposed, index) => {
+    const source = found[index]!.source;
+    if ('stored' in source) return { proposed, stored: source.stored };
+    const row = rows[source.row]!;
+    return { proposed, stored: { ...row, globalPosition: -1n } };
+  });
+  return differentContentConflict(request.streamId, pairs, request.derivedPaths);
 }
 
 function rejected(error: Error): PlannedOutcome {

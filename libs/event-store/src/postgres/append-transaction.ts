@@ -57,6 +57,8 @@ type StoredRow = {
   stream_revision: string;
   global_position: string;
   hash: string;
+  type: string;
+  data: Record<string, unknown>;
 };
 
 async function beginAndRead(
@@ -82,7 +84,7 @@ async function beginAndRead(
          SELECT stream_revision, hash FROM ${EVENTS_TABLE} AS e
           WHERE e.stream_id = s.stream_id ORDER BY stream_revision DESC LIMIT 1
        ) AS head`,
-    `SELECT event_id, stream_id, stream_revision, global_position, hash FROM ${EVENTS_TABLE}
+    `SELECT event_id, stream_id, stream_revision, global_position, hash, type, data FROM ${EVENTS_TABLE}
       WHERE event_id = ANY(${eventIds})`,
   ]);
   const heads = (results[3]!.rows as HeadRow[]).map(
@@ -98,6 +100,8 @@ async function beginAndRead(
           streamRevision: Number(row.stream_revision),
           globalPosition: BigInt(row.global_position),
           hash: row.hash,
+          type: row.type,
+          data: row.data,
         },
       ] as const,
   );

@@ -7,6 +7,8 @@ export interface ValidAppend {
   streamId: string;
   events: NewEvent[];
   expectedRevision: ExpectedRevision;
+  /** Data paths a retry is compared on by presence only (AppendOptions.derivedPaths). */
+  derivedPaths?: readonly string[];
 }
 
 /**
@@ -20,6 +22,7 @@ export function validateAppend(
   streamId: string,
   events: readonly NewEvent[],
   expectedRevision: ExpectedRevision = 'any',
+  derivedPaths: readonly string[] = [],
 ): ValidAppend {
   const valid = checkAppend(streamId, events, expectedRevision, {
     streamId(id) {
@@ -35,5 +38,5 @@ export function validateAppend(
       }
     },
   });
-  return { streamId, events: valid, expectedRevision };
+  return { streamId, events: valid, expectedRevision, derivedPaths };
 }

@@ -109,7 +109,7 @@ export class PostgresEventStore implements EventStore {
 
   appendToStream(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     try {
-      return this.batcher.append(validateAppend(streamId, events, options.expectedRevision));
+      return this.batcher.append(validateAppend(streamId, events, options.expectedRevision, options.derivedPaths));
     } catch (error) {
       return Promise.reject(error as Error);
     }

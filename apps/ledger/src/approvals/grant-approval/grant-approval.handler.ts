@@ -27,6 +27,8 @@ export class GrantApprovalHandler implements ICommandHandler<GrantApprovalComman
       },
       idempotencyKey: request.approvalId,
       isOriginal: (event) => event.type === 'ApprovalGranted',
+      decidedAtField: 'grantedAt',
+      derivedPaths: ['tokenHash'],
       actor,
       correlationId: request.approvalId,
     });

@@ -44,3 +44,10 @@ export function toExecutionRecord(
     ...(tokenHash ? { tokenHash } : {}),
   };
 }
+
+/**
+ * What the ledger derives from an execution on receipt and a genuine retry may see differently: the stored text of
+ * the output and whether it was cut (the output cap may have changed; the full output's SHA-256 and size are
+ * compared), and the token's HMAC (its key may have rotated; only whether a token came is compared).
+ */
+export const EXECUTION_DERIVED_PATHS: readonly string[] = ['output.text', 'output.truncated', 'tokenHash'];

@@ -5,7 +5,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type LedgerConfig } from '../../config/ledger.config.js';
 import { appendExecution } from '../../shared/handle-stream-command.js';
 import { CLOCK, EVENT_STORE, LEDGER_CONFIG, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
-import { toExecutionRecord } from './execution-record.js';
+import { EXECUTION_DERIVED_PATHS, toExecutionRecord } from './execution-record.js';
 import { LogExecutionCommand } from './log-execution.command.js';
 
 /** Never refuses an execution for business reasons: unknown, rejected or expired approvals are recorded too. */
@@ -29,6 +29,7 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
       command: { type: 'LogExecution', data, now: this.clock.now().toISOString() },
       idempotencyKey: request.executionId,
       isOriginal: (event) => event.type === 'ExecutionLogged' && event.data.executionId === request.executionId,
+      derivedPaths: EXECUTION_DERIVED_PATHS,
       actor,
       correlationId: request.approvalId ?? request.sessionId ?? request.executionId,
     });

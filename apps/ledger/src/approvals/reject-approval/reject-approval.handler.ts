@@ -19,6 +19,8 @@ export class RejectApprovalHandler implements ICommandHandler<RejectApprovalComm
       command: { type: 'RejectApproval', data: request, now: this.clock.now().toISOString() },
       idempotencyKey: request.approvalId,
       isOriginal: (event) => event.type === 'ApprovalRejected',
+      decidedAtField: 'rejectedAt',
+      derivedPaths: [],
       actor,
       correlationId: request.approvalId,
     });

@@ -19,6 +19,8 @@ export class RevokeApprovalHandler implements ICommandHandler<RevokeApprovalComm
       command: { type: 'RevokeApproval', data: request, now: this.clock.now().toISOString() },
       idempotencyKey: request.approvalId,
       isOriginal: (event) => event.type === 'ApprovalRevoked',
+      decidedAtField: 'revokedAt',
+      derivedPaths: [],
       actor,
       correlationId: request.approvalId,
     });
