@@ -37,8 +37,8 @@ export function registerSpoolDrain(program: Command, io: CliIo): void {
         io.out(
           flags.json
             ? `${JSON.stringify({ spoolDir: resolve(spoolDir), ...report })}\n`
-            : `${resolve(spoolDir)}: sent ${report.sent}, rejected ${report.rejected}, ` +
-                `conflicts ${report.conflicts}, remaining ${report.remaining}\n`,
+            : `${resolve(spoolDir)}: sent ${report.sent}, rejected ${report.rejected}, remaining ${report.remaining}` +
+                `${report.conflicts > 0 ? `, conflicts ${report.conflicts} (kept in ${SPOOL_FILES.conflicts})` : ''}\n`,
         );
         if (report.conflicts > 0) {
           throw new CliFailure(
