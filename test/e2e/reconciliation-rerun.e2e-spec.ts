@@ -1,8 +1,39 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+
+interface JobView {
+  id: string;
+  state: string;
+  examined: number;
+  total: number | null;
+  eventsPerSecond: number;
+  cancelRequested: boolean;
+}
+
+/** Polls a job (no fixed sleeps) until it is no longer running. */
+async function settled(t: LedgerUnderTest, id: string, timeoutMs = 30_000): Promise<JobView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = (await t.http('GET', `/v1/reconciliation/reruns/${id}`)).body as JobView;
+    if (view.state !== 'running') return view;
+    if (Date.now() > deadline) throw new Error(`job ${id} still running`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function until(t: LedgerUnderTest, id: string, condition: (view: JobView) => boolean): Promise<JobView> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const view = (await t.http('GET', `/v1/reconciliation/reruns/${id}`)).body as JobView;
+    if (condition(view)) return view;
+    if (Date.now() > deadline) throw new Error(`job ${id}: condition not met, last ${JSON.stringify(view)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 interface RerunReport {
   reconcilerVersion: string;
@@ -17,7 +48,13 @@ describe('POST /v1/reconciliation/rerun (the server side of `ledger reconcile --
   });
   afterAll(() => t.stop());
 
-  const rerun = (since: string) => t.http('POST', '/v1/reconciliation/rerun', { since });
+  /** Starts a job and follows it to its end, as `ledger reconcile --since` does. */
+  const rerun = async (since: string) => {
+    const started = await t.http('POST', '/v1/reconciliation/rerun', { since });
+    if (started.status !== 202) return started;
+    const { id } = started.body as { id: string };
+    return { status: 200, body: await settled(t, id) };
+  };
 
   it('given verdicts of an older reconciler, when re-run, then only changed or missing verdicts are recorded; a second run records nothing', async () => {
     const a = anApproval();
@@ -85,11 +122,89 @@ describe('POST /v1/reconciliation/rerun (the server side of `ledger reconcile --
   it('accepts an ISO instant, and refuses anything else naming the field', async () => {
     expect(await rerun(new Date(Date.now() + 60_000).toISOString())).toMatchObject({
       status: 200,
-      body: { examined: 0, recorded: [] },
+      body: { state: 'finished', examined: 0, total: 0, recorded: [] },
     });
     expect(await rerun('yesterday')).toMatchObject({
       status: 400,
       body: { error: { code: 'VALIDATION.FAILED', issues: [expect.objectContaining({ path: 'since' })] } },
     });
+  });
+});
+
+describe('re-reconciliation jobs run in the background, rate-limited, one at a time, cancellable', () => {
+  let t: LedgerUnderTest;
+  const RATE = 4;
+  const EXECUTIONS = 24;
+  beforeAll(async () => {
+    t = await startLedgerUnderTest({ reconciliationRerunEventsPerSecond: RATE });
+    const approval = anApproval();
+    await t.send(MESSAGE_PATTERNS.grantApproval, approval);
+    for (let i = 0; i < EXECUTIONS; i++) {
+      await t.send(MESSAGE_PATTERNS.logExecution, anExecution({ approvalId: approval.approvalId }));
+    }
+  });
+  afterAll(() => t.stop());
+
+  it('given many executions, when a re-run starts, then 202 answers before the work ends; progress advances by batches within the rate; a second start is refused; cancel stops it short; start and end are recorded as events', async () => {
+    const started = await t.http('POST', '/v1/reconciliation/rerun', { since: '0' });
+    expect(started.status).toBe(202);
+    const job = started.body as JobView;
+    expect(job).toMatchObject({ state: 'running', examined: 0, eventsPerSecond: RATE });
+
+    const second = await t.http('POST', '/v1/reconciliation/rerun', { since: '0' });
+    expect(second).toMatchObject({
+      status: 409,
+      body: { error: { code: 'RECONCILIATION.RERUN_RUNNING', runningJob: { id: job.id } } },
+    });
+
+    const progressing = await until(t, job.id, (view) => view.examined > 0);
+    expect(progressing).toMatchObject({ state: 'running', total: EXECUTIONS });
+    // the rate limit: batches are never larger than the executions allowed per second
+    expect(progressing.examined % RATE).toBe(0);
+    expect((await t.http('GET', '/v1/reconciliation/reruns')).body).toMatchObject({
+      jobs: [{ id: job.id, state: 'running' }],
+    });
+
+    expect((await t.http('DELETE', `/v1/reconciliation/reruns/${job.id}`)).status).toBe(202);
+    const ended = await settled(t, job.id);
+    expect(ended).toMatchObject({ state: 'cancelled', cancelRequested: true, total: EXECUTIONS });
+    expect(ended.examined).toBeLessThan(EXECUTIONS);
+
+    const recorded = await t.sql<{ type: string; data: Record<string, unknown> }>(
+      `SELECT type, data FROM ledger.events WHERE stream_id = 'reconciliation-reruns' AND data->>'jobId' = $1
+        ORDER BY global_position`,
+      [job.id],
+    );
+    expect(recorded).toEqual([
+      expect.objectContaining({ type: 'ReconciliationRerunStarted', data: expect.objectContaining({ since: '0' }) }),
+      expect.objectContaining({
+        type: 'ReconciliationRerunEnded',
+        data: expect.objectContaining({ state: 'cancelled', examined: ended.examined, total: EXECUTIONS }),
+      }),
+    ]);
+  });
+
+  it('given a client that leaves right after asking, when the job runs, then it goes on to the end', async () => {
+    const before = ((await t.http('GET', '/v1/reconciliation/reruns')).body as { jobs: JobView[] }).jobs.length;
+    const body = JSON.stringify({ since: '0' });
+    const socket = connect(t.ledger.httpPort, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.write(
+        `POST /v1/reconciliation/rerun HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        () => resolve(),
+      );
+    });
+    socket.destroy(); // gone before reading the answer
+
+    const deadline = Date.now() + 30_000;
+    let jobs: JobView[] = [];
+    while (jobs.length <= before) {
+      if (Date.now() > deadline) throw new Error('the job never started');
+      jobs = ((await t.http('GET', '/v1/reconciliation/reruns')).body as { jobs: JobView[] }).jobs;
+    }
+    const ended = await settled(t, jobs[0]!.id);
+    expect(ended).toMatchObject({ state: 'finished', examined: EXECUTIONS, total: EXECUTIONS });
   });
 });

@@ -38,6 +38,7 @@ import {
 } from './reconciliation/reconciliation-status.http.controller.js';
 import { RECONCILIATION_JUDGE, type AskJudge } from './reconciliation/ask-judge.js';
 import { RerunReconciliationHttpController } from './reconciliation/rerun-reconciliation/rerun-reconciliation.http.controller.js';
+import { RerunJobs } from './reconciliation/rerun-reconciliation/rerun-jobs.js';
 import { ReviewMismatchHandler } from './reconciliation/review-mismatch/review-mismatch.handler.js';
 import { ReviewMismatchHttpController } from './reconciliation/review-mismatch/review-mismatch.http.controller.js';
 import { ReadStreamHttpController } from './streams/read-stream.http.controller.js';
@@ -111,6 +112,7 @@ export class AppModule {
         RevokeApprovalHandler,
         LogExecutionHandler,
         ReviewMismatchHandler,
+        RerunJobs,
         { provide: AlertDispatcher, useValue: deps.alerts },
         { provide: SSE_ALERT_SINK, useValue: deps.sseAlerts },
         { provide: RECONCILIATION_STATUS, useValue: deps.reconciliationStatus },

@@ -12,8 +12,11 @@ interface HttpRequestLike {
   routeOptions?: { url?: string };
 }
 
-/** Operational probes that read no audit data (polled by monitors and tests): not recorded. */
-const NOT_AUDIT_DATA = /^\/v1\/(?:.*\/)?status$/;
+/**
+ * Operational probes that read no audit data (polled by monitors and tests): not recorded. So is the progress of
+ * re-reconciliation jobs (polled by `ledger reconcile`; each job's start and end are events of their own).
+ */
+const NOT_AUDIT_DATA = /^\/v1\/(?:.*\/)?status$|^\/v1\/reconciliation\/reruns(?:\/|$)/;
 
 /**
  * Reads of audit data: every GET under `/v1/` (streams, replay, evidence, queries, integrity) but status probes.

@@ -34,6 +34,8 @@ export const LedgerConfigSchema = z.object({
   reconciliationEnabled: flag.default(true),
   /** How often expired approvals are checked for `approval_unused`. */
   reconciliationUnusedIntervalMs: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
+  /** Re-reconciliation jobs examine at most this many executions per second, so they cannot starve appends. */
+  reconciliationRerunEventsPerSecond: z.coerce.number().int().min(1).max(100_000).default(200),
   /** Alert sinks: a signed JSON webhook, a Slack-compatible incoming webhook; SSE at /v1/alerts/stream is always on. */
   alertWebhookUrl: z.string().url().optional(),
   alertWebhookSecret: z.string().min(16).optional(),
@@ -86,6 +88,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   dbPoolSize: 'LEDGER_DB_POOL_SIZE',
   reconciliationEnabled: 'LEDGER_RECONCILIATION_ENABLED',
   reconciliationUnusedIntervalMs: 'LEDGER_RECONCILIATION_UNUSED_INTERVAL_MS',
+  reconciliationRerunEventsPerSecond: 'LEDGER_RECONCILIATION_RERUN_EVENTS_PER_SECOND',
   alertWebhookUrl: 'LEDGER_ALERT_WEBHOOK_URL',
   alertWebhookSecret: 'LEDGER_ALERT_WEBHOOK_SECRET',
   alertSlackUrl: 'LEDGER_ALERT_SLACK_URL',

@@ -1,14 +1,11 @@
-import { RECONCILER_VERSION } from '@audit-ledger/domain';
-import { type EventStore } from '@audit-ledger/event-store';
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
-import type { Logger } from 'pino';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
-import { type LedgerConfig } from '../../config/ledger.config.js';
+import { ACTOR_HEADER } from '../../audit-access/audit-access.recorder.js';
 import { parseRequest } from '../../shared/request-validation.js';
-import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, type Clock } from '../../shared/tokens.js';
-import { RECONCILIATION_JUDGE, type AskJudge } from '../ask-judge.js';
-import { rerunReconciliation, type RerunReport } from './rerun-reconciliation.js';
+import { RERUN_JOB_PATH, type RerunJobView } from './rerun-job.js';
+import { RerunJobErrorFilter } from './rerun-job-error.filter.js';
+import { RerunJobs } from './rerun-jobs.js';
 
 const RerunRequest = z
   .object({
@@ -23,31 +20,62 @@ const RerunRequest = z
   })
   .strict();
 
+const JobId = z.uuid();
+
 /**
- * `POST /v1/reconciliation/rerun` `{ since }`: the server side of `ledger reconcile --since …`. Re-runs the current
- * reconciler over recorded executions and records only changed verdicts; answers with what it recorded.
+ * The server side of `ledger reconcile --since …`: `POST /v1/reconciliation/rerun` `{ since }` starts a background
+ * job re-running the current reconciler over recorded executions (only changed verdicts are recorded) and answers
+ * 202 with the job and its `Location`; `GET /v1/reconciliation/reruns[/{id}]` shows progress;
+ * `DELETE …/{id}` or `POST …/{id}/cancel` cancels it at the next batch. One job at a time (409 with the running one).
  */
 @Controller('v1/reconciliation')
+@UseFilters(RerunJobErrorFilter)
 export class RerunReconciliationHttpController {
-  constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly alerts: AlertDispatcher,
-    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
-    @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(RECONCILIATION_JUDGE) private readonly judge: AskJudge | null,
-  ) {}
+  constructor(@Inject(RerunJobs) private readonly jobs: RerunJobs) {}
 
   @Post('rerun')
-  @HttpCode(200)
-  rerun(@Body({ schema: RerunRequest }) body: unknown): Promise<RerunReport> {
-    const { since } = parseRequest(RerunRequest, body);
-    return rerunReconciliation(this.store, this.alerts, this.logger, {
-      since,
-      reconcilerVersion: RECONCILER_VERSION,
-      now: () => this.clock.now().toISOString(),
-      alertOnUnclear: this.config.alertOnUnclear,
-      ...(this.judge ? { judge: this.judge } : {}),
-    });
+  @HttpCode(202)
+  rerun(
+    @Body({ schema: RerunRequest }) body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): RerunJobView {
+    const parsed = parseRequest(RerunRequest, body);
+    const since = { text: (body as { since: string }).since, parsed: parsed.since };
+    const job = this.jobs.start(since, actorOf(request));
+    void reply.header('location', `${RERUN_JOB_PATH}/${job.id}`);
+    return job;
   }
+
+  @Get('reruns')
+  list(): { jobs: RerunJobView[] } {
+    return { jobs: this.jobs.list() };
+  }
+
+  @Get('reruns/:id')
+  get(@Param('id') id: string): RerunJobView {
+    return this.jobs.get(jobId(id));
+  }
+
+  @Delete('reruns/:id')
+  @HttpCode(202)
+  cancel(@Param('id') id: string): RerunJobView {
+    return this.jobs.cancel(jobId(id));
+  }
+
+  @Post('reruns/:id/cancel')
+  @HttpCode(202)
+  cancelByPost(@Param('id') id: string): RerunJobView {
+    return this.jobs.cancel(jobId(id));
+  }
+}
+
+function jobId(id: string): string {
+  return parseRequest(z.object({ id: JobId }), { id }).id;
+}
+
+function actorOf(request: FastifyRequest): string {
+  const value = request.headers[ACTOR_HEADER];
+  const actor = (Array.isArray(value) ? value[0] : value)?.trim();
+  return actor ? actor.slice(0, 200) : 'anonymous';
 }
