@@ -7,29 +7,57 @@ describe('ledger reconcile --since', () => {
   let port: number;
   const bodies: unknown[] = [];
 
+  /** A stand-in ledger speaking the job API: a job runs for `pollsUntilDone` GETs, or until it is cancelled. */
+  let pollsUntilDone = 1;
+  let polls = 0;
+  let onPoll: (() => void) | undefined;
+  const report = {
+    reconcilerVersion: 'r2',
+    examined: 3,
+    recorded: [
+      {
+        streamId: 'approval-A1',
+        executionId: 'E1',
+        type: 'MismatchDetected',
+        kind: 'dangerous_deviation',
+        eventId: 'ev1',
+      },
+    ],
+    lastPosition: '42',
+  };
+  const job = (state: string, examined = report.examined) => ({
+    ...report,
+    examined,
+    id: 'job-1',
+    state,
+    total: 3,
+    error: null,
+  });
+  let cancelled = false;
+
   beforeAll(async () => {
     server = createServer((req, res) => {
       let raw = '';
       req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
       req.on('end', () => {
-        bodies.push({ method: req.method, url: req.url, body: JSON.parse(raw) as unknown });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            reconcilerVersion: 'r2',
-            examined: 3,
-            recorded: [
-              {
-                streamId: 'approval-A1',
-                executionId: 'E1',
-                type: 'MismatchDetected',
-                kind: 'dangerous_deviation',
-                eventId: 'ev1',
-              },
-            ],
-            lastPosition: '42',
-          }),
-        );
+        bodies.push({ method: req.method, url: req.url, body: raw ? (JSON.parse(raw) as unknown) : undefined });
+        const send = (status: number, body: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        };
+        if (req.method === 'POST') {
+          polls = 0;
+          cancelled = false;
+          return send(202, job('running', 0));
+        }
+        if (req.method === 'DELETE') {
+          cancelled = true;
+          return send(202, job('running', 1));
+        }
+        polls++;
+        onPoll?.();
+        if (cancelled) return send(200, { ...job('cancelled', 1), recorded: [] });
+        return send(200, polls >= pollsUntilDone ? job('finished') : job('running', 1));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,23 +75,41 @@ describe('ledger reconcile --since', () => {
     return { code, out, err };
   };
 
-  it('given an instant, when run, then it POSTs it to the re-run endpoint and prints how many verdicts changed', async () => {
+  it('given an instant, when run, then it starts a re-run job, follows it to its end and prints how many verdicts changed', async () => {
+    pollsUntilDone = 2;
     const result = await run('reconcile', '--since', '2026-11-01T00:00:00Z');
-    expect(result).toMatchObject({ code: 0, err: '' });
+    expect(result.code).toBe(0);
+    expect(result.err).toContain('re-run job-1: 1/3 examined');
     expect(result.out).toContain('3 executions examined (through position 42), 1 verdicts changed');
     expect(result.out).toContain('approval-A1 E1 → MismatchDetected (dangerous_deviation)');
-    expect(bodies.at(-1)).toEqual({
-      method: 'POST',
-      url: '/v1/reconciliation/rerun',
-      body: { since: '2026-11-01T00:00:00Z' },
-    });
+    expect(bodies.slice(-3)).toEqual([
+      { method: 'POST', url: '/v1/reconciliation/rerun', body: { since: '2026-11-01T00:00:00Z' } },
+      { method: 'GET', url: '/v1/reconciliation/reruns/job-1', body: undefined },
+      { method: 'GET', url: '/v1/reconciliation/reruns/job-1', body: undefined },
+    ]);
+  });
+
+  it('given a running job, when interrupted (SIGINT), then it cancels the job, prints what it did and exits 1', async () => {
+    pollsUntilDone = Number.POSITIVE_INFINITY;
+    onPoll = () => {
+      onPoll = undefined;
+      process.emit('SIGINT');
+    };
+    const result = await run('reconcile', '--since', '7');
+    expect(bodies.filter((b) => (b as { method: string }).method === 'DELETE')).toEqual([
+      { method: 'DELETE', url: '/v1/reconciliation/reruns/job-1', body: undefined },
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('[cancelled]: 1 executions examined');
+    expect(result.err).toContain('cancelled after 1 of 3 executions');
   });
 
   it('given a position and --json, when run, then it prints the answer as JSON', async () => {
+    pollsUntilDone = 1;
     const result = await run('reconcile', '--since', '17', '--json');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.out)).toMatchObject({ examined: 3, recorded: [{ executionId: 'E1' }] });
-    expect(bodies.at(-1)).toMatchObject({ body: { since: '17' } });
+    expect(bodies.find((b) => (b as { body?: { since?: string } }).body?.since === '17')).toBeDefined();
   });
 
   it('given neither an instant nor a position, when run, then it is bad input and nothing is sent', async () => {

@@ -36,11 +36,8 @@ function compare(a: unknown, b: unknown, path: string, ignored: ReadonlySet<stri
     }
     return;
   }
-  if (!Object.is(normalise(a), normalise(b)) && JSON.stringify(a) !== JSON.stringify(b)) out.push(path || '(value)');
-}
-
-function normalise(value: unknown): unknown {
-  return value === -0 ? 0 : value;
+  // JSON equality: -0 and 0 serialise alike.
+  if (JSON.stringify(a) !== JSON.stringify(b)) out.push(path || '(value)');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -32,9 +32,10 @@ export const parseSince = (value: string): string => {
   throw new InvalidArgumentError('must be an ISO-8601 instant with an offset (2026-11-01T00:00:00Z) or a position');
 };
 
-export function formatRerun(reply: RerunReply): string {
+export function formatRerun(reply: RerunReply & { state?: string }): string {
+  const state = reply.state && reply.state !== 'finished' ? ` [${reply.state}]` : '';
   const lines = [
-    `reconciler ${reply.reconcilerVersion}: ${reply.examined} executions examined (through position ` +
+    `reconciler ${reply.reconcilerVersion}${state}: ${reply.examined} executions examined (through position ` +
       `${reply.lastPosition}), ${reply.recorded.length} verdicts changed\n`,
   ];
   for (const r of reply.recorded) {
@@ -43,9 +44,21 @@ export function formatRerun(reply: RerunReply): string {
   return lines.join('');
 }
 
+/** A re-run job as `GET /v1/reconciliation/reruns/{id}` shows it: the report plus its state. */
+const RerunJob = RerunReply.extend({
+  id: z.string(),
+  state: z.enum(['running', 'finished', 'cancelled', 'failed']),
+  total: z.number().int().nonnegative().nullable(),
+  error: z.string().nullable().optional(),
+});
+type RerunJob = z.infer<typeof RerunJob>;
+
+const POLL_MS = 500;
+
 /**
- * `ledger reconcile --since <ISO time|position>`: asks the ledger (HTTP) to re-run the current reconciler over the
- * executions recorded since then; it records only verdicts that changed, and this prints how many.
+ * `ledger reconcile --since <ISO time|position>`: starts a re-run job on the ledger (HTTP), follows its progress (on
+ * stderr) until it ends and prints the report: only verdicts that changed are recorded. Ctrl-C cancels the job (the
+ * ledger stops at its next batch) and prints what it did. Exits 1 when the job was cancelled or failed.
  */
 export function registerReconcile(program: Command, io: CliIo): void {
   program
@@ -59,23 +72,52 @@ export function registerReconcile(program: Command, io: CliIo): void {
     .option('--json', 'print the ledger’s answer as JSON', false)
     .action(async (flags: { since: string; json: boolean }, command: Command) => {
       const { host, httpPort } = connectionOf(command);
-      const url = `http://${host}:${httpPort}/v1/reconciliation/rerun`;
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ since: flags.since }),
-      }).catch((error: unknown) => {
-        const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      const base = `http://${host}:${httpPort}`;
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${base}${path}`, {
+          method,
+          ...(body === undefined
+            ? {}
+            : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        }).catch((error: unknown) => {
+          const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+          throw new CliFailure(
+            EXIT_CODES.failure,
+            `the ledger's HTTP API at ${host}:${httpPort} does not answer (${cause})`,
+          );
+        });
+        const reply: unknown = await response.json().catch(() => undefined);
+        if (!response.ok) throw failureOf(response.status, reply);
+        const job = RerunJob.safeParse(reply);
+        if (!job.success) throw new CliFailure(EXIT_CODES.failure, `unexpected reply from ${base}${path}`);
+        return { job: job.data, body: reply };
+      };
+
+      let { job, body } = await call('POST', '/v1/reconciliation/rerun', { since: flags.since });
+      const path = `/v1/reconciliation/reruns/${job.id}`;
+      let cancelling: Promise<unknown> | undefined;
+      const onInterrupt = () => {
+        io.err(`cancelling re-run job ${job.id}…\n`);
+        cancelling ??= call('DELETE', path).catch(() => undefined);
+      };
+      process.on('SIGINT', onInterrupt);
+      try {
+        while (job.state === 'running') {
+          io.err(`re-run ${job.id}: ${job.examined}/${job.total ?? '?'} examined, ${job.recorded.length} changed\n`);
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+          ({ job, body } = await call('GET', path));
+        }
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
+      io.out(flags.json ? `${JSON.stringify(body, null, 2)}\n` : formatRerun(job));
+      if (job.state !== 'finished') {
         throw new CliFailure(
           EXIT_CODES.failure,
-          `the ledger's HTTP API at ${host}:${httpPort} does not answer (${cause})`,
+          `re-run job ${job.id} ${job.state}${job.error ? `: ${job.error}` : ''} after ${job.examined} of ` +
+            `${job.total ?? '?'} executions`,
         );
-      });
-      const body: unknown = await response.json().catch(() => undefined);
-      if (!response.ok) throw failureOf(response.status, body);
-      const reply = RerunReply.safeParse(body);
-      if (!reply.success) throw new CliFailure(EXIT_CODES.failure, `unexpected reply from ${url}`);
-      io.out(flags.json ? `${JSON.stringify(body, null, 2)}\n` : formatRerun(reply.data));
+      }
     });
 }
 
