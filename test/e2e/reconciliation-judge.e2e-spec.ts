@@ -8,6 +8,7 @@ import { type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/sr
 import { startChatCompletionsServer, type ChatCompletionsServer } from '../support/chat-completions-server.js';
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
+import { rerunToEnd } from '../support/rerun-job.js';
 import { startLedgerUnderTest, startTestLedger, type LedgerUnderTest } from '../support/ledger-app.js';
 import { within } from '../support/within.js';
 
@@ -261,7 +262,7 @@ describe('`reconcile --since` with the judge on', () => {
     }
 
     const since = String(BigInt(first.globalPosition));
-    const report = await t.http('POST', '/v1/reconciliation/rerun', { since });
+    const report = await rerunToEnd(t, since);
     expect(report).toMatchObject({
       status: 200,
       body: {
@@ -279,7 +280,7 @@ describe('`reconcile --since` with the judge on', () => {
     );
     expect(row!.data).toMatchObject({ judge: { model: 'fake-judge-1', verdict: 'MATCH', applied: true } });
 
-    const again = await t.http('POST', '/v1/reconciliation/rerun', { since });
+    const again = await rerunToEnd(t, since);
     expect(again).toMatchObject({ status: 200, body: { examined: 2, recorded: [] } });
     expect(judge.requests.slice(2).map((r) => JSON.parse(r.body.messages[1]!.content).executed)).toEqual([[COMMAND]]);
   });

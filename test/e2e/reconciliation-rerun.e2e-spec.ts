@@ -4,36 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
-
-interface JobView {
-  id: string;
-  state: string;
-  examined: number;
-  total: number | null;
-  eventsPerSecond: number;
-  cancelRequested: boolean;
-}
-
-/** Polls a job (no fixed sleeps) until it is no longer running. */
-async function settled(t: LedgerUnderTest, id: string, timeoutMs = 30_000): Promise<JobView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const view = (await t.http('GET', `/v1/reconciliation/reruns/${id}`)).body as JobView;
-    if (view.state !== 'running') return view;
-    if (Date.now() > deadline) throw new Error(`job ${id} still running`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function until(t: LedgerUnderTest, id: string, condition: (view: JobView) => boolean): Promise<JobView> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const view = (await t.http('GET', `/v1/reconciliation/reruns/${id}`)).body as JobView;
-    if (condition(view)) return view;
-    if (Date.now() > deadline) throw new Error(`job ${id}: condition not met, last ${JSON.stringify(view)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { rerunJobUntil, rerunToEnd, type RerunJobView as JobView } from '../support/rerun-job.js';
 
 interface RerunReport {
   reconcilerVersion: string;
@@ -48,13 +19,7 @@ describe('POST /v1/reconciliation/rerun (the server side of `ledger reconcile --
   });
   afterAll(() => t.stop());
 
-  /** Starts a job and follows it to its end, as `ledger reconcile --since` does. */
-  const rerun = async (since: string) => {
-    const started = await t.http('POST', '/v1/reconciliation/rerun', { since });
-    if (started.status !== 202) return started;
-    const { id } = started.body as { id: string };
-    return { status: 200, body: await settled(t, id) };
-  };
+  const rerun = (since: string) => rerunToEnd(t, since);
 
   it('given verdicts of an older reconciler, when re-run, then only changed or missing verdicts are recorded; a second run records nothing', async () => {
     const a = anApproval();
@@ -157,7 +122,7 @@ describe('re-reconciliation jobs run in the background, rate-limited, one at a t
       body: { error: { code: 'RECONCILIATION.RERUN_RUNNING', runningJob: { id: job.id } } },
     });
 
-    const progressing = await until(t, job.id, (view) => view.examined > 0);
+    const progressing = await rerunJobUntil(t, job.id, (view) => view.examined > 0);
     expect(progressing).toMatchObject({ state: 'running', total: EXECUTIONS });
     // the rate limit: batches are never larger than the executions allowed per second
     expect(progressing.examined % RATE).toBe(0);
@@ -166,7 +131,7 @@ describe('re-reconciliation jobs run in the background, rate-limited, one at a t
     });
 
     expect((await t.http('DELETE', `/v1/reconciliation/reruns/${job.id}`)).status).toBe(202);
-    const ended = await settled(t, job.id);
+    const ended = await rerunJobUntil(t, job.id);
     expect(ended).toMatchObject({ state: 'cancelled', cancelRequested: true, total: EXECUTIONS });
     expect(ended.examined).toBeLessThan(EXECUTIONS);
 
@@ -204,7 +169,7 @@ describe('re-reconciliation jobs run in the background, rate-limited, one at a t
       if (Date.now() > deadline) throw new Error('the job never started');
       jobs = ((await t.http('GET', '/v1/reconciliation/reruns')).body as { jobs: JobView[] }).jobs;
     }
-    const ended = await settled(t, jobs[0]!.id);
+    const ended = await rerunJobUntil(t, jobs[0]!.id);
     expect(ended).toMatchObject({ state: 'finished', examined: EXECUTIONS, total: EXECUTIONS });
   });
 });

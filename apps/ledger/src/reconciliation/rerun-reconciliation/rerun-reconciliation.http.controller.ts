@@ -20,13 +20,11 @@ const RerunRequest = z
   })
   .strict();
 
-const JobId = z.uuid();
-
 /**
  * The server side of `ledger reconcile --since …`: `POST /v1/reconciliation/rerun` `{ since }` starts a background
  * job re-running the current reconciler over recorded executions (only changed verdicts are recorded) and answers
  * 202 with the job and its `Location`; `GET /v1/reconciliation/reruns[/{id}]` shows progress;
- * `DELETE …/{id}` or `POST …/{id}/cancel` cancels it at the next batch. One job at a time (409 with the running one).
+ * `DELETE …/{id}` cancels it at the next batch. One job at a time (409 with the running one).
  */
 @Controller('v1/reconciliation')
 @UseFilters(RerunJobErrorFilter)
@@ -54,24 +52,14 @@ export class RerunReconciliationHttpController {
 
   @Get('reruns/:id')
   get(@Param('id') id: string): RerunJobView {
-    return this.jobs.get(jobId(id));
+    return this.jobs.get(id);
   }
 
   @Delete('reruns/:id')
   @HttpCode(202)
   cancel(@Param('id') id: string): RerunJobView {
-    return this.jobs.cancel(jobId(id));
+    return this.jobs.cancel(id);
   }
-
-  @Post('reruns/:id/cancel')
-  @HttpCode(202)
-  cancelByPost(@Param('id') id: string): RerunJobView {
-    return this.jobs.cancel(jobId(id));
-  }
-}
-
-function jobId(id: string): string {
-  return parseRequest(z.object({ id: JobId }), { id }).id;
 }
 
 function actorOf(request: FastifyRequest): string {
