@@ -313,6 +313,27 @@ describe('KurrentDbEventStore (against an in-memory stand-in for the client)', (
       expect(await store.readStream('approval-1')).toHaveLength(3);
     });
 
+    it('refuses a stored event id with other data, naming its position and the fields; metadata is not compared', async () => {
+      const event = { ...newEvent(), data: { command: 'ls', output: { text: 'abc', sha256: 'f' } } };
+      const original = await store.appendToStream('approval-1', [event]);
+      const calls = db.appendCalls;
+      const other = { ...event, data: { command: 'rm', output: { text: 'a', sha256: 'f' } }, metadata: { x: 1 } };
+      await expect(store.appendToStream('approval-1', [other])).rejects.toMatchObject({
+        code: 'EVENT_STORE.IDEMPOTENCY_CONFLICT',
+        details: {
+          eventId: event.eventId,
+          stored: { streamId: 'approval-1', globalPosition: original.events[0]!.globalPosition.toString() },
+          differences: ['command', 'output.text'],
+        },
+      });
+      const retry = { ...other, data: { ...event.data, output: { text: 'a', sha256: 'f' } } };
+      expect(await store.appendToStream('approval-1', [retry], { derivedPaths: ['output.text'] })).toEqual({
+        ...original,
+        idempotentReplay: true,
+      });
+      expect(db.appendCalls).toBe(calls);
+    });
+
     it('matches event ids case-insensitively, as KurrentDB stores them lower-case', async () => {
       const event = { ...newEvent(), eventId: randomUUID().toUpperCase() };
       const original = await store.appendToStream('approval-1', [event]);

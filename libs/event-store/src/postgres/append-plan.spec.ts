@@ -93,6 +93,28 @@ describe('append plan', () => {
     expect(replay).toEqual({ ...(original as object), idempotentReplay: true });
   });
 
+  it('refuses a stored event id with other data, naming its position and the differing fields; derived paths count by presence', () => {
+    const request = append('s-1', 1);
+    const { stored } = commit(planBatch([request], noHeads, noneStored), 9n);
+    const [original] = request.events;
+    const changed = { ...request, events: [{ ...original!, data: { i: 1 }, metadata: { other: true } }] };
+    const [outcome] = planBatch([changed], noHeads, stored).outcomes;
+    expect(errorOf(outcome)).toMatchObject({
+      code: 'EVENT_STORE.IDEMPOTENCY_CONFLICT',
+      details: { eventId: original!.eventId, stored: { globalPosition: '9', streamRevision: 0 }, differences: ['i'] },
+    });
+    const derived = { ...changed, derivedPaths: ['i'] };
+    expect(planBatch([derived], noHeads, stored).outcomes[0]).toMatchObject({ kind: 'written', replay: true });
+  });
+
+  it('refuses a repeated event id later in the same batch with other data', () => {
+    const request = append('s-1', 1);
+    const other = { ...request, events: [{ ...request.events[0]!, type: 'Other' }] };
+    const plan = planBatch([request, other], noHeads, noneStored);
+    expect(plan.outcomes.map((outcome) => outcome.kind)).toEqual(['written', 'rejected']);
+    expect(errorOf(plan.outcomes[1])).toMatchObject({ details: { differences: ['type'] } });
+  });
+
   it('refuses a retry of which only part is stored', () => {
     const request = append('s-1', 2);
     const { stored } = commit(planBatch([{ ...request, events: request.events.slice(0, 1) }], noHeads, noneStored));
