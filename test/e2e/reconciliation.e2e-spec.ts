@@ -189,7 +189,17 @@ describe('reconciliation processor and alerts, end to end', () => {
       expect(await review(body)).toEqual({ status: 201, body: { ...(first.body as object), duplicate: true } });
       expect(await review({ ...body, resolution: 'false_positive' })).toMatchObject({
         status: 409,
-        body: { error: { code: 'MISMATCH.ALREADY_REVIEWED' } },
+        body: {
+          error: {
+            code: 'MISMATCH.ALREADY_REVIEWED',
+            details: {
+              idempotencyKey: mismatch.event_id,
+              eventId: (first.body as { eventId: string }).eventId,
+              stored: { globalPosition: (first.body as { globalPosition: string }).globalPosition },
+              differences: ['resolution'],
+            },
+          },
+        },
       });
       const rows = await eventsOf(mismatch.stream_id);
       expect(rows.filter((row) => row.type === 'MismatchReviewed').map((row) => row.data)).toEqual([

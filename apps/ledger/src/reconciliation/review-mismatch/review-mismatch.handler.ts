@@ -1,11 +1,25 @@
-import { MismatchNotFoundError, reconciliationDecider, type CommandAck } from '@audit-ledger/domain';
-import { StreamNotFoundError, WrongExpectedVersionError, type EventStore } from '@audit-ledger/event-store';
+import {
+  MismatchAlreadyReviewedError,
+  MismatchNotFoundError,
+  reconciliationDecider,
+  type CommandAck,
+  type ReconciliationCommand,
+  type ReconciliationState,
+} from '@audit-ledger/domain';
+import {
+  contentDifferences,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  type EventStore,
+  type RecordedEvent,
+} from '@audit-ledger/event-store';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ackFromAppend, ackFromRecorded } from '../../shared/command-ack.js';
 import { deterministicEventId } from '../../shared/event-ids.js';
 import { CLOCK, EVENT_STORE, type Clock } from '../../shared/tokens.js';
 import { foldStream } from '../reconcile-execution.js';
+import { MismatchReviewConflictError } from './mismatch-error.filter.js';
 import { ReviewMismatchCommand } from './review-mismatch.command.js';
 
 const MAX_ATTEMPTS = 8;
@@ -27,7 +41,7 @@ export class ReviewMismatchHandler implements ICommandHandler<ReviewMismatchComm
       });
       const state = foldStream(streamId, recorded);
       const now = this.clock.now().toISOString();
-      const events = reconciliationDecider.decide({ type: 'ReviewMismatch', data, now }, state);
+      const events = decideReview({ type: 'ReviewMismatch', data, now }, state, recorded);
       if (events.length === 0) {
         const original = recorded.find((e) => e.type === 'MismatchReviewed' && e.data.mismatchId === data.mismatchId);
         return ackFromRecorded(original!);
@@ -56,5 +70,36 @@ export class ReviewMismatchHandler implements ICommandHandler<ReviewMismatchComm
         throw error;
       }
     }
+  }
+}
+
+/**
+ * A different review of a reviewed mismatch stays `409 MISMATCH.ALREADY_REVIEWED`; its answer also names, like an
+ * idempotency conflict, the key (the mismatch id), the stored review's event and position, and the fields that differ.
+ */
+function decideReview(
+  command: Extract<ReconciliationCommand, { type: 'ReviewMismatch' }>,
+  state: ReconciliationState,
+  recorded: readonly RecordedEvent[],
+) {
+  try {
+    return reconciliationDecider.decide(command, state);
+  } catch (error) {
+    if (!(error instanceof MismatchAlreadyReviewedError)) throw error;
+    const stored = recorded.find((e) => e.type === 'MismatchReviewed' && e.data.mismatchId === command.data.mismatchId);
+    if (!stored) throw error;
+    const proposed = { ...command.data, reviewedAt: stored.data.reviewedAt };
+    throw new MismatchReviewConflictError(error, {
+      idempotencyKey: command.data.mismatchId,
+      eventId: stored.eventId,
+      stored: {
+        eventId: stored.eventId,
+        streamId: stored.streamId,
+        streamRevision: stored.streamRevision,
+        globalPosition: stored.globalPosition.toString(),
+        type: stored.type,
+      },
+      differences: contentDifferences(stored.data, proposed),
+    });
   }
 }
