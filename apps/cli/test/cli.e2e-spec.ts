@@ -1,5 +1,5 @@
 import type { CommandAck } from '@audit-ledger/domain';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../ledger/src/shared/free-port.js';
@@ -106,6 +106,31 @@ describe('the ledger CLI (the built bin, as a child process) against a running l
     expect(drained.stdout).toContain('sent #1 executions.log -> approval-A5 revision 0');
     expect(drained.stdout).toContain('sent 1, rejected 0, remaining 0');
     const json = JSON.parse((await ledger('read', 'approval-A5', '--json')).stdout) as StreamJson;
+    expect(json.events.map((event) => event.data.command)).toEqual(['uptime']);
+  });
+
+  it('given a spooled execution reusing a recorded execution id for another command, when drained, then it is kept in conflicts.jsonl, printed, and the drain exits 6', async () => {
+    const spoolDir = join(workDir, 'conflict-spool');
+    const at = ['--started-at', '2026-11-23T10:00:00Z', '--finished-at', '2026-11-23T10:00:01Z'];
+    const run = ['--approval', 'A6', '--worker', 'w1', '--execution-id', 'E-reused', '--exit-code', '0', ...at];
+    expect((await ledger('log-execution', ...run, '--command', 'uptime')).code).toBe(0);
+    const nowhere = ['--port', String(await freePort()), '--spool-dir', spoolDir];
+    const spooled = await runLedgerBin(['log-execution', ...run, '--command', 'rm -rf /', ...nowhere], {
+      cwd: workDir,
+    });
+    expect(spooled.stdout).toContain('spooled as entry #1');
+
+    const drained = await runLedgerBin(['spool', 'drain', '--dir', spoolDir, ...ledgerFlags()], { cwd: workDir });
+    expect(drained.code).toBe(6);
+    expect(drained.stdout).toContain('CONFLICT #1 executions.log');
+    expect(drained.stdout).toContain('sent 0, rejected 0, remaining 0, conflicts 1 (kept in conflicts.jsonl)');
+    expect(drained.stderr).toContain('conflicts.jsonl');
+    const kept = JSON.parse(readFileSync(join(spoolDir, 'conflicts.jsonl'), 'utf8')) as Record<string, unknown>;
+    expect(kept).toMatchObject({
+      entry: { payload: { executionId: 'E-reused', command: 'rm -rf /' } },
+      error: { code: 'EVENT_STORE.IDEMPOTENCY_CONFLICT', details: { differences: ['command'] } },
+    });
+    const json = JSON.parse((await ledger('read', 'approval-A6', '--json')).stdout) as StreamJson;
     expect(json.events.map((event) => event.data.command)).toEqual(['uptime']);
   });
 });

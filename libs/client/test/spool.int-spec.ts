@@ -246,6 +246,15 @@ describe('the client against the real ledger, through an outage', () => {
     expect(conflicts).toEqual([expect.objectContaining({ seq: 2, outcome: 'conflict' })]);
     expect(dir.text('rejected')).toBe('');
     expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual([original.executionId, reused.executionId]);
+
+    // sent directly (nothing spooled), the same conflict is thrown with its details, and not spooled
+    const direct = await client.logExecution({ ...reused, workerId: 'w9' }).catch((error: unknown) => error);
+    expect(direct).toBeInstanceOf(LedgerRejectedError);
+    expect(direct).toMatchObject({
+      code: 'EVENT_STORE.IDEMPOTENCY_CONFLICT',
+      details: { idempotencyKey: reused.executionId, differences: ['workerId'] },
+    });
+    expect(dir.text('entries')).toBe('');
   });
 });
 
