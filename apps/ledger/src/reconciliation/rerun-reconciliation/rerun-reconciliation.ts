@@ -28,7 +28,7 @@ export interface RerunReport {
 /** How a job drives the re-run: how many executions per batch, what to do between batches, when to stop. */
 export interface RerunControl {
   batchSize: number;
-  /** Checked before each batch: true stops the re-run there (it reports what it did). */
+  /** Checked before each batch and each execution: true stops the re-run there (it reports what it did). */
   shouldStop: () => boolean;
   /** Called after each batch with the report so far; may wait (the rate limit). */
   afterBatch: (report: RerunReport, batch: number) => Promise<void>;
@@ -89,6 +89,7 @@ export async function rerunReconciliation(
     if (page.length === 0) break;
     let batch = 0;
     for (const logged of page) {
+      if (control.shouldStop()) break; // a cancel (or a shutdown) need not wait for the batch's judge calls
       position = logged.globalPosition;
       if (notBefore !== undefined && logged.recordedAt.getTime() < notBefore) continue;
       report.examined++;
