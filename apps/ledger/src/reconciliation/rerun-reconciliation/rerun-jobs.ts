@@ -7,6 +7,7 @@ import { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
 import { type LedgerConfig } from '../../config/ledger.config.js';
 import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, type Clock } from '../../shared/tokens.js';
 import { RECONCILIATION_JUDGE, type AskJudge } from '../ask-judge.js';
+import { rerunPace } from './rerun-pace.js';
 import { RerunAlreadyRunningError, RerunJobNotFoundError, type RerunJobView } from './rerun-job.js';
 import { countRerunExecutions, rerunReconciliation, type RerunSince } from './rerun-reconciliation.js';
 
@@ -118,7 +119,7 @@ export class RerunJobs implements OnModuleDestroy {
       });
       const counted = await countRerunExecutions(this.store, since, stop);
       view.total = counted.total;
-      const batchSize = Math.max(1, Math.min(500, view.eventsPerSecond));
+      const pace = rerunPace(view.eventsPerSecond);
       const started = Date.now();
       await rerunReconciliation(
         this.store,
@@ -133,14 +134,12 @@ export class RerunJobs implements OnModuleDestroy {
           ...(this.judge ? { judge: this.judge } : {}),
         },
         {
-          batchSize,
+          batchSize: pace.batchSize,
           shouldStop: stop,
           afterBatch: async (report) => {
             Object.assign(view, report, { recorded: [...report.recorded] });
             view.verdictsChanged = report.recorded.length;
-            // The rate limit: the n-th execution is not examined before n / rate seconds after the start.
-            const due = started + (report.examined / view.eventsPerSecond) * 1000;
-            await this.pause(job, due - Date.now());
+            await this.pause(job, pace.waitMs(started, report.examined, Date.now()));
           },
         },
       );
