@@ -10,7 +10,11 @@ export function registerStart(program: Command, io: CliIo): void {
   program
     .command('start')
     .description('run the ledger service until SIGINT/SIGTERM (configuration from LEDGER_* variables)')
-    .action(async (_flags: Record<string, never>, command: Command) => {
+    .option(
+      '--acknowledge-rollback <checkpointHash>',
+      'start although the database is behind its witness, abandoning the witness checkpoint named (recorded as an event)',
+    )
+    .action(async (flags: { acknowledgeRollback?: string }, command: Command) => {
       // Loaded here only: the other commands should not pay for the whole service at start-up.
       const { runUntilStopped } = await import('@audit-ledger/ledger');
       const connection = connectionOf(command);
@@ -20,6 +24,7 @@ export function registerStart(program: Command, io: CliIo): void {
           ...(fromCommandLine('host') ? { tcpHost: connection.host, httpHost: connection.host } : {}),
           ...(fromCommandLine('port') ? { tcpPort: connection.port } : {}),
           ...(fromCommandLine('httpPort') ? { httpPort: connection.httpPort } : {}),
+          ...(flags.acknowledgeRollback !== undefined ? { acknowledgeRollback: flags.acknowledgeRollback } : {}),
         },
         (ledger) =>
           io.err(
