@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
+import { EXIT_CODES } from '../shared/exit-codes.js';
 import { connectionOf } from '../shared/connection-options.js';
 
 /**
@@ -16,7 +18,7 @@ export function registerStart(program: Command, io: CliIo): void {
     )
     .action(async (flags: { acknowledgeRollback?: string }, command: Command) => {
       // Loaded here only: the other commands should not pay for the whole service at start-up.
-      const { runUntilStopped } = await import('@audit-ledger/ledger');
+      const { runUntilStopped, WitnessRollbackError } = await import('@audit-ledger/ledger');
       const connection = connectionOf(command);
       const fromCommandLine = (name: string) => command.getOptionValueSourceWithGlobals(name) === 'cli';
       const signal = await runUntilStopped(
@@ -30,7 +32,11 @@ export function registerStart(program: Command, io: CliIo): void {
           io.err(
             `ledger: tcp ${ledger.config.tcpHost}:${ledger.tcpPort}, http ${ledger.config.httpHost}:${ledger.httpPort}; SIGINT or SIGTERM stops it\n`,
           ),
-      );
+      ).catch((error: unknown) => {
+        // A database behind its witness: the message says what each holds and what to do (no stack trace).
+        if (error instanceof WitnessRollbackError) throw new CliFailure(EXIT_CODES.failure, error.message);
+        throw error;
+      });
       io.err(`ledger: ${signal}, closed\n`);
     });
 }
