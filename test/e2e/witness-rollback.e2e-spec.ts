@@ -76,10 +76,10 @@ describe('witness: a database behind its witness refuses to start', () => {
     }
   };
   /** A ledger process expected to refuse: its exit code and output. */
-  const refusedStart = (url: string) =>
+  const refusedStart = (url: string, extra: Record<string, string> = {}) =>
     new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn(process.execPath, [LEDGER_MAIN], {
-        env: { ...process.env, LEDGER_LOG_LEVEL: 'warn', ...withDatabase(url) },
+        env: { ...process.env, LEDGER_LOG_LEVEL: 'warn', ...withDatabase(url), ...extra },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -166,6 +166,12 @@ describe('witness: a database behind its witness refuses to start', () => {
     expect(await sql(older.url, 'SELECT count(*)::text AS n FROM ledger.events')).toEqual(olderEvents);
     const latest = (await (await fetch(`${server.url}/checkpoints/latest`)).json()) as { head: unknown };
     expect(latest.head).toEqual(witnessHead);
+
+    // …also when the acknowledgement names something else than the witness's head
+    const wrong = await refusedStart(older.url, { LEDGER_ACKNOWLEDGE_ROLLBACK: '1' });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.output).toContain('LEDGER_ACKNOWLEDGE_ROLLBACK=1 names neither');
+    expect(await sql(older.url, 'SELECT count(*)::text AS n FROM ledger.events')).toEqual(olderEvents);
 
     // when the operator acknowledges the rollback, it starts, the acknowledgement is an event, the witnesses know it
     ledger = await run(older.url, {

@@ -54,6 +54,14 @@ export async function checkWitnessesAtStart(options: WitnessStartupCheckOptions)
     try {
       ({ head } = await witness.latest());
     } catch (error) {
+      // A file is local: one that cannot be read (a corrupt last line) stops the start. An HTTP witness may be down
+      // for a while: the ledger starts, and its publisher compares before sending anything.
+      if (witness.kind === 'file') {
+        throw new WitnessRollbackError(
+          `refusing to start: the witness file ${witness.target} cannot be read: ${(error as Error).message}. ` +
+            'Repair it (or move it away to start a new witness, losing its protection) and start again.',
+        );
+      }
       logger.error(
         { witness: witness.target, err: error },
         'the witness cannot be read at start: the database is not compared with it now (its publisher compares before sending)',
