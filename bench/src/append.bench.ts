@@ -140,12 +140,14 @@ const CONFIGURATIONS: Configuration[] = [
     },
   },
   {
-    label: 'command path + checkpoints',
+    // The default sealing: every second (LEDGER_CHECKPOINT_EVERY_MS=1000) or every 10,000 events, whichever first.
+    label: 'command path + checkpoints every second',
     env: {
       LEDGER_RECONCILIATION_ENABLED: 'false',
       LEDGER_PROJECTIONS_ENABLED: 'false',
       LEDGER_CHECKPOINTS_ENABLED: 'true',
-      LEDGER_CHECKPOINT_EVERY_EVENTS: '1000',
+      LEDGER_CHECKPOINT_EVERY_MS: '1000',
+      LEDGER_CHECKPOINT_EVERY_EVENTS: '10000',
     },
     closedLoopOnly: true,
   },
@@ -216,4 +218,22 @@ async function main(): Promise<void> {
   await dashboardQueriesBench();
 }
 
-await main();
+/**
+ * `BENCH_ONLY=checkpoints`: only the checkpoint overhead (32 clients, closed loop, with and without sealing every
+ * second), printed and not written to docs/benchmarks.md: a quick check of the cost of sealing more often.
+ */
+async function checkpointOverheadOnly(): Promise<void> {
+  const rows: BenchRow[] = [];
+  for (const configuration of CONFIGURATIONS.slice(0, 2)) {
+    const database = await benchDatabase();
+    rows.push(...(await ledgerScenarios(database.url, { ...configuration, closedLoopOnly: true })));
+    await database.close();
+  }
+  const [without, sealed] = rows;
+  for (const row of rows) process.stdout.write(`${row.scenario}: ${Math.round(row.eventsPerSecond)} events/s\n`);
+  process.stdout.write(
+    `checkpoints every second / none: ${(sealed!.eventsPerSecond / without!.eventsPerSecond).toFixed(2)}x\n`,
+  );
+}
+
+await (process.env.BENCH_ONLY === 'checkpoints' ? checkpointOverheadOnly() : main());

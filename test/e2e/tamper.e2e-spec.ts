@@ -1,6 +1,7 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { chainHash, checkpointHash, MerkleTreeBuilder, sealCheckpoint } from '@audit-ledger/integrity';
 import {
+  appendToWitnessFile,
   CheckpointSealer,
   resolveIntegrityKeys,
   verifyLedger,
@@ -137,9 +138,9 @@ describe('tamper evidence: ledger verify against a superuser', () => {
       everyEvents: 1000,
       everyMs: 60_000,
       logger: silent,
-      witnessFile,
     });
     const sealed = await sealer.sealNow();
+    await appendToWitnessFile(witnessFile, sealed!);
     await store.close();
     expect(sealed).toMatchObject({ fromPosition: '1', absent: [[String(hole), String(hole)]] });
     sealedTo = BigInt(sealed!.toPosition);

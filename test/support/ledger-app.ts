@@ -26,6 +26,9 @@ export function startTestLedger(
     httpPort: 0,
     logLevel: 'silent',
     tokenHmacSecret: 'test-secret-0123456789abcdef',
+    // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
+    // default seals every second).
+    checkpointEveryMs: 60_000,
     ...overrides,
   });
 }

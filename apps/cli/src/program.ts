@@ -14,6 +14,7 @@ import { registerSpoolDrain } from './commands/spool-drain.command.js';
 import { registerStart } from './commands/start.command.js';
 import { registerVerify } from './commands/verify.command.js';
 import { registerVerifyBundle } from './commands/verify-bundle.command.js';
+import { registerWitness } from './commands/witness.command.js';
 import { CliFailure } from './shared/cli-failure.js';
 import { processIo, type CliIo } from './shared/cli-io.js';
 import { addConnectionOptions } from './shared/connection-options.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
     registerExport,
     registerVerifyBundle,
     registerProjectionsRebuild,
+    registerWitness,
   ]) {
     register(program, io);
   }

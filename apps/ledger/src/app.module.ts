@@ -30,6 +30,7 @@ import {
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
+import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
 import {
   RECONCILIATION_STATUS,
@@ -64,6 +65,8 @@ export interface LedgerDependencies {
   projectionsStatus: ProjectionsStatusProbe;
   /** The owner's URL; the query API opens a small read-only pool on it. */
   databaseUrl: string;
+  /** The witnesses' delivery status (empty when none is configured). */
+  witnessStatus?: WitnessStatusProbe;
 }
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -118,6 +121,7 @@ export class AppModule {
         { provide: RECONCILIATION_STATUS, useValue: deps.reconciliationStatus },
         { provide: RECONCILIATION_JUDGE, useValue: deps.judge ?? null },
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
+        { provide: WITNESS_STATUS, useValue: deps.witnessStatus ?? (() => []) },
         ...queriesProviders(deps.databaseUrl),
       ],
     };

@@ -11,6 +11,7 @@ import { resolveTokenSecret } from './config/token-secret.js';
 import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
+import { startWitnesses } from './integrity/start-witnesses.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
@@ -54,6 +55,20 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       logger,
     });
     cleanups.push(() => store.close());
+    // Before anything is appended: a database behind its witness refuses to start (docs/integrity.md §5).
+    const keys = config.checkpointsEnabled
+      ? resolveIntegrityKeys({
+          signingKey: config.signingKey,
+          signingKeyFile: config.signingKeyFile,
+          verifyKeysDir: config.verifyKeysDir,
+          dataDir: config.dataDir,
+        })
+      : undefined;
+    if (keys?.generatedAt)
+      logger.warn({ file: keys.generatedAt, keyId: keys.signing.keyId }, 'generated a checkpoint signing key');
+    const witnesses = keys ? await startWitnesses(config, store, keys.signing, logger) : undefined;
+    if (witnesses) cleanups.push(() => witnesses.stop());
+
     const monitor = new StoreMonitor(store, logger);
     monitor.start();
     cleanups.push(() => monitor.stop());
@@ -71,15 +86,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       : undefined;
     if (projections) cleanups.push(() => projections.stop());
 
-    if (config.checkpointsEnabled) {
-      const keys = resolveIntegrityKeys({
-        signingKey: config.signingKey,
-        signingKeyFile: config.signingKeyFile,
-        verifyKeysDir: config.verifyKeysDir,
-        dataDir: config.dataDir,
-      });
-      if (keys.generatedAt)
-        logger.warn({ file: keys.generatedAt, keyId: keys.signing.keyId }, 'generated a checkpoint signing key');
+    if (keys) {
       const sealer = new CheckpointSealer({
         store,
         databaseUrl: database.url,
@@ -87,7 +94,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         logger,
         everyEvents: config.checkpointEveryEvents,
         everyMs: config.checkpointEveryMs,
-        witnessFile: config.witnessFile,
+        ...(witnesses ? { onSealed: () => witnesses.notify() } : {}),
       });
       sealer.start();
       cleanups.push(() => sealer.stop());
@@ -112,6 +119,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         ...(reconciliation.judge ? { judge: reconciliation.judge } : {}),
         projectionsStatus: () => projections?.status(),
         databaseUrl: database.url,
+        witnessStatus: () => witnesses?.status() ?? [],
       }),
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },

@@ -57,8 +57,8 @@ export const LedgerConfigSchema = z.object({
   projectionsEnabled: flag.default(true),
   /** Signed checkpoints (docs/integrity.md): sealed every N events or T ms, whichever comes first. */
   checkpointsEnabled: flag.default(true),
-  checkpointEveryEvents: z.coerce.number().int().min(1).max(10_000_000).default(1000),
-  checkpointEveryMs: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
+  checkpointEveryEvents: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  checkpointEveryMs: z.coerce.number().int().min(10).max(86_400_000).default(1000),
   /** The checkpoint signing key (PEM or raw base64), or a file holding it; unset: generated into `dataDir/keys`. */
   signingKey: z.string().min(1).optional(),
   signingKeyFile: z.string().min(1).optional(),
@@ -66,6 +66,13 @@ export const LedgerConfigSchema = z.object({
   verifyKeysDir: z.string().min(1).optional(),
   /** Also append every checkpoint to this file, kept away from the database (a witness). */
   witnessFile: z.string().min(1).optional(),
+  /** An HTTP witness (`ledger witness serve`) that receives every checkpoint; its bearer token, if it wants one. */
+  witnessUrl: z.string().url().optional(),
+  witnessToken: z.string().min(1).optional(),
+  /** First retry delay of a failed witness delivery; doubles per failure up to 30 s. */
+  witnessBackoffMs: z.coerce.number().int().min(1).max(60_000).default(500),
+  /** Start although the database is behind a witness: the witness head's checkpointHash (or position) abandoned. */
+  acknowledgeRollback: z.string().trim().min(1).max(200).optional(),
 });
 
 export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
@@ -107,6 +114,10 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   signingKeyFile: 'LEDGER_SIGNING_KEY_FILE',
   verifyKeysDir: 'LEDGER_VERIFY_KEYS_DIR',
   witnessFile: 'LEDGER_WITNESS_FILE',
+  witnessUrl: 'LEDGER_WITNESS_URL',
+  witnessToken: 'LEDGER_WITNESS_TOKEN',
+  witnessBackoffMs: 'LEDGER_WITNESS_BACKOFF_MS',
+  acknowledgeRollback: 'LEDGER_ACKNOWLEDGE_ROLLBACK',
 };
 
 export class InvalidConfigError extends Error {

@@ -5,6 +5,7 @@ import {
   RECONCILIATION_STATUS,
   type ReconciliationStatusProbe,
 } from '../reconciliation/reconciliation-status.http.controller.js';
+import { WITNESS_STATUS, type WitnessStatusProbe } from '../integrity/witness-publisher.js';
 import { StoreMonitor } from './store-monitor.service.js';
 
 export const STORE_HEALTH = Symbol('STORE_HEALTH');
@@ -24,6 +25,7 @@ export class HealthController {
     private readonly monitor: StoreMonitor,
     @Inject(PROJECTIONS_STATUS) private readonly projections: ProjectionsStatusProbe,
     @Inject(RECONCILIATION_STATUS) private readonly reconciliation: ReconciliationStatusProbe,
+    @Inject(WITNESS_STATUS) private readonly witnesses: WitnessStatusProbe,
   ) {}
 
   @Get()
@@ -32,12 +34,15 @@ export class HealthController {
     const subscription = this.monitor.status();
     const projections = this.projections();
     const reconciliation = this.reconciliation();
+    // A witness that refuses this database's checkpoints is degraded service; one that is unreachable is retried.
+    const witnesses = this.witnesses();
     const ok =
       store.database &&
       store.migrationsApplied > 0 &&
       subscription.alive &&
       (projections?.healthy ?? true) &&
-      (!reconciliation.enabled || reconciliation.alive);
+      (!reconciliation.enabled || reconciliation.alive) &&
+      witnesses.every((witness) => witness.status !== 'refused');
     void reply.status(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
       database: store.database ? 'reachable' : 'unreachable',
@@ -45,6 +50,7 @@ export class HealthController {
       subscription,
       projections: projections ?? { enabled: false },
       reconciliation,
+      witnesses,
     });
   }
 }

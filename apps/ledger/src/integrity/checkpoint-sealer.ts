@@ -8,7 +8,6 @@ import {
   type SigningKey,
 } from '@audit-ledger/integrity';
 import { randomUUID } from 'node:crypto';
-import { appendToWitnessFile } from './witness-file.js';
 
 /** The stream of `CheckpointSealed` events; its own events are leaves of the next checkpoint like any other. */
 export const CHECKPOINTS_STREAM = 'checkpoints';
@@ -30,8 +29,8 @@ export interface CheckpointSealerOptions {
   /** …or once this much time has passed since the last seal and at least one event is unsealed. */
   everyMs: number;
   logger: SealerLogger;
-  /** Also append each checkpoint to this file (a witness). */
-  witnessFile?: string | undefined;
+  /** Called after each checkpoint is appended (the witness publishers deliver it in the background). */
+  onSealed?: (checkpoint: SealedCheckpoint) => void;
   /** How often to look for new events; defaults to min(everyMs, 1000). */
   pollMs?: number;
   /** Events read per query. */
@@ -81,10 +80,14 @@ export class CheckpointSealer {
     this.stopped = false;
     const poll = this.options.pollMs ?? Math.min(this.options.everyMs, 1000);
     const tick = () => {
+      let sealed = false;
       this.running = this.sealIfDue()
+        .then((checkpoint) => (sealed = checkpoint !== null))
         .catch((error: unknown) => this.options.logger.error({ err: error }, 'checkpoint sealing failed'))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, poll);
+          // After a seal, look again at once: under load the next range may be due already (one seal per poll
+          // would let the unsealed tail grow without bound).
+          if (!this.stopped) this.timer = setTimeout(tick, sealed ? 0 : poll);
         });
     };
     this.timer = setTimeout(tick, poll);
@@ -202,11 +205,7 @@ export class CheckpointSealer {
       { fromPosition: checkpoint.fromPosition, toPosition: checkpoint.toPosition, count: checkpoint.count },
       'checkpoint sealed',
     );
-    if (this.options.witnessFile) {
-      await appendToWitnessFile(this.options.witnessFile, checkpoint).catch((error: unknown) =>
-        this.options.logger.error({ err: error, file: this.options.witnessFile }, 'writing the witness file failed'),
-      );
-    }
+    this.options.onSealed?.(checkpoint);
     return checkpoint;
   }
 }

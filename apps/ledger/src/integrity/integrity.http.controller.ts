@@ -11,6 +11,7 @@ import {
   publicKeysOf,
 } from './evidence-exporter.js';
 import { LastCheckpointVerification } from './last-checkpoint-verification.js';
+import { WITNESS_STATUS, type WitnessStatusProbe } from './witness-publisher.js';
 
 const position = z.string().regex(/^[1-9]\d{0,18}$/, 'a global position: a positive decimal integer');
 const EvidenceQuery = z
@@ -29,6 +30,7 @@ export class IntegrityHttpController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     private readonly lastVerification: LastCheckpointVerification,
+    @Inject(WITNESS_STATUS) private readonly witnesses: WitnessStatusProbe,
   ) {}
 
   /** The last checkpoint as stored, and its re-verification (cached until a newer checkpoint is sealed). */
@@ -36,7 +38,12 @@ export class IntegrityHttpController {
   async integrity() {
     const current = await this.lastVerification.current();
     if (!current) {
-      return { checkpointsEnabled: this.config.checkpointsEnabled, lastCheckpoint: null, verification: null };
+      return {
+        checkpointsEnabled: this.config.checkpointsEnabled,
+        lastCheckpoint: null,
+        verification: null,
+        witnesses: this.witnesses(),
+      };
     }
     const { last, verification } = current;
     const { checkpoint } = last;
@@ -54,6 +61,7 @@ export class IntegrityHttpController {
         globalPosition: last.globalPosition.toString(),
       },
       verification,
+      witnesses: this.witnesses(),
     };
   }
 
