@@ -227,6 +227,16 @@ async function checkpointOverheadOnly(): Promise<void> {
   for (const configuration of CONFIGURATIONS.slice(0, 2)) {
     const database = await benchDatabase();
     rows.push(...(await ledgerScenarios(database.url, { ...configuration, closedLoopOnly: true })));
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows: sealed } = await client.query<{ n: number; biggest: string | null }>(
+      `SELECT count(*)::int AS n, max((data->>'count')::bigint)::text AS biggest
+         FROM ledger.events WHERE stream_id = 'checkpoints'`,
+    );
+    await client.end();
+    process.stdout.write(
+      `${configuration.label}: ${sealed[0]!.n} checkpoints, largest range ${sealed[0]!.biggest ?? 0}\n`,
+    );
     await database.close();
   }
   const [without, sealed] = rows;

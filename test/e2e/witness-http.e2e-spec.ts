@@ -181,7 +181,10 @@ describe('HTTP witness (issue 10 finding 9)', () => {
       expect(integrity.witnesses[0]).toMatchObject({ kind: 'http' });
 
       // then, once a real witness answers on that port, every checkpoint reaches it, in order
-      await new Promise<void>((resolve) => failing!.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        failing!.close(() => resolve());
+        failing!.closeAllConnections();
+      });
       failing = undefined;
       witness = await startWitnessServer({ dir: join(dir, 'caught-up'), port });
       const [last] = await t.sql<{ data: { checkpointHash: string } }>(
@@ -207,4 +210,51 @@ describe('HTTP witness (issue 10 finding 9)', () => {
       expect(lines.map((line) => line.checkpointHash)).toContain(last!.data.checkpointHash);
     }, 60_000);
   });
+
+  it('never sends its checkpoints to a witness whose head it does not have: refused, /health 503', async () => {
+    // given a witness that was unreachable at start (so the start-up comparison was skipped)…
+    const failing = createServer((request, response) => {
+      request.resume();
+      response.writeHead(503).end();
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const port = (failing.address() as AddressInfo).port;
+    const t = await startLedgerUnderTest({
+      dataDir: join(dir, 'ledger-refused'),
+      checkpointEveryMs: 50,
+      witnessUrl: `http://127.0.0.1:${port}`,
+      witnessBackoffMs: 20,
+    });
+    let witness: RunningWitnessServer | undefined;
+    try {
+      expect((await t.http('POST', '/v1/approvals', anApproval())).status).toBe(201);
+      // …and that comes back holding another ledger's checkpoint
+      const prepared = await startWitnessServer({ dir: join(dir, 'foreign'), port: 0 });
+      expect((await call(`${prepared.url}/checkpoints`, 'POST', seal(1, 10, GENESIS_CHECKPOINT_HASH))).status).toBe(
+        201,
+      );
+      await prepared.close();
+      await new Promise<void>((resolve) => {
+        failing.close(() => resolve());
+        failing.closeAllConnections();
+      });
+      witness = await startWitnessServer({ dir: join(dir, 'foreign'), port });
+      const foreign = readFileSync(witness.file, 'utf8');
+
+      // then the ledger sends it nothing (no fork) and says so
+      const refused = await within(10_000, 'the witness to be refused', async () => {
+        const { status, body } = await t.http('GET', '/health');
+        const [w] = (body as { witnesses: WitnessStatus[] }).witnesses;
+        return w?.status === 'refused' ? { status, w } : undefined;
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.w.lastError).toContain('which this database does not have');
+      expect((await t.http('POST', '/v1/approvals', anApproval())).status).toBe(201); // appends go on
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(readFileSync(witness.file, 'utf8')).toBe(foreign);
+    } finally {
+      await t.stop();
+      await witness?.close();
+    }
+  }, 60_000);
 });

@@ -14,6 +14,8 @@ import { WitnessRefusedError, type Witness, type WitnessState } from './witness.
 export class HttpWitness implements Witness {
   readonly kind = 'http';
   readonly target: string;
+  /** Aborts requests in flight when the ledger stops (a hanging witness must not hold the shutdown). */
+  private readonly closing = new AbortController();
 
   constructor(
     baseUrl: string,
@@ -21,6 +23,10 @@ export class HttpWitness implements Witness {
     private readonly timeoutMs = 10_000,
   ) {
     this.target = baseUrl.replace(/\/+$/, '');
+  }
+
+  close(): void {
+    this.closing.abort(new Error('the ledger is stopping'));
   }
 
   async latest(): Promise<WitnessState> {
@@ -53,7 +59,7 @@ export class HttpWitness implements Witness {
       method,
       headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(this.timeoutMs),
+      signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]),
     });
     const text = await response.text();
     let parsed: unknown;

@@ -75,6 +75,7 @@ export class WitnessPublisher {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    this.options.witness.close?.();
     await this.loop;
   }
 
@@ -92,6 +93,7 @@ export class WitnessPublisher {
         this.state.status = 'ok';
         this.state.consecutiveFailures = 0;
       } catch (error) {
+        if (this.stopped) return; // aborted by stop(): the next start catches the witness up
         const message = error instanceof Error ? error.message : String(error);
         this.state.lastError = message;
         this.state.lastErrorAt = new Date().toISOString();

@@ -78,6 +78,7 @@ export async function checkWitnessesAtStart(options: WitnessStartupCheckOptions)
     if (recorded && sameHead(recorded.abandoned, comparison.witness) && sameHead(recorded.resumedFrom, databaseHead)) {
       // Acknowledged and recorded before, but the witness was not told (it was down, or the ledger stopped).
       await witness.acknowledgeRollback(recorded);
+      acknowledgedAny = true;
       logger.warn(
         { witness: witness.target, eventId: recorded.eventId },
         'sent a recorded rollback acknowledgement to the witness',

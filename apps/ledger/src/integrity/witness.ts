@@ -15,6 +15,8 @@ export interface Witness {
   /** Rejects with WitnessRefusedError when the witness refuses (the checkpoint does not chain on its head). */
   append(checkpoint: SealedCheckpoint): Promise<void>;
   acknowledgeRollback(ack: RollbackAcknowledgement): Promise<void>;
+  /** Ends requests in flight (on stop). */
+  close?(): void;
 }
 
 /** The witness answered and refused: retrying the same request will not help. */
