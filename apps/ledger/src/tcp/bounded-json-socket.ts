@@ -3,7 +3,7 @@ import { TcpSocket } from '@nestjs/microservices/helpers/tcp-socket.js';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameReader, type FrameError } from './frame-reader.js';
-import { CLOSE_LINGER_MS, MAX_IN_FLIGHT_PER_CONNECTION, type TcpServerState } from './tcp-limits.js';
+import { CLOSE_LINGER_MS, MAX_IN_FLIGHT_PER_CONNECTION, REPLY_DRAIN_MS, type TcpServerState } from './tcp-limits.js';
 
 /** Every way the TCP transport refuses a connection or a frame; the reply carries it as `err.error.code`. */
 export type TcpErrorCode =
@@ -63,16 +63,16 @@ export class BoundedJsonSocket extends TcpSocket {
   }
 
   override sendMessage(message: unknown, callback?: (err?: unknown) => void): void {
-    if (this.closing) {
-      callback?.(new Error('the connection is closing'));
+    if (this.socket.writableEnded || this.socket.destroyed) {
+      callback?.(new Error('the connection is closed'));
       return;
     }
-    this.settle(message);
     super.sendMessage(message, callback);
+    this.settle(message);
   }
 
   protected handleSend(message: unknown, callback?: (err?: unknown) => void): void {
-    if (this.closing) return;
+    if (this.socket.writableEnded) return;
     const flushed = this.socket.write(frameOf(message), 'utf8', callback);
     if (this.socket.writableLength > MAX_SEND_BUFFER_BYTES) {
       this.logger.warn({ remote: this.socket.remoteAddress }, 'TCP peer does not read its replies; connection cut');
@@ -171,7 +171,9 @@ export class BoundedJsonSocket extends TcpSocket {
     this.inFlightBytes -= bytes;
     this.inFlightCount--;
     this.state.release(bytes);
-    this.resumeIfPossible();
+    if (this.closing) {
+      if (this.inFlightCount === 0) this.finish();
+    } else this.resumeIfPossible();
   }
 
   private isPaused(): boolean {
@@ -220,15 +222,29 @@ export class BoundedJsonSocket extends TcpSocket {
     }
   }
 
-  /** Answers with an error packet (id null unless known), stops reading into memory and closes the connection. */
+  /**
+   * Answers with an error packet (id null unless known) and stops reading into memory; replies to requests already
+   * being handled still go out (for up to {@link REPLY_DRAIN_MS}), then the connection is closed.
+   */
   private closeWithError(code: TcpErrorCode, message: string, id: string | null = null): void {
     if (this.closing) return;
     this.closing = true;
     this.logger.warn({ remote: this.socket.remoteAddress, code, reason: message }, 'TCP connection refused');
-    this.releaseAll();
+    this.clearFrameTimer();
+    this.state.release(this.heldCharge);
+    this.heldCharge = 0;
+    this.stash = undefined;
+    this.reader.clear();
     if (this.socket.destroyed) return;
-    this.socket.end(frameOf(errorPacket(id, code, message)));
+    this.socket.write(frameOf(errorPacket(id, code, message)));
     this.socket.resume(); // read and discard what the peer still sends, so it can see the reply before the close
+    if (this.inFlightCount === 0) this.finish();
+    else setTimeout(() => this.finish(), REPLY_DRAIN_MS).unref();
+  }
+
+  private finish(): void {
+    if (this.socket.writableEnded || this.socket.destroyed) return;
+    this.socket.end();
     const linger = setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS);
     linger.unref();
     this.socket.once('close', () => clearTimeout(linger));

@@ -14,6 +14,9 @@ export interface TcpLimits {
 /** Requests of one connection handled at a time; beyond, the connection is not read until replies go out. */
 export const MAX_IN_FLIGHT_PER_CONNECTION = 64;
 
+/** After an error reply, how long requests already being handled may still send their replies. */
+export const REPLY_DRAIN_MS = 10_000;
+
 /** After an error reply, how long a closing connection is read (and discarded) so the peer sees the reply. */
 export const CLOSE_LINGER_MS = 2_000;
 
