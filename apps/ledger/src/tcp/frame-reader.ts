@@ -36,6 +36,9 @@ export class FrameReader {
   private inBody = false;
   private units = 0;
   private pendingContinuation = 0;
+  /** Allowed range of the next continuation byte (narrower after E0, ED, F0, F4: no overlongs, no surrogates). */
+  private continuationMin = 0x80;
+  private continuationMax = 0xbf;
   private parts: Buffer[] = [];
   private bodyBytes = 0;
 
@@ -60,6 +63,8 @@ export class FrameReader {
     this.inBody = false;
     this.units = 0;
     this.pendingContinuation = 0;
+    this.continuationMin = 0x80;
+    this.continuationMax = 0xbf;
   }
 
   /** Reads from `chunk` at `offset`: up to the end of one frame, or to the end of the chunk. */
@@ -104,17 +109,19 @@ export class FrameReader {
     }
     for (; i < chunk.length && !(this.units === this.announced && this.pendingContinuation === 0); i++) {
       const byte = chunk[i]!;
-      if ((byte & 0xc0) === 0x80) {
-        if (this.pendingContinuation === 0) return this.notUtf8();
+      if (this.pendingContinuation > 0) {
+        if (byte < this.continuationMin || byte > this.continuationMax) return this.notUtf8();
         this.pendingContinuation--;
+        this.continuationMin = 0x80;
+        this.continuationMax = 0xbf;
         continue;
       }
-      if (this.pendingContinuation > 0) return this.notUtf8();
-      if (byte < 0x80) this.units += 1;
-      else if (byte >= 0xc2 && byte <= 0xdf) [this.units, this.pendingContinuation] = [this.units + 1, 1];
-      else if (byte >= 0xe0 && byte <= 0xef) [this.units, this.pendingContinuation] = [this.units + 1, 2];
-      else if (byte >= 0xf0 && byte <= 0xf4) [this.units, this.pendingContinuation] = [this.units + 2, 3];
-      else return this.notUtf8();
+      const sequence = utf8Sequence(byte);
+      if (!sequence) return this.notUtf8();
+      this.units += sequence.units;
+      this.pendingContinuation = sequence.continuation;
+      this.continuationMin = sequence.min;
+      this.continuationMax = sequence.max;
       if (this.units > this.announced) {
         return this.fail(
           'TCP.MALFORMED_FRAME',
@@ -152,4 +159,27 @@ export class FrameReader {
     this.clear();
     return { kind: 'error', error: { code, message } };
   }
+}
+
+interface Utf8Sequence {
+  /** UTF-16 code units of the character. */
+  units: number;
+  continuation: number;
+  min: number;
+  max: number;
+}
+
+const ASCII: Utf8Sequence = { units: 1, continuation: 0, min: 0x80, max: 0xbf };
+
+/** What a UTF-8 lead byte starts (RFC 3629 table 3-7), or undefined for a byte no character starts with. */
+function utf8Sequence(lead: number): Utf8Sequence | undefined {
+  if (lead < 0x80) return ASCII;
+  if (lead >= 0xc2 && lead <= 0xdf) return { units: 1, continuation: 1, min: 0x80, max: 0xbf };
+  if (lead >= 0xe0 && lead <= 0xef) {
+    return { units: 1, continuation: 2, min: lead === 0xe0 ? 0xa0 : 0x80, max: lead === 0xed ? 0x9f : 0xbf };
+  }
+  if (lead >= 0xf0 && lead <= 0xf4) {
+    return { units: 2, continuation: 3, min: lead === 0xf0 ? 0x90 : 0x80, max: lead === 0xf4 ? 0x8f : 0xbf };
+  }
+  return undefined;
 }
