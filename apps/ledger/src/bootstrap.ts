@@ -16,6 +16,7 @@ import { setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
+import { LedgerServerNats } from './nats/ledger-server-nats.js';
 import { httpServerOptions } from './shared/http-server-options.js';
 import { boundedJsonSocketClass, TcpServerState } from './tcp/index.js';
 
@@ -129,7 +130,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     });
     app.connectMicroservice<MicroserviceOptions>(
       config.transport === 'nats'
-        ? { transport: Transport.NATS, options: { servers: [config.natsUrl] } }
+        ? { strategy: new LedgerServerNats({ servers: [config.natsUrl] }, logger) }
         : {
             transport: Transport.TCP,
             options: { host: config.tcpHost, port: tcpPort, socketClass: boundedJsonSocketClass(tcpState, logger) },
