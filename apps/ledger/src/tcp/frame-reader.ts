@@ -169,17 +169,30 @@ interface Utf8Sequence {
   max: number;
 }
 
-const ASCII: Utf8Sequence = { units: 1, continuation: 0, min: 0x80, max: 0xbf };
+const sequence = (units: number, continuation: number, min = 0x80, max = 0xbf): Utf8Sequence => ({
+  units,
+  continuation,
+  min,
+  max,
+});
+const ASCII = sequence(1, 0);
+const TWO_BYTES = sequence(1, 1);
+const THREE_BYTES = sequence(1, 2);
+const THREE_BYTES_AFTER_E0 = sequence(1, 2, 0xa0); // no overlong encodings
+const THREE_BYTES_AFTER_ED = sequence(1, 2, 0x80, 0x9f); // no encoded surrogates
+const FOUR_BYTES = sequence(2, 3);
+const FOUR_BYTES_AFTER_F0 = sequence(2, 3, 0x90); // no overlong encodings
+const FOUR_BYTES_AFTER_F4 = sequence(2, 3, 0x80, 0x8f); // nothing above U+10FFFF
 
-/** What a UTF-8 lead byte starts (RFC 3629 table 3-7), or undefined for a byte no character starts with. */
+/** What a UTF-8 lead byte starts (RFC 3629), or undefined for a byte no character starts with. */
 function utf8Sequence(lead: number): Utf8Sequence | undefined {
   if (lead < 0x80) return ASCII;
-  if (lead >= 0xc2 && lead <= 0xdf) return { units: 1, continuation: 1, min: 0x80, max: 0xbf };
-  if (lead >= 0xe0 && lead <= 0xef) {
-    return { units: 1, continuation: 2, min: lead === 0xe0 ? 0xa0 : 0x80, max: lead === 0xed ? 0x9f : 0xbf };
-  }
-  if (lead >= 0xf0 && lead <= 0xf4) {
-    return { units: 2, continuation: 3, min: lead === 0xf0 ? 0x90 : 0x80, max: lead === 0xf4 ? 0x8f : 0xbf };
-  }
+  if (lead >= 0xc2 && lead <= 0xdf) return TWO_BYTES;
+  if (lead === 0xe0) return THREE_BYTES_AFTER_E0;
+  if (lead === 0xed) return THREE_BYTES_AFTER_ED;
+  if (lead >= 0xe1 && lead <= 0xef) return THREE_BYTES;
+  if (lead === 0xf0) return FOUR_BYTES_AFTER_F0;
+  if (lead === 0xf4) return FOUR_BYTES_AFTER_F4;
+  if (lead >= 0xf1 && lead <= 0xf3) return FOUR_BYTES;
   return undefined;
 }
