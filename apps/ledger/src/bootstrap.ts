@@ -17,7 +17,9 @@ import { setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
-import { NoDelayJsonSocket } from './shared/no-delay-json-socket.js';
+import { LedgerServerNats } from './nats/ledger-server-nats.js';
+import { httpServerOptions } from './shared/http-server-options.js';
+import { boundedJsonSocketClass, TcpServerState } from './tcp/index.js';
 
 export interface RunningLedger {
   config: LedgerConfig;
@@ -33,9 +35,6 @@ export interface HttpRoute {
   method: string;
   url: string;
 }
-
-/** Raw outputs up to 16 MiB are accepted (and capped when stored); JSON escaping can double that. */
-const HTTP_BODY_LIMIT = 40 * 1024 * 1024;
 
 /** Starts the whole ledger: database (embedded unless DATABASE_URL), event store, transports, HTTP. */
 export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): Promise<RunningLedger> {
@@ -100,7 +99,8 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       cleanups.push(() => sealer.stop());
     }
 
-    const adapter = new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT });
+    const adapter = new FastifyAdapter(httpServerOptions(config));
+    adapter.getInstance().server.maxConnections = config.httpMaxConnections;
     const httpRoutes: HttpRoute[] = [];
     adapter.getInstance().addHook('onRoute', ({ method, url }) => {
       for (const one of [method].flat()) httpRoutes.push({ method: one, url });
@@ -129,12 +129,19 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     cleanups.push(() => reconciliation.sseAlerts.close()); // open event streams would hold the HTTP server open
 
     const tcpPort = config.tcpPort === 0 ? await freePort(config.tcpHost) : config.tcpPort;
+    const tcpState = new TcpServerState({
+      maxFrameBytes: config.tcpMaxFrameBytes,
+      maxBufferedBytes: config.tcpMaxBufferedBytes,
+      maxConnections: config.tcpMaxConnections,
+      idleTimeoutMs: config.tcpIdleTimeoutMs,
+      frameTimeoutMs: config.tcpFrameTimeoutMs,
+    });
     app.connectMicroservice<MicroserviceOptions>(
       config.transport === 'nats'
-        ? { transport: Transport.NATS, options: { servers: [config.natsUrl] } }
+        ? { strategy: new LedgerServerNats({ servers: [config.natsUrl] }, logger) }
         : {
             transport: Transport.TCP,
-            options: { host: config.tcpHost, port: tcpPort, socketClass: NoDelayJsonSocket },
+            options: { host: config.tcpHost, port: tcpPort, socketClass: boundedJsonSocketClass(tcpState, logger) },
           },
       { inheritAppConfig: true }, // the RPC handlers get the APP_FILTER that shapes errors
     );

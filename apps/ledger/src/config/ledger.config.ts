@@ -1,6 +1,16 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
+const MiB = 1024 * 1024;
+
+/**
+ * Largest HTTP body (bytes). Raw outputs up to 16 Mi characters are accepted (and capped when stored); JSON escaping
+ * of quotes, backslashes and newlines can double that, and 1,024 artifacts with 4,096-character paths add about 8 MiB.
+ */
+export const HTTP_BODY_LIMIT_BYTES = 40 * MiB;
+/** Every command the HTTP API accepts also fits one TCP frame: its body plus the packet envelope and a margin. */
+export const DEFAULT_TCP_MAX_FRAME_BYTES = HTTP_BODY_LIMIT_BYTES + 8 * MiB;
+const milliseconds = (max: number) => z.coerce.number().int().min(0).max(max);
 /** `true`/`false`/`1`/`0` from the environment (z.coerce.boolean would read "false" as true). */
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
@@ -18,6 +28,28 @@ export const LedgerConfigSchema = z.object({
   /** On stop, how long in-flight HTTP requests may finish before their connections are closed. */
   httpDrainMs: z.coerce.number().int().min(0).max(600_000).default(5_000),
   natsUrl: z.string().min(1).default('nats://127.0.0.1:4222'),
+  /** TCP transport bounds (docs/api.md "Transport limits"); a timeout of 0 switches it off. */
+  tcpMaxFrameBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * MiB)
+    .default(DEFAULT_TCP_MAX_FRAME_BYTES),
+  tcpMaxBufferedBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * MiB)
+    .default(256 * MiB),
+  tcpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  tcpIdleTimeoutMs: milliseconds(86_400_000).default(300_000),
+  tcpFrameTimeoutMs: milliseconds(3_600_000).default(60_000),
+  /** HTTP bounds: whole request (headers and body) received within, headers within, idle keep-alive, any socket idle. */
+  httpRequestTimeoutMs: milliseconds(3_600_000).default(120_000),
+  httpHeadersTimeoutMs: milliseconds(600_000).default(20_000),
+  httpKeepAliveTimeoutMs: milliseconds(600_000).default(5_000),
+  httpIdleTimeoutMs: milliseconds(3_600_000).default(120_000),
+  httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** Stored output is cut to this many bytes (UTF-8); the full output's SHA-256 and size are kept. */
   outputCapBytes: z.coerce
     .number()
@@ -88,6 +120,16 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   httpHost: 'LEDGER_HTTP_HOST',
   httpPort: 'LEDGER_HTTP_PORT',
   natsUrl: 'LEDGER_NATS_URL',
+  tcpMaxFrameBytes: 'LEDGER_TCP_MAX_FRAME_BYTES',
+  tcpMaxBufferedBytes: 'LEDGER_TCP_MAX_BUFFERED_BYTES',
+  tcpMaxConnections: 'LEDGER_TCP_MAX_CONNECTIONS',
+  tcpIdleTimeoutMs: 'LEDGER_TCP_IDLE_TIMEOUT_MS',
+  tcpFrameTimeoutMs: 'LEDGER_TCP_FRAME_TIMEOUT_MS',
+  httpRequestTimeoutMs: 'LEDGER_HTTP_REQUEST_TIMEOUT_MS',
+  httpHeadersTimeoutMs: 'LEDGER_HTTP_HEADERS_TIMEOUT_MS',
+  httpKeepAliveTimeoutMs: 'LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  httpIdleTimeoutMs: 'LEDGER_HTTP_IDLE_TIMEOUT_MS',
+  httpMaxConnections: 'LEDGER_HTTP_MAX_CONNECTIONS',
   httpDrainMs: 'LEDGER_HTTP_DRAIN_MS',
   outputCapBytes: 'LEDGER_OUTPUT_CAP_BYTES',
   tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
@@ -146,6 +188,17 @@ export function loadConfig(
   if (parsed.data.alertWebhookUrl && !parsed.data.alertWebhookSecret) {
     throw new InvalidConfigError(
       'Invalid configuration: LEDGER_ALERT_WEBHOOK_SECRET: required when LEDGER_ALERT_WEBHOOK_URL is set (alerts are signed)',
+    );
+  }
+  if (parsed.data.tcpMaxBufferedBytes < parsed.data.tcpMaxFrameBytes) {
+    throw new InvalidConfigError(
+      'Invalid configuration: LEDGER_TCP_MAX_BUFFERED_BYTES: must be at least LEDGER_TCP_MAX_FRAME_BYTES (a largest frame must fit)',
+    );
+  }
+  const { httpRequestTimeoutMs: request, httpHeadersTimeoutMs: headers } = parsed.data;
+  if (request > 0 && (headers === 0 || headers > request)) {
+    throw new InvalidConfigError(
+      'Invalid configuration: LEDGER_HTTP_HEADERS_TIMEOUT_MS: must be between 1 and LEDGER_HTTP_REQUEST_TIMEOUT_MS',
     );
   }
   if (parsed.data.judgeUrl && !parsed.data.judgeModel) {

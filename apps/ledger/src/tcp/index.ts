@@ -1,0 +1,3 @@
+export { BoundedJsonSocket, boundedJsonSocketClass, type TcpErrorCode } from './bounded-json-socket.js';
+export { FrameReader, type FrameError, type ReadResult } from './frame-reader.js';
+export { TcpServerState, type TcpLimits } from './tcp-limits.js';
