@@ -111,8 +111,19 @@ ALTER TABLE ${EVENTS_TABLE}
   );
 `;
 
+/**
+ * The sequence hands out positions from 1; a row below 1 can only come from `OVERRIDING SYSTEM VALUE` (issue 10,
+ * finding 4). NOT VALID: the constraint holds for every row written from now on without failing on a database that
+ * already holds such rows; `ledger verify` reports those (finding `invalid_position`).
+ */
+const positionsFromOne = `
+ALTER TABLE ${EVENTS_TABLE}
+  ADD CONSTRAINT events_global_position_from_1 CHECK (global_position >= 1) NOT VALID;
+`;
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'events table, append-only triggers, writer role', sql: createWriterRole + createEventsTable },
   { version: 2, name: 'event payloads stored as their canonical JSON text', sql: payloadsAsCanonicalText },
+  { version: 3, name: 'global positions start at 1', sql: positionsFromOne },
 ];
