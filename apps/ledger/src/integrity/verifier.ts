@@ -115,6 +115,8 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
   // A connection that dies while idle (server restart, database dropped) must not crash the process: every pass runs
   // on checked-out clients, whose queries then fail with the cause.
   pool.on('error', () => undefined);
+  // A connection that dies while checked out emits 'error' too: its query fails, the process must not.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const clients: pg.PoolClient[] = [];
   try {
     const first = await pool.connect();

@@ -26,15 +26,16 @@ export class WriterPool {
     });
     // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
     this.pool.on('error', (error) => options.logger.warn({ err: error }, 'idle event store connection failed'));
+    // The pool listens for errors of idle connections only. A socket that fails while checked out (a server that
+    // dropped it, then a ROLLBACK written to it; a postmaster killed between connect and first use) also emits
+    // 'error', which must not crash the process: the query it fails is answered with the same error, and the
+    // connection is destroyed when released. Attached as each connection opens, before anyone can use it.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async acquire(): Promise<pg.PoolClient> {
     const client = await this.pool.connect();
     if (this.prepared.has(client)) return client;
-    // The pool listens for errors of idle connections only. A socket that fails while checked out (a server that
-    // dropped it, then a ROLLBACK written to it) also emits 'error', which must not crash the process: the query it
-    // fails is answered with the same error, and the connection is destroyed when released.
-    client.on('error', () => undefined);
     try {
       await client.query(`SET ROLE ${WRITER_ROLE}`);
     } catch (error) {
