@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,7 +77,11 @@ describe('PostgreSQL restarts under a running ledger', () => {
       tcpPort,
     );
     // (The HTTP port opens just after the TCP one.)
-    await eventually('the first approval', () => request('POST', '/v1/approvals', approval), (r) => r.status === 201);
+    await eventually(
+      'the first approval',
+      () => request('POST', '/v1/approvals', approval),
+      (r) => r.status === 201,
+    );
   });
 
   afterAll(async () => {
@@ -137,4 +141,66 @@ describe('PostgreSQL restarts under a running ledger', () => {
       expect(ledger.child.exitCode).toBeNull();
     });
   }
+});
+
+describe('the embedded PostgreSQL dies under a running ledger', () => {
+  it('is started again by the ledger, which serves appends again without a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-embedded-restart-'));
+    chmodSync(dataDir, 0o755); // as root the server runs as the OS user postgres
+    const tcpPort = await freePort();
+    const httpPort = await freePort();
+    const ledger = await spawnLedger(
+      {
+        DATABASE_URL: '',
+        LEDGER_DATA_DIR: dataDir,
+        LEDGER_EMBEDDED_PG_PORT: String(await freePort()),
+        LEDGER_TCP_PORT: String(tcpPort),
+        LEDGER_HTTP_PORT: String(httpPort),
+      },
+      tcpPort,
+    );
+    const post = async (path: string, body: unknown) => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(10_000),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      } catch (error) {
+        return { status: 0, body: { error: String(error) } };
+      }
+    };
+    try {
+      const approval = anApproval();
+      let granted = await post('/v1/approvals', approval);
+      for (let i = 0; i < 100 && granted.status === 0; i++) {
+        await sleep(100);
+        granted = await post('/v1/approvals', approval);
+      }
+      expect(granted.status).toBe(201);
+
+      // When the postmaster is SIGKILLed.
+      const pidFile = join(realpathSync(join(dataDir, 'pg')), 'postmaster.pid');
+      const postmaster = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0]!, 10);
+      process.kill(postmaster, 'SIGKILL');
+
+      // Then appends answer 503 until the ledger has started it again, then 201; nothing else.
+      const statuses: number[] = [];
+      for (let i = 0; i < 300 && statuses.at(-1) !== 201; i++) {
+        const answer = await post('/v1/executions', anExecution({ approvalId: approval.approvalId }));
+        statuses.push(answer.status);
+        if (answer.status === 503) expect(answer.body).toMatchObject({ error: { code: 'EVENT_STORE.UNAVAILABLE' } });
+        if (answer.status !== 201) await sleep(100);
+      }
+      expect(statuses.at(-1)).toBe(201);
+      expect(statuses.filter((status) => status !== 201 && status !== 503)).toEqual([]);
+      expect(ledger.output()).toContain('the embedded PostgreSQL exited unexpectedly; starting it again');
+      expect(ledger.child.exitCode).toBeNull();
+    } finally {
+      await ledger.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -17,6 +17,17 @@ export async function resolveDatabase(config: LedgerConfig, logger: Logger): Pro
     dataDir,
     port: config.embeddedPgPort,
     log: (line) => logger.debug({ component: 'embedded-postgres' }, line),
+    // The ledger owns its server: when it dies (killed, crashed) the ledger starts it again and reconnects.
+    restartOnExit: true,
+    onRestart: ({ phase, detail }) =>
+      (phase === 'restarted' ? logger.warn.bind(logger) : logger.error.bind(logger))(
+        { component: 'embedded-postgres', detail },
+        phase === 'exited'
+          ? 'the embedded PostgreSQL exited unexpectedly; starting it again'
+          : phase === 'restarted'
+            ? 'the embedded PostgreSQL runs again'
+            : 'the embedded PostgreSQL did not start again; retrying',
+      ),
   });
   logger.info({ dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL (no DATABASE_URL set)');
   const serverUrl = await embedded.start();

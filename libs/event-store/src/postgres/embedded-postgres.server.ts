@@ -24,7 +24,17 @@ export interface EmbeddedPostgresOptions {
   /** Delete the cluster on stop (tests). */
   ephemeral?: boolean;
   log?: (line: string) => void;
+  /**
+   * Start the server again when it exits without `stop` (killed, crashed), retrying with backoff until it runs or
+   * `stop` is called: the ledger owns its embedded server, so nobody else would (issue 10, finding 7).
+   */
+  restartOnExit?: boolean;
+  /** Told of an unexpected exit and of each restart (for the ledger's log). */
+  onRestart?: (event: { phase: 'exited' | 'restarted' | 'failed'; detail: string }) => void;
 }
+
+const FIRST_RESTART_DELAY_MS = 200;
+const MAX_RESTART_DELAY_MS = 5000;
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
@@ -72,6 +82,8 @@ export class EmbeddedPostgresServer {
   private process?: ChildProcess;
   private readonly clusterDir: string;
   private exitHook?: () => void;
+  private stopping = false;
+  private restartTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: EmbeddedPostgresOptions) {
     this.clusterDir = resolve(options.dataDir);
@@ -89,10 +101,12 @@ export class EmbeddedPostgresServer {
     writeFileSync(ownerFile(this.clusterDir), `${process.pid}\n`);
     const dataDir = clusterLocation(this.clusterDir, user, SHARED_DIR);
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await this.initialise(binaries.initdb, dataDir, user);
-    this.process = await this.launch(binaries.postgres, dataDir, user);
-    const postmaster = this.process.pid;
+    this.stopping = false;
+    await this.run(binaries.postgres, dataDir, user);
+    if (this.exitHook) process.removeListener('exit', this.exitHook);
     // Last resort on an abrupt but catchable exit (uncaught error, process.exit): do not leave the server behind.
     this.exitHook = () => {
+      const postmaster = this.process?.pid;
       if (postmaster && isAlive(postmaster)) process.kill(postmaster, 'SIGQUIT');
       if (this.options.ephemeral) this.removeCluster(dataDir);
       rmSync(ownerFile(this.clusterDir), { force: true });
@@ -101,7 +115,41 @@ export class EmbeddedPostgresServer {
     return this.url;
   }
 
+  /** Launches the postmaster; with `restartOnExit`, watches it and starts it again when it exits unasked. */
+  private async run(postgres: string, dataDir: string, user: OsUser | undefined): Promise<void> {
+    const child = await this.launch(postgres, dataDir, user);
+    if (this.stopping) {
+      child.kill('SIGINT'); // stop() came while this restart was starting
+      return;
+    }
+    this.process = child;
+    if (!this.options.restartOnExit) return;
+    child.once('exit', (code, signal) => {
+      if (this.stopping || this.process !== child) return;
+      this.options.onRestart?.({ phase: 'exited', detail: `exit code ${code}, signal ${signal}` });
+      this.scheduleRestart(postgres, dataDir, user, FIRST_RESTART_DELAY_MS);
+    });
+  }
+
+  private scheduleRestart(postgres: string, dataDir: string, user: OsUser | undefined, delay: number): void {
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      // Backends orphaned by a killed postmaster hold the shared memory for a moment: until they exit, a start fails.
+      this.run(postgres, dataDir, user).then(
+        () => this.options.onRestart?.({ phase: 'restarted', detail: `pid ${this.process?.pid}` }),
+        (error: unknown) => {
+          this.options.onRestart?.({ phase: 'failed', detail: String(error).slice(0, 500) });
+          this.scheduleRestart(postgres, dataDir, user, Math.min(delay * 2, MAX_RESTART_DELAY_MS));
+        },
+      );
+    }, delay);
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     if (this.exitHook) process.removeListener('exit', this.exitHook);
     const child = this.process;
     this.process = undefined;
