@@ -11,12 +11,14 @@ import { resolveTokenSecret } from './config/token-secret.js';
 import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
+import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
 import { NoDelayJsonSocket } from './shared/no-delay-json-socket.js';
+import { ensurePrivateDirectory } from './shared/private-directory.js';
 
 export interface RunningLedger {
   config: LedgerConfig;
@@ -48,8 +50,10 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
   };
   if (database.embedded) cleanups.push(() => database.embedded!.stop());
   try {
+    // resolveDatabase applied the migrations with the admin connection; everything from here uses the runtime login.
     const store = await PostgresEventStore.connect({
       connectionString: database.url,
+      migrate: false,
       poolSize: config.dbPoolSize,
       logger,
     });
@@ -72,6 +76,10 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     if (projections) cleanups.push(() => projections.stop());
 
     if (config.checkpointsEnabled) {
+      if (!config.signingKey && !config.signingKeyFile) {
+        const tightened = ensurePrivateDirectory(integrityKeysDir(config.dataDir));
+        if (tightened) logger.warn({ keysDir: integrityKeysDir(config.dataDir) }, tightened);
+      }
       const keys = resolveIntegrityKeys({
         signingKey: config.signingKey,
         signingKeyFile: config.signingKeyFile,
