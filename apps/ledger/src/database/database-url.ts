@@ -6,7 +6,13 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { ensurePrivateDirectory } from '../shared/private-directory.js';
-import { loginCanAlterLedger, provisionServiceLogin, SERVICE_LOGIN } from './service-login.js';
+import {
+  handOverDerivedSchemasTo,
+  loginCanAlterLedger,
+  loginOf,
+  provisionServiceLogin,
+  SERVICE_LOGIN,
+} from './service-login.js';
 
 export interface ResolvedDatabase {
   /** The runtime login's connection string: every connection of the running service (docs/operations.md). */
@@ -31,6 +37,7 @@ export async function resolveDatabase(config: LedgerConfig, logger: Logger): Pro
     }
     const adminUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
     await runMigrations(adminUrl, { logger });
+    if (config.migrationDatabaseUrl) await handOverToRuntimeLogin(adminUrl, config.databaseUrl, logger);
     await warnIfLoginCanAlterLedger(config.databaseUrl, logger);
     return { url: config.databaseUrl, adminUrl };
   }
@@ -73,6 +80,26 @@ export async function resolveDatabase(config: LedgerConfig, logger: Logger): Pro
   } catch (error) {
     await embedded.stop();
     throw error;
+  }
+}
+
+/** Schemas of read models the admin login created (when it was the runtime login too) go to the runtime login. */
+async function handOverToRuntimeLogin(adminUrl: string, runtimeUrl: string, logger: Logger): Promise<void> {
+  const [admin, runtime] = await Promise.all([loginOf(adminUrl), loginOf(runtimeUrl)]);
+  if (admin === runtime) return;
+  try {
+    const handedOver = await handOverDerivedSchemasTo(adminUrl, runtime);
+    if (handedOver.length > 0) {
+      logger.warn(
+        { schemas: handedOver, login: runtime },
+        `handed the read-model schemas over to the runtime login ${runtime}`,
+      );
+    }
+  } catch (error) {
+    logger.warn(
+      { err: error, login: runtime },
+      `could not hand the read-model schemas created by ${admin} over to the runtime login ${runtime}: do it by hand (docs/operations.md)`,
+    );
   }
 }
 

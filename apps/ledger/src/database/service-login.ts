@@ -32,7 +32,7 @@ export async function provisionServiceLogin(adminUrl: string, password: string):
     await client.query(`GRANT ${WRITER_ROLE} TO ${SERVICE_LOGIN}`);
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
     await client.query(`GRANT CONNECT, CREATE ON DATABASE ${client.escapeIdentifier(database)} TO ${SERVICE_LOGIN}`);
-    const handedOver = await handOverDerivedSchemas(client);
+    const handedOver = await handOverDerivedSchemas(client, SERVICE_LOGIN);
     await client.query('COMMIT');
     return handedOver;
   } catch (error) {
@@ -50,29 +50,63 @@ const SERVICE_OWNED_SCHEMAS = `
      AND n.nspname NOT IN ('ledger', 'ledger_guard', 'public', 'information_schema')
      AND n.nspname NOT LIKE 'pg\\_%'`;
 
-/** Hands the service's schemas (and their tables, views, sequences, routines) from the superuser to the login. */
-async function handOverDerivedSchemas(client: pg.Client): Promise<string[]> {
+/**
+ * With LEDGER_MIGRATION_DATABASE_URL: read-model and processor schemas the admin login created while it was also the
+ * runtime login go to the runtime login `login`, in one transaction on the admin connection.
+ */
+export async function handOverDerivedSchemasTo(adminUrl: string, login: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'audit-ledger-provisioning' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    const handedOver = await handOverDerivedSchemas(client, login);
+    await client.query('COMMIT');
+    return handedOver;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The login of a connection string, as the server sees it. */
+export async function loginOf(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url, application_name: 'audit-ledger-privileges' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<{ login: string }>('SELECT session_user AS login')).rows[0]!.login;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Hands the service's schemas (and their tables, views, sequences, routines) from the admin login to `login`. */
+async function handOverDerivedSchemas(client: pg.Client, login: string): Promise<string[]> {
+  const to = client.escapeIdentifier(login);
   const { rows } = await client.query<{ nspname: string }>(SERVICE_OWNED_SCHEMAS);
   for (const { nspname } of rows) {
     await client.query(`DO $$
       DECLARE object record;
       BEGIN
-        EXECUTE format('ALTER SCHEMA %I OWNER TO ${SERVICE_LOGIN}', ${client.escapeLiteral(nspname)});
+        EXECUTE format('ALTER SCHEMA %I OWNER TO ${to}', ${client.escapeLiteral(nspname)});
         FOR object IN SELECT c.oid::regclass AS name FROM pg_class c
           WHERE c.relnamespace = ${client.escapeLiteral(nspname)}::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
         LOOP
-          EXECUTE format('ALTER TABLE %s OWNER TO ${SERVICE_LOGIN}', object.name);
+          EXECUTE format('ALTER TABLE %s OWNER TO ${to}', object.name);
         END LOOP;
         FOR object IN SELECT c.oid::regclass AS name FROM pg_class c
           WHERE c.relnamespace = ${client.escapeLiteral(nspname)}::regnamespace AND c.relkind = 'S'
             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
         LOOP
-          EXECUTE format('ALTER SEQUENCE %s OWNER TO ${SERVICE_LOGIN}', object.name);
+          EXECUTE format('ALTER SEQUENCE %s OWNER TO ${to}', object.name);
         END LOOP;
         FOR object IN SELECT p.oid::regprocedure AS name FROM pg_proc p
           WHERE p.pronamespace = ${client.escapeLiteral(nspname)}::regnamespace
         LOOP
-          EXECUTE format('ALTER ROUTINE %s OWNER TO ${SERVICE_LOGIN}', object.name);
+          EXECUTE format('ALTER ROUTINE %s OWNER TO ${to}', object.name);
         END LOOP;
       END $$`);
   }
