@@ -1,9 +1,6 @@
 import { MIGRATIONS, runMigrations } from '@audit-ledger/event-store';
 import { type RunningLedger } from '@audit-ledger/ledger';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { anApproval, anExecution } from '../support/fixtures.js';
