@@ -232,5 +232,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'events table, append-only triggers, writer role', sql: createWriterRole + createEventsTable },
   { version: 2, name: 'event payloads stored as their canonical JSON text', sql: payloadsAsCanonicalText },
   { version: 3, name: 'global positions start at 1', sql: positionsFromOne },
-  { version: 4, name: 'ledger objects owned by ledger_owner, DDL guarded by an event trigger', sql: ownedByLedgerOwner },
+  {
+    version: 4,
+    name: 'ledger objects owned by ledger_owner, DDL guarded by an event trigger',
+    sql: ownedByLedgerOwner,
+  },
 ];
