@@ -189,6 +189,43 @@ describe('ownership the ledger login cannot undo', () => {
     expect(codes['DROP TABLE ledger.events']).toBe('LA002');
   });
 
+  it('migrates with a non-superuser CREATEROLE login that owns the database (no event trigger then)', async () => {
+    const admin = { login: `ledger_adm_${suffix}`, password: randomBytes(12).toString('hex') };
+    const owned = `ledger_test_owned_${suffix}`;
+    const cluster = new pg.Client({ connectionString: adminUrl() });
+    await cluster.connect();
+    try {
+      await cluster.query(`CREATE ROLE ${admin.login} LOGIN CREATEROLE PASSWORD '${admin.password}'`);
+      await cluster.query(`CREATE DATABASE ${owned} OWNER ${admin.login}`);
+      // The roles are server-wide and exist already (other ledgers of this server): an operator grants them once.
+      await cluster.query(`GRANT ledger_writer, ledger_owner TO ${admin.login}`);
+      const url = new URL(adminUrl());
+      url.username = admin.login;
+      url.password = admin.password;
+      url.pathname = `/${owned}`;
+      await runMigrations(url.toString());
+      await runMigrations(url.toString()); // and again: nothing left to apply, nothing fails
+      const check = new pg.Client({ connectionString: url.toString() });
+      await check.connect();
+      try {
+        const owners = await check.query(
+          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'ledger'::regnamespace`,
+        );
+        expect(owners.rows).toEqual([{ owner: 'ledger_owner' }]);
+        expect((await check.query('SELECT count(*)::int AS n FROM ledger.ledger_migrations')).rows).toEqual([
+          { n: MIGRATIONS.length },
+        ]);
+      } finally {
+        await check.end();
+      }
+    } finally {
+      await cluster.query(`DROP DATABASE IF EXISTS ${owned} WITH (FORCE)`);
+      await cluster.query(`DROP OWNED BY ${admin.login}`).catch(() => undefined);
+      await cluster.query(`DROP ROLE IF EXISTS ${admin.login}`);
+      await cluster.end();
+    }
+  });
+
   it('cannot stop a superuser (documented: only checkpoints and the witness detect it)', async () => {
     const codes = await refusals(database.url, [
       'ALTER TABLE ledger.events DISABLE TRIGGER events_append_only; UPDATE ledger.events SET type = type',

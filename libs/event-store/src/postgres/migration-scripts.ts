@@ -143,15 +143,22 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN
 END
 $$;
 
--- A non-superuser migrator hands objects over only as a member of the new owner.
+-- A non-superuser migrator hands objects over only as a member of the new owner that may SET ROLE to it (from
+-- PostgreSQL 16 the creator of a role holds it WITH ADMIN only, which is not enough).
 DO $$
 BEGIN
-  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-     AND NOT pg_has_role(current_user, '${OWNER_ROLE}', 'MEMBER') THEN
-    EXECUTE format('GRANT ${OWNER_ROLE} TO %I', current_user);
-    -- The new owner of a schema needs CREATE on the database (a superuser migrator needs none of this).
-    EXECUTE format('GRANT CREATE ON DATABASE %I TO ${OWNER_ROLE}', current_database());
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    RETURN;
   END IF;
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    IF NOT pg_has_role(current_user, '${OWNER_ROLE}', 'SET') THEN
+      EXECUTE format('GRANT ${OWNER_ROLE} TO %I WITH INHERIT TRUE, SET TRUE', current_user);
+    END IF;
+  ELSIF NOT pg_has_role(current_user, '${OWNER_ROLE}', 'MEMBER') THEN
+    EXECUTE format('GRANT ${OWNER_ROLE} TO %I', current_user);
+  END IF;
+  -- The new owner of a schema needs CREATE on the database (a superuser migrator needs none of this).
+  EXECUTE format('GRANT CREATE ON DATABASE %I TO ${OWNER_ROLE}', current_database());
 END
 $$;
 
