@@ -9,6 +9,7 @@ import { anApproval, anExecution } from '../support/fixtures.js';
 import { startTestLedger } from '../support/ledger-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { EVENT_ROW_COLUMNS, type EventRow } from '../support/event-rows.js';
+import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
 
 /**
  * Issue 10, finding 4: rows below global position 1 (written with OVERRIDING SYSTEM VALUE, around the sequence) on a
@@ -129,6 +130,18 @@ describe('global positions below 1', () => {
       ]);
       expect(report.firstProblem).toMatchObject({ kind: 'invalid_position', position: '-5' });
     }
+    // The same through the CLI, as an operator runs it (exit 5, the first bad position named).
+    for (const extra of [[], ['--witness', witnessFile]]) {
+      const cli = await runLedgerBin(
+        ['verify', '--database-url', database.url, '--keys-dir', join(dir, 'keys'), ...extra],
+        {
+          cwd: dir,
+        },
+      );
+      expect(cli.code).toBe(5);
+      expect(cli.stdout).toContain('FAILED at position -5: invalid_position');
+      expect(cli.stdout).toContain('also at 0: invalid_position');
+    }
     const oneStream = await verifyLedger({ databaseUrl: database.url, keys: keys.ring, stream: forgedStream });
     expect(oneStream.problems).toEqual(
       expect.arrayContaining([expect.objectContaining({ kind: 'invalid_position', position: '-5' })]),
@@ -149,6 +162,11 @@ describe('global positions below 1', () => {
     const report = verifyEvidenceBundle(moved);
     expect(report.ok).toBe(false);
     expect(report.problems[0]).toMatchObject({ kind: 'invalid_position', position: '0' });
+    const bundleFile = join(dir, 'moved.json');
+    writeFileSync(bundleFile, JSON.stringify(moved));
+    const cli = await runLedgerBin(['verify-bundle', bundleFile], { cwd: dir });
+    expect(cli.code).toBe(5);
+    expect(cli.stdout).toContain('FAILED at position 0: invalid_position');
 
     // And ledger_writer can no longer insert below 1 (the constraint holds for new rows).
     const client = await admin.connect();
