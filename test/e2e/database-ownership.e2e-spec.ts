@@ -125,6 +125,16 @@ describe('ownership the ledger login cannot undo', () => {
       (await sql<{ evtname: string }>(`SELECT evtname FROM pg_event_trigger ORDER BY 1`)).map((row) => row.evtname),
     ).toEqual(['ledger_refuse_ddl', 'ledger_refuse_drop']);
     expect(await sql('SELECT count(*)::text AS n FROM ledger.events')).toEqual(before);
+
+    // And what a later migration creates goes to ledger_owner too, without the migration saying so.
+    await runMigrations(database.url, {
+      migrations: [...MIGRATIONS, { version: 9999, name: 'a later one', sql: 'CREATE TABLE ledger.later (x int)' }],
+    });
+    expect(
+      await sql(`SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'ledger.later'::regclass`),
+    ).toEqual([{ owner: 'ledger_owner' }]);
+    await sql('DROP TABLE ledger.later');
+    await sql('DELETE FROM ledger.ledger_migrations WHERE version = 9999');
   });
 
   it('runs the ledger as a login that is a member of ledger_writer only, which cannot switch append-only off', async () => {

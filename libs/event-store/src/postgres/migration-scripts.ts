@@ -125,6 +125,45 @@ ALTER TABLE ${EVENTS_TABLE}
 `;
 
 /**
+ * Hands everything in schema `ledger` not yet owned by `ledger_owner` to it (nothing to do: no DDL at all). Part of
+ * migration 4, and run by the migration runner after every later migration, so that what a later migration creates
+ * belongs to `ledger_owner` too without each one having to say so.
+ */
+export const HAND_OVER_TO_OWNER = `
+DO $$
+DECLARE
+  object record;
+  owner oid := '${OWNER_ROLE}'::regrole;
+BEGIN
+  IF (SELECT nspowner FROM pg_namespace WHERE nspname = '${LEDGER_SCHEMA}') <> owner THEN
+    EXECUTE 'ALTER SCHEMA ${LEDGER_SCHEMA} OWNER TO ${OWNER_ROLE}';
+  END IF;
+  -- Tables and views (their indexes and identity sequences follow), then sequences of their own, then routines.
+  FOR object IN
+    SELECT c.oid::regclass AS name FROM pg_class c
+     WHERE c.relnamespace = '${LEDGER_SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND c.relowner <> owner
+  LOOP
+    EXECUTE format('ALTER TABLE %s OWNER TO ${OWNER_ROLE}', object.name);
+  END LOOP;
+  FOR object IN
+    SELECT c.oid::regclass AS name FROM pg_class c
+     WHERE c.relnamespace = '${LEDGER_SCHEMA}'::regnamespace AND c.relkind = 'S' AND c.relowner <> owner
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
+  LOOP
+    EXECUTE format('ALTER SEQUENCE %s OWNER TO ${OWNER_ROLE}', object.name);
+  END LOOP;
+  FOR object IN
+    SELECT p.oid::regprocedure AS name FROM pg_proc p
+     WHERE p.pronamespace = '${LEDGER_SCHEMA}'::regnamespace AND p.proowner <> owner
+  LOOP
+    EXECUTE format('ALTER ROUTINE %s OWNER TO ${OWNER_ROLE}', object.name);
+  END LOOP;
+END
+$$;
+`;
+
+/**
  * Issue 10, finding 5: ownership the ledger's login cannot undo. Everything in schema `ledger` goes to the NOLOGIN
  * role `ledger_owner`; whoever runs the migrations (a superuser, or a login with CREATEROLE that becomes a member of
  * `ledger_owner` to hand objects over) keeps that power, the runtime login (a member of `ledger_writer` only) has
@@ -162,32 +201,7 @@ BEGIN
 END
 $$;
 
-DO $$
-DECLARE
-  object record;
-BEGIN
-  EXECUTE 'ALTER SCHEMA ${LEDGER_SCHEMA} OWNER TO ${OWNER_ROLE}';
-  -- Tables and views (their indexes and identity sequences follow), then sequences of their own, then routines.
-  FOR object IN
-    SELECT c.oid::regclass AS name FROM pg_class c
-     WHERE c.relnamespace = '${LEDGER_SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  LOOP
-    EXECUTE format('ALTER TABLE %s OWNER TO ${OWNER_ROLE}', object.name);
-  END LOOP;
-  FOR object IN
-    SELECT c.oid::regclass AS name FROM pg_class c
-     WHERE c.relnamespace = '${LEDGER_SCHEMA}'::regnamespace AND c.relkind = 'S'
-       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
-  LOOP
-    EXECUTE format('ALTER SEQUENCE %s OWNER TO ${OWNER_ROLE}', object.name);
-  END LOOP;
-  FOR object IN SELECT p.oid::regprocedure AS name FROM pg_proc p WHERE p.pronamespace = '${LEDGER_SCHEMA}'::regnamespace
-  LOOP
-    EXECUTE format('ALTER ROUTINE %s OWNER TO ${OWNER_ROLE}', object.name);
-  END LOOP;
-END
-$$;
-
+${HAND_OVER_TO_OWNER}
 -- Objects created by later migrations are handed over the same way; the runtime role keeps SELECT and INSERT only.
 REVOKE ALL ON SCHEMA ${LEDGER_SCHEMA} FROM PUBLIC;
 GRANT USAGE ON SCHEMA ${LEDGER_SCHEMA} TO ${WRITER_ROLE};
