@@ -10,6 +10,7 @@ import { freePort } from '../../apps/ledger/src/shared/free-port.js';
 import { EVENT_ROW_COLUMNS, toChained, type EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { spawnLedger } from '../support/ledger-process.js';
+import { startSeparatePostgres } from '../support/separate-postgres.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 async function sendAll(port: number, payloads: [string, unknown][]): Promise<CommandAck[]> {
@@ -129,6 +130,168 @@ describe('kill -9 of the ledger while clients append', () => {
       expect(again).toEqual({ ...ack, duplicate: true });
     } finally {
       await second.stop();
+    }
+  });
+});
+
+/**
+ * Clients that keep logging executions over TCP, each on its own connection, until told to stop. An execution is
+ * acknowledged or not; a failed one (503, timeout, connection lost) is not retried: a new one is sent after a pause.
+ */
+function loadClients(tcpPort: number, approvalIds: string[]) {
+  const acked = new Map<string, CommandAck>();
+  let failures = 0;
+  let stopped = false;
+  const running = approvalIds.map(async (approvalId) => {
+    let client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+    for (let i = 0; !stopped; i++) {
+      const execution = anExecution({ approvalId, command: `echo ${i}` });
+      try {
+        const ack = await firstValueFrom(
+          client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution).pipe(timeout(5000)),
+        );
+        acked.set(execution.executionId, ack);
+      } catch {
+        failures += 1;
+        await client.close();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+      }
+    }
+    await client.close();
+  });
+  return {
+    acked,
+    failures: () => failures,
+    async waitForMore(count: number) {
+      const target = acked.size + count;
+      for (let i = 0; i < 600 && acked.size < target; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      if (acked.size < target) throw new Error(`the clients did not get ${count} more acknowledgements within 30 s`);
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(running);
+    },
+  };
+}
+
+/** Every acknowledged execution is stored exactly once, and every approval stream's hash chain holds. */
+async function expectEachAcknowledgedOnce(databaseUrl: string, acked: Map<string, CommandAck>, approvalIds: string[]) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const counts = new Map(
+      (
+        await pool.query<{ id: string; n: number }>(
+          `SELECT data->>'executionId' AS id, count(*)::int AS n FROM ledger.events WHERE type = 'ExecutionLogged' GROUP BY 1`,
+        )
+      ).rows.map((row) => [row.id, row.n]),
+    );
+    const missing = [...acked.keys()].filter((id) => counts.get(id) !== 1);
+    expect(missing).toEqual([]);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    const rows = (
+      await pool.query<EventRow>(`SELECT ${EVENT_ROW_COLUMNS} FROM ledger.events ORDER BY stream_id, stream_revision`)
+    ).rows;
+    for (const approvalId of approvalIds) {
+      const stream = rows.filter((row) => row.stream_id === `approval-${approvalId}`).map(toChained);
+      expect(verifyChain(stream)).toBeNull();
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+describe('issue 10 crash acceptance: kill -9 under concurrent load', () => {
+  const CLIENTS = 6;
+  const KILLS = 3;
+
+  it('given clients logging executions over TCP, when the ledger is SIGKILLed and restarted several times, then every acknowledged execution is stored exactly once', async () => {
+    const database = await createTestDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-load-'));
+    const tcpPort = await freePort();
+    const env = {
+      DATABASE_URL: database.url,
+      LEDGER_DATA_DIR: dataDir,
+      LEDGER_TCP_PORT: String(tcpPort),
+      LEDGER_HTTP_PORT: String(await freePort()),
+    };
+    let ledger = await spawnLedger(env, tcpPort);
+    try {
+      const approvals = Array.from({ length: CLIENTS }, () => anApproval());
+      await sendAll(
+        tcpPort,
+        approvals.map((approval) => [MESSAGE_PATTERNS.grantApproval, approval]),
+      );
+      const load = loadClients(
+        tcpPort,
+        approvals.map((approval) => approval.approvalId),
+      );
+      for (let kill = 0; kill < KILLS; kill++) {
+        await load.waitForMore(150);
+        await ledger.kill9();
+        ledger = await spawnLedger(env, tcpPort);
+      }
+      // Served again by the last restart without anything else done.
+      await load.waitForMore(100);
+      await load.stop();
+      await expectEachAcknowledgedOnce(
+        database.url,
+        load.acked,
+        approvals.map((approval) => approval.approvalId),
+      );
+    } finally {
+      await ledger.stop();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('given clients logging executions over TCP, when PostgreSQL is SIGKILLed and started again several times, then the same ledger process serves again and every acknowledged execution is stored exactly once', async () => {
+    const server = await startSeparatePostgres();
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-pg-'));
+    const tcpPort = await freePort();
+    const ledger = await spawnLedger(
+      {
+        DATABASE_URL: server.url,
+        LEDGER_DATA_DIR: dataDir,
+        LEDGER_TCP_PORT: String(tcpPort),
+        LEDGER_HTTP_PORT: String(await freePort()),
+      },
+      tcpPort,
+    );
+    try {
+      const approvals = Array.from({ length: CLIENTS }, () => anApproval());
+      await sendAll(
+        tcpPort,
+        approvals.map((approval) => [MESSAGE_PATTERNS.grantApproval, approval]),
+      );
+      const load = loadClients(
+        tcpPort,
+        approvals.map((approval) => approval.approvalId),
+      );
+      for (let kill = 0; kill < KILLS; kill++) {
+        await load.waitForMore(150);
+        const failuresBefore = load.failures();
+        await server.kill9();
+        // Appends fail while it is down (the clients see errors, nothing is acknowledged that is not stored).
+        for (let i = 0; i < 100 && load.failures() === failuresBefore; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(load.failures()).toBeGreaterThan(failuresBefore);
+        await server.start();
+      }
+      await load.waitForMore(150);
+      await load.stop();
+      expect(ledger.child.exitCode).toBeNull(); // the ledger was never restarted
+      await expectEachAcknowledgedOnce(
+        server.url,
+        load.acked,
+        approvals.map((approval) => approval.approvalId),
+      );
+    } finally {
+      await ledger.stop();
+      await server.remove();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -11,6 +11,7 @@ import { resolveTokenSecret } from './config/token-secret.js';
 import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
+import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { startWitnesses } from './integrity/start-witnesses.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { setupOpenApi } from './openapi/openapi.js';
@@ -19,6 +20,7 @@ import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
 import { httpServerOptions } from './shared/http-server-options.js';
+import { ensurePrivateDirectory } from './shared/private-directory.js';
 import { boundedJsonSocketClass, TcpServerState } from './tcp/index.js';
 
 export interface RunningLedger {
@@ -48,12 +50,18 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
   };
   if (database.embedded) cleanups.push(() => database.embedded!.stop());
   try {
+    // resolveDatabase applied the migrations with the admin connection; everything from here uses the runtime login.
     const store = await PostgresEventStore.connect({
       connectionString: database.url,
+      migrate: false,
       poolSize: config.dbPoolSize,
       logger,
     });
     cleanups.push(() => store.close());
+    if (config.checkpointsEnabled && !config.signingKey && !config.signingKeyFile) {
+      const tightened = ensurePrivateDirectory(integrityKeysDir(config.dataDir));
+      if (tightened) logger.warn({ keysDir: integrityKeysDir(config.dataDir) }, tightened);
+    }
     // Before anything is appended: a database behind its witness refuses to start (docs/integrity.md §5).
     const keys = config.checkpointsEnabled
       ? resolveIntegrityKeys({

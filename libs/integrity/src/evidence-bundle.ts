@@ -132,7 +132,9 @@ export interface BundleProblem {
     /** Range bundles: a sealed position of the range has no event in the bundle. */
     | 'deleted'
     /** Range bundles: an event at a position its checkpoint sealed as absent. */
-    | 'inserted';
+    | 'inserted'
+    /** An event at a global position below 1, which the ledger never assigns. */
+    | 'invalid_position';
   message: string;
   /** The event or checkpoint concerned, when there is one. */
   position?: string;
@@ -310,6 +312,15 @@ function checkCheckpoints(
 
 /** An event's shape, its hash recomputed from its content; false when it is malformed (already reported). */
 function checkEventContent(event: BundleEvent, problems: BundleProblem[]): event is BundleEvent {
+  const claimed = (event as { globalPosition?: unknown } | null)?.globalPosition;
+  if (typeof claimed === 'string' && /^-?\d{1,19}$/.test(claimed) && BigInt(claimed) < 1n) {
+    problems.push({
+      kind: 'invalid_position',
+      message: `event at ${claimed}: the ledger assigns global positions from 1, so this event was written around its sequence`,
+      position: claimed,
+    });
+    return false;
+  }
   const position = isPosition(event?.globalPosition) ? event.globalPosition : undefined;
   const at = position ? { position } : {};
   if (

@@ -141,6 +141,8 @@ export class ProjectionRunner {
     });
     const logger = options.logger ?? silentReadModelLogger;
     pool.on('error', (error) => logger.warn({ err: error }, 'idle read-model connection failed'));
+    // A connection that dies while checked out emits 'error' too (watch() reports it for held ones): never a crash.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       const client = await pool.connect();
       try {

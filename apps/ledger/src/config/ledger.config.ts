@@ -18,6 +18,11 @@ const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform
 export const LedgerConfigSchema = z.object({
   /** A PostgreSQL server to use; unset: an embedded PostgreSQL in `dataDir/pg`. */
   databaseUrl: z.string().url().optional(),
+  /**
+   * With `databaseUrl`: the login migrations run with (a superuser, or one with CREATEROLE); the service then runs as
+   * `databaseUrl`'s login, which should be a member of ledger_writer only. Unset: migrations use `databaseUrl`.
+   */
+  migrationDatabaseUrl: z.string().url().optional(),
   dataDir: z.string().min(1).default('./data'),
   embeddedPgPort: port.default(54329),
   transport: z.enum(['tcp', 'nats']).default('tcp'),
@@ -112,6 +117,7 @@ export type LedgerConfigInput = z.input<typeof LedgerConfigSchema>;
 
 export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   databaseUrl: 'DATABASE_URL',
+  migrationDatabaseUrl: 'LEDGER_MIGRATION_DATABASE_URL',
   dataDir: 'LEDGER_DATA_DIR',
   embeddedPgPort: 'LEDGER_EMBEDDED_PG_PORT',
   transport: 'LEDGER_TRANSPORT',

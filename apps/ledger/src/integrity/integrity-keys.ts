@@ -44,7 +44,7 @@ export function writeKeyPair(
   privateName?: string,
 ): { keyId: string; privateFile: string; publicFile: string } {
   const pair = generateSigningKeyPair();
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // a new directory of private keys is its owner's only
   const privateFile = join(dir, privateName ?? `${pair.keyId}.key`);
   const publicFile = join(dir, publicKeyFileName(pair.keyId));
   writeFileSync(privateFile, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });

@@ -44,7 +44,9 @@ export type FindingKind =
   /** A checkpoint that does not follow the previous one (hash, range), or is malformed. */
   | 'checkpoint_chain'
   /** The witness file and the database disagree. */
-  | 'witness_mismatch';
+  | 'witness_mismatch'
+  /** An event at a global position below 1, which the ledger never assigns: written around the sequence. */
+  | 'invalid_position';
 
 export interface IntegrityFinding {
   kind: FindingKind;
@@ -113,6 +115,8 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
   // A connection that dies while idle (server restart, database dropped) must not crash the process: every pass runs
   // on checked-out clients, whose queries then fail with the cause.
   pool.on('error', () => undefined);
+  // A connection that dies while checked out emits 'error' too: its query fails, the process must not.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const clients: pg.PoolClient[] = [];
   try {
     const first = await pool.connect();
@@ -244,7 +248,8 @@ class GlobalPass {
   private witnessCheckpoints: number | null = null;
   private previous: { hash: string; to: bigint } | null = null;
   private witness: AsyncGenerator<WitnessLine> | undefined;
-  private readonly from: bigint;
+  /** Unset: every row, whatever its position (rows below 1 are read and reported, never skipped). */
+  private readonly from: bigint | undefined;
   private readonly to: bigint | undefined;
   private readonly content: ContentCheckOffload;
   private checkpointsInOrder: AsyncGenerator<UsableCheckpoint> | undefined;
@@ -259,7 +264,7 @@ class GlobalPass {
     /** Hash links checked in this pass (undefined: by the stream pass). */
     private readonly links: StreamLinks | undefined,
   ) {
-    this.from = options.from ?? 1n;
+    this.from = options.from;
     this.to = options.to;
     this.content = new ContentCheckOffload(
       (row, fields) => reportContentFailure(row, fields, findings),
@@ -277,7 +282,11 @@ class GlobalPass {
     await this.nextCheckpoint();
     const scanEvents = this.options.stream === undefined;
     if (scanEvents) {
-      const window = `global_position >= ${this.from}${this.to === undefined ? '' : ` AND global_position <= ${this.to}`}`;
+      const bounds = [
+        ...(this.from === undefined ? [] : [`global_position >= ${this.from}`]),
+        ...(this.to === undefined ? [] : [`global_position <= ${this.to}`]),
+      ];
+      const window = bounds.length > 0 ? bounds.join(' AND ') : 'true';
       await copyRows(
         this.copyClient,
         `SELECT ${EVENT_COLUMNS} FROM ledger.events AS e WHERE ${window} ORDER BY e.global_position`,
@@ -285,6 +294,8 @@ class GlobalPass {
         (row, fields, start, end) => {
           const position = int64(row, fields[0]!);
           const hash = row.toString('latin1', fields[16]!, fields[17]!);
+          if (position < 1)
+            reportInvalidPosition(position, row.toString('utf8', fields[4]!, fields[5]!), this.findings);
           let checked = this.content.check(row, fields, start, end);
           const linked = this.links?.add(
             position,
@@ -433,7 +444,7 @@ class GlobalPass {
     }
     this.previous = { hash: checkpoint.checkpointHash, to };
     if (!signature && chained) this.sealedThrough = checkpoint.toPosition;
-    const inWindow = from >= this.from && (this.to === undefined || to <= this.to);
+    const inWindow = (this.from === undefined || from >= this.from) && (this.to === undefined || to <= this.to);
     return {
       position: row.position,
       checkpoint,
@@ -722,6 +733,8 @@ class StreamPass {
   private checkLinks(position: bigint, streamId: string, revision: number, prevHash: string, hash: string): void {
     this.events += 1;
     const at = String(position);
+    // With --stream no global pass reads the events: this pass reports the positions the ledger never assigns.
+    if (this.options.stream !== undefined && position < 1n) reportInvalidPosition(position, streamId, this.findings);
     if (revision !== this.expectedRevision) {
       this.findings.add({
         kind: 'deleted',
@@ -758,6 +771,16 @@ class StreamPass {
     this.expectedPrev = hash;
     this.previousPosition = position;
   }
+}
+
+/** A row below position 1: the sequence never gives one out, so it was written around it (OVERRIDING SYSTEM VALUE). */
+function reportInvalidPosition(position: number | bigint, streamId: string, findings: Findings): void {
+  findings.add({
+    kind: 'invalid_position',
+    position: String(position),
+    streamId,
+    message: `an event of stream ${streamId} sits at global position ${position}, below 1, which the ledger never assigns: it was inserted around the position sequence`,
+  });
 }
 
 /** The event before `revision` in `streamId` (a window that starts mid-stream links to it). */

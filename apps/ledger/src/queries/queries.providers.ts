@@ -21,6 +21,8 @@ export class QueriesDatabase implements OnApplicationShutdown {
       options: '-c default_transaction_read_only=on -c statement_timeout=30000',
     });
     this.pool.on('error', () => undefined); // an idle connection that dies is replaced on the next query
+    // A connection that dies while checked out emits 'error' too: its query fails, the process must not.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.queries = new ReadModelQueries(this.pool);
   }
 

@@ -45,6 +45,8 @@ export async function startReconciliation(
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   pool.on('error', (error) => logger.warn({ err: error }, 'reconciliation pool connection lost'));
+  // A connection that dies while checked out emits 'error' too: its query fails, the process must not.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const processor = new ReconciliationProcessor(
     store,
     new ProcessCheckpoints(pool),

@@ -60,6 +60,9 @@ export class ChangeNotifier {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
       application_name: 'audit-ledger-listener',
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { LEDGER_SCHEMA, MIGRATIONS_TABLE } from './ledger-schema.js';
+import { LEDGER_SCHEMA, MIGRATIONS_TABLE, OWNER_ROLE } from './ledger-schema.js';
 import { silentLogger, type EventStoreLogger } from './logger.js';
-import { MIGRATIONS, type Migration } from './migration-scripts.js';
+import { HAND_OVER_TO_OWNER, MIGRATIONS, type Migration } from './migration-scripts.js';
 
 export interface MigrationReport {
   /** Versions this call applied (empty when the database was up to date). */
@@ -57,6 +57,10 @@ async function migrate(
         migration.name,
       ]);
       applied.push(migration.version);
+    }
+    // What the migrations just created belongs to ledger_owner (once it exists), like everything in the schema.
+    if (applied.length > 0 && (await client.query('SELECT FROM pg_roles WHERE rolname = $1', [OWNER_ROLE])).rowCount) {
+      await client.query(HAND_OVER_TO_OWNER);
     }
     const known = new Set(migrations.map((migration) => migration.version));
     const unknown = [...done].filter((version) => !known.has(version));

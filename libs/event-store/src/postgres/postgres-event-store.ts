@@ -120,7 +120,7 @@ export class PostgresEventStore implements EventStore {
     const forwards = (options.direction ?? 'forwards') === 'forwards';
     const { rows } = await this.pool.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_TABLE}
-        WHERE stream_id = $1 AND ($2::bigint IS NULL OR stream_revision ${forwards ? '>=' : '<='} $2::bigint)
+        WHERE stream_id = $1 AND global_position >= 1 AND ($2::bigint IS NULL OR stream_revision ${forwards ? '>=' : '<='} $2::bigint)
         ORDER BY stream_revision ${forwards ? 'ASC' : 'DESC'}
         LIMIT $3`,
       [streamId, revisionBound(options.fromRevision), countLimit(options.maxCount)],
@@ -139,7 +139,7 @@ export class PostgresEventStore implements EventStore {
     const maxCount = countLimit(options.maxCount) ?? Number.POSITIVE_INFINITY;
     const tracker = new GapTracker();
     const events: RecordedEvent[] = [];
-    let cursor = options.fromPosition ?? 0n;
+    let cursor = fromPositionOf(options.fromPosition);
     const deadline = Date.now() + (this.options.readAllHoleWaitMs ?? 1000);
     let holeRetry = 1;
     while (events.length < maxCount) {
@@ -166,7 +166,7 @@ export class PostgresEventStore implements EventStore {
     const subscription = new PostgresSubscription({
       reader: this.reader,
       notifier: this.notifier,
-      fromPosition: options.fromPosition ?? 0n,
+      fromPosition: fromPositionOf(options.fromPosition),
       filter: options.filter,
       pageSize: SUBSCRIPTION_PAGE,
       pollIntervalMs: this.options.pollIntervalMs ?? 500,
@@ -181,7 +181,7 @@ export class PostgresEventStore implements EventStore {
   async streamExists(streamId: string): Promise<boolean> {
     this.assertOpen();
     const { rows } = await this.pool.query<{ exists: boolean }>(
-      `SELECT EXISTS (SELECT FROM ${EVENTS_TABLE} WHERE stream_id = $1) AS exists`,
+      `SELECT EXISTS (SELECT FROM ${EVENTS_TABLE} WHERE stream_id = $1 AND global_position >= 1) AS exists`,
       [streamId],
     );
     return rows[0]?.exists ?? false;
@@ -228,6 +228,14 @@ export class PostgresEventStore implements EventStore {
     const { rows } = await this.pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${MIGRATIONS_TABLE}`);
     return rows[0]?.count ?? 0;
   }
+}
+
+/**
+ * Reads start after position 0 at the lowest: the ledger assigns positions from 1 and a row below (written around the
+ * sequence, issue 10 finding 4) is never served as an event; `ledger verify` reports it.
+ */
+function fromPositionOf(fromPosition: bigint | undefined): bigint {
+  return fromPosition === undefined || fromPosition < 0n ? 0n : fromPosition;
 }
 
 function revisionBound(fromRevision: number | undefined): number | null {

@@ -3,6 +3,8 @@ import { WRITER_ROLE } from './ledger-schema.js';
 import { type EventStoreLogger } from './logger.js';
 import { isConnectionError } from './pg-errors.js';
 
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export interface WriterPoolOptions {
   connectionString: string;
   poolSize: number;
@@ -23,18 +25,24 @@ export class WriterPool {
       connectionString: options.connectionString,
       max: options.poolSize,
       application_name: 'audit-ledger',
+      // A server that does not answer (host gone, network cut) fails the append with 503 instead of holding it, and
+      // a connection whose peer vanished without closing it is found by TCP keepalive rather than never.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
     this.pool.on('error', (error) => options.logger.warn({ err: error }, 'idle event store connection failed'));
+    // The pool listens for errors of idle connections only. A socket that fails while checked out (a server that
+    // dropped it, then a ROLLBACK written to it; a postmaster killed between connect and first use) also emits
+    // 'error', which must not crash the process: the query it fails is answered with the same error, and the
+    // connection is destroyed when released. Attached as each connection opens, before anyone can use it.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async acquire(): Promise<pg.PoolClient> {
     const client = await this.pool.connect();
     if (this.prepared.has(client)) return client;
-    // The pool listens for errors of idle connections only. A socket that fails while checked out (a server that
-    // dropped it, then a ROLLBACK written to it) also emits 'error', which must not crash the process: the query it
-    // fails is answered with the same error, and the connection is destroyed when released.
-    client.on('error', () => undefined);
     try {
       await client.query(`SET ROLE ${WRITER_ROLE}`);
     } catch (error) {
