@@ -91,12 +91,7 @@ export class RerunJobs implements OnModuleDestroy {
     return { ...job.view };
   }
 
-  /** Waits for a job to end (tests, shutdown). */
-  async settled(id: string): Promise<RerunJobView> {
-    await this.jobs.get(id)?.done;
-    return this.get(id);
-  }
-
+  /** At shutdown a running job is cancelled (between two executions) and its end recorded before the store closes. */
   async onModuleDestroy(): Promise<void> {
     const job = this.running;
     if (!job) return;
