@@ -58,7 +58,7 @@ const POLL_MS = 500;
 /**
  * `ledger reconcile --since <ISO time|position>`: starts a re-run job on the ledger (HTTP), follows its progress (on
  * stderr) until it ends and prints the report: only verdicts that changed are recorded. Ctrl-C cancels the job (the
- * ledger stops at its next batch) and prints what it did. Exits 1 when the job was cancelled or failed.
+ * ledger stops before its next execution) and prints what it did. Exits 1 when the job was cancelled or failed.
  */
 export function registerReconcile(program: Command, io: CliIo): void {
   program

@@ -80,7 +80,7 @@ export class RerunJobs implements OnModuleDestroy {
     return [...this.jobs.values()].reverse().map((job) => ({ ...job.view, recorded: [] }));
   }
 
-  /** Asks the job to stop at the next batch (at once when it is waiting for the rate limit). */
+  /** Asks the job to stop before its next execution (at once when it is waiting for the rate limit). */
   cancel(id: string): RerunJobView {
     const job = this.jobs.get(id);
     if (!job) throw new RerunJobNotFoundError(id);
