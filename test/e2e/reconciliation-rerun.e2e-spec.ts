@@ -172,4 +172,19 @@ describe('re-reconciliation jobs run in the background, rate-limited, one at a t
     const ended = await rerunJobUntil(t, jobs[0]!.id);
     expect(ended).toMatchObject({ state: 'finished', examined: EXECUTIONS, total: EXECUTIONS });
   });
+
+  it('given a running job, when the ledger stops, then the job is cancelled and its end recorded before the store closes (runs last)', async () => {
+    const started = await t.http('POST', '/v1/reconciliation/rerun', { since: '0' });
+    const { id } = started.body as JobView;
+    await rerunJobUntil(t, id, (view) => view.examined > 0);
+
+    await t.ledger.close();
+
+    const [ended] = await t.sql<{ data: Record<string, unknown> }>(
+      `SELECT data FROM ledger.events WHERE type = 'ReconciliationRerunEnded' AND data->>'jobId' = $1`,
+      [id],
+    );
+    expect(ended?.data).toMatchObject({ state: 'cancelled', total: EXECUTIONS });
+    expect(ended!.data.examined as number).toBeLessThan(EXECUTIONS);
+  });
 });

@@ -169,7 +169,12 @@ describe('the spool of the ledger client', () => {
     await down.close();
     appendFileSync(dir.file('entries'), 'not json\n');
 
-    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({ sent: 1, rejected: 1, conflicts: 0, remaining: 0 });
+    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({
+      sent: 1,
+      rejected: 1,
+      conflicts: 0,
+      remaining: 0,
+    });
     expect(dir.jsonLines('rejected')).toEqual([
       expect.objectContaining({
         seq: 2,
@@ -238,7 +243,12 @@ describe('the spool of the ledger client', () => {
       JSON.stringify({ pid: deadPid, hostname: hostname(), acquiredAt: '2026-01-01T00:00:00.000Z', token: 'gone' }),
     );
 
-    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 0, remaining: 0 });
+    expect(await clientOn(new ScriptedTransport()).drainSpool()).toEqual({
+      sent: 1,
+      rejected: 0,
+      conflicts: 0,
+      remaining: 0,
+    });
   });
 
   it('given leftovers from an earlier run and background draining, when the ledger answers, then the client sends them on its own', async () => {

@@ -86,7 +86,8 @@ export interface StoredUnderId {
   eventId: string;
   streamId: string;
   streamRevision: number;
-  globalPosition: bigint;
+  /** Undefined for an event planned earlier in the same batch: not committed yet (named `pending`). */
+  globalPosition: bigint | undefined;
   type: string;
   data: Record<string, unknown>;
 }
@@ -111,7 +112,7 @@ export function differentContentConflict(
         eventId: stored.eventId,
         streamId: stored.streamId,
         streamRevision: stored.streamRevision,
-        globalPosition: stored.globalPosition.toString(),
+        globalPosition: stored.globalPosition?.toString() ?? 'pending',
         type: stored.type,
       },
       differences,

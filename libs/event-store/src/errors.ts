@@ -31,6 +31,7 @@ export interface IdempotencyConflictDetails {
   idempotencyKey?: string;
   /** The event id derived from that key: the id of the stored event. */
   eventId: string;
+  /** `globalPosition` is a decimal string (`pending` for an event of the same, uncommitted batch). */
   stored: { eventId: string; streamId: string; streamRevision: number; globalPosition: string; type: string };
   /** Field paths of the event's data (or `type`) where the new command differs from the stored event. */
   differences: string[];

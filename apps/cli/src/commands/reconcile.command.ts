@@ -58,7 +58,7 @@ const POLL_MS = 500;
 /**
  * `ledger reconcile --since <ISO time|position>`: starts a re-run job on the ledger (HTTP), follows its progress (on
  * stderr) until it ends and prints the report: only verdicts that changed are recorded. Ctrl-C cancels the job (the
- * ledger stops at its next batch) and prints what it did. Exits 1 when the job was cancelled or failed.
+ * ledger stops before its next execution) and prints what it did. Exits 1 when the job was cancelled or failed.
  */
 export function registerReconcile(program: Command, io: CliIo): void {
   program
@@ -87,7 +87,12 @@ export function registerReconcile(program: Command, io: CliIo): void {
           );
         });
         const reply: unknown = await response.json().catch(() => undefined);
-        if (!response.ok) throw failureOf(response.status, reply);
+        if (!response.ok) {
+          if (response.status === 404 && method !== 'POST') {
+            throw new CliFailure(EXIT_CODES.failure, `the ledger no longer knows job ${path} (restarted?)`);
+          }
+          throw failureOf(response.status, reply);
+        }
         const job = RerunJob.safeParse(reply);
         if (!job.success) throw new CliFailure(EXIT_CODES.failure, `unexpected reply from ${base}${path}`);
         return { job: job.data, body: reply };
@@ -97,8 +102,14 @@ export function registerReconcile(program: Command, io: CliIo): void {
       const path = `/v1/reconciliation/reruns/${job.id}`;
       let cancelling: Promise<unknown> | undefined;
       const onInterrupt = () => {
-        io.err(`cancelling re-run job ${job.id}…\n`);
-        cancelling ??= call('DELETE', path).catch(() => undefined);
+        if (cancelling) {
+          // A second Ctrl-C: stop waiting (the job is cancelled on the ledger's side anyway).
+          process.off('SIGINT', onInterrupt);
+          process.kill(process.pid, 'SIGINT');
+          return;
+        }
+        io.err(`cancelling re-run job ${job.id}… (Ctrl-C again to stop waiting)\n`);
+        cancelling = call('DELETE', path).catch(() => undefined);
       };
       process.on('SIGINT', onInterrupt);
       try {

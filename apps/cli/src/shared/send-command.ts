@@ -3,6 +3,7 @@ import {
   LedgerRejectedError,
   LedgerValidationError,
   SpoolLockedError,
+  SPOOL_FILES,
   type LedgerCommandResult,
 } from '@audit-ledger/client';
 import type { Command } from 'commander';
@@ -46,6 +47,12 @@ export async function sendCommand(
       throw error;
     });
     if (earlier?.sent) io.err(`note: sent ${earlier.sent} command(s) spooled earlier first\n`);
+    if (earlier?.conflicts) {
+      io.err(
+        `warning: ${earlier.conflicts} command(s) spooled earlier reuse an idempotency key for other content: ` +
+          `kept in ${resolve(connection.spoolDir, SPOOL_FILES.conflicts)}, not recorded\n`,
+      );
+    }
     const result = await send(client).catch((error: unknown) => {
       throw toCliFailure(error, output);
     });

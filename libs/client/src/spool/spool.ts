@@ -159,6 +159,7 @@ export class Spool {
         entry: record.entry,
       };
       await appendDurably(this.files.conflicts, `${JSON.stringify(conflict)}\n`);
+      await syncDirectory(this.dir); // conflicts are rare: make the file's creation durable too
       await this.advancePast(record);
     });
   }

@@ -112,7 +112,9 @@ describe('append plan', () => {
     const other = { ...request, events: [{ ...request.events[0]!, type: 'Other' }] };
     const plan = planBatch([request, other], noHeads, noneStored);
     expect(plan.outcomes.map((outcome) => outcome.kind)).toEqual(['written', 'rejected']);
-    expect(errorOf(plan.outcomes[1])).toMatchObject({ details: { differences: ['type'] } });
+    expect(errorOf(plan.outcomes[1])).toMatchObject({
+      details: { stored: { globalPosition: 'pending' }, differences: ['type'] },
+    });
   });
 
   it('refuses a retry of which only part is stored', () => {

@@ -155,7 +155,7 @@ function differentContent(
     const source = found[index]!.source;
     if ('stored' in source) return { proposed, stored: source.stored };
     const row = rows[source.row]!;
-    return { proposed, stored: { ...row, globalPosition: -1n } };
+    return { proposed, stored: { ...row, globalPosition: undefined } };
   });
   return differentContentConflict(request.streamId, pairs, request.derivedPaths);
 }

@@ -80,7 +80,7 @@ export class RerunJobs implements OnModuleDestroy {
     return [...this.jobs.values()].reverse().map((job) => ({ ...job.view, recorded: [] }));
   }
 
-  /** Asks the job to stop at the next batch (at once when it is waiting for the rate limit). */
+  /** Asks the job to stop before its next execution (at once when it is waiting for the rate limit). */
   cancel(id: string): RerunJobView {
     const job = this.jobs.get(id);
     if (!job) throw new RerunJobNotFoundError(id);
@@ -91,12 +91,7 @@ export class RerunJobs implements OnModuleDestroy {
     return { ...job.view };
   }
 
-  /** Waits for a job to end (tests, shutdown). */
-  async settled(id: string): Promise<RerunJobView> {
-    await this.jobs.get(id)?.done;
-    return this.get(id);
-  }
-
+  /** At shutdown a running job is cancelled (between two executions) and its end recorded before the store closes. */
   async onModuleDestroy(): Promise<void> {
     const job = this.running;
     if (!job) return;

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ACTOR_HEADER } from '../../audit-access/audit-access.recorder.js';
@@ -24,7 +25,7 @@ const RerunRequest = z
  * The server side of `ledger reconcile --since …`: `POST /v1/reconciliation/rerun` `{ since }` starts a background
  * job re-running the current reconciler over recorded executions (only changed verdicts are recorded) and answers
  * 202 with the job and its `Location`; `GET /v1/reconciliation/reruns[/{id}]` shows progress;
- * `DELETE …/{id}` cancels it at the next batch. One job at a time (409 with the running one).
+ * `DELETE …/{id}` cancels it before its next execution. One job at a time (409 with the running one).
  */
 @Controller('v1/reconciliation')
 @UseFilters(RerunJobErrorFilter)
@@ -33,6 +34,8 @@ export class RerunReconciliationHttpController {
 
   @Post('rerun')
   @HttpCode(202)
+  @ApiAcceptedResponse({ description: 'the job, started; `Location` is its progress view' })
+  @ApiConflictResponse({ description: '`RECONCILIATION.RERUN_RUNNING`: another job runs (`runningJob`)' })
   rerun(
     @Body({ schema: RerunRequest }) body: unknown,
     @Req() request: FastifyRequest,
@@ -46,17 +49,22 @@ export class RerunReconciliationHttpController {
   }
 
   @Get('reruns')
+  @ApiOkResponse({ description: '`{ jobs }`: the last 20 jobs, newest first (without their `recorded` lists)' })
   list(): { jobs: RerunJobView[] } {
     return { jobs: this.jobs.list() };
   }
 
   @Get('reruns/:id')
+  @ApiOkResponse({ description: 'the job: state, examined / total, verdicts changed, times, error' })
+  @ApiNotFoundResponse({ description: '`RECONCILIATION.RERUN_NOT_FOUND`' })
   get(@Param('id') id: string): RerunJobView {
     return this.jobs.get(id);
   }
 
   @Delete('reruns/:id')
   @HttpCode(202)
+  @ApiAcceptedResponse({ description: 'the job, `cancelRequested`: it stops before its next execution' })
+  @ApiNotFoundResponse({ description: '`RECONCILIATION.RERUN_NOT_FOUND`' })
   cancel(@Param('id') id: string): RerunJobView {
     return this.jobs.cancel(id);
   }
