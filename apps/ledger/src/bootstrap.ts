@@ -12,10 +12,11 @@ import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
-import { setupOpenApi } from './openapi/openapi.js';
+import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
+import { HttpInputGuard, queryParametersByRoute } from './shared/http-input-guard.js';
 import { NoDelayJsonSocket } from './shared/no-delay-json-socket.js';
 
 export interface RunningLedger {
@@ -93,7 +94,12 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       cleanups.push(() => sealer.stop());
     }
 
-    const adapter = new FastifyAdapter({ bodyLimit: HTTP_BODY_LIMIT });
+    const inputGuard = new HttpInputGuard();
+    const adapter = new FastifyAdapter({
+      bodyLimit: HTTP_BODY_LIMIT,
+      clientErrorHandler: inputGuard.clientErrorHandler,
+    });
+    inputGuard.install(adapter.getInstance());
     const httpRoutes: HttpRoute[] = [];
     adapter.getInstance().addHook('onRoute', ({ method, url }) => {
       for (const one of [method].flat()) httpRoutes.push({ method: one, url });
@@ -118,6 +124,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     );
     cleanups.push(() => closeHttpApp(app, config.httpDrainMs, logger));
     setupOpenApi(app);
+    inputGuard.knowQueryParameters(queryParametersByRoute(buildOpenApiDocument(app)));
     cleanups.push(() => reconciliation.sseAlerts.close()); // open event streams would hold the HTTP server open
 
     const tcpPort = config.tcpPort === 0 ? await freePort(config.tcpHost) : config.tcpPort;

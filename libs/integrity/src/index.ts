@@ -6,3 +6,4 @@ export * from './merkle.js';
 export * from './signing-keys.js';
 export * from './checkpoint.js';
 export * from './evidence-bundle.js';
+export * from './json-fidelity.js';
