@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
+import { anExecution } from '../support/fixtures.js';
+import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { within } from '../support/within.js';
+
+interface Health {
+  status: string;
+  projections: { parked: Record<string, number>; projections: { name: string; state: string; parked: number }[] };
+}
+
+/**
+ * Issue 10 finding 1 (the read side): no single stored event stops a projection for good. Events the executions
+ * projection cannot apply are stored behind the ledger's back (as a database superuser, bypassing its validation):
+ * the projection parks them and carries on, /health says so and stays 200, and `ledger projections retry-parked`
+ * applies them after a fix.
+ */
+describe('a projection parks an event it cannot apply and carries on', () => {
+  let t: LedgerUnderTest;
+  let workDir: string;
+  const url = (path: string) => `http://127.0.0.1:${t.ledger.httpPort}${path}`;
+  const health = async () => {
+    const response = await fetch(url('/health'));
+    return { status: response.status, body: (await response.json()) as Health };
+  };
+  const logged = async (execution: ReturnType<typeof anExecution>) => {
+    const response = await t.http('POST', '/v1/executions', execution);
+    expect(response.status).toBe(201);
+    return (response.body as { globalPosition: string }).globalPosition;
+  };
+  const queryable = async (executionId: string, minPosition: string) =>
+    (await fetch(url(`/v1/executions/${executionId}?minPosition=${minPosition}`))).status;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'ledger-parking-'));
+    t = await startLedgerUnderTest({ checkpointsEnabled: false });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('parks a lone surrogate stored as a superuser, and an event a read-model constraint refuses; retry applies the fixed one', async () => {
+    // given a stored execution, copied as a superuser with a lone surrogate in its command (the poison of finding 1)
+    const template = anExecution({ sessionId: 'S-template' });
+    await logged(template);
+    const [row] = await t.sql<{ data: string; metadata: string }>(
+      `SELECT data::text AS data, metadata::text AS metadata FROM ledger.events
+        WHERE type = 'ExecutionLogged' AND data->>'executionId' = $1`,
+      [template.executionId],
+    );
+    const poisonId = randomUUID();
+    const poisonData = row!.data
+      .replace(template.executionId, poisonId)
+      .replace('"docker compose ps"', '"\\ud800"')
+      .replace('"S-template"', '"S-poison"');
+    await t.sql(
+      `INSERT INTO ledger.events (event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
+       VALUES ($1, 'session-S-poison', 0, 'ExecutionLogged', $2::json, $3::json, repeat('0', 64), repeat('0', 64))`,
+      [randomUUID(), poisonData, row!.metadata],
+    );
+    // and a read-model constraint (an operator's mistake, fixed later) that refuses one command
+    await t.sql(
+      `ALTER TABLE read_models.executions ADD CONSTRAINT no_forbidden CHECK (command <> 'forbidden-for-now')`,
+    );
+    const refused = anExecution({ sessionId: 'S-refused', command: 'forbidden-for-now' });
+    await logged(refused);
+
+    // when executions keep arriving
+    const later = anExecution({ sessionId: 'S-later' });
+    const laterPosition = await logged(later);
+
+    // then the later one is queryable (the projection went past both), and /health is 200 with 2 parked
+    expect(await queryable(later.executionId, laterPosition)).toBe(200);
+    const { status, body } = await within(10_000, '/health to count the parked events', async () => {
+      const current = await health();
+      return current.body.projections.parked['executions'] === 2 ? current : undefined;
+    });
+    expect(status).toBe(200);
+    expect(body.projections.projections.find((p) => p.name === 'executions')).toMatchObject({ parked: 2 });
+    const parked = await t.sql<{ projection: string; error: string }>(
+      `SELECT projection, error FROM read_models.parked_events WHERE projection = 'executions' ORDER BY position`,
+    );
+    expect(parked).toEqual([
+      { projection: 'executions', error: expect.any(String) },
+      { projection: 'executions', error: expect.stringContaining('no_forbidden') },
+    ]);
+    expect(await queryable(refused.executionId, laterPosition)).toBe(404);
+
+    // when the constraint is fixed and the operator retries the parked events
+    await t.sql(`ALTER TABLE read_models.executions DROP CONSTRAINT no_forbidden`);
+    const retry = await runLedgerBin(['projections', 'retry-parked', 'executions', '--json'], {
+      cwd: workDir,
+      env: { DATABASE_URL: t.database.url },
+    });
+
+    // then the fixed one is applied and no longer parked; the poison stays parked, reported (exit 1)
+    expect(retry.code).toBe(1);
+    const [result] = JSON.parse(retry.stdout) as { projection: string; retried: number; applied: number }[];
+    expect(result).toMatchObject({ projection: 'executions', retried: 2, applied: 1 });
+    expect(await queryable(refused.executionId, laterPosition)).toBe(200);
+    await within(15_000, '/health to count what is still parked', async () =>
+      (await health()).body.projections.parked['executions'] === 1 ? true : undefined,
+    );
+
+    // and the projection keeps going past what is still parked
+    const afterRetry = anExecution({ sessionId: 'S-after' });
+    expect(await queryable(afterRetry.executionId, await logged(afterRetry))).toBe(200);
+  });
+});
