@@ -309,6 +309,8 @@ class ProjectionWorker {
   private dropSubscription?: () => void;
   /** Consecutive batches the database aborted for a transient reason (reset by a committed batch). */
   private transientStreak = 0;
+  /** Bumped when this worker parks an event (see `ProjectionRunner.refreshParked`). */
+  parkGeneration = 0;
 
   constructor(
     projections: readonly Projection[],
@@ -697,6 +699,7 @@ class ProjectionWorker {
       member.merge(counters[i]!);
       member.failure = undefined;
     }
+    if (parkedNow.length > 0) this.parkGeneration += 1;
     for (const { member, parked, cause } of parkedNow) {
       member.parked += 1;
       member.lastParked = parked;
