@@ -104,11 +104,44 @@ describe('hostile input is refused before it is hashed or stored', () => {
     });
   });
 
-  it('every successful GET /v1/integrity is audited', async () => {
+  it('every successful GET /v1 read (integrity and exports included) is audited', async () => {
+    // given an approval with an execution, and a sealed checkpoint for /v1/integrity
+    const approval = anApproval();
+    await t.send(MESSAGE_PATTERNS.grantApproval, approval);
+    const execution = anExecution({ approvalId: approval.approvalId });
+    const ack = await t.send<{ globalPosition: string }>(MESSAGE_PATTERNS.logExecution, execution);
     await within(async () => (await fetch(url('/v1/integrity'))).status === 200);
-    const before = await accesses('GET /v1/integrity');
-    expect((await fetch(url('/v1/integrity'), { headers: { 'x-ledger-actor': 'auditor-9' } })).status).toBe(200);
-    await within(async () => (await accesses('GET /v1/integrity')) > before);
+    const stream = `approval-${approval.approvalId}`;
+    const min = `minPosition=${ack.globalPosition}`;
+    // A valid read per GET /v1 route; a new route must be added here (or to the status probes).
+    const reads: Record<string, string> = {
+      '/v1/approvals': `/v1/approvals?${min}`,
+      '/v1/approvals/:approvalId': `/v1/approvals/${approval.approvalId}?${min}`,
+      '/v1/executions': `/v1/executions?${min}`,
+      '/v1/executions/export': `/v1/executions/export?format=csv&${min}`,
+      '/v1/executions/:executionId': `/v1/executions/${execution.executionId}?${min}`,
+      '/v1/streams/:streamId': `/v1/streams/${stream}`,
+      '/v1/streams/:streamId/events': `/v1/streams/${stream}/events`,
+      '/v1/integrity': '/v1/integrity',
+      '/v1/evidence': `/v1/evidence?approvalId=${approval.approvalId}`,
+      '/v1/mismatches': `/v1/mismatches?${min}`,
+      '/v1/summaries': `/v1/summaries?${min}`,
+      '/v1/alerts/stream': '/v1/alerts/stream',
+    };
+    const routes = t.ledger.httpRoutes
+      .filter((route) => route.method === 'GET' && route.url.startsWith('/v1/') && !route.url.endsWith('/status'))
+      .map((route) => route.url);
+    expect(routes.filter((route) => !reads[route])).toEqual([]);
+    for (const route of routes) {
+      // when it is read successfully
+      const before = await accesses(`GET ${route}`);
+      const abort = new AbortController();
+      const response = await fetch(url(reads[route]!), { signal: abort.signal });
+      expect({ route, status: response.status }).toEqual({ route, status: 200 });
+      abort.abort(); // the alert stream never ends; the others are read
+      // then the read is recorded
+      await within(async () => (await accesses(`GET ${route}`)) > before);
+    }
   });
 
   async function accesses(route: string): Promise<number> {
