@@ -19,6 +19,15 @@ describe('hostile input is refused before it is hashed or stored', () => {
   beforeAll(async () => {
     t = await startLedgerUnderTest({ checkpointsEnabled: true, checkpointEveryEvents: 1 });
     await t.send(MESSAGE_PATTERNS.grantApproval, anApproval());
+    // The checkpoint of that event is sealed (and stored) in the background: let it land before counting.
+    await within(async () => (await fetch(url('/v1/integrity'))).status === 200);
+    let last = -1;
+    await within(async () => {
+      const now = await count();
+      const settled = now === last;
+      last = now;
+      return settled;
+    });
   });
   afterAll(() => t?.stop());
 
