@@ -108,6 +108,21 @@ describe('a projection parks an event it cannot apply and carries on', () => {
 
     // and the projection keeps going past what is still parked
     const afterRetry = anExecution({ sessionId: 'S-after' });
-    expect(await queryable(afterRetry.executionId, await logged(afterRetry))).toBe(200);
+    const afterPosition = await logged(afterRetry);
+    expect(await queryable(afterRetry.executionId, afterPosition)).toBe(200);
+
+    // and a rebuild from position 0 does not stop at the poison either: it parks it too, and swaps
+    const rebuild = await runLedgerBin(['projections', 'rebuild', 'executions'], {
+      cwd: workDir,
+      env: { DATABASE_URL: t.database.url },
+    });
+    expect({ code: rebuild.code, stderr: rebuild.stderr }).toEqual({ code: 0, stderr: '' });
+    const parkedAfterRebuild = await t.sql<{ event_type: string }>(
+      `SELECT event_type FROM read_models.parked_events WHERE projection = 'executions'`,
+    );
+    expect(parkedAfterRebuild).toEqual([{ event_type: 'ExecutionLogged' }]);
+    for (const execution of [template, refused, later, afterRetry]) {
+      expect(await queryable(execution.executionId, afterPosition)).toBe(200);
+    }
   });
 });
