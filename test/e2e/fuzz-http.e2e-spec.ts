@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { Agent, request as httpRequest } from 'node:http';
-import {
-  badPayloads,
-  collectGarbage,
-  inPool,
-  poisonString,
-  type BadPayload,
-  type BodySchema,
-} from '../support/bad-inputs.js';
+import { badPayloads, collectGarbage, poisonString, type BadPayload, type BodySchema } from '../support/bad-inputs.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
+import { sendFromWorker, type RawHttpAnswer } from '../support/http-worker-client.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 import { settledFingerprint, storeFingerprint } from '../support/store-fingerprint.js';
 
@@ -76,7 +69,6 @@ describe('fuzz: every HTTP route refuses generated bad requests and changes noth
   let t: LedgerUnderTest;
   let doc: OpenApiDocument;
   let routes: Route[];
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
   beforeAll(async () => {
     t = await startLedgerUnderTest({ reconciliationEnabled: true, checkpointsEnabled: false });
@@ -89,7 +81,6 @@ describe('fuzz: every HTTP route refuses generated bad requests and changes noth
     process.stdout.write(`fuzz-http: seed ${SEED} (FUZZ_SEED=${SEED} to replay), ${RUNS} runs per route\n`);
   });
   afterAll(async () => {
-    agent.destroy();
     await t?.stop();
   });
 
@@ -111,10 +102,15 @@ describe('fuzz: every HTTP route refuses generated bad requests and changes noth
     const failures: string[] = [];
     for (const [index, route] of fuzzed().entries()) {
       const requests = fc.sample(badRequests(route), { numRuns: RUNS, seed: SEED + index });
-      await inPool(requests, CONCURRENCY, async (request) => {
-        const problem = await send(route, request);
-        if (problem && failures.length < 20) failures.push(`${key(route)} ${request.defect}: ${problem}`);
-      });
+      const answers = await sendFromWorker(
+        t.ledger.httpPort,
+        requests.map((request) => ({ method: route.method, path: request.path, ...bodyOf(request) })),
+        CONCURRENCY,
+      );
+      for (const [i, answer] of answers.entries()) {
+        const problem = unclear(answer);
+        if (problem && failures.length < 20) failures.push(`${key(route)} ${requests[i]!.defect}: ${problem}`);
+      }
     }
     process.stdout.write(`fuzz-http: ${fuzzed().length * RUNS} requests in ${Date.now() - started} ms\n`);
     expect(failures).toEqual([]);
@@ -124,48 +120,15 @@ describe('fuzz: every HTTP route refuses generated bad requests and changes noth
     expect({ grownMiB: Math.round(grownMiB), nearStart: grownMiB < 64 }).toMatchObject({ nearStart: true });
   }, 900_000);
 
-  /** Undefined when the answer is a clear 4xx; otherwise what was wrong. */
-  async function send(route: Route, request: BadRequest): Promise<string | undefined> {
-    const body =
-      request.body === undefined
-        ? undefined
-        : request.body.kind === 'text'
-          ? request.body.text
-          : JSON.stringify(request.body.value);
-    try {
-      const { status, text } = await exchange(route.method, request.path, body);
-      if (status < 400 || status >= 500) return `${status} ${text.slice(0, 200)}`;
-      const reply = JSON.parse(text) as { error?: { code?: string; message?: string }; message?: string };
-      if (!(reply.error?.code && reply.error.message) && !reply.message) return `unclear ${text.slice(0, 200)}`;
-      return undefined;
-    } catch (error) {
-      return `no answer: ${(error as Error).message}`;
-    }
+  function bodyOf(request: BadRequest): { body?: string } {
+    if (request.body === undefined) return {};
+    return { body: request.body.kind === 'text' ? request.body.text : JSON.stringify(request.body.value) };
   }
 
-  /** One request on a kept-alive connection (node:http: lighter than fetch, so 10,000 per route stay quick). */
-  function exchange(method: string, path: string, body: string | undefined): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: t.ledger.httpPort,
-          method,
-          path,
-          agent,
-          headers:
-            body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  /** Undefined when the answer is a clear 4xx; otherwise what was wrong. */
+  function unclear({ status, clearError, text }: RawHttpAnswer): string | undefined {
+    if (status < 400 || status >= 500) return `${status} ${text}`;
+    return clearError ? undefined : `unclear ${text}`;
   }
 
   function badRequests(route: Route): fc.Arbitrary<BadRequest> {
