@@ -21,10 +21,16 @@ const MAX_ISSUES = 20;
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** No lone surrogate: `String.prototype.isWellFormed` where the runtime has it (Node ≥ 20), else a regex. */
+function isWellFormed(text: string): boolean {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(text) : !LONE_SURROGATE.test(text);
+}
+
 /** Why a string cannot be stored as it is, or undefined when it can. */
 export function stringFidelityProblem(text: string): string | undefined {
   if (text.includes('\u0000')) return 'holds a NUL character (U+0000), which JSON storage cannot hold';
-  if (LONE_SURROGATE.test(text)) {
+  if (!isWellFormed(text)) {
     return 'holds a lone UTF-16 surrogate, which is not Unicode text and cannot be stored as UTF-8';
   }
   return undefined;
