@@ -39,7 +39,6 @@ export function badPayloads(
 ): fc.Arbitrary<BadPayload> {
   const members = Object.keys(valid);
   const known = new Set([...members, ...Object.keys(schema.properties ?? {})]);
-  const member = fc.constantFrom(...members);
   const required = (schema.required ?? []).filter((name) => members.includes(name));
   const typed = Object.entries(schema.properties ?? {}).filter(([name, p]) => members.includes(name) && singleType(p));
   const value = (v: unknown, defect: string): BadPayload => ({ kind: 'value', value: v, defect });
@@ -48,13 +47,9 @@ export function badPayloads(
     fc
       .oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue(), { maxLength: 3 }))
       .map((v) => value(v, 'not an object')),
-    fc.tuple(member, poisonString).map(([name, poison]) => value({ ...valid, [name]: poison }, `poisoned ${name}`)),
     fc
-      .tuple(fc.array(fc.constantFrom(...members), { maxLength: 2 }), poisonString)
+      .tuple(fc.array(fc.constantFrom(...members, ''), { maxLength: 2 }), poisonString)
       .map(([path, poison]) => value(nest(valid, path, { [poison]: 1 }), 'poisoned member name')),
-    fc
-      .tuple(member, poisonString)
-      .map(([name, poison]) => value({ ...valid, [name]: [valid[name], poison] }, `poison inside ${name}`)),
     fc
       .tuple(
         fc.string({ minLength: 1, maxLength: 13 }).filter((n) => FUZZ_EXTRA.test(n) && !known.has(n)),
@@ -62,6 +57,15 @@ export function badPayloads(
       )
       .map(([name, v]) => value({ ...valid, [name]: v ?? 1 }, `unknown member ${name}`)),
   ];
+  if (members.length > 0) {
+    const member = fc.constantFrom(...members);
+    families.push(
+      fc.tuple(member, poisonString).map(([name, poison]) => value({ ...valid, [name]: poison }, `poisoned ${name}`)),
+      fc
+        .tuple(member, poisonString)
+        .map(([name, poison]) => value({ ...valid, [name]: [valid[name], poison] }, `poison inside ${name}`)),
+    );
+  }
   if (required.length > 0) {
     families.push(
       fc.subarray(required, { minLength: 1 }).map((gone) => {
@@ -82,6 +86,7 @@ export function badPayloads(
   }
   if (text) {
     const json = JSON.stringify(valid);
+    const member = fc.constantFrom(...(members.length > 0 ? members : ['fuzzMember']));
     families.push(
       fc
         .nat({ max: json.length - 1 })
