@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
-import { anExecution } from '../support/fixtures.js';
+import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 import { within } from '../support/within.js';
 
@@ -36,7 +36,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'ledger-parking-'));
-    t = await startLedgerUnderTest({ checkpointsEnabled: false });
+    t = await startLedgerUnderTest({ checkpointsEnabled: false, reconciliationEnabled: true });
   });
   afterAll(async () => {
     await t?.stop();
@@ -44,8 +44,11 @@ describe('a projection parks an event it cannot apply and carries on', () => {
   });
 
   it('parks a lone surrogate stored as a superuser, and an event a read-model constraint refuses; retry applies the fixed one', async () => {
-    // given a stored execution, copied as a superuser with a lone surrogate in its command (the poison of finding 1)
-    const template = anExecution({ sessionId: 'S-template' });
+    // given an approved execution, copied as a superuser with a lone surrogate in its command (the poison of finding
+    // 1): an unapproved command, so the reconciler records a mismatch that quotes it
+    const approval = anApproval({ approvalId: 'A-poison', approvedCommands: ['docker compose ps'] });
+    expect((await t.http('POST', '/v1/approvals', approval)).status).toBe(201);
+    const template = anExecution({ approvalId: 'A-poison' });
     await logged(template);
     const [row] = await t.sql<{ data: string; metadata: string }>(
       `SELECT data::text AS data, metadata::text AS metadata FROM ledger.events
@@ -55,11 +58,16 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     const poisonId = randomUUID();
     const poisonData = row!.data
       .replace(template.executionId, poisonId)
-      .replace('"docker compose ps"', '"\\ud800"')
-      .replace('"S-template"', '"S-poison"');
+      .replace('"docker compose ps"', '"rm -rf \\ud800"');
+    await within(10_000, 'the template execution to be reconciled', async () => {
+      const rows = await t.sql(
+        `SELECT 1 FROM ledger.events WHERE stream_id = 'approval-A-poison' AND stream_revision = 2`,
+      );
+      return rows.length > 0 ? true : undefined;
+    });
     await t.sql(
       `INSERT INTO ledger.events (event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
-       VALUES ($1, 'session-S-poison', 0, 'ExecutionLogged', $2::json, $3::json, repeat('0', 64), repeat('0', 64))`,
+       VALUES ($1, 'approval-A-poison', 3, 'ExecutionLogged', $2::json, $3::json, repeat('0', 64), repeat('0', 64))`,
       [randomUUID(), poisonData, row!.metadata],
     );
     // and a read-model constraint (an operator's mistake, fixed later) that refuses one command
@@ -124,5 +132,13 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     for (const execution of [template, refused, later, afterRetry]) {
       expect(await queryable(execution.executionId, afterPosition)).toBe(200);
     }
+
+    // and the reconciliation processor, which read the poison too, recorded its mismatch (quoting the command with
+    // U+FFFD) and is alive: /health is 200
+    const [mismatch] = await t.sql<{ executed: string }>(
+      `SELECT data::text AS executed FROM ledger.events WHERE stream_id = 'approval-A-poison' AND type = 'MismatchDetected'`,
+    );
+    expect(mismatch?.executed).toContain('rm -rf \ufffd');
+    expect((await health()).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isFaithfulJson, jsonFidelityIssues, printablePathSegment } from './json-fidelity.js';
+import { isFaithfulJson, jsonFidelityIssues, printablePathSegment, withStorableText } from './json-fidelity.js';
 
 const loneSurrogate = fc.oneof(
   fc.integer({ min: 0xd800, max: 0xdbff }).map((unit) => String.fromCharCode(unit)),
@@ -118,5 +118,18 @@ describe('jsonFidelityIssues', () => {
 
   it('reports at most 20 issues', () => {
     expect(jsonFidelityIssues(Array.from({ length: 1000 }, () => '\u0000'))).toHaveLength(20);
+  });
+
+  it('withStorableText replaces every NUL and lone surrogate, in values and names, and leaves faithful values as they are', () => {
+    fc.assert(
+      fc.property(poisonedDocument(poisonedText, false), poisonedDocument(poisonedText, true), (a, b) => {
+        expect(jsonFidelityIssues(withStorableText(a.document))).toEqual([]);
+        expect(jsonFidelityIssues(withStorableText(b.document))).toEqual([]);
+      }),
+    );
+    fc.assert(fc.property(faithful, (value) => expect(withStorableText(value)).toEqual(value)));
+    expect(withStorableText({ 'k\u0000': ['a\ud800b', '\ud83d\ude00'] })).toEqual({
+      'k\ufffd': ['a\ufffdb', '\ud83d\ude00'],
+    });
   });
 });

@@ -140,3 +140,27 @@ function isPlainObject(value: object): boolean {
 function join(path: string, segment: string): string {
   return path === '' ? segment : `${path}.${segment}`;
 }
+
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/** `text` with each NUL and lone surrogate replaced by U+FFFD (the replacement character). */
+export function storableText(text: string): string {
+  const withoutNul = text.replaceAll('\u0000', '\ufffd');
+  return isWellFormed(withoutNul) ? withoutNul : withoutNul.replace(LONE_SURROGATES, '\ufffd');
+}
+
+/**
+ * A copy of a JSON value whose strings and member names hold no NUL or lone surrogate (each replaced by U+FFFD).
+ * For data the ledger derives from what it stored before this check existed (a verdict quoting a stored command),
+ * never for input, which is refused instead.
+ */
+export function withStorableText<T>(value: T): T {
+  if (typeof value === 'string') return storableText(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => withStorableText(item)) as T;
+  if (typeof value === 'object' && value !== null && isPlainObject(value)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([name, member]) => [storableText(name), withStorableText(member)]),
+    ) as T;
+  }
+  return value;
+}
