@@ -23,8 +23,9 @@ function jsonObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) {
     throw new InvalidAppendError(`${what} must serialise to a JSON object`);
   }
-  // The last line of defence: no adapter stores what a read could not return exactly (or at all).
-  const issues = jsonFidelityIssues(copy);
+  // The last line of defence: no adapter stores what a read could not return exactly (or at all): strings that are
+  // not Unicode text or hold NUL. Numbers are doubles by now; the edges refuse integers a sender could not mean.
+  const issues = jsonFidelityIssues(copy, '', { input: false });
   if (issues.length > 0) {
     throw new InvalidAppendError(
       `${what} cannot be stored faithfully as JSON: ` +

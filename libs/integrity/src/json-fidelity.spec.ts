@@ -99,6 +99,11 @@ describe('jsonFidelityIssues', () => {
       }),
     );
     expect(jsonFidelityIssues({ n: 2 ** 53 - 1, m: -(2 ** 53 - 1), f: 0.1, e: 1.5e300 / 1e300 })).toEqual([]);
+    // A value already parsed (what the event store sees): any finite double reads back as itself.
+    expect(jsonFidelityIssues({ big: 1e21, z: -0 }, '', { input: false })).toEqual([]);
+    expect(jsonFidelityIssues({ n: Number.NaN }, '', { input: false })).toEqual([
+      { path: 'n', message: expect.any(String) },
+    ]);
   });
 
   it('refuses what is not a JSON value, and cycles, without overflowing on deep nesting', () => {

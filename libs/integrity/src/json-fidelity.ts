@@ -37,8 +37,9 @@ export function stringFidelityProblem(text: string): string | undefined {
 }
 
 /** Why a number cannot be stored as it is, or undefined when it can. */
-export function numberFidelityProblem(value: number): string | undefined {
+export function numberFidelityProblem(value: number, options: JsonFidelityOptions = {}): string | undefined {
   if (!Number.isFinite(value)) return `is not a finite number (${String(value)})`;
+  if (options.input === false) return undefined;
   if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
     return 'is an integer beyond ±(2^53−1): it cannot be represented exactly and would read back as another number';
   }
@@ -65,17 +66,30 @@ export function printablePathSegment(name: string): string {
   return out;
 }
 
+export interface JsonFidelityOptions {
+  /**
+   * True (the default) for input as received: integers beyond ±(2^53−1) and -0 are refused too (I-JSON: the
+   * sender's number is not the one that would be stored). False for a value already parsed, as the event store sees
+   * it: any finite number is stored and read back exactly as that double.
+   */
+  input?: boolean;
+}
+
 /**
  * Every place where `value` holds something JSON storage cannot hold faithfully (at most 20), in document order.
  * Iterative, so a deeply nested payload cannot overflow the stack. Empty when the value can be stored as it is.
  */
-export function jsonFidelityIssues(value: unknown, basePath = ''): JsonFidelityIssue[] {
+export function jsonFidelityIssues(
+  value: unknown,
+  basePath = '',
+  options: JsonFidelityOptions = {},
+): JsonFidelityIssue[] {
   const issues: JsonFidelityIssue[] = [];
   const stack: { value: unknown; path: string }[] = [{ value, path: basePath }];
   const seen = new Set<object>();
   while (stack.length > 0 && issues.length < MAX_ISSUES) {
     const { value: current, path } = stack.pop()!;
-    const problem = valueProblem(current);
+    const problem = valueProblem(current, options);
     if (problem !== undefined) {
       issues.push({ path, message: problem });
       continue;
@@ -116,12 +130,12 @@ export function isFaithfulJson(value: unknown): boolean {
   return jsonFidelityIssues(value).length === 0;
 }
 
-function valueProblem(value: unknown): string | undefined {
+function valueProblem(value: unknown, options: JsonFidelityOptions): string | undefined {
   switch (typeof value) {
     case 'string':
       return stringFidelityProblem(value);
     case 'number':
-      return numberFidelityProblem(value);
+      return numberFidelityProblem(value, options);
     case 'boolean':
       return undefined;
     case 'object':
