@@ -8,6 +8,7 @@ import { registerRead } from './commands/read.command.js';
 import { registerReconcile } from './commands/reconcile.command.js';
 import { registerReject } from './commands/reject.command.js';
 import { registerProjectionsRebuild } from './commands/projections-rebuild.command.js';
+import { registerProjectionsRetryParked } from './commands/projections-retry-parked.command.js';
 import { registerReplay } from './commands/replay.command.js';
 import { registerRevoke } from './commands/revoke.command.js';
 import { registerSpoolDrain } from './commands/spool-drain.command.js';
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo): Command {
     registerVerifyBundle,
     registerProjectionsRebuild,
     registerWitness,
+    registerProjectionsRetryParked,
   ]) {
     register(program, io);
   }

@@ -1,5 +1,5 @@
 import type { CommandAck } from '@audit-ledger/domain';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../ledger/src/shared/free-port.js';
@@ -63,6 +63,19 @@ describe('the ledger CLI (the built bin, as a child process) against a running l
       code: 4,
       stderr: expect.stringContaining('not found'),
     });
+  });
+
+  it('given an output file holding a NUL, when logged, then it exits 2 naming the field and its flag, and nothing is spooled or recorded', async () => {
+    const file = join(workDir, 'binary-output.bin');
+    writeFileSync(file, Buffer.from('api\u0000running', 'utf8'));
+    const run = await ledger(
+      'log-execution',
+      ...['--approval', 'A-nul', '--worker', 'w1', '--command', 'cat x', '--exit-code', '0', '--output-file', file],
+    );
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/output \(--output.*NUL/);
+    expect(await ledger('read', 'approval-A-nul')).toMatchObject({ code: 4 });
   });
 
   it('given a granted approval, when it is rejected, then the ledger refuses and the CLI exits 3 with the code; a bad risk level exits 2', async () => {

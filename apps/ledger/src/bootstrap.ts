@@ -14,11 +14,12 @@ import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { startWitnesses } from './integrity/start-witnesses.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
-import { setupOpenApi } from './openapi/openapi.js';
+import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
+import { HttpInputGuard, queryParametersByRoute } from './shared/http-input-guard.js';
 import { httpServerOptions } from './shared/http-server-options.js';
 import { ensurePrivateDirectory } from './shared/private-directory.js';
 import { boundedJsonSocketClass, TcpServerState } from './tcp/index.js';
@@ -107,8 +108,13 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       cleanups.push(() => sealer.stop());
     }
 
-    const adapter = new FastifyAdapter(httpServerOptions(config));
+    const inputGuard = new HttpInputGuard();
+    const adapter = new FastifyAdapter({
+      ...httpServerOptions(config),
+      clientErrorHandler: inputGuard.clientErrorHandler,
+    });
     adapter.getInstance().server.maxConnections = config.httpMaxConnections;
+    inputGuard.install(adapter.getInstance());
     const httpRoutes: HttpRoute[] = [];
     adapter.getInstance().addHook('onRoute', ({ method, url }) => {
       for (const one of [method].flat()) httpRoutes.push({ method: one, url });
@@ -134,6 +140,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     );
     cleanups.push(() => closeHttpApp(app, config.httpDrainMs, logger));
     setupOpenApi(app);
+    inputGuard.knowQueryParameters(queryParametersByRoute(buildOpenApiDocument(app)));
     cleanups.push(() => reconciliation.sseAlerts.close()); // open event streams would hold the HTTP server open
 
     const tcpPort = config.tcpPort === 0 ? await freePort(config.tcpHost) : config.tcpPort;

@@ -11,3 +11,4 @@ export * from './integrity/index.js';
 export { startReconciliation, type RunningReconciliation } from './reconciliation/start-reconciliation.js';
 export { rebuildReadModels, plannedRebuild, ledgerProjections } from './projections/rebuild-read-models.js';
 export { UnknownProjectionError, RebuildFailedError, RebuildInProgressError } from '@audit-ledger/read-models';
+export { retryParked } from './projections/retry-parked-events.js';

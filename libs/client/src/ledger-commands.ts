@@ -5,6 +5,7 @@ import {
   RejectApprovalRequest,
   RevokeApprovalRequest,
 } from '@audit-ledger/domain';
+import { jsonFidelityIssues } from '@audit-ledger/integrity';
 import type { z } from 'zod';
 import { LedgerValidationError } from './errors.js';
 
@@ -21,13 +22,23 @@ export type LedgerCommandInput<N extends LedgerCommandName> = z.input<(typeof LE
 export type LedgerCommandPayload<N extends LedgerCommandName> = z.output<(typeof LEDGER_COMMANDS)[N]['schema']>;
 export type MessagePattern = (typeof MESSAGE_PATTERNS)[keyof typeof MESSAGE_PATTERNS];
 
-/** The normalised payload (defaults applied, timestamps in UTC), or a `LedgerValidationError` naming each field. */
+/**
+ * The normalised payload (defaults applied, timestamps in UTC), or a `LedgerValidationError` naming each field.
+ * Input JSON storage cannot hold faithfully (a lone surrogate or NUL, an integer beyond ±(2^53−1), -0) is refused
+ * here, before it can be sent or spooled: the ledger would refuse it, and a spool must hold only what it can send.
+ */
 export function validateCommand<N extends LedgerCommandName>(
   name: N,
   input: LedgerCommandInput<N>,
 ): LedgerCommandPayload<N> {
+  const unfaithful = jsonFidelityIssues(input);
+  if (unfaithful.length > 0) throw new LedgerValidationError(name, unfaithful);
   const result = LEDGER_COMMANDS[name].schema.safeParse(input);
-  if (result.success) return result.data as LedgerCommandPayload<N>;
+  if (result.success) {
+    const afterDefaults = jsonFidelityIssues(result.data);
+    if (afterDefaults.length > 0) throw new LedgerValidationError(name, afterDefaults);
+    return result.data as LedgerCommandPayload<N>;
+  }
   throw new LedgerValidationError(
     name,
     result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),

@@ -201,6 +201,50 @@ describe('the spool of the ledger client', () => {
     expect(dir.text('entries')).toBe('');
   });
 
+  it.each([
+    ['a lone surrogate', { command: 'ls \ud800' }, 'command'],
+    ['a NUL', { output: 'a\u0000b' }, 'output'],
+    ['an integer beyond 2^53', { durationMs: 2 ** 60 }, 'durationMs'],
+  ])(
+    'given input with %s, when it is logged with the ledger down, then it throws naming the field and nothing is spooled',
+    async (_label, overrides, path) => {
+      const transport = new ScriptedTransport(unavailable);
+      const client = clientOn(transport);
+
+      const error = await client.logExecution(anExecution({ sessionId: 'S1', ...overrides })).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(LedgerValidationError);
+      expect((error as LedgerValidationError).issues.map((issue) => issue.path)).toContain(path);
+      expect(transport.sent).toEqual([]);
+      expect(dir.text('entries')).toBe('');
+    },
+  );
+
+  it('given a poison entry already in the spool (an older client), when draining, then it is reported and set aside, never sent, and the rest goes on', async () => {
+    const down = clientOn(new ScriptedTransport(unavailable));
+    await down.logExecution(anExecution({ sessionId: 'S1' }));
+    await down.logExecution(anExecution({ sessionId: 'S1' }));
+    await down.close();
+    // The first entry rewritten as an older client would have spooled it: a lone surrogate in the command.
+    const [first, second] = dir.text('entries').trimEnd().split('\n');
+    writeFileSync(dir.file('entries'), `${first!.replace('"docker compose ps"', '"\\ud800"')}\n${second!}\n`);
+    const transport = new ScriptedTransport();
+    const reported: unknown[] = [];
+
+    const report = await clientOn(transport).drainSpool({ onEntry: (entry) => reported.push(entry) });
+
+    expect(report).toEqual({ sent: 1, rejected: 1, remaining: 0 });
+    expect(transport.sent).toHaveLength(1);
+    expect(reported[0]).toMatchObject({
+      seq: 1,
+      outcome: 'rejected',
+      error: { code: 'CLIENT.SPOOL_ENTRY_UNSTORABLE', issues: [{ path: 'command' }] },
+    });
+    expect(dir.jsonLines('rejected')).toEqual([
+      expect.objectContaining({ seq: 1, error: expect.objectContaining({ code: 'CLIENT.SPOOL_ENTRY_UNSTORABLE' }) }),
+    ]);
+  });
+
   it('given a definitive refusal of a direct send, when the command is logged, then it throws LedgerRejectedError and spools nothing', async () => {
     const client = clientOn(
       new ScriptedTransport(() => ({

@@ -1,3 +1,4 @@
+import { jsonFidelityIssues, stringFidelityProblem } from '@audit-ledger/integrity';
 import { contentDifferences } from './content-differences.js';
 import { IdempotencyConflictError, InvalidAppendError } from './errors.js';
 import type { ExpectedRevision, NewEvent } from './event-store.port.js';
@@ -22,6 +23,15 @@ function jsonObject(value: unknown, what: string): Record<string, unknown> {
   }
   if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) {
     throw new InvalidAppendError(`${what} must serialise to a JSON object`);
+  }
+  // The last line of defence: no adapter stores what a read could not return exactly (or at all): strings that are
+  // not Unicode text or hold NUL. Numbers are doubles by now; the edges refuse integers a sender could not mean.
+  const issues = jsonFidelityIssues(copy, '', { input: false });
+  if (issues.length > 0) {
+    throw new InvalidAppendError(
+      `${what} cannot be stored faithfully as JSON: ` +
+        issues.map((issue) => `${issue.path || '(value)'} ${issue.message}`).join('; '),
+    );
   }
   return copy as Record<string, unknown>;
 }
@@ -49,6 +59,8 @@ export function checkAppend(
   if (typeof streamId !== 'string' || streamId.length === 0) {
     throw new InvalidAppendError(`A stream id must be a non-empty string, got ${JSON.stringify(streamId)}`);
   }
+  const streamIdProblem = stringFidelityProblem(streamId);
+  if (streamIdProblem !== undefined) throw new InvalidAppendError(`The stream id ${streamIdProblem}`);
   rules.streamId?.(streamId);
   if (!Array.isArray(events) || events.length === 0) {
     throw new InvalidAppendError(`An append to stream ${streamId} must carry at least one event`);
@@ -73,6 +85,8 @@ export function checkAppend(
     if (typeof event.type !== 'string' || event.type.length === 0) {
       throw new InvalidAppendError(`The type of ${where} must be a non-empty string`);
     }
+    const typeProblem = stringFidelityProblem(event.type);
+    if (typeProblem !== undefined) throw new InvalidAppendError(`The type of ${where} ${typeProblem}`);
     rules.type?.(event.type, where);
     const data = jsonObject(event.data, `the data of ${where}`);
     const metadata = jsonObject(event.metadata, `the metadata of ${where}`);

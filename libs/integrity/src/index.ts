@@ -6,4 +6,5 @@ export * from './merkle.js';
 export * from './signing-keys.js';
 export * from './checkpoint.js';
 export * from './evidence-bundle.js';
+export * from './json-fidelity.js';
 export * from './witness.js';

@@ -6,6 +6,7 @@ export {
   CHECKPOINTS_TABLE,
   READ_MODELS_SCHEMA,
   READ_MODEL_MIGRATIONS_TABLE,
+  PARKED_EVENTS_TABLE,
   RUNNER_MIGRATIONS,
   type ReadModelMigrationReport,
 } from './read-model-migrations.js';
@@ -26,3 +27,5 @@ export {
   type RollupDimension,
   type RollupGrain,
 } from './projections/summary-rollup.js';
+export { countParked, type ParkedEvent } from './parked-events.js';
+export * from './retry-parked.js';

@@ -3,6 +3,8 @@ import { type EventStore, type ReadAllFilter, type RecordedEvent } from '@audit-
 import { matchesFilter, prepareEvent, ProjectionBatch, unionFilter, type Projection } from './projection.js';
 import { rebuildUnits } from './rebuild/rebuild-units.js';
 import { advisoryLockKey, CHECKPOINTS_TABLE, runReadModelMigrations } from './read-model-migrations.js';
+import { isTransientDatabaseError } from './database-errors.js';
+import { applyOneParking, countParked, parkEvent, type ParkedEvent } from './parked-events.js';
 
 /** The little the runner logs through; a pino logger fits as it is. */
 export interface ReadModelLogger {
@@ -30,8 +32,14 @@ export interface ProjectionRunnerOptions {
   lockRetryMs?: number;
   /** Wait after a lost connection before reconnecting. Default 1000 ms. */
   reconnectMs?: number;
-  /** Wait before retrying an event a projection threw on (it is retried, never skipped). Default 30 s. */
+  /**
+   * Wait before retrying when an event cannot be applied nor parked (the park itself failed). Default 30 s. An event
+   * a projection deterministically cannot apply is parked at once (`read_models.parked_events`) and the projection
+   * carries on; transient database errors are retried, never parked.
+   */
   failureRetryMs?: number;
+  /** How often the parked counts are re-read (a `retry-parked` of another process changes them). Default 5 s. */
+  parkedRefreshMs?: number;
   /** `application_name` of the runner's connections (visible in pg_stat_activity). */
   applicationName?: string;
 }
@@ -79,13 +87,22 @@ export interface ProjectionStatus {
   /** Events not applied: `unhandled` (type not in `handles`), `newer` (schemaVersion newer than understood). */
   skipped: { unhandled: number; newer: number; byType: Record<string, number> };
   failure?: ProjectionFailure;
+  /** Events this projection could not apply and set aside (`ledger projections retry-parked`); not unhealthy. */
+  parked: number;
+  /** The last event this process parked for this projection. */
+  lastParked?: ParkedEvent;
   /** The last connection or lock error, if the worker is reconnecting. */
   lastError?: string;
 }
 
 export interface ProjectionRunnerStatus {
-  /** False when any projection is failed or reconnecting. Standby is healthy: another process is applying. */
+  /**
+   * False when any projection is failed or reconnecting. Standby is healthy: another process is applying. Parked
+   * events do not make it unhealthy (the projection carries on); `parked` counts them per projection.
+   */
   healthy: boolean;
+  /** Parked events per projection (only projections that have some). */
+  parked: Record<string, number>;
   projections: ProjectionStatus[];
 }
 
@@ -107,6 +124,7 @@ export class ProjectionRunner {
   private readonly workers: ProjectionWorker[];
   private readonly abort = new AbortController();
   private readonly running: Promise<void>[];
+  private readonly refreshTimer: NodeJS.Timeout;
   private stopping?: Promise<void>;
 
   private constructor(
@@ -127,6 +145,22 @@ export class ProjectionRunner {
     // Projections that write common tables run on one worker, in one transaction per batch (see ProjectionWorker).
     this.workers = rebuildUnits(options.projections).map((unit) => new ProjectionWorker(unit.projections, settings));
     this.running = this.workers.map((worker) => worker.run());
+    this.refreshTimer = setInterval(() => void this.refreshParked(), options.parkedRefreshMs ?? 5000);
+    this.refreshTimer.unref();
+    void this.refreshParked();
+  }
+
+  /** Re-reads the parked counts (a retry by the CLI removes rows behind the workers' back). */
+  private async refreshParked(): Promise<void> {
+    try {
+      const counts = await countParked(
+        this.pool,
+        this.options.projections.map((p) => p.name),
+      );
+      for (const worker of this.workers) worker.setParked(counts);
+    } catch {
+      // The workers report connection trouble themselves.
+    }
   }
 
   /** Applies the read-model migrations, then starts one worker per projection. */
@@ -163,6 +197,7 @@ export class ProjectionRunner {
     const projections = this.options.projections.map((p) => byName.get(p.name)!);
     return {
       healthy: projections.every((p) => p.state !== 'failed' && p.state !== 'reconnecting'),
+      parked: Object.fromEntries(projections.filter((p) => p.parked > 0).map((p) => [p.name, p.parked])),
       projections,
     };
   }
@@ -171,6 +206,7 @@ export class ProjectionRunner {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.abort.abort();
+      clearInterval(this.refreshTimer);
       await Promise.all(this.running);
       await this.pool.end();
     })();
@@ -200,16 +236,11 @@ interface CheckpointRow {
   failures: number;
 }
 
-/** A projection error: the event it threw on, and why. */
-/** Deadlock, serialization failure, lock not available: the same batch may succeed when applied again. */
-const TRANSIENT_SQLSTATES = new Set(['40P01', '40001', '55P03']);
 const TRANSIENT_RETRY_MS = 50;
+/** Consecutive transient failures after which the projection reports itself unhealthy while it retries. */
+const TRANSIENT_STREAK_UNHEALTHY = 8;
 
-function isTransientDatabaseError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && TRANSIENT_SQLSTATES.has(code);
-}
-
+/** A projection error: the event it threw on, and why. */
 class EventFailure {
   constructor(
     readonly member: Member,
@@ -234,6 +265,8 @@ class Member {
   storedVersion?: number;
   readonly totals = emptyCounters();
   failure?: ProjectionFailure;
+  parked = 0;
+  lastParked?: ParkedEvent;
 
   constructor(readonly projection: Projection) {}
 
@@ -276,6 +309,10 @@ class ProjectionWorker {
   private held?: pg.PoolClient;
   private lost?: Error;
   private dropSubscription?: () => void;
+  /** Consecutive batches the database aborted for a transient reason (reset by a committed batch). */
+  private transientStreak = 0;
+  /** Bumped when this worker parks an event (see `ProjectionRunner.refreshParked`). */
+  parkGeneration = 0;
 
   constructor(
     projections: readonly Projection[],
@@ -309,9 +346,15 @@ class ProjectionWorker {
           byType: { ...member.totals.byType },
         },
         ...(member.failure ? { failure: { ...member.failure } } : {}),
+        parked: member.parked,
+        ...(member.lastParked ? { lastParked: { ...member.lastParked } } : {}),
         ...(this.lastError ? { lastError: this.lastError } : {}),
       };
     });
+  }
+
+  setParked(counts: ReadonlyMap<string, number>): void {
+    for (const member of this.members) member.parked = counts.get(member.projection.name) ?? 0;
   }
 
   async run(): Promise<void> {
@@ -385,9 +428,12 @@ class ProjectionWorker {
        SELECT * FROM unnest($1::text[], $2::integer[]) ON CONFLICT DO NOTHING`,
       [this.names, this.members.map((m) => m.projection.version)],
     );
+    this.transientStreak = 0;
     while (!signal.aborted) {
       await this.readCheckpoints(client);
-      this.state = this.members.some((m) => m.failure) ? 'failed' : 'catching_up';
+      if (this.transientStreak < TRANSIENT_STREAK_UNHEALTHY) {
+        this.state = this.members.some((m) => m.failure) ? 'failed' : 'catching_up';
+      }
       const failed = await this.consume(client);
       if (this.lost) throw this.lost;
       if (!failed) return;
@@ -399,12 +445,27 @@ class ProjectionWorker {
         );
         continue;
       }
+      if (failed === 'parked') {
+        this.transientStreak = 0;
+        continue; // the checkpoint moved past the parked event: carry on from there
+      }
       if (failed === 'transient') {
         // Batches of other workers can lock the same rows in opposite orders; PostgreSQL aborts one. Not the
         // projection's fault: apply the batch again shortly instead of waiting failureRetryMs as for a real failure.
-        await pause(TRANSIENT_RETRY_MS + Math.floor(Math.random() * TRANSIENT_RETRY_MS), signal);
+        // A transient error that persists (a full disk, a statement timeout) backs off, and says so in /health.
+        this.transientStreak += 1;
+        if (this.transientStreak >= TRANSIENT_STREAK_UNHEALTHY) {
+          this.state = 'reconnecting';
+          this.lastError = "the database keeps aborting this projection's batches (transient errors); retrying";
+        }
+        const wait = Math.min(
+          this.settings.failureRetryMs,
+          TRANSIENT_RETRY_MS * 2 ** Math.min(this.transientStreak, 12),
+        );
+        await pause(wait + Math.floor(Math.random() * TRANSIENT_RETRY_MS), signal);
         continue;
       }
+      this.transientStreak = 0;
       this.state = 'failed';
       await pause(this.settings.failureRetryMs, signal);
     }
@@ -458,7 +519,7 @@ class ProjectionWorker {
    * deadlock (returns 'transient'), a checkpoint moved under the lock (a rebuild swapped the tables: returns
    * 'moved'), or a projection throws (records it, returns 'failed').
    */
-  private async consume(client: pg.PoolClient): Promise<false | 'failed' | 'transient' | 'moved'> {
+  private async consume(client: pg.PoolClient): Promise<false | 'failed' | 'transient' | 'moved' | 'parked'> {
     const { signal, store, batchSize } = this.settings;
     const subscription = store.subscribeToAll({ fromPosition: this.from(), filter: this.filter });
     const iterator = subscription[Symbol.asyncIterator]();
@@ -497,8 +558,22 @@ class ProjectionWorker {
         }
         if (failure) {
           if (isTransientDatabaseError(failure.cause)) return 'transient';
-          await this.recordFailure(client, failure);
-          return 'failed';
+          // Everything before the event is committed. Apply the event alone, each member on a savepoint: a member
+          // that fails again parks it, in the transaction that moves the checkpoints past it.
+          let parked: 'parked' | 'transient';
+          try {
+            parked = await this.parkOrApply(client, failure.event);
+          } catch (error) {
+            if (error instanceof CheckpointFenceError) return 'moved';
+            if (!isParkFailure(error)) throw error;
+            await this.recordFailure(client, new EventFailure(failure.member, failure.event, error.cause));
+            return 'failed';
+          }
+          return parked;
+        }
+        if (this.transientStreak > 0) {
+          this.transientStreak = 0;
+          this.lastError = undefined;
         }
         if (drained && !this.members.some((m) => m.failure)) this.state = 'live';
       }
@@ -579,6 +654,64 @@ class ProjectionWorker {
       }
     }
     return undefined;
+  }
+
+  /**
+   * One transaction for one event the batch failed on: each member past whose checkpoint and within whose filter it
+   * lies applies it on a savepoint; a member that fails deterministically parks it (recorded, logged); a transient
+   * database error rolls everything back (nothing parked: 'transient'). The checkpoints move past the event in the
+   * same transaction as the park records, so an event is either applied or parked, exactly once.
+   */
+  private async parkOrApply(client: pg.PoolClient, event: RecordedEvent): Promise<'parked' | 'transient'> {
+    const parkedNow: { member: Member; parked: ParkedEvent; cause: unknown }[] = [];
+    const counters = this.members.map(() => emptyCounters());
+    await client.query('BEGIN');
+    try {
+      await this.fence(client);
+      for (const [i, member] of this.members.entries()) {
+        if (event.globalPosition <= member.position) continue;
+        if (!matchesFilter(member.projection.filter, event)) continue;
+        const outcome = await applyOneParking(member.projection, client, event, (batch) =>
+          applyOne(member.projection, client, event, batch, counters[i]!),
+        );
+        if (outcome.kind === 'transient') {
+          await client.query('ROLLBACK');
+          return 'transient';
+        }
+        if (outcome.kind === 'failed') {
+          try {
+            const parked = await parkEvent(client, member.projection.name, event, messageOf(outcome.cause));
+            parkedNow.push({ member, parked, cause: outcome.cause });
+          } catch (error) {
+            throw new ParkFailure(error);
+          }
+        }
+      }
+      await this.saveCheckpoints(client, event.globalPosition);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        throw error;
+      });
+      if (isTransientDatabaseError(error)) return 'transient';
+      throw error;
+    }
+    for (const [i, member] of this.members.entries()) {
+      if (member.position < event.globalPosition) member.position = event.globalPosition;
+      member.merge(counters[i]!);
+      member.failure = undefined;
+    }
+    if (parkedNow.length > 0) this.parkGeneration += 1;
+    for (const { member, parked, cause } of parkedNow) {
+      member.parked += 1;
+      member.lastParked = parked;
+      this.settings.logger.error(
+        { err: cause, projection: member.projection.name, ...parked },
+        `projection ${member.projection.name} cannot apply the event at position ${parked.position}: parked it and ` +
+          `carries on (fix, then \`ledger projections retry-parked ${member.projection.name}\`)`,
+      );
+    }
+    return 'parked';
   }
 
   private async fence(client: pg.PoolClient): Promise<void> {
@@ -680,6 +813,17 @@ async function applyOne(
   }
   await projection.apply(client, prepared.event, batch);
   counters.applied += 1;
+}
+
+/** The park record itself could not be written: the projection stops at the event as before (and retries). */
+class ParkFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`could not park: ${messageOf(cause)}`);
+  }
+}
+
+function isParkFailure(error: unknown): error is ParkFailure {
+  return error instanceof ParkFailure;
 }
 
 function messageOf(error: unknown): string {

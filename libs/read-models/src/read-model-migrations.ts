@@ -5,6 +5,7 @@ import { type Projection, type ReadModelMigration } from './projection.js';
 export const READ_MODELS_SCHEMA = 'read_models';
 export const CHECKPOINTS_TABLE = 'read_models.projection_checkpoints';
 export const READ_MODEL_MIGRATIONS_TABLE = 'read_models.migrations';
+export const PARKED_EVENTS_TABLE = 'read_models.parked_events';
 
 /** The runner's own tables, applied before any projection's. */
 export const RUNNER_MIGRATIONS: readonly ReadModelMigration[] = [
@@ -49,6 +50,22 @@ export const RUNNER_MIGRATIONS: readonly ReadModelMigration[] = [
       CREATE INDEX mismatches_approval_idx ON read_models.mismatches (approval_id);
       CREATE INDEX mismatches_execution_idx ON read_models.mismatches (execution_id);
       CREATE INDEX mismatches_kind_idx ON read_models.mismatches (kind, detected_at);`,
+  },
+  {
+    // Events a projection deterministically cannot apply: set aside so it carries on (docs/read-models.md).
+    id: '003-parked-events',
+    sql: `
+      CREATE TABLE read_models.parked_events (
+        projection text NOT NULL,
+        position bigint NOT NULL,
+        event_id uuid NOT NULL,
+        event_type text NOT NULL,
+        error text NOT NULL,
+        parked_at timestamptz NOT NULL DEFAULT now(),
+        attempts integer NOT NULL DEFAULT 1,
+        last_attempt_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (projection, position)
+      );`,
   },
 ];
 

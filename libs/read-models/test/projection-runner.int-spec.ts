@@ -6,6 +6,7 @@ import {
   defaultProjections,
   executionsProjection,
   ProjectionRunner,
+  retryParkedEvents,
   type Projection,
   type ProjectionStatus,
 } from '../src/index.js';
@@ -57,7 +58,7 @@ describe('projection runner', () => {
     return runner;
   }
 
-  it('stops at the event a projection throws on, reports it, retries it, never skips it; upcasts old versions', async () => {
+  it('parks the event a projection throws on and carries on, healthy; a retry after the fix applies it; upcasts old versions', async () => {
     // given a projection that understands Pinged v2, upcasts v1, and throws on a poisoned event
     let poisonFixed = false;
     const pings: Projection = {
@@ -94,44 +95,57 @@ describe('projection runner', () => {
     const last = await ping({ value: 5 });
 
     // when the runner catches up
-    const runner = await start({ projections: [pings], failureRetryMs: 100 });
+    const runner = await start({ projections: [pings], failureRetryMs: 100, parkedRefreshMs: 100 });
 
-    // then it stops just below the poisoned event, with the error in status()
-    await waitFor('the projection to fail', () => byName(runner, 'pings').state === 'failed');
-    const failed = byName(runner, 'pings');
-    expect(failed.position).toBe(beforePoison.toString());
-    expect(failed.failure).toMatchObject({
-      position: poison.toString(),
-      eventType: 'Pinged',
-      message: 'poisoned value 4',
+    // then it parks the poisoned event (recorded with its error) and carries on past it, healthy
+    await caughtUp(runner, last);
+    const status = byName(runner, 'pings');
+    expect(status).toMatchObject({
+      position: last.toString(),
+      parked: 1,
+      lastParked: { position: poison.toString(), eventType: 'Pinged', error: 'poisoned value 4' },
     });
-    expect(failed.skipped).toEqual({ unhandled: 1, newer: 1, byType: { Pinged: 1, Other: 1 } });
-    expect(runner.status().healthy).toBe(false);
+    expect(status.state).not.toBe('failed');
+    expect(status.skipped).toEqual({ unhandled: 1, newer: 1, byType: { Pinged: 1, Other: 1 } });
+    expect(runner.status()).toMatchObject({ healthy: true, parked: { pings: 1 } });
     const values = async () => (await sql.query('SELECT value FROM read_models.test_pings ORDER BY value')).rows;
-    expect(await values()).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }]);
-    const { rows } = await sql.query(
-      'SELECT position, error, error_position FROM read_models.projection_checkpoints WHERE name = $1',
-      ['pings'],
-    );
-    expect(rows).toEqual([
-      { position: beforePoison.toString(), error: 'poisoned value 4', error_position: poison.toString() },
+    expect(await values()).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }, { value: 5 }]);
+    const parkedRows = async () =>
+      (await sql.query('SELECT projection, position::text, error, attempts FROM read_models.parked_events')).rows;
+    expect(await parkedRows()).toEqual([
+      { projection: 'pings', position: poison.toString(), error: 'poisoned value 4', attempts: 1 },
+    ]);
+    expect(beforePoison < poison).toBe(true);
+
+    // when it is retried while the projection is still broken, it stays parked, the attempt counted
+    const retry = () => retryParkedEvents({ store, connectionString: db.url, projections: [pings] });
+    expect(await retry()).toEqual([
+      {
+        projection: 'pings',
+        retried: 1,
+        applied: 0,
+        stillParked: [
+          {
+            position: poison.toString(),
+            eventId: expect.any(String),
+            eventType: 'Pinged',
+            error: 'poisoned value 4',
+            attempts: 2,
+          },
+        ],
+      },
     ]);
 
-    // and it retries the same event without skipping it
-    await waitFor('a retry', () => (byName(runner, 'pings').failure?.attempts ?? 0) >= 3);
-    expect(byName(runner, 'pings').position).toBe(beforePoison.toString());
-    expect(await values()).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }]);
-
-    // when the projection is fixed, it applies the event it stopped at and goes on
+    // when the projection is fixed and the parked events retried, it is applied and no longer parked
     poisonFixed = true;
-    await caughtUp(runner, last);
+    expect(await retry()).toEqual([{ projection: 'pings', retried: 1, applied: 1, stillParked: [] }]);
     expect(await values()).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }, { value: 4 }, { value: 5 }]);
-    expect(byName(runner, 'pings').failure).toBeUndefined();
-    expect(runner.status().healthy).toBe(true);
+    expect(await parkedRows()).toEqual([]);
+    await waitFor('the runner to see nothing parked', () => byName(runner, 'pings').parked === 0);
     expect(await checkpoint(sql, 'pings')).toBe(last);
   });
 
-  it('applies projections that share a table in one transaction per batch: a throw stops them all below the event', async () => {
+  it('applies projections that share a table in one transaction per batch: a throw parks the event for that one only', async () => {
     // given two projections writing one table (each its own column), the second throwing on a poisoned event and
     // summing its values per batch into one deferred write
     let poisonFixed = false;
@@ -173,27 +187,66 @@ describe('projection runner', () => {
     // when one runner applies both
     const runner = await start({ projections: [firsts, seconds], failureRetryMs: 100 });
 
-    // then both stop just below the poisoned event: the failing one reports it, the other is held back
-    await waitFor('the projection to fail', () => byName(runner, 'seconds').state === 'failed');
-    expect(byName(runner, 'seconds')).toMatchObject({
-      position: beforePoison.toString(),
-      failure: { position: poison.toString() },
-    });
-    expect(byName(runner, 'firsts')).toMatchObject({ position: beforePoison.toString(), state: 'catching_up' });
-    expect(byName(runner, 'firsts').failure).toBeUndefined();
-    expect(await checkpoint(sql, 'firsts')).toBe(beforePoison);
+    // then the failing one parks the poisoned event, the other applies it, and both carry on in one transaction
+    await caughtUp(runner, last);
+    expect(byName(runner, 'seconds')).toMatchObject({ position: last.toString(), parked: 1 });
+    expect(byName(runner, 'firsts')).toMatchObject({ position: last.toString(), parked: 0 });
+    expect(await checkpoint(sql, 'firsts')).toBe(last);
+    expect(await checkpoint(sql, 'seconds')).toBe(last);
     const rows = async () => (await sql.query(`SELECT value, seconds FROM ${table} ORDER BY value`)).rows;
     expect(await rows()).toEqual([
       { value: 1, seconds: 2 },
       { value: 2, seconds: 4 },
+      { value: 3, seconds: null },
+      { value: 4, seconds: 8 },
     ]);
+    expect(beforePoison < poison).toBe(true);
 
-    // and once fixed, both go on from there, the deferred writes made in the same transactions
+    // and once fixed, a retry applies it for the one that parked it, its deferred writes made
     poisonFixed = true;
-    await caughtUp(runner, last);
+    const retried = await retryParkedEvents({ store, connectionString: db.url, projections: [firsts, seconds] });
+    expect(retried).toEqual([
+      { projection: 'firsts', retried: 0, applied: 0, stillParked: [] },
+      { projection: 'seconds', retried: 1, applied: 1, stillParked: [] },
+    ]);
     expect(await rows()).toEqual([1, 2, 3, 4].map((value) => ({ value, seconds: value * 2 })));
-    expect(await checkpoint(sql, 'firsts')).toBe(last);
-    expect(await checkpoint(sql, 'seconds')).toBe(last);
+  });
+
+  it('never parks on a transient database error (connection, timeout, resources): it retries until the event applies', async () => {
+    // given a projection whose attempts at one event fail a few times with errors the database may not repeat
+    const transient = ['57014', '08006', '53200', '40001', '25P02'];
+    let attempts = 0;
+    const pings: Projection = {
+      name: 'pings',
+      version: 1,
+      handles: ['Pinged'],
+      filter: { streamPrefixes: ['ping-'] },
+      migrations: [{ id: '001', sql: 'CREATE TABLE read_models.test_pings (value integer PRIMARY KEY)' }],
+      async apply(client, event) {
+        if (event.data.value === 2 && attempts < transient.length) {
+          const code = transient[attempts++]!;
+          throw Object.assign(new Error(`transient ${code}`), { code });
+        }
+        await client.query('INSERT INTO read_models.test_pings (value) VALUES ($1)', [event.data.value]);
+      },
+    };
+    await append(store, custom('Pinged', { value: 1 }), 'ping-1');
+    await append(store, custom('Pinged', { value: 2 }), 'ping-1');
+    const last = await append(store, custom('Pinged', { value: 3 }), 'ping-1');
+
+    // when the runner catches up
+    const runner = await start({ projections: [pings], failureRetryMs: 100 });
+
+    // then every value is applied, nothing parked
+    await caughtUp(runner, last);
+    expect(attempts).toBe(transient.length);
+    expect(byName(runner, 'pings').parked).toBe(0);
+    expect((await sql.query('SELECT count(*)::int AS n FROM read_models.parked_events')).rows).toEqual([{ n: 0 }]);
+    expect((await sql.query('SELECT value FROM read_models.test_pings ORDER BY value')).rows).toEqual([
+      { value: 1 },
+      { value: 2 },
+      { value: 3 },
+    ]);
   });
 
   it('applies a batch again at once when the database aborts it for a deadlock, without recording a failure', async () => {

@@ -72,6 +72,8 @@ describe('LlmReconciliationJudge against a local OpenAI-compatible server', () =
     ['a verdict outside the schema', completion('{"verdict":"PROBABLY","rationale":"hm"}')],
     ['extra keys', completion('{"verdict":"MATCH","rationale":"ok","confidence":0.9}')],
     ['no content', completion(null)],
+    ['a rationale holding a lone surrogate', completion('{"verdict":"MATCH","rationale":"ok \\ud800"}')],
+    ['a rationale holding a NUL', completion('{"verdict":"MATCH","rationale":"ok \\u0000"}')],
     ['a body that is not a chat completion', { error: 'nope' }],
   ])('given %s, when judging, then it answers a failure naming why (UNCLEAR)', async (_what, body) => {
     handler = (_body, _req, res) => json(res, 200, body);

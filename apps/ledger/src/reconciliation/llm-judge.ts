@@ -1,3 +1,4 @@
+import { jsonFidelityIssues } from '@audit-ledger/integrity';
 import type { JudgeAnswer, JudgeFailure, JudgeInput, ReconciliationJudge } from '@audit-ledger/domain';
 import { z } from 'zod';
 import type { LedgerConfig } from '../config/ledger.config.js';
@@ -101,12 +102,16 @@ export class LlmReconciliationJudge implements ReconciliationJudge {
       }
       const reply = JudgeReply.safeParse(parsed);
       if (!reply.success) return this.fail(`answer does not match the schema: ${reply.error.issues[0]?.message}`);
-      return {
+      const judged = {
         verdict: reply.data.verdict,
         rationale: reply.data.rationale,
         model: completion.data.model ?? this.options.model,
         promptVersion: JUDGE_PROMPT_VERSION,
       };
+      // The answer is stored in the verdict event: what the store would refuse is a failed judgement, not a loop.
+      const unstorable = jsonFidelityIssues(judged);
+      if (unstorable.length > 0) return this.fail(`answer ${unstorable[0]!.path} ${unstorable[0]!.message}`);
+      return judged;
     } catch (error) {
       return this.fail(abort.signal.aborted ? `timeout after ${this.timeoutMs} ms` : (error as Error).message);
     } finally {

@@ -8,6 +8,7 @@ import {
   type ReconciliationState,
   type StreamEvent,
 } from '@audit-ledger/domain';
+import { withStorableText } from '@audit-ledger/integrity';
 import {
   IdempotencyConflictError,
   StreamNotFoundError,
@@ -117,7 +118,11 @@ async function appendDecided(
   options: Pick<DecideAndAppendOptions, 'now' | 'expectedRevision' | 'onAppended'>,
 ): Promise<WrittenVerdict[]> {
   const decided = decisions.flatMap((d) => d.decided);
-  const newEvents = decisions.flatMap((d) => d.newEvents);
+  // A verdict quotes what was stored; an execution stored before input was checked may hold text the store now
+  // refuses (a lone surrogate, NUL): the verdict quotes it with U+FFFD instead of being refused for good.
+  const newEvents = decisions
+    .flatMap((d) => d.newEvents)
+    .map((event) => ({ ...event, data: withStorableText(event.data), metadata: withStorableText(event.metadata) }));
   if (newEvents.length === 0) return [];
   let result;
   try {

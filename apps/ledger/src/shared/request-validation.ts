@@ -1,4 +1,5 @@
 import { LedgerError } from '@audit-ledger/domain';
+import { jsonFidelityIssues } from '@audit-ledger/integrity';
 import type { z } from 'zod';
 
 export interface FieldIssue {
@@ -14,8 +15,14 @@ export class RequestValidationError extends LedgerError {
   }
 }
 
-/** Every external input passes here: the parsed value, or an error naming each bad field and why. */
+/**
+ * Every external input passes here: the parsed value, or an error naming each bad field and why. Input that JSON
+ * storage cannot hold faithfully (a lone surrogate or NUL in a value or a member name, an integer beyond ±(2^53−1),
+ * -0) is refused first, whatever the schema would make of it: nothing derived from it is hashed or stored.
+ */
 export function parseRequest<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> {
+  const unfaithful = jsonFidelityIssues(payload);
+  if (unfaithful.length > 0) throw new RequestValidationError(unfaithful);
   const result = schema.safeParse(payload);
   if (result.success) return result.data;
   throw new RequestValidationError(

@@ -1,4 +1,5 @@
 import type { CommandAck } from '@audit-ledger/domain';
+import { jsonFidelityIssues } from '@audit-ledger/integrity';
 import { IDEMPOTENCY_CONFLICT, type FieldIssue, type IdempotencyConflictDetails } from '../errors.js';
 import type { ClientLogger } from '../logging/client-logger.js';
 import type { LedgerTransport } from '../transport/ledger-transport.js';
@@ -67,6 +68,21 @@ export async function drainSpool(
       continue;
     }
     const { seq, pattern, payload } = record.entry;
+    // An entry written by an older client (or by hand) that no ledger can store: reported and set aside, never
+    // sent again and again.
+    const unfaithful = jsonFidelityIssues(payload);
+    if (unfaithful.length > 0) {
+      const error = {
+        code: 'CLIENT.SPOOL_ENTRY_UNSTORABLE',
+        message: 'the spooled command holds input JSON storage cannot hold faithfully',
+        issues: unfaithful,
+      };
+      logger.error({ spoolDir: spool.dir, seq, pattern, ...error }, 'unstorable spool entry moved to rejected.jsonl');
+      await spool.markRejected(record, error);
+      rejected += 1;
+      onEntry?.({ seq, pattern, outcome: 'rejected', error });
+      continue;
+    }
     const outcome = await transport.send(pattern, payload);
     if (outcome.kind === 'unavailable') {
       logger.warn({ spoolDir: spool.dir, seq, reason: outcome.reason, remaining: spool.pending }, 'spool drain paused');

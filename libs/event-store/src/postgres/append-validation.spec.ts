@@ -15,8 +15,18 @@ describe('append validation', () => {
     ['metadata that cannot be serialised', 's-1', [event({ metadata: { n: 1n } })]],
     ['a NUL in the stream id', 's-\u0000-1', [event()]],
     ['a NUL in the type', 's-1', [event({ type: 'Happened\u0000' })]],
+    ['a lone surrogate in the stream id', 's-\ud800', [event()]],
+    ['a lone surrogate in the type', 's-1', [event({ type: 'Happened\udc00' })]],
+    ['a lone surrogate in the data', 's-1', [event({ data: { command: 'ls \ud800' } })]],
+    ['a lone surrogate in a member name of the data', 's-1', [event({ data: { nested: { '\ud800': 1 } } })]],
+    ['a NUL in the data', 's-1', [event({ data: { output: ['a\u0000'] } })]],
+    ['a NUL in a member name of the metadata', 's-1', [event({ metadata: { 'k\u0000': 1 } })]],
   ])('refuses an append with %s', (_, streamId, events) => {
     expect(() => validateAppend(streamId, events)).toThrow(InvalidAppendError);
+  });
+
+  it('names the field that cannot be stored faithfully', () => {
+    expect(() => validateAppend('s-1', [event({ data: { a: [{ command: '\ud800' }] } })])).toThrow(/a\.0\.command/);
   });
 
   it('refuses the same event id twice in one append', () => {

@@ -5,10 +5,13 @@ import { silentReadModelLogger, type ReadModelLogger } from '../projection-runne
 import {
   advisoryLockKey,
   CHECKPOINTS_TABLE,
+  PARKED_EVENTS_TABLE,
   READ_MODELS_SCHEMA,
   RUNNER_MIGRATIONS,
   runReadModelMigrations,
 } from '../read-model-migrations.js';
+import { isTransientDatabaseError } from '../database-errors.js';
+import { applyOneParking, parkEvent, storableErrorMessage } from '../parked-events.js';
 import { rebuildUnits, type RebuildUnit } from './rebuild-units.js';
 import { inSchema, schemaClient } from './schema-rewrite.js';
 
@@ -240,6 +243,19 @@ class UnitRebuild {
         maxCount: this.batchSize,
         ...(projection.filter ? { filter: projection.filter } : {}),
       });
+      if (batch.length < this.batchSize && until !== undefined && inSwap) {
+        // Everything up to the live checkpoint is committed (the live worker read it): the store has no more
+        // events for this projection's filter below it. The live checkpoint may lie past the projection's last
+        // event (a worker moves it over events of other streams): the shadow is there too once this batch is in.
+        const end = batch.length > 0 ? batch[batch.length - 1]!.globalPosition : from;
+        if (end < until) {
+          if (batch.length > 0) await this.applyBatch(projection, shadow, batch);
+          this.positions.set(projection.name, until);
+          this.events += batch.length;
+          total += batch.length;
+          break;
+        }
+      }
       if (batch.length === 0) break;
       if (inSwap) await this.applyBatch(projection, shadow, batch);
       else await inTransaction(connection, () => this.applyBatch(projection, shadow, batch));
@@ -251,7 +267,44 @@ class UnitRebuild {
     return total;
   }
 
+  /**
+   * Applies a batch to the shadow; an event the projection deterministically cannot apply is parked in the shadow's
+   * `parked_events` (as the live runner parks it) and the rebuild goes on: the batch is rolled back to its start,
+   * the events before it applied again, the event parked, then the events after it. The swap makes the shadow's
+   * parked events the live ones.
+   */
   private async applyBatch(
+    projection: Projection,
+    shadow: pg.PoolClient,
+    batch: Awaited<ReturnType<EventStore['readAll']>>,
+  ): Promise<void> {
+    if (batch.length === 0) return;
+    await shadow.query('SAVEPOINT rebuild_batch');
+    try {
+      await this.applyEvents(projection, shadow, batch);
+      await shadow.query('RELEASE SAVEPOINT rebuild_batch');
+      return;
+    } catch (error) {
+      if (!(error instanceof RebuildFailedError) || isTransientDatabaseError(error.cause)) throw error;
+      await shadow.query('ROLLBACK TO SAVEPOINT rebuild_batch');
+      await shadow.query('RELEASE SAVEPOINT rebuild_batch');
+      const at = batch.findIndex((event) => event.globalPosition === error.position);
+      if (at < 0) throw error;
+      await this.applyBatch(projection, shadow, batch.slice(0, at));
+      const event = batch[at]!;
+      const outcome = await applyOneParking(projection, shadow, event, async (scope) => {
+        const prepared = prepareEvent(projection, event);
+        if (prepared.kind === 'apply') await projection.apply(shadow, prepared.event, scope);
+      });
+      if (outcome.kind === 'transient') throw outcome.cause;
+      if (outcome.kind === 'failed') {
+        await parkEvent(shadow, projection.name, event, storableErrorMessage(outcome.cause));
+      }
+      await this.applyBatch(projection, shadow, batch.slice(at + 1));
+    }
+  }
+
+  private async applyEvents(
     projection: Projection,
     shadow: pg.PoolClient,
     batch: Awaited<ReturnType<EventStore['readAll']>>,
@@ -298,6 +351,12 @@ class UnitRebuild {
         await this.catchUpTo(new Map(live.map((row) => [row.name, BigInt(row.position)])));
         const rows: Record<string, number> = {};
         for (const table of this.unit.tables) rows[table] = await this.replaceRows(table);
+        // What the rebuild parked replaces what the live workers had parked for these projections.
+        await c.query(`DELETE FROM ${PARKED_EVENTS_TABLE} WHERE projection = ANY($1::text[])`, [this.names]);
+        await c.query(
+          `INSERT INTO ${PARKED_EVENTS_TABLE} SELECT * FROM ${REBUILD_SCHEMA}.parked_events WHERE projection = ANY($1::text[])`,
+          [this.names],
+        );
         for (const projection of this.unit.projections) {
           await c.query(
             `UPDATE ${CHECKPOINTS_TABLE}
