@@ -233,7 +233,7 @@ describe('the spool of the ledger client', () => {
 
     const report = await clientOn(transport).drainSpool({ onEntry: (entry) => reported.push(entry) });
 
-    expect(report).toEqual({ sent: 1, rejected: 1, remaining: 0 });
+    expect(report).toEqual({ sent: 1, rejected: 1, conflicts: 0, remaining: 0 });
     expect(transport.sent).toHaveLength(1);
     expect(reported[0]).toMatchObject({
       seq: 1,
