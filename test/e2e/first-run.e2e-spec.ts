@@ -65,6 +65,10 @@ describe('first run on a machine with no database', () => {
     const pretty = await cli('read', 'approval-A1');
     expect(pretty.stdout).toContain('ExecutionLogged');
     expect(pretty.stdout).toContain(hash!.slice(0, 12));
+
+    // `ledger verify` finds the embedded database by itself (its runtime login's generated password in the data dir)
+    const verified = await cli('verify', '--json');
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
   });
 });
 

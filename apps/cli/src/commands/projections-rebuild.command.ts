@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
+import { databaseUrlOf } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
@@ -40,9 +41,7 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
         }
         throw error;
       }
-      if (!flags.databaseUrl) {
-        throw new CliFailure(EXIT_CODES.badInput, 'no database: pass --database-url or set DATABASE_URL');
-      }
+      const databaseUrl = databaseUrlOf(flags.databaseUrl);
       const say = flags.json ? () => undefined : (text: string) => io.out(text);
       for (const unit of plan) {
         const extra = name === undefined ? [] : unit.projections.filter((p) => p !== name);
@@ -53,7 +52,7 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
         );
       }
       const units = await rebuildReadModels({
-        databaseUrl: flags.databaseUrl,
+        databaseUrl,
         ...(names ? { names } : {}),
         onProgress: (progress) => {
           if (progress.step === 'built') {

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
+import { databaseUrlOf } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
@@ -32,11 +33,9 @@ export function registerProjectionsRetryParked(program: Command, io: CliIo): voi
           `known projections: ${known.join(', ')}`,
         ]);
       }
-      if (!flags.databaseUrl) {
-        throw new CliFailure(EXIT_CODES.badInput, 'no database: pass --database-url or set DATABASE_URL');
-      }
+      const databaseUrl = databaseUrlOf(flags.databaseUrl);
       const results = await retryParked({
-        databaseUrl: flags.databaseUrl,
+        databaseUrl,
         ...(name === undefined ? {} : { names: [name] }),
       }).catch((error: unknown) => {
         if (error instanceof UnknownProjectionError) {

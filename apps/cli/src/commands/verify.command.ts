@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { CliFailure } from '../shared/cli-failure.js';
+import { databaseUrlOf } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
@@ -42,9 +43,7 @@ export function registerVerify(program: Command, io: CliIo): void {
     )
     .option('--json', 'print the report as JSON', false)
     .action(async (flags: VerifyFlags) => {
-      if (!flags.databaseUrl) {
-        throw new CliFailure(EXIT_CODES.badInput, 'no database: pass --database-url or set DATABASE_URL');
-      }
+      const databaseUrl = databaseUrlOf(flags.databaseUrl);
       if (flags.from !== undefined && flags.to !== undefined && flags.from > flags.to) {
         throw new CliFailure(EXIT_CODES.badInput, `--from ${flags.from} is after --to ${flags.to}`);
       }
@@ -53,7 +52,7 @@ export function registerVerify(program: Command, io: CliIo): void {
       const ring = readPublicKeyRing(keysDir);
       if (ring.size === 0) io.err(`warning: no public keys in ${keysDir}: checkpoint signatures cannot verify\n`);
       const report = await verifyLedger({
-        databaseUrl: flags.databaseUrl,
+        databaseUrl,
         keys: ring,
         ...(flags.stream !== undefined ? { stream: flags.stream } : {}),
         ...(flags.from !== undefined ? { from: flags.from } : {}),
