@@ -12,6 +12,17 @@ import { reachable } from '../support/reachable.js';
 
 const silent = { warn: () => undefined, error: () => undefined };
 
+/** Polls (no fixed sleeps) until the probe returns something. */
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** The event id of an ExecutionLogged as ledgers before the stream-independent id derived it (event-ids.ts). */
 function oldExecutionEventId(streamId: string, executionId: string): string {
   const bytes = createHash('sha256').update([streamId, 'ExecutionLogged', executionId].join('\u0000')).digest();
@@ -43,6 +54,22 @@ describe('idempotency conflicts over HTTP and TCP', () => {
 
   const countOf = async (streamId: string) =>
     (await t.sql('SELECT 1 FROM ledger.events WHERE stream_id = $1', [streamId])).length;
+
+  /** Appends an ExecutionLogged through the store as ledgers before the stream-independent id did (old id formula). */
+  async function appendAsOlderLedger(
+    streamId: string,
+    data: Record<string, unknown>,
+    metadata: Record<string, unknown>,
+  ): Promise<AppendResult> {
+    const eventId = oldExecutionEventId(streamId, String(data['executionId']));
+    const store = await PostgresEventStore.connect({ connectionString: t.database.url, poolSize: 1, logger: silent });
+    try {
+      const event = { eventId, type: 'ExecutionLogged', data, metadata: { ...metadata, causationId: eventId } };
+      return await store.appendToStream(streamId, [event]);
+    } finally {
+      await store.close();
+    }
+  }
 
   it('given a logged execution, when its id comes back with another command, then HTTP answers 409 and TCP the same error, naming both ids and the fields, and nothing is appended', async () => {
     const approval = anApproval();
@@ -127,20 +154,11 @@ describe('idempotency conflicts over HTTP and TCP', () => {
     );
     const request = { ...template, executionId: crypto.randomUUID() };
     const legacyId = oldExecutionEventId(streamId, request.executionId);
-    const store = await PostgresEventStore.connect({ connectionString: t.database.url, poolSize: 1, logger: silent });
-    let stored: AppendResult;
-    try {
-      stored = await store.appendToStream(streamId, [
-        {
-          eventId: legacyId,
-          type: 'ExecutionLogged',
-          data: { ...row!.data, executionId: request.executionId },
-          metadata: { ...row!.metadata, causationId: legacyId },
-        },
-      ]);
-    } finally {
-      await store.close();
-    }
+    const stored = await appendAsOlderLedger(
+      streamId,
+      { ...row!.data, executionId: request.executionId },
+      row!.metadata,
+    );
     const original = { eventId: legacyId, streamId, globalPosition: stored.lastPosition.toString() };
 
     // when the same request is retried over TCP and HTTP after the upgrade
@@ -156,6 +174,36 @@ describe('idempotency conflicts over HTTP and TCP', () => {
     expect(changed.status).toBe(409);
     expect(changed.body).toMatchObject(conflictOf(request.executionId, overTcp, ['command']));
     expect(await countOf(streamId)).toBe(3);
+  });
+
+  it('given a second execution stored under a used execution id by an older ledger (another approval), then the executions read model parks it instead of hiding it, and keeps the first', async () => {
+    // given an execution logged under approval A, and the same id stored under approval B as older ledgers allowed
+    const execution = anExecution({ approvalId: `A-${crypto.randomUUID()}` });
+    const ack = await t.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution);
+    const [row] = await t.sql<{ data: Record<string, unknown>; metadata: Record<string, unknown> }>(
+      'SELECT data, metadata FROM ledger.events WHERE event_id = $1',
+      [ack.eventId],
+    );
+    const otherStream = `approval-B-${crypto.randomUUID()}`;
+    const second = await appendAsOlderLedger(
+      otherStream,
+      { ...row!.data, approvalId: otherStream.slice(9) },
+      row!.metadata,
+    );
+
+    // then the second is parked by the executions projection, naming both positions, and the first stays
+    const parked = await eventually(async () => {
+      const rows = await t.sql<{ event_id: string; error: string }>(
+        `SELECT event_id, error FROM read_models.parked_events WHERE projection = 'executions' AND position = $1`,
+        [second.lastPosition.toString()],
+      );
+      return rows[0];
+    });
+    expect(parked.event_id).toBe(second.events[0]!.eventId);
+    expect(parked.error).toContain(`already held by the execution at global position ${ack.globalPosition}`);
+    expect(
+      await t.sql('SELECT stream_id FROM read_models.executions WHERE execution_id = $1', [execution.executionId]),
+    ).toEqual([{ stream_id: ack.streamId }]);
   });
 
   it('given decided approvals, when a grant, reject or revoke is retried with other content, then 409 names the approval and the fields; the same content stays a duplicate', async () => {
