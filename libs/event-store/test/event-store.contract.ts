@@ -277,6 +277,18 @@ export function describeEventStoreContract(name: string, factory: () => Promise<
         expect(await store.streamExists(other)).toBe(false);
       });
 
+      it('lets exactly one of concurrent appends of one event id to different streams win; the others conflict', async () => {
+        const event = newEvent();
+        const streams = [newStreamId(), newStreamId(), newStreamId()];
+        const outcomes = await Promise.allSettled(streams.map((streamId) => store.appendToStream(streamId, [event])));
+        const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+        const lost = outcomes.filter((outcome) => outcome.status === 'rejected');
+        expect(won).toHaveLength(1);
+        for (const outcome of lost) expect(outcome.reason).toBeInstanceOf(IdempotencyConflictError);
+        const existing = await Promise.all(streams.map((streamId) => store.streamExists(streamId)));
+        expect(existing.filter(Boolean)).toHaveLength(1);
+      });
+
       it('answers an event stored under one of its alias ids (an older id formula) as a replay of the stored event', async () => {
         // given an event stored under the id its caller derived before
         const streamId = newStreamId();
