@@ -201,7 +201,7 @@ describe('the client against the real ledger, through an outage', () => {
     expect(await ledger.executionIdsIn(`approval-${approval.approvalId}`)).toEqual([execution.executionId]);
   });
 
-  it('given spooled commands after a crash, one a genuine retry and one reusing an execution id for other content, when drained, then the retry is a duplicate and the conflict is kept in conflicts.jsonl and reported', async () => {
+  it('given spooled commands after a crash, one a genuine retry, one reusing an execution id for other content and one reusing it under another approval, when drained, then the retry is a duplicate and each conflict is kept in conflicts.jsonl and reported', async () => {
     await ledger.start();
     const conflicts: unknown[] = [];
     const client = new LedgerClient({
@@ -226,11 +226,14 @@ describe('the client against the real ledger, through an outage', () => {
     expect(await client.logExecution({ ...reused, command: 'rm -rf /srv', exitCode: 1 })).toMatchObject({
       status: 'spooled',
     });
+    // and reuses the first's id under another approval
+    const otherApproval = `A-${randomUUID()}`;
+    expect(await client.logExecution({ ...original, approvalId: otherApproval })).toMatchObject({ status: 'spooled' });
     // restarted with a smaller output cap: the stored text of a retry would differ, which is no conflict
     await ledger.start({ outputCapBytes: 16 });
 
-    expect(await client.drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 1, remaining: 0 });
-    const [kept] = dir.jsonLines('conflicts');
+    expect(await client.drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 2, remaining: 0 });
+    const [kept, elsewhere] = dir.jsonLines('conflicts');
     expect(kept).toMatchObject({
       seq: 2,
       entry: { pattern: 'executions.log', payload: { executionId: reused.executionId, command: 'rm -rf /srv' } },
@@ -243,9 +246,28 @@ describe('the client against the real ledger, through an outage', () => {
         },
       },
     });
-    expect(conflicts).toEqual([expect.objectContaining({ seq: 2, outcome: 'conflict' })]);
+    expect(elsewhere).toMatchObject({
+      seq: 3,
+      entry: { pattern: 'executions.log', payload: { executionId: original.executionId, approvalId: otherApproval } },
+      error: {
+        code: 'EVENT_STORE.IDEMPOTENCY_CONFLICT',
+        details: {
+          idempotencyKey: original.executionId,
+          stored: {
+            streamId: `approval-${approvalId}`,
+            globalPosition: (first as { ack: { globalPosition: string } }).ack.globalPosition,
+          },
+          differences: ['streamId', 'approvalId'],
+        },
+      },
+    });
+    expect(conflicts).toEqual([
+      expect.objectContaining({ seq: 2, outcome: 'conflict' }),
+      expect.objectContaining({ seq: 3, outcome: 'conflict' }),
+    ]);
     expect(dir.text('rejected')).toBe('');
     expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual([original.executionId, reused.executionId]);
+    expect(await ledger.executionIdsIn(`approval-${otherApproval}`)).toEqual([]);
 
     // sent directly (nothing spooled), the same conflict is thrown with its details, and not spooled
     const direct = await client.logExecution({ ...reused, workerId: 'w9' }).catch((error: unknown) => error);

@@ -82,6 +82,7 @@ export function checkAppend(
       throw new InvalidAppendError(`The eventId ${eventId} appears twice in the append to stream ${streamId}`);
     }
     seen.add(eventId);
+    const aliasEventIds = checkAliases(event.aliasEventIds, where, seen);
     if (typeof event.type !== 'string' || event.type.length === 0) {
       throw new InvalidAppendError(`The type of ${where} must be a non-empty string`);
     }
@@ -91,8 +92,30 @@ export function checkAppend(
     const data = jsonObject(event.data, `the data of ${where}`);
     const metadata = jsonObject(event.metadata, `the metadata of ${where}`);
     rules.metadata?.(metadata, where);
-    return { eventId, type: event.type, data, metadata };
+    return aliasEventIds.length > 0
+      ? { eventId, type: event.type, data, metadata, aliasEventIds }
+      : { eventId, type: event.type, data, metadata };
   });
+}
+
+/** Alias ids are UUIDs like event ids, and no id (event or alias) appears twice in one append. */
+function checkAliases(aliases: unknown, where: string, seen: Set<string>): string[] {
+  if (aliases === undefined) return [];
+  if (!Array.isArray(aliases)) throw new InvalidAppendError(`The aliasEventIds of ${where} must be an array`);
+  return aliases.map((alias: unknown, index) => {
+    if (typeof alias !== 'string' || !UUID.test(alias)) {
+      throw new InvalidAppendError(`aliasEventIds[${index}] of ${where} is not a UUID: ${JSON.stringify(alias)}`);
+    }
+    const id = alias.toLowerCase();
+    if (seen.has(id)) throw new InvalidAppendError(`The id ${id} appears twice in ${where} (event or alias ids)`);
+    seen.add(id);
+    return id;
+  });
+}
+
+/** The ids an event may already be stored under: its own, then its aliases. */
+export function idsOf(event: NewEvent): string[] {
+  return [event.eventId, ...(event.aliasEventIds ?? [])];
 }
 
 /** A stored event found under the event id of a proposed one. */
@@ -104,6 +127,33 @@ export interface StoredUnderId {
   globalPosition: bigint | undefined;
   type: string;
   data: Record<string, unknown>;
+}
+
+/**
+ * An event id of the append already stored in ANOTHER stream: the same key reused under another stream (an execution
+ * id under another approval). Names the stored event's id, stream and position, and what differs: `streamId` first,
+ * then the type and data fields (`approvalId`, `sessionId`, …), derived paths compared on presence.
+ */
+export function foreignStreamConflict(
+  streamId: string,
+  proposed: NewEvent,
+  stored: StoredUnderId,
+  derivedPaths: readonly string[] = [],
+): IdempotencyConflictError {
+  const differences = ['streamId'];
+  if (proposed.type !== stored.type) differences.push('type');
+  differences.push(...contentDifferences(stored.data, proposed.data, derivedPaths));
+  return IdempotencyConflictError.ofDifferentContent(streamId, {
+    eventId: stored.eventId,
+    stored: {
+      eventId: stored.eventId,
+      streamId: stored.streamId,
+      streamRevision: stored.streamRevision,
+      globalPosition: stored.globalPosition?.toString() ?? 'pending',
+      type: stored.type,
+    },
+    differences,
+  });
 }
 
 /**

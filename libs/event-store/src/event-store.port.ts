@@ -13,10 +13,17 @@ export interface NewEvent {
   type: string;
   data: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  /**
+   * Ids the same event may already be stored under, in this stream, from before its id formula changed (a caller that
+   * derives ids from an idempotency key and changed the derivation). An id here that is stored in the stream counts as
+   * this event's: the append is a replay of the stored event (or a conflict), exactly as if `eventId` were stored.
+   * Never stored; never part of a RecordedEvent.
+   */
+  aliasEventIds?: readonly string[];
 }
 
 /** An event as stored: hash-chained per stream, ordered globally by `globalPosition`. */
-export interface RecordedEvent extends NewEvent {
+export interface RecordedEvent extends Omit<NewEvent, 'aliasEventIds'> {
   streamId: string;
   streamRevision: number;
   globalPosition: bigint;

@@ -246,13 +246,73 @@ export function describeEventStoreContract(name: string, factory: () => Promise<
         expect(await store.readStream(streamId)).toHaveLength(1);
       });
 
-      it('refuses an event id that is stored in another stream', async () => {
-        const event = newEvent();
-        await store.appendToStream(newStreamId(), [event]);
+      it('refuses an event id that is stored in another stream, naming the stored event and what differs', async () => {
+        // given an event stored in one stream
+        const first = newStreamId();
+        const event = { ...newEvent(), data: { executionId: 'x-1', approvalId: 'a-1', command: 'ls' } };
+        const [stored] = (await store.appendToStream(first, [event])).events;
+        // when the same id is appended to another stream, with another approval id
         const other = newStreamId();
-        const error = await rejection(store.appendToStream(other, [event]));
+        const reused = { ...event, data: { ...event.data, approvalId: 'a-2' } };
+        const error = await rejection(store.appendToStream(other, [reused]));
+        // then it is a conflict naming the stored event's stream and position, and nothing is appended
         expect(error).toBeInstanceOf(IdempotencyConflictError);
+        expect(error).toMatchObject({
+          streamId: other,
+          details: {
+            eventId: event.eventId,
+            stored: {
+              eventId: event.eventId,
+              streamId: first,
+              streamRevision: 0,
+              globalPosition: stored!.globalPosition.toString(),
+            },
+            differences: ['streamId', 'approvalId'],
+          },
+        });
+        // even with the very same content
+        expect(await rejection(store.appendToStream(other, [event]))).toMatchObject({
+          details: { differences: ['streamId'] },
+        });
         expect(await store.streamExists(other)).toBe(false);
+      });
+
+      it('lets exactly one of concurrent appends of one event id to different streams win; the others conflict', async () => {
+        const event = newEvent();
+        const streams = [newStreamId(), newStreamId(), newStreamId()];
+        const outcomes = await Promise.allSettled(streams.map((streamId) => store.appendToStream(streamId, [event])));
+        const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+        const lost = outcomes.filter((outcome) => outcome.status === 'rejected');
+        expect(won).toHaveLength(1);
+        for (const outcome of lost) expect(outcome.reason).toBeInstanceOf(IdempotencyConflictError);
+        const existing = await Promise.all(streams.map((streamId) => store.streamExists(streamId)));
+        expect(existing.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('answers an event stored under one of its alias ids (an older id formula) as a replay of the stored event', async () => {
+        // given an event stored under the id its caller derived before
+        const streamId = newStreamId();
+        const old = { ...newEvent(), data: { executionId: 'x-1', command: 'ls' } };
+        const original = await store.appendToStream(streamId, [old]);
+        await store.appendToStream(streamId, [newEvent()]);
+        // when it is retried under its new id, naming the old one as an alias
+        const renamed = { ...old, eventId: randomUUID(), aliasEventIds: [old.eventId] };
+        const retry = await store.appendToStream(streamId, [renamed], { expectedRevision: 'no_stream' });
+        // then the stored event is the answer and nothing is appended
+        expect(retry).toEqual({ ...original, idempotentReplay: true });
+        // and the alias with other content is a conflict naming the stored event
+        const changed = { ...renamed, data: { ...old.data, command: 'rm' } };
+        expect(await rejection(store.appendToStream(streamId, [changed]))).toMatchObject({
+          details: { eventId: old.eventId, stored: { streamId, streamRevision: 0 }, differences: ['command'] },
+        });
+        // an alias known nowhere changes nothing: the event is appended under its own id
+        const fresh = { ...newEvent(), aliasEventIds: [randomUUID()] };
+        const appended = await store.appendToStream(streamId, [fresh]);
+        expect(appended.idempotentReplay).toBe(false);
+        expect(appended.events[0]!.eventId).toBe(fresh.eventId);
+        const read = await store.readStream(streamId);
+        expect(read.map((event) => event.eventId)).toEqual([old.eventId, expect.any(String), fresh.eventId]);
+        expect(read[2]).not.toHaveProperty('aliasEventIds');
       });
     });
 

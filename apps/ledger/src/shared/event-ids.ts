@@ -11,3 +11,18 @@ export function deterministicEventId(...parts: string[]): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * The event id of an ExecutionLogged: derived from the execution id ALONE, so the same execution id under another
+ * approval or session maps to the same id, which the store already holds in another stream (an idempotency conflict,
+ * not a second execution). Before, the id also covered the stream and the type: `legacyExecutionEventId`, which a
+ * retry of an execution recorded then is still recognised by (the store's alias lookup).
+ */
+export function executionEventId(executionId: string): string {
+  return deterministicEventId('execution', executionId);
+}
+
+/** The stream-dependent id an ExecutionLogged had before `executionEventId`: kept as the event's alias. */
+export function legacyExecutionEventId(streamId: string, executionId: string): string {
+  return deterministicEventId(streamId, 'ExecutionLogged', executionId);
+}

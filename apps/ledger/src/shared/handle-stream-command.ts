@@ -15,7 +15,7 @@ import {
   type RecordedEvent,
 } from '@audit-ledger/event-store';
 import { ackFromAppend, ackFromRecorded } from './command-ack.js';
-import { deterministicEventId } from './event-ids.js';
+import { deterministicEventId, executionEventId, legacyExecutionEventId } from './event-ids.js';
 
 export interface StreamCommandOptions {
   streamId: string;
@@ -87,7 +87,8 @@ export async function handleStreamCommand(store: EventStore, options: StreamComm
 /**
  * Executions skip the read: the decider records every execution whatever the stream holds, and its one refusal
  * (a known executionId) is exactly the store's event-id idempotency. So append with `any` and let the store answer
- * retries with the original result.
+ * retries with the original result. The event id depends on the execution id alone (executionEventId): the same id
+ * under another approval or session is a conflict with the stored execution, in whichever stream it is.
  */
 export async function appendExecution(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
   const events = approvalDecider.decide(options.command, approvalDecider.initialState());
@@ -133,9 +134,14 @@ function conflictWithOriginal(
 
 function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOptions) {
   return events.map((event) => {
-    const eventId = deterministicEventId(options.streamId, event.type, options.idempotencyKey);
+    const execution = event.type === 'ExecutionLogged';
+    const eventId = execution
+      ? executionEventId(options.idempotencyKey)
+      : deterministicEventId(options.streamId, event.type, options.idempotencyKey);
     return {
       eventId,
+      // An execution recorded before its id became stream-independent is found under its old id.
+      ...(execution ? { aliasEventIds: [legacyExecutionEventId(options.streamId, options.idempotencyKey)] } : {}),
       type: event.type,
       data: event.data as unknown as Record<string, unknown>,
       metadata: {

@@ -1,6 +1,6 @@
 import { jsonEvent, type KurrentDBClient, NO_STREAM } from '@kurrent/kurrentdb-client';
 import { CLAIM_EVENT_TYPE, CLAIM_STREAM_PREFIX, isJsonObject } from './kurrentdb-event-codec.js';
-import { asWrongExpectedVersion, toStoreError } from './kurrentdb-errors.js';
+import { asWrongExpectedVersion, isStreamGone, toStoreError } from './kurrentdb-errors.js';
 
 export interface EventIdClaim {
   eventId: string;
@@ -26,15 +26,22 @@ export async function claimEventId(client: KurrentDBClient, eventId: string, str
   } catch (error) {
     if (!asWrongExpectedVersion(error)) throw toStoreError(error, claimStream);
   }
+  const owner = await claimOwner(client, eventId);
+  if (owner === undefined) throw new Error(`The claim stream ${claimStream} exists but holds no claim`);
+  return { eventId, owner, existed: true };
+}
+
+/** The stream an event id is claimed for, without claiming it; undefined when nobody claimed it. */
+export async function claimOwner(client: KurrentDBClient, eventId: string): Promise<string | undefined> {
+  const claimStream = `${CLAIM_STREAM_PREFIX}${eventId}`;
   try {
     for await (const resolved of client.readStream(claimStream, { maxCount: 1, requiresLeader: true })) {
       const data = resolved.event?.data;
-      if (isJsonObject(data) && typeof data['streamId'] === 'string') {
-        return { eventId, owner: data['streamId'], existed: true };
-      }
+      if (isJsonObject(data) && typeof data['streamId'] === 'string') return data['streamId'];
     }
   } catch (error) {
+    if (isStreamGone(error)) return undefined;
     throw toStoreError(error, claimStream);
   }
-  throw new Error(`The claim stream ${claimStream} exists but holds no claim`);
+  return undefined;
 }

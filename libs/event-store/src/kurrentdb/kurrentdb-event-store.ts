@@ -28,9 +28,9 @@ import {
   type Subscription,
 } from '../event-store.port.js';
 import { KeyedLock } from './keyed-lock.js';
-import { claimEventId } from './kurrentdb-event-id-claims.js';
+import { claimEventId, claimOwner, type EventIdClaim } from './kurrentdb-event-id-claims.js';
 import { validateAppend } from './kurrentdb-append-validation.js';
-import { differentContentConflict } from '../append-input.js';
+import { differentContentConflict, foreignStreamConflict, idsOf } from '../append-input.js';
 import { type ChainedNewEvent, fromResolved, toEventData } from './kurrentdb-event-codec.js';
 import { asWrongExpectedVersion, isStreamGone, toStoreError } from './kurrentdb-errors.js';
 import { planAllFilter } from './kurrentdb-filter.js';
@@ -198,12 +198,15 @@ export class KurrentDbEventStore implements EventStore {
   ): Promise<AppendResult> {
     for (let attempt = 1; ; attempt += 1) {
       let head = (await this.#readStream(streamId, LAST_EVENT, true).catch(notFoundAsEmpty))[0];
+      if (await this.#aliasStoredIn(streamId, events)) {
+        // Stored under an alias (the id the caller derived before): answered from the stream, nothing claimed.
+        const stored = await this.#readStream(streamId, WHOLE_STREAM, true).catch(notFoundAsEmpty);
+        const replay = replayOf(streamId, stored, events, derivedPaths);
+        if (replay) return replay;
+      }
       const claims = await Promise.all(events.map((event) => claimEventId(this.#client, event.eventId, streamId)));
       const elsewhere = claims.filter((claim) => claim.owner !== streamId);
-      if (elsewhere.length > 0) {
-        const detail = elsewhere.map((claim) => `event ${claim.eventId} is already stored in stream ${claim.owner}`);
-        throw new IdempotencyConflictError(streamId, ids(elsewhere), detail.join('; '));
-      }
+      if (elsewhere.length > 0) throw await this.#foreignConflict(streamId, events, elsewhere, derivedPaths);
       if (claims.some((claim) => claim.existed)) {
         // Idempotency comes before the revision check: a retry gets its original answer though the stream moved on.
         const stored = await this.#readStream(streamId, WHOLE_STREAM, true).catch(notFoundAsEmpty);
@@ -231,6 +234,30 @@ export class KurrentDbEventStore implements EventStore {
       }
       return this.#resultOf(streamId, chained);
     }
+  }
+
+  /** Whether an alias id of one of the events is claimed for this stream (the event stored under its old id). */
+  async #aliasStoredIn(streamId: string, events: readonly NewEvent[]): Promise<boolean> {
+    const aliases = events.flatMap((event) => event.aliasEventIds ?? []);
+    const owners = await Promise.all(aliases.map((alias) => claimOwner(this.#client, alias)));
+    return owners.includes(streamId);
+  }
+
+  /** The conflict of an id claimed for another stream, naming the stored event and what differs when it is found. */
+  async #foreignConflict(
+    streamId: string,
+    events: readonly NewEvent[],
+    elsewhere: readonly EventIdClaim[],
+    derivedPaths: readonly string[],
+  ): Promise<IdempotencyConflictError> {
+    const first = elsewhere[0]!;
+    const proposed = events.find((event) => event.eventId === first.eventId)!;
+    // A claim may outlive an append that failed (see kurrentdb-event-id-claims.ts): the owner may not hold the event.
+    const owned = await this.#readStream(first.owner, WHOLE_STREAM, true).catch(notFoundAsEmpty);
+    const stored = owned.find((event) => event.eventId === first.eventId);
+    if (stored) return foreignStreamConflict(streamId, proposed, stored, derivedPaths);
+    const detail = elsewhere.map((claim) => `event ${claim.eventId} is already claimed by stream ${claim.owner}`);
+    return new IdempotencyConflictError(streamId, ids(elsewhere), detail.join('; '));
   }
 
   /** Reads back what was appended: KurrentDB returns one position per append, the port wants one per event. */
@@ -328,7 +355,9 @@ function replayOf(
   derivedPaths: readonly string[],
 ): AppendResult | undefined {
   const byId = new Map(stored.map((event) => [event.eventId, event]));
-  const found = events.map((event) => byId.get(event.eventId)).filter((event) => event !== undefined);
+  const found = events
+    .map((event) => idsOf(event).reduce<RecordedEvent | undefined>((hit, id) => hit ?? byId.get(id), undefined))
+    .filter((event) => event !== undefined);
   if (found.length === 0) return undefined;
   if (found.length < events.length) {
     const detail = `${found.length} of the ${events.length} events are already stored, the others are not`;

@@ -2,7 +2,7 @@ import { canonicalJson, chainHashOfCanonicalPayloads, GENESIS_HASH } from '@audi
 import { type AppendResult } from '../event-store.port.js';
 import { IdempotencyConflictError, WrongExpectedVersionError } from '../errors.js';
 import { type ValidAppend } from './append-validation.js';
-import { differentContentConflict } from '../append-input.js';
+import { differentContentConflict, foreignStreamConflict, idsOf } from '../append-input.js';
 
 /** The last event of a stream as the batch transaction read it, under the stream's lock. */
 export interface StreamHead {
@@ -41,6 +41,14 @@ export type EventSource = { stored: StoredEvent } | { row: number };
 export type PlannedOutcome =
   { kind: 'written'; streamId: string; replay: boolean; events: EventSource[] } | { kind: 'rejected'; error: Error };
 
+/** An event of a request found stored (or planned earlier in the batch) under its id or one of its aliases. */
+interface KnownEvent {
+  index: number;
+  eventId: string;
+  streamId: string;
+  source: EventSource;
+}
+
 export interface BatchPlan {
   rows: PlannedRow[];
   outcomes: PlannedOutcome[];
@@ -63,19 +71,25 @@ export function planBatch(
 
   const outcomes = requests.map((request): PlannedOutcome => {
     const { streamId } = request;
-    const known = request.events.map((event) => {
-      const previous = stored.get(event.eventId);
-      if (previous) return { eventId: event.eventId, streamId: previous.streamId, source: { stored: previous } };
-      const planned = inBatch.get(event.eventId);
-      if (planned) return { eventId: event.eventId, streamId: planned.streamId, source: { row: planned.row } };
+    // An event is known under its own id, or (stored before its id formula changed) under one of its aliases.
+    const known = request.events.map((event, index): KnownEvent | undefined => {
+      for (const id of idsOf(event)) {
+        const previous = stored.get(id);
+        if (previous) return { index, eventId: id, streamId: previous.streamId, source: { stored: previous } };
+        const planned = inBatch.get(id);
+        if (planned) return { index, eventId: id, streamId: planned.streamId, source: { row: planned.row } };
+      }
       return undefined;
     });
     const found = known.filter((entry) => entry !== undefined);
     if (found.length > 0) {
       const foreign = found.find((entry) => entry.streamId !== streamId);
       if (foreign) {
-        const detail = `event ${foreign.eventId} is already stored in stream ${foreign.streamId}`;
-        return rejected(new IdempotencyConflictError(streamId, ids(found), detail));
+        const source = foreign.source;
+        const storedEvent = 'stored' in source ? source.stored : { ...rows[source.row]!, globalPosition: undefined };
+        return rejected(
+          foreignStreamConflict(streamId, request.events[foreign.index]!, storedEvent, request.derivedPaths),
+        );
       }
       if (found.length < request.events.length) {
         const detail = `${found.length} of the ${request.events.length} events are already stored, the others are not`;

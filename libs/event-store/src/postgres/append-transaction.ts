@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { type AppendResult } from '../event-store.port.js';
 import { planBatch, toAppendResult, type PlannedRow, type StoredEvent, type StreamHead } from './append-plan.js';
 import { type ValidAppend } from './append-validation.js';
+import { idsOf } from '../append-input.js';
 import { EVENTS_TABLE } from './ledger-schema.js';
 import { sqlArray, sqlInteger, sqlLiteral } from './sql-literal.js';
 
@@ -66,7 +67,8 @@ async function beginAndRead(
   requests: readonly ValidAppend[],
 ): Promise<{ heads: Map<string, StreamHead>; stored: Map<string, StoredEvent> }> {
   const streamIds = sqlArray([...new Set(requests.map((request) => request.streamId))], 'text');
-  const eventIds = sqlArray([...new Set(requests.flatMap((r) => r.events.map((e) => e.eventId)))], 'uuid');
+  // Alias ids too: an event stored under the id its caller derived before (see NewEvent.aliasEventIds).
+  const eventIds = sqlArray([...new Set(requests.flatMap((r) => r.events.flatMap(idsOf)))], 'uuid');
   // Statements of one message, in order. In READ COMMITTED each takes its own snapshot, so the heads and the stored
   // ids are read after the locks are granted and see every batch committed before.
   const results = await multiStatement(client, 5, [

@@ -41,7 +41,8 @@ export const EXECUTION_RISK_LEVELS = [...RiskLevel.options, NO_APPROVAL_RISK, UN
 /**
  * `executions`, `daily_summaries` and `session_summaries`, in one projection so that the summaries count an
  * execution exactly when its row is inserted: executions are keyed by execution id (`ON CONFLICT DO NOTHING`), and
- * the summary increments run only when that insert happened. Approval counts in the daily summaries are guarded the
+ * the summary increments run only when that insert happened. A conflict with another event than the one applied
+ * again (a second execution under a used id, from an older ledger) parks that event instead of dropping it. Approval counts in the daily summaries are guarded the
  * same way by the lookup table's flags.
  */
 export const executionsProjection: Projection = {
@@ -335,10 +336,40 @@ async function flushExecutions(
     [JSON.stringify(records)],
   );
   const inserted = new Map(rows.map((row) => [row.global_position, row]));
+  const notInserted: LoggedExecution[] = [];
+  for (const item of items) {
+    const found = inserted.get(item.event.globalPosition.toString());
+    if (!found) {
+      notInserted.push(item); // projected already (count nothing twice), or another execution holds its id
+      continue;
+    }
+    count(batch, item.data, item.data.approvalId && found.granted !== null ? found : undefined);
+  }
+  if (notInserted.length > 0) await refuseShadowedExecutions(client, notInserted);
+}
+
+/**
+ * An execution not inserted because its id is taken must be the very event that took it (applied again): a second
+ * execution stored under a used execution id (possible only in a store written before execution event ids became
+ * stream-independent, see docs/api.md) would otherwise vanish from the read side. Throwing parks it: recorded in
+ * `read_models.parked_events`, logged, counted in health and metrics, and the projection carries on.
+ */
+async function refuseShadowedExecutions(client: pg.PoolClient, items: readonly LoggedExecution[]): Promise<void> {
+  const { rows } = await client.query<{ execution_id: string; global_position: string; stream_id: string }>(
+    `SELECT execution_id, global_position::text AS global_position, stream_id FROM ${EXECUTIONS}
+      WHERE execution_id = ANY($1::text[])`,
+    [items.map((item) => item.data.executionId)],
+  );
+  const holders = new Map(rows.map((row) => [row.execution_id, row]));
   for (const { event, data } of items) {
-    const found = inserted.get(event.globalPosition.toString());
-    if (!found) continue; // already projected: count nothing twice
-    count(batch, data, data.approvalId && found.granted !== null ? found : undefined);
+    const holder = holders.get(data.executionId);
+    if (holder && holder.global_position === event.globalPosition.toString()) continue;
+    throw new Error(
+      `Execution id ${data.executionId} is already held by the execution at global position ` +
+        `${holder?.global_position ?? '(unknown)'} (stream ${holder?.stream_id ?? '(unknown)'}): the ExecutionLogged at ` +
+        `${event.globalPosition} (stream ${event.streamId}, event ${event.eventId}) is a second execution under the ` +
+        `same id, which the executions read model cannot show`,
+    );
   }
 }
 
