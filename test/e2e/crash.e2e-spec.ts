@@ -26,6 +26,16 @@ async function sendAll(port: number, payloads: [string, unknown][]): Promise<Com
   return acks;
 }
 
+/** The environment of a ledger on `databaseUrl` that listens on `tcpPort` (TCP) and a free port (HTTP). */
+async function ledgerEnv(databaseUrl: string, dataDir: string, tcpPort: number): Promise<Record<string, string>> {
+  return {
+    DATABASE_URL: databaseUrl,
+    LEDGER_DATA_DIR: dataDir,
+    LEDGER_TCP_PORT: String(tcpPort),
+    LEDGER_HTTP_PORT: String(await freePort()),
+  };
+}
+
 /** Grants `count` approvals over TCP and returns their ids. */
 async function grantApprovals(port: number, count: number): Promise<string[]> {
   const approvals = Array.from({ length: count }, () => anApproval());
@@ -51,12 +61,7 @@ describe('kill -9 of the ledger while clients append', () => {
 
   it('given 8 clients appending, when the process is SIGKILLed, then after restart every acknowledged event is present and whole', async () => {
     const tcpPort = await freePort();
-    const env = {
-      DATABASE_URL: database.url,
-      LEDGER_DATA_DIR: dataDir,
-      LEDGER_TCP_PORT: String(tcpPort),
-      LEDGER_HTTP_PORT: String(await freePort()),
-    };
+    const env = await ledgerEnv(database.url, dataDir, tcpPort);
     const ledger = await spawnLedger(env, tcpPort);
     const approvalIds = await grantApprovals(tcpPort, 8);
 
@@ -215,12 +220,7 @@ describe('issue 10 crash acceptance: kill -9 under concurrent load', () => {
     const database = await createTestDatabase();
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-load-'));
     const tcpPort = await freePort();
-    const env = {
-      DATABASE_URL: database.url,
-      LEDGER_DATA_DIR: dataDir,
-      LEDGER_TCP_PORT: String(tcpPort),
-      LEDGER_HTTP_PORT: String(await freePort()),
-    };
+    const env = await ledgerEnv(database.url, dataDir, tcpPort);
     let ledger = await spawnLedger(env, tcpPort);
     try {
       const approvalIds = await grantApprovals(tcpPort, CLIENTS);
@@ -245,15 +245,7 @@ describe('issue 10 crash acceptance: kill -9 under concurrent load', () => {
     const server = await startSeparatePostgres();
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-pg-'));
     const tcpPort = await freePort();
-    const ledger = await spawnLedger(
-      {
-        DATABASE_URL: server.url,
-        LEDGER_DATA_DIR: dataDir,
-        LEDGER_TCP_PORT: String(tcpPort),
-        LEDGER_HTTP_PORT: String(await freePort()),
-      },
-      tcpPort,
-    );
+    const ledger = await spawnLedger(await ledgerEnv(server.url, dataDir, tcpPort), tcpPort);
     try {
       const approvalIds = await grantApprovals(tcpPort, CLIENTS);
       const load = loadClients(tcpPort, approvalIds);
