@@ -26,6 +26,26 @@ async function sendAll(port: number, payloads: [string, unknown][]): Promise<Com
   return acks;
 }
 
+/** The environment of a ledger on `databaseUrl` that listens on `tcpPort` (TCP) and a free port (HTTP). */
+async function ledgerEnv(databaseUrl: string, dataDir: string, tcpPort: number): Promise<Record<string, string>> {
+  return {
+    DATABASE_URL: databaseUrl,
+    LEDGER_DATA_DIR: dataDir,
+    LEDGER_TCP_PORT: String(tcpPort),
+    LEDGER_HTTP_PORT: String(await freePort()),
+  };
+}
+
+/** Grants `count` approvals over TCP and returns their ids. */
+async function grantApprovals(port: number, count: number): Promise<string[]> {
+  const approvals = Array.from({ length: count }, () => anApproval());
+  await sendAll(
+    port,
+    approvals.map((approval) => [MESSAGE_PATTERNS.grantApproval, approval]),
+  );
+  return approvals.map((approval) => approval.approvalId);
+}
+
 describe('kill -9 of the ledger while clients append', () => {
   let database: TestDatabase;
   let dataDir: string;
@@ -41,29 +61,20 @@ describe('kill -9 of the ledger while clients append', () => {
 
   it('given 8 clients appending, when the process is SIGKILLed, then after restart every acknowledged event is present and whole', async () => {
     const tcpPort = await freePort();
-    const env = {
-      DATABASE_URL: database.url,
-      LEDGER_DATA_DIR: dataDir,
-      LEDGER_TCP_PORT: String(tcpPort),
-      LEDGER_HTTP_PORT: String(await freePort()),
-    };
+    const env = await ledgerEnv(database.url, dataDir, tcpPort);
     const ledger = await spawnLedger(env, tcpPort);
-    const approvals = Array.from({ length: 8 }, () => anApproval());
-    await sendAll(
-      tcpPort,
-      approvals.map((approval) => [MESSAGE_PATTERNS.grantApproval, approval]),
-    );
+    const approvalIds = await grantApprovals(tcpPort, 8);
 
     const attempted: LogExecutionRequest[] = [];
     const acked: CommandAck[] = [];
-    const clients = approvals.map(async (approval) => {
+    const clients = approvalIds.map(async (approvalId) => {
       const client = ClientProxyFactory.create({
         transport: Transport.TCP,
         options: { host: '127.0.0.1', port: tcpPort },
       });
       try {
         for (let i = 0; i < 100_000; i++) {
-          const execution = anExecution({ approvalId: approval.approvalId, command: `echo ${i}` });
+          const execution = anExecution({ approvalId, command: `echo ${i}` });
           attempted.push(execution);
           acked.push(
             await firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution).pipe(timeout(3000))),
@@ -87,8 +98,8 @@ describe('kill -9 of the ledger while clients append', () => {
       ).rows;
       const stored = new Set(rows.map((row) => row.event_id));
       expect(acked.filter((ack) => !stored.has(ack.eventId))).toEqual([]);
-      for (const approval of approvals) {
-        const stream = rows.filter((row) => row.stream_id === `approval-${approval.approvalId}`).map(toChained);
+      for (const approvalId of approvalIds) {
+        const stream = rows.filter((row) => row.stream_id === `approval-${approvalId}`).map(toChained);
         expect(verifyChain(stream)).toBeNull();
       }
 
@@ -209,23 +220,11 @@ describe('issue 10 crash acceptance: kill -9 under concurrent load', () => {
     const database = await createTestDatabase();
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-load-'));
     const tcpPort = await freePort();
-    const env = {
-      DATABASE_URL: database.url,
-      LEDGER_DATA_DIR: dataDir,
-      LEDGER_TCP_PORT: String(tcpPort),
-      LEDGER_HTTP_PORT: String(await freePort()),
-    };
+    const env = await ledgerEnv(database.url, dataDir, tcpPort);
     let ledger = await spawnLedger(env, tcpPort);
     try {
-      const approvals = Array.from({ length: CLIENTS }, () => anApproval());
-      await sendAll(
-        tcpPort,
-        approvals.map((approval) => [MESSAGE_PATTERNS.grantApproval, approval]),
-      );
-      const load = loadClients(
-        tcpPort,
-        approvals.map((approval) => approval.approvalId),
-      );
+      const approvalIds = await grantApprovals(tcpPort, CLIENTS);
+      const load = loadClients(tcpPort, approvalIds);
       for (let kill = 0; kill < KILLS; kill++) {
         await load.waitForMore(150);
         await ledger.kill9();
@@ -234,11 +233,7 @@ describe('issue 10 crash acceptance: kill -9 under concurrent load', () => {
       // Served again by the last restart without anything else done.
       await load.waitForMore(100);
       await load.stop();
-      await expectEachAcknowledgedOnce(
-        database.url,
-        load.acked,
-        approvals.map((approval) => approval.approvalId),
-      );
+      await expectEachAcknowledgedOnce(database.url, load.acked, approvalIds);
     } finally {
       await ledger.stop();
       await database.drop();
@@ -250,25 +245,10 @@ describe('issue 10 crash acceptance: kill -9 under concurrent load', () => {
     const server = await startSeparatePostgres();
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-pg-'));
     const tcpPort = await freePort();
-    const ledger = await spawnLedger(
-      {
-        DATABASE_URL: server.url,
-        LEDGER_DATA_DIR: dataDir,
-        LEDGER_TCP_PORT: String(tcpPort),
-        LEDGER_HTTP_PORT: String(await freePort()),
-      },
-      tcpPort,
-    );
+    const ledger = await spawnLedger(await ledgerEnv(server.url, dataDir, tcpPort), tcpPort);
     try {
-      const approvals = Array.from({ length: CLIENTS }, () => anApproval());
-      await sendAll(
-        tcpPort,
-        approvals.map((approval) => [MESSAGE_PATTERNS.grantApproval, approval]),
-      );
-      const load = loadClients(
-        tcpPort,
-        approvals.map((approval) => approval.approvalId),
-      );
+      const approvalIds = await grantApprovals(tcpPort, CLIENTS);
+      const load = loadClients(tcpPort, approvalIds);
       for (let kill = 0; kill < KILLS; kill++) {
         await load.waitForMore(150);
         const failuresBefore = load.failures();
@@ -283,11 +263,7 @@ describe('issue 10 crash acceptance: kill -9 under concurrent load', () => {
       await load.waitForMore(150);
       await load.stop();
       expect(ledger.child.exitCode).toBeNull(); // the ledger was never restarted
-      await expectEachAcknowledgedOnce(
-        server.url,
-        load.acked,
-        approvals.map((approval) => approval.approvalId),
-      );
+      await expectEachAcknowledgedOnce(server.url, load.acked, approvalIds);
     } finally {
       await ledger.stop();
       await server.remove();

@@ -6,19 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EmbeddedPostgresServer } from '../../libs/event-store/src/postgres/embedded-postgres.server.js';
 import { freePort } from '../../apps/ledger/src/shared/free-port.js';
+import { processAlive } from '../support/process-alive.js';
 
 const SERVER_MODULE = fileURLToPath(
   new URL('../../libs/event-store/dist/postgres/embedded-postgres.server.js', import.meta.url),
 );
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('embedded PostgreSQL left behind by a killed process', () => {
   let parent: string;
@@ -47,12 +39,12 @@ describe('embedded PostgreSQL left behind by a killed process', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     await sleep(100);
-    expect(alive(postmaster)).toBe(true); // the orphan the harness must clean up
+    expect(processAlive(postmaster)).toBe(true); // the orphan the harness must clean up
 
     const reaped = await EmbeddedPostgresServer.reapStaleClusters(parent);
 
     expect(reaped).toEqual([clusterDir]);
-    expect(alive(postmaster)).toBe(false);
+    expect(processAlive(postmaster)).toBe(false);
     expect(existsSync(clusterDir)).toBe(false);
     expect(existsSync(`${clusterDir}.owner.pid`)).toBe(false);
   });

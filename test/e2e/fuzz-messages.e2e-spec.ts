@@ -7,7 +7,14 @@ import {
 } from '@audit-ledger/domain';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { badPayloads, collectGarbage, inPool, type BadPayload, type BodySchema } from '../support/bad-inputs.js';
+import {
+  badPayloads,
+  collectGarbage,
+  inPool,
+  parses,
+  type BadPayload,
+  type BodySchema,
+} from '../support/bad-inputs.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 import { RawTcpClient } from '../support/raw-tcp-client.js';
@@ -96,13 +103,4 @@ describe('fuzz: every message pattern refuses generated bad payloads and changes
 
 function dataJson(payload: BadPayload): string {
   return payload.kind === 'text' ? payload.text : (JSON.stringify(payload.value) ?? 'null');
-}
-
-function parses(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }

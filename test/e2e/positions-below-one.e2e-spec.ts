@@ -8,7 +8,7 @@ import pg from 'pg';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startTestLedger } from '../support/ledger-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { EVENT_ROW_COLUMNS, type EventRow } from '../support/event-rows.js';
+import { EVENT_ROW_COLUMNS, insertEventRowAt, toChained, type EventRow } from '../support/event-rows.js';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
 
 /**
@@ -33,24 +33,6 @@ describe('global positions below 1', () => {
     const text = await response.text();
     return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
   };
-
-  async function insertAt(position: number, row: EventRow): Promise<void> {
-    await admin.query(
-      `INSERT INTO ledger.events (global_position, ${EVENT_ROW_COLUMNS}) OVERRIDING SYSTEM VALUE
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        position,
-        row.event_id,
-        row.stream_id,
-        row.stream_revision,
-        row.type,
-        row.data,
-        row.metadata,
-        row.prev_hash,
-        row.hash,
-      ],
-    );
-  }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-positions-'));
@@ -101,20 +83,13 @@ describe('global positions below 1', () => {
     let prev = '0'.repeat(64);
     const forged: EventRow[] = genuine.map((row) => {
       const event = { ...row, event_id: randomUUID(), stream_id: forgedStream };
-      const hash = chainHash(prev, {
-        eventId: event.event_id,
-        streamId: forgedStream,
-        streamRevision: Number(row.stream_revision),
-        type: row.type,
-        data: row.data,
-        metadata: row.metadata,
-      });
+      const hash = chainHash(prev, toChained(event));
       const chained = { ...event, prev_hash: prev, hash };
       prev = hash;
       return chained;
     });
-    await insertAt(-5, forged[0]!);
-    await insertAt(0, forged[1]!);
+    await insertEventRowAt(admin, -5, forged[0]!);
+    await insertEventRowAt(admin, 0, forged[1]!);
 
     // When the ledger starts on it (the migration must not fail on the rows already there).
     ledger = await startTestLedger(database.url, { reconciliationEnabled: false, dataDir: dir, witnessFile });
@@ -174,23 +149,10 @@ describe('global positions below 1', () => {
       await client.query('SET ROLE ledger_writer');
       const again = { ...forged[1]!, event_id: randomUUID(), stream_revision: '2' };
       for (const position of [0, -7]) {
-        await expect(
-          client.query(
-            `INSERT INTO ledger.events (global_position, ${EVENT_ROW_COLUMNS}) OVERRIDING SYSTEM VALUE
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-            [
-              position,
-              again.event_id,
-              again.stream_id,
-              2,
-              again.type,
-              again.data,
-              again.metadata,
-              again.prev_hash,
-              again.hash,
-            ],
-          ),
-        ).rejects.toMatchObject({ code: '23514', constraint: 'events_global_position_from_1' });
+        await expect(insertEventRowAt(client, position, again)).rejects.toMatchObject({
+          code: '23514',
+          constraint: 'events_global_position_from_1',
+        });
       }
     } finally {
       await client.query('RESET ROLE').catch(() => undefined);

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
-import type { EventRow } from '../support/event-rows.js';
+import { insertEventRowAt, toChained, type EventRow } from '../support/event-rows.js';
 
 /**
  * Issue 6 acceptance: a PostgreSQL superuser switches the append-only trigger off and changes history; `ledger verify`
@@ -58,37 +58,14 @@ describe('tamper evidence: ledger verify against a superuser', () => {
   /** Rewrites rows as a superuser would: delete them, then insert the replacements at chosen positions. */
   async function replaceRows(remove: string[], insert: Row[]): Promise<void> {
     if (remove.length) await sql('DELETE FROM ledger.events WHERE global_position = ANY($1::bigint[])', [remove]);
-    for (const row of insert) {
-      await sql(
-        `INSERT INTO ledger.events (global_position, event_id, stream_id, stream_revision, type, data, metadata,
-           prev_hash, hash) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          row.global_position,
-          row.event_id,
-          row.stream_id,
-          row.stream_revision,
-          row.type,
-          row.data,
-          row.metadata,
-          row.prev_hash,
-          row.hash,
-        ],
-      );
-    }
+    for (const row of insert) await insertEventRowAt(admin, row.global_position, row);
   }
 
   /** Recomputes a stream's hash chain from its rows as they now stand (what a careful forger does). */
   async function rechain(streamId: string): Promise<void> {
     let prev = '0'.repeat(64);
     for (const row of await events(streamId)) {
-      const hash = chainHash(prev, {
-        eventId: row.event_id,
-        streamId,
-        streamRevision: Number(row.stream_revision),
-        type: row.type,
-        data: row.data,
-        metadata: row.metadata,
-      });
+      const hash = chainHash(prev, toChained(row));
       await sql('UPDATE ledger.events SET prev_hash = $1, hash = $2 WHERE global_position = $3', [
         prev,
         hash,

@@ -149,7 +149,8 @@ function nest(valid: Record<string, unknown>, path: string[], leaf: Record<strin
   return { ...valid, [head]: nest(inner as Record<string, unknown>, rest, leaf) };
 }
 
-function parses(text: string): boolean {
+/** Whether `text` is JSON at all. */
+export function parses(text: string): boolean {
   try {
     JSON.parse(text);
     return true;

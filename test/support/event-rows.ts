@@ -1,4 +1,5 @@
 import type { ChainedEvent } from '@audit-ledger/integrity';
+import type pg from 'pg';
 
 /** A row of ledger.events as `pg` returns it (bigint columns as strings). */
 export interface EventRow {
@@ -24,3 +25,25 @@ export const toChained = (row: EventRow): ChainedEvent => ({
   prevHash: row.prev_hash,
   hash: row.hash,
 });
+
+/**
+ * Inserts `row` at global position `position`, around the identity sequence (`OVERRIDING SYSTEM VALUE`), as a
+ * superuser or a forger would.
+ */
+export async function insertEventRowAt(db: pg.Pool | pg.PoolClient, position: number | string, row: EventRow) {
+  await db.query(
+    `INSERT INTO ledger.events (global_position, ${EVENT_ROW_COLUMNS}) OVERRIDING SYSTEM VALUE
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      position,
+      row.event_id,
+      row.stream_id,
+      row.stream_revision,
+      row.type,
+      row.data,
+      row.metadata,
+      row.prev_hash,
+      row.hash,
+    ],
+  );
+}

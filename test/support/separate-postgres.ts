@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from '../../apps/ledger/src/shared/free-port.js';
+import { processAlive } from './process-alive.js';
 
 /**
  * A PostgreSQL server of one test's own (never the shared test server): it can be stopped, SIGKILLed and started
@@ -35,21 +36,13 @@ export async function startSeparatePostgres(): Promise<SeparatePostgres> {
   url.pathname = '/ledger_restart';
   const postmasterPid = () =>
     Number.parseInt(readFileSync(join(realpathSync(clusterDir), 'postmaster.pid'), 'utf8').split('\n')[0]!, 10);
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   return {
     url: url.toString(),
     stop: () => server.stop(),
     async kill9() {
       const pid = postmasterPid();
       process.kill(pid, 'SIGKILL');
-      while (alive(pid)) await sleep(20);
+      while (processAlive(pid)) await sleep(20);
     },
     async start() {
       // After a SIGKILL the orphaned backends notice within a moment; until then the server refuses to start.

@@ -24,6 +24,19 @@ import {
 const byName = (runner: ProjectionRunner, name: string): ProjectionStatus =>
   runner.status().projections.find((p) => p.name === name)!;
 
+/** Projects Pinged values (streams ping-*) into read_models.test_pings; `beforeApply` may throw on an event first. */
+const pingsProjection = (beforeApply: (event: RecordedEvent) => void): Projection => ({
+  name: 'pings',
+  version: 1,
+  handles: ['Pinged'],
+  filter: { streamPrefixes: ['ping-'] },
+  migrations: [{ id: '001', sql: 'CREATE TABLE read_models.test_pings (value integer PRIMARY KEY)' }],
+  async apply(client, event) {
+    beforeApply(event);
+    await client.query('INSERT INTO read_models.test_pings (value) VALUES ($1)', [event.data.value]);
+  },
+});
+
 describe('projection runner', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
@@ -58,15 +71,21 @@ describe('projection runner', () => {
     return runner;
   }
 
+  /** Appends a Pinged event a value to stream ping-1, in order; returns the last one's position. */
+  async function appendPings(...values: number[]): Promise<bigint> {
+    let last = 0n;
+    for (const value of values) last = await append(store, custom('Pinged', { value }), 'ping-1');
+    return last;
+  }
+
   it('parks the event a projection throws on and carries on, healthy; a retry after the fix applies it; upcasts old versions', async () => {
     // given a projection that understands Pinged v2, upcasts v1, and throws on a poisoned event
     let poisonFixed = false;
     const pings: Projection = {
-      name: 'pings',
-      version: 1,
-      handles: ['Pinged'],
+      ...pingsProjection((event) => {
+        if (event.data.poison === true && !poisonFixed) throw new Error(`poisoned value ${String(event.data.value)}`);
+      }),
       schemaVersions: { Pinged: 2 },
-      filter: { streamPrefixes: ['ping-'] },
       upcasters: [
         {
           type: 'Pinged',
@@ -78,11 +97,6 @@ describe('projection runner', () => {
           }),
         },
       ],
-      migrations: [{ id: '001', sql: 'CREATE TABLE read_models.test_pings (value integer PRIMARY KEY)' }],
-      async apply(client, event) {
-        if (event.data.poison === true && !poisonFixed) throw new Error(`poisoned value ${String(event.data.value)}`);
-        await client.query('INSERT INTO read_models.test_pings (value) VALUES ($1)', [event.data.value]);
-      },
     };
     const ping = (data: Record<string, unknown>, version = 2) =>
       append(store, custom('Pinged', data, version), 'ping-1');
@@ -216,23 +230,13 @@ describe('projection runner', () => {
     // given a projection whose attempts at one event fail a few times with errors the database may not repeat
     const transient = ['57014', '08006', '53200', '40001', '25P02'];
     let attempts = 0;
-    const pings: Projection = {
-      name: 'pings',
-      version: 1,
-      handles: ['Pinged'],
-      filter: { streamPrefixes: ['ping-'] },
-      migrations: [{ id: '001', sql: 'CREATE TABLE read_models.test_pings (value integer PRIMARY KEY)' }],
-      async apply(client, event) {
-        if (event.data.value === 2 && attempts < transient.length) {
-          const code = transient[attempts++]!;
-          throw Object.assign(new Error(`transient ${code}`), { code });
-        }
-        await client.query('INSERT INTO read_models.test_pings (value) VALUES ($1)', [event.data.value]);
-      },
-    };
-    await append(store, custom('Pinged', { value: 1 }), 'ping-1');
-    await append(store, custom('Pinged', { value: 2 }), 'ping-1');
-    const last = await append(store, custom('Pinged', { value: 3 }), 'ping-1');
+    const pings = pingsProjection((event) => {
+      if (event.data.value === 2 && attempts < transient.length) {
+        const code = transient[attempts++]!;
+        throw Object.assign(new Error(`transient ${code}`), { code });
+      }
+    });
+    const last = await appendPings(1, 2, 3);
 
     // when the runner catches up
     const runner = await start({ projections: [pings], failureRetryMs: 100 });
@@ -252,22 +256,12 @@ describe('projection runner', () => {
   it('applies a batch again at once when the database aborts it for a deadlock, without recording a failure', async () => {
     // given a projection whose first attempt at an event is aborted as a deadlock victim
     let deadlocks = 0;
-    const pings: Projection = {
-      name: 'pings',
-      version: 1,
-      handles: ['Pinged'],
-      filter: { streamPrefixes: ['ping-'] },
-      migrations: [{ id: '001', sql: 'CREATE TABLE read_models.test_pings (value integer PRIMARY KEY)' }],
-      async apply(client, event) {
-        if (event.data.value === 2 && deadlocks++ === 0) {
-          throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
-        }
-        await client.query('INSERT INTO read_models.test_pings (value) VALUES ($1)', [event.data.value]);
-      },
-    };
-    await append(store, custom('Pinged', { value: 1 }), 'ping-1');
-    await append(store, custom('Pinged', { value: 2 }), 'ping-1');
-    const last = await append(store, custom('Pinged', { value: 3 }), 'ping-1');
+    const pings = pingsProjection((event) => {
+      if (event.data.value === 2 && deadlocks++ === 0) {
+        throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      }
+    });
+    const last = await appendPings(1, 2, 3);
 
     // when the runner catches up (a real failure would wait failureRetryMs: an hour here)
     const runner = await start({ projections: [pings], failureRetryMs: 3_600_000 });

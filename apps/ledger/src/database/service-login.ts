@@ -10,12 +10,8 @@ export const SERVICE_LOGIN = 'ledger_service';
  * and of nothing else, CREATE on the database for the read models it owns. Read-model and processor schemas the
  * superuser created before this release (the service ran as the superuser then) are handed to it.
  */
-export async function provisionServiceLogin(adminUrl: string, password: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'audit-ledger-provisioning' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await client.query('BEGIN');
+export function provisionServiceLogin(adminUrl: string, password: string): Promise<string[]> {
+  return inProvisioningTransaction(adminUrl, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('audit-ledger.service-login'))`);
     const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [SERVICE_LOGIN])).rowCount;
     const attributes = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD ${client.escapeLiteral(password)}`;
@@ -32,15 +28,8 @@ export async function provisionServiceLogin(adminUrl: string, password: string):
     await client.query(`GRANT ${WRITER_ROLE} TO ${SERVICE_LOGIN}`);
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
     await client.query(`GRANT CONNECT, CREATE ON DATABASE ${client.escapeIdentifier(database)} TO ${SERVICE_LOGIN}`);
-    const handedOver = await handOverDerivedSchemas(client, SERVICE_LOGIN);
-    await client.query('COMMIT');
-    return handedOver;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    await client.end();
-  }
+    return handOverDerivedSchemas(client, SERVICE_LOGIN);
+  });
 }
 
 /** Schemas the service itself creates (read models, processor state), never `ledger` or the guard's. */
@@ -54,33 +43,17 @@ const SERVICE_OWNED_SCHEMAS = `
  * With LEDGER_MIGRATION_DATABASE_URL: read-model and processor schemas the admin login created while it was also the
  * runtime login go to the runtime login `login`, in one transaction on the admin connection.
  */
-export async function handOverDerivedSchemasTo(adminUrl: string, login: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'audit-ledger-provisioning' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    const handedOver = await handOverDerivedSchemas(client, login);
-    await client.query('COMMIT');
-    return handedOver;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    await client.end();
-  }
+export function handOverDerivedSchemasTo(adminUrl: string, login: string): Promise<string[]> {
+  return inProvisioningTransaction(adminUrl, (client) => handOverDerivedSchemas(client, login));
 }
 
 /** The login of a connection string, as the server sees it. */
-export async function loginOf(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url, application_name: 'audit-ledger-privileges' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query<{ login: string }>('SELECT session_user AS login')).rows[0]!.login;
-  } finally {
-    await client.end();
-  }
+export function loginOf(url: string): Promise<string> {
+  return onConnection(
+    url,
+    'audit-ledger-privileges',
+    async (client) => (await client.query<{ login: string }>('SELECT session_user AS login')).rows[0]!.login,
+  );
 }
 
 /** Hands the service's schemas (and their tables, views, sequences, routines) from the admin login to `login`. */
@@ -117,11 +90,8 @@ async function handOverDerivedSchemas(client: pg.Client, login: string): Promise
  * Whether `url`'s login can change the ledger's objects (superuser, or a member of ledger_owner): then append-only
  * rests on the triggers and the checkpoints alone. For the start-up warning.
  */
-export async function loginCanAlterLedger(url: string): Promise<{ login: string; reason: string } | undefined> {
-  const client = new pg.Client({ connectionString: url, application_name: 'audit-ledger-privileges' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
+export function loginCanAlterLedger(url: string): Promise<{ login: string; reason: string } | undefined> {
+  return onConnection(url, 'audit-ledger-privileges', async (client) => {
     const { rows } = await client.query<{ login: string; superuser: boolean; owner: boolean }>(
       `SELECT session_user AS login, (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS superuser,
               EXISTS (SELECT FROM pg_roles WHERE rolname = 'ledger_owner')
@@ -131,7 +101,36 @@ export async function loginCanAlterLedger(url: string): Promise<{ login: string;
     if (row.superuser) return { login: row.login, reason: 'it is a superuser' };
     if (row.owner) return { login: row.login, reason: 'it is a member of ledger_owner' };
     return undefined;
+  });
+}
+
+/** Runs `work` on a connection of its own to `url`, closed afterwards (a server that goes away is no crash). */
+async function onConnection<T>(
+  url: string,
+  applicationName: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
   } finally {
     await client.end();
   }
+}
+
+/** Runs `work` in one transaction on a provisioning connection to `adminUrl`: all of it or nothing. */
+function inProvisioningTransaction<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return onConnection(adminUrl, 'audit-ledger-provisioning', async (client) => {
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
 }

@@ -17,20 +17,23 @@ export interface Migration {
 }
 
 /**
- * The role is cluster-wide while everything else lives in one database: several databases (parallel test files,
- * several ledgers on one server) may create it at the same moment, so losing that race is not an error.
+ * Creates the NOLOGIN role `role` unless it exists. A role is cluster-wide while everything else lives in one
+ * database: several databases (parallel test files, several ledgers on one server) may create it at the same moment,
+ * so losing that race is not an error. Part of released migrations: its text must not change.
  */
-const createWriterRole = `
+const createNoLoginRole = (role: string) => `
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${WRITER_ROLE}') THEN
-    CREATE ROLE ${WRITER_ROLE} NOLOGIN;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN
+    CREATE ROLE ${role} NOLOGIN;
   END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
   NULL;
 END
 $$;
+`;
 
+const createWriterRole = `${createNoLoginRole(WRITER_ROLE)}
 -- A non-superuser owner must be a member to SET ROLE ${WRITER_ROLE} on its service connections.
 DO $$
 BEGIN
@@ -171,17 +174,7 @@ $$;
  * also refuses ALTER, DROP, GRANT and the like on the ledger's objects by anyone but a superuser: a member of
  * `ledger_owner` cannot switch the append-only trigger off either. A superuser can do anything (docs/operations.md).
  */
-const ownedByLedgerOwner = `
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${OWNER_ROLE}') THEN
-    CREATE ROLE ${OWNER_ROLE} NOLOGIN;
-  END IF;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-  NULL;
-END
-$$;
-
+const ownedByLedgerOwner = `${createNoLoginRole(OWNER_ROLE)}
 -- A non-superuser migrator hands objects over only as a member of the new owner that may SET ROLE to it (from
 -- PostgreSQL 16 the creator of a role holds it WITH ADMIN only, which is not enough).
 DO $$
