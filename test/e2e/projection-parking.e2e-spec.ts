@@ -183,12 +183,32 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     const afterPosition = await logged(afterRetry);
     expect(await queryable(afterRetry.executionId, afterPosition)).toBe(200);
 
-    // and a rebuild from position 0 does not stop at the poison either: it parks it too, and swaps
+    // and a rebuild from position 0 does not stop at the poison either: it parks it too, says so, swaps, and alerts it
+    // on the webhook the environment configures
+    const alertsBeforeRebuild = webhook.received.length;
     const rebuild = await runLedgerBin(['projections', 'rebuild', 'executions'], {
       cwd: workDir,
-      env: { DATABASE_URL: t.database.url },
+      env: {
+        DATABASE_URL: t.database.url,
+        LEDGER_DATA_DIR: workDir,
+        LEDGER_ALERT_WEBHOOK_URL: webhook.url,
+        LEDGER_ALERT_WEBHOOK_SECRET: SECRET,
+      },
     });
     expect({ code: rebuild.code, stderr: rebuild.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(rebuild.stdout).toContain(
+      `parked ExecutionLogged ${poisonEventId} at position ${poisonAlert!.data.position}`,
+    );
+    const rebuildAlerts = webhook.received
+      .slice(alertsBeforeRebuild)
+      .map((hit) => JSON.parse(hit.raw) as ParkedAlert)
+      .filter((alert) => alert.type === 'ProjectionEventParked');
+    expect(rebuildAlerts).toEqual([
+      expect.objectContaining({
+        alertId: poisonAlert!.alertId,
+        data: expect.objectContaining({ eventId: poisonEventId }),
+      }),
+    ]);
     const parkedAfterRebuild = await t.sql<{ event_type: string }>(
       `SELECT event_type FROM read_models.parked_events WHERE projection = 'executions'`,
     );
