@@ -35,6 +35,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
   let t: LedgerUnderTest;
   let workDir: string;
   let webhook: WebhookReceiver;
+  let slack: WebhookReceiver;
   let sse: { text: () => string; close: () => void };
   const url = (path: string) => `http://127.0.0.1:${t.ledger.httpPort}${path}`;
   const health = async () => {
@@ -52,11 +53,13 @@ describe('a projection parks an event it cannot apply and carries on', () => {
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'ledger-parking-'));
     webhook = await startWebhookReceiver();
+    slack = await startWebhookReceiver();
     t = await startLedgerUnderTest({
       checkpointsEnabled: false,
       reconciliationEnabled: true,
       alertWebhookUrl: webhook.url,
       alertWebhookSecret: SECRET,
+      alertSlackUrl: slack.url,
     });
     sse = await listen(url('/v1/alerts/stream'));
   });
@@ -64,6 +67,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     sse?.close();
     await t?.stop();
     await webhook?.close();
+    await slack?.close();
     rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -154,6 +158,16 @@ describe('a projection parks an event it cannot apply and carries on', () => {
       type: 'ProjectionEventParked',
       data: { projection: 'executions', eventType: 'ExecutionLogged', error: expect.stringContaining('no_forbidden') },
     });
+    // and Slack got a line naming the projection, the event and the way out
+    await within(5000, 'the parked alert on Slack', async () =>
+      slack.received.some((hit) =>
+        (JSON.parse(hit.raw) as { text: string }).text.includes(
+          `projection executions cannot apply ExecutionLogged ${poisonEventId} at position ${poisonAlert!.data.position}`,
+        ),
+      )
+        ? true
+        : undefined,
+    );
     // and the dashboards' stream carried the same alerts, as `ProjectionEventParked` events
     await within(5000, 'the parked alerts on the SSE stream', async () =>
       sse.text().includes(`id: ${poisonAlert!.alertId}\nevent: ProjectionEventParked\n`) &&
