@@ -71,8 +71,9 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
 
 /** The webhook and Slack sinks the environment asks for (no SSE: nobody listens to a command); none: undefined. */
 function alertingFromEnvironment() {
+  // Without a sink to send to, the rest of the ledger's configuration is none of a rebuild's business.
+  if (!process.env['LEDGER_ALERT_WEBHOOK_URL'] && !process.env['LEDGER_ALERT_SLACK_URL']) return undefined;
   const config = loadConfig();
-  if (!config.alertWebhookUrl && !config.alertSlackUrl) return undefined;
   const logger = pino({ level: 'warn', base: { service: 'audit-ledger' } }, pino.destination(2));
   return createAlerting(config, logger).dispatcher;
 }
