@@ -1,11 +1,24 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { within } from '../support/within.js';
+
+const SECRET = 'parking-alerts-secret-0123';
+
+interface ParkedAlert {
+  alertId: string;
+  type: string;
+  kind: string;
+  streamId: string;
+  globalPosition: string;
+  summary: string;
+  data: { projection: string; position: string; eventId: string; eventType: string; streamId: string; error: string };
+}
 
 interface Health {
   status: string;
@@ -16,11 +29,14 @@ interface Health {
  * Issue 10 finding 1 (the read side): no single stored event stops a projection for good. Events the executions
  * projection cannot apply are stored behind the ledger's back (as a database superuser, bypassing its validation):
  * the projection parks them and carries on, /health says so and stays 200, and `ledger projections retry-parked`
- * applies them after a fix.
+ * applies them after a fix. Each park is alerted: a signed webhook and the SSE stream name the event.
  */
 describe('a projection parks an event it cannot apply and carries on', () => {
   let t: LedgerUnderTest;
   let workDir: string;
+  let webhook: WebhookReceiver;
+  let slack: WebhookReceiver;
+  let sse: { text: () => string; close: () => void };
   const url = (path: string) => `http://127.0.0.1:${t.ledger.httpPort}${path}`;
   const health = async () => {
     const response = await fetch(url('/health'));
@@ -36,10 +52,22 @@ describe('a projection parks an event it cannot apply and carries on', () => {
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'ledger-parking-'));
-    t = await startLedgerUnderTest({ checkpointsEnabled: false, reconciliationEnabled: true });
+    webhook = await startWebhookReceiver();
+    slack = await startWebhookReceiver();
+    t = await startLedgerUnderTest({
+      checkpointsEnabled: false,
+      reconciliationEnabled: true,
+      alertWebhookUrl: webhook.url,
+      alertWebhookSecret: SECRET,
+      alertSlackUrl: slack.url,
+    });
+    sse = await listen(url('/v1/alerts/stream'));
   });
   afterAll(async () => {
+    sse?.close();
     await t?.stop();
+    await webhook?.close();
+    await slack?.close();
     rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -56,6 +84,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
       [template.executionId],
     );
     const poisonId = randomUUID();
+    const poisonEventId = randomUUID();
     const poisonData = row!.data
       .replace(template.executionId, poisonId)
       .replace('"docker compose ps"', '"rm -rf \\ud800"');
@@ -68,7 +97,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     await t.sql(
       `INSERT INTO ledger.events (event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
        VALUES ($1, 'approval-A-poison', 3, 'ExecutionLogged', $2::json, $3::json, repeat('0', 64), repeat('0', 64))`,
-      [randomUUID(), poisonData, row!.metadata],
+      [poisonEventId, poisonData, row!.metadata],
     );
     // and a read-model constraint (an operator's mistake, fixed later) that refuses one command
     await t.sql(
@@ -98,6 +127,55 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     ]);
     expect(await queryable(refused.executionId, laterPosition)).toBe(404);
 
+    // and each park was alerted: the webhook received a signed ProjectionEventParked alert naming the event
+    const parkedAlerts = await within(10_000, 'two parked-event alerts at the webhook', async () => {
+      const hits = webhook.received.filter((hit) => hit.raw.includes('"ProjectionEventParked"'));
+      return hits.length >= 2 ? hits : undefined;
+    });
+    for (const hit of parkedAlerts) {
+      expect(hit.headers['x-ledger-signature']).toBe(
+        `sha256=${createHmac('sha256', SECRET).update(hit.raw).digest('hex')}`,
+      );
+    }
+    const [poisonAlert, refusedAlert] = parkedAlerts.map((hit) => JSON.parse(hit.raw) as ParkedAlert);
+    expect(poisonAlert).toMatchObject({
+      alertId: `parked:executions:${poisonAlert!.data.position}`,
+      type: 'ProjectionEventParked',
+      kind: 'projection.event_parked',
+      streamId: 'approval-A-poison',
+      globalPosition: poisonAlert!.data.position,
+      summary: expect.stringContaining('retry-parked executions'),
+      data: {
+        projection: 'executions',
+        eventId: poisonEventId,
+        eventType: 'ExecutionLogged',
+        streamId: 'approval-A-poison',
+        error: expect.any(String),
+      },
+    });
+    expect(parkedAlerts[0]!.headers['x-ledger-alert-id']).toBe(poisonAlert!.alertId);
+    expect(refusedAlert).toMatchObject({
+      type: 'ProjectionEventParked',
+      data: { projection: 'executions', eventType: 'ExecutionLogged', error: expect.stringContaining('no_forbidden') },
+    });
+    // and Slack got a line naming the projection, the event and the way out
+    await within(5000, 'the parked alert on Slack', async () =>
+      slack.received.some((hit) =>
+        (JSON.parse(hit.raw) as { text: string }).text.includes(
+          `projection executions cannot apply ExecutionLogged ${poisonEventId} at position ${poisonAlert!.data.position}`,
+        ),
+      )
+        ? true
+        : undefined,
+    );
+    // and the dashboards' stream carried the same alerts, as `ProjectionEventParked` events
+    await within(5000, 'the parked alerts on the SSE stream', async () =>
+      sse.text().includes(`id: ${poisonAlert!.alertId}\nevent: ProjectionEventParked\n`) &&
+      sse.text().includes(`id: ${refusedAlert!.alertId}\nevent: ProjectionEventParked\n`)
+        ? true
+        : undefined,
+    );
+
     // when the constraint is fixed and the operator retries the parked events
     await t.sql(`ALTER TABLE read_models.executions DROP CONSTRAINT no_forbidden`);
     const retry = await runLedgerBin(['projections', 'retry-parked', 'executions', '--json'], {
@@ -119,12 +197,32 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     const afterPosition = await logged(afterRetry);
     expect(await queryable(afterRetry.executionId, afterPosition)).toBe(200);
 
-    // and a rebuild from position 0 does not stop at the poison either: it parks it too, and swaps
+    // and a rebuild from position 0 does not stop at the poison either: it parks it too, says so, swaps, and alerts it
+    // on the webhook the environment configures
+    const alertsBeforeRebuild = webhook.received.length;
     const rebuild = await runLedgerBin(['projections', 'rebuild', 'executions'], {
       cwd: workDir,
-      env: { DATABASE_URL: t.database.url },
+      env: {
+        DATABASE_URL: t.database.url,
+        LEDGER_DATA_DIR: workDir,
+        LEDGER_ALERT_WEBHOOK_URL: webhook.url,
+        LEDGER_ALERT_WEBHOOK_SECRET: SECRET,
+      },
     });
     expect({ code: rebuild.code, stderr: rebuild.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(rebuild.stdout).toContain(
+      `parked ExecutionLogged ${poisonEventId} at position ${poisonAlert!.data.position}`,
+    );
+    const rebuildAlerts = webhook.received
+      .slice(alertsBeforeRebuild)
+      .map((hit) => JSON.parse(hit.raw) as ParkedAlert)
+      .filter((alert) => alert.type === 'ProjectionEventParked');
+    expect(rebuildAlerts).toEqual([
+      expect.objectContaining({
+        alertId: poisonAlert!.alertId,
+        data: expect.objectContaining({ eventId: poisonEventId }),
+      }),
+    ]);
     const parkedAfterRebuild = await t.sql<{ event_type: string }>(
       `SELECT event_type FROM read_models.parked_events WHERE projection = 'executions'`,
     );
@@ -142,3 +240,15 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     expect((await health()).status).toBe(200);
   });
 });
+
+/** Reads a server-sent event stream into a string until closed. */
+async function listen(streamUrl: string): Promise<{ text: () => string; close: () => void }> {
+  const abort = new AbortController();
+  const response = await fetch(streamUrl, { signal: abort.signal });
+  let text = '';
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body!) text += decoder.decode(chunk as Uint8Array, { stream: true });
+  })().catch(() => undefined);
+  return { text: () => text, close: () => abort.abort() };
+}

@@ -1,5 +1,5 @@
 import type { CommandAck } from '@audit-ledger/domain';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../ledger/src/shared/free-port.js';
@@ -96,6 +96,27 @@ describe('the ledger CLI (the built bin, as a child process) against a running l
     );
     expect(badRisk.code).toBe(2);
     expect(badRisk.stderr).toContain('riskLevel (--risk)');
+  });
+
+  it('given --max-frame-bytes (LEDGER_TCP_MAX_FRAME_BYTES) and an unreachable ledger, when an execution too big for a frame is logged, then it exits 2 naming the sizes and nothing is spooled', async () => {
+    const spoolDir = join(workDir, 'frame-spool');
+    const run = await runLedgerBin(
+      ['log-execution', '--approval', 'A-big', '--worker', 'w1', '--command', 'cat x', '--exit-code', '0'].concat([
+        '--output',
+        'x'.repeat(3000),
+        '--port',
+        String(await freePort()),
+        '--spool-dir',
+        spoolDir,
+      ]),
+      { cwd: workDir, env: { LEDGER_TCP_MAX_FRAME_BYTES: '2000' } },
+    );
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/bytes as a TCP frame, over the ledger's maximum frame size of 2000 bytes/);
+    expect(existsSync(join(spoolDir, 'spool.jsonl')) ? readFileSync(join(spoolDir, 'spool.jsonl'), 'utf8') : '').toBe(
+      '',
+    );
   });
 
   it('given an unreachable ledger, when an execution is logged, then it is spooled (exit 0, warning); `spool drain` later sends it', async () => {

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
+import { parkedEventAlert } from './alerts/parked-event-alert.js';
 import { AppModule } from './app.module.js';
 import { loadConfig, type LedgerConfig, type LedgerConfigInput } from './config/ledger.config.js';
 import { resolveTokenSecret } from './config/token-secret.js';
@@ -90,6 +91,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
           connectionString: database.url,
           projections: projectionsWithReconciliation(),
           logger,
+          onParked: (notice) => reconciliation.alerts.publish(parkedEventAlert(notice)),
         })
       : undefined;
     if (projections) cleanups.push(() => projections.stop());

@@ -1,6 +1,7 @@
 import { jsonLineLogger, type ClientLogger } from './logging/client-logger.js';
 import type { Backoff } from './spool/drain-scheduler.js';
 import type { DrainedEntry } from './spool/spool-drain.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './transport/frame-size.js';
 import type { LedgerConnection, LedgerTransport } from './transport/ledger-transport.js';
 
 export type LedgerClientOptions = LedgerConnection & {
@@ -20,6 +21,12 @@ export type LedgerClientOptions = LedgerConnection & {
    * or by `drainSpool()`); the entry is kept in `conflicts.jsonl` either way and logged as an error.
    */
   onSpoolConflict?: (conflict: Extract<DrainedEntry, { outcome: 'conflict' }>) => void;
+  /**
+   * The ledger's `LEDGER_TCP_MAX_FRAME_BYTES` (default its default, 48 MiB). A command whose TCP frame would be larger
+   * throws a LedgerValidationError before anything is sent or spooled (the ledger would close the connection on it,
+   * and it would be retried forever); a spooled one is moved to `rejected.jsonl` when drained. Not checked over NATS.
+   */
+  maxFrameBytes?: number;
   /** Replaces the NestJS transport (another transport, or a test double for the client's own unit tests). */
   ledgerTransport?: LedgerTransport;
 };
@@ -30,6 +37,7 @@ export const CLIENT_DEFAULTS = {
   backgroundDrain: true,
   drainBackoff: { initialMs: 1_000, maxMs: 30_000 },
   lockWaitMs: 2_000,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
 } as const;
 
 export interface ResolvedClientSettings {
@@ -38,6 +46,8 @@ export interface ResolvedClientSettings {
   backgroundDrain: boolean;
   drainBackoff: Backoff;
   lockWaitMs: number;
+  /** Undefined over NATS (its own limit applies there). */
+  maxFrameBytes: number | undefined;
   logger: ClientLogger;
   onSpoolConflict?: (conflict: Extract<DrainedEntry, { outcome: 'conflict' }>) => void;
 }
@@ -49,7 +59,16 @@ export function resolveClientSettings(options: LedgerClientOptions): ResolvedCli
     backgroundDrain: options.backgroundDrain ?? CLIENT_DEFAULTS.backgroundDrain,
     drainBackoff: { ...CLIENT_DEFAULTS.drainBackoff, ...options.drainBackoff },
     lockWaitMs: options.lockWaitMs ?? CLIENT_DEFAULTS.lockWaitMs,
+    maxFrameBytes: options.transport === 'nats' ? undefined : maxFrameBytesOf(options.maxFrameBytes),
     logger: options.logger ?? jsonLineLogger(),
     ...(options.onSpoolConflict ? { onSpoolConflict: options.onSpoolConflict } : {}),
   };
+}
+
+function maxFrameBytesOf(value: number | undefined): number {
+  if (value === undefined) return CLIENT_DEFAULTS.maxFrameBytes;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`maxFrameBytes must be a positive integer (bytes), got ${String(value)}`);
+  }
+  return value;
 }

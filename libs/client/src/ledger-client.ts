@@ -1,5 +1,5 @@
 import type { CommandAck } from '@audit-ledger/domain';
-import { LedgerClientClosedError, LedgerRejectedError, SpoolWriteError } from './errors.js';
+import { LedgerClientClosedError, LedgerRejectedError, LedgerValidationError, SpoolWriteError } from './errors.js';
 import {
   LEDGER_COMMANDS,
   validateCommand,
@@ -16,6 +16,7 @@ import { describeError } from './logging/client-logger.js';
 import { DrainScheduler } from './spool/drain-scheduler.js';
 import { drainSpool, type DrainedEntry, type DrainReport } from './spool/spool-drain.js';
 import { Spool } from './spool/spool.js';
+import { frameSizeIssue } from './transport/frame-size.js';
 import { NestLedgerTransport, type LedgerTransport } from './transport/ledger-transport.js';
 
 export type LedgerCommandResult =
@@ -88,6 +89,9 @@ export class LedgerClient {
     this.assertOpen();
     const payload = validateCommand(name, request);
     const { pattern } = LEDGER_COMMANDS[name];
+    // Too big for one frame: the ledger would close the connection, which looks like an outage (spooled, retried forever).
+    const tooBig = this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes);
+    if (tooBig) throw new LedgerValidationError(name, [tooBig]);
     return this.track(async () => {
       await this.ready;
       if (this.spool.pending > 0) return this.spoolCommand(pattern, payload, 'earlier commands are still spooled');
@@ -123,6 +127,7 @@ export class LedgerClient {
     const { onSpoolConflict } = this.settings;
     this.drainPass ??= drainSpool(this.spool, this.transport, this.settings.logger, {
       shouldStop: () => this.closed,
+      ...(this.settings.maxFrameBytes ? { maxFrameBytes: this.settings.maxFrameBytes } : {}),
       onEntry: (entry) => {
         if (entry.outcome === 'conflict') {
           try {

@@ -5,7 +5,10 @@ import {
   LedgerClient,
   LedgerRejectedError,
   LedgerValidationError,
+  LEDGER_COMMANDS,
   silentLogger,
+  tcpFrameBytes,
+  validateCommand,
   type LedgerClientOptions,
   type LedgerCommandResult,
 } from '../src/index.js';
@@ -17,7 +20,7 @@ describe('the client against the real ledger, through an outage', () => {
   let dir: SpoolDir;
   const clients: LedgerClient[] = [];
   const clientOf = (
-    options: Pick<LedgerClientOptions, 'requestTimeoutMs' | 'backgroundDrain' | 'drainBackoff'> & {
+    options: Pick<LedgerClientOptions, 'requestTimeoutMs' | 'backgroundDrain' | 'drainBackoff' | 'maxFrameBytes'> & {
       port?: number;
     } = {},
   ) => {
@@ -165,6 +168,59 @@ describe('the client against the real ledger, through an outage', () => {
     expect((error as LedgerValidationError).issues).toEqual([{ path: 'workerId', message: expect.any(String) }]);
     expect(dir.text('entries')).toBe('');
     expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual([]);
+  });
+
+  it('given a ledger with a small LEDGER_TCP_MAX_FRAME_BYTES, when a command one byte too big for a frame is logged, then it throws at once and is not spooled; one that fills a frame exactly is recorded, and so is the next', async () => {
+    const maxFrameBytes = 16 * 1024;
+    await ledger.start({ tcpMaxFrameBytes: maxFrameBytes });
+    const client = clientOf({ maxFrameBytes });
+    const approvalId = `A-${randomUUID()}`;
+    // An execution padded so that its frame, as Nest's TCP client writes it, is exactly `bytes` long.
+    const ofFrameBytes = (bytes: number) => {
+      const base = anExecution({ approvalId, output: '' });
+      const measured = tcpFrameBytes(
+        LEDGER_COMMANDS.logExecution.pattern,
+        validateCommand('logExecution', { ...base, output: 'é"' }),
+      );
+      const padding = bytes - measured; // 'é"' is 5 bytes as JSON text; each 'x' one more
+      return { ...base, output: `é"${'x'.repeat(padding)}` };
+    };
+    const tooBig = ofFrameBytes(maxFrameBytes + 1);
+    const exact = ofFrameBytes(maxFrameBytes);
+
+    const error = await client.logExecution(tooBig).catch((e: unknown) => e);
+    const filled = await client.logExecution(exact);
+    const nextExecution = anExecution({ approvalId });
+    const next = await client.logExecution(nextExecution);
+
+    expect(error).toBeInstanceOf(LedgerValidationError);
+    expect((error as LedgerValidationError).message).toContain(`${maxFrameBytes + 1} bytes as a TCP frame`);
+    expect(dir.text('entries')).toBe('');
+    expect(filled.status).toBe('acknowledged');
+    expect(next.status).toBe('acknowledged');
+    expect(await ledger.executionIdsIn(`approval-${approvalId}`)).toEqual([
+      exact.executionId,
+      nextExecution.executionId,
+    ]);
+
+    // and the bound is tight: a client told a larger maxFrameBytes sends the one-byte-too-big command, and the ledger
+    // closes the connection on it (which, unchecked, is spooled as an outage)
+    const otherDir = new SpoolDir();
+    try {
+      const unchecked = new LedgerClient({
+        host: '127.0.0.1',
+        port: ledger.tcpPort,
+        spoolDir: otherDir.path,
+        backgroundDrain: false,
+        logger: silentLogger,
+        maxFrameBytes: 4 * maxFrameBytes,
+      });
+      clients.push(unchecked);
+      expect(await unchecked.logExecution(tooBig)).toEqual({ status: 'spooled', spoolSeq: 1 });
+      await unchecked.close();
+    } finally {
+      otherDir.remove();
+    }
   });
 
   it('given a granted approval, when it is rejected, then the ledger refuses for good and the client throws its code', async () => {

@@ -9,6 +9,7 @@ import {
   LedgerValidationError,
   SpoolWriteError,
   silentLogger,
+  tcpFrameBytes,
   type LedgerClientOptions,
 } from '../src/index.js';
 import { ScriptedTransport, unavailable } from './support/scripted-transport.js';
@@ -19,7 +20,7 @@ describe('the spool of the ledger client', () => {
   const clients: LedgerClient[] = [];
   const clientOn = (
     transport: ScriptedTransport,
-    options: Pick<LedgerClientOptions, 'backgroundDrain' | 'drainBackoff'> = {},
+    options: Pick<LedgerClientOptions, 'backgroundDrain' | 'drainBackoff' | 'maxFrameBytes'> = {},
   ) => {
     const client = new LedgerClient({
       ledgerTransport: transport,
@@ -242,6 +243,67 @@ describe('the spool of the ledger client', () => {
     });
     expect(dir.jsonLines('rejected')).toEqual([
       expect.objectContaining({ seq: 1, error: expect.objectContaining({ code: 'CLIENT.SPOOL_ENTRY_UNSTORABLE' }) }),
+    ]);
+  });
+
+  it.each([
+    ['plain text', 'x'.repeat(3000)],
+    ['text JSON escapes to twice its length', '"'.repeat(1500)],
+    ['text of two UTF-8 bytes a character', 'é'.repeat(1500)],
+  ])(
+    'given a command whose TCP frame exceeds maxFrameBytes (%s), when it is logged with the ledger down, then it throws a validation error naming the sizes and nothing is sent or spooled',
+    async (_label, output) => {
+      const transport = new ScriptedTransport(unavailable);
+      const client = clientOn(transport, { maxFrameBytes: 2500 });
+
+      const error = await client.logExecution(anExecution({ sessionId: 'S1', output })).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(LedgerValidationError);
+      expect((error as LedgerValidationError).message).toMatch(/bytes as a TCP frame, over .* 2500 bytes/);
+      expect(transport.sent).toEqual([]);
+      expect(dir.text('entries')).toBe('');
+    },
+  );
+
+  it('given a command whose frame is exactly maxFrameBytes, then it is sent; one byte less allowed, then it is refused', async () => {
+    const command = anExecution({ sessionId: 'S1', output: 'é"\n'.repeat(200) });
+    const transport = new ScriptedTransport();
+    // The client sends the validated request: measure what it sends (the fixture as validated).
+    await clientOn(transport).logExecution(command);
+    const bytes = tcpFrameBytes(transport.sent[0]!.pattern, transport.sent[0]!.payload);
+
+    const atLimit = await clientOn(new ScriptedTransport(), { maxFrameBytes: bytes }).logExecution(command);
+    const overLimit = await clientOn(new ScriptedTransport(), { maxFrameBytes: bytes - 1 })
+      .logExecution(command)
+      .catch((e: unknown) => e);
+
+    expect(atLimit.status).toBe('acknowledged');
+    expect(overLimit).toBeInstanceOf(LedgerValidationError);
+  });
+
+  it('given an entry too big for one frame already in the spool, when draining, then it is set aside in rejected.jsonl, never sent, and the rest goes on', async () => {
+    const down = clientOn(new ScriptedTransport(unavailable));
+    const big = anExecution({ sessionId: 'S1', output: 'x'.repeat(5000) });
+    const small = anExecution({ sessionId: 'S1' });
+    await down.logExecution(big);
+    await down.logExecution(small);
+    await down.close();
+    const transport = new ScriptedTransport();
+    const reported: unknown[] = [];
+
+    const report = await clientOn(transport, { maxFrameBytes: 4000 }).drainSpool({
+      onEntry: (entry) => reported.push(entry),
+    });
+
+    expect(report).toEqual({ sent: 1, rejected: 1, conflicts: 0, remaining: 0 });
+    expect(executionIdsIn(transport.sent.map((c) => c.payload))).toEqual([small.executionId]);
+    expect(reported[0]).toMatchObject({ seq: 1, outcome: 'rejected', error: { code: 'CLIENT.SPOOL_ENTRY_TOO_LARGE' } });
+    expect(dir.jsonLines('rejected')).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        error: expect.objectContaining({ code: 'CLIENT.SPOOL_ENTRY_TOO_LARGE' }),
+        entry: expect.objectContaining({ payload: expect.objectContaining({ executionId: big.executionId }) }),
+      }),
     ]);
   });
 

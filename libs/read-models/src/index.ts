@@ -27,5 +27,5 @@ export {
   type RollupDimension,
   type RollupGrain,
 } from './projections/summary-rollup.js';
-export { countParked, type ParkedEvent } from './parked-events.js';
+export { countParked, type OnParked, type ParkedEvent, type ParkedEventNotice } from './parked-events.js';
 export * from './retry-parked.js';

@@ -14,6 +14,28 @@ export interface ParkedEvent {
   at: string;
 }
 
+/** What `onParked` is told when an event is parked: the park record with the projection and where the event lies. */
+export interface ParkedEventNotice extends ParkedEvent {
+  projection: string;
+  streamId: string;
+  streamRevision: number;
+  /** When the event was recorded (ISO 8601); `at` is when it was parked. */
+  recordedAt: string;
+}
+
+/** Told once per event a projection parked, after the park is committed (alerting, in the ledger). Must not throw. */
+export type OnParked = (notice: ParkedEventNotice) => void;
+
+export function parkedNotice(projection: string, event: RecordedEvent, parked: ParkedEvent): ParkedEventNotice {
+  return {
+    projection,
+    ...parked,
+    streamId: event.streamId,
+    streamRevision: event.streamRevision,
+    recordedAt: event.recordedAt.toISOString(),
+  };
+}
+
 export type ParkingOutcome =
   { kind: 'applied' } | { kind: 'failed'; cause: unknown } | { kind: 'transient'; cause: unknown };
 

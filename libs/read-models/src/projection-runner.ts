@@ -4,7 +4,14 @@ import { matchesFilter, prepareEvent, ProjectionBatch, unionFilter, type Project
 import { rebuildUnits } from './rebuild/rebuild-units.js';
 import { advisoryLockKey, CHECKPOINTS_TABLE, runReadModelMigrations } from './read-model-migrations.js';
 import { isTransientDatabaseError } from './database-errors.js';
-import { applyOneParking, countParked, parkEvent, type ParkedEvent } from './parked-events.js';
+import {
+  applyOneParking,
+  countParked,
+  parkedNotice,
+  parkEvent,
+  type OnParked,
+  type ParkedEvent,
+} from './parked-events.js';
 
 /** The little the runner logs through; a pino logger fits as it is. */
 export interface ReadModelLogger {
@@ -42,6 +49,8 @@ export interface ProjectionRunnerOptions {
   parkedRefreshMs?: number;
   /** `application_name` of the runner's connections (visible in pg_stat_activity). */
   applicationName?: string;
+  /** Told of each event parked, once its park is committed (the ledger sends it to the alert sinks). */
+  onParked?: OnParked;
 }
 
 export type ProjectionState =
@@ -141,6 +150,7 @@ export class ProjectionRunner {
       lockRetryMs: options.lockRetryMs ?? 2000,
       reconnectMs: options.reconnectMs ?? 1000,
       failureRetryMs: options.failureRetryMs ?? 30_000,
+      ...(options.onParked ? { onParked: options.onParked } : {}),
     };
     // Projections that write common tables run on one worker, in one transaction per batch (see ProjectionWorker).
     this.workers = rebuildUnits(options.projections).map((unit) => new ProjectionWorker(unit.projections, settings));
@@ -223,6 +233,7 @@ interface WorkerSettings {
   lockRetryMs: number;
   reconnectMs: number;
   failureRetryMs: number;
+  onParked?: OnParked;
 }
 
 interface CheckpointRow {
@@ -710,6 +721,11 @@ class ProjectionWorker {
         `projection ${member.projection.name} cannot apply the event at position ${parked.position}: parked it and ` +
           `carries on (fix, then \`ledger projections retry-parked ${member.projection.name}\`)`,
       );
+      try {
+        this.settings.onParked?.(parkedNotice(member.projection.name, event, parked));
+      } catch (error) {
+        this.settings.logger.error({ err: error, projection: member.projection.name }, 'onParked failed');
+      }
     }
     return 'parked';
   }

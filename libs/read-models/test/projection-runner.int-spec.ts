@@ -7,6 +7,7 @@ import {
   executionsProjection,
   ProjectionRunner,
   retryParkedEvents,
+  type ParkedEventNotice,
   type Projection,
   type ProjectionStatus,
 } from '../src/index.js';
@@ -198,8 +199,13 @@ describe('projection runner', () => {
     const poison = await append(store, custom('Pinged', { value: 3, poison: true }), 'ping-1');
     const last = await append(store, custom('Pinged', { value: 4 }), 'ping-1');
 
-    // when one runner applies both
-    const runner = await start({ projections: [firsts, seconds], failureRetryMs: 100 });
+    // when one runner applies both, telling onParked of what it parks
+    const told: ParkedEventNotice[] = [];
+    const runner = await start({
+      projections: [firsts, seconds],
+      failureRetryMs: 100,
+      onParked: (notice) => told.push(notice),
+    });
 
     // then the failing one parks the poisoned event, the other applies it, and both carry on in one transaction
     await caughtUp(runner, last);
@@ -215,6 +221,20 @@ describe('projection runner', () => {
       { value: 4, seconds: 8 },
     ]);
     expect(beforePoison < poison).toBe(true);
+    // and onParked was told once, of the failing projection only, naming the event and where it lies
+    expect(told).toEqual([
+      {
+        projection: 'seconds',
+        position: poison.toString(),
+        eventId: expect.any(String),
+        eventType: 'Pinged',
+        streamId: 'ping-1',
+        streamRevision: 2,
+        recordedAt: expect.any(String),
+        error: expect.any(String),
+        at: expect.any(String),
+      },
+    ]);
 
     // and once fixed, a retry applies it for the one that parked it, its deferred writes made
     poisonFixed = true;

@@ -53,6 +53,7 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
       }
       const units = await rebuildReadModels({
         databaseUrl,
+        alertFromEnvironment: true,
         ...(names ? { names } : {}),
         onProgress: (progress) => {
           if (progress.step === 'built') {
@@ -66,6 +67,9 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
       }).catch((error: unknown) => {
         throw new CliFailure(EXIT_CODES.failure, `rebuild failed: ${(error as Error).message}`);
       });
+      for (const p of units.flatMap((unit) => unit.parked)) {
+        say(`  parked ${p.eventType} ${p.eventId} at position ${p.position} for ${p.projection}: ${p.error}\n`);
+      }
       if (flags.json) io.out(`${JSON.stringify(units, null, 2)}\n`);
       else say(`done: the live read models were replaced; a running ledger continues from the new checkpoints\n`);
     });

@@ -27,6 +27,7 @@ export function registerSpoolDrain(program: Command, io: CliIo): void {
         port: connection.port,
         spoolDir,
         requestTimeoutMs: connection.timeout,
+        maxFrameBytes: connection.maxFrameBytes,
         backgroundDrain: false,
         logger: cliLogger(io),
       });

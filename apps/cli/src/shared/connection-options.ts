@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FRAME_BYTES } from '@audit-ledger/client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
 /** Where the ledger is, shared by every command (flags win over the environment, which wins over defaults). */
@@ -7,6 +8,7 @@ export interface ConnectionOptions {
   httpPort: number;
   spoolDir: string;
   timeout: number;
+  maxFrameBytes: number;
 }
 
 export const parsePort = (value: string): number => {
@@ -41,6 +43,15 @@ export function addConnectionOptions(program: Command): Command {
       new Option('--timeout <ms>', 'how long to wait for the ledger before spooling')
         .argParser(parsePositiveInteger)
         .default(5000),
+    )
+    .addOption(
+      new Option(
+        '--max-frame-bytes <bytes>',
+        "the ledger's largest TCP frame: a bigger command is refused, not spooled",
+      )
+        .env('LEDGER_TCP_MAX_FRAME_BYTES')
+        .argParser(parsePositiveInteger)
+        .default(DEFAULT_MAX_FRAME_BYTES),
     );
 }
 

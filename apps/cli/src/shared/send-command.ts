@@ -37,6 +37,7 @@ export async function sendCommand(
     port: connection.port,
     spoolDir: connection.spoolDir,
     requestTimeoutMs: connection.timeout,
+    maxFrameBytes: connection.maxFrameBytes,
     backgroundDrain: false,
     logger: cliLogger(io),
   });

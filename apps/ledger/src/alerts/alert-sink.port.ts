@@ -1,8 +1,14 @@
-/** An alert: one recorded MismatchDetected (or ReconciliationUnclear) event, as sinks receive it. */
+/**
+ * An alert, as sinks receive it: one recorded MismatchDetected (or ReconciliationUnclear) event, or one event a
+ * projection parked (`ProjectionEventParked`: `streamId` … `recordedAt` are the parked event's).
+ */
 export interface Alert {
-  /** Stable across retries and replays: the event id of the event that raised it (the mismatchId of a mismatch). */
+  /**
+   * Stable across retries and replays: the event id of the event that raised it (the mismatchId of a mismatch);
+   * `parked:<projection>:<global position>` for a parked event.
+   */
   alertId: string;
-  type: 'MismatchDetected' | 'ReconciliationUnclear';
+  type: AlertType;
   streamId: string;
   streamRevision: number;
   globalPosition: string;
@@ -36,7 +42,15 @@ export class AlertDeliveryError extends Error {
   }
 }
 
+export type AlertType = 'MismatchDetected' | 'ReconciliationUnclear' | 'ProjectionEventParked';
+
+const WHAT: Record<AlertType, string> = {
+  MismatchDetected: 'mismatch',
+  ReconciliationUnclear: 'unclear reconciliation',
+  ProjectionEventParked: 'projection parked an event',
+};
+
 export function alertSummary(alert: Pick<Alert, 'type' | 'kind' | 'severity' | 'streamId'>, explanation: string) {
-  const what = alert.type === 'MismatchDetected' ? `mismatch ${alert.kind ?? ''}`.trim() : 'unclear reconciliation';
+  const what = alert.type === 'MismatchDetected' ? `${WHAT[alert.type]} ${alert.kind ?? ''}`.trim() : WHAT[alert.type];
   return `[${alert.severity ?? 'info'}] ${what} on ${alert.streamId}: ${explanation}`;
 }

@@ -4,7 +4,7 @@ import { SseAlertSink } from './sse.alert-sink.js';
 
 export const SSE_ALERT_SINK = Symbol('SSE_ALERT_SINK');
 
-/** `GET /v1/alerts/stream`: server-sent events, one `MismatchDetected` (or `ReconciliationUnclear`) event per alert. */
+/** `GET /v1/alerts/stream`: server-sent events, one per alert, named by its type (`MismatchDetected`, `ReconciliationUnclear`, `ProjectionEventParked`). */
 @Controller('v1/alerts')
 export class AlertsStreamHttpController {
   constructor(@Inject(SSE_ALERT_SINK) private readonly sse: SseAlertSink) {}

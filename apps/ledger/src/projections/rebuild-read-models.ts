@@ -6,6 +6,10 @@ import {
   type RebuildProgress,
   type RebuiltUnit,
 } from '@audit-ledger/read-models';
+import { pino } from 'pino';
+import { createAlerting } from '../alerts/alert-sinks.js';
+import { parkedEventAlert } from '../alerts/parked-event-alert.js';
+import { loadConfig } from '../config/ledger.config.js';
 
 export interface RebuildReadModelsOptions {
   /** The database owner's URL (the ledger's DATABASE_URL). */
@@ -14,6 +18,12 @@ export interface RebuildReadModelsOptions {
   names?: string[];
   onProgress?: (progress: RebuildProgress) => void;
   batchSize?: number;
+  /**
+   * Send each event the rebuild parks to the webhook and Slack sinks the environment configures
+   * (`LEDGER_ALERT_WEBHOOK_URL`, `LEDGER_ALERT_SLACK_URL`, as for the ledger), after the swap; the command waits for
+   * delivery (or the dead-letter file in `LEDGER_DATA_DIR`). Delivery failures are logged on stderr.
+   */
+  alertFromEnvironment?: boolean;
 }
 
 /** The projections the ledger runs (`startLedger`), in its order: the ones `ledger projections rebuild` knows. */
@@ -34,6 +44,7 @@ export function plannedRebuild(names?: string[]) {
  * migrating it) and rebuilds the ledger's read models in the same database, next to a running ledger.
  */
 export async function rebuildReadModels(options: RebuildReadModelsOptions): Promise<RebuiltUnit[]> {
+  const alerting = options.alertFromEnvironment ? alertingFromEnvironment() : undefined;
   const store = await PostgresEventStore.connect({
     connectionString: options.databaseUrl,
     migrate: false,
@@ -47,8 +58,22 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
       ...(options.names ? { names: options.names } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      ...(alerting ? { onParked: (notice) => alerting.publish(parkedEventAlert(notice)) } : {}),
     });
   } finally {
     await store.close();
+    if (alerting) {
+      await alerting.idle();
+      await alerting.close();
+    }
   }
+}
+
+/** The webhook and Slack sinks the environment asks for (no SSE: nobody listens to a command); none: undefined. */
+function alertingFromEnvironment() {
+  // Without a sink to send to, the rest of the ledger's configuration is none of a rebuild's business.
+  if (!process.env['LEDGER_ALERT_WEBHOOK_URL'] && !process.env['LEDGER_ALERT_SLACK_URL']) return undefined;
+  const config = loadConfig();
+  const logger = pino({ level: 'warn', base: { service: 'audit-ledger' } }, pino.destination(2));
+  return createAlerting(config, logger).dispatcher;
 }

@@ -2,6 +2,7 @@ import type { CommandAck } from '@audit-ledger/domain';
 import { jsonFidelityIssues } from '@audit-ledger/integrity';
 import { IDEMPOTENCY_CONFLICT, type FieldIssue, type IdempotencyConflictDetails } from '../errors.js';
 import type { ClientLogger } from '../logging/client-logger.js';
+import { frameSizeIssue } from '../transport/frame-size.js';
 import type { LedgerTransport } from '../transport/ledger-transport.js';
 import type { Spool } from './spool.js';
 
@@ -38,6 +39,8 @@ export interface DrainOptions {
   /** Checked before each send: a closing client stops between entries. */
   shouldStop?: () => boolean;
   onEntry?: (entry: DrainedEntry) => void;
+  /** An entry whose TCP frame would be larger is set aside (`rejected.jsonl`), never sent. */
+  maxFrameBytes?: number;
 }
 
 /**
@@ -49,7 +52,7 @@ export async function drainSpool(
   spool: Spool,
   transport: LedgerTransport,
   logger: ClientLogger,
-  { shouldStop = () => false, onEntry }: DrainOptions = {},
+  { shouldStop = () => false, onEntry, maxFrameBytes }: DrainOptions = {},
 ): Promise<DrainReport> {
   let sent = 0;
   let rejected = 0;
@@ -70,14 +73,10 @@ export async function drainSpool(
     const { seq, pattern, payload } = record.entry;
     // An entry written by an older client (or by hand) that no ledger can store: reported and set aside, never
     // sent again and again.
-    const unfaithful = jsonFidelityIssues(payload);
-    if (unfaithful.length > 0) {
-      const error = {
-        code: 'CLIENT.SPOOL_ENTRY_UNSTORABLE',
-        message: 'the spooled command holds input JSON storage cannot hold faithfully',
-        issues: unfaithful,
-      };
-      logger.error({ spoolDir: spool.dir, seq, pattern, ...error }, 'unstorable spool entry moved to rejected.jsonl');
+    const setAside = unsendable(pattern, payload, maxFrameBytes);
+    if (setAside) {
+      const { error, log } = setAside;
+      logger.error({ spoolDir: spool.dir, seq, pattern, ...error }, log);
       await spool.markRejected(record, error);
       rejected += 1;
       onEntry?.({ seq, pattern, outcome: 'rejected', error });
@@ -122,4 +121,23 @@ export async function drainSpool(
     logger.info({ spoolDir: spool.dir, sent, rejected, conflicts, remaining: spool.pending }, 'spool drain pass done');
   }
   return { sent, rejected, conflicts, remaining: spool.pending };
+}
+
+/** Why a spooled entry can never be sent (storage cannot hold it, or it cannot go in one frame), if it cannot. */
+function unsendable(pattern: string, payload: unknown, maxFrameBytes: number | undefined) {
+  const unfaithful = jsonFidelityIssues(payload);
+  if (unfaithful.length > 0) {
+    const error = {
+      code: 'CLIENT.SPOOL_ENTRY_UNSTORABLE',
+      message: 'the spooled command holds input JSON storage cannot hold faithfully',
+      issues: unfaithful,
+    };
+    return { error, log: 'unstorable spool entry moved to rejected.jsonl' };
+  }
+  const tooBig = maxFrameBytes === undefined ? undefined : frameSizeIssue(pattern, payload, maxFrameBytes);
+  if (tooBig) {
+    const error = { code: 'CLIENT.SPOOL_ENTRY_TOO_LARGE', message: tooBig.message, issues: [tooBig] };
+    return { error, log: 'spool entry too large for one TCP frame moved to rejected.jsonl' };
+  }
+  return undefined;
 }

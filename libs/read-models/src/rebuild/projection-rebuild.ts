@@ -11,7 +11,14 @@ import {
   runReadModelMigrations,
 } from '../read-model-migrations.js';
 import { isTransientDatabaseError } from '../database-errors.js';
-import { applyOneParking, parkEvent, storableErrorMessage } from '../parked-events.js';
+import {
+  applyOneParking,
+  parkedNotice,
+  parkEvent,
+  storableErrorMessage,
+  type OnParked,
+  type ParkedEventNotice,
+} from '../parked-events.js';
 import { rebuildUnits, type RebuildUnit } from './rebuild-units.js';
 import { inSchema, schemaClient } from './schema-rewrite.js';
 
@@ -32,6 +39,11 @@ export interface RebuildOptions {
   /** Told what the rebuild is doing, for a command line to print. */
   onProgress?: (progress: RebuildProgress) => void;
   applicationName?: string;
+  /**
+   * Told of each event the rebuild parked, once the swap made its park live (so also of events the live runner had
+   * parked before: the same projection and position).
+   */
+  onParked?: OnParked;
   /** Called between the shadow's catch-up and the swap transaction (tests use it to append in between). */
   beforeSwap?: () => Promise<void>;
 }
@@ -50,6 +62,8 @@ export interface RebuiltUnit {
   positions: Record<string, string>;
   /** Rows per table after the swap. */
   rows: Record<string, number>;
+  /** Events the rebuild parked (now the live parked events of these projections), in global order. */
+  parked: ParkedEventNotice[];
 }
 
 export class RebuildInProgressError extends Error {
@@ -134,6 +148,8 @@ class UnitRebuild {
   private readonly positions = new Map<string, bigint>();
   private events = 0;
   private readonly batchSize: number;
+  /** What the shadow parked, by projection and position (a batch applied again parks the same event again). */
+  private readonly parked = new Map<string, ParkedEventNotice>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -173,7 +189,15 @@ class UnitRebuild {
     this.options.onProgress?.({ step: 'swapped', projections: this.names, positions, rows });
     this.logger.info({ projections: projections.map((p) => p.name), positions, rows }, 'read models rebuilt');
     await this.client.query(`DROP SCHEMA IF EXISTS ${REBUILD_SCHEMA} CASCADE`);
-    return { projections: this.names, tables, events: this.events, positions, rows };
+    const parked = [...this.parked.values()].sort((a, b) => compareDecimal(a.position, b.position));
+    for (const notice of parked) {
+      try {
+        this.options.onParked?.(notice);
+      } catch (error) {
+        this.logger.error({ err: error, projection: notice.projection }, 'onParked failed');
+      }
+    }
+    return { projections: this.names, tables, events: this.events, positions, rows, parked };
   }
 
   private async createShadow(): Promise<void> {
@@ -298,7 +322,8 @@ class UnitRebuild {
       });
       if (outcome.kind === 'transient') throw outcome.cause;
       if (outcome.kind === 'failed') {
-        await parkEvent(shadow, projection.name, event, storableErrorMessage(outcome.cause));
+        const record = await parkEvent(shadow, projection.name, event, storableErrorMessage(outcome.cause));
+        this.parked.set(`${projection.name}@${record.position}`, parkedNotice(projection.name, event, record));
       }
       await this.applyBatch(projection, shadow, batch.slice(at + 1));
     }
@@ -450,3 +475,5 @@ async function inTransaction(connection: pg.PoolClient, work: () => Promise<void
     }
   }
 }
+
+const compareDecimal = (a: string, b: string): number => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
