@@ -179,6 +179,13 @@ describe('HTTP witness (issue 10 finding 9)', () => {
       expect(failures).toBeGreaterThanOrEqual(2);
       const integrity = (await t.http('GET', '/v1/integrity')).body as { witnesses: WitnessStatus[] };
       expect(integrity.witnesses[0]).toMatchObject({ kind: 'http' });
+      // (the witness's failures can show before the first seal: wait for a checkpoint the witness has not had)
+      const last = await within(10_000, 'a checkpoint to be sealed', async () => {
+        const [row] = await t!.sql<{ data: { checkpointHash: string } }>(
+          "SELECT data FROM ledger.events WHERE stream_id = 'checkpoints' ORDER BY stream_revision DESC LIMIT 1",
+        );
+        return row;
+      });
 
       // then, once a real witness answers on that port, every checkpoint reaches it, in order
       await new Promise<void>((resolve) => {
@@ -187,9 +194,6 @@ describe('HTTP witness (issue 10 finding 9)', () => {
       });
       failing = undefined;
       witness = await startWitnessServer({ dir: join(dir, 'caught-up'), port });
-      const [last] = await t.sql<{ data: { checkpointHash: string } }>(
-        "SELECT data FROM ledger.events WHERE stream_id = 'checkpoints' ORDER BY stream_revision DESC LIMIT 1",
-      );
       await within(10_000, 'the witness to catch up', async () => {
         const { witnesses } = await health();
         const head = (await call(`${witness!.url}/checkpoints/latest`, 'GET')).body.head as {
@@ -207,7 +211,7 @@ describe('HTTP witness (issue 10 finding 9)', () => {
       expect(lines.length).toBeGreaterThanOrEqual(Number(count[0]!.n) - 1); // sealing goes on meanwhile
       expect(lines[0]!.previousCheckpointHash).toBe(GENESIS_CHECKPOINT_HASH);
       lines.slice(1).forEach((line, i) => expect(line.previousCheckpointHash).toBe(lines[i]!.checkpointHash));
-      expect(lines.map((line) => line.checkpointHash)).toContain(last!.data.checkpointHash);
+      expect(lines.map((line) => line.checkpointHash)).toContain(last.data.checkpointHash);
     }, 60_000);
   });
 
