@@ -140,20 +140,7 @@ export function foreignStreamConflict(
   stored: StoredUnderId,
   derivedPaths: readonly string[] = [],
 ): IdempotencyConflictError {
-  const differences = ['streamId'];
-  if (proposed.type !== stored.type) differences.push('type');
-  differences.push(...contentDifferences(stored.data, proposed.data, derivedPaths));
-  return IdempotencyConflictError.ofDifferentContent(streamId, {
-    eventId: stored.eventId,
-    stored: {
-      eventId: stored.eventId,
-      streamId: stored.streamId,
-      streamRevision: stored.streamRevision,
-      globalPosition: stored.globalPosition?.toString() ?? 'pending',
-      type: stored.type,
-    },
-    differences,
-  });
+  return conflictWith(streamId, stored, ['streamId', ...differencesOf(proposed, stored, derivedPaths)]);
 }
 
 /**
@@ -167,20 +154,28 @@ export function differentContentConflict(
   derivedPaths: readonly string[] = [],
 ): IdempotencyConflictError | undefined {
   for (const { proposed, stored } of pairs) {
-    const differences = proposed.type === stored.type ? [] : ['type'];
-    differences.push(...contentDifferences(stored.data, proposed.data, derivedPaths));
-    if (differences.length === 0) continue;
-    return IdempotencyConflictError.ofDifferentContent(streamId, {
-      eventId: stored.eventId,
-      stored: {
-        eventId: stored.eventId,
-        streamId: stored.streamId,
-        streamRevision: stored.streamRevision,
-        globalPosition: stored.globalPosition?.toString() ?? 'pending',
-        type: stored.type,
-      },
-      differences,
-    });
+    const differences = differencesOf(proposed, stored, derivedPaths);
+    if (differences.length > 0) return conflictWith(streamId, stored, differences);
   }
   return undefined;
+}
+
+function differencesOf(proposed: NewEvent, stored: StoredUnderId, derivedPaths: readonly string[]): string[] {
+  const differences = proposed.type === stored.type ? [] : ['type'];
+  differences.push(...contentDifferences(stored.data, proposed.data, derivedPaths));
+  return differences;
+}
+
+function conflictWith(streamId: string, stored: StoredUnderId, differences: string[]): IdempotencyConflictError {
+  return IdempotencyConflictError.ofDifferentContent(streamId, {
+    eventId: stored.eventId,
+    stored: {
+      eventId: stored.eventId,
+      streamId: stored.streamId,
+      streamRevision: stored.streamRevision,
+      globalPosition: stored.globalPosition?.toString() ?? 'pending',
+      type: stored.type,
+    },
+    differences,
+  });
 }
