@@ -1,3 +1,4 @@
+import { storableText } from '@audit-ledger/integrity';
 import type pg from 'pg';
 import type { RecordedEvent } from '@audit-ledger/event-store';
 import { isTransientDatabaseError } from './database-errors.js';
@@ -107,8 +108,6 @@ export function storableErrorMessage(error: unknown): string {
 }
 
 function truncate(message: string): string {
-  const text = message
-    .replaceAll('\u0000', '\ufffd')
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  const text = storableText(message);
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
