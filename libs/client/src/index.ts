@@ -30,3 +30,12 @@ export { isDefinitiveRefusal, type SendOutcome } from './transport/send-outcome.
 export { SPOOL_FILES } from './spool/spool.js';
 export type { DrainReport, DrainedEntry } from './spool/spool-drain.js';
 export type { SpoolEntry, RejectedEntry, ConflictEntry } from './spool/spool-entry.js';
+export {
+  LOCAL_CREDENTIALS_FILE,
+  localCredentialsPath,
+  localDataDir,
+  readLocalCredentials,
+  localKeyFor,
+  type LocalCredentials,
+  type LocalKey,
+} from './credentials/local-credentials.js';

@@ -10,3 +10,4 @@ export * from './reconciliation/reconciliation.events.js';
 export * from './reconciliation/lifecycle.js';
 export * from './reconciliation/reconciliation.decider.js';
 export * from './forensics/replay-reply.js';
+export * from './identity/index.js';

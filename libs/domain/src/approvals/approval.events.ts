@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Identifier, Principal, RiskLevel, Sha256Hex, UtcTimestamp } from '../shared/primitives.js';
+import { Identifier, PrincipalName, RiskLevel, Sha256Hex, UtcTimestamp } from '../shared/primitives.js';
 
 // Storage contract: these shapes are what the ledger has written and must read forever. Add optional fields only;
 // anything else is a new schemaVersion with an upcaster.
@@ -27,7 +27,7 @@ export const ApprovalGrantedData = z
     scope: Scope.optional(),
     riskLevel: RiskLevel,
     decision: z.enum(['approved', 'auto']),
-    approvedBy: Principal,
+    approvedBy: PrincipalName,
     requestedBy: RequestedBy,
     expiresAt: UtcTimestamp.optional(),
     maxExecutions: z.number().int().positive().max(1_000_000).optional(),
@@ -39,7 +39,7 @@ export const ApprovalGrantedData = z
 export const ApprovalRejectedData = z
   .object({
     approvalId: Identifier,
-    by: Principal,
+    by: PrincipalName,
     reason: z.string().min(1).max(4096),
     instruction: z.string().min(1).max(16_384).optional(),
     rejectedAt: UtcTimestamp,
@@ -49,7 +49,7 @@ export const ApprovalRejectedData = z
 export const ApprovalRevokedData = z
   .object({
     approvalId: Identifier,
-    by: Principal,
+    by: PrincipalName,
     reason: z.string().min(1).max(4096),
     revokedAt: UtcTimestamp,
   })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Identifier, Principal, UtcTimestamp } from '../shared/primitives.js';
+import { Identifier, PrincipalName, UtcTimestamp } from '../shared/primitives.js';
 
 // Storage contract: the events the reconciliation processor and the review endpoint append to an approval's (or a
 // session's) stream. What is written must be readable forever: add optional fields only; anything else is a new
@@ -116,7 +116,7 @@ export const MismatchDetectedData = z
 export const MismatchReviewedData = z
   .object({
     mismatchId: z.uuid(),
-    reviewer: Principal,
+    reviewer: PrincipalName,
     resolution: z.enum(['confirmed', 'false_positive']),
     note: z.string().max(4096).optional(),
     reviewedAt: UtcTimestamp,

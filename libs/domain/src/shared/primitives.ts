@@ -20,4 +20,4 @@ export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercas
 export const RiskLevel = z.enum(['safe', 'moderate', 'destructive', 'critical']);
 export type RiskLevel = z.infer<typeof RiskLevel>;
 
-export const Principal = z.string().min(1).max(256);
+export const PrincipalName = z.string().min(1).max(256);
