@@ -55,6 +55,9 @@ export const LedgerConfigSchema = z.object({
   httpKeepAliveTimeoutMs: milliseconds(600_000).default(5_000),
   httpIdleTimeoutMs: milliseconds(3_600_000).default(120_000),
   httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Requests per second, and burst, each authenticated principal may send (docs/security.md, "Limits"). */
+  rateLimitPerSecond: z.coerce.number().min(0.001).max(1_000_000).default(5_000),
+  rateLimitBurst: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   /** Stored output is cut to this many bytes (UTF-8); the full output's SHA-256 and size are kept. */
   outputCapBytes: z.coerce
     .number()
@@ -137,6 +140,8 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   httpIdleTimeoutMs: 'LEDGER_HTTP_IDLE_TIMEOUT_MS',
   httpMaxConnections: 'LEDGER_HTTP_MAX_CONNECTIONS',
   httpDrainMs: 'LEDGER_HTTP_DRAIN_MS',
+  rateLimitPerSecond: 'LEDGER_RATE_LIMIT_PER_SECOND',
+  rateLimitBurst: 'LEDGER_RATE_LIMIT_BURST',
   outputCapBytes: 'LEDGER_OUTPUT_CAP_BYTES',
   tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
   logLevel: 'LEDGER_LOG_LEVEL',
