@@ -1,7 +1,6 @@
 import { PRINCIPALS_STREAM, type IssuedApiKey } from '@audit-ledger/domain';
 import type { EventStore } from '@audit-ledger/event-store';
 import { resolve } from 'node:path';
-import type { Logger } from 'pino';
 import type { ApiKeyAdmin, KeyRequest } from './api-key-admin.js';
 import { prepareCredentialsFile, type PendingCredentialsFile } from './local-credentials-file.js';
 
@@ -24,7 +23,7 @@ export async function bootstrapLocalKeys(
   store: EventStore,
   admin: ApiKeyAdmin,
   dataDir: string,
-  logger: Pick<Logger, 'info'>,
+  logger: { info(fields: object, message: string): void },
 ): Promise<BootstrapOutcome> {
   if (await store.streamExists(PRINCIPALS_STREAM)) return 'exists';
   // The file is written (as a temporary file, 0600) before the keys are appended and renamed into place after: the
