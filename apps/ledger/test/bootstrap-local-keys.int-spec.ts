@@ -1,6 +1,7 @@
 import { PRINCIPALS_STREAM } from '@audit-ledger/domain';
 import { PostgresEventStore, type EventStore } from '@audit-ledger/event-store';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readLocalCredentials } from '@audit-ledger/client';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
@@ -48,6 +49,10 @@ describe('bootstrapLocalKeys on one database from two instances', () => {
     const lookedTooEarly = Object.assign(Object.create(store) as EventStore, { streamExists: async () => false });
     const second = await instance(lookedTooEarly);
 
+    // (a credentials file of another database is in the first one's data directory)
+    const stale = '{ "version": 1, "keys": [] }\n';
+    writeFileSync(join(first.dir, 'credentials'), stale, { mode: 0o600 });
+
     expect(await first.bootstrap()).toBe('created');
     expect(await second.bootstrap()).toBe('created-by-another-instance');
 
@@ -56,9 +61,18 @@ describe('bootstrapLocalKeys on one database from two instances', () => {
       'local-gateway',
       'local-security',
     ]);
-    expect(readdirSync(first.dir)).toEqual(['credentials']);
+    const [kept, ...others] = readdirSync(first.dir).filter((name) => name !== 'credentials');
+    expect(others).toEqual([]);
+    expect(kept).toMatch(/^credentials\.replaced-/);
+    expect(readFileSync(join(first.dir, kept!), 'utf8')).toBe(stale);
+    expect(readLocalCredentials(first.dir)?.keys.map((key) => key.name)).toEqual([
+      'local-admin',
+      'local-gateway',
+      'local-security',
+    ]);
     expect(readdirSync(second.dir)).toEqual([]); // the prepared file was dropped, not left as a .tmp
     expect(first.lines).toEqual([expect.stringMatching(/^first start: created the API keys local-admin \(admin\)/)]);
+    expect(first.lines[0]).toContain(`the file that was there is now ${join(first.dir, kept!)}`);
     expect(second.lines).toEqual([expect.stringContaining('another ledger instance created the first API keys')]);
   });
 

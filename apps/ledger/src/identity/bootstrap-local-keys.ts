@@ -47,12 +47,12 @@ export async function bootstrapLocalKeys(
     return 'created-by-another-instance';
   }
   const file = pending;
-  file.commit();
+  const replaced = file.commit();
   logger.info(
-    { file: resolve(file.path) },
+    { file: resolve(file.path), ...(replaced ? { replaced: resolve(replaced) } : {}) },
     `first start: created the API keys ${issued.map((key) => `${key.name} (${key.roles.join(', ')})`).join(', ')} ` +
-      `in ${resolve(file.path)} (mode 0600); the CLI and client use them from this checkout, ` +
-      '`ledger keys issue` makes more (docs/security.md)',
+      `in ${resolve(file.path)} (mode 0600${replaced ? `; the file that was there is now ${resolve(replaced)}` : ''}); ` +
+      'the CLI and client use them from this checkout, `ledger keys issue` makes more (docs/security.md)',
   );
   return 'created';
 }

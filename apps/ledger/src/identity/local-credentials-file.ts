@@ -1,15 +1,19 @@
 import type { IssuedApiKey } from '@audit-ledger/domain';
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** `$LEDGER_DATA_DIR/credentials`, read by the CLI and the client (libs/client `readLocalCredentials`). */
 export const credentialsPath = (dataDir: string): string => join(dataDir, 'credentials');
 
-/** A credentials file written but not yet in place: `commit()` renames it over the real one, `discard()` drops it. */
+/** A credentials file written but not yet in place: `commit()` puts it in place, `discard()` drops it. */
 export interface PendingCredentialsFile {
   path: string;
-  commit(): void;
+  /**
+   * Renames it to `credentials`. A file already there (keys of another database, say) is kept beside it as
+   * `credentials.replaced-<time>`, whose name is returned.
+   */
+  commit(): string | undefined;
   discard(): void;
 }
 
@@ -35,7 +39,15 @@ export function prepareCredentialsFile(dataDir: string, keys: readonly IssuedApi
   }
   return {
     path,
-    commit: () => renameSync(temporary, path),
+    commit: () => {
+      let kept: string | undefined;
+      if (existsSync(path)) {
+        kept = `${path}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        renameSync(path, kept);
+      }
+      renameSync(temporary, path);
+      return kept;
+    },
     discard: () => rmSync(temporary, { force: true }),
   };
 }
