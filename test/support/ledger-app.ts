@@ -1,4 +1,7 @@
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
@@ -15,10 +18,31 @@ export interface LedgerUnderTest {
   stop(): Promise<void>;
 }
 
-/** A ledger on an existing test database with the test settings: free ports, no logs, a fixed token key. */
-export function startTestLedger(
+/**
+ * A ledger on an existing test database with the test settings: free ports, no logs, a fixed token key, and a fresh
+ * temporary data directory (its credentials file, keys) unless `overrides.dataDir` names one; that temporary
+ * directory is removed when the ledger closes.
+ */
+export async function startTestLedger(
   databaseUrl: string,
   overrides: Partial<LedgerConfigInput> = {},
+): Promise<RunningLedger> {
+  if (overrides.dataDir !== undefined) return startLedgerWithTestSettings(databaseUrl, overrides);
+  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-test-data-'));
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  let ledger: RunningLedger;
+  try {
+    ledger = await startLedgerWithTestSettings(databaseUrl, { ...overrides, dataDir });
+  } catch (error) {
+    removeDataDir();
+    throw error;
+  }
+  return { ...ledger, close: () => ledger.close().finally(removeDataDir) };
+}
+
+function startLedgerWithTestSettings(
+  databaseUrl: string,
+  overrides: Partial<LedgerConfigInput>,
 ): Promise<RunningLedger> {
   return startLedger({
     databaseUrl,

@@ -28,6 +28,9 @@ import {
   type StoreHealthProbe,
 } from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
+import { ApiKeyAdmin } from './identity/api-key-admin.js';
+import { ApiKeysHttpController } from './identity/api-keys.http.controller.js';
+import { AUTHENTICATOR, type Authenticator } from './identity/authenticator.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
@@ -67,6 +70,10 @@ export interface LedgerDependencies {
   databaseUrl: string;
   /** The witnesses' delivery status (empty when none is configured). */
   witnessStatus?: WitnessStatusProbe;
+  /** API keys (and JWTs when OIDC is configured): what the guards call, under the token AUTHENTICATOR. */
+  authenticator: Authenticator;
+  /** Issues, rotates, revokes and lists API keys (the `principals` stream). */
+  apiKeyAdmin: ApiKeyAdmin;
 }
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -96,6 +103,7 @@ export class AppModule {
         ExecutionsQueryHttpController,
         MismatchesQueryHttpController,
         SummariesQueryHttpController,
+        ApiKeysHttpController,
       ],
       providers: [
         { provide: LEDGER_CONFIG, useValue: deps.config },
@@ -106,6 +114,8 @@ export class AppModule {
         { provide: TOKEN_SECRET, useValue: deps.tokenSecret },
         { provide: CLOCK, useValue: systemClock },
         { provide: DATABASE_URL, useValue: deps.databaseUrl },
+        { provide: AUTHENTICATOR, useValue: deps.authenticator },
+        { provide: ApiKeyAdmin, useValue: deps.apiKeyAdmin },
         LastCheckpointVerification,
         { provide: APP_FILTER, useClass: LedgerExceptionFilter },
         AuditAccessRecorder,

@@ -14,6 +14,10 @@ import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { startWitnesses } from './integrity/start-witnesses.js';
+import type { ApiKeyAdmin } from './identity/api-key-admin.js';
+import type { Authenticator } from './identity/authenticator.js';
+import { assertSecretFilesPrivate } from './identity/secret-file-modes.js';
+import { startIdentity } from './identity/start-identity.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
@@ -32,6 +36,10 @@ export interface RunningLedger {
   databaseUrl: string;
   /** Every HTTP route the app registered (method and Fastify URL pattern, e.g. `/v1/approvals/:approvalId`). */
   httpRoutes: readonly HttpRoute[];
+  /** What the guards call to turn a credential into a principal (API keys; JWTs when OIDC is configured). */
+  authenticator: Authenticator;
+  /** Issues, rotates, revokes and lists API keys. */
+  apiKeyAdmin: ApiKeyAdmin;
   close(): Promise<void>;
 }
 
@@ -44,6 +52,7 @@ export interface HttpRoute {
 export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): Promise<RunningLedger> {
   const config = loadConfig(overrides);
   const logger = createLogger(config.logLevel);
+  assertSecretFilesPrivate(config.dataDir);
   const database = await resolveDatabase(config, logger);
   const cleanups: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -77,6 +86,10 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       logger.warn({ file: keys.generatedAt, keyId: keys.signing.keyId }, 'generated a checkpoint signing key');
     const witnesses = keys ? await startWitnesses(config, store, keys.signing, logger) : undefined;
     if (witnesses) cleanups.push(() => witnesses.stop());
+
+    // Before any transport listens: the key table is built and the first start's keys exist.
+    const identity = await startIdentity({ store, dataDir: config.dataDir, logger });
+    cleanups.push(() => identity.stop());
 
     const monitor = new StoreMonitor(store, logger);
     monitor.start();
@@ -136,6 +149,8 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         projectionsStatus: () => projections?.status(),
         databaseUrl: database.url,
         witnessStatus: () => witnesses?.status() ?? [],
+        authenticator: identity.authenticator,
+        apiKeyAdmin: identity.admin,
       }),
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },
@@ -181,6 +196,8 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       httpPort,
       databaseUrl: database.url,
       httpRoutes,
+      authenticator: identity.authenticator,
+      apiKeyAdmin: identity.admin,
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {
