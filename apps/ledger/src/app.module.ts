@@ -29,6 +29,7 @@ import {
 } from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
+import { approverProofOf, APPROVER_PROOF, JWT_AUTHENTICATOR, type JwtAuthenticator } from './identity/jwt/index.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
@@ -67,6 +68,8 @@ export interface LedgerDependencies {
   databaseUrl: string;
   /** The witnesses' delivery status (empty when none is configured). */
   witnessStatus?: WitnessStatusProbe;
+  /** Verifies bearer JWTs of the OIDC issuer, when configured (LEDGER_OIDC_ISSUER); also backs approver proofs. */
+  jwtAuthenticator?: JwtAuthenticator;
 }
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -123,6 +126,11 @@ export class AppModule {
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
         { provide: WITNESS_STATUS, useValue: deps.witnessStatus ?? (() => []) },
         ...queriesProviders(deps.databaseUrl),
+        { provide: JWT_AUTHENTICATOR, useValue: deps.jwtAuthenticator ?? null },
+        {
+          provide: APPROVER_PROOF,
+          useValue: approverProofOf(deps.jwtAuthenticator, deps.config.approverAudience) ?? null,
+        },
       ],
     };
   }

@@ -14,6 +14,7 @@ import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { startWitnesses } from './integrity/start-witnesses.js';
+import { JwtAuthenticator, oidcOptionsOf } from './identity/jwt/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
@@ -110,6 +111,9 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       cleanups.push(() => sealer.stop());
     }
 
+    const oidc = oidcOptionsOf(config);
+    const jwtAuthenticator = oidc ? new JwtAuthenticator(oidc) : undefined;
+
     const inputGuard = new HttpInputGuard();
     const adapter = new FastifyAdapter({
       ...httpServerOptions(config),
@@ -136,6 +140,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         projectionsStatus: () => projections?.status(),
         databaseUrl: database.url,
         witnessStatus: () => witnesses?.status() ?? [],
+        ...(jwtAuthenticator ? { jwtAuthenticator } : {}),
       }),
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },
