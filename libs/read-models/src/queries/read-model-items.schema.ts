@@ -17,6 +17,10 @@ export const ApprovalItemSchema = z.strictObject({
   riskLevel: z.string().nullable().describe('safe, moderate, destructive or critical; null before the grant'),
   decision: z.string().nullable().describe('approved or auto; null before the grant'),
   approvedBy: z.string().nullable(),
+  approverVerified: z
+    .boolean()
+    .describe("true when approvedBy is the verified subject of the approver's own signed assertion"),
+  approverAssertionHash: z.string().nullable().describe('SHA-256 (hex) of that assertion; null when unproven'),
   requestedBy: z.strictObject({
     agentId: z.string().nullable(),
     workerId: z.string().nullable(),

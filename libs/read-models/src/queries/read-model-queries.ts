@@ -33,6 +33,8 @@ export interface ApprovalFilter extends PageOptions, TimeRange {
   riskLevel?: string;
   status?: string;
   decision?: string;
+  /** Whether the approver was proven by their own signed assertion (issue 11). */
+  approverVerified?: boolean;
   /** Free text in the instruction or the approved commands. */
   q?: string;
 }
@@ -182,6 +184,8 @@ function approvalItem(row: Record<string, unknown>) {
     riskLevel: row.risk_level as string | null,
     decision: row.decision as string | null,
     approvedBy: row.approved_by as string | null,
+    approverVerified: row.approver_verified as boolean,
+    approverAssertionHash: row.approver_assertion_hash as string | null,
     requestedBy: {
       agentId: row.requested_by_agent as string | null,
       workerId: row.requested_by_worker as string | null,
@@ -307,6 +311,7 @@ export class ReadModelQueries {
       .when(filter.riskLevel, (p) => `risk_level = ${p}`)
       .when(filter.status, (p) => `status = ${p}`)
       .when(filter.decision, (p) => `decision = ${p}`)
+      .when(filter.approverVerified, (p) => `approver_verified = ${p}`)
       .when(filter.from, (p) => `created_at >= ${p}`)
       .when(filter.to, (p) => `created_at < ${p}`)
       .when(
