@@ -85,6 +85,11 @@ export const MismatchItemSchema = z.strictObject({
   resolution: z.string().nullable().describe('confirmed or false_positive once reviewed'),
   reviewNote: z.string().nullable(),
   reviewedAt: instant.nullable(),
+  approvedBy: z.string().nullable().describe("the approval's approver; null without an approval or before its grant"),
+  approverVerified: z
+    .boolean()
+    .nullable()
+    .describe('whether that approver was proven by their own signed assertion; null like approvedBy'),
   eventId: z.string(),
   globalPosition: position,
 });

@@ -258,12 +258,30 @@ function mismatchItem(row: Record<string, unknown>) {
     resolution: row.resolution as string | null,
     reviewNote: row.review_note as string | null,
     reviewedAt: row.reviewed_at as Date | null,
+    ...approverOfMismatch(row),
     eventId: row.event_id as string,
     globalPosition: row.global_position as string,
   };
 }
 
 export type MismatchItem = ReturnType<typeof mismatchItem>;
+
+/**
+ * Who approved what the mismatch is about, and whether that approver was proven by their own signed assertion (issue
+ * 11): both null when the mismatch has no approval or its grant has not been seen.
+ */
+function approverOfMismatch(row: Record<string, unknown>) {
+  const approvedBy = (row.approval_approved_by ?? null) as string | null;
+  return {
+    approvedBy,
+    approverVerified: approvedBy === null ? null : (row.approval_approver_verified as boolean),
+  };
+}
+
+/** The mismatches with their approval's approver (a derived table: the filters and keyset name its columns). */
+const MISMATCHES_WITH_APPROVER = `(SELECT m.*, a.approved_by AS approval_approved_by,
+        a.approver_verified AS approval_approver_verified
+   FROM read_models.mismatches m LEFT JOIN read_models.approvals a ON a.approval_id = m.approval_id) mismatches`;
 
 /** The columns of an execution in exports, in order (CSV header). */
 export const EXECUTION_EXPORT_COLUMNS = [
@@ -374,7 +392,7 @@ export class ReadModelQueries {
         (p) => `explanation ILIKE ${p} ESCAPE '\\'`,
       );
     const keyset: Keyset = { timeColumn: 'detected_at', keyColumn: 'global_position', keyType: 'bigint' };
-    return this.page('read_models.mismatches', where, keyset, filter, mismatchItem);
+    return this.page(MISMATCHES_WITH_APPROVER, where, keyset, filter, mismatchItem);
   }
 
   /**
