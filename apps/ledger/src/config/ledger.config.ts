@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OIDC_ALGORITHMS, parseRoleMap } from '../identity/jwt/oidc-options.js';
+import { insecureKeySourceProblem, OIDC_ALGORITHMS, parseRoleMap } from '../identity/jwt/oidc-options.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const MiB = 1024 * 1024;
@@ -265,6 +265,10 @@ function checkOidc(config: LedgerConfig): void {
     throw new InvalidConfigError(
       'Invalid configuration: LEDGER_OIDC_AUDIENCE: required when LEDGER_OIDC_ISSUER is set (a token for another service must not pass)',
     );
+  }
+  for (const key of ['oidcIssuer', 'oidcJwksUrl'] as const) {
+    const problem = config[key] === undefined ? undefined : insecureKeySourceProblem(config[key]);
+    if (problem) throw new InvalidConfigError(`Invalid configuration: ${ENVIRONMENT_VARIABLES[key]}: ${problem}`);
   }
   if (config.oidcRoleMap !== undefined) {
     const problem = parseRoleMap(config.oidcRoleMap).problem;

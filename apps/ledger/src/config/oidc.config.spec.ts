@@ -26,6 +26,9 @@ describe('OIDC configuration', () => {
       approverAudience: 'approvals',
       requireApproverProof: true,
     });
+    expect(loadConfig({}, { LEDGER_OIDC_ISSUER: 'http://127.0.0.1:9000', LEDGER_OIDC_AUDIENCE: 'a' }).oidcIssuer).toBe(
+      'http://127.0.0.1:9000',
+    );
     expect(loadConfig({}, { LEDGER_OIDC_ISSUER: issuer, LEDGER_OIDC_AUDIENCE: 'a' }).oidcAlgorithms).not.toContain(
       'HS256',
     );
@@ -48,6 +51,14 @@ describe('OIDC configuration', () => {
       /"root" is not a role/,
     ],
     [{ LEDGER_OIDC_ISSUER: issuer, LEDGER_OIDC_AUDIENCE: 'a', LEDGER_OIDC_ROLE_MAP: 'gateway' }, /not group=role/],
+    [
+      { LEDGER_OIDC_ISSUER: 'http://idp.example.test', LEDGER_OIDC_AUDIENCE: 'a' },
+      /LEDGER_OIDC_ISSUER: .* must be https/,
+    ],
+    [
+      { LEDGER_OIDC_ISSUER: issuer, LEDGER_OIDC_AUDIENCE: 'a', LEDGER_OIDC_JWKS_URL: 'http://10.0.0.1/jwks' },
+      /LEDGER_OIDC_JWKS_URL: .* must be https/,
+    ],
     [
       { LEDGER_OIDC_ISSUER: issuer, LEDGER_OIDC_AUDIENCE: 'a', LEDGER_OIDC_CLOCK_TOLERANCE_SECONDS: '3600' },
       /LEDGER_OIDC_CLOCK_TOLERANCE_SECONDS/,

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { IdentityProviderUnavailableError } from './identity-provider-errors.js';
-import type { OidcOptions } from './oidc-options.js';
+import { insecureKeySourceProblem, type OidcOptions } from './oidc-options.js';
 
 const DEFAULT_FETCH_TIMEOUT_MS = 5_000;
 
@@ -28,9 +28,11 @@ export async function discoverJwksUrl(issuer: string, timeoutMs = DEFAULT_FETCH_
       `The discovery document ${url.href} names issuer ${JSON.stringify(announced)}, not the configured ${issuer}`,
     );
   }
-  if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri) || !/^https?:$/.test(new URL(jwksUri).protocol)) {
+  if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) {
     throw new IdentityProviderUnavailableError(`The discovery document ${url.href} has no usable jwks_uri`);
   }
+  const insecure = insecureKeySourceProblem(jwksUri);
+  if (insecure) throw new IdentityProviderUnavailableError(`The discovery document's jwks_uri: ${insecure}`);
   return new URL(jwksUri);
 }
 

@@ -36,6 +36,18 @@ export interface OidcOptions {
   fetchTimeoutMs?: number;
 }
 
+/**
+ * Keys fetched over plain HTTP could be swapped by anyone on the path: only `https:`, or `http:` to the loopback
+ * interface (a local identity provider, tests). Returns why not, or undefined.
+ */
+export function insecureKeySourceProblem(url: string): string | undefined {
+  const { protocol, hostname } = new URL(url);
+  if (protocol === 'https:') return undefined;
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  if (protocol === 'http:' && loopback) return undefined;
+  return `${url} must be https (plain http only to the loopback interface)`;
+}
+
 export interface ParsedRoleMap {
   map: ReadonlyMap<string, readonly Role[]>;
   /** Why the text is not a role map (the first problem found). */
