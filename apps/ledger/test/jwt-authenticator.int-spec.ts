@@ -95,6 +95,23 @@ describe('JwtAuthenticator', () => {
     });
   });
 
+  it('uses LEDGER_OIDC_JWKS_URL as given, without discovery', async () => {
+    const authenticator = authenticatorWith({ LEDGER_OIDC_JWKS_URL: idp.jwksUrl });
+    const before = { ...idp.fetches };
+    await expect(authenticator.authenticate(await idp.sign({ sub: 'u-2', roles: ['reader'] }))).resolves.toMatchObject({
+      roles: ['reader'],
+    });
+    expect(idp.fetches).toEqual({ discovery: before.discovery, jwks: before.jwks + 1 });
+  });
+
+  it('does not trust a discovery document that names another issuer', async () => {
+    const authenticator = authenticatorWith({ LEDGER_OIDC_ISSUER: `${idp.issuer}/` });
+    const token = await idp.sign({ sub: 'u-1' }, { issuer: `${idp.issuer}/` });
+    const error = await authenticator.authenticate(token).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdentityProviderUnavailableError);
+    expect((error as Error).message).toContain('names issuer');
+  });
+
   it('refuses an expired token, saying so', async () => {
     const hourAgo = Math.floor(Date.now() / 1000) - 3600;
     const token = await idp.sign({ sub: 'u-1' }, { expiresAt: hourAgo, notBefore: hourAgo - 60 });
