@@ -43,6 +43,25 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(issues.every((issue) => issue.message.length > 0)).toBe(true);
   });
 
+  it('an approver assertion is refused by a ledger without an identity provider, and a malformed one names the field', async () => {
+    const assertion = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+    const http = await t.http('POST', '/v1/approvals', anApproval({ approverAssertion: assertion }));
+    expect(http).toMatchObject({ status: 400, body: { error: { code: 'APPROVAL.APPROVER_PROOF_INVALID' } } });
+    expect(JSON.stringify(http.body)).toContain('LEDGER_OIDC_ISSUER');
+    const tcp = await t
+      .send(MESSAGE_PATTERNS.grantApproval, anApproval({ approverAssertion: assertion }))
+      .catch((e: unknown) => e);
+    expect(tcp).toMatchObject({ error: { code: 'APPROVAL.APPROVER_PROOF_INVALID' } });
+
+    const malformed = await t.http('POST', '/v1/approvals', anApproval({ approverAssertion: 'not a jwt' }));
+    expect(malformed).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION.FAILED' } } });
+    expect(JSON.stringify(malformed.body)).toContain('approverAssertion');
+    const { approvedBy: _approvedBy, ...nobody } = anApproval();
+    const unnamed = await t.http('POST', '/v1/approvals', nobody);
+    expect(unnamed).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION.FAILED' } } });
+    expect(JSON.stringify(unnamed.body)).toContain('approvedBy');
+  });
+
   it('over TCP, an unknown message pattern is refused', async () => {
     const error = await t.send('executions.delete', { executionId: 'x' }).catch((e: unknown) => e);
     expect(JSON.stringify(error)).toMatch(/no matching message handler/i);

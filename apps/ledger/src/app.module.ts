@@ -32,6 +32,7 @@ import { ApiKeyAdmin } from './identity/api-key-admin.js';
 import { ApiKeysHttpController } from './identity/api-keys.http.controller.js';
 import { AUTHENTICATOR, type Authenticator } from './identity/authenticator.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
+import { approverProofOf, APPROVER_PROOF, JWT_AUTHENTICATOR, type JwtAuthenticator } from './identity/jwt/index.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
@@ -74,6 +75,8 @@ export interface LedgerDependencies {
   authenticator: Authenticator;
   /** Issues, rotates, revokes and lists API keys (the `principals` stream). */
   apiKeyAdmin: ApiKeyAdmin;
+  /** Verifies bearer JWTs of the OIDC issuer, when configured (LEDGER_OIDC_ISSUER); also backs approver proofs. */
+  jwtAuthenticator?: JwtAuthenticator;
 }
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -133,6 +136,11 @@ export class AppModule {
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
         { provide: WITNESS_STATUS, useValue: deps.witnessStatus ?? (() => []) },
         ...queriesProviders(deps.databaseUrl),
+        { provide: JWT_AUTHENTICATOR, useValue: deps.jwtAuthenticator ?? null },
+        {
+          provide: APPROVER_PROOF,
+          useValue: approverProofOf(deps.jwtAuthenticator, deps.config.approverAudience) ?? null,
+        },
       ],
     };
   }

@@ -18,6 +18,7 @@ import type { ApiKeyAdmin } from './identity/api-key-admin.js';
 import type { Authenticator } from './identity/authenticator.js';
 import { assertSecretFilesPrivate } from './identity/secret-file-modes.js';
 import { startIdentity } from './identity/start-identity.js';
+import { JwtAuthenticator, oidcOptionsOf } from './identity/jwt/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
@@ -88,7 +89,14 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
     if (witnesses) cleanups.push(() => witnesses.stop());
 
     // Before any transport listens: the key table is built and the first start's keys exist.
-    const identity = await startIdentity({ store, dataDir: config.dataDir, logger });
+    const oidc = oidcOptionsOf(config);
+    const jwtAuthenticator = oidc ? new JwtAuthenticator(oidc) : undefined;
+    const identity = await startIdentity({
+      store,
+      dataDir: config.dataDir,
+      logger,
+      ...(jwtAuthenticator ? { jwt: jwtAuthenticator } : {}),
+    });
     cleanups.push(() => identity.stop());
 
     const monitor = new StoreMonitor(store, logger);
@@ -151,6 +159,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         witnessStatus: () => witnesses?.status() ?? [],
         authenticator: identity.authenticator,
         apiKeyAdmin: identity.admin,
+        ...(jwtAuthenticator ? { jwtAuthenticator } : {}),
       }),
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },

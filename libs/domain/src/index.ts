@@ -5,6 +5,7 @@ export * from './shared/growing-collections.js';
 export * from './approvals/approval.events.js';
 export * from './approvals/approval.requests.js';
 export * from './approvals/approval.decider.js';
+export * from './approvals/approver-proof.errors.js';
 export * from './reconciliation/index.js';
 export * from './reconciliation/reconciliation.events.js';
 export * from './reconciliation/lifecycle.js';

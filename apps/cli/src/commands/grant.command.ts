@@ -19,6 +19,7 @@ interface GrantFlags {
   expiresAt?: string;
   maxExecutions?: string;
   token?: string;
+  approverAssertion?: string;
   json: boolean;
 }
 
@@ -37,6 +38,7 @@ const FLAGS_BY_FIELD = {
   expiresAt: '--expires-at',
   maxExecutions: '--max-executions',
   token: '--token',
+  approverAssertion: '--approver-assertion',
 };
 
 export function registerGrant(program: Command, io: CliIo): void {
@@ -47,7 +49,7 @@ export function registerGrant(program: Command, io: CliIo): void {
     .option('--instruction <text>', 'what was approved, in natural language (required)')
     .option('--command <command>', 'an approved command line (repeatable)', collect, [])
     .option('--risk <level>', 'safe | moderate | destructive | critical (required)')
-    .option('--approved-by <principal>', 'who approved it (required)')
+    .option('--approved-by <principal>', 'who approved it (required unless --approver-assertion proves it)')
     .option('--decision <decision>', 'approved | auto (default: approved)')
     .option('--requested-by-worker <id>', 'the worker that asked')
     .option('--requested-by-agent <id>', 'the agent that asked')
@@ -57,6 +59,10 @@ export function registerGrant(program: Command, io: CliIo): void {
     .option('--expires-at <iso>', 'when the approval expires')
     .option('--max-executions <n>', 'how many executions it allows')
     .option('--token <token>', 'the approval token handed to the worker (the ledger stores only its HMAC)')
+    .option(
+      '--approver-assertion <jwt>',
+      "the approver's own signed JWT: the ledger records its verified subject as the approver (never the token)",
+    )
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: GrantFlags, command: Command) => {
       const requestedBy = defined({
@@ -82,6 +88,7 @@ export function registerGrant(program: Command, io: CliIo): void {
           expiresAt: flags.expiresAt,
           maxExecutions: toNumber(flags.maxExecutions),
           token: flags.token,
+          approverAssertion: flags.approverAssertion,
         }),
         'grant request',
         FLAGS_BY_FIELD,

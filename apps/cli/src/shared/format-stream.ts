@@ -32,7 +32,7 @@ function keyFields(event: StreamEvent): string {
   switch (event.type) {
     case 'ApprovalGranted':
       return [
-        ...pick('riskLevel', 'approvedBy', 'decision', 'expiresAt', 'maxExecutions'),
+        ...pick('riskLevel', 'approvedBy', 'approverVerified', 'decision', 'expiresAt', 'maxExecutions'),
         `commands=${show(data.approvedCommands)}`,
       ].join(' ');
     case 'ApprovalRejected':

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { insecureKeySourceProblem, OIDC_ALGORITHMS, parseRoleMap } from '../identity/jwt/oidc-options.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const MiB = 1024 * 1024;
@@ -113,6 +114,31 @@ export const LedgerConfigSchema = z.object({
   witnessBackoffMs: z.coerce.number().int().min(1).max(60_000).default(500),
   /** Start although the database is behind a witness: the witness head's checkpointHash (or position) abandoned. */
   acknowledgeRollback: z.string().trim().min(1).max(200).optional(),
+  /**
+   * OIDC (docs/security.md "OIDC / JWT"): bearer JWTs of this issuer are verified against its JWKS (discovered from
+   * `<issuer>/.well-known/openid-configuration` unless the URL is given); unset: JWTs are not accepted.
+   */
+  oidcIssuer: z.string().url().optional(),
+  oidcAudience: z.string().trim().min(1).max(1024).optional(),
+  oidcJwksUrl: z.string().url().optional(),
+  /** The claim holding the caller's groups or roles (a dotted path for nested claims: `realm_access.roles`). */
+  oidcRolesClaim: z.string().trim().min(1).max(256).default('roles'),
+  /** `idp-group=role,…` (a group may repeat to map to several roles); unset: claim values that are role names. */
+  oidcRoleMap: z.string().trim().min(1).max(16_384).optional(),
+  /** Accepted signature algorithms (asymmetric only: never `none` nor HS*). */
+  oidcAlgorithms: z
+    .string()
+    .transform((list) => list.split(',').map((one) => one.trim()))
+    .pipe(z.array(z.enum(OIDC_ALGORITHMS)).min(1))
+    .default([...OIDC_ALGORITHMS]),
+  /** Leeway for `exp`/`nbf`/`iat` against clock skew with the identity provider. */
+  oidcClockToleranceSeconds: z.coerce.number().int().min(0).max(300).default(30),
+  /** After a JWKS fetch, how long before a token with an unknown key id may trigger another (key rotation). */
+  oidcJwksCooldownMs: milliseconds(3_600_000).default(30_000),
+  /** Audience of approvers' assertions (a grant's `approverAssertion`); default: the OIDC audience. */
+  approverAudience: z.string().trim().min(1).max(1024).optional(),
+  /** Refuse grants without a valid `approverAssertion` (APPROVAL.APPROVER_PROOF_REQUIRED). */
+  requireApproverProof: flag.default(false),
 });
 
 export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
@@ -171,6 +197,16 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   witnessToken: 'LEDGER_WITNESS_TOKEN',
   witnessBackoffMs: 'LEDGER_WITNESS_BACKOFF_MS',
   acknowledgeRollback: 'LEDGER_ACKNOWLEDGE_ROLLBACK',
+  oidcIssuer: 'LEDGER_OIDC_ISSUER',
+  oidcAudience: 'LEDGER_OIDC_AUDIENCE',
+  oidcJwksUrl: 'LEDGER_OIDC_JWKS_URL',
+  oidcRolesClaim: 'LEDGER_OIDC_ROLES_CLAIM',
+  oidcRoleMap: 'LEDGER_OIDC_ROLE_MAP',
+  oidcAlgorithms: 'LEDGER_OIDC_ALGORITHMS',
+  oidcClockToleranceSeconds: 'LEDGER_OIDC_CLOCK_TOLERANCE_SECONDS',
+  oidcJwksCooldownMs: 'LEDGER_OIDC_JWKS_COOLDOWN_MS',
+  approverAudience: 'LEDGER_APPROVER_AUDIENCE',
+  requireApproverProof: 'LEDGER_REQUIRE_APPROVER_PROOF',
 };
 
 export class InvalidConfigError extends Error {
@@ -217,7 +253,32 @@ export function loadConfig(
       'Invalid configuration: LEDGER_JUDGE_MODEL: required when LEDGER_JUDGE_URL is set (the model to ask)',
     );
   }
+  checkOidc(parsed.data);
   return parsed.data;
+}
+
+function checkOidc(config: LedgerConfig): void {
+  const oidcOnly = (['oidcAudience', 'oidcJwksUrl', 'oidcRoleMap', 'approverAudience', 'requireApproverProof'] as const)
+    .filter((key) => config[key] !== undefined && config[key] !== false)
+    .map((key) => ENVIRONMENT_VARIABLES[key]);
+  if (!config.oidcIssuer && oidcOnly.length > 0) {
+    throw new InvalidConfigError(
+      `Invalid configuration: LEDGER_OIDC_ISSUER: required with ${oidcOnly.join(', ')} (JWTs are verified against an issuer)`,
+    );
+  }
+  if (config.oidcIssuer && !config.oidcAudience) {
+    throw new InvalidConfigError(
+      'Invalid configuration: LEDGER_OIDC_AUDIENCE: required when LEDGER_OIDC_ISSUER is set (a token for another service must not pass)',
+    );
+  }
+  for (const key of ['oidcIssuer', 'oidcJwksUrl'] as const) {
+    const problem = config[key] === undefined ? undefined : insecureKeySourceProblem(config[key]);
+    if (problem) throw new InvalidConfigError(`Invalid configuration: ${ENVIRONMENT_VARIABLES[key]}: ${problem}`);
+  }
+  if (config.oidcRoleMap !== undefined) {
+    const problem = parseRoleMap(config.oidcRoleMap).problem;
+    if (problem) throw new InvalidConfigError(`Invalid configuration: LEDGER_OIDC_ROLE_MAP: ${problem}`);
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -16,6 +16,11 @@ const ListApprovalsShape = {
   riskLevel: RiskLevel.optional(),
   status: z.enum(['pending', 'matched', 'mismatch', 'unclear', 'unused', 'rejected', 'revoked', 'expired']).optional(),
   decision: ApprovalGrantedData.shape.decision.optional(),
+  /** `true`: only approvals whose approver was proven; `false`: only unproven ones. */
+  approverVerified: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
 };
 const ListApprovalsQuery = queryObject(ListApprovalsShape);
 const ReadQuery = z.strictObject(readParams);

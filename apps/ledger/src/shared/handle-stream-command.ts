@@ -31,6 +31,8 @@ export interface StreamCommandOptions {
   derivedPaths: readonly string[];
   /** The data field the decider stamps with the command's time (`grantedAt`): not part of a retry's content. */
   decidedAtField?: string;
+  /** Values of fields an original recorded before they existed reads as (`approverVerified: false`). */
+  storedDefaults?: Readonly<Record<string, unknown>>;
   actor: string;
   correlationId: string;
 }
@@ -116,7 +118,8 @@ function conflictWithOriginal(
   const field = options.decidedAtField;
   const proposed =
     field === undefined ? options.command.data : { ...options.command.data, [field]: original.data[field] };
-  const differences = contentDifferences(original.data, proposed, options.derivedPaths);
+  const stored = { ...options.storedDefaults, ...original.data };
+  const differences = contentDifferences(stored, proposed, options.derivedPaths);
   if (differences.length === 0) return undefined;
   return IdempotencyConflictError.ofDifferentContent(options.streamId, {
     idempotencyKey: options.idempotencyKey,

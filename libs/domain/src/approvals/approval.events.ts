@@ -33,8 +33,19 @@ export const ApprovalGrantedData = z
     maxExecutions: z.number().int().positive().max(1_000_000).optional(),
     tokenHash: Sha256Hex.optional(),
     grantedAt: UtcTimestamp,
+    /**
+     * True when `approvedBy` is the verified subject of the approver's own signed assertion (a JWT of the configured
+     * identity provider); false (or absent, in grants recorded before it existed) when it is as the gateway claimed.
+     */
+    approverVerified: z.boolean().optional(),
+    /** With `approverVerified`: SHA-256 (hex) of the assertion; the token itself is never stored. */
+    approverAssertionHash: Sha256Hex.optional(),
   })
   .strict();
+
+/** Whether a grant's approver was proven: grants recorded before proofs existed read as unproven. */
+export const approverVerifiedOf = (grant: Pick<ApprovalGrantedData, 'approverVerified'>): boolean =>
+  grant.approverVerified === true;
 
 export const ApprovalRejectedData = z
   .object({

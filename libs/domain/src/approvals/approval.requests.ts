@@ -25,15 +25,38 @@ export const MAX_RAW_OUTPUT_CHARS = 16 * 1024 * 1024;
 
 // Request shapes derive from the stored event shapes, so a field's limits are written once.
 
-export const GrantApprovalRequest = ApprovalGrantedData.omit({ grantedAt: true, tokenHash: true })
+/** Longest approver assertion accepted: far above any identity provider's token, bounded like every field. */
+export const MAX_APPROVER_ASSERTION_CHARS = 16_384;
+
+/** A compact JWS (`header.payload.signature`, base64url): the approver's JWT. Verified by the ledger, never stored. */
+export const ApproverAssertion = z
+  .string()
+  .min(1)
+  .max(MAX_APPROVER_ASSERTION_CHARS)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/, 'a compact JWT (header.payload.signature)');
+
+export const GrantApprovalRequest = ApprovalGrantedData.omit({
+  grantedAt: true,
+  tokenHash: true,
+  approverVerified: true,
+  approverAssertionHash: true,
+})
   .extend({
     approvedCommands: ApprovalGrantedData.shape.approvedCommands.default([]),
     decision: ApprovalGrantedData.shape.decision.default('approved'),
     requestedBy: RequestedBy.default({}),
+    /** Who approved, as the gateway says; with a valid `approverAssertion` the ledger records its subject instead. */
+    approvedBy: ApprovalGrantedData.shape.approvedBy.optional(),
+    /** The approver's own signed assertion (a JWT of the configured identity provider). */
+    approverAssertion: ApproverAssertion.optional(),
     ...tokenFields,
   })
   .strict()
-  .refine(oneTokenForm, oneTokenFormIssue);
+  .refine(oneTokenForm, oneTokenFormIssue)
+  .refine((value) => value.approvedBy !== undefined || value.approverAssertion !== undefined, {
+    message: 'a grant names its approvedBy, or carries the approverAssertion that proves it',
+    path: ['approvedBy'],
+  });
 
 export const RejectApprovalRequest = ApprovalRejectedData.omit({ rejectedAt: true }).strict();
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import {
   APPROVAL_STREAM_PREFIX,
+  approverVerifiedOf,
   ApprovalGrantedData,
   ApprovalRejectedData,
   ApprovalRevokedData,
@@ -93,6 +94,15 @@ export const approvalsProjection: Projection = {
         CREATE INDEX approvals_worker_idx ON ${T} (requested_by_worker, created_at);
         CREATE INDEX approvals_session_idx ON ${T} (requested_by_session, created_at);`,
     },
+    {
+      // Issue 11: whether `approved_by` is the verified subject of the approver's own assertion. Grants recorded
+      // before proofs existed are unproven, which the default says: no rebuild needed.
+      id: '002-approver-verified',
+      sql: `
+        ALTER TABLE ${T} ADD COLUMN approver_verified boolean NOT NULL DEFAULT false,
+          ADD COLUMN approver_assertion_hash text;
+        CREATE INDEX approvals_approver_verified_idx ON ${T} (approver_verified, created_at);`,
+    },
   ],
   // Every event it handles writes the approval's row, whose reconciliation trigger takes the stream's lock shared.
   lockBatch: (client, events) => lockReconciliationStreams(client, events, approvalsProjection.handles, 'shared'),
@@ -116,11 +126,12 @@ async function granted(client: pg.PoolClient, event: RecordedEvent, data: Approv
   await client.query(
     `INSERT INTO ${T} AS a (approval_id, stream_id, instruction, approved_commands, scope, risk_level, decision,
         approved_by, requested_by_agent, requested_by_worker, requested_by_session, max_executions, token_hash,
-        granted_at, expires_at, created_at, status, last_event_at, position)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, 'pending', $14, $16)
+        granted_at, expires_at, created_at, status, last_event_at, position, approver_verified, approver_assertion_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, 'pending', $14, $16, $17, $18)
      ON CONFLICT (approval_id) DO UPDATE SET
         instruction = EXCLUDED.instruction, approved_commands = EXCLUDED.approved_commands, scope = EXCLUDED.scope,
         risk_level = EXCLUDED.risk_level, decision = EXCLUDED.decision, approved_by = EXCLUDED.approved_by,
+        approver_verified = EXCLUDED.approver_verified, approver_assertion_hash = EXCLUDED.approver_assertion_hash,
         requested_by_agent = EXCLUDED.requested_by_agent, requested_by_worker = EXCLUDED.requested_by_worker,
         requested_by_session = EXCLUDED.requested_by_session, max_executions = EXCLUDED.max_executions,
         token_hash = EXCLUDED.token_hash, granted_at = EXCLUDED.granted_at, expires_at = EXCLUDED.expires_at,
@@ -145,6 +156,8 @@ async function granted(client: pg.PoolClient, event: RecordedEvent, data: Approv
       data.grantedAt,
       data.expiresAt ?? null,
       event.globalPosition.toString(),
+      approverVerifiedOf(data),
+      data.approverAssertionHash ?? null,
     ],
   );
   await expireIfPast(client, data.approvalId, data.grantedAt);

@@ -17,6 +17,10 @@ export const ApprovalItemSchema = z.strictObject({
   riskLevel: z.string().nullable().describe('safe, moderate, destructive or critical; null before the grant'),
   decision: z.string().nullable().describe('approved or auto; null before the grant'),
   approvedBy: z.string().nullable(),
+  approverVerified: z
+    .boolean()
+    .describe("true when approvedBy is the verified subject of the approver's own signed assertion"),
+  approverAssertionHash: z.string().nullable().describe('SHA-256 (hex) of that assertion; null when unproven'),
   requestedBy: z.strictObject({
     agentId: z.string().nullable(),
     workerId: z.string().nullable(),
@@ -81,6 +85,11 @@ export const MismatchItemSchema = z.strictObject({
   resolution: z.string().nullable().describe('confirmed or false_positive once reviewed'),
   reviewNote: z.string().nullable(),
   reviewedAt: instant.nullable(),
+  approvedBy: z.string().nullable().describe("the approval's approver; null without an approval or before its grant"),
+  approverVerified: z
+    .boolean()
+    .nullable()
+    .describe('whether that approver was proven by their own signed assertion; null like approvedBy'),
   eventId: z.string(),
   globalPosition: position,
 });

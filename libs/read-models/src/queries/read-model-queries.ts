@@ -33,6 +33,8 @@ export interface ApprovalFilter extends PageOptions, TimeRange {
   riskLevel?: string;
   status?: string;
   decision?: string;
+  /** Whether the approver was proven by their own signed assertion (issue 11). */
+  approverVerified?: boolean;
   /** Free text in the instruction or the approved commands. */
   q?: string;
 }
@@ -182,6 +184,8 @@ function approvalItem(row: Record<string, unknown>) {
     riskLevel: row.risk_level as string | null,
     decision: row.decision as string | null,
     approvedBy: row.approved_by as string | null,
+    approverVerified: row.approver_verified as boolean,
+    approverAssertionHash: row.approver_assertion_hash as string | null,
     requestedBy: {
       agentId: row.requested_by_agent as string | null,
       workerId: row.requested_by_worker as string | null,
@@ -254,12 +258,30 @@ function mismatchItem(row: Record<string, unknown>) {
     resolution: row.resolution as string | null,
     reviewNote: row.review_note as string | null,
     reviewedAt: row.reviewed_at as Date | null,
+    ...approverOfMismatch(row),
     eventId: row.event_id as string,
     globalPosition: row.global_position as string,
   };
 }
 
 export type MismatchItem = ReturnType<typeof mismatchItem>;
+
+/**
+ * Who approved what the mismatch is about, and whether that approver was proven by their own signed assertion (issue
+ * 11): both null when the mismatch has no approval or its grant has not been seen.
+ */
+function approverOfMismatch(row: Record<string, unknown>) {
+  const approvedBy = (row.approval_approved_by ?? null) as string | null;
+  return {
+    approvedBy,
+    approverVerified: approvedBy === null ? null : (row.approval_approver_verified as boolean),
+  };
+}
+
+/** The mismatches with their approval's approver (a derived table: the filters and keyset name its columns). */
+const MISMATCHES_WITH_APPROVER = `(SELECT m.*, a.approved_by AS approval_approved_by,
+        a.approver_verified AS approval_approver_verified
+   FROM read_models.mismatches m LEFT JOIN read_models.approvals a ON a.approval_id = m.approval_id) mismatches`;
 
 /** The columns of an execution in exports, in order (CSV header). */
 export const EXECUTION_EXPORT_COLUMNS = [
@@ -307,6 +329,7 @@ export class ReadModelQueries {
       .when(filter.riskLevel, (p) => `risk_level = ${p}`)
       .when(filter.status, (p) => `status = ${p}`)
       .when(filter.decision, (p) => `decision = ${p}`)
+      .when(filter.approverVerified, (p) => `approver_verified = ${p}`)
       .when(filter.from, (p) => `created_at >= ${p}`)
       .when(filter.to, (p) => `created_at < ${p}`)
       .when(
@@ -369,7 +392,7 @@ export class ReadModelQueries {
         (p) => `explanation ILIKE ${p} ESCAPE '\\'`,
       );
     const keyset: Keyset = { timeColumn: 'detected_at', keyColumn: 'global_position', keyType: 'bigint' };
-    return this.page('read_models.mismatches', where, keyset, filter, mismatchItem);
+    return this.page(MISMATCHES_WITH_APPROVER, where, keyset, filter, mismatchItem);
   }
 
   /**
