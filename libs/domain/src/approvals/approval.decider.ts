@@ -1,3 +1,4 @@
+import { GrowingSet } from '../shared/growing-collections.js';
 import { LedgerError } from '../shared/ledger-error.js';
 import type {
   ApprovalGrantedData,
@@ -23,7 +24,8 @@ export interface ApprovalState {
   granted?: ApprovalGrantedData;
   rejected?: ApprovalRejectedData;
   revoked?: ApprovalRevokedData;
-  executionIds: ReadonlySet<string>;
+  /** Grown, never copied, per execution: folding a stream stays linear in its length. */
+  executionIds: GrowingSet<string>;
 }
 
 export class ApprovalAlreadyDecidedError extends LedgerError {
@@ -44,7 +46,7 @@ export class ApprovalNotFoundError extends LedgerError {
   }
 }
 
-export const initialState = (): ApprovalState => ({ status: 'none', executionIds: new Set() });
+export const initialState = (): ApprovalState => ({ status: 'none', executionIds: GrowingSet.empty() });
 
 export function evolve(state: ApprovalState, event: ApprovalStreamEvent): ApprovalState {
   switch (event.type) {
@@ -55,7 +57,7 @@ export function evolve(state: ApprovalState, event: ApprovalStreamEvent): Approv
     case 'ApprovalRevoked':
       return { ...state, status: 'revoked', revoked: event.data };
     case 'ExecutionLogged':
-      return { ...state, executionIds: new Set(state.executionIds).add(event.data.executionId) };
+      return { ...state, executionIds: state.executionIds.add(event.data.executionId) };
   }
 }
 
