@@ -37,6 +37,12 @@ export interface StreamCommandOptions {
 
 const MAX_ATTEMPTS = 8;
 
+/**
+ * Paths of a decision compared on presence only by a retry: `occurredAt` is the receive time when the gateway sent
+ * none, so a retry has another; the first recorded time stays.
+ */
+export const DECISION_DERIVED_PATHS: readonly string[] = ['occurredAt'];
+
 function fold(events: RecordedEvent[]): ApprovalState {
   let state = approvalDecider.initialState();
   for (const event of events) {
@@ -114,8 +120,10 @@ function conflictWithOriginal(
   options: StreamCommandOptions,
 ): IdempotencyConflictError | undefined {
   const field = options.decidedAtField;
-  const proposed =
-    field === undefined ? options.command.data : { ...options.command.data, [field]: original.data[field] };
+  const proposed: Record<string, unknown> =
+    field === undefined ? { ...options.command.data } : { ...options.command.data, [field]: original.data[field] };
+  // Recorded before decisions carried their occurrence time: a retry's (maybe defaulted) time is not a difference.
+  if (original.data['occurredAt'] === undefined) delete proposed['occurredAt'];
   const differences = contentDifferences(original.data, proposed, options.derivedPaths);
   if (differences.length === 0) return undefined;
   return IdempotencyConflictError.ofDifferentContent(options.streamId, {

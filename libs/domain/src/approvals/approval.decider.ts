@@ -11,6 +11,7 @@ import type {
 // The decider of one approval stream (`approval-<id>`, or `session-<id>` for executions that needed no approval).
 // Time arrives on the command (`now`), never from a clock in here.
 
+// `data.occurredAt` is set by the command path (occurrence.ts: the gateway's time, or the receive time).
 export type ApprovalCommand =
   | { type: 'GrantApproval'; data: Omit<ApprovalGrantedData, 'grantedAt'>; now: string }
   | { type: 'RejectApproval'; data: Omit<ApprovalRejectedData, 'rejectedAt'>; now: string }

@@ -32,7 +32,12 @@ export const ApprovalGrantedData = z
     expiresAt: UtcTimestamp.optional(),
     maxExecutions: z.number().int().positive().max(1_000_000).optional(),
     tokenHash: Sha256Hex.optional(),
+    /** The ledger's receive time (as metadata.recordedAt). */
     grantedAt: UtcTimestamp,
+    /** When the gateway decided (its clock, checked against the ledger's skew bound); absent in older events. */
+    occurredAt: UtcTimestamp.optional(),
+    /** When the gateway asked a human for this decision (optional). */
+    requestedAt: UtcTimestamp.optional(),
   })
   .strict();
 
@@ -43,6 +48,10 @@ export const ApprovalRejectedData = z
     reason: z.string().min(1).max(4096),
     instruction: z.string().min(1).max(16_384).optional(),
     rejectedAt: UtcTimestamp,
+    /** When the gateway decided (its clock, checked against the ledger's skew bound); absent in older events. */
+    occurredAt: UtcTimestamp.optional(),
+    /** When the gateway asked a human for this decision (optional). */
+    requestedAt: UtcTimestamp.optional(),
   })
   .strict();
 
@@ -52,6 +61,8 @@ export const ApprovalRevokedData = z
     by: PrincipalName,
     reason: z.string().min(1).max(4096),
     revokedAt: UtcTimestamp,
+    /** When the gateway decided (its clock, checked against the ledger's skew bound); absent in older events. */
+    occurredAt: UtcTimestamp.optional(),
   })
   .strict();
 
@@ -88,6 +99,8 @@ export const ExecutionLoggedData = z
     finishedAt: UtcTimestamp,
     durationMs: z.number().int().nonnegative(),
     tokenHash: Sha256Hex.optional(),
+    /** When the gateway submitted the command (after it ran); absent in older events. Lifecycle uses `startedAt`. */
+    occurredAt: UtcTimestamp.optional(),
   })
   .strict();
 
