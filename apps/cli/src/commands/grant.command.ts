@@ -19,6 +19,8 @@ interface GrantFlags {
   expiresAt?: string;
   maxExecutions?: string;
   token?: string;
+  occurredAt?: string;
+  requestedAt?: string;
   json: boolean;
 }
 
@@ -37,6 +39,8 @@ const FLAGS_BY_FIELD = {
   expiresAt: '--expires-at',
   maxExecutions: '--max-executions',
   token: '--token',
+  occurredAt: '--occurred-at',
+  requestedAt: '--requested-at',
 };
 
 export function registerGrant(program: Command, io: CliIo): void {
@@ -57,6 +61,8 @@ export function registerGrant(program: Command, io: CliIo): void {
     .option('--expires-at <iso>', 'when the approval expires')
     .option('--max-executions <n>', 'how many executions it allows')
     .option('--token <token>', 'the approval token handed to the worker (the ledger stores only its HMAC)')
+    .option('--occurred-at <iso>', 'when it was decided (default: now; a spooled command keeps this time)')
+    .option('--requested-at <iso>', 'when the gateway asked a human for this decision')
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: GrantFlags, command: Command) => {
       const requestedBy = defined({
@@ -82,6 +88,8 @@ export function registerGrant(program: Command, io: CliIo): void {
           expiresAt: flags.expiresAt,
           maxExecutions: toNumber(flags.maxExecutions),
           token: flags.token,
+          occurredAt: flags.occurredAt,
+          requestedAt: flags.requestedAt,
         }),
         'grant request',
         FLAGS_BY_FIELD,
