@@ -132,6 +132,8 @@ export const QUERY_PROJECTIONS = {
   approvals: ['approvals', 'reconciliation'],
   executions: ['executions', 'reconciliation'],
   mismatches: ['reconciliation', 'approvals', 'executions'],
+  /** Summaries also count how long approvals took, from the approvals rows. */
+  summaries: ['executions', 'reconciliation', 'approvals'],
 } as const;
 
 /** Projections that may not run in a given deployment: without a checkpoint row they are left out of positions. */
