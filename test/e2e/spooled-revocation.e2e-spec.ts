@@ -17,6 +17,12 @@ const run = promisify(execFile);
 const cli = join(process.cwd(), 'apps/cli/bin/ledger.js');
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface Answer {
+  eventId?: string;
+  duplicate?: boolean;
+  error?: { code: string; message: string };
+}
+
 interface Replay {
   asOf: unknown;
   events: { type: string; occurredAt?: string; hashStatus: string }[];
@@ -180,6 +186,30 @@ describe('a revocation spooled during an outage, then an execution', () => {
     ]);
     expect(stdout).toContain('(as things happened): 2 events');
     expect(stdout).toContain('state: revoked');
+  });
+
+  it('refuses an occurredAt beyond the clock-skew bound with 400 VALIDATION.CLOCK_SKEW; a retry with another or no occurredAt is the same decision', async () => {
+    const other = anApproval({ occurredAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const post = (path: string, body: unknown) =>
+      fetch(`http://127.0.0.1:${ledger!.httpPort}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Answer }));
+
+    const refused = await post('/v1/approvals', other);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'VALIDATION.CLOCK_SKEW' });
+    expect(refused.body.error?.message).toContain('LEDGER_MAX_CLOCK_SKEW_MS');
+    expect((await get(`/v1/streams/approval-${other.approvalId}`)).status).toBe(404);
+
+    const { occurredAt: _tooLate, ...withoutTime } = other;
+    expect((await post('/v1/approvals', withoutTime)).status).toBe(201);
+    const revocation = { by: 'bob', reason: 'done', occurredAt: new Date(Date.now() - 60_000).toISOString() };
+    const first = await post(`/v1/approvals/${other.approvalId}/revoke`, revocation);
+    expect(first.body).toMatchObject({ duplicate: false });
+    const retried = await post(`/v1/approvals/${other.approvalId}/revoke`, { by: 'bob', reason: 'done' });
+    expect(retried.body).toMatchObject({ duplicate: true, eventId: first.body.eventId });
   });
 
   it('refuses by=occurred without a time, and an unknown by', async () => {
