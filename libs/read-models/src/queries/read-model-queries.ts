@@ -88,11 +88,11 @@ export type SummaryItem = {
   /**
    * How long humans took to approve the grants decided in this group (bucket of the grant's occurrence time, the
    * grant's worker, risk level and session, tool `''`): grants whose gateway sent `requestedAt`, their mean and p95 of
-   * `approvalTimeMs` (null without any).
+   * `approvalTimeMs`. Present only on groups with such grants.
    */
   approvalsTimed?: number;
-  approvalTimeMs?: number | null;
-  approvalTimeP95Ms?: number | null;
+  approvalTimeMs?: number;
+  approvalTimeP95Ms?: number;
 } & Record<string, unknown>;
 
 /**
@@ -149,8 +149,8 @@ const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
 const MAX_SUMMARY_ROWS = 10_000;
 
 /**
- * The items with the approval times of their group (`approvalTimesByGroup` rows); a group with approvals but no
- * executions or mismatches becomes an item of its own. Every item gets the fields (0 / null without approvals).
+ * The items with the approval times of their group (`approvalTimesByGroup` rows); a group with timed approvals but no
+ * executions or mismatches becomes an item of its own. Groups without timed approvals get no approval fields.
  */
 function withApprovalTimes(
   items: SummaryItem[],
@@ -160,12 +160,7 @@ function withApprovalTimes(
   const keyOf = (row: Record<string, unknown>): string =>
     JSON.stringify([(row.bucket as Date).toISOString(), ...dimensions.map((d) => row[d] ?? null)]);
   const byKey = new Map<string, SummaryItem>();
-  for (const item of items) {
-    item.approvalsTimed = 0;
-    item.approvalTimeMs = null;
-    item.approvalTimeP95Ms = null;
-    byKey.set(keyOf(item), item);
-  }
+  for (const item of items) byKey.set(keyOf(item), item);
   for (const row of rows) {
     let item = byKey.get(keyOf(row));
     if (!item) {
