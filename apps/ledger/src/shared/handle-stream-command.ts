@@ -105,9 +105,29 @@ export async function appendExecution(store: EventStore, options: StreamCommandO
     });
     return ackFromAppend(result);
   } catch (error) {
-    if (error instanceof IdempotencyConflictError) throw error.withIdempotencyKey(options.idempotencyKey);
-    throw error;
+    if (!(error instanceof IdempotencyConflictError)) throw error;
+    const recordedBefore = await recordedBeforeOccurrenceTimes(store, error);
+    if (recordedBefore) return ackFromRecorded(recordedBefore);
+    throw error.withIdempotencyKey(options.idempotencyKey);
   }
+}
+
+/**
+ * An execution recorded before commands carried `occurredAt` differs from its retry only by the time the retry now
+ * carries (or is given): that is the same execution, answered as a replay of the stored event.
+ */
+async function recordedBeforeOccurrenceTimes(
+  store: EventStore,
+  conflict: IdempotencyConflictError,
+): Promise<RecordedEvent | undefined> {
+  const details = conflict.details;
+  if (!details || details.differences.length !== 1 || details.differences[0] !== 'occurredAt') return undefined;
+  const [stored] = await store.readStream(details.stored.streamId, {
+    fromRevision: details.stored.streamRevision,
+    maxCount: 1,
+  });
+  if (stored?.eventId !== details.stored.eventId || stored.data['occurredAt'] !== undefined) return undefined;
+  return stored;
 }
 
 /**
