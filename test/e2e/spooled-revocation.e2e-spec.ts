@@ -188,6 +188,66 @@ describe('a revocation spooled during an outage, then an execution', () => {
     expect(stdout).toContain('state: revoked');
   });
 
+  it('given a revocation spooled by another client and drained after the execution was judged MATCH, then the execution becomes approval_revoked', async () => {
+    const late = `A-${randomUUID()}`;
+    const lateStream = `approval-${late}`;
+    const adminSpool = mkdtempSync(join(tmpdir(), 'ledger-late-revocation-spool-'));
+    const adminOn = (port: number) =>
+      new LedgerClient({ host: '127.0.0.1', port, spoolDir: adminSpool, backgroundDrain: false, logger: silentLogger });
+    const rowsOf = async () =>
+      (
+        await pool.query<EventRow>('SELECT * FROM ledger.events WHERE stream_id = $1 ORDER BY stream_revision', [
+          lateStream,
+        ])
+      ).rows;
+    try {
+      const granted = await client.grantApproval(
+        anApproval({
+          approvalId: late,
+          instruction: 'restart the api service',
+          approvedCommands: ['systemctl restart api'],
+        }),
+      );
+      expect(granted.status).toBe('acknowledged');
+      // The admin's console cannot reach the ledger: its revocation waits in its spool.
+      const cutOff = adminOn(await freePort());
+      expect(await cutOff.revokeApproval({ approvalId: late, by: 'oncall@example.com', reason: 'incident' })).toEqual(
+        expect.objectContaining({ status: 'spooled' }),
+      );
+      await cutOff.close();
+      await pause(5);
+      // The gateway's execution, started after the revocation happened, is recorded and judged first.
+      const started = new Date().toISOString();
+      const execution = anExecution({
+        approvalId: late,
+        command: 'systemctl restart api',
+        startedAt: started,
+        finishedAt: started,
+      });
+      expect((await client.logExecution(execution)).status).toBe('acknowledged');
+      await within(10_000, 'the MATCH verdict', async () =>
+        (await rowsOf()).find((row) => row.type === 'ExecutionReconciled'),
+      );
+
+      const admin = adminOn(tcpPort);
+      expect(await admin.drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 0, remaining: 0 });
+      await admin.close();
+
+      const revised = await within(10_000, 'the approval_revoked verdict', async () =>
+        (await rowsOf()).find((row) => row.type === 'MismatchDetected'),
+      );
+      expect(revised.data).toMatchObject({ kind: 'approval_revoked', executionId: execution.executionId });
+      const verdict = await within(10_000, 'the execution row judged mismatch', async () => {
+        const { body } = await get(`/v1/executions/${execution.executionId}`);
+        const item = body as { reconciliationVerdict?: string };
+        return item.reconciliationVerdict === 'mismatch' ? item : undefined;
+      });
+      expect(verdict.reconciliationVerdict).toBe('mismatch');
+    } finally {
+      rmSync(adminSpool, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an occurredAt beyond the clock-skew bound with 400 VALIDATION.CLOCK_SKEW; a retry with another or no occurredAt is the same decision', async () => {
     const other = anApproval({ occurredAt: new Date(Date.now() + 3_600_000).toISOString() });
     const post = (path: string, body: unknown) =>
