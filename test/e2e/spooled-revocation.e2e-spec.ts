@@ -272,6 +272,54 @@ describe('a revocation spooled during an outage, then an execution', () => {
     expect(retried.body).toMatchObject({ duplicate: true, eventId: first.body.eventId });
   });
 
+  it('ledger grant and revoke take --requested-at and --occurred-at, recorded as given', async () => {
+    const viaCli = `A-${randomUUID()}`;
+    const cliSpool = mkdtempSync(join(tmpdir(), 'ledger-cli-occurred-spool-'));
+    const flags = ['--port', String(tcpPort), '--spool-dir', cliSpool];
+    try {
+      await run(process.execPath, [
+        cli,
+        'grant',
+        '--approval',
+        viaCli,
+        '--instruction',
+        'restart the api service',
+        '--risk',
+        'moderate',
+        '--approved-by',
+        'alice',
+        '--requested-at',
+        '2026-11-23T09:58:00Z',
+        '--occurred-at',
+        '2026-11-23T10:00:00+00:00',
+        ...flags,
+      ]);
+      await run(process.execPath, [
+        cli,
+        'revoke',
+        '--approval',
+        viaCli,
+        '--by',
+        'bob',
+        '--reason',
+        'done',
+        '--occurred-at',
+        '2026-11-23T10:04:00Z',
+        ...flags,
+      ]);
+      const { rows } = await pool.query<EventRow>(
+        'SELECT * FROM ledger.events WHERE stream_id = $1 ORDER BY stream_revision',
+        [`approval-${viaCli}`],
+      );
+      expect(rows.map((row) => [row.type, row.data.occurredAt, row.data.requestedAt])).toEqual([
+        ['ApprovalGranted', '2026-11-23T10:00:00.000Z', '2026-11-23T09:58:00.000Z'],
+        ['ApprovalRevoked', '2026-11-23T10:04:00.000Z', undefined],
+      ]);
+    } finally {
+      rmSync(cliSpool, { recursive: true, force: true });
+    }
+  });
+
   it('refuses by=occurred without a time, and an unknown by', async () => {
     expect((await get(`/v1/streams/${stream}/events?by=occurred`)).status).toBe(400);
     expect((await get(`/v1/streams/${stream}/events?asOf=1&by=occurred`)).status).toBe(400);
