@@ -3,6 +3,7 @@ import { LedgerClientClosedError, LedgerRejectedError, LedgerValidationError, Sp
 import {
   LEDGER_COMMANDS,
   validateCommand,
+  withOccurredAt,
   type LedgerCommandInput,
   type LedgerCommandName,
   type MessagePattern,
@@ -87,7 +88,7 @@ export class LedgerClient {
     request: LedgerCommandInput<N>,
   ): Promise<LedgerCommandResult> {
     this.assertOpen();
-    const payload = validateCommand(name, request);
+    const payload = withOccurredAt(validateCommand(name, request), new Date().toISOString());
     const { pattern } = LEDGER_COMMANDS[name];
     // Too big for one frame: the ledger would close the connection, which looks like an outage (spooled, retried forever).
     const tooBig = this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes);

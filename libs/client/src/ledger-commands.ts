@@ -23,6 +23,17 @@ export type LedgerCommandPayload<N extends LedgerCommandName> = z.output<(typeof
 export type MessagePattern = (typeof MESSAGE_PATTERNS)[keyof typeof MESSAGE_PATTERNS];
 
 /**
+ * The payload with the time it occurred: the one the caller gave, else `at` (when the command was first submitted). A
+ * command spooled during an outage keeps that time however late it is drained, so the ledger judges it by when it
+ * happened, not when it arrived.
+ */
+export function withOccurredAt<P>(payload: P, at: string): P {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+  if ((payload as { occurredAt?: unknown }).occurredAt !== undefined) return payload;
+  return { ...payload, occurredAt: at };
+}
+
+/**
  * The normalised payload (defaults applied, timestamps in UTC), or a `LedgerValidationError` naming each field.
  * Input JSON storage cannot hold faithfully (a lone surrogate or NUL, an integer beyond ±(2^53−1), -0) is refused
  * here, before it can be sent or spooled: the ledger would refuse it, and a spool must hold only what it can send.

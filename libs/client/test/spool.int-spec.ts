@@ -177,7 +177,8 @@ describe('the client against the real ledger, through an outage', () => {
     const approvalId = `A-${randomUUID()}`;
     // An execution padded so that its frame, as Nest's TCP client writes it, is exactly `bytes` long.
     const ofFrameBytes = (bytes: number) => {
-      const base = anExecution({ approvalId, output: '' });
+      // With its occurredAt, as the client would stamp it (then the frame measured is the frame sent).
+      const base = anExecution({ approvalId, output: '', occurredAt: new Date().toISOString() });
       const measured = tcpFrameBytes(
         LEDGER_COMMANDS.logExecution.pattern,
         validateCommand('logExecution', { ...base, output: 'é"' }),

@@ -62,6 +62,43 @@ describe('the spool of the ledger client', () => {
     expect(executionIdsIn(lines.map((line) => line.payload))).toEqual(executions.map((e) => e.executionId));
   });
 
+  it('given a command spooled during an outage, when it is drained later, then it carries the time it was submitted, not the drain time', async () => {
+    const transport = new ScriptedTransport(unavailable);
+    const client = clientOn(transport);
+    const before = new Date().toISOString();
+    await client.revokeApproval({ approvalId: 'A1', by: 'bob', reason: 'incident' });
+    const after = new Date().toISOString();
+    const stamped = (dir.jsonLines('entries')[0]!.payload as { occurredAt: string }).occurredAt;
+    expect(stamped >= before && stamped <= after).toBe(true);
+    transport.behaviour = (command, ledger) => ledger.acknowledge(command);
+    transport.sent.length = 0;
+
+    await client.drainSpool();
+
+    expect(transport.sent.map((c) => (c.payload as { occurredAt?: string }).occurredAt)).toEqual([stamped]);
+  });
+
+  it('given an occurredAt from the caller, then the spooled command keeps it (normalised to UTC)', async () => {
+    const client = clientOn(new ScriptedTransport(unavailable));
+    await client.revokeApproval({ approvalId: 'A1', by: 'bob', reason: 'r', occurredAt: '2026-11-23T10:04:00+01:00' });
+    expect(dir.jsonLines('entries')[0]!.payload).toEqual(
+      expect.objectContaining({ occurredAt: '2026-11-23T09:04:00.000Z' }),
+    );
+  });
+
+  it('given an entry spooled without occurredAt (by an older client), when drained, then it is sent with its spooledAt', async () => {
+    const payload = { approvalId: 'A1', by: 'bob', reason: 'r' };
+    const spooledAt = '2026-11-23T10:04:00.000Z';
+    writeFileSync(
+      dir.file('entries'),
+      `${JSON.stringify({ seq: 1, pattern: MESSAGE_PATTERNS.revokeApproval, payload, spooledAt })}\n`,
+    );
+    const transport = new ScriptedTransport();
+
+    expect(await clientOn(transport).drainSpool()).toEqual({ sent: 1, rejected: 0, conflicts: 0, remaining: 0 });
+    expect(transport.sent.map((c) => c.payload)).toEqual([{ ...payload, occurredAt: spooledAt }]);
+  });
+
   it('given spooled commands, when the ledger is back and new commands come, then they queue behind and the drain sends all in order, then compacts', async () => {
     const transport = new ScriptedTransport(unavailable);
     const client = clientOn(transport);

@@ -2,6 +2,7 @@ export * from './shared/ledger-error.js';
 export * from './shared/primitives.js';
 export * from './shared/stream-ids.js';
 export * from './shared/growing-collections.js';
+export * from './shared/occurrence.js';
 export * from './approvals/approval.events.js';
 export * from './approvals/approval.requests.js';
 export * from './approvals/approval.decider.js';

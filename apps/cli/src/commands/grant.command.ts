@@ -20,6 +20,8 @@ interface GrantFlags {
   maxExecutions?: string;
   token?: string;
   approverAssertion?: string;
+  occurredAt?: string;
+  requestedAt?: string;
   json: boolean;
 }
 
@@ -39,6 +41,8 @@ const FLAGS_BY_FIELD = {
   maxExecutions: '--max-executions',
   token: '--token',
   approverAssertion: '--approver-assertion',
+  occurredAt: '--occurred-at',
+  requestedAt: '--requested-at',
 };
 
 export function registerGrant(program: Command, io: CliIo): void {
@@ -63,6 +67,8 @@ export function registerGrant(program: Command, io: CliIo): void {
       '--approver-assertion <jwt>',
       "the approver's own signed JWT: the ledger records its verified subject as the approver (never the token)",
     )
+    .option('--occurred-at <iso>', 'when it was decided (default: now; a spooled command keeps this time)')
+    .option('--requested-at <iso>', 'when the gateway asked a human for this decision')
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: GrantFlags, command: Command) => {
       const requestedBy = defined({
@@ -89,6 +95,8 @@ export function registerGrant(program: Command, io: CliIo): void {
           maxExecutions: toNumber(flags.maxExecutions),
           token: flags.token,
           approverAssertion: flags.approverAssertion,
+          occurredAt: flags.occurredAt,
+          requestedAt: flags.requestedAt,
         }),
         'grant request',
         FLAGS_BY_FIELD,

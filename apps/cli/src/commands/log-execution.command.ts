@@ -22,6 +22,7 @@ interface LogExecutionFlags {
   finishedAt?: string;
   durationMs?: string;
   token?: string;
+  occurredAt?: string;
   json: boolean;
 }
 
@@ -38,6 +39,7 @@ const FLAGS_BY_FIELD = {
   finishedAt: '--finished-at',
   durationMs: '--duration-ms',
   token: '--token',
+  occurredAt: '--occurred-at',
 };
 
 export function registerLogExecution(program: Command, io: CliIo): void {
@@ -57,6 +59,7 @@ export function registerLogExecution(program: Command, io: CliIo): void {
     .option('--finished-at <iso>', 'when it finished (default: now)')
     .option('--duration-ms <ms>', 'its duration (default: finished minus started)')
     .option('--token <token>', 'the approval token it presented (the ledger stores only its HMAC)')
+    .option('--occurred-at <iso>', 'when it was submitted (default: now; a spooled command keeps this time)')
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: LogExecutionFlags, command: Command) => {
       const now = new Date().toISOString();
@@ -75,6 +78,7 @@ export function registerLogExecution(program: Command, io: CliIo): void {
           finishedAt: flags.finishedAt ?? now,
           durationMs: toNumber(flags.durationMs),
           token: flags.token,
+          occurredAt: flags.occurredAt,
         }),
         'log-execution request',
         FLAGS_BY_FIELD,

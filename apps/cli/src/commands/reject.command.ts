@@ -9,6 +9,8 @@ interface RejectFlags {
   by?: string;
   reason?: string;
   instruction?: string;
+  occurredAt?: string;
+  requestedAt?: string;
   json: boolean;
 }
 
@@ -17,6 +19,8 @@ const FLAGS_BY_FIELD = {
   by: '--by',
   reason: '--reason',
   instruction: '--instruction',
+  occurredAt: '--occurred-at',
+  requestedAt: '--requested-at',
 };
 
 /** `ledger reject`: an approval request was turned down. */
@@ -28,11 +32,20 @@ export function registerReject(program: Command, io: CliIo): void {
     .option('--by <principal>', 'who rejected it (required)')
     .option('--reason <text>', 'why (required)')
     .option('--instruction <text>', 'what had been asked, in natural language')
+    .option('--occurred-at <iso>', 'when it was decided (default: now; a spooled command keeps this time)')
+    .option('--requested-at <iso>', 'when the gateway asked a human for this decision')
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: RejectFlags, command: Command) => {
       const request = parseInput(
         RejectApprovalRequest,
-        defined({ approvalId: flags.approval, by: flags.by, reason: flags.reason, instruction: flags.instruction }),
+        defined({
+          approvalId: flags.approval,
+          by: flags.by,
+          reason: flags.reason,
+          instruction: flags.instruction,
+          occurredAt: flags.occurredAt,
+          requestedAt: flags.requestedAt,
+        }),
         'reject request',
         FLAGS_BY_FIELD,
       );

@@ -15,7 +15,15 @@ const parseAsOf = (value: string): string => {
   throw new InvalidArgumentError('must be an ISO 8601 time or a global position');
 };
 
-/** `ledger replay approval <id> [--as-of T|P] [--json]`: the stream as it stood then, over the HTTP API. */
+const parseBy = (value: string): 'recorded' | 'occurred' => {
+  if (value === 'recorded' || value === 'occurred') return value;
+  throw new InvalidArgumentError('must be recorded or occurred');
+};
+
+/**
+ * `ledger replay approval <id> [--as-of T|P] [--by recorded|occurred] [--json]`: the stream as it stood then, over
+ * the HTTP API: as the ledger knew it at T (recording time, the default), or as things had happened by T.
+ */
 export function registerReplay(program: Command, io: CliIo): void {
   program
     .command('replay')
@@ -23,16 +31,25 @@ export function registerReplay(program: Command, io: CliIo): void {
     .argument('<kind>', 'approval, session, or stream (then <id> is a whole stream id)', parseKind)
     .argument('<id>', 'the approval id (or session id, or stream id)')
     .option('--as-of <time|position>', 'an ISO 8601 time or a global position (default: now)', parseAsOf)
+    .option(
+      '--by <basis>',
+      'recorded: as the ledger knew it at --as-of (default); occurred: as things had happened by then',
+      parseBy,
+    )
     .option('--json', 'print the replay as the API returns it', false)
     .action(
       async (
         kind: keyof typeof STREAM_PREFIX,
         id: string,
-        flags: { asOf?: string; json: boolean },
+        flags: { asOf?: string; by?: 'recorded' | 'occurred'; json: boolean },
         command: Command,
       ) => {
         const streamId = `${STREAM_PREFIX[kind]}${id}`;
-        const query = flags.asOf ? `?asOf=${encodeURIComponent(flags.asOf)}` : '';
+        const params = new URLSearchParams({
+          ...(flags.asOf ? { asOf: flags.asOf } : {}),
+          ...(flags.by ? { by: flags.by } : {}),
+        }).toString();
+        const query = params ? `?${params}` : '';
         const reply = ReplayReply.parse(
           await getLedgerJson(
             command,
@@ -45,7 +62,12 @@ export function registerReplay(program: Command, io: CliIo): void {
           return;
         }
         const asOf = reply.asOf;
-        const when = asOf === null ? 'now' : 'time' in asOf ? asOf.time : `position ${asOf.position}`;
+        const when =
+          asOf === null
+            ? 'now'
+            : 'time' in asOf
+              ? `${asOf.time}${asOf.by === 'occurred' ? ' (as things happened)' : ''}`
+              : `position ${asOf.position}`;
         io.out(`${reply.streamId} as of ${when}: ${reply.eventCount} events\n`);
         for (const event of reply.events) {
           io.out(
@@ -56,7 +78,10 @@ export function registerReplay(program: Command, io: CliIo): void {
         const s = reply.state;
         io.out(
           `state: ${s.status}${s.active ? ' (active)' : ''}` +
-            (s.revokedAt ? `, revoked at ${s.revokedAt}` : '') +
+            (s.revokedAt ? `, revoked at ${s.revokedOccurredAt ?? s.revokedAt}` : '') +
+            (s.revokedAt && s.revokedOccurredAt && s.revokedOccurredAt !== s.revokedAt
+              ? ` (recorded ${s.revokedAt})`
+              : '') +
             (s.rejectedAt ? `, rejected at ${s.rejectedAt}` : '') +
             `; executions: ${s.executions.length}${s.executions.length ? ` (${s.executions.join(', ')})` : ''}` +
             `; verdicts: ${s.verdicts.length ? s.verdicts.map((v) => `${v.type}${v.kind ? `:${v.kind}` : ''}`).join(', ') : 'none'}\n`,

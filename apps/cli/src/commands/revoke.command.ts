@@ -8,6 +8,7 @@ interface RevokeFlags {
   approval?: string;
   by?: string;
   reason?: string;
+  occurredAt?: string;
   json: boolean;
 }
 
@@ -15,6 +16,7 @@ const FLAGS_BY_FIELD = {
   approvalId: '--approval',
   by: '--by',
   reason: '--reason',
+  occurredAt: '--occurred-at',
 };
 
 /** `ledger revoke`: a granted approval was withdrawn. */
@@ -25,11 +27,12 @@ export function registerRevoke(program: Command, io: CliIo): void {
     .option('--approval <id>', 'approval id (required)')
     .option('--by <principal>', 'who revoked it (required)')
     .option('--reason <text>', 'why (required)')
+    .option('--occurred-at <iso>', 'when it was decided (default: now; a spooled command keeps this time)')
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: RevokeFlags, command: Command) => {
       const request = parseInput(
         RevokeApprovalRequest,
-        defined({ approvalId: flags.approval, by: flags.by, reason: flags.reason }),
+        defined({ approvalId: flags.approval, by: flags.by, reason: flags.reason, occurredAt: flags.occurredAt }),
         'revoke request',
         FLAGS_BY_FIELD,
       );

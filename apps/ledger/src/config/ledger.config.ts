@@ -66,6 +66,11 @@ export const LedgerConfigSchema = z.object({
     .min(0)
     .max(16 * 1024 * 1024)
     .default(64 * 1024),
+  /**
+   * How far ahead of the ledger's clock a command's `occurredAt` (and a grant's `requestedAt`) may be; beyond it the
+   * command is refused with VALIDATION.CLOCK_SKEW. Times in the past are always accepted (spooled commands).
+   */
+  maxClockSkewMs: milliseconds(86_400_000).default(300_000),
   /** Key of the token HMAC; unset: generated once and kept in `dataDir/token-hmac.key`. */
   tokenHmacSecret: z.string().min(16).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -169,6 +174,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   rateLimitPerSecond: 'LEDGER_RATE_LIMIT_PER_SECOND',
   rateLimitBurst: 'LEDGER_RATE_LIMIT_BURST',
   outputCapBytes: 'LEDGER_OUTPUT_CAP_BYTES',
+  maxClockSkewMs: 'LEDGER_MAX_CLOCK_SKEW_MS',
   tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
   logLevel: 'LEDGER_LOG_LEVEL',
   dbPoolSize: 'LEDGER_DB_POOL_SIZE',

@@ -42,7 +42,7 @@ export class SummariesQueryHttpController {
   @Get()
   async summaries(@Query({ schema: SummariesQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const params = parseQuery(SummariesQuery, Object.keys(SummariesShape), query);
-    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, params.minPosition);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.summaries, params.minPosition);
     return this.db.queries.summaries({
       ...params,
       groupBy: (params.groupBy ?? []) as SummaryDimension[],

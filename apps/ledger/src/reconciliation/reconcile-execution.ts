@@ -1,6 +1,8 @@
 import {
   judgeRequest,
   reconciliationDecider,
+  revocationOccurredAt,
+  type ApprovalRevokedData,
   type ExecutionLoggedData,
   type LifecycleState,
   type ReconciliationCommand,
@@ -292,6 +294,48 @@ export async function reconcileLoggedExecutions(
   }
   await flush();
   return written;
+}
+
+/**
+ * A recorded ApprovalRevoked that happened before executions recorded ahead of it started (a revocation spooled during
+ * an outage, or sent by another client, drained after them): each of those answered MATCH or UNCLEAR becomes
+ * `approval_revoked` (the decider's `ReviseForLateRevocation`), in one append. Deterministic ids (stream, execution,
+ * version), so handling the revocation again writes nothing.
+ */
+export async function reviseForLateRevocation(
+  store: EventStore,
+  revocation: RecordedEvent,
+  options: ReconcileExecutionOptions,
+): Promise<WrittenVerdict[]> {
+  const read = options.read ?? ((id: string) => store.readStream(id));
+  const fold = options.fold ?? incrementalFolder();
+  const streamId = revocation.streamId;
+  const recorded = await read(streamId, revocation.streamRevision);
+  const occurred = revocationOccurredAt(revocation.data as unknown as ApprovalRevokedData);
+  const covered = recorded.filter(
+    (e) =>
+      e.type === 'ExecutionLogged' &&
+      e.streamRevision < revocation.streamRevision &&
+      String(e.data.startedAt) >= occurred,
+  );
+  if (covered.length === 0) return [];
+  const state = fold(streamId, recorded);
+  const decisions = covered.map((logged) => {
+    const execution = logged.data as unknown as ExecutionLoggedData;
+    const key = [execution.executionId, options.reconcilerVersion, 'revoked-before-it-started'];
+    const command: ReconciliationCommand = {
+      type: 'ReviseForLateRevocation',
+      execution,
+      reconcilerVersion: options.reconcilerVersion,
+      mismatchId: deterministicEventId(streamId, 'MismatchDetected', ...key),
+    };
+    return decisionOf(streamId, state, command, {
+      causationId: revocation.eventId,
+      idempotencyKey: key,
+      now: options.now,
+    });
+  });
+  return appendDecided(store, streamId, decisions, options);
 }
 
 /** The alert a written verdict raises: always for MismatchDetected, for ReconciliationUnclear when asked. */

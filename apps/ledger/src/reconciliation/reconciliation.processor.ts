@@ -13,6 +13,7 @@ import {
   decideAndAppend,
   readStreamOrEmpty,
   reconcileLoggedExecutions,
+  reviseForLateRevocation,
   type WrittenVerdict,
 } from './reconcile-execution.js';
 
@@ -187,8 +188,10 @@ export class ReconciliationProcessor {
       }
       case 'ExecutionLogged':
         return this.reconcileWaiting(event);
+      case 'ApprovalRevoked':
+        return this.reviseForLateRevocation(event);
       default:
-        return; // rejections and revocations: read from the stream when an execution or the timer needs them
+        return; // rejections: read from the stream when an execution or the timer needs them
     }
   }
 
@@ -217,6 +220,23 @@ export class ReconciliationProcessor {
       fold: (streamId, recorded) => this.streams.fold(streamId, recorded),
       lifecycleBefore: (streamId, recorded, revision) => this.streams.lifecycleBefore(streamId, recorded, revision),
       ...(this.options.judge ? { judge: this.options.judge } : {}),
+    });
+    this.published(written);
+  }
+
+  /**
+   * Runs in the revocation's lane (the executions recorded before it are reconciled): those it covers by when it
+   * happened, answered MATCH or UNCLEAR, become `approval_revoked`. Usually none: a revocation is normally recorded
+   * before the executions it covers, and those are judged with it.
+   */
+  private async reviseForLateRevocation(revocation: RecordedEvent): Promise<void> {
+    const now = this.clock.now();
+    const written = await reviseForLateRevocation(this.store, revocation, {
+      reconcilerVersion: this.reconcilerVersion,
+      now: now.toISOString(),
+      read: (streamId, throughRevision) => this.streams.read(streamId, throughRevision),
+      onAppended: (streamId, events) => this.streams.appended(streamId, events, now),
+      fold: (streamId, recorded) => this.streams.fold(streamId, recorded),
     });
     this.published(written);
   }

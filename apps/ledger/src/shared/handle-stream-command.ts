@@ -39,6 +39,12 @@ export interface StreamCommandOptions {
 
 const MAX_ATTEMPTS = 8;
 
+/**
+ * Paths of a decision compared on presence only by a retry: `occurredAt` is the receive time when the gateway sent
+ * none, so a retry has another; the first recorded time stays.
+ */
+export const DECISION_DERIVED_PATHS: readonly string[] = ['occurredAt'];
+
 function fold(events: RecordedEvent[]): ApprovalState {
   let state = approvalDecider.initialState();
   for (const event of events) {
@@ -101,9 +107,29 @@ export async function appendExecution(store: EventStore, options: StreamCommandO
     });
     return ackFromAppend(result);
   } catch (error) {
-    if (error instanceof IdempotencyConflictError) throw error.withIdempotencyKey(options.idempotencyKey);
-    throw error;
+    if (!(error instanceof IdempotencyConflictError)) throw error;
+    const recordedBefore = await recordedBeforeOccurrenceTimes(store, error);
+    if (recordedBefore) return ackFromRecorded(recordedBefore);
+    throw error.withIdempotencyKey(options.idempotencyKey);
   }
+}
+
+/**
+ * An execution recorded before commands carried `occurredAt` differs from its retry only by the time the retry now
+ * carries (or is given): that is the same execution, answered as a replay of the stored event.
+ */
+async function recordedBeforeOccurrenceTimes(
+  store: EventStore,
+  conflict: IdempotencyConflictError,
+): Promise<RecordedEvent | undefined> {
+  const details = conflict.details;
+  if (!details || details.differences.length !== 1 || details.differences[0] !== 'occurredAt') return undefined;
+  const [stored] = await store.readStream(details.stored.streamId, {
+    fromRevision: details.stored.streamRevision,
+    maxCount: 1,
+  });
+  if (stored?.eventId !== details.stored.eventId || stored.data['occurredAt'] !== undefined) return undefined;
+  return stored;
 }
 
 /**
@@ -116,8 +142,10 @@ function conflictWithOriginal(
   options: StreamCommandOptions,
 ): IdempotencyConflictError | undefined {
   const field = options.decidedAtField;
-  const proposed =
-    field === undefined ? options.command.data : { ...options.command.data, [field]: original.data[field] };
+  const proposed: Record<string, unknown> =
+    field === undefined ? { ...options.command.data } : { ...options.command.data, [field]: original.data[field] };
+  // Recorded before decisions carried their occurrence time: a retry's (maybe defaulted) time is not a difference.
+  if (original.data['occurredAt'] === undefined) delete proposed['occurredAt'];
   const stored = { ...options.storedDefaults, ...original.data };
   const differences = contentDifferences(stored, proposed, options.derivedPaths);
   if (differences.length === 0) return undefined;

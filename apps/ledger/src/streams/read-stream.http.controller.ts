@@ -1,3 +1,4 @@
+import { ReplayTimeBasis } from '@audit-ledger/domain';
 import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
@@ -15,7 +16,13 @@ const ReadStreamQuery = z
   })
   .strict();
 
-const ReplayQuery = z.object({ asOf: z.string().min(1).max(64).optional() }).strict();
+const ReplayQuery = z
+  .object({
+    asOf: z.string().min(1).max(64).optional(),
+    /** `recorded` (default): as the ledger knew it at `asOf`; `occurred`: as things had happened by then. */
+    by: ReplayTimeBasis.optional(),
+  })
+  .strict();
 
 export { toWireEvent };
 
@@ -30,14 +37,21 @@ export class ReadStreamHttpController {
     return { streamId, events: events.map(toWireEvent) };
   }
 
-  /** Forensic replay: the stream as it stood at `asOf` (an ISO time or a global position), hash statuses, state. */
+  /**
+   * Forensic replay: the stream as it stood at `asOf` (an ISO time or a global position), hash statuses, state; with
+   * `by=occurred` (a time only), as things had happened by then rather than as the ledger had recorded them.
+   */
   @Get(':streamId/events')
   async replay(@Param('streamId') streamId: string, @Query({ schema: ReplayQuery }) query: unknown) {
-    const { asOf: raw } = parseRequest(ReplayQuery, query);
-    const asOf = raw === undefined ? undefined : parseAsOf(raw);
-    if (asOf === null) {
+    const { asOf: raw, by } = parseRequest(ReplayQuery, query);
+    const parsed = raw === undefined ? undefined : parseAsOf(raw);
+    if (parsed === null) {
       throw new RequestValidationError([{ path: 'asOf', message: 'must be an ISO 8601 time or a global position' }]);
     }
+    if (by === 'occurred' && parsed?.kind !== 'time') {
+      throw new RequestValidationError([{ path: 'by', message: 'by=occurred needs asOf as an ISO 8601 time' }]);
+    }
+    const asOf = parsed?.kind === 'time' && by ? { ...parsed, by } : parsed;
     const history = await readWholeStream(this.store, streamId);
     if (history.length === 0) throw new StreamNotFoundError(streamId);
     return replayStream(streamId, history, asOf);

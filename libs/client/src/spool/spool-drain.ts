@@ -2,6 +2,7 @@ import type { CommandAck } from '@audit-ledger/domain';
 import { jsonFidelityIssues } from '@audit-ledger/integrity';
 import { IDEMPOTENCY_CONFLICT, type FieldIssue, type IdempotencyConflictDetails } from '../errors.js';
 import type { ClientLogger } from '../logging/client-logger.js';
+import { withOccurredAt } from '../ledger-commands.js';
 import { frameSizeIssue } from '../transport/frame-size.js';
 import type { LedgerTransport } from '../transport/ledger-transport.js';
 import type { Spool } from './spool.js';
@@ -70,7 +71,9 @@ export async function drainSpool(
       rejected += 1;
       continue;
     }
-    const { seq, pattern, payload } = record.entry;
+    const { seq, pattern, spooledAt } = record.entry;
+    // Spooled by a client that did not stamp occurredAt yet: it was submitted when it was spooled.
+    const payload = withOccurredAt(record.entry.payload, spooledAt);
     // An entry written by an older client (or by hand) that no ledger can store: reported and set aside, never
     // sent again and again.
     const setAside = unsendable(pattern, payload, maxFrameBytes);

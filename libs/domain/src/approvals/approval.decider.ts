@@ -1,3 +1,4 @@
+import { GrowingSet } from '../shared/growing-collections.js';
 import { LedgerError } from '../shared/ledger-error.js';
 import type {
   ApprovalGrantedData,
@@ -10,6 +11,7 @@ import type {
 // The decider of one approval stream (`approval-<id>`, or `session-<id>` for executions that needed no approval).
 // Time arrives on the command (`now`), never from a clock in here.
 
+// `data.occurredAt` is set by the command path (occurrence.ts: the gateway's time, or the receive time).
 export type ApprovalCommand =
   | { type: 'GrantApproval'; data: Omit<ApprovalGrantedData, 'grantedAt'>; now: string }
   | { type: 'RejectApproval'; data: Omit<ApprovalRejectedData, 'rejectedAt'>; now: string }
@@ -23,7 +25,8 @@ export interface ApprovalState {
   granted?: ApprovalGrantedData;
   rejected?: ApprovalRejectedData;
   revoked?: ApprovalRevokedData;
-  executionIds: ReadonlySet<string>;
+  /** Grown, never copied, per execution: folding a stream stays linear in its length. */
+  executionIds: GrowingSet<string>;
 }
 
 export class ApprovalAlreadyDecidedError extends LedgerError {
@@ -44,7 +47,7 @@ export class ApprovalNotFoundError extends LedgerError {
   }
 }
 
-export const initialState = (): ApprovalState => ({ status: 'none', executionIds: new Set() });
+export const initialState = (): ApprovalState => ({ status: 'none', executionIds: GrowingSet.empty() });
 
 export function evolve(state: ApprovalState, event: ApprovalStreamEvent): ApprovalState {
   switch (event.type) {
@@ -55,7 +58,7 @@ export function evolve(state: ApprovalState, event: ApprovalStreamEvent): Approv
     case 'ApprovalRevoked':
       return { ...state, status: 'revoked', revoked: event.data };
     case 'ExecutionLogged':
-      return { ...state, executionIds: new Set(state.executionIds).add(event.data.executionId) };
+      return { ...state, executionIds: state.executionIds.add(event.data.executionId) };
   }
 }
 

@@ -32,6 +32,7 @@ export const ApprovalGrantedData = z
     expiresAt: UtcTimestamp.optional(),
     maxExecutions: z.number().int().positive().max(1_000_000).optional(),
     tokenHash: Sha256Hex.optional(),
+    /** The ledger's receive time (as metadata.recordedAt). */
     grantedAt: UtcTimestamp,
     /**
      * True when `approvedBy` is the verified subject of the approver's own signed assertion (a JWT of the configured
@@ -40,6 +41,10 @@ export const ApprovalGrantedData = z
     approverVerified: z.boolean().optional(),
     /** With `approverVerified`: SHA-256 (hex) of the assertion; the token itself is never stored. */
     approverAssertionHash: Sha256Hex.optional(),
+    /** When the gateway decided (its clock, checked against the ledger's skew bound); absent in older events. */
+    occurredAt: UtcTimestamp.optional(),
+    /** When the gateway asked a human for this decision (optional). */
+    requestedAt: UtcTimestamp.optional(),
   })
   .strict();
 
@@ -54,6 +59,10 @@ export const ApprovalRejectedData = z
     reason: z.string().min(1).max(4096),
     instruction: z.string().min(1).max(16_384).optional(),
     rejectedAt: UtcTimestamp,
+    /** When the gateway decided (its clock, checked against the ledger's skew bound); absent in older events. */
+    occurredAt: UtcTimestamp.optional(),
+    /** When the gateway asked a human for this decision (optional). */
+    requestedAt: UtcTimestamp.optional(),
   })
   .strict();
 
@@ -63,6 +72,8 @@ export const ApprovalRevokedData = z
     by: PrincipalName,
     reason: z.string().min(1).max(4096),
     revokedAt: UtcTimestamp,
+    /** When the gateway decided (its clock, checked against the ledger's skew bound); absent in older events. */
+    occurredAt: UtcTimestamp.optional(),
   })
   .strict();
 
@@ -99,6 +110,8 @@ export const ExecutionLoggedData = z
     finishedAt: UtcTimestamp,
     durationMs: z.number().int().nonnegative(),
     tokenHash: Sha256Hex.optional(),
+    /** When the gateway submitted the command (after it ran); absent in older events. Lifecycle uses `startedAt`. */
+    occurredAt: UtcTimestamp.optional(),
   })
   .strict();
 

@@ -18,6 +18,11 @@ export const ReplayedEvent = z.object({
   prevHash: z.string(),
   hash: z.string(),
   recordedAt: z.string(),
+  /**
+   * When it happened: the command's `occurredAt`; an execution's `startedAt`; otherwise (verdicts, events recorded
+   * before commands carried their time) when it was recorded.
+   */
+  occurredAt: z.string().optional(),
   hashStatus: HashStatus,
   linkOk: z.boolean(),
   hashOk: z.boolean(),
@@ -42,13 +47,30 @@ export const ReplayedState = z.object({
   rejectedAt: z.string().optional(),
   revokedAt: z.string().optional(),
   expiresAt: z.string().optional(),
+  /** When the decisions happened (their occurredAt; older events: when they were recorded). */
+  grantedOccurredAt: z.string().optional(),
+  rejectedOccurredAt: z.string().optional(),
+  revokedOccurredAt: z.string().optional(),
+  /** When the gateway asked a human, and how long the human took to grant (grantedOccurredAt − requestedAt). */
+  requestedAt: z.string().optional(),
+  approvalTimeMs: z.number().int().nonnegative().optional(),
 });
 export type ReplayedState = z.infer<typeof ReplayedState>;
 
-/** `GET /v1/streams/{stream}/events[?asOf=]`: the stream as it stood then. Part of the wire contract. */
+/** Which time `asOf` is compared with: when the ledger recorded each event, or when it happened (`occurredAt`). */
+export const ReplayTimeBasis = z.enum(['recorded', 'occurred']);
+export type ReplayTimeBasis = z.infer<typeof ReplayTimeBasis>;
+
+/**
+ * `GET /v1/streams/{stream}/events[?asOf=][&by=recorded|occurred]`: the stream as it stood then (as the ledger knew
+ * it, the default) or as things had happened by then. Part of the wire contract.
+ */
 export const ReplayReply = z.object({
   streamId: z.string(),
-  asOf: z.union([z.object({ time: z.string() }), z.object({ position: Position })]).nullable(),
+  /** `by` is present when the replay is by occurrence time. */
+  asOf: z
+    .union([z.object({ time: z.string(), by: z.literal('occurred').optional() }), z.object({ position: Position })])
+    .nullable(),
   eventCount: z.number().int().nonnegative(),
   chainIntact: z.boolean(),
   firstBrokenPosition: Position.nullable(),

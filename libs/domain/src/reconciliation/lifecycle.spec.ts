@@ -56,6 +56,42 @@ describe('lifecycle checks', () => {
     expect(given([]).when(run('E1'))).toBe('no_approval');
   });
 
+  describe('judged by when things happened, not when the ledger recorded them', () => {
+    // The execution started at 10:05; the ledger was down from 10:02 to 10:30 and recorded what was spooled at 10:30.
+    const revocation = (occurredAt: string | undefined): ApprovalStreamEvent => ({
+      type: 'ApprovalRevoked',
+      data: {
+        approvalId: 'A1',
+        by: 'bob',
+        reason: 'incident',
+        revokedAt: '2026-11-23T10:30:00.000Z',
+        ...(occurredAt !== undefined ? { occurredAt } : {}),
+      },
+    });
+
+    it('given a revocation that happened before the execution started but was recorded after, then approval_revoked', () => {
+      const found = lifecycleMismatch(
+        lifecycleStateOf('approval', [grant(), revocation('2026-11-23T10:04:00.000Z')]),
+        run('E1'),
+      );
+      expect(found?.kind).toBe('approval_revoked');
+      expect(found?.explanation).toContain(
+        'revoked by bob at 2026-11-23T10:04:00.000Z (recorded 2026-11-23T10:30:00.000Z)',
+      );
+    });
+
+    it('given a revocation that happened after the execution started, then the execution was not after the revocation', () => {
+      expect(given([grant(), revocation('2026-11-23T10:06:00.000Z')]).when(run('E1'))).toBeNull();
+    });
+
+    it('given an older revocation without occurredAt, then its recorded time is when it happened', () => {
+      expect(given([grant(), revocation(undefined)]).when(run('E1'))).toBeNull();
+      expect(given([grant(), revocation(undefined)]).when(run('E2', { startedAt: '2026-11-23T10:31:00.000Z' }))).toBe(
+        'approval_revoked',
+      );
+    });
+  });
+
   it('the same token without a count is a replay; a different token is not', () => {
     const first = run('E1', { tokenHash: 'c'.repeat(64) });
     const history = [grant(), { type: 'ExecutionLogged', data: first } as const];

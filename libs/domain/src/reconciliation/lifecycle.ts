@@ -1,7 +1,9 @@
 /**
  * Lifecycle checks: was the approval, as the stream held it when the execution was logged, good for this execution?
  * They need the stream's state, so they live apart from `reconcile` (which compares commands only), and they win
- * over it. Pure: time comes from the events (`startedAt`, `expiresAt`, `revokedAt`) or the caller's `now`.
+ * over it. Pure: time comes from the events or the caller's `now`. Times are when things happened, not when the
+ * ledger recorded them: an execution's `startedAt`, a grant's `expiresAt`, a revocation's `occurredAt` (the
+ * gateway's time, kept by a spooled command; older events without it: `revokedAt`, the time it was recorded).
  */
 import type {
   ApprovalGrantedData,
@@ -94,6 +96,12 @@ export function lifecycleStateOf(
   };
 }
 
+/** When the revocation happened: its `occurredAt`, or for events recorded before that existed, when it was recorded. */
+export const revocationOccurredAt = (revoked: ApprovalRevokedData): string => revoked.occurredAt ?? revoked.revokedAt;
+
+/** When the grant was decided: its `occurredAt`, else when it was recorded. */
+export const grantOccurredAt = (granted: ApprovalGrantedData): string => granted.occurredAt ?? granted.grantedAt;
+
 const finding = (kind: LifecycleKind, explanation: string): LifecycleFinding => ({
   kind,
   severity: LIFECYCLE_SEVERITY[kind],
@@ -121,10 +129,14 @@ export function lifecycleMismatch(state: LifecycleState, execution: ExecutionLog
   if (!grant) {
     return finding('no_approval', `no approval ${approvalId} was granted before \`${execution.command}\` ran`);
   }
-  if (state.revoked && execution.startedAt >= state.revoked.revokedAt) {
+  if (state.revoked && execution.startedAt >= revocationOccurredAt(state.revoked)) {
+    const recorded =
+      state.revoked.occurredAt !== undefined && state.revoked.occurredAt !== state.revoked.revokedAt
+        ? ` (recorded ${state.revoked.revokedAt})`
+        : '';
     return finding(
       'approval_revoked',
-      `approval ${approvalId} was revoked by ${state.revoked.by} at ${state.revoked.revokedAt}; ` +
+      `approval ${approvalId} was revoked by ${state.revoked.by} at ${revocationOccurredAt(state.revoked)}${recorded}; ` +
         `the execution started at ${execution.startedAt}`,
     );
   }

@@ -249,6 +249,52 @@ describe('reconciliation decider', () => {
     });
   });
 
+  describe('a revocation recorded after executions it covers (spooled during an outage, drained later)', () => {
+    // E1 started at 10:05; the revocation happened at 10:04 and was recorded at 10:30, after E1 and its verdict.
+    const lateRevocation: StreamEvent = {
+      type: 'ApprovalRevoked',
+      data: { approvalId: 'A1', by: 'bob', reason: 'incident', revokedAt: t(30), occurredAt: t(4) },
+    };
+    const matched: StreamEvent = {
+      type: 'ExecutionReconciled',
+      data: { executionId: 'E1', verdict: 'MATCH', explanation: 'approved verbatim', reconcilerVersion: V },
+    };
+    const revise = (history: StreamEvent[], data = execution()) =>
+      decideReconciliation(
+        { type: 'ReviseForLateRevocation', execution: data, reconcilerVersion: V, mismatchId: M },
+        history.reduce(evolveReconciliation, initialReconciliationState()),
+      );
+
+    it('given an execution answered MATCH, when a revocation that happened before it started is recorded, then approval_revoked', () => {
+      const events = revise([grant(), logged(execution()), matched, lateRevocation]);
+      expect(kindOf(events)).toEqual(['MismatchDetected:approval_revoked']);
+      expect(events[0]!.data).toMatchObject({ mismatchId: M, executionId: 'E1', severity: 'high' });
+    });
+
+    it('given the revision recorded, or a revocation that happened after the execution started, then nothing', () => {
+      const [revised] = revise([grant(), logged(execution()), matched, lateRevocation]);
+      expect(revise([grant(), logged(execution()), matched, lateRevocation, revised!])).toEqual([]);
+      const afterStart = { ...lateRevocation, data: { ...lateRevocation.data, occurredAt: t(6) } } as StreamEvent;
+      expect(revise([grant(), logged(execution()), matched, afterStart])).toEqual([]);
+    });
+
+    it('given a re-run of the stream as recorded now, then the execution stays approval_revoked (not MATCH)', () => {
+      const history = [grant(), logged(execution()), matched, lateRevocation];
+      const rerun = decideReconciliation(
+        {
+          type: 'ReconcileExecution',
+          execution: execution(),
+          history: [grant()],
+          reconcilerVersion: 'reconciler/next',
+          mismatchId: M,
+          onlyIfChanged: true,
+        },
+        history.reduce(evolveReconciliation, initialReconciliationState()),
+      );
+      expect(kindOf(rerun)).toEqual(['MismatchDetected:approval_revoked']);
+    });
+  });
+
   describe('CheckApprovalUsage', () => {
     const check: ReconciliationCommand = {
       type: 'CheckApprovalUsage',

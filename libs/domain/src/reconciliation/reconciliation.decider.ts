@@ -56,6 +56,18 @@ export type ReconciliationCommand =
        */
       judgement?: JudgeOutcome;
     }
+  | {
+      /**
+       * A revocation was recorded after executions it covers (it happened before they started: spooled during an
+       * outage, or sent by another client): an execution recorded before it and answered MATCH or UNCLEAR becomes
+       * `approval_revoked`. Sent by the processor for each such execution when it handles the revocation.
+       */
+      type: 'ReviseForLateRevocation';
+      execution: ExecutionLoggedData;
+      reconcilerVersion: string;
+      /** The id the new MismatchDetected gets (the processor derives it from stream, execution, version). */
+      mismatchId: string;
+    }
   | { type: 'CheckApprovalUsage'; approvalId: string; now: string; reconcilerVersion: string; mismatchId: string }
   | {
       type: 'ReviewMismatch';
@@ -152,6 +164,8 @@ export function decideReconciliation(
   switch (command.type) {
     case 'ReconcileExecution':
       return decideExecution(command, state);
+    case 'ReviseForLateRevocation':
+      return reviseForLateRevocation(command, state);
     case 'CheckApprovalUsage': {
       if (state.unusedFlagged.has(command.approvalId)) return [];
       const found = unusedApprovalFinding(state.lifecycle, command.now);
@@ -209,7 +223,7 @@ function decideExecution(
 ): ReconciliationEvent[] {
   const { execution, reconcilerVersion } = command;
   if (state.reconciled.has(verdictKey(execution.executionId, reconcilerVersion))) return [];
-  const decided = decideVerdict(command);
+  const decided = decideVerdict(withKnownRevocation(command, state));
   const previous = state.latest.get(execution.executionId);
   if (command.onlyIfChanged && previous !== undefined && decided.every((e) => signatureOf(e) === previous)) return [];
   return decided;
@@ -228,11 +242,51 @@ export function judgeRequest(
   const { execution, reconcilerVersion } = deterministic;
   if (execution.approvalId === undefined) return undefined;
   if (state.reconciled.has(verdictKey(execution.executionId, reconcilerVersion))) return undefined;
-  const decided = decideVerdict(deterministic); // a lifecycle kind is a MISMATCH, so UNCLEAR means none applies
+  const decided = decideVerdict(withKnownRevocation(deterministic, state)); // a lifecycle kind is a MISMATCH, so UNCLEAR means none applies
   if (decided.length !== 1 || decided[0]!.type !== 'ReconciliationUnclear') return undefined;
   const grant = lifecycleBefore(command, 'approval').granted;
   if (!grant || !judgeApplies(grant, 'UNCLEAR')) return undefined;
   return { instruction: grant.instruction, executed: [execution.command], candidateVerdict: 'UNCLEAR' };
+}
+
+/**
+ * The command with the stream's revocation as the decider knows it now, when the events before the execution hold
+ * none: a revocation recorded after the execution (spooled, drained later) still counts when it happened before the
+ * execution started (`lifecycleMismatch` compares occurrence times). Session streams have no lifecycle.
+ */
+function withKnownRevocation<C extends Extract<ReconciliationCommand, { type: 'ReconcileExecution' }>>(
+  command: C,
+  state: ReconciliationState,
+): C {
+  const known = state.lifecycle.revoked;
+  if (!known || command.execution.approvalId === undefined) return command;
+  const before = lifecycleBefore(command, 'approval');
+  if (before.revoked) return command;
+  return { ...command, history: [], lifecycleBefore: { ...before, revoked: known } };
+}
+
+/**
+ * `ReviseForLateRevocation`: the stream's revocation happened at or before the execution started, and the latest
+ * verdict recorded for it (any version) is MATCH or UNCLEAR: a MismatchDetected `approval_revoked`, decided as a
+ * verdict with the revocation known. Nothing once that is recorded, or when the execution already has a mismatch.
+ */
+function reviseForLateRevocation(
+  command: Extract<ReconciliationCommand, { type: 'ReviseForLateRevocation' }>,
+  state: ReconciliationState,
+): ReconciliationEvent[] {
+  const { execution } = command;
+  const latest = state.latest.get(execution.executionId);
+  if (latest === undefined || latest.startsWith('MISMATCH:')) return [];
+  if (execution.approvalId === undefined || !state.lifecycle.revoked) return [];
+  const decided = decideVerdict({
+    type: 'ReconcileExecution',
+    execution,
+    history: [],
+    lifecycleBefore: { ...state.lifecycle, stream: 'approval', executions: [] },
+    reconcilerVersion: command.reconcilerVersion,
+    mismatchId: command.mismatchId,
+  });
+  return decided.filter((e) => e.type === 'MismatchDetected' && e.data.kind === 'approval_revoked');
 }
 
 /** The lifecycle before the execution: as the caller folded it, else from the history. */

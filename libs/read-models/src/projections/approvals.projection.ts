@@ -6,6 +6,8 @@ import {
   ApprovalRejectedData,
   ApprovalRevokedData,
   ExecutionLoggedData,
+  grantOccurredAt,
+  revocationOccurredAt,
 } from '@audit-ledger/domain';
 import { type RecordedEvent } from '@audit-ledger/event-store';
 import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
@@ -50,7 +52,8 @@ const T = 'read_models.approvals';
  */
 export const approvalsProjection: Projection = {
   name: 'approvals',
-  version: 1,
+  // 2: the decisions' occurrence times and how long the human took (`requested_at`, `approval_time_ms`, …).
+  version: 2,
   handles: ['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged'],
   filter: { streamPrefixes: [APPROVAL_STREAM_PREFIX] },
   migrations: [
@@ -103,6 +106,20 @@ export const approvalsProjection: Projection = {
           ADD COLUMN approver_assertion_hash text;
         CREATE INDEX approvals_approver_verified_idx ON ${T} (approver_verified, created_at);`,
     },
+    {
+      // When things happened (the gateway's occurredAt; older events: their recorded time) beside when they were
+      // recorded (granted_at, revoked_at), and how long the human took to approve (the grant's occurrence minus
+      // requestedAt, when the gateway sent it).
+      id: '003-approval-timing',
+      sql: `
+        ALTER TABLE ${T}
+          ADD COLUMN requested_at timestamptz,
+          ADD COLUMN granted_occurred_at timestamptz,
+          ADD COLUMN approval_time_ms bigint,
+          ADD COLUMN rejected_occurred_at timestamptz,
+          ADD COLUMN revoked_occurred_at timestamptz;
+        CREATE INDEX approvals_granted_occurred_idx ON ${T} (granted_occurred_at) WHERE approval_time_ms IS NOT NULL;`,
+    },
   ],
   // Every event it handles writes the approval's row, whose reconciliation trigger takes the stream's lock shared.
   lockBatch: (client, events) => lockReconciliationStreams(client, events, approvalsProjection.handles, 'shared'),
@@ -126,8 +143,10 @@ async function granted(client: pg.PoolClient, event: RecordedEvent, data: Approv
   await client.query(
     `INSERT INTO ${T} AS a (approval_id, stream_id, instruction, approved_commands, scope, risk_level, decision,
         approved_by, requested_by_agent, requested_by_worker, requested_by_session, max_executions, token_hash,
-        granted_at, expires_at, created_at, status, last_event_at, position, approver_verified, approver_assertion_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, 'pending', $14, $16, $17, $18)
+        granted_at, expires_at, created_at, status, last_event_at, position, approver_verified, approver_assertion_hash,
+        requested_at, granted_occurred_at, approval_time_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, 'pending', $14, $16, $17, $18,
+        $19, $20, $21)
      ON CONFLICT (approval_id) DO UPDATE SET
         instruction = EXCLUDED.instruction, approved_commands = EXCLUDED.approved_commands, scope = EXCLUDED.scope,
         risk_level = EXCLUDED.risk_level, decision = EXCLUDED.decision, approved_by = EXCLUDED.approved_by,
@@ -135,6 +154,8 @@ async function granted(client: pg.PoolClient, event: RecordedEvent, data: Approv
         requested_by_agent = EXCLUDED.requested_by_agent, requested_by_worker = EXCLUDED.requested_by_worker,
         requested_by_session = EXCLUDED.requested_by_session, max_executions = EXCLUDED.max_executions,
         token_hash = EXCLUDED.token_hash, granted_at = EXCLUDED.granted_at, expires_at = EXCLUDED.expires_at,
+        requested_at = EXCLUDED.requested_at, granted_occurred_at = EXCLUDED.granted_occurred_at,
+        approval_time_ms = EXCLUDED.approval_time_ms,
         created_at = LEAST(a.created_at, EXCLUDED.created_at),
         status = CASE WHEN a.status = 'unknown' THEN 'pending' ELSE a.status END,
         last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
@@ -158,6 +179,9 @@ async function granted(client: pg.PoolClient, event: RecordedEvent, data: Approv
       event.globalPosition.toString(),
       approverVerifiedOf(data),
       data.approverAssertionHash ?? null,
+      data.requestedAt ?? null,
+      grantOccurredAt(data),
+      approvalTimeMs(data),
     ],
   );
   await expireIfPast(client, data.approvalId, data.grantedAt);
@@ -166,12 +190,13 @@ async function granted(client: pg.PoolClient, event: RecordedEvent, data: Approv
 async function rejected(client: pg.PoolClient, event: RecordedEvent, data: ApprovalRejectedData): Promise<void> {
   await client.query(
     `INSERT INTO ${T} AS a (approval_id, stream_id, instruction, decision, status, rejected_by, rejected_at,
-        rejection_reason, created_at, last_event_at, position)
-     VALUES ($1, $2, $3, 'rejected', 'rejected', $4, $5, $6, $5, $5, $7)
+        rejection_reason, created_at, last_event_at, position, rejected_occurred_at, requested_at)
+     VALUES ($1, $2, $3, 'rejected', 'rejected', $4, $5, $6, $5, $5, $7, $8, $9)
      ON CONFLICT (approval_id) DO UPDATE SET
         instruction = COALESCE(a.instruction, EXCLUDED.instruction), decision = COALESCE(a.decision, 'rejected'),
         status = 'rejected', rejected_by = EXCLUDED.rejected_by, rejected_at = EXCLUDED.rejected_at,
-        rejection_reason = EXCLUDED.rejection_reason,
+        rejection_reason = EXCLUDED.rejection_reason, rejected_occurred_at = EXCLUDED.rejected_occurred_at,
+        requested_at = COALESCE(a.requested_at, EXCLUDED.requested_at),
         last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
       WHERE a.position < EXCLUDED.position`,
     [
@@ -182,6 +207,8 @@ async function rejected(client: pg.PoolClient, event: RecordedEvent, data: Appro
       data.rejectedAt,
       data.reason,
       event.globalPosition.toString(),
+      data.occurredAt ?? data.rejectedAt,
+      data.requestedAt ?? null,
     ],
   );
 }
@@ -189,16 +216,30 @@ async function rejected(client: pg.PoolClient, event: RecordedEvent, data: Appro
 async function revoked(client: pg.PoolClient, event: RecordedEvent, data: ApprovalRevokedData): Promise<void> {
   await client.query(
     `INSERT INTO ${T} AS a (approval_id, stream_id, status, revoked_by, revoked_at, revocation_reason, created_at,
-        last_event_at, position)
-     VALUES ($1, $2, 'revoked', $3, $4, $5, $4, $4, $6)
+        last_event_at, position, revoked_occurred_at)
+     VALUES ($1, $2, 'revoked', $3, $4, $5, $4, $4, $6, $7)
      ON CONFLICT (approval_id) DO UPDATE SET
         status = CASE WHEN a.status = 'rejected' THEN a.status ELSE 'revoked' END,
         revoked_by = EXCLUDED.revoked_by, revoked_at = EXCLUDED.revoked_at,
-        revocation_reason = EXCLUDED.revocation_reason,
+        revocation_reason = EXCLUDED.revocation_reason, revoked_occurred_at = EXCLUDED.revoked_occurred_at,
         last_event_at = GREATEST(a.last_event_at, EXCLUDED.last_event_at), position = EXCLUDED.position
       WHERE a.position < EXCLUDED.position`,
-    [data.approvalId, event.streamId, data.by, data.revokedAt, data.reason, event.globalPosition.toString()],
+    [
+      data.approvalId,
+      event.streamId,
+      data.by,
+      data.revokedAt,
+      data.reason,
+      event.globalPosition.toString(),
+      revocationOccurredAt(data),
+    ],
   );
+}
+
+/** How long the human took: from the gateway's request to the grant, as they happened; null without `requestedAt`. */
+function approvalTimeMs(data: ApprovalGrantedData): number | null {
+  if (data.requestedAt === undefined) return null;
+  return Math.max(0, Date.parse(grantOccurredAt(data)) - Date.parse(data.requestedAt));
 }
 
 interface Executions {

@@ -37,6 +37,13 @@ export const ApprovalItemSchema = z.strictObject({
   revokedBy: z.string().nullable(),
   revokedAt: instant.nullable(),
   revocationReason: z.string().nullable(),
+  requestedAt: instant.nullable().describe('when the gateway asked a human (requestedAt), if it said'),
+  grantedOccurredAt: instant
+    .nullable()
+    .describe('when the grant was decided (its occurredAt; grants recorded before that existed: grantedAt)'),
+  approvalTimeMs: z.number().nullable().describe('how long the human took: grantedOccurredAt − requestedAt'),
+  rejectedOccurredAt: instant.nullable().describe('when the rejection was decided (occurredAt, else rejectedAt)'),
+  revokedOccurredAt: instant.nullable().describe('when the revocation was decided (occurredAt, else revokedAt)'),
   executionCount: z.number().int(),
   firstExecutionAt: instant.nullable(),
   lastExecutionAt: instant.nullable(),

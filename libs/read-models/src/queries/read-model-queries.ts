@@ -87,6 +87,14 @@ export type SummaryItem = {
   totalDurationMs: number;
   p95DurationMs: number | null;
   mismatchesByKind: Record<string, number>;
+  /**
+   * How long humans took to approve the grants decided in this group (bucket of the grant's occurrence time, the
+   * grant's worker, risk level and session, tool `''`): grants whose gateway sent `requestedAt`, their mean and p95 of
+   * `approvalTimeMs`. Present only on groups with such grants.
+   */
+  approvalsTimed?: number;
+  approvalTimeMs?: number;
+  approvalTimeP95Ms?: number;
 } & Record<string, unknown>;
 
 /**
@@ -126,6 +134,8 @@ export const QUERY_PROJECTIONS = {
   approvals: ['approvals', 'reconciliation'],
   executions: ['executions', 'reconciliation'],
   mismatches: ['reconciliation', 'approvals', 'executions'],
+  /** Summaries also count how long approvals took, from the approvals rows. */
+  summaries: ['executions', 'reconciliation', 'approvals'],
 } as const;
 
 /** Projections that may not run in a given deployment: without a checkpoint row they are left out of positions. */
@@ -139,6 +149,41 @@ const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
 };
 
 const MAX_SUMMARY_ROWS = 10_000;
+
+/**
+ * The items with the approval times of their group (`approvalTimesByGroup` rows); a group with timed approvals but no
+ * executions or mismatches becomes an item of its own. Groups without timed approvals get no approval fields.
+ */
+function withApprovalTimes(
+  items: SummaryItem[],
+  rows: Record<string, unknown>[],
+  dimensions: SummaryDimension[],
+): { items: SummaryItem[] } {
+  const keyOf = (row: Record<string, unknown>): string =>
+    JSON.stringify([(row.bucket as Date).toISOString(), ...dimensions.map((d) => row[d] ?? null)]);
+  const byKey = new Map<string, SummaryItem>();
+  for (const item of items) byKey.set(keyOf(item), item);
+  for (const row of rows) {
+    let item = byKey.get(keyOf(row));
+    if (!item) {
+      item = {
+        bucket: row.bucket as Date,
+        ...Object.fromEntries(dimensions.map((d) => [d, row[d] as string | null])),
+        executions: 0,
+        successes: 0,
+        failures: 0,
+        totalDurationMs: 0,
+        p95DurationMs: null,
+        mismatchesByKind: {},
+      };
+      byKey.set(keyOf(row), item);
+    }
+    item.approvalsTimed = row.approvals_timed as number;
+    item.approvalTimeMs = Number(row.approval_time_ms);
+    item.approvalTimeP95Ms = Math.round(Number(row.approval_time_p95_ms));
+  }
+  return { items: [...byKey.values()] };
+}
 
 /** Orders summary items by bucket, then each dimension (nulls last), as the SQL `ORDER BY` did. */
 export function compareGroups(
@@ -202,6 +247,11 @@ function approvalItem(row: Record<string, unknown>) {
     revokedBy: row.revoked_by as string | null,
     revokedAt: row.revoked_at as Date | null,
     revocationReason: row.revocation_reason as string | null,
+    requestedAt: row.requested_at as Date | null,
+    grantedOccurredAt: row.granted_occurred_at as Date | null,
+    approvalTimeMs: num(row.approval_time_ms as string | null),
+    rejectedOccurredAt: row.rejected_occurred_at as Date | null,
+    revokedOccurredAt: row.revoked_occurred_at as Date | null,
     executionCount: row.execution_count as number,
     firstExecutionAt: row.first_execution_at as Date | null,
     lastExecutionAt: row.last_execution_at as Date | null,
@@ -416,8 +466,10 @@ export class ReadModelQueries {
     if (!query.exact && (await this.summaryRollupsBuilt())) {
       const rollup = await rollupSummaries(this.pool, query, dimensions, MAX_SUMMARY_ROWS);
       if (rollup) {
-        const items = rollup.items.sort((a, b) => compareGroups(a, b, dimensions)).slice(0, MAX_SUMMARY_ROWS);
-        return { bucket: query.bucket, groupBy: dimensions, p95: 'histogram', truncated: rollup.truncated, items };
+        const timed = withApprovalTimes(rollup.items, await this.approvalTimesByGroup(query, dimensions), dimensions);
+        const items = timed.items.sort((a, b) => compareGroups(a, b, dimensions)).slice(0, MAX_SUMMARY_ROWS);
+        const truncated = rollup.truncated || timed.items.length > MAX_SUMMARY_ROWS;
+        return { bucket: query.bucket, groupBy: dimensions, p95: 'histogram', truncated, items };
       }
     }
     const where = new Where()
@@ -430,7 +482,7 @@ export class ReadModelQueries {
     const bucket = where.param(query.bucket);
     const columns = dimensions.map((d) => `${SUMMARY_COLUMNS[d]} AS "${d}"`);
     const groups = ['1', ...dimensions.map((_, i) => String(i + 2))];
-    const [{ rows }, mismatches] = await Promise.all([
+    const [{ rows }, mismatches, approvalTimes] = await Promise.all([
       this.pool.query<Record<string, unknown>>(
         `SELECT (date_trunc(${bucket}, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket,
                 ${[...columns, ''].join(', ')}
@@ -446,6 +498,7 @@ export class ReadModelQueries {
         where.params,
       ),
       this.mismatchesByGroup(query, dimensions),
+      this.approvalTimesByGroup(query, dimensions),
     ]);
     type Item = SummaryItem;
     const keyOf = (row: Record<string, unknown>): string =>
@@ -486,7 +539,9 @@ export class ReadModelQueries {
       }
       item.mismatchesByKind[row.kind as string] = row.count as number;
     }
-    const sorted = [...items.values()].sort((a, b) => compareGroups(a, b, dimensions));
+    const timed = withApprovalTimes([...items.values()], approvalTimes, dimensions);
+    const sorted = timed.items.sort((a, b) => compareGroups(a, b, dimensions)).slice(0, MAX_SUMMARY_ROWS);
+    truncated ||= timed.items.length > MAX_SUMMARY_ROWS;
     return { bucket: query.bucket, groupBy: dimensions, p95: 'exact', truncated, items: sorted };
   }
 
@@ -501,6 +556,42 @@ export class ReadModelQueries {
       [executionsProjection.name],
     );
     return rows[0] === undefined || rows[0].version >= SUMMARY_ROLLUPS_SINCE_VERSION;
+  }
+
+  /**
+   * How long humans took to approve, per bucket of the grant's occurrence time and the dimensions (the grant's worker,
+   * risk level and session; tool `''`): grants with a `requestedAt` only. Exact, from `read_models.approvals`.
+   */
+  private async approvalTimesByGroup(query: SummaryQuery, dimensions: SummaryDimension[]) {
+    const expressions: Record<SummaryDimension, string> = {
+      worker: "coalesce(requested_by_worker, '')",
+      riskLevel: "coalesce(risk_level, 'unknown')",
+      toolName: "''",
+      session: 'requested_by_session',
+    };
+    const where = new Where()
+      .add('approval_time_ms IS NOT NULL')
+      .when(query.workerId, (p) => `${expressions.worker} = ${p}`)
+      .when(query.toolName, (p) => `${expressions.toolName} = ${p}`)
+      .when(query.riskLevel, (p) => `${expressions.riskLevel} = ${p}`)
+      .when(query.sessionId, (p) => `${expressions.session} = ${p}`)
+      .when(query.from, (p) => `granted_occurred_at >= ${p}`)
+      .when(query.to, (p) => `granted_occurred_at < ${p}`);
+    const bucket = where.param(query.bucket);
+    const columns = dimensions.map((d) => `${expressions[d]} AS "${d}"`);
+    const groups = ['1', ...dimensions.map((_, i) => String(i + 2))];
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT (date_trunc(${bucket}, granted_occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket,
+              ${[...columns, ''].join(', ')} count(*)::integer AS approvals_timed,
+              round(avg(approval_time_ms)) AS approval_time_ms,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY approval_time_ms) AS approval_time_p95_ms
+         FROM read_models.approvals
+        ${where.sql()}
+        GROUP BY ${groups.join(', ')}
+        LIMIT ${MAX_SUMMARY_ROWS + 1}`,
+      where.params,
+    );
+    return rows;
   }
 
   /** Current mismatches per bucket, dimensions and kind (see `summaries`). */

@@ -2,6 +2,7 @@ import {
   approvalStreamId,
   ApproverProofInvalidError,
   ApproverProofRequiredError,
+  decisionTiming,
   type ApprovalGrantedData,
   type CommandAck,
 } from '@audit-ledger/domain';
@@ -12,7 +13,7 @@ import type { LedgerConfig } from '../../config/ledger.config.js';
 import { assertionHashOf, type ApproverProof } from '../../identity/jwt/approver-proof.js';
 import { APPROVER_PROOF } from '../../identity/jwt/jwt.tokens.js';
 import { tokenHashOf } from '../log-execution/execution-record.js';
-import { handleStreamCommand } from '../../shared/handle-stream-command.js';
+import { DECISION_DERIVED_PATHS, handleStreamCommand } from '../../shared/handle-stream-command.js';
 import { CLOCK, EVENT_STORE, LEDGER_CONFIG, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
 import { GrantApprovalCommand } from './grant-approval.command.js';
 
@@ -24,7 +25,7 @@ export class GrantApprovalHandler implements ICommandHandler<GrantApprovalComman
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(TOKEN_SECRET) private readonly tokenSecret: string,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(LEDGER_CONFIG) private readonly config: Pick<LedgerConfig, 'requireApproverProof'>,
+    @Inject(LEDGER_CONFIG) private readonly config: Pick<LedgerConfig, 'requireApproverProof' | 'maxClockSkewMs'>,
     @Inject(APPROVER_PROOF) private readonly approverProof: ApproverProof | null,
   ) {}
 
@@ -34,18 +35,20 @@ export class GrantApprovalHandler implements ICommandHandler<GrantApprovalComman
     const approver = await this.approverOf(request.approvalId, request.approvedBy, approverAssertion);
     const tokenHash = tokenHashOf(request, this.tokenSecret);
     const streamId = approvalStreamId(request.approvalId);
+    const now = this.clock.now().toISOString();
+    const timing = decisionTiming(request, now, this.config.maxClockSkewMs);
     return handleStreamCommand(this.store, {
       streamId,
       command: {
         type: 'GrantApproval',
-        data: { ...fields, ...approver, ...(tokenHash ? { tokenHash } : {}) },
-        now: this.clock.now().toISOString(),
+        data: { ...fields, ...approver, ...timing, ...(tokenHash ? { tokenHash } : {}) },
+        now,
       },
       idempotencyKey: request.approvalId,
       isOriginal: (event) => event.type === 'ApprovalGranted',
       decidedAtField: 'grantedAt',
       // A retry may carry a fresh assertion of the same approver: compared on presence like the token's HMAC.
-      derivedPaths: ['tokenHash', 'approverAssertionHash'],
+      derivedPaths: [...DECISION_DERIVED_PATHS, 'tokenHash', 'approverAssertionHash'],
       // Grants recorded before approver proofs read as unproven, so their retries still match.
       storedDefaults: { approverVerified: false },
       actor,

@@ -48,6 +48,12 @@ export function toExecutionRecord(
 /**
  * What the ledger derives from an execution on receipt and a genuine retry may see differently: the stored text of
  * the output and whether it was cut (the output cap may have changed; the full output's SHA-256 and size are
- * compared), and the token's HMAC (its key may have rotated; only whether a token came is compared).
+ * compared), the token's HMAC (its key may have rotated; only whether a token came is compared), and `occurredAt`
+ * (the receive time when the gateway sent none; the first recorded time stays).
  */
-export const EXECUTION_DERIVED_PATHS: readonly string[] = ['output.text', 'output.truncated', 'tokenHash'];
+export const EXECUTION_DERIVED_PATHS: readonly string[] = [
+  'output.text',
+  'output.truncated',
+  'tokenHash',
+  'occurredAt',
+];

@@ -1,4 +1,4 @@
-import { approvalStreamId, sessionStreamId, type CommandAck } from '@audit-ledger/domain';
+import { approvalStreamId, occurredAtToRecord, sessionStreamId, type CommandAck } from '@audit-ledger/domain';
 import { type EventStore } from '@audit-ledger/event-store';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
@@ -23,10 +23,12 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
       outputCapBytes: this.config.outputCapBytes,
       tokenSecret: this.tokenSecret,
     });
+    const now = this.clock.now().toISOString();
+    const occurredAt = occurredAtToRecord(request.occurredAt, now, this.config.maxClockSkewMs);
     const streamId = request.approvalId ? approvalStreamId(request.approvalId) : sessionStreamId(request.sessionId!);
     return appendExecution(this.store, {
       streamId,
-      command: { type: 'LogExecution', data, now: this.clock.now().toISOString() },
+      command: { type: 'LogExecution', data: { ...data, occurredAt }, now },
       idempotencyKey: request.executionId,
       isOriginal: (event) => event.type === 'ExecutionLogged' && event.data.executionId === request.executionId,
       derivedPaths: EXECUTION_DERIVED_PATHS,

@@ -1,9 +1,10 @@
-import { approvalStreamId, type CommandAck } from '@audit-ledger/domain';
+import { approvalStreamId, occurredAtToRecord, type CommandAck } from '@audit-ledger/domain';
 import { type EventStore } from '@audit-ledger/event-store';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { handleStreamCommand } from '../../shared/handle-stream-command.js';
-import { CLOCK, EVENT_STORE, type Clock } from '../../shared/tokens.js';
+import { DECISION_DERIVED_PATHS, handleStreamCommand } from '../../shared/handle-stream-command.js';
+import { type LedgerConfig } from '../../config/ledger.config.js';
+import { CLOCK, EVENT_STORE, LEDGER_CONFIG, type Clock } from '../../shared/tokens.js';
 import { RevokeApprovalCommand } from './revoke-approval.command.js';
 
 @CommandHandler(RevokeApprovalCommand)
@@ -11,16 +12,19 @@ export class RevokeApprovalHandler implements ICommandHandler<RevokeApprovalComm
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
   execute({ request, actor }: RevokeApprovalCommand): Promise<CommandAck> {
+    const now = this.clock.now().toISOString();
+    const occurredAt = occurredAtToRecord(request.occurredAt, now, this.config.maxClockSkewMs);
     return handleStreamCommand(this.store, {
       streamId: approvalStreamId(request.approvalId),
-      command: { type: 'RevokeApproval', data: request, now: this.clock.now().toISOString() },
+      command: { type: 'RevokeApproval', data: { ...request, occurredAt }, now },
       idempotencyKey: request.approvalId,
       isOriginal: (event) => event.type === 'ApprovalRevoked',
       decidedAtField: 'revokedAt',
-      derivedPaths: [],
+      derivedPaths: DECISION_DERIVED_PATHS,
       actor,
       correlationId: request.approvalId,
     });
