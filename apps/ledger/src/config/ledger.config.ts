@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  TRANSPORT_SECURITY_VARIABLES,
+  transportSecurityProblems,
+  transportSecuritySettings,
+} from './transport-security.config.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const MiB = 1024 * 1024;
@@ -110,6 +115,8 @@ export const LedgerConfigSchema = z.object({
   witnessBackoffMs: z.coerce.number().int().min(1).max(60_000).default(500),
   /** Start although the database is behind a witness: the witness head's checkpointHash (or position) abandoned. */
   acknowledgeRollback: z.string().trim().min(1).max(200).optional(),
+  /** TLS (TCP and HTTP) and NATS connection credentials: config/transport-security.config.ts. */
+  ...transportSecuritySettings,
 });
 
 export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
@@ -166,6 +173,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   witnessToken: 'LEDGER_WITNESS_TOKEN',
   witnessBackoffMs: 'LEDGER_WITNESS_BACKOFF_MS',
   acknowledgeRollback: 'LEDGER_ACKNOWLEDGE_ROLLBACK',
+  ...TRANSPORT_SECURITY_VARIABLES,
 };
 
 export class InvalidConfigError extends Error {
@@ -211,6 +219,10 @@ export function loadConfig(
     throw new InvalidConfigError(
       'Invalid configuration: LEDGER_JUDGE_MODEL: required when LEDGER_JUDGE_URL is set (the model to ask)',
     );
+  }
+  const transportSecurity = transportSecurityProblems(parsed.data);
+  if (transportSecurity.length > 0) {
+    throw new InvalidConfigError(`Invalid configuration: ${transportSecurity.join('; ')}`);
   }
   return parsed.data;
 }

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import type { TlsOptions } from 'node:tls';
+import type { LedgerConfig } from '../config/ledger.config.js';
+import { TRANSPORT_SECURITY_VARIABLES as VARIABLES, type ClientCertMode } from '../config/transport-security.config.js';
+import { assertSecretFile, assertTrustedFile } from './file-modes.js';
+
+/** What the TCP transport and the HTTP API need to speak TLS. */
+export interface ServerTls {
+  clientCert: ClientCertMode;
+  /** Options of `tls.createServer` (TCP) and of Fastify's `https` (HTTP). */
+  options: TlsOptions;
+}
+
+/**
+ * Reads the server certificate, key and client CA named by the configuration (after checking their permissions);
+ * undefined when TLS is not configured. Client certificates: `required` refuses a handshake without a valid one;
+ * `optional` asks for one and lets a connection without one through (a presented but invalid one is refused by
+ * the transport, see `clientCertificateProblem`).
+ */
+export function loadServerTls(config: LedgerConfig): ServerTls | undefined {
+  if (!config.tlsCertFile || !config.tlsKeyFile) return undefined;
+  assertSecretFile(config.tlsKeyFile, VARIABLES.tlsKeyFile);
+  assertTrustedFile(config.tlsCertFile, VARIABLES.tlsCertFile);
+  if (config.tlsCaFile) assertTrustedFile(config.tlsCaFile, VARIABLES.tlsCaFile);
+  const asking = config.tlsClientCert !== 'off';
+  return {
+    clientCert: config.tlsClientCert,
+    options: {
+      cert: readFileSync(config.tlsCertFile),
+      key: readFileSync(config.tlsKeyFile),
+      ...(asking && config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile) } : {}),
+      requestCert: asking,
+      rejectUnauthorized: config.tlsClientCert === 'required',
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: config.tlsHandshakeTimeoutMs,
+    },
+  };
+}
