@@ -119,8 +119,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
 
     const inputGuard = new HttpInputGuard();
     const adapter = new FastifyAdapter({
-      ...httpServerOptions(config),
-      ...(tls ? { https: tls.options } : {}),
+      ...httpServerOptions(config, tls?.http),
       clientErrorHandler: inputGuard.clientErrorHandler,
     });
     adapter.getInstance().server.maxConnections = config.httpMaxConnections;

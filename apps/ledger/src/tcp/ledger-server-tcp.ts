@@ -31,7 +31,7 @@ export class LedgerServerTcp extends ServerTCP {
       host: options.host,
       port: options.port,
       socketClass: boundedJsonSocketClass(state, logger, { countedAtAccept: Boolean(tls) }),
-      ...(tls ? { tlsOptions: tls.options } : {}),
+      ...(tls ? { tlsOptions: tls.tcp } : {}),
     });
     if (!tls) return;
     // ServerTCP built its server in its constructor (init): listen on it now.

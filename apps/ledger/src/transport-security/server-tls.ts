@@ -7,13 +7,18 @@ import { assertSecretFile, assertTrustedFile } from './file-modes.js';
 /** What the TCP transport and the HTTP API need to speak TLS. */
 export interface ServerTls {
   clientCert: ClientCertMode;
-  /** Options of `tls.createServer` (TCP) and of Fastify's `https` (HTTP). */
-  options: TlsOptions;
+  /** Options of the TCP transport's `tls.createServer`: the server certificate and the client-certificate policy. */
+  tcp: TlsOptions;
+  /**
+   * Options of the HTTP API's `https` server: the same certificate, no client certificates (HTTP callers present a
+   * bearer credential; browsers and dashboards would not hold one).
+   */
+  http: TlsOptions;
 }
 
 /**
  * Reads the server certificate, key and client CA named by the configuration (after checking their permissions);
- * undefined when TLS is not configured. Client certificates: `required` refuses a handshake without a valid one;
+ * undefined when TLS is not configured. Client certificates (TCP only): `required` refuses a handshake without a valid one;
  * `optional` asks for one and lets a connection without one through (a presented but invalid one is refused by
  * the transport, see `clientCertificateProblem`).
  */
@@ -23,16 +28,20 @@ export function loadServerTls(config: LedgerConfig): ServerTls | undefined {
   assertTrustedFile(config.tlsCertFile, VARIABLES.tlsCertFile);
   if (config.tlsCaFile) assertTrustedFile(config.tlsCaFile, VARIABLES.tlsCaFile);
   const asking = config.tlsClientCert !== 'off';
+  const server: TlsOptions = {
+    cert: readFileSync(config.tlsCertFile),
+    key: readFileSync(config.tlsKeyFile),
+    minVersion: 'TLSv1.2',
+    handshakeTimeout: config.tlsHandshakeTimeoutMs,
+  };
   return {
     clientCert: config.tlsClientCert,
-    options: {
-      cert: readFileSync(config.tlsCertFile),
-      key: readFileSync(config.tlsKeyFile),
+    tcp: {
+      ...server,
       ...(asking && config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile) } : {}),
       requestCert: asking,
       rejectUnauthorized: config.tlsClientCert === 'required',
-      minVersion: 'TLSv1.2',
-      handshakeTimeout: config.tlsHandshakeTimeoutMs,
     },
+    http: server,
   };
 }
