@@ -50,7 +50,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
   // Before anything starts: no credentials in clear beyond this machine, key files private, TLS material readable.
   assertNoPlaintextExposure(config);
   const tls = loadServerTls(config);
-  const natsOptions = config.transport === 'nats' ? natsConnectionOptions(config) : undefined;
+  const nats = config.transport === 'nats' ? natsConnectionOptions(config) : undefined;
   const database = await resolveDatabase(config, logger);
   const cleanups: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -161,8 +161,8 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       frameTimeoutMs: config.tcpFrameTimeoutMs,
     });
     app.connectMicroservice<MicroserviceOptions>(
-      natsOptions
-        ? { strategy: new LedgerServerNats(natsOptions, logger) }
+      nats
+        ? { strategy: new LedgerServerNats(nats, logger) }
         : {
             strategy: new LedgerServerTcp(
               { host: config.tcpHost, port: tcpPort, ...(tls ? { tls } : {}) },
