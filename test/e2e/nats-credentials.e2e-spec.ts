@@ -1,3 +1,4 @@
+import { LedgerClient, silentLogger } from '@audit-ledger/client';
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
 import { ClientProxyFactory, Transport, type NatsOptions } from '@nestjs/microservices';
@@ -99,6 +100,29 @@ type ClientAuth = Omit<NonNullable<NatsOptions['options']>, 'servers'>;
     it('given the right token, then the ledger connects and serves commands', async () => {
       const ack = await grantThrough(server, { natsToken: 'tok-0123456789abcdef' }, { token: 'tok-0123456789abcdef' });
       expect(ack).toMatchObject({ duplicate: false });
+    });
+
+    it('given the LedgerClient with natsCredentials, then its command is acknowledged', async () => {
+      const ledger = await startTestLedger(database.url, {
+        transport: 'nats',
+        natsUrl: server.url,
+        natsToken: 'tok-0123456789abcdef',
+        checkpointsEnabled: false,
+      });
+      const client = new LedgerClient({
+        transport: 'nats',
+        servers: [server.url],
+        natsCredentials: { token: 'tok-0123456789abcdef' },
+        spoolDir: mkdtempSync(join(dir, 'spool-')),
+        backgroundDrain: false,
+        logger: silentLogger,
+      });
+      try {
+        expect(await client.grantApproval(anApproval())).toMatchObject({ status: 'acknowledged' });
+      } finally {
+        await client.close();
+        await ledger.close();
+      }
     });
 
     it('given a wrong token, then the ledger refuses to start naming LEDGER_NATS_TOKEN', async () => {

@@ -1,7 +1,8 @@
+import { LedgerClient, silentLogger } from '@audit-ledger/client';
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -135,6 +136,27 @@ describeWithOpenssl('TLS on the TCP transport, client certificates required', ()
     expect(ack).toMatchObject({ streamId: `approval-${approval.approvalId}`, duplicate: false });
     const [row] = await t.sql<{ type: string }>('SELECT type FROM ledger.events WHERE stream_id = $1', [ack.streamId]);
     expect(row?.type).toBe('ApprovalGranted');
+  });
+
+  it('given the LedgerClient with its tls option (file paths), then its command is acknowledged', async () => {
+    const gateway = pki.client('gateway.example');
+    const spoolDir = mkdtempSync(join(pki.dir, 'spool-'));
+    const ledgerClient = new LedgerClient({
+      host: '127.0.0.1',
+      port: t.ledger.tcpPort,
+      tls: { ca: pki.ca.certFile, cert: gateway.certFile, key: gateway.keyFile, servername: 'localhost' },
+      spoolDir,
+      backgroundDrain: false,
+      logger: silentLogger,
+    });
+    try {
+      expect(await ledgerClient.grantApproval(anApproval())).toMatchObject({
+        status: 'acknowledged',
+        ack: { duplicate: false },
+      });
+    } finally {
+      await ledgerClient.close();
+    }
   });
 
   it('given the connection cap is full of handshakes that never complete, then a further connection is closed before its handshake, and served once they leave', async () => {
