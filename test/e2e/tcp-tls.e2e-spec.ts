@@ -306,6 +306,22 @@ describeWithOpenssl('starting without TLS beyond loopback, or with key files ope
     await expect(start).rejects.toThrow(`chmod 600 ${key}`);
   });
 
+  it('given a client-certificate principals file with an unknown role, then the ledger refuses to start naming it', async () => {
+    const principals = join(pki.dir, 'bad-principals.json');
+    writeFileSync(principals, JSON.stringify([{ cn: 'gw', name: 'gw', roles: ['root'] }]));
+    const start = startLedger({
+      ...base,
+      tlsCertFile: pki.server.certFile,
+      tlsKeyFile: pki.server.keyFile,
+      tlsCaFile: pki.ca.certFile,
+      tlsClientCert: 'optional',
+      tlsClientPrincipalsFile: principals,
+    });
+
+    await expect(start).rejects.toMatchObject({ code: 'CONFIG.INVALID' });
+    await expect(start).rejects.toThrow(`LEDGER_TLS_CLIENT_PRINCIPALS_FILE=${principals}`);
+  });
+
   it('given a client CA file writable by others, then the ledger refuses to start', async () => {
     const ca = join(pki.dir, 'open-ca.crt');
     writeFileSync(ca, pki.ca.cert);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TlsOptions } from 'node:tls';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { TRANSPORT_SECURITY_VARIABLES as VARIABLES, type ClientCertMode } from '../config/transport-security.config.js';
+import { loadCertificatePrincipals, type CertificatePrincipalOf } from '../tcp/client-certificate.js';
 import { assertSecretFile, assertTrustedFile } from './file-modes.js';
 
 /** What the TCP transport and the HTTP API need to speak TLS. */
@@ -14,6 +15,11 @@ export interface ServerTls {
    * bearer credential; browsers and dashboards would not hold one).
    */
   http: TlsOptions;
+  /**
+   * The principal of a TCP connection's verified client certificate (`LEDGER_TLS_CLIENT_PRINCIPALS_FILE`, read and
+   * checked at start); wrap it with `tcpConnectionPrincipal` for the guards' CONNECTION_PRINCIPAL.
+   */
+  certificatePrincipalOf?: CertificatePrincipalOf;
 }
 
 /**
@@ -27,6 +33,9 @@ export function loadServerTls(config: LedgerConfig): ServerTls | undefined {
   assertSecretFile(config.tlsKeyFile, VARIABLES.tlsKeyFile);
   assertTrustedFile(config.tlsCertFile, VARIABLES.tlsCertFile);
   if (config.tlsCaFile) assertTrustedFile(config.tlsCaFile, VARIABLES.tlsCaFile);
+  if (config.tlsClientPrincipalsFile) {
+    assertTrustedFile(config.tlsClientPrincipalsFile, VARIABLES.tlsClientPrincipalsFile);
+  }
   const asking = config.tlsClientCert !== 'off';
   const server: TlsOptions = {
     cert: readFileSync(config.tlsCertFile),
@@ -43,5 +52,8 @@ export function loadServerTls(config: LedgerConfig): ServerTls | undefined {
       rejectUnauthorized: config.tlsClientCert === 'required',
     },
     http: server,
+    ...(config.tlsClientPrincipalsFile
+      ? { certificatePrincipalOf: loadCertificatePrincipals(config.tlsClientPrincipalsFile) }
+      : {}),
   };
 }
