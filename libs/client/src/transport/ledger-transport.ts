@@ -36,10 +36,10 @@ class LoggedTcpClient extends ClientTCP {
 /** Nest's NATS client, presenting credentials at the NATS server (read when it first connects). */
 class CredentialedNatsClient extends ClientNats {
   constructor(
-    servers: string[],
+    options: ConstructorParameters<typeof ClientNats>[0],
     private readonly credentials: NatsCredentials,
   ) {
-    super({ servers });
+    super(options);
   }
 
   override async createClient(): ReturnType<ClientNats['createClient']> {
@@ -62,7 +62,7 @@ export class NestLedgerTransport implements LedgerTransport {
     const proxy: MessageClient =
       connection.transport === 'nats'
         ? connection.natsCredentials
-          ? new CredentialedNatsClient(connection.servers, connection.natsCredentials)
+          ? new CredentialedNatsClient({ servers: connection.servers }, connection.natsCredentials)
           : new ClientNats({ servers: connection.servers })
         : new LoggedTcpClient(
             {
