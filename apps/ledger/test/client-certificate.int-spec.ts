@@ -9,9 +9,12 @@ import {
   type CertificateFiles,
   type TestPki,
 } from '../../../test/support/test-certificates.js';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { JsonSocket, TcpContext } from '@nestjs/microservices';
 import {
   CertificatePrincipalsFileError,
   loadCertificatePrincipals,
+  tcpConnectionPrincipal,
   type CertificatePrincipalOf,
 } from '../src/tcp/client-certificate.js';
 
@@ -26,6 +29,8 @@ describeWithOpenssl('client certificates → principals (LEDGER_TLS_CLIENT_PRINC
   let principalOf: CertificatePrincipalOf;
   /** The principal the server side saw for each connection, in order. */
   const seen: (Principal | undefined)[] = [];
+  /** What `tcpConnectionPrincipal` gave for the same connection: for a TCP call, and for an HTTP one. */
+  const seenByGuard: [Principal | undefined, Principal | undefined][] = [];
 
   beforeAll(async () => {
     pki = createTestPki();
@@ -46,6 +51,12 @@ describeWithOpenssl('client certificates → principals (LEDGER_TLS_CLIENT_PRINC
       { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: false },
       (socket) => {
         seen.push(principalOf(socket));
+        // What the guards see: the call's RPC context holds Nest's socket wrapper of this TLS socket.
+        const rpc = new ExecutionContextHost([{}, new TcpContext([new JsonSocket(socket), 'approvals.grant'])]);
+        rpc.setType('rpc');
+        const http = new ExecutionContextHost([{}, {}]);
+        http.setType('http');
+        seenByGuard.push([tcpConnectionPrincipal(principalOf)(rpc), tcpConnectionPrincipal(principalOf)(http)]);
         socket.end('done');
       },
     );
@@ -84,6 +95,12 @@ describeWithOpenssl('client certificates → principals (LEDGER_TLS_CLIENT_PRINC
       name: 'gw-by-cn',
       roles: ['gateway'],
     });
+  });
+
+  it("given a TCP call on that connection, then the guards' connection principal is the certificate's, and none for HTTP", async () => {
+    const principal = await principalFor(pki.client('gateway.example'));
+    expect(seenByGuard.at(-1)).toEqual([principal, undefined]);
+    expect(principal?.id).toBe('cert:gw-by-cn');
   });
 
   it('given a certificate whose SHA-256 fingerprint is listed (any case, colons or not), then it is that principal', async () => {
