@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { firstValueFrom } from 'rxjs';
 import { startLedger } from '../../apps/ledger/src/index.js';
 import { anApproval } from '../support/fixtures.js';
@@ -198,12 +198,31 @@ describeWithOpenssl('TLS on the TCP transport, client certificates optional; lim
       tcpMaxBufferedBytes: 1024 * 1024,
       tcpFrameTimeoutMs: 1_000,
       tcpIdleTimeoutMs: 1_500,
+      httpHeadersTimeoutMs: 1_000,
+      httpRequestTimeoutMs: 2_000,
       checkpointsEnabled: false,
     });
   });
   afterAll(async () => {
     await t?.stop();
     pki?.remove();
+  });
+
+  it('given an HTTPS client trickling its request headers, then the HTTP deadlines still close it', async () => {
+    const socket = connectTls({ host: '127.0.0.1', port: t.ledger.httpPort, ca: pki.ca.cert, servername: 'localhost' });
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    const headers = 'GET /health HTTP/1.1\r\nHost: ledger\r\nX-Slow: ' + 'a'.repeat(500) + '\r\n\r\n';
+    let sent = 0;
+    const trickle = setInterval(() => socket.write(headers.slice(sent, ++sent)), 100);
+    try {
+      expect(await settlesWithin(closed, 20_000)).toBe(true);
+      expect(sent).toBeLessThan(headers.length);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
   });
 
   it('given a client without a certificate, then it is served', async () => {
