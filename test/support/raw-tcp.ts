@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
@@ -26,11 +27,14 @@ export interface RawConnection {
   destroy(): void;
 }
 
-export async function connectRaw(port: number): Promise<RawConnection> {
-  const socket = connect({ host: '127.0.0.1', port });
+/** With `tls`, the connection speaks TLS (resolves once the handshake is done, on the client's side). */
+export async function connectRaw(port: number, tls?: ConnectionOptions): Promise<RawConnection> {
+  const socket = tls
+    ? connectTls({ host: '127.0.0.1', port, servername: 'localhost', ...tls })
+    : connect({ host: '127.0.0.1', port });
   socket.on('error', () => undefined); // resets after the ledger refused a frame are expected
   await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
+    socket.once(tls ? 'secureConnect' : 'connect', resolve);
     socket.once('error', reject);
   });
   const replies: ReplyPacket[] = [];

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { ProjectionRunner, projectionsWithReconciliation } from '@audit-ledger/read-models';
 import { NestFactory } from '@nestjs/core';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { parkedEventAlert } from './alerts/parked-event-alert.js';
@@ -28,7 +28,10 @@ import { LedgerServerNats } from './nats/ledger-server-nats.js';
 import { HttpInputGuard, queryParametersByRoute } from './shared/http-input-guard.js';
 import { httpServerOptions } from './shared/http-server-options.js';
 import { ensurePrivateDirectory } from './shared/private-directory.js';
-import { boundedJsonSocketClass, TcpServerState } from './tcp/index.js';
+import { LedgerServerTcp, TcpServerState } from './tcp/index.js';
+import { assertNoPlaintextExposure } from './transport-security/loopback-only.js';
+import { natsConnectionOptions } from './transport-security/nats-credentials.js';
+import { loadServerTls } from './transport-security/server-tls.js';
 
 export interface RunningLedger {
   config: LedgerConfig;
@@ -54,6 +57,10 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
   const config = loadConfig(overrides);
   const logger = createLogger(config.logLevel);
   assertSecretFilesPrivate(config.dataDir);
+  // Before anything starts: no credentials in clear beyond this machine, key files private, TLS material readable.
+  assertNoPlaintextExposure(config);
+  const tls = loadServerTls(config);
+  const nats = config.transport === 'nats' ? natsConnectionOptions(config) : undefined;
   const database = await resolveDatabase(config, logger);
   const cleanups: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -133,7 +140,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
 
     const inputGuard = new HttpInputGuard();
     const adapter = new FastifyAdapter({
-      ...httpServerOptions(config),
+      ...httpServerOptions(config, tls?.http),
       clientErrorHandler: inputGuard.clientErrorHandler,
     });
     adapter.getInstance().server.maxConnections = config.httpMaxConnections;
@@ -178,11 +185,14 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       frameTimeoutMs: config.tcpFrameTimeoutMs,
     });
     app.connectMicroservice<MicroserviceOptions>(
-      config.transport === 'nats'
-        ? { strategy: new LedgerServerNats({ servers: [config.natsUrl] }, logger) }
+      nats
+        ? { strategy: new LedgerServerNats(nats, logger) }
         : {
-            transport: Transport.TCP,
-            options: { host: config.tcpHost, port: tcpPort, socketClass: boundedJsonSocketClass(tcpState, logger) },
+            strategy: new LedgerServerTcp(
+              { host: config.tcpHost, port: tcpPort, ...(tls ? { tls } : {}) },
+              tcpState,
+              logger,
+            ),
           },
       { inheritAppConfig: true }, // the RPC handlers get the APP_FILTER that shapes errors
     );
@@ -193,7 +203,8 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       {
         transport: config.transport,
         tcp: `${config.tcpHost}:${tcpPort}`,
-        http: `${config.httpHost}:${httpPort}`,
+        http: `${tls ? 'https' : 'http'}://${config.httpHost}:${httpPort}`,
+        tls: tls ? { clientCert: tls.clientCert } : false,
         embedded: Boolean(database.embedded),
       },
       'audit-ledger is ready',

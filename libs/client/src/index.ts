@@ -26,6 +26,7 @@ export {
   type LedgerConnection,
 } from './transport/ledger-transport.js';
 export { DEFAULT_MAX_FRAME_BYTES, tcpFrameBytes } from './transport/frame-size.js';
+export type { ClientTlsOptions, NatsCredentials, PemSource } from './transport/connection-security.js';
 export { isDefinitiveRefusal, type SendOutcome } from './transport/send-outcome.js';
 export { SPOOL_FILES } from './spool/spool.js';
 export type { DrainReport, DrainedEntry } from './spool/spool-drain.js';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { badInput, CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { formatStream } from '../shared/format-stream.js';
 import { ErrorReply, StreamReply } from '../shared/stream-reply.js';
@@ -13,14 +14,12 @@ export function registerRead(program: Command, io: CliIo): void {
     .argument('<stream>', 'stream id: approval-<approvalId> or session-<sessionId>')
     .option('--json', 'print the events as JSON, as the API returns them', false)
     .action(async (streamId: string, flags: { json: boolean }, command: Command) => {
-      const { host, httpPort } = connectionOf(command);
-      const url = `http://${host}:${httpPort}/v1/streams/${encodeURIComponent(streamId)}`;
-      const response = await fetch(url).catch((error: unknown) => {
+      const connection = connectionOf(command);
+      const base = ledgerHttpBase(connection);
+      const url = `${base}/v1/streams/${encodeURIComponent(streamId)}`;
+      const response = await ledgerFetch(connection, url).catch((error: unknown) => {
         const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-        throw new CliFailure(
-          EXIT_CODES.failure,
-          `the ledger's HTTP API at ${host}:${httpPort} does not answer (${cause})`,
-        );
+        throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);
       });
       const body: unknown = await response.json().catch(() => undefined);
       if (!response.ok) throw failureOf(response.status, body, streamId);

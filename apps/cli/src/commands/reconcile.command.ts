@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { badInput, CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { ErrorReply } from '../shared/stream-reply.js';
 
@@ -71,20 +72,17 @@ export function registerReconcile(program: Command, io: CliIo): void {
     )
     .option('--json', 'print the ledger’s answer as JSON', false)
     .action(async (flags: { since: string; json: boolean }, command: Command) => {
-      const { host, httpPort } = connectionOf(command);
-      const base = `http://${host}:${httpPort}`;
+      const connection = connectionOf(command);
+      const base = ledgerHttpBase(connection);
       const call = async (method: string, path: string, body?: unknown) => {
-        const response = await fetch(`${base}${path}`, {
+        const response = await ledgerFetch(connection, `${base}${path}`, {
           method,
           ...(body === undefined
             ? {}
             : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
         }).catch((error: unknown) => {
           const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-          throw new CliFailure(
-            EXIT_CODES.failure,
-            `the ledger's HTTP API at ${host}:${httpPort} does not answer (${cause})`,
-          );
+          throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);
         });
         const reply: unknown = await response.json().catch(() => undefined);
         if (!response.ok) {

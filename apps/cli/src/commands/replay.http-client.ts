@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
 /** Who reads, for the ledger's audit of reads (`x-ledger-actor`): LEDGER_ACTOR, else the OS user. */
@@ -16,12 +17,14 @@ export function actorName(): string {
 
 /** Starts a GET on the ledger's HTTP API (the body is not read yet); an unreachable ledger becomes a CliFailure. */
 export async function openLedgerGet(command: Command, path: string): Promise<Response> {
-  const { host, httpPort } = connectionOf(command);
-  const url = `http://${host}:${httpPort}${path}`;
-  return fetch(url, { headers: { 'x-ledger-actor': actorName() } }).catch((error: unknown) => {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${host}:${httpPort} does not answer (${cause})`);
-  });
+  const connection = connectionOf(command);
+  const base = ledgerHttpBase(connection);
+  return ledgerFetch(connection, `${base}${path}`, { headers: { 'x-ledger-actor': actorName() } }).catch(
+    (error: unknown) => {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);
+    },
+  );
 }
 
 /** The ledger's error body (`{ error: { code, message, issues? } }`), or undefined when the body is something else. */

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { cliLogger } from '../shared/cli-logger.js';
+import { clientTlsOf } from '../shared/ledger-http.js';
 import { connectionOf } from '../shared/connection-options.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
@@ -25,6 +26,7 @@ export function registerSpoolDrain(program: Command, io: CliIo): void {
       const client = new LedgerClient({
         host: connection.host,
         port: connection.port,
+        ...(clientTlsOf(connection) ? { tls: clientTlsOf(connection)! } : {}),
         spoolDir,
         requestTimeoutMs: connection.timeout,
         maxFrameBytes: connection.maxFrameBytes,

@@ -9,6 +9,12 @@ export interface ConnectionOptions {
   spoolDir: string;
   timeout: number;
   maxFrameBytes: number;
+  /** The ledger's HTTP API when not `http(s)://<host>:<httpPort>` (a proxy, another scheme). */
+  httpUrl?: string;
+  /** TLS: the CA that issued the ledger's certificate, and the client certificate and key when it asks for one. */
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export const parsePort = (value: string): number => {
@@ -52,7 +58,23 @@ export function addConnectionOptions(program: Command): Command {
         .env('LEDGER_TCP_MAX_FRAME_BYTES')
         .argParser(parsePositiveInteger)
         .default(DEFAULT_MAX_FRAME_BYTES),
-    );
+    )
+    .addOption(
+      new Option('--http-url <url>', "the ledger's HTTP API (default: http(s)://<host>:<http-port>)").env(
+        'LEDGER_HTTP_URL',
+      ),
+    )
+    .addOption(
+      new Option('--tls-ca <file>', "CA of the ledger's TLS certificate: TCP and HTTP then use TLS (https)").env(
+        'LEDGER_TLS_CA_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'client certificate, when the ledger asks for one').env(
+        'LEDGER_TLS_CLIENT_CERT_FILE',
+      ),
+    )
+    .addOption(new Option('--tls-key <file>', 'key of --tls-cert').env('LEDGER_TLS_CLIENT_KEY_FILE'));
 }
 
 export function connectionOf(command: Command): ConnectionOptions {

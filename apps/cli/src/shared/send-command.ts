@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { badInput, CliFailure } from './cli-failure.js';
 import type { CliIo } from './cli-io.js';
 import { cliLogger } from './cli-logger.js';
+import { clientTlsOf } from './ledger-http.js';
 import { connectionOf } from './connection-options.js';
 import { EXIT_CODES } from './exit-codes.js';
 
@@ -35,6 +36,7 @@ export async function sendCommand(
   const client = new LedgerClient({
     host: connection.host,
     port: connection.port,
+    ...(clientTlsOf(connection) ? { tls: clientTlsOf(connection)! } : {}),
     spoolDir: connection.spoolDir,
     requestTimeoutMs: connection.timeout,
     maxFrameBytes: connection.maxFrameBytes,

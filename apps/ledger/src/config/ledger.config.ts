@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { insecureKeySourceProblem, OIDC_ALGORITHMS, parseRoleMap } from '../identity/jwt/oidc-options.js';
+import {
+  TRANSPORT_SECURITY_VARIABLES,
+  transportSecurityProblems,
+  transportSecuritySettings,
+} from './transport-security.config.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const MiB = 1024 * 1024;
@@ -144,6 +149,8 @@ export const LedgerConfigSchema = z.object({
   approverAudience: z.string().trim().min(1).max(1024).optional(),
   /** Refuse grants without a valid `approverAssertion` (APPROVAL.APPROVER_PROOF_REQUIRED). */
   requireApproverProof: flag.default(false),
+  /** TLS (TCP and HTTP) and NATS connection credentials: config/transport-security.config.ts. */
+  ...transportSecuritySettings,
 });
 
 export type LedgerConfig = z.output<typeof LedgerConfigSchema>;
@@ -213,6 +220,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   oidcJwksCooldownMs: 'LEDGER_OIDC_JWKS_COOLDOWN_MS',
   approverAudience: 'LEDGER_APPROVER_AUDIENCE',
   requireApproverProof: 'LEDGER_REQUIRE_APPROVER_PROOF',
+  ...TRANSPORT_SECURITY_VARIABLES,
 };
 
 export class InvalidConfigError extends Error {
@@ -260,6 +268,10 @@ export function loadConfig(
     );
   }
   checkOidc(parsed.data);
+  const transportSecurity = transportSecurityProblems(parsed.data);
+  if (transportSecurity.length > 0) {
+    throw new InvalidConfigError(`Invalid configuration: ${transportSecurity.join('; ')}`);
+  }
   return parsed.data;
 }
 

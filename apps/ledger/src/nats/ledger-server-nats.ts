@@ -1,5 +1,6 @@
-import { ServerNats, type NatsOptions } from '@nestjs/microservices';
+import { ServerNats } from '@nestjs/microservices';
 import type { Logger } from 'pino';
+import { natsConnectError, type NatsConnection } from '../transport-security/nats-credentials.js';
 
 /** The part of a NATS message read here (`@nats-io/nats-core`'s `Msg`). */
 interface NatsMessage {
@@ -17,10 +18,15 @@ interface NatsMessage {
  */
 export class LedgerServerNats extends ServerNats {
   constructor(
-    options: NonNullable<NatsOptions['options']>,
+    private readonly connection: NatsConnection,
     private readonly log: Logger,
   ) {
-    super(options);
+    super(connection.options);
+  }
+
+  /** A refused or failed connection fails the start with a message naming the server, the credential and the fix. */
+  override async listen(callback: (error?: unknown) => void): Promise<void> {
+    await super.listen((error?: unknown) => callback(error ? natsConnectError(this.connection, error) : undefined));
   }
 
   override async handleMessage(channel: string, natsMsg: NatsMessage): Promise<unknown> {

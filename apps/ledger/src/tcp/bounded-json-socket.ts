@@ -1,13 +1,25 @@
 import type { Type } from '@nestjs/common';
 import { TcpSocket } from '@nestjs/microservices/helpers/tcp-socket.js';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { FrameReader, type FrameError } from './frame-reader.js';
 import { CLOSE_LINGER_MS, MAX_IN_FLIGHT_PER_CONNECTION, REPLY_DRAIN_MS, type TcpServerState } from './tcp-limits.js';
 
 /** Every way the TCP transport refuses a connection or a frame; the reply carries it as `err.error.code`. */
 export type TcpErrorCode =
-  FrameError['code'] | 'TCP.FRAME_TIMEOUT' | 'TCP.IDLE_TIMEOUT' | 'TCP.TOO_MANY_CONNECTIONS' | 'TCP.BUSY';
+  | FrameError['code']
+  | 'TCP.FRAME_TIMEOUT'
+  | 'TCP.IDLE_TIMEOUT'
+  | 'TCP.TOO_MANY_CONNECTIONS'
+  | 'TCP.BUSY'
+  | 'TCP.CLIENT_CERT_REFUSED';
+
+/** How the server counts connections against the cap. */
+export interface SocketAdmission {
+  /** The server counted this connection when it was accepted (TLS: handshakes count too); do not count it again. */
+  countedAtAccept: boolean;
+}
 
 /** Replies queued for a peer that does not read them, beyond which the connection is cut. */
 const MAX_SEND_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -43,19 +55,25 @@ export class BoundedJsonSocket extends TcpSocket {
     socket: Socket,
     private readonly state: TcpServerState,
     private readonly logger: Logger,
+    admission: SocketAdmission = { countedAtAccept: false },
   ) {
     super(socket);
     this.reader = new FrameReader(state.limits.maxFrameBytes);
     socket.setNoDelay(true); // acks are small and latency-critical: no Nagle delay
     socket.once('close', () => this.onClose());
-    if (!state.tryOpen()) {
+    const certificateProblem = clientCertificateProblem(socket);
+    if (certificateProblem) {
+      this.closeWithError('TCP.CLIENT_CERT_REFUSED', certificateProblem);
+      return;
+    }
+    if (!admission.countedAtAccept && !state.tryOpen()) {
       this.closeWithError(
         'TCP.TOO_MANY_CONNECTIONS',
         `the ledger accepts at most ${state.limits.maxConnections} TCP connections; retry later`,
       );
       return;
     }
-    this.counted = true;
+    this.counted = !admission.countedAtAccept; // else the server uncounts it when the raw socket closes
     if (state.limits.idleTimeoutMs > 0) {
       socket.setTimeout(state.limits.idleTimeoutMs);
       socket.on('timeout', () => this.onIdle());
@@ -270,12 +288,29 @@ export class BoundedJsonSocket extends TcpSocket {
 }
 
 /** Binds a socket class to one server's shared state (Nest constructs it with the raw socket only). */
-export function boundedJsonSocketClass(state: TcpServerState, logger: Logger): Type<TcpSocket> {
+export function boundedJsonSocketClass(
+  state: TcpServerState,
+  logger: Logger,
+  admission: SocketAdmission = { countedAtAccept: false },
+): Type<TcpSocket> {
   return class LedgerJsonSocket extends BoundedJsonSocket {
     constructor(socket: Socket) {
-      super(socket, state, logger);
+      super(socket, state, logger, admission);
     }
   };
+}
+
+/**
+ * A client certificate presented but not verified against the CA (possible when client certificates are optional:
+ * the handshake then lets it through): refused rather than treated as no certificate.
+ */
+function clientCertificateProblem(socket: Socket): string | undefined {
+  if (!(socket instanceof TLSSocket) || socket.authorized) return undefined;
+  const presented = Boolean(socket.getPeerCertificate()?.raw);
+  return presented
+    ? `the client certificate is not trusted (${String(socket.authorizationError)}): present one issued by the ` +
+        "ledger's client CA, or none"
+    : undefined;
 }
 
 function frameOf(message: unknown): string {

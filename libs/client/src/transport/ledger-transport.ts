@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { ClientNats, ClientTCP, type ClientProxy } from '@nestjs/microservices';
+import type { ConnectionOptions } from 'node:tls';
 import { firstValueFrom, timeout } from 'rxjs';
 import { describeError, type ClientLogger } from '../logging/client-logger.js';
+import { natsAuthOptions, tcpTlsOptions, type ClientTlsOptions, type NatsCredentials } from './connection-security.js';
 import { outcomeOfFailure, outcomeOfReply, type SendOutcome } from './send-outcome.js';
 
 /** Sends one command and says what came of it. Never throws: failures are outcomes. */
@@ -11,7 +13,8 @@ export interface LedgerTransport {
 }
 
 export type LedgerConnection =
-  { transport?: 'tcp'; host?: string; port?: number } | { transport: 'nats'; servers: string[] };
+  | { transport?: 'tcp'; host?: string; port?: number; tls?: ClientTlsOptions }
+  | { transport: 'nats'; servers: string[]; natsCredentials?: NatsCredentials };
 
 export const DEFAULT_TCP_HOST = '127.0.0.1';
 export const DEFAULT_TCP_PORT = 4100;
@@ -19,7 +22,7 @@ export const DEFAULT_TCP_PORT = 4100;
 /** Nest's TCP client, with socket errors (a reset during an outage) sent to our logger instead of Nest's console. */
 class LoggedTcpClient extends ClientTCP {
   constructor(
-    options: { host: string; port: number },
+    options: { host: string; port: number; tlsOptions?: ConnectionOptions },
     private readonly log: ClientLogger,
   ) {
     super(options);
@@ -27,6 +30,21 @@ class LoggedTcpClient extends ClientTCP {
 
   override handleError(error: unknown): void {
     this.log.warn(describeError(error), 'ledger connection error');
+  }
+}
+
+/** Nest's NATS client, presenting credentials at the NATS server (read when it first connects). */
+class CredentialedNatsClient extends ClientNats {
+  constructor(
+    options: ConstructorParameters<typeof ClientNats>[0],
+    private readonly credentials: NatsCredentials,
+  ) {
+    super(options);
+  }
+
+  override async createClient(): ReturnType<ClientNats['createClient']> {
+    Object.assign(this.options, await natsAuthOptions(this.credentials));
+    return super.createClient();
   }
 }
 
@@ -43,9 +61,15 @@ export class NestLedgerTransport implements LedgerTransport {
   static create(connection: LedgerConnection, timeoutMs: number, logger: ClientLogger): NestLedgerTransport {
     const proxy: MessageClient =
       connection.transport === 'nats'
-        ? new ClientNats({ servers: connection.servers })
+        ? connection.natsCredentials
+          ? new CredentialedNatsClient({ servers: connection.servers }, connection.natsCredentials)
+          : new ClientNats({ servers: connection.servers })
         : new LoggedTcpClient(
-            { host: connection.host ?? DEFAULT_TCP_HOST, port: connection.port ?? DEFAULT_TCP_PORT },
+            {
+              host: connection.host ?? DEFAULT_TCP_HOST,
+              port: connection.port ?? DEFAULT_TCP_PORT,
+              ...(connection.tls ? { tlsOptions: tcpTlsOptions(connection.tls) } : {}),
+            },
             logger,
           );
     return new NestLedgerTransport(proxy, timeoutMs);
