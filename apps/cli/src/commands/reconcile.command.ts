@@ -5,6 +5,7 @@ import type { CliIo } from '../shared/cli-io.js';
 import { connectionOf } from '../shared/connection-options.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { ErrorReply } from '../shared/stream-reply.js';
+import { registerReconcileTest } from './reconcile-test.command.js';
 
 /** What `POST /v1/reconciliation/rerun` answers (apps/ledger `RerunReport`). */
 const RerunReply = z.object({
@@ -61,16 +62,22 @@ const POLL_MS = 500;
  * ledger stops before its next execution) and prints what it did. Exits 1 when the job was cancelled or failed.
  */
 export function registerReconcile(program: Command, io: CliIo): void {
-  program
+  const reconcile = program
     .command('reconcile')
-    .description('re-run reconciliation over recorded executions; records and prints only changed verdicts')
-    .requiredOption(
+    .description(
+      're-run reconciliation over recorded executions (records and prints only changed verdicts); ' +
+        '`reconcile test` scores the reconciler on labelled cases',
+    )
+    // Not `requiredOption`: commander would then demand it of the `test` subcommand too.
+    .option(
       '--since <instant|position>',
-      'executions recorded at/after an ISO instant, or after a position',
+      'executions recorded at/after an ISO instant, or after a position (required)',
       parseSince,
     )
     .option('--json', 'print the ledger’s answer as JSON', false)
-    .action(async (flags: { since: string; json: boolean }, command: Command) => {
+    .action(async (flags: { since?: string; json: boolean }, command: Command) => {
+      if (flags.since === undefined) command.error("error: required option '--since <instant|position>' not specified");
+      const since = flags.since;
       const { host, httpPort } = connectionOf(command);
       const base = `http://${host}:${httpPort}`;
       const call = async (method: string, path: string, body?: unknown) => {
@@ -98,7 +105,7 @@ export function registerReconcile(program: Command, io: CliIo): void {
         return { job: job.data, body: reply };
       };
 
-      let { job, body } = await call('POST', '/v1/reconciliation/rerun', { since: flags.since });
+      let { job, body } = await call('POST', '/v1/reconciliation/rerun', { since });
       const path = `/v1/reconciliation/reruns/${job.id}`;
       let cancelling: Promise<unknown> | undefined;
       const onInterrupt = () => {
@@ -130,6 +137,7 @@ export function registerReconcile(program: Command, io: CliIo): void {
         );
       }
     });
+  registerReconcileTest(reconcile, io);
 }
 
 function failureOf(status: number, body: unknown): CliFailure {
