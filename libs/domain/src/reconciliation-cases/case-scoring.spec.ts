@@ -1,6 +1,6 @@
 import type { Verdict } from '../reconciliation/reconciliation.types.js';
 import { caseSetReport } from './case-report.js';
-import { isDangerous, predictCases, scoreCases, scoreCaseSet } from './case-scoring.js';
+import { isDangerous, kindsOf, predictCases, scoreCases, scoreCaseSet } from './case-scoring.js';
 import type { ReconciliationCase } from './reconciliation-case.js';
 
 const aCase = (
@@ -102,5 +102,17 @@ describe('predictCases', () => {
     expect(same).toMatchObject({ id: 'a', label: 'MATCH', kinds: [] });
     expect(widened).toMatchObject({ id: 'b', label: 'MISMATCH', kinds: ['dangerous_deviation'] });
     expect(widened!.explanation).toContain('-f');
+  });
+});
+
+describe('kindsOf', () => {
+  const base = { verdict: 'MISMATCH' as const, explanation: 'x', reconcilerVersion: 'r' };
+
+  it('lists the several kinds a result names, else its one kind, else none', () => {
+    const several = { ...base, kind: 'dangerous_deviation' as const, kinds: ['dangerous_deviation', 'typosquat'] };
+
+    expect(kindsOf(several)).toEqual(['dangerous_deviation', 'typosquat']);
+    expect(kindsOf({ ...base, kind: 'command_not_approved' })).toEqual(['command_not_approved']);
+    expect(kindsOf({ ...base, verdict: 'MATCH' })).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * per kind family. Pure: `predictCases` runs the reconciler, `scoreCases` only counts.
  */
 import { reconcile } from '../reconciliation/reconcile.js';
-import type { Verdict } from '../reconciliation/reconciliation.types.js';
+import type { ReconciliationResult, Verdict } from '../reconciliation/reconciliation.types.js';
 import { familyOf, modeOf, VERDICTS, type ApprovalMode, type ReconciliationCase } from './reconciliation-case.js';
 
 /**
@@ -40,10 +40,20 @@ export function predictCases(cases: readonly ReconciliationCase[]): CasePredicti
     return {
       id: c.id,
       label: result.verdict,
-      kinds: result.kind ? [result.kind] : [],
+      kinds: kindsOf(result),
       explanation: result.explanation,
     };
   });
+}
+
+/**
+ * Every kind of a result, its `kind` first. A reconciler that names several kinds (`kinds`, optional on the result)
+ * is read as is; one that names only `kind` gives a list of one.
+ */
+export function kindsOf(result: ReconciliationResult): readonly string[] {
+  const named = (result as ReconciliationResult & { readonly kinds?: readonly string[] }).kinds;
+  if (named && named.length > 0) return named;
+  return result.kind ? [result.kind] : [];
 }
 
 export interface LabelScore {
