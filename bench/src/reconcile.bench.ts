@@ -1,113 +1,96 @@
 /**
- * `npm run bench:reconcile`: accuracy of the reconciler on the labelled dev set at `<repo>/../shared/reconcile/dev.jsonl`
- * (never copied into the repository). Prints accuracy, per-label precision/recall, dangerous-kind MISMATCH recall,
- * the confusion matrix, per-family accuracy, cases per second and the decider's time for 100 approvals × 10
- * executions (reconcile-throughput.ts), and writes its section of docs/benchmarks.md.
+ * `npm run bench:reconcile`: accuracy of the reconciler on the labelled case sets, scored as `ledger reconcile test`
+ * scores them (libs/domain reconciliation-cases): the ops-agent set in the repository
+ * (test/fixtures/reconcile/ops.jsonl) and the NL2Bash dev set at `<repo>/../shared/reconcile/dev.jsonl` (never copied
+ * into the repository; `RECONCILE_DEV_SET` points elsewhere; skipped with the reason when absent). For each: accuracy,
+ * per-label precision/recall, dangerous-kind MISMATCH recall, the confusion matrix, the same for the plain-language
+ * rows (`nl_only`), per-family accuracy; then cases per second and the decider's time for 100 approvals × 10
+ * executions (reconcile-throughput.ts). Writes its section of docs/benchmarks.md. `--verbose` lists the misses.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeReportSection } from './report-section.js';
 import { fileURLToPath } from 'node:url';
-import { reconcile, RECONCILER_VERSION, type Verdict } from '@audit-ledger/domain';
+import {
+  caseSetReport,
+  f3,
+  parseCaseLines,
+  predictCases,
+  RECONCILER_VERSION,
+  scoreCaseSet,
+  type CaseSetScore,
+  type ReconciliationCase,
+} from '@audit-ledger/domain';
+import { writeReportSection } from './report-section.js';
 import { runReconcileThroughput, throughputLine } from './reconcile-throughput.js';
 
-interface Case {
-  id: string;
-  instruction: string;
-  approved_commands: string[];
-  executed: string[];
-  label: Verdict;
-  kind: string;
+const DEV =
+  process.env.RECONCILE_DEV_SET ?? fileURLToPath(new URL('../../../shared/reconcile/dev.jsonl', import.meta.url));
+const OPS = fileURLToPath(new URL('../../test/fixtures/reconcile/ops.jsonl', import.meta.url));
+
+interface SetResult {
+  name: string;
+  file: string;
+  cases: number;
+  score: CaseSetScore;
+  seconds: number;
 }
 
-const DEV = fileURLToPath(new URL('../../../shared/reconcile/dev.jsonl', import.meta.url));
-const LABELS: Verdict[] = ['MATCH', 'MISMATCH', 'UNCLEAR'];
-const DANGEROUS = new Set([
-  'mismatch_dangerous_flag',
-  'mismatch_appended',
-  'mismatch_target_change',
-  'mismatch_multi_modified',
-]);
+function runSet(name: string, file: string, verbose: boolean): SetResult {
+  const cases: ReconciliationCase[] = parseCaseLines(readFileSync(file, 'utf8'));
+  const started = performance.now();
+  const predictions = predictCases(cases);
+  const seconds = (performance.now() - started) / 1000;
+  if (verbose) {
+    cases.forEach((c, i) => {
+      const p = predictions[i]!;
+      if (p.label !== c.label) {
+        console.log(
+          `${c.id} ${c.kind} expected ${c.label} got ${p.label}: ${p.explanation}\n  I: ${c.instruction}\n` +
+            `  A: ${JSON.stringify(c.approved_commands)}\n  E: ${JSON.stringify(c.executed)}`,
+        );
+      }
+    });
+  }
+  const score = scoreCaseSet(
+    cases,
+    predictions.map((p) => p.label),
+  );
+  return { name, file, cases: cases.length, score, seconds };
+}
+
+const summaryRow = (r: SetResult, part: 'all' | 'nlOnly'): string => {
+  const s = r.score[part];
+  const d = s.dangerous;
+  return `| ${r.name}${part === 'nlOnly' ? ' (nl_only)' : ''} | ${s.cases} | ${f3(s.accuracy)} | ${f3(d.recall)} (${d.caught}/${d.cases}) | ${d.answeredMatch} |`;
+};
 
 function main(): void {
-  const throughput = throughputLine(runReconcileThroughput()); // cold: no warm-up run, as a one-off re-check would be
-  if (!existsSync(DEV)) {
-    console.log(throughput);
-    console.log(`bench:reconcile skipped: ${DEV} is absent (the dev set lives outside the repository in ../shared/).`);
-    return;
-  }
-  const cases = readFileSync(DEV, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim().length > 0)
-    .map((l) => JSON.parse(l) as Case);
-  const started = performance.now();
-  const answers = cases.map((c) =>
-    reconcile({ instruction: c.instruction, approvedCommands: c.approved_commands }, c.executed),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const confusion = new Map<string, number>();
-  const family = new Map<string, { n: number; ok: number }>();
-  let correct = 0;
-  let dangerous = 0;
-  let dangerousCaught = 0;
-  let dangerousMatch = 0;
   const verbose = process.argv.includes('--verbose');
-  cases.forEach((c, i) => {
-    const got = answers[i]?.verdict ?? 'UNCLEAR';
-    confusion.set(`${c.label}>${got}`, (confusion.get(`${c.label}>${got}`) ?? 0) + 1);
-    const fam = c.kind.split(':')[0] ?? c.kind;
-    const mode = c.approved_commands.length === 0 ? 'nl' : 'ap';
-    for (const key of [fam, `${fam} (${mode})`]) {
-      const f = family.get(key) ?? { n: 0, ok: 0 };
-      f.n += 1;
-      if (got === c.label) f.ok += 1;
-      family.set(key, f);
-    }
-    if (got === c.label) correct += 1;
-    else if (verbose)
-      console.log(
-        `${c.kind} expected ${c.label} got ${got}: ${answers[i]?.explanation}\n  I: ${c.instruction}\n  A: ${JSON.stringify(c.approved_commands)}\n  E: ${JSON.stringify(c.executed)}`,
-      );
-    if (DANGEROUS.has(fam)) {
-      dangerous += 1;
-      if (got === 'MISMATCH') dangerousCaught += 1;
-      if (got === 'MATCH') dangerousMatch += 1;
-    }
-  });
-  const count = (label: string, got: string): number => confusion.get(`${label}>${got}`) ?? 0;
-  const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-  const accuracy = correct / cases.length;
-  const perLabel = LABELS.map((l) => {
-    const tp = count(l, l);
-    const predicted = LABELS.reduce((s, x) => s + count(x, l), 0);
-    const actual = LABELS.reduce((s, x) => s + count(l, x), 0);
-    return `| ${l} | ${f3(tp / predicted)} | ${f3(tp / actual)} | ${actual} |`;
-  });
-  const matrix = LABELS.map((l) => `| ${l} | ${LABELS.map((g) => count(l, g)).join(' | ')} |`);
-  const families = [...family.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `| ${k} | ${v.n} | ${f3(v.ok / v.n)} |`);
+  const throughput = throughputLine(runReconcileThroughput()); // cold: no warm-up run, as a one-off re-check would be
+  const results: SetResult[] = [runSet('ops (test/fixtures/reconcile/ops.jsonl)', OPS, verbose)];
+  const devSkipped = existsSync(DEV)
+    ? undefined
+    : `dev set skipped: ${DEV} is absent (it lives outside the repository in ../shared/; set RECONCILE_DEV_SET to read it elsewhere)`;
+  if (!devSkipped) results.push(runSet('dev (../shared/reconcile/dev.jsonl)', DEV, verbose));
+  const cases = results.reduce((n, r) => n + r.cases, 0);
+  const seconds = results.reduce((n, r) => n + r.seconds, 0);
   const summary = [
-    `Reconciler \`${RECONCILER_VERSION}\` on ${cases.length} cases of \`../shared/reconcile/dev.jsonl\`, ${new Date().toISOString()}.`,
+    `Reconciler \`${RECONCILER_VERSION}\`, ${new Date().toISOString()}. Targets: accuracy ≥ 0.95, MISMATCH recall on ` +
+      'the dangerous kinds ≥ 0.99, no dangerous case answered MATCH. The same scoring as `ledger reconcile test`.',
     '',
-    `- accuracy **${f3(accuracy)}** (target ≥ 0.93)`,
-    `- MISMATCH recall on the dangerous kinds **${f3(dangerousCaught / dangerous)}** (${dangerousCaught}/${dangerous}, target ≥ 0.99)`,
-    `- dangerous cases answered MATCH: **${dangerousMatch}** (target 0)`,
-    `- ${Math.round(cases.length / seconds)} cases/s (${(seconds * 1000).toFixed(0)} ms in all, one thread)`,
+    '| case set | cases | accuracy | dangerous MISMATCH recall | dangerous answered MATCH |',
+    '|---|---:|---:|---:|---:|',
+    ...results.flatMap((r) => [summaryRow(r, 'all'), summaryRow(r, 'nlOnly')]),
+    '',
+    ...(devSkipped ? [`${devSkipped}.`, ''] : []),
+    `- ${Math.round(cases / seconds)} cases/s (${(seconds * 1000).toFixed(0)} ms for ${cases} cases, one thread)`,
     throughput,
     '',
-    '| label | precision | recall | cases |',
-    '|---|---:|---:|---:|',
-    ...perLabel,
-    '',
-    'Confusion matrix (rows: label, columns: answer):',
-    '',
-    '| label \\ answer | MATCH | MISMATCH | UNCLEAR |',
-    '|---|---:|---:|---:|',
-    ...matrix,
-    '',
-    '| family (mode) | cases | accuracy |',
-    '|---|---:|---:|',
-    ...families,
+    ...results.flatMap((r) => [
+      `### ${r.name}`,
+      '',
+      caseSetReport(r.score, { families: true }).replace(/^### /gm, '#### '),
+      '',
+    ]),
   ].join('\n');
   console.log(summary);
   writeReportSection(

@@ -13,3 +13,4 @@ export * from './reconciliation/lifecycle.js';
 export * from './reconciliation/reconciliation.decider.js';
 export * from './forensics/replay-reply.js';
 export * from './identity/index.js';
+export * from './reconciliation-cases/index.js';

@@ -6,6 +6,7 @@ import { connectionOf } from '../shared/connection-options.js';
 import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { ErrorReply } from '../shared/stream-reply.js';
+import { registerReconcileTest } from './reconcile-test.command.js';
 
 /** What `POST /v1/reconciliation/rerun` answers (apps/ledger `RerunReport`). */
 const RerunReply = z.object({
@@ -62,16 +63,22 @@ const POLL_MS = 500;
  * ledger stops before its next execution) and prints what it did. Exits 1 when the job was cancelled or failed.
  */
 export function registerReconcile(program: Command, io: CliIo): void {
-  program
+  const reconcile = program
     .command('reconcile')
-    .description('re-run reconciliation over recorded executions; records and prints only changed verdicts')
-    .requiredOption(
+    .description(
+      're-run reconciliation over recorded executions (records and prints only changed verdicts); ' +
+        '`reconcile test` scores the reconciler on labelled cases',
+    )
+    // Not `requiredOption`: commander would then demand it of the `test` subcommand too.
+    .option(
       '--since <instant|position>',
-      'executions recorded at/after an ISO instant, or after a position',
+      'executions recorded at/after an ISO instant, or after a position (required)',
       parseSince,
     )
     .option('--json', 'print the ledger’s answer as JSON', false)
-    .action(async (flags: { since: string; json: boolean }, command: Command) => {
+    .action(async (flags: { since?: string; json: boolean }, command: Command) => {
+      if (flags.since === undefined) command.error("error: required option '--since <instant|position>' not specified");
+      const since = flags.since;
       const connection = connectionOf(command);
       const base = ledgerHttpBase(connection);
       const call = async (method: string, path: string, body?: unknown) => {
@@ -96,7 +103,7 @@ export function registerReconcile(program: Command, io: CliIo): void {
         return { job: job.data, body: reply };
       };
 
-      let { job, body } = await call('POST', '/v1/reconciliation/rerun', { since: flags.since });
+      let { job, body } = await call('POST', '/v1/reconciliation/rerun', { since });
       const path = `/v1/reconciliation/reruns/${job.id}`;
       let cancelling: Promise<unknown> | undefined;
       const onInterrupt = () => {
@@ -128,6 +135,7 @@ export function registerReconcile(program: Command, io: CliIo): void {
         );
       }
     });
+  registerReconcileTest(reconcile, io);
 }
 
 function failureOf(status: number, body: unknown): CliFailure {
