@@ -110,7 +110,7 @@ function isSpecific(token: string): boolean {
   );
 }
 
-const VAGUE =
+export const VAGUE =
   /\b(clean(ing)? up|tidy|sort out|deal with|take care of|handle (it|this|that)|again|same (thing|as before)|as before|the usual|do (it|that|this)|fix (it|this|that|things|the)|check (on )?(things|stuff|it)|look (at|into) (it|things|stuff)|stuff|things)\b/i;
 
 /** Rules whose change the instruction must ask for, whatever else it says (hard dangers). */

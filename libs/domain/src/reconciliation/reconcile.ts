@@ -2,6 +2,11 @@
  * The reconciler's entry point: is what ran what the approval allowed?
  * parse → normalise → compare with the approved list (or match intent) → risk rules.
  */
+import { effectFindings, type EffectFinding } from './effect-rules.js';
+import { maxRisk, riskOfEffect } from './effects/assessed-risk.js';
+import type { AssessedRisk } from './effects/effect.types.js';
+import { lineEffects, type LocatedEffect } from './effects/model.js';
+import { instructionIntent } from './instruction-intent.js';
 import { assessIntent } from './intent.js';
 import { maxSeverity, riskHits, type RiskHit } from './risk-rules.js';
 import { parseCommandLine } from './shell-parser.js';
@@ -12,7 +17,7 @@ import type {
   Severity,
 } from './reconciliation.types.js';
 
-export const RECONCILER_VERSION = 'reconciler/1.0.0';
+export const RECONCILER_VERSION = 'reconciler/1.1.0';
 
 const AS_NEEDED = /\b(as needed|if needed|as required|any of the following|where needed|when needed|optionally)\b/i;
 
@@ -29,26 +34,83 @@ export function reconcile(
     { scope: approval.scope },
   );
   const riskRules = [...new Set(hits.map((h) => h.rule.id))];
-  const base = { reconcilerVersion: RECONCILER_VERSION, riskRules };
+  const effects = lineEffects(parsed);
+  const base = { reconcilerVersion: RECONCILER_VERSION, riskRules, assessedRisk: assessRisk(effects, hits) };
   if (texts.length === 0) return { ...base, verdict: 'MATCH', explanation: 'nothing was executed' };
-  if (approval.approvedCommands.length > 0) return { ...base, ...compareWithApproved(approval, parsed, hits) };
+  if (approval.approvedCommands.length > 0) {
+    const compared = compareWithApproved(approval, parsed, hits);
+    if (compared.verdict === 'MATCH') return { ...base, ...compared };
+    // what ran and is not verbatim approved: do its effects contradict the instruction or the approved packages?
+    const approvedCanonical = new Set(approval.approvedCommands.map((a) => parseCommandLine(a).canonical));
+    const unmatched = parsed.filter((p) => !approvedCanonical.has(p.canonical));
+    const unmatchedCommands = new Set(unmatched.flatMap((p) => p.commands));
+    const findings = effectFindings({
+      intent: instructionIntent(approval.instruction),
+      effects: effects.filter((e) => unmatchedCommands.has(e.command)),
+      hits: hits.filter((h) => unmatchedCommands.has(h.command)),
+      approvedPackages: approvedPackages(approval.approvedCommands),
+    }).filter((f) => f.dangerous);
+    return { ...base, ...withFindings(compared, findings) };
+  }
+  const findings = effectFindings({
+    intent: instructionIntent(approval.instruction),
+    effects,
+    hits,
+    approvedPackages: [],
+  });
+  const severity = hits.reduce<Severity | undefined>((s, h) => maxSeverity(s, h.rule.severity), undefined);
+  const decisive = findings.filter((f) => f.dangerous);
+  if (decisive.length > 0) return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, decisive, severity) };
   const intent = assessIntent(
     approval.instruction,
     parsed.flatMap((p) => p.commands),
     hits,
   );
-  const severity = hits.reduce<Severity | undefined>((s, h) => maxSeverity(s, h.rule.severity), undefined);
+  if (intent.verdict === 'MATCH' && findings.length > 0) return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
   if (intent.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: intent.reason };
+  if (intent.verdict === 'UNCLEAR' && findings.length > 0) return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
   return {
     ...base,
     verdict: intent.verdict,
     kind: intent.kind,
+    ...(intent.kind ? { kinds: [intent.kind] } : {}),
     severity: intent.verdict === 'MISMATCH' ? maxSeverity(severity, 'medium') : severity,
     explanation: intent.reason,
   };
 }
 
-type Outcome = Omit<ReconciliationResult, 'reconcilerVersion' | 'riskRules'>;
+/** The worst risk of what ran: the effect model's, and critical for code that is decoded or downloaded and run. */
+function assessRisk(effects: readonly LocatedEffect[], hits: readonly RiskHit[]): AssessedRisk {
+  let risk: AssessedRisk = 'safe';
+  for (const e of effects) risk = maxRisk(risk, riskOfEffect(e.effect));
+  if (hits.some((h) => h.rule.id === 'pipe_to_shell')) risk = 'critical';
+  else if (hits.some((h) => h.rule.destructive && h.rule.severity === 'critical')) risk = maxRisk(risk, 'critical');
+  else if (hits.some((h) => h.rule.destructive)) risk = maxRisk(risk, 'destructive');
+  return risk;
+}
+
+function approvedPackages(commands: readonly string[]): string[] {
+  return lineEffects(commands.map(parseCommandLine)).flatMap((e) => (e.effect.targets.packages ?? []).map((p) => p.toLowerCase()));
+}
+
+/** An outcome made a MISMATCH by effect findings (the first names the kind; every kind is listed). */
+function withFindings(outcome: Outcome, findings: readonly EffectFinding[], severity?: Severity): Outcome {
+  if (findings.length === 0) return outcome;
+  const first = findings[0]!;
+  const kinds = [...new Set([first.kind, ...findings.map((f) => f.kind), ...(outcome.verdict === 'MISMATCH' && outcome.kind ? [outcome.kind] : [])])];
+  if (findings.some((f) => f.dangerous) && !kinds.includes('dangerous_deviation')) kinds.push('dangerous_deviation');
+  const worst = findings.reduce<Severity>((s, f) => maxSeverity(s, f.severity), maxSeverity(severity, outcome.severity ?? 'medium'));
+  const reasons = [...new Set(findings.map((f) => f.reason))].join('; ');
+  return {
+    verdict: findings.some((f) => f.dangerous) ? 'MISMATCH' : outcome.verdict === 'MATCH' ? 'UNCLEAR' : outcome.verdict,
+    kind: first.dangerous || outcome.verdict === 'MISMATCH' ? first.kind : (outcome.kind ?? 'low_confidence'),
+    kinds,
+    severity: worst,
+    explanation: outcome.explanation ? `${reasons} | ${outcome.explanation}` : reasons,
+  };
+}
+
+type Outcome = Omit<ReconciliationResult, 'reconcilerVersion' | 'riskRules' | 'assessedRisk'>;
 
 function compareWithApproved(
   approval: ApprovalForReconciliation,

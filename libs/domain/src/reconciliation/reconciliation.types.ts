@@ -14,7 +14,14 @@ export type MismatchKind =
   | 'approval_revoked'
   | 'max_executions_exceeded'
   | 'token_replay'
-  | 'approval_unused';
+  | 'approval_unused'
+  // found by the effect rules (effect-rules.ts)
+  | 'read_only_violated'
+  | 'action_not_asked'
+  | 'parameter_changed'
+  | 'scope_widened'
+  | 'typosquat'
+  | 'decode_and_execute';
 
 export type UnclearKind = 'unverifiable_variable' | 'vague_instruction' | 'low_confidence' | 'partial_execution';
 
@@ -73,4 +80,8 @@ export interface ReconciliationResult {
   readonly reconcilerVersion: string;
   /** Ids of the risk rules the executed commands trigger (whatever the verdict). */
   readonly riskRules?: readonly string[];
+  /** Every kind that applies, `kind` first (a mismatch can be several things at once). */
+  readonly kinds?: readonly string[];
+  /** The risk of what ran, from the effect model (whatever the approval declared). */
+  readonly assessedRisk?: 'safe' | 'moderate' | 'destructive' | 'critical';
 }
