@@ -2,6 +2,7 @@
  * The reconciler's entry point: is what ran what the approval allowed?
  * parse → normalise → compare with the approved list (or match intent) → risk rules.
  */
+import { effectAnswer } from './effect-match.js';
 import { effectFindings, type EffectFinding } from './effect-rules.js';
 import { maxRisk, riskOfEffect } from './effects/assessed-risk.js';
 import type { AssessedRisk } from './effects/effect.types.js';
@@ -60,15 +61,36 @@ export function reconcile(
   });
   const severity = hits.reduce<Severity | undefined>((s, h) => maxSeverity(s, h.rule.severity), undefined);
   const decisive = findings.filter((f) => f.dangerous);
-  if (decisive.length > 0) return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, decisive, severity) };
+  if (decisive.length > 0)
+    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, decisive, severity) };
+  const answer = effectAnswer(
+    instructionIntent(approval.instruction),
+    parsed.flatMap((p) => p.commands),
+    effects,
+    hits,
+    approval.instruction,
+  );
+  if (answer?.verdict === 'MATCH' && findings.length === 0)
+    return { ...base, verdict: 'MATCH', explanation: answer.reason };
+  if (answer?.verdict === 'MISMATCH')
+    return {
+      ...base,
+      verdict: 'MISMATCH',
+      kind: 'parameter_changed',
+      kinds: ['parameter_changed', 'dangerous_deviation'],
+      severity: maxSeverity(severity, 'high'),
+      explanation: answer.reason,
+    };
   const intent = assessIntent(
     approval.instruction,
     parsed.flatMap((p) => p.commands),
     hits,
   );
-  if (intent.verdict === 'MATCH' && findings.length > 0) return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
+  if (intent.verdict === 'MATCH' && findings.length > 0)
+    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
   if (intent.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: intent.reason };
-  if (intent.verdict === 'UNCLEAR' && findings.length > 0) return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
+  if (intent.verdict === 'UNCLEAR' && findings.length > 0)
+    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
   return {
     ...base,
     verdict: intent.verdict,
@@ -90,16 +112,27 @@ function assessRisk(effects: readonly LocatedEffect[], hits: readonly RiskHit[])
 }
 
 function approvedPackages(commands: readonly string[]): string[] {
-  return lineEffects(commands.map(parseCommandLine)).flatMap((e) => (e.effect.targets.packages ?? []).map((p) => p.toLowerCase()));
+  return lineEffects(commands.map(parseCommandLine)).flatMap((e) =>
+    (e.effect.targets.packages ?? []).map((p) => p.toLowerCase()),
+  );
 }
 
 /** An outcome made a MISMATCH by effect findings (the first names the kind; every kind is listed). */
 function withFindings(outcome: Outcome, findings: readonly EffectFinding[], severity?: Severity): Outcome {
   if (findings.length === 0) return outcome;
   const first = findings[0]!;
-  const kinds = [...new Set([first.kind, ...findings.map((f) => f.kind), ...(outcome.verdict === 'MISMATCH' && outcome.kind ? [outcome.kind] : [])])];
+  const kinds = [
+    ...new Set([
+      first.kind,
+      ...findings.map((f) => f.kind),
+      ...(outcome.verdict === 'MISMATCH' && outcome.kind ? [outcome.kind] : []),
+    ]),
+  ];
   if (findings.some((f) => f.dangerous) && !kinds.includes('dangerous_deviation')) kinds.push('dangerous_deviation');
-  const worst = findings.reduce<Severity>((s, f) => maxSeverity(s, f.severity), maxSeverity(severity, outcome.severity ?? 'medium'));
+  const worst = findings.reduce<Severity>(
+    (s, f) => maxSeverity(s, f.severity),
+    maxSeverity(severity, outcome.severity ?? 'medium'),
+  );
   const reasons = [...new Set(findings.map((f) => f.reason))].join('; ');
   return {
     verdict: findings.some((f) => f.dangerous) ? 'MISMATCH' : outcome.verdict === 'MATCH' ? 'UNCLEAR' : outcome.verdict,

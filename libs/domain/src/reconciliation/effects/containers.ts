@@ -7,9 +7,31 @@ const GLOBAL = ['-H', '--host', '--context', '-c', '--config', '-l', '--log-leve
 /** `run`, `create`, `exec`: `-v` and `-e` take values, `-t` is a tty. */
 const DOCKER_RUN: ArgvSpec = {
   values: [
-    ...GLOBAL, '--name', '-e', '--env', '-v', '--volume', '-p', '--publish', '--network', '-u', '--user', '-w',
-    '--workdir', '--entrypoint', '--restart', '--label', '--platform', '-m', '--memory', '--cpus', '--mount',
-    '--env-file', '--log-driver', '--hostname', '-h',
+    ...GLOBAL,
+    '--name',
+    '-e',
+    '--env',
+    '-v',
+    '--volume',
+    '-p',
+    '--publish',
+    '--network',
+    '-u',
+    '--user',
+    '-w',
+    '--workdir',
+    '--entrypoint',
+    '--restart',
+    '--label',
+    '--platform',
+    '-m',
+    '--memory',
+    '--cpus',
+    '--mount',
+    '--env-file',
+    '--log-driver',
+    '--hostname',
+    '-h',
   ],
   aliases: { '-H': 'host', '-v': 'volume', '-e': 'env', '-p': 'publish', '-u': 'user', '-w': 'workdir' },
 };
@@ -20,37 +42,152 @@ const DOCKER_BUILD: ArgvSpec = {
 };
 /** Everything else: `-f` force, `-v` volumes, `-a` all, `-t` time. */
 const DOCKER: ArgvSpec = {
-  values: [...GLOBAL, '--format', '--filter', '--since', '--until', '--tail', '-t', '--time', '-s', '--signal', '-n', '--last'],
+  values: [
+    ...GLOBAL,
+    '--format',
+    '--filter',
+    '--since',
+    '--until',
+    '--tail',
+    '-t',
+    '--time',
+    '-s',
+    '--signal',
+    '-n',
+    '--last',
+  ],
   aliases: { '-H': 'host', '-a': 'all', '-q': 'quiet', '-f': 'force', '-v': 'volumes', '-t': 'time', '-s': 'signal' },
 };
 
 const DOCKER_VERBS: VerbTable = {
-  ps: 'read-only', images: 'read-only', logs: 'read-only', inspect: 'read-only', stats: 'read-only', top: 'read-only',
-  version: 'read-only', info: 'read-only', history: 'read-only', events: 'read-only', port: 'read-only',
-  diff: 'read-only', search: 'read-only', ls: 'read-only', list: 'read-only', df: 'read-only', login: 'read-only',
-  run: 'create', create: 'create', build: 'create', pull: 'network-egress', tag: 'create', commit: 'create',
-  start: 'restart', stop: 'restart', restart: 'restart', kill: 'restart', pause: 'restart', unpause: 'restart',
-  rm: 'delete', rmi: 'delete', remove: 'delete', prune: 'delete', exec: 'exec-remote', attach: 'exec-remote',
-  push: 'network-egress', cp: 'modify', update: 'modify', rename: 'modify', save: 'create', load: 'create',
-  export: 'create', import: 'create', connect: 'modify', disconnect: 'modify', scale: 'scale', up: 'create',
-  down: 'delete', config: 'read-only', deploy: 'modify',
+  ps: 'read-only',
+  images: 'read-only',
+  logs: 'read-only',
+  inspect: 'read-only',
+  stats: 'read-only',
+  top: 'read-only',
+  version: 'read-only',
+  info: 'read-only',
+  history: 'read-only',
+  events: 'read-only',
+  port: 'read-only',
+  diff: 'read-only',
+  search: 'read-only',
+  ls: 'read-only',
+  list: 'read-only',
+  df: 'read-only',
+  login: 'read-only',
+  run: 'create',
+  create: 'create',
+  build: 'create',
+  pull: 'network-egress',
+  tag: 'create',
+  commit: 'create',
+  start: 'restart',
+  stop: 'restart',
+  restart: 'restart',
+  kill: 'restart',
+  pause: 'restart',
+  unpause: 'restart',
+  rm: 'delete',
+  rmi: 'delete',
+  remove: 'delete',
+  prune: 'delete',
+  exec: 'exec-remote',
+  attach: 'exec-remote',
+  push: 'network-egress',
+  cp: 'modify',
+  update: 'modify',
+  rename: 'modify',
+  save: 'create',
+  load: 'create',
+  export: 'create',
+  import: 'create',
+  connect: 'modify',
+  disconnect: 'modify',
+  scale: 'scale',
+  up: 'create',
+  down: 'delete',
+  config: 'read-only',
+  deploy: 'modify',
 };
 /** `docker <object> <verb>` management commands. */
-const OBJECTS = new Set(['container', 'image', 'volume', 'network', 'system', 'builder', 'buildx', 'node', 'service', 'stack', 'context', 'plugin', 'secret', 'config']);
+const OBJECTS = new Set([
+  'container',
+  'image',
+  'volume',
+  'network',
+  'system',
+  'builder',
+  'buildx',
+  'node',
+  'service',
+  'stack',
+  'context',
+  'plugin',
+  'secret',
+  'config',
+]);
 
 const COMPOSE: ArgvSpec = {
-  values: ['-f', '--file', '-p', '--project-name', '--profile', '--env-file', '--project-directory', '-t', '--timeout', '--scale', '-e', '--env', '-u', '--user', '-w', '--workdir', '--rmi', '--context', '-H', '--host'],
+  values: [
+    '-f',
+    '--file',
+    '-p',
+    '--project-name',
+    '--profile',
+    '--env-file',
+    '--project-directory',
+    '-t',
+    '--timeout',
+    '--scale',
+    '-e',
+    '--env',
+    '-u',
+    '--user',
+    '-w',
+    '--workdir',
+    '--rmi',
+    '--context',
+    '-H',
+    '--host',
+  ],
   aliases: { '-v': 'volumes', '-d': 'detach', '-f': 'file', '-p': 'project-name', '-t': 'timeout', '-s': 'stop' },
 };
 const COMPOSE_VERBS: VerbTable = {
-  ps: 'read-only', logs: 'read-only', config: 'read-only', top: 'read-only', images: 'read-only', ls: 'read-only',
-  version: 'read-only', port: 'read-only', events: 'read-only',
-  up: 'create', create: 'create', build: 'create', pull: 'network-egress', push: 'network-egress',
-  restart: 'restart', stop: 'restart', start: 'restart', pause: 'restart', unpause: 'restart', kill: 'restart',
-  down: 'delete', rm: 'delete', exec: 'exec-remote', run: 'exec-remote', scale: 'scale', cp: 'modify',
+  ps: 'read-only',
+  logs: 'read-only',
+  config: 'read-only',
+  top: 'read-only',
+  images: 'read-only',
+  ls: 'read-only',
+  version: 'read-only',
+  port: 'read-only',
+  events: 'read-only',
+  up: 'create',
+  create: 'create',
+  build: 'create',
+  pull: 'network-egress',
+  push: 'network-egress',
+  restart: 'restart',
+  stop: 'restart',
+  start: 'restart',
+  pause: 'restart',
+  unpause: 'restart',
+  kill: 'restart',
+  down: 'delete',
+  rm: 'delete',
+  exec: 'exec-remote',
+  run: 'exec-remote',
+  scale: 'scale',
+  cp: 'modify',
 };
 
-function compose(tool: string, args: readonly string[], inner: (argv: readonly string[]) => CommandEffect | undefined): CommandEffect {
+function compose(
+  tool: string,
+  args: readonly string[],
+  inner: (argv: readonly string[]) => CommandEffect | undefined,
+): CommandEffect {
   const r = readArgv(args, COMPOSE);
   const [verb = '', ...rest] = r.positionals;
   let cls: EffectClass = COMPOSE_VERBS[verb] ?? 'modify';
@@ -58,21 +195,37 @@ function compose(tool: string, args: readonly string[], inner: (argv: readonly s
   const scale = [...(r.options.get('scale') ?? []), ...(verb === 'scale' ? rest : [])];
   const replicas = int(scale.map((s) => s.split('=')[1]).find((n) => n !== undefined));
   if (scale.length > 0 && cls !== 'delete' && cls !== 'destroy-data') cls = 'scale';
-  const services = verb === 'scale' ? rest.map((s) => s.split('=')[0] ?? s) : verb === 'exec' || verb === 'run' ? rest.slice(0, 1) : rest;
+  const services =
+    verb === 'scale'
+      ? rest.map((s) => s.split('=')[0] ?? s)
+      : verb === 'exec' || verb === 'run'
+        ? rest.slice(0, 1)
+        : rest;
   const mutating = cls !== 'read-only' && cls !== 'network-egress';
   const runs = (verb === 'exec' || verb === 'run') && rest.length > 1 ? inner(rest.slice(1)) : undefined;
   return effect(
     tool,
     verb,
     cls,
-    { resources: services, context: opt(r, 'project-name') ?? opt(r, 'context'), hosts: r.options.get('host') ?? [], replicas, paths: r.options.get('file') ?? [] },
+    {
+      resources: services,
+      context: opt(r, 'project-name') ?? opt(r, 'context'),
+      hosts: r.options.get('host') ?? [],
+      replicas,
+      paths: r.options.get('file') ?? [],
+    },
     // down always takes the whole project; a verb without services acts on every service
     verb === 'down' || (mutating && services.length === 0) ? 'all' : 'one',
     runs,
   );
 }
 
-function docker(tool: string, args: readonly string[], fedByPipe: boolean, inner: (argv: readonly string[]) => CommandEffect | undefined): CommandEffect {
+function docker(
+  tool: string,
+  args: readonly string[],
+  fedByPipe: boolean,
+  inner: (argv: readonly string[]) => CommandEffect | undefined,
+): CommandEffect {
   const first = readArgv(args, DOCKER).positionals;
   const verbWord = OBJECTS.has(first[0] ?? '') ? (first[1] ?? '') : (first[0] ?? '');
   const spec = /^(run|create|exec)$/.test(verbWord) ? DOCKER_RUN : verbWord === 'build' ? DOCKER_BUILD : DOCKER;
@@ -100,7 +253,13 @@ function docker(tool: string, args: readonly string[], fedByPipe: boolean, inner
     tool,
     object ? `${object} ${verb}` : verb,
     cls,
-    { resources: targets, context: opt(r, 'context'), hosts: r.options.get('host') ?? [], version, paths: r.options.get('volume') ?? [] },
+    {
+      resources: targets,
+      context: opt(r, 'context'),
+      hosts: r.options.get('host') ?? [],
+      version,
+      paths: r.options.get('volume') ?? [],
+    },
     object === 'system' && verb === 'prune' ? 'whole' : all ? 'all' : 'one',
     runs,
   );
@@ -109,9 +268,11 @@ function docker(tool: string, args: readonly string[], fedByPipe: boolean, inner
 export const containersModel: ToolModel = {
   tools: ['docker', 'podman', 'docker-compose', 'podman-compose', 'nerdctl'],
   classify(utility, args, context) {
-    if (utility === 'docker-compose' || utility === 'podman-compose') return compose(utility, args, context.classifyInner);
+    if (utility === 'docker-compose' || utility === 'podman-compose')
+      return compose(utility, args, context.classifyInner);
     const first = args.findIndex((a) => !a.startsWith('-'));
-    if (args[first] === 'compose') return compose(`${utility} compose`, [...args.slice(0, first), ...args.slice(first + 1)], context.classifyInner);
+    if (args[first] === 'compose')
+      return compose(`${utility} compose`, [...args.slice(0, first), ...args.slice(first + 1)], context.classifyInner);
     return docker(utility, args, context.fedByPipe, context.classifyInner);
   },
 };

@@ -4,18 +4,86 @@ import type { EffectClass } from './effect.types.js';
 import { effect, type ToolModel, type VerbTable } from './tool-model.js';
 
 const GIT: ArgvSpec = {
-  values: ['-C', '-c', '--git-dir', '--work-tree', '-m', '--message', '-b', '-B', '-n', '--max-count', '--format', '--pretty', '--author', '--since', '--until', '-u', '--set-upstream-to', '--depth', '--branch', '-o'],
-  aliases: { '-f': 'force', '-d': 'delete', '-D': 'force-delete', '-x': 'ignored', '-a': 'all', '-n': 'max-count', '-m': 'message', '-q': 'quiet', '-v': 'verbose' },
+  values: [
+    '-C',
+    '-c',
+    '--git-dir',
+    '--work-tree',
+    '-m',
+    '--message',
+    '-b',
+    '-B',
+    '-n',
+    '--max-count',
+    '--format',
+    '--pretty',
+    '--author',
+    '--since',
+    '--until',
+    '-u',
+    '--set-upstream-to',
+    '--depth',
+    '--branch',
+    '-o',
+  ],
+  aliases: {
+    '-f': 'force',
+    '-d': 'delete',
+    '-D': 'force-delete',
+    '-x': 'ignored',
+    '-a': 'all',
+    '-n': 'max-count',
+    '-m': 'message',
+    '-q': 'quiet',
+    '-v': 'verbose',
+  },
 };
 const VERBS: VerbTable = {
-  log: 'read-only', status: 'read-only', diff: 'read-only', show: 'read-only', blame: 'read-only', 'ls-files': 'read-only',
-  'rev-parse': 'read-only', describe: 'read-only', shortlog: 'read-only', reflog: 'read-only', grep: 'read-only',
-  'ls-remote': 'read-only', 'cat-file': 'read-only', version: 'read-only', help: 'read-only', whatchanged: 'read-only',
-  fetch: 'network-egress', clone: 'create', init: 'create', pull: 'modify', add: 'modify', commit: 'modify',
-  checkout: 'modify', switch: 'modify', merge: 'modify', rebase: 'modify', 'cherry-pick': 'modify', revert: 'modify',
-  stash: 'modify', tag: 'modify', branch: 'read-only', remote: 'read-only', config: 'read-only', mv: 'modify', rm: 'delete',
-  restore: 'modify', apply: 'modify', am: 'modify', push: 'network-egress', reset: 'modify', clean: 'delete', gc: 'modify',
-  submodule: 'modify', worktree: 'modify', bisect: 'read-only',
+  log: 'read-only',
+  status: 'read-only',
+  diff: 'read-only',
+  show: 'read-only',
+  blame: 'read-only',
+  'ls-files': 'read-only',
+  'rev-parse': 'read-only',
+  describe: 'read-only',
+  shortlog: 'read-only',
+  reflog: 'read-only',
+  grep: 'read-only',
+  'ls-remote': 'read-only',
+  'cat-file': 'read-only',
+  version: 'read-only',
+  help: 'read-only',
+  whatchanged: 'read-only',
+  fetch: 'network-egress',
+  clone: 'create',
+  init: 'create',
+  pull: 'modify',
+  add: 'modify',
+  commit: 'modify',
+  checkout: 'modify',
+  switch: 'modify',
+  merge: 'modify',
+  rebase: 'modify',
+  'cherry-pick': 'modify',
+  revert: 'modify',
+  stash: 'modify',
+  tag: 'modify',
+  branch: 'read-only',
+  remote: 'read-only',
+  config: 'read-only',
+  mv: 'modify',
+  rm: 'delete',
+  restore: 'modify',
+  apply: 'modify',
+  am: 'modify',
+  push: 'network-egress',
+  reset: 'modify',
+  clean: 'delete',
+  gc: 'modify',
+  submodule: 'modify',
+  worktree: 'modify',
+  bisect: 'read-only',
 };
 
 export const gitModel: ToolModel = {
@@ -31,7 +99,12 @@ export const gitModel: ToolModel = {
       cls = 'destroy-data';
       blast = 'all';
     }
-    if ((verb === 'checkout' || verb === 'restore') && (r.rest.length > 0 || rest.includes('.')) && !hasOpt(r, 'staged')) cls = 'destroy-data';
+    if (
+      (verb === 'checkout' || verb === 'restore') &&
+      (r.rest.length > 0 || rest.includes('.')) &&
+      !hasOpt(r, 'staged')
+    )
+      cls = 'destroy-data';
     if (verb === 'push' && force) cls = 'destroy-data';
     if (verb === 'push' && hasOpt(r, 'delete')) cls = 'delete';
     if (verb === 'push' && hasOpt(r, 'all', 'mirror', 'tags')) blast = 'all';
@@ -46,6 +119,12 @@ export const gitModel: ToolModel = {
     const remote = verb === 'push' || verb === 'pull' || verb === 'fetch' || verb === 'clone' ? rest[0] : undefined;
     const classes: EffectClass[] = [cls];
     if (verb === 'push' || verb === 'pull' || verb === 'clone') classes.push('network-egress');
-    return effect('git', verb, classes, { resources: rest.slice(remote ? 1 : 0), hosts: remote && /[:@]/.test(remote) ? [remote] : [] }, blast);
+    return effect(
+      'git',
+      verb,
+      classes,
+      { resources: rest.slice(remote ? 1 : 0), hosts: remote && /[:@]/.test(remote) ? [remote] : [] },
+      blast,
+    );
   },
 };

@@ -38,19 +38,125 @@ export const TOOL_MODELS: readonly ToolModel[] = [
 
 /** Utilities that only read (the rest of what agents run to look around). */
 const READ_ONLY = new Set([
-  'ls', 'cat', 'head', 'tail', 'less', 'more', 'grep', 'egrep', 'fgrep', 'rg', 'wc', 'du', 'df', 'ps', 'top', 'htop',
-  'uptime', 'free', 'echo', 'printf', 'stat', 'file', 'which', 'whoami', 'date', 'hostname', 'uname', 'id', 'sort',
-  'uniq', 'cut', 'tr', 'awk', 'column', 'jq', 'yq', 'ping', 'dig', 'nslookup', 'host', 'netstat', 'ss', 'lsof',
-  'vmstat', 'iostat', 'dmesg', 'lsblk', 'blkid', 'pwd', 'tree', 'diff', 'md5sum', 'sha256sum', 'base64', 'env',
-  'printenv', 'w', 'who', 'last', 'getent', 'nproc', 'lscpu', 'uname', 'traceroute', 'mtr', 'openssl', 'zcat', 'test',
-  'true', 'false', 'basename', 'dirname', 'realpath', 'readlink', 'xxd', 'od', 'strings', 'nl', 'fold', 'seq', 'sleep',
-  'watch', 'timedatectl', 'hostnamectl', 'loginctl', 'sar', 'pidof', 'pgrep', 'lsmod', 'ip', 'tac', 'rev', 'comm',
-  'join', 'paste', 'expand', 'tee',
+  'ls',
+  'cat',
+  'head',
+  'tail',
+  'less',
+  'more',
+  'grep',
+  'egrep',
+  'fgrep',
+  'rg',
+  'wc',
+  'du',
+  'df',
+  'ps',
+  'top',
+  'htop',
+  'uptime',
+  'free',
+  'echo',
+  'printf',
+  'stat',
+  'file',
+  'which',
+  'whoami',
+  'date',
+  'hostname',
+  'uname',
+  'id',
+  'sort',
+  'uniq',
+  'cut',
+  'tr',
+  'awk',
+  'column',
+  'jq',
+  'yq',
+  'ping',
+  'dig',
+  'nslookup',
+  'host',
+  'netstat',
+  'ss',
+  'lsof',
+  'vmstat',
+  'iostat',
+  'dmesg',
+  'lsblk',
+  'blkid',
+  'pwd',
+  'tree',
+  'diff',
+  'md5sum',
+  'sha256sum',
+  'base64',
+  'env',
+  'printenv',
+  'w',
+  'who',
+  'last',
+  'getent',
+  'nproc',
+  'lscpu',
+  'uname',
+  'traceroute',
+  'mtr',
+  'openssl',
+  'zcat',
+  'test',
+  'true',
+  'false',
+  'basename',
+  'dirname',
+  'realpath',
+  'readlink',
+  'xxd',
+  'od',
+  'strings',
+  'nl',
+  'fold',
+  'seq',
+  'sleep',
+  'watch',
+  'timedatectl',
+  'hostnamectl',
+  'loginctl',
+  'sar',
+  'pidof',
+  'pgrep',
+  'lsmod',
+  'ip',
+  'tac',
+  'rev',
+  'comm',
+  'join',
+  'paste',
+  'expand',
+  'tee',
 ]);
 
 const MAX_DEPTH = 4;
 /** Pipe stages that select some of their input rather than list everything. */
-const PICKERS = new Set(['find', 'grep', 'egrep', 'fgrep', 'rg', 'awk', 'gawk', 'sed', 'head', 'tail', 'cut', 'jq', 'locate', 'comm', 'diff', 'pgrep']);
+const PICKERS = new Set([
+  'find',
+  'grep',
+  'egrep',
+  'fgrep',
+  'rg',
+  'awk',
+  'gawk',
+  'sed',
+  'head',
+  'tail',
+  'cut',
+  'jq',
+  'locate',
+  'comm',
+  'diff',
+  'pgrep',
+]);
 
 function classifyArgv(argv: readonly string[], fedByPipe: boolean, depth: number): CommandEffect | undefined {
   const utility = (argv[0] ?? '').split('/').pop()?.replace(/^\\/, '') ?? '';
@@ -69,8 +175,18 @@ function classifyArgv(argv: readonly string[], fedByPipe: boolean, depth: number
       const found = model.classify(utility, args, context);
       if (found) return found;
     }
-  if (utility === 'ip' && /^(link|addr|address|route|rule|neigh)$/.test(args[0] ?? '') && /^(add|del|delete|set|flush|change|replace)$/.test(args[1] ?? ''))
-    return effect('ip', `${args[0]} ${args[1]}`, /^(del|delete|flush)$/.test(args[1] ?? '') ? 'delete' : 'modify', { resources: args.slice(2) }, args[1] === 'flush' ? 'all' : 'one');
+  if (
+    utility === 'ip' &&
+    /^(link|addr|address|route|rule|neigh)$/.test(args[0] ?? '') &&
+    /^(add|del|delete|set|flush|change|replace)$/.test(args[1] ?? '')
+  )
+    return effect(
+      'ip',
+      `${args[0]} ${args[1]}`,
+      /^(del|delete|flush)$/.test(args[1] ?? '') ? 'delete' : 'modify',
+      { resources: args.slice(2) },
+      args[1] === 'flush' ? 'all' : 'one',
+    );
   if (utility === 'tee') return effect('tee', 'write', 'modify', { paths: args.filter((a) => !a.startsWith('-')) });
   if (READ_ONLY.has(utility)) return effect(utility, utility, 'read-only');
   return undefined;
@@ -94,7 +210,9 @@ export function commandEffect(command: SimpleCommand): CommandEffect | undefined
   const found = classifyArgv(command.argv, fedByPipe, 0);
   if (!found) return undefined;
   const sorted = { ...found, classes: sortClasses(found.classes) };
-  return command.wrappers.includes('sudo') || command.wrappers.includes('doas') ? withClass(sorted, 'privilege') : sorted;
+  return command.wrappers.includes('sudo') || command.wrappers.includes('doas')
+    ? withClass(sorted, 'privilege')
+    : sorted;
 }
 
 export interface LocatedEffect {
@@ -108,7 +226,12 @@ export function lineEffects(lines: readonly ParsedCommandLine[]): LocatedEffect[
   for (const line of lines)
     for (const command of line.commands) {
       // a wrapper seen through (`sudo`, `xargs`) is listed once, as the command it runs
-      if (command.origin !== 'wrapper' && ['sudo', 'xargs', 'doas'].includes(command.utility) && command.argv.length > 1) continue;
+      if (
+        command.origin !== 'wrapper' &&
+        ['sudo', 'xargs', 'doas'].includes(command.utility) &&
+        command.argv.length > 1
+      )
+        continue;
       const e = commandEffect(command);
       if (e) out.push({ command, effect: e });
     }

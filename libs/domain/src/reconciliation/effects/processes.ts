@@ -7,9 +7,16 @@ function kill(utility: string, args: readonly string[], context: ClassifyContext
   const signal = args.find((a) => /^-(\d+|[A-Z]+|s|n)$/.test(a));
   const targets = utility === 'kill' ? args.filter((a) => /^-?\d+$|^%/.test(a) && a !== signal) : words;
   // `kill -9 -1` signals every process the user may; pkill/killall match every process by name or pattern
-  const every = targets.includes('-1') || (utility === 'killall' && args.includes('-u') === false && targets.length === 0);
+  const every =
+    targets.includes('-1') || (utility === 'killall' && args.includes('-u') === false && targets.length === 0);
   const byPattern = utility !== 'kill' || context.fedByPipe;
-  return effect(utility, signal ? `${utility} ${signal}` : utility, 'restart', { resources: targets }, every ? 'whole' : byPattern ? 'all' : 'one');
+  return effect(
+    utility,
+    signal ? `${utility} ${signal}` : utility,
+    'restart',
+    { resources: targets },
+    every ? 'whole' : byPattern ? 'all' : 'one',
+  );
 }
 
 export const processesModel: ToolModel = {
@@ -20,7 +27,8 @@ export const processesModel: ToolModel = {
       return kill(utility, args, context);
     }
     if (utility === 'shutdown' && args.includes('-c')) return effect('shutdown', '-c', 'modify', {}, 'whole');
-    if ((utility === 'init' || utility === 'telinit') && !/^[06]$/.test(args[0] ?? '')) return effect(utility, args[0] ?? '', 'modify', {}, 'whole');
+    if ((utility === 'init' || utility === 'telinit') && !/^[06]$/.test(args[0] ?? ''))
+      return effect(utility, args[0] ?? '', 'modify', {}, 'whole');
     return effect(utility, utility, 'restart', {}, 'whole');
   },
 };

@@ -6,8 +6,14 @@ export const schedulingModel: ToolModel = {
   tools: ['crontab', 'at', 'atrm'],
   classify(utility, args) {
     if (utility === 'atrm') return effect('atrm', 'remove', 'delete', { resources: args });
-    if (utility === 'at') return args.some((a) => /^-[lq]$/.test(a)) ? effect('at', 'list', 'read-only') : effect('at', 'schedule', 'create');
-    const r = readArgv(args, { values: ['-u'], aliases: { '-l': 'list', '-r': 'remove', '-e': 'edit', '-i': 'interactive' } });
+    if (utility === 'at')
+      return args.some((a) => /^-[lq]$/.test(a))
+        ? effect('at', 'list', 'read-only')
+        : effect('at', 'schedule', 'create');
+    const r = readArgv(args, {
+      values: ['-u'],
+      aliases: { '-l': 'list', '-r': 'remove', '-e': 'edit', '-i': 'interactive' },
+    });
     const user = opt(r, 'u');
     const targets = { resources: user ? [user] : [], paths: r.positionals };
     if (hasOpt(r, 'remove')) return effect('crontab', '-r', 'destroy-data', targets, 'whole');

@@ -1,0 +1,239 @@
+/**
+ * The effect model's own answer for commands of the ops tools it knows, before the token-overlap core: MATCH when
+ * the instruction asks for the class of change the commands make, speaks of the tool's domain and names every
+ * object they touch; MISMATCH when a change touches an object the instruction does not name. Otherwise no answer
+ * (the token-overlap core decides).
+ */
+import { TOOL_MODELS, worstClass, type LocatedEffect } from './effects/model.js';
+import { remoteModel } from './effects/remote.js';
+import { DOMAIN_WORDS } from './effects/domain-words.js';
+import type { CommandEffect, EffectClass } from './effects/effect.types.js';
+import type { InstructionIntent } from './instruction-intent.js';
+import type { RiskHit } from './risk-rules.js';
+import type { SimpleCommand } from './reconciliation.types.js';
+
+/** Tools whose effects are classified but left to the token-overlap core (the NL2Bash world of files). */
+const FILE_TOOLS = new Set([
+  'rm',
+  'shred',
+  'unlink',
+  'rmdir',
+  'srm',
+  'wipe',
+  'mv',
+  'cp',
+  'install',
+  'chmod',
+  'chown',
+  'chgrp',
+  'find',
+  'sed',
+  'dd',
+  'tar',
+  'truncate',
+  'tee',
+]);
+/** Utilities that only shape another command's output in a pipeline. */
+const FILTERS = new Set([
+  'grep',
+  'egrep',
+  'fgrep',
+  'head',
+  'tail',
+  'wc',
+  'sort',
+  'uniq',
+  'jq',
+  'yq',
+  'awk',
+  'cut',
+  'column',
+  'less',
+  'more',
+  'cat',
+  'tr',
+  'tee',
+]);
+/** Words that name a kind of object, not an object. */
+const KIND_WORDS = new Set([
+  'deployment',
+  'deployments',
+  'deploy',
+  'pod',
+  'pods',
+  'po',
+  'svc',
+  'service',
+  'services',
+  'node',
+  'nodes',
+  'no',
+  'ns',
+  'namespace',
+  'namespaces',
+  'statefulset',
+  'statefulsets',
+  'sts',
+  'daemonset',
+  'daemonsets',
+  'ds',
+  'job',
+  'jobs',
+  'cronjob',
+  'cronjobs',
+  'configmap',
+  'configmaps',
+  'cm',
+  'secret',
+  'secrets',
+  'ingress',
+  'ing',
+  'pvc',
+  'pv',
+  'replicaset',
+  'replicasets',
+  'rs',
+  'hpa',
+  'all',
+  'events',
+  'ev',
+  'endpoints',
+  'ep',
+  'filter',
+  'nat',
+  'mangle',
+  'raw',
+  'container',
+  'image',
+  'volume',
+  'network',
+  'head',
+  'origin',
+  'main',
+  'master',
+]);
+/** The ops tools this answers for: every model's tools but the file utilities and the network clients (ssh, curl …). */
+const OPS_TOOLS: ReadonlySet<string> = new Set(
+  TOOL_MODELS.filter((m) => m !== remoteModel)
+    .flatMap((m) => m.tools)
+    .filter((t) => !FILE_TOOLS.has(t)),
+);
+const SUDO_LICENCE = /\b(root|sudo|admin|superuser|privileg|system)/i;
+const CHANGE: ReadonlySet<EffectClass> = new Set([
+  'create',
+  'modify',
+  'restart',
+  'scale',
+  'delete',
+  'destroy-data',
+  'exec-remote',
+]);
+
+export interface EffectAnswer {
+  readonly verdict: 'MATCH' | 'MISMATCH';
+  readonly reason: string;
+}
+
+const stem = (w: string): string =>
+  w
+    .toLowerCase()
+    .replace(/(ies)$/, 'y')
+    .replace(/(es|s)$/, '')
+    .replace(/[^a-z0-9]/g, '');
+
+function mentioned(piece: string, words: readonly string[]): boolean {
+  const p = stem(piece);
+  if (p.length === 0) return true;
+  return words.some((w) => {
+    const s = stem(w);
+    return s === p || (s.length >= 4 && p.length >= 4 && (s.startsWith(p) || p.startsWith(s)));
+  });
+}
+
+/** The names an effect touches, as pieces worth finding in prose (`deployment/web-api` → `web-api`). */
+function objectNames(e: CommandEffect): string[] {
+  const t = e.targets;
+  const names = [...(t.resources ?? []), ...(t.packages ?? []), ...(t.hosts ?? [])]
+    .map((r) => r.split('/').pop() ?? r)
+    .map((r) => r.replace(/\.(service|socket|timer)$/, ''))
+    .filter(
+      (r) =>
+        r.length > 0 && !KIND_WORDS.has(r.toLowerCase()) && !r.startsWith('-') && !/^\$|^\d+$|^HEAD[~^]?\d*$/.test(r),
+    );
+  return [...new Set(names)];
+}
+
+function aboutTool(e: CommandEffect, words: readonly string[]): boolean {
+  const vocabulary = [
+    e.tool,
+    ...e.tool.split(/\s+/),
+    ...e.action.split(/[\s-]+/),
+    ...(DOMAIN_WORDS[e.tool] ?? []),
+    ...objectNames(e),
+  ];
+  if (e.targets.namespace) vocabulary.push(e.targets.namespace);
+  return vocabulary.some((v) => v.length >= 2 && mentioned(v, words));
+}
+
+function namesActionOrObject(e: CommandEffect, words: readonly string[]): boolean {
+  const t = e.targets;
+  const pieces = [
+    ...e.action.split(/[\s-]+/),
+    ...(t.resources ?? []).flatMap((r) => r.split(/[/:]/)),
+    ...(t.packages ?? []),
+    t.namespace ?? '',
+  ];
+  return pieces.some((p) => p.length >= 2 && !e.tool.split(/\s+/).includes(p) && mentioned(p, words));
+}
+
+const classOf = (e: CommandEffect): EffectClass =>
+  e.inner && worstClass(e) === 'exec-remote' ? worstClass(e.inner) : worstClass(e);
+
+export function effectAnswer(
+  intent: InstructionIntent,
+  commands: readonly SimpleCommand[],
+  effects: readonly LocatedEffect[],
+  hits: readonly RiskHit[],
+  instruction: string,
+): EffectAnswer | undefined {
+  if (intent.vagueWords) return undefined;
+  const ops = effects.filter(
+    (e) => OPS_TOOLS.has(e.command.utility) || (e.command.utility === 'sudo' && OPS_TOOLS.has(e.effect.tool)),
+  );
+  if (ops.length === 0) return undefined;
+  const known = new Set(ops.map((e) => e.command));
+  // everything else must only filter an ops command's output (`kubectl get pods | grep web`)
+  const others = commands.filter((c) => !known.has(c) && !(c.utility === 'sudo' && c.argv.length > 1));
+  if (
+    others.some(
+      (c) => !FILTERS.has(c.utility) || c.upstream.length === 0 || c.redirects.some((r) => r.op.includes('>')),
+    )
+  )
+    return undefined;
+  const words = intent.words.flatMap((w) => [w, ...w.split(/[^a-z0-9]+/)]);
+  for (const { command, effect } of ops) {
+    const cls = classOf(effect);
+    const missing = objectNames(effect).filter(
+      (n) => !mentioned(n, words) && !n.split(/[-_.]/).every((p) => p.length < 2 || mentioned(p, words)),
+    );
+    if (missing.length > 0) {
+      if (CHANGE.has(cls) && !intent.vague)
+        return {
+          verdict: 'MISMATCH',
+          reason: `\`${command.argv.join(' ')}\` (${cls}) touches \`${missing.join('`, `')}\`, which the instruction does not name`,
+        };
+      return undefined;
+    }
+    if (!intent.licensed.has(cls)) return undefined;
+    // looking is not doing: a read answers only an instruction that asks to look
+    if ((cls === 'read-only' || cls === 'network-egress') && !intent.readOnly) return undefined;
+    if (!aboutTool(effect, words)) return undefined;
+    // a short instruction with nothing specific must at least name the action or an object, not only the tool
+    if (intent.vague && !namesActionOrObject(effect, words)) return undefined;
+  }
+  if (hits.some((h) => h.rule.id !== 'sudo') || (hits.length > 0 && !SUDO_LICENCE.test(instruction))) return undefined;
+  return {
+    verdict: 'MATCH',
+    reason: `the instruction asks for what ${ops.map((e) => `\`${e.command.argv.join(' ')}\` (${classOf(e.effect)})`).join(', ')} does and names what it touches`,
+  };
+}
