@@ -8,7 +8,11 @@ export function sqlClass(sql: string): { cls: EffectClass; all: boolean } {
   const s = sql.replace(/--[^\n]*/g, ' ');
   if (/\b(drop\s+(table|database|schema|index|view|user|role)|truncate\b)/i.test(s))
     return { cls: 'destroy-data', all: true };
-  const noWhere = /\b(delete\s+from|update)\s+[\w."]+(?:\s+set\s+[^;]*?)?(?=;|$)(?![^;]*\bwhere\b)/i.test(s);
+  const noWhere = s
+    .split(';')
+    .some(
+      (statement) => /\b(delete\s+from|update\s+[\w."]+\s+set)\b/i.test(statement) && !/\bwhere\b/i.test(statement),
+    );
   if (/\bdelete\s+from\b/i.test(s)) return { cls: noWhere ? 'destroy-data' : 'delete', all: noWhere };
   if (/\b(update\s+[\w."]+\s+set|alter\s|grant\s|revoke\s|vacuum|reindex|cluster\s)/i.test(s))
     return { cls: 'modify', all: noWhere };

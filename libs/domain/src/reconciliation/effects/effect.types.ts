@@ -50,7 +50,7 @@ export interface CommandEffect {
   readonly tool: string;
   /** The action word that decided the class (`delete`, `rollout restart`, `-F` …). */
   readonly action: string;
-  /** The worst class first, then any others the command also has (`network-egress`, `privilege`). */
+  /** What it mainly does first, then what it also does (`network-egress`, `exec-remote`, `privilege`). */
   readonly classes: readonly EffectClass[];
   readonly targets: EffectTargets;
   readonly blast: BlastRadius;

@@ -150,6 +150,8 @@ export const filesModel: ToolModel = {
     'fdisk',
     'parted',
     'sgdisk',
+    'mkfs',
+    'mkswap',
   ],
   classify(utility, args, context: ClassifyContext) {
     if (/^(rm|shred|unlink|rmdir|srm|wipe)$/.test(utility)) return rm(utility, args, context.fedByPipe);
@@ -160,6 +162,8 @@ export const filesModel: ToolModel = {
       return effect('truncate', 'truncate', 'destroy-data', {
         paths: args.filter((a) => !a.startsWith('-') && !/^\+?\d+[KMG]?$/.test(a)),
       });
+    if (utility === 'mkfs' || utility === 'mkswap')
+      return effect('mkfs', 'format', 'destroy-data', { paths: args.filter((a) => a.startsWith('/dev/')) }, 'whole');
     if (/^(wipefs|fdisk|parted|sgdisk)$/.test(utility)) {
       const readOnly =
         args.some((a) => /^-(l|-list|p|-print)$/.test(a)) || (utility === 'parted' && args.includes('print'));

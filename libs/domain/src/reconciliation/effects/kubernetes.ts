@@ -141,7 +141,7 @@ function kubectl(
     cls = 'destroy-data';
   const named = names.length >= 2 || names.some((n) => n.includes('/')) || hasOpt(r, 'filename');
   const mutating = cls !== 'read-only' && cls !== 'network-egress';
-  const typeOnly = !named && names.length === 1 && !['create', 'run', 'apply', 'expose'].includes(verb);
+  const typeOnly = !named && names.length === 1 && ['rollout', 'set', 'label', 'annotate'].includes(verb);
   const blast =
     mutating && hasOpt(r, 'all-namespaces')
       ? 'whole'

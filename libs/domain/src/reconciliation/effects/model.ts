@@ -7,7 +7,7 @@ import type { ParsedCommandLine, SimpleCommand } from '../reconciliation.types.j
 import { cloudModel } from './cloud.js';
 import { containersModel } from './containers.js';
 import { databasesModel } from './databases.js';
-import { EFFECT_RANK, type CommandEffect, type EffectClass } from './effect.types.js';
+import type { CommandEffect, EffectClass } from './effect.types.js';
 import { filesModel } from './files.js';
 import { firewallModel } from './firewall.js';
 import { gitModel } from './git.js';
@@ -159,7 +159,8 @@ const PICKERS = new Set([
 ]);
 
 function classifyArgv(argv: readonly string[], fedByPipe: boolean, depth: number): CommandEffect | undefined {
-  const utility = (argv[0] ?? '').split('/').pop()?.replace(/^\\/, '') ?? '';
+  const written = (argv[0] ?? '').split('/').pop()?.replace(/^\\/, '') ?? '';
+  const utility = /^mkfs(\.|$)/.test(written) ? 'mkfs' : written;
   const args = argv.slice(1);
   if (utility === 'sudo' || utility === 'doas') {
     const start = args.findIndex((a) => !a.startsWith('-'));
@@ -193,13 +194,7 @@ function classifyArgv(argv: readonly string[], fedByPipe: boolean, depth: number
 }
 
 function withClass(e: CommandEffect, extra: EffectClass): CommandEffect {
-  return e.classes.includes(extra) ? e : { ...e, classes: sortClasses([...e.classes, extra]) };
-}
-
-/** Worst class first; the others keep their order. */
-export function sortClasses(classes: readonly EffectClass[]): EffectClass[] {
-  const [worst] = [...classes].sort((a, b) => EFFECT_RANK[b] - EFFECT_RANK[a]);
-  return worst === undefined ? [] : [worst, ...classes.filter((c) => c !== worst)];
+  return e.classes.includes(extra) ? e : { ...e, classes: [...e.classes, extra] };
 }
 
 /** The effect of one simple command as the parser found it, or undefined for a tool the model does not know. */
@@ -209,10 +204,7 @@ export function commandEffect(command: SimpleCommand): CommandEffect | undefined
     command.wrappers.includes('xargs') && command.upstream.length > 0 && !command.upstream.some((u) => PICKERS.has(u));
   const found = classifyArgv(command.argv, fedByPipe, 0);
   if (!found) return undefined;
-  const sorted = { ...found, classes: sortClasses(found.classes) };
-  return command.wrappers.includes('sudo') || command.wrappers.includes('doas')
-    ? withClass(sorted, 'privilege')
-    : sorted;
+  return command.wrappers.includes('sudo') || command.wrappers.includes('doas') ? withClass(found, 'privilege') : found;
 }
 
 export interface LocatedEffect {
