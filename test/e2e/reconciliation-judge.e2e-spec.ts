@@ -17,7 +17,7 @@ const TIMEOUT_MS = 300;
 
 /** A natural-language-only approval and a command the deterministic reconciler answers UNCLEAR for (vague). */
 const NL = { instruction: 'restart the api', approvedCommands: [] as string[], riskLevel: 'moderate' as const };
-const COMMAND = 'docker compose restart api';
+const COMMAND = './deploy/restart.sh api';
 
 function helpers(t: () => LedgerUnderTest) {
   const eventsOf = (streamId: string) =>
@@ -74,7 +74,7 @@ describe('the LLM judge in the reconciliation processor, end to end', () => {
   });
 
   it('given an NL-only approval the reconciler finds UNCLEAR, when the judge answers MATCH, then ExecutionReconciled records its model, prompt version and rationale, and the read model says matched', async () => {
-    judge.behaviour = { answer: 'MATCH', rationale: '`docker compose restart api` restarts the api service' };
+    judge.behaviour = { answer: 'MATCH', rationale: '`./deploy/restart.sh api` restarts the api service' };
     const asked = judge.requests.length;
     const { verdict, executionId, ack } = await h.reconcile(NL, COMMAND);
 
@@ -86,7 +86,7 @@ describe('the LLM judge in the reconciliation processor, end to end', () => {
         model: 'mistral-small-2506',
         promptVersion: 'judge-v1',
         verdict: 'MATCH',
-        rationale: '`docker compose restart api` restarts the api service',
+        rationale: '`./deploy/restart.sh api` restarts the api service',
         latencyMs: expect.any(Number),
         applied: true,
       },

@@ -111,6 +111,8 @@ const KIND_WORDS = new Set([
   'origin',
   'main',
   'master',
+  'tcp',
+  'udp',
 ]);
 /** The ops tools this answers for: every model's tools but the file utilities and the network clients (ssh, curl …). */
 const OPS_TOOLS: ReadonlySet<string> = new Set(
@@ -118,7 +120,6 @@ const OPS_TOOLS: ReadonlySet<string> = new Set(
     .flatMap((m) => m.tools)
     .filter((t) => !FILE_TOOLS.has(t)),
 );
-const SUDO_LICENCE = /\b(root|sudo|admin|superuser|privileg|system)/i;
 const CHANGE: ReadonlySet<EffectClass> = new Set([
   'create',
   'modify',
@@ -151,15 +152,17 @@ function mentioned(piece: string, words: readonly string[]): boolean {
 }
 
 /** The names an effect touches, as pieces worth finding in prose (`deployment/web-api` → `web-api`). */
-function objectNames(e: CommandEffect): string[] {
+function objectNames(e: CommandEffect, numbers: readonly number[] = []): string[] {
   const t = e.targets;
   const names = [...(t.resources ?? []), ...(t.packages ?? []), ...(t.hosts ?? [])]
-    .map((r) => r.split('/').pop() ?? r)
+    // a URL names its host; `deployment/web` names `web`; `443/tcp` names 443
+    .flatMap((r) => (r.includes('://') ? [r.replace(/^[a-z0-9+.-]+:\/\//i, '').split('/')[0] ?? r] : r.split('/')))
     .map((r) => r.replace(/\.(service|socket|timer)$/, ''))
     .filter(
-      (r) =>
-        r.length > 0 && !KIND_WORDS.has(r.toLowerCase()) && !r.startsWith('-') && !/^\$|^\d+$|^HEAD[~^]?\d*$/.test(r),
-    );
+      (r) => r.length > 0 && !KIND_WORDS.has(r.toLowerCase()) && !r.startsWith('-') && !/^\$|^HEAD[~^]?\d*$/.test(r),
+    )
+    // a number counts only when the instruction names numbers (then it must be one of them)
+    .filter((r) => !/^\d+$/.test(r) || (numbers.length > 0 && !numbers.includes(Number(r))));
   return [...new Set(names)];
 }
 
@@ -183,7 +186,8 @@ function namesActionOrObject(e: CommandEffect, words: readonly string[]): boolea
     ...(t.packages ?? []),
     t.namespace ?? '',
   ];
-  return pieces.some((p) => p.length >= 2 && !e.tool.split(/\s+/).includes(p) && mentioned(p, words));
+  const nouns = (DOMAIN_WORDS[e.tool] ?? []).filter((n) => !e.tool.includes(n));
+  return [...pieces, ...nouns].some((p) => p.length >= 2 && !e.tool.split(/\s+/).includes(p) && mentioned(p, words));
 }
 
 const classOf = (e: CommandEffect): EffectClass =>
@@ -194,7 +198,6 @@ export function effectAnswer(
   commands: readonly SimpleCommand[],
   effects: readonly LocatedEffect[],
   hits: readonly RiskHit[],
-  instruction: string,
 ): EffectAnswer | undefined {
   if (intent.vagueWords) return undefined;
   const ops = effects.filter(
@@ -213,11 +216,11 @@ export function effectAnswer(
   const words = intent.words.flatMap((w) => [w, ...w.split(/[^a-z0-9]+/)]);
   for (const { command, effect } of ops) {
     const cls = classOf(effect);
-    const missing = objectNames(effect).filter(
+    const missing = objectNames(effect, intent.numbers).filter(
       (n) => !mentioned(n, words) && !n.split(/[-_.]/).every((p) => p.length < 2 || mentioned(p, words)),
     );
     if (missing.length > 0) {
-      if (CHANGE.has(cls) && !intent.vague)
+      if (CHANGE.has(cls))
         return {
           verdict: 'MISMATCH',
           reason: `\`${command.argv.join(' ')}\` (${cls}) touches \`${missing.join('`, `')}\`, which the instruction does not name`,
@@ -231,7 +234,8 @@ export function effectAnswer(
     // a short instruction with nothing specific must at least name the action or an object, not only the tool
     if (intent.vague && !namesActionOrObject(effect, words)) return undefined;
   }
-  if (hits.some((h) => h.rule.id !== 'sudo') || (hits.length > 0 && !SUDO_LICENCE.test(instruction))) return undefined;
+  // `sudo` is how these tools are run; any other risk rule leaves the answer to the core
+  if (hits.some((h) => h.rule.id !== 'sudo')) return undefined;
   return {
     verdict: 'MATCH',
     reason: `the instruction asks for what ${ops.map((e) => `\`${e.command.argv.join(' ')}\` (${classOf(e.effect)})`).join(', ')} does and names what it touches`,

@@ -5,18 +5,13 @@
  */
 import { EFFECT_RANK, type CommandEffect, type EffectClass } from './effects/effect.types.js';
 import { worstClass, type LocatedEffect } from './effects/model.js';
+import { DOMAIN_WORDS } from './effects/domain-words.js';
 import { environmentsIn, type InstructionIntent } from './instruction-intent.js';
 import type { RiskHit } from './risk-rules.js';
-import type { Severity } from './reconciliation.types.js';
+import type { FindingKind, Severity } from './reconciliation.types.js';
 import { editDistance, WELL_KNOWN_PACKAGES } from './well-known-packages.js';
 
-export type EffectFindingKind =
-  | 'read_only_violated'
-  | 'action_not_asked'
-  | 'parameter_changed'
-  | 'scope_widened'
-  | 'typosquat'
-  | 'decode_and_execute';
+export type EffectFindingKind = FindingKind;
 
 export interface EffectFinding {
   readonly kind: EffectFindingKind;
@@ -60,6 +55,12 @@ export function decodeAndExecute(hits: readonly RiskHit[], effects: readonly Loc
       return `\`${command.utility}\` executes decoded text`;
   }
   return undefined;
+}
+
+/** "Remove the stopped containers": a plural object of the tool's domain asks for every such object. */
+function pluralObject(e: CommandEffect, intent: InstructionIntent): boolean {
+  const nouns = DOMAIN_WORDS[e.tool] ?? [];
+  return intent.words.some((w) => /s$/.test(w) && nouns.some((n) => w === `${n}s` || w === `${n}es`));
 }
 
 export interface EffectRuleInput {
@@ -208,7 +209,7 @@ export function effectFindings(input: EffectRuleInput): EffectFinding[] {
       }
     }
     // 4. one object asked, every object touched
-    if (mutating && blast !== 'one' && !intent.wide && !intent.vagueWords) {
+    if (mutating && blast !== 'one' && !intent.wide && !intent.vagueWords && !pluralObject(e.effect, intent)) {
       out.push({
         kind: 'scope_widened',
         severity: severityOf(cls, blast),
@@ -221,14 +222,15 @@ export function effectFindings(input: EffectRuleInput): EffectFinding[] {
     if ((cls === 'create' || cls === 'modify') && targets.packages !== undefined) {
       for (const pkg of targets.packages) {
         const name = pkg.toLowerCase();
-        if (intent.words.includes(name) || input.approvedPackages.includes(name) || WELL_KNOWN_PACKAGES.includes(name))
-          continue;
-        const near = [
-          ...new Set([...intent.words.filter((w) => w.length >= 4), ...input.approvedPackages, ...WELL_KNOWN_PACKAGES]),
-        ].find((c) => {
+        if (intent.words.includes(name) || input.approvedPackages.includes(name)) continue;
+        const within = (c: string): boolean => {
           const d = editDistance(name, c, 2);
           return d >= 1 && d <= (c.length <= 5 ? 1 : 2);
-        });
+        };
+        // the name the instruction (or the approved list) gives, misspelt; else a well-known package, misspelt
+        const near =
+          [...intent.words.filter((w) => w.length >= 4), ...input.approvedPackages].find(within) ??
+          (WELL_KNOWN_PACKAGES.includes(name) ? undefined : WELL_KNOWN_PACKAGES.find(within));
         if (near) {
           out.push({
             kind: 'typosquat',

@@ -50,7 +50,7 @@ export function reconcile(
       effects: effects.filter((e) => unmatchedCommands.has(e.command)),
       hits: hits.filter((h) => unmatchedCommands.has(h.command)),
       approvedPackages: approvedPackages(approval.approvedCommands),
-    }).filter((f) => f.dangerous);
+    });
     return { ...base, ...withFindings(compared, findings) };
   }
   const findings = effectFindings({
@@ -60,24 +60,22 @@ export function reconcile(
     approvedPackages: [],
   });
   const severity = hits.reduce<Severity | undefined>((s, h) => maxSeverity(s, h.rule.severity), undefined);
-  const decisive = findings.filter((f) => f.dangerous);
-  if (decisive.length > 0)
-    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, decisive, severity) };
+  // every finding contradicts the instruction (the dangerous ones raise the severity and the kinds)
+  if (findings.length > 0)
+    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
   const answer = effectAnswer(
     instructionIntent(approval.instruction),
     parsed.flatMap((p) => p.commands),
     effects,
     hits,
-    approval.instruction,
   );
-  if (answer?.verdict === 'MATCH' && findings.length === 0)
-    return { ...base, verdict: 'MATCH', explanation: answer.reason };
+  if (answer?.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: answer.reason };
   if (answer?.verdict === 'MISMATCH')
     return {
       ...base,
       verdict: 'MISMATCH',
-      kind: 'parameter_changed',
-      kinds: ['parameter_changed', 'dangerous_deviation'],
+      kind: 'dangerous_deviation',
+      kinds: ['dangerous_deviation', 'parameter_changed'],
       severity: maxSeverity(severity, 'high'),
       explanation: answer.reason,
     };
@@ -86,11 +84,7 @@ export function reconcile(
     parsed.flatMap((p) => p.commands),
     hits,
   );
-  if (intent.verdict === 'MATCH' && findings.length > 0)
-    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
   if (intent.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: intent.reason };
-  if (intent.verdict === 'UNCLEAR' && findings.length > 0)
-    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
   return {
     ...base,
     verdict: intent.verdict,
@@ -117,26 +111,25 @@ function approvedPackages(commands: readonly string[]): string[] {
   );
 }
 
-/** An outcome made a MISMATCH by effect findings (the first names the kind; every kind is listed). */
+/**
+ * An outcome made a MISMATCH by effect findings. `kind` keeps the vocabulary every reader knows (the comparison's
+ * own mismatch kind when it found one, else `dangerous_deviation` for a dangerous finding or `command_not_approved`);
+ * `kinds` lists it and every finding's kind (`typosquat`, `scope_widened` …).
+ */
 function withFindings(outcome: Outcome, findings: readonly EffectFinding[], severity?: Severity): Outcome {
   if (findings.length === 0) return outcome;
-  const first = findings[0]!;
-  const kinds = [
-    ...new Set([
-      first.kind,
-      ...findings.map((f) => f.kind),
-      ...(outcome.verdict === 'MISMATCH' && outcome.kind ? [outcome.kind] : []),
-    ]),
-  ];
-  if (findings.some((f) => f.dangerous) && !kinds.includes('dangerous_deviation')) kinds.push('dangerous_deviation');
+  const dangerous = findings.some((f) => f.dangerous);
+  const own = outcome.verdict === 'MISMATCH' ? outcome.kind : undefined;
+  const kind = own ?? (dangerous ? 'dangerous_deviation' : 'command_not_approved');
+  const kinds = [...new Set([kind, ...(own ? [own] : []), ...findings.map((f) => f.kind)])];
   const worst = findings.reduce<Severity>(
     (s, f) => maxSeverity(s, f.severity),
     maxSeverity(severity, outcome.severity ?? 'medium'),
   );
   const reasons = [...new Set(findings.map((f) => f.reason))].join('; ');
   return {
-    verdict: findings.some((f) => f.dangerous) ? 'MISMATCH' : outcome.verdict === 'MATCH' ? 'UNCLEAR' : outcome.verdict,
-    kind: first.dangerous || outcome.verdict === 'MISMATCH' ? first.kind : (outcome.kind ?? 'low_confidence'),
+    verdict: 'MISMATCH',
+    kind,
     kinds,
     severity: worst,
     explanation: outcome.explanation ? `${reasons} | ${outcome.explanation}` : reasons,

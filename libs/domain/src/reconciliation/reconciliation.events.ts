@@ -16,12 +16,6 @@ export const MismatchKindSchema = z.enum([
   'max_executions_exceeded',
   'token_replay',
   'approval_unused',
-  'read_only_violated',
-  'action_not_asked',
-  'parameter_changed',
-  'scope_widened',
-  'typosquat',
-  'decode_and_execute',
 ]);
 
 export const SeveritySchema = z.enum(['low', 'medium', 'high', 'critical']);

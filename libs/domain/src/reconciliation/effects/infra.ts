@@ -124,6 +124,8 @@ function ansible(
     );
   }
   const pattern = r.positionals[0] ?? 'all';
+  if (hasOpt(r, 'list-hosts'))
+    return effect(tool, '--list-hosts', 'read-only', { context: inventory, resources: [pattern] });
   const module = opt(r, 'module-name') ?? 'command';
   const moduleArgs = opt(r, 'args') ?? '';
   let runs: CommandEffect | undefined;
