@@ -6,7 +6,8 @@ import { effectAnswer } from './effect-match.js';
 import { effectFindings, type EffectFinding } from './effect-rules.js';
 import { maxRisk, riskOfEffect } from './effects/assessed-risk.js';
 import type { AssessedRisk } from './effects/effect.types.js';
-import { lineEffects, type LocatedEffect } from './effects/model.js';
+import { lineEffects, toolCanonicalArgv, type LocatedEffect } from './effects/model.js';
+import { canonicalArgv } from './normalise.js';
 import { instructionIntent } from './instruction-intent.js';
 import { assessIntent } from './intent.js';
 import { maxSeverity, riskHits, type RiskHit } from './risk-rules.js';
@@ -42,8 +43,8 @@ export function reconcile(
     const compared = compareWithApproved(approval, parsed, hits);
     if (compared.verdict === 'MATCH') return { ...base, ...compared };
     // what ran and is not verbatim approved: do its effects contradict the instruction or the approved packages?
-    const approvedCanonical = new Set(approval.approvedCommands.map((a) => parseCommandLine(a).canonical));
-    const unmatched = parsed.filter((p) => !approvedCanonical.has(p.canonical));
+    const approvedLines = approval.approvedCommands.map(parseCommandLine);
+    const unmatched = parsed.filter((p) => !approvedLines.some((a) => sameCommandLine(a, p)));
     const unmatchedCommands = new Set(unmatched.flatMap((p) => p.commands));
     const findings = effectFindings({
       intent: instructionIntent(approval.instruction),
@@ -147,7 +148,7 @@ function compareWithApproved(
   const matchedIndex: number[] = [];
   const used = new Set<number>();
   for (const e of executed) {
-    const j = approved.findIndex((a, k) => a.canonical === e.canonical && !used.has(k));
+    const j = approved.findIndex((a, k) => sameCommandLine(a, e) && !used.has(k));
     matchedIndex.push(j);
     if (j >= 0) used.add(j);
   }
@@ -218,6 +219,33 @@ function compareWithApproved(
         ? 'every executed command equals an approved command after normalisation'
         : 'the executed commands are an in-order subset of the commands approved "as needed"',
   };
+}
+
+const OPERATORS = new Set(['|', '&&', '||', ';', '&', '(', ')', '{', '}']);
+
+/**
+ * Two command lines are the same when their canonical forms are equal, or when they have the same structure and
+ * each simple command reads the same through its tool's argv reading (`kubectl -n x` = `kubectl --namespace=x`).
+ */
+function sameCommandLine(a: ParsedCommandLine, e: ParsedCommandLine): boolean {
+  if (a.canonical === e.canonical) return true;
+  if (a.commands.length !== e.commands.length || a.commands.length === 0) return false;
+  const shape = (p: ParsedCommandLine): string =>
+    tokens(p.canonical)
+      .filter((t) => OPERATORS.has(t))
+      .join(' ');
+  if (shape(a) !== shape(e)) return false;
+  return a.commands.every((ac, i) => {
+    const ec = e.commands[i]!;
+    if (ac.utility !== ec.utility || ac.wrappers.join(' ') !== ec.wrappers.join(' ')) return false;
+    if (ac.assignments.join(' ') !== ec.assignments.join(' ')) return false;
+    const redirects = (c: typeof ac): string => c.redirects.map((r) => `${r.fd ?? ''}${r.op}${r.target}`).join(' ');
+    if (redirects(ac) !== redirects(ec)) return false;
+    const ar = toolCanonicalArgv(ac.argv);
+    const er = toolCanonicalArgv(ec.argv);
+    if (ar && er) return ar.join('\u0000') === er.join('\u0000');
+    return canonicalArgv(ac.argv).join('\u0000') === canonicalArgv(ec.argv).join('\u0000');
+  });
 }
 
 function tokens(canonical: string): string[] {

@@ -166,6 +166,7 @@ const NAME = [
 
 export const cloudModel: ToolModel = {
   tools: ['aws', 'gcloud', 'az', 'gsutil', 'eksctl', 'doctl'],
+  argvSpec: () => SPEC,
   classify(utility, args) {
     const r = readArgv(args, SPEC);
     const words = r.positionals;

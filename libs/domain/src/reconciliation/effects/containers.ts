@@ -267,6 +267,11 @@ function docker(
 
 export const containersModel: ToolModel = {
   tools: ['docker', 'podman', 'docker-compose', 'podman-compose', 'nerdctl'],
+  argvSpec: (utility, args) => {
+    if (utility.endsWith('compose') || args.includes('compose')) return COMPOSE;
+    const verb = readArgv(args, DOCKER).positionals.find((w) => !OBJECTS.has(w)) ?? '';
+    return /^(run|create|exec)$/.test(verb) ? DOCKER_RUN : verb === 'build' ? DOCKER_BUILD : DOCKER;
+  },
   classify(utility, args, context) {
     if (utility === 'docker-compose' || utility === 'podman-compose')
       return compose(utility, args, context.classifyInner);

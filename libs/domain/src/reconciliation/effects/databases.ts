@@ -157,6 +157,16 @@ export const databasesModel: ToolModel = {
     'createdb',
     'pg_restore',
   ],
+  argvSpec: (utility) =>
+    utility === 'psql'
+      ? PSQL
+      : /^(mysql|mariadb)$/.test(utility)
+        ? MYSQL
+        : utility === 'redis-cli'
+          ? REDIS_SPEC
+          : /^mongo/.test(utility)
+            ? MONGO
+            : undefined,
   classify(utility, args) {
     if (utility === 'pg_dump' || utility === 'mysqldump')
       return effect(utility, 'dump', 'read-only', { resources: args.filter((a) => !a.startsWith('-')) });

@@ -135,6 +135,7 @@ export const firewallModel: ToolModel = {
     'iptables-restore',
     'firewall-cmd',
   ],
+  argvSpec: (utility) => (/^ip6?tables/.test(utility) && !/save|restore/.test(utility) ? IPTABLES : undefined),
   classify(utility, args) {
     if (utility === 'iptables-save') return effect(utility, 'save', 'read-only', {}, 'whole');
     if (utility === 'iptables-restore') return effect(utility, 'restore', 'modify', {}, 'whole');

@@ -88,6 +88,7 @@ const VERBS: VerbTable = {
 
 export const gitModel: ToolModel = {
   tools: ['git'],
+  argvSpec: () => GIT,
   classify(_utility, args) {
     const r = readArgv(args, GIT);
     const [verb = '', ...rest] = r.positionals;

@@ -153,6 +153,7 @@ function ansible(
 
 export const infraModel: ToolModel = {
   tools: ['terraform', 'tofu', 'terragrunt', 'ansible', 'ansible-playbook'],
+  argvSpec: (utility) => (/^ansible/.test(utility) ? ANSIBLE : TF_SPEC),
   classify(utility, args, context) {
     if (utility === 'ansible' || utility === 'ansible-playbook') return ansible(utility, args, context.classifyInner);
     return terraform(utility, args);

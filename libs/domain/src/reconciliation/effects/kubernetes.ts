@@ -240,6 +240,7 @@ function helm(args: readonly string[]): CommandEffect {
 
 export const kubernetesModel: ToolModel = {
   tools: ['kubectl', 'oc', 'helm', 'k'],
+  argvSpec: (utility) => (utility === 'helm' ? HELM : KUBECTL),
   classify: (utility, args, context) =>
     utility === 'helm' ? helm(args) : kubectl(args, context.fedByPipe, context.classifyInner),
 };

@@ -4,6 +4,7 @@
  * (`sudo` → privilege, input from a pipe → every object the pipe names).
  */
 import type { ParsedCommandLine, SimpleCommand } from '../reconciliation.types.js';
+import { readArgv } from './argv.js';
 import { cloudModel } from './cloud.js';
 import { containersModel } from './containers.js';
 import { databasesModel } from './databases.js';
@@ -232,3 +233,24 @@ export function lineEffects(lines: readonly ParsedCommandLine[]): LocatedEffect[
 
 /** The worst class of an effect (its own or what it runs). */
 export const worstClass = (e: CommandEffect): EffectClass => e.classes[0] ?? 'read-only';
+
+/**
+ * The argv of a command the model can read, in a form where harmless spelling differences vanish: `-n x`,
+ * `--namespace x` and `--namespace=x` are one option, options sorted, positionals in order, words after `--` kept.
+ * Undefined for a tool without an argv reading.
+ */
+export function toolCanonicalArgv(argv: readonly string[]): string[] | undefined {
+  const utility = (argv[0] ?? '').split('/').pop() ?? '';
+  const args = argv.slice(1);
+  for (const model of TOOL_MODELS) {
+    if (!model.tools.includes(utility) || !model.argvSpec) continue;
+    const spec = model.argvSpec(utility, args);
+    if (!spec) return undefined;
+    const read = readArgv(args, spec);
+    const options = [...read.options.entries()]
+      .map(([name, values]) => `--${name}=${[...values].sort().join('\u0000')}`)
+      .sort();
+    return [utility, ...read.positionals, ...options, '--', ...read.rest];
+  }
+  return undefined;
+}

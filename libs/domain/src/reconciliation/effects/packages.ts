@@ -232,6 +232,7 @@ export const packagesModel: ToolModel = {
     'python3',
     'npx',
   ],
+  argvSpec: () => PKG_SPEC,
   classify(utility, args) {
     if (utility === 'python' || utility === 'python3') {
       const m = args.indexOf('-m');

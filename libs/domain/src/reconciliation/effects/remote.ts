@@ -209,6 +209,7 @@ function http(tool: string, args: readonly string[]): CommandEffect {
 
 export const remoteModel: ToolModel = {
   tools: ['ssh', 'scp', 'rsync', 'sftp', 'curl', 'wget', 'http', 'nc', 'ncat', 'netcat', 'socat', 'telnet'],
+  argvSpec: (utility) => (utility === 'curl' || utility === 'wget' ? CURL : utility === 'rsync' ? RSYNC : undefined),
   classify(utility, args, context) {
     if (utility === 'ssh') return ssh(args, context);
     if (utility === 'scp' || utility === 'rsync' || utility === 'sftp') return copy(utility, args);

@@ -1,9 +1,15 @@
 /** crontab, at. */
-import { hasOpt, opt, readArgv } from './argv.js';
+import { hasOpt, opt, readArgv, type ArgvSpec } from './argv.js';
 import { effect, type ToolModel } from './tool-model.js';
+
+const CRONTAB: ArgvSpec = {
+  values: ['-u'],
+  aliases: { '-l': 'list', '-r': 'remove', '-e': 'edit', '-i': 'interactive' },
+};
 
 export const schedulingModel: ToolModel = {
   tools: ['crontab', 'at', 'atrm'],
+  argvSpec: (utility) => (utility === 'crontab' ? CRONTAB : undefined),
   classify(utility, args) {
     if (utility === 'atrm') return effect('atrm', 'remove', 'delete', { resources: args });
     if (utility === 'at')

@@ -102,6 +102,7 @@ const JOURNALCTL: ArgvSpec = {
 
 export const servicesModel: ToolModel = {
   tools: ['systemctl', 'service', 'journalctl'],
+  argvSpec: (utility) => (utility === 'journalctl' ? JOURNALCTL : utility === 'systemctl' ? SYSTEMCTL : undefined),
   classify(utility, args) {
     if (utility === 'journalctl') {
       const r = readArgv(args, JOURNALCTL);

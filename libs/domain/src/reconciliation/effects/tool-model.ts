@@ -1,3 +1,4 @@
+import type { ArgvSpec } from './argv.js';
 import type { BlastRadius, CommandEffect, EffectClass, EffectTargets } from './effect.types.js';
 
 export interface ClassifyContext {
@@ -10,6 +11,8 @@ export interface ClassifyContext {
 /** One tool family: which utilities it knows and how it reads their argv. */
 export interface ToolModel {
   readonly tools: readonly string[];
+  /** How to read a tool's argv (which options take values, aliases): two argv read alike are the same command. */
+  argvSpec?(utility: string, args: readonly string[]): ArgvSpec | undefined;
   classify(utility: string, args: readonly string[], context: ClassifyContext): CommandEffect | undefined;
 }
 
