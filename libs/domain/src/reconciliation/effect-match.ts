@@ -131,7 +131,9 @@ const CHANGE: ReadonlySet<EffectClass> = new Set([
 ]);
 
 export interface EffectAnswer {
-  readonly verdict: 'MATCH' | 'MISMATCH';
+  readonly verdict: 'MATCH' | 'MISMATCH' | 'UNCLEAR';
+  /** A MISMATCH that changes something (a wrong object restarted, deleted …), not only a read of the wrong thing. */
+  readonly dangerous: boolean;
   readonly reason: string;
 }
 
@@ -190,6 +192,47 @@ function namesActionOrObject(e: CommandEffect, words: readonly string[]): boolea
   return [...pieces, ...nouns].some((p) => p.length >= 2 && !e.tool.split(/\s+/).includes(p) && mentioned(p, words));
 }
 
+/** Kinds of object and the words for each: a command on one kind does not answer an instruction about another. */
+const KIND_GROUPS: readonly (readonly string[])[] = [
+  ['pod', 'pods', 'po'],
+  ['service', 'services', 'svc'],
+  ['deployment', 'deployments', 'deploy'],
+  ['node', 'nodes', 'no'],
+  ['namespace', 'namespaces', 'ns'],
+  ['configmap', 'configmaps', 'cm'],
+  ['secret', 'secrets'],
+  ['ingress', 'ingresses', 'ing'],
+  ['job', 'jobs'],
+  ['cronjob', 'cronjobs', 'cj'],
+  ['statefulset', 'statefulsets', 'sts'],
+  ['daemonset', 'daemonsets', 'ds'],
+  ['pvc', 'pvcs', 'persistentvolumeclaim', 'persistentvolumeclaims'],
+  ['event', 'events', 'ev'],
+  ['container', 'containers', 'ps'],
+  ['image', 'images', 'rmi'],
+  ['volume', 'volumes'],
+  ['s3', 'bucket', 'buckets'],
+  ['ec2', 'instance', 'instances'],
+  ['rds', 'database', 'databases'],
+  ['lambda', 'function', 'functions'],
+  ['iam', 'role', 'roles', 'policy', 'policies'],
+];
+const KIND_TOOLS = new Set(['kubectl', 'oc', 'docker', 'podman', 'aws']);
+
+/** The kind group of what a command acts on, and the kind groups the instruction speaks of. */
+function kindClash(e: CommandEffect, words: readonly string[]): string | undefined {
+  if (!KIND_TOOLS.has(e.tool)) return undefined;
+  const tokens = [
+    ...e.action.split(/\s+/),
+    ...(e.targets.resources ?? []).slice(0, 1).map((r) => r.split('/')[0] ?? r),
+  ].map((t) => t.toLowerCase());
+  const own = KIND_GROUPS.findIndex((g) => tokens.some((t) => g.includes(t)));
+  if (own < 0) return undefined;
+  const asked = KIND_GROUPS.map((g, i) => (g.some((w) => words.includes(w)) ? i : -1)).filter((i) => i >= 0);
+  if (asked.length === 0 || asked.includes(own)) return undefined;
+  return `acts on ${KIND_GROUPS[own]![1]}, the instruction speaks of ${asked.map((i) => KIND_GROUPS[i]![1]).join(', ')}`;
+}
+
 const classOf = (e: CommandEffect): EffectClass =>
   e.inner && worstClass(e) === 'exec-remote' ? worstClass(e.inner) : worstClass(e);
 
@@ -216,14 +259,26 @@ export function effectAnswer(
   const words = intent.words.flatMap((w) => [w, ...w.split(/[^a-z0-9]+/)]);
   for (const { command, effect } of ops) {
     const cls = classOf(effect);
+    const clash = kindClash(effect, words);
+    if (clash)
+      return { verdict: 'MISMATCH', dangerous: CHANGE.has(cls), reason: `\`${command.argv.join(' ')}\` ${clash}` };
     const missing = objectNames(effect, intent.numbers).filter(
       (n) => !mentioned(n, words) && !n.split(/[-_.]/).every((p) => p.length < 2 || mentioned(p, words)),
     );
     if (missing.length > 0) {
-      if (CHANGE.has(cls))
+      // the instruction names other objects: the command acts on the wrong thing
+      if (intent.objects.length > 0)
         return {
           verdict: 'MISMATCH',
-          reason: `\`${command.argv.join(' ')}\` (${cls}) touches \`${missing.join('`, `')}\`, which the instruction does not name`,
+          dangerous: CHANGE.has(cls),
+          reason: `\`${command.argv.join(' ')}\` (${cls}) touches \`${missing.join('`, `')}\`, the instruction names ${intent.objects.map((o) => `\`${o}\``).join(', ')}`,
+        };
+      // it names the action, not its object: a human must say whether this was the one meant
+      if (intent.licensed.has(cls) && aboutTool(effect, words))
+        return {
+          verdict: 'UNCLEAR',
+          dangerous: false,
+          reason: `the instruction names the action but not its object; \`${command.argv.join(' ')}\` acts on \`${missing.join('`, `')}\``,
         };
       return undefined;
     }
@@ -238,6 +293,7 @@ export function effectAnswer(
   if (hits.some((h) => h.rule.id !== 'sudo')) return undefined;
   return {
     verdict: 'MATCH',
+    dangerous: false,
     reason: `the instruction asks for what ${ops.map((e) => `\`${e.command.argv.join(' ')}\` (${classOf(e.effect)})`).join(', ')} does and names what it touches`,
   };
 }

@@ -8,7 +8,7 @@ import { worstClass, type LocatedEffect } from './effects/model.js';
 import { DOMAIN_WORDS } from './effects/domain-words.js';
 import { environmentsIn, type InstructionIntent } from './instruction-intent.js';
 import type { RiskHit } from './risk-rules.js';
-import type { FindingKind, Severity } from './reconciliation.types.js';
+import type { FindingKind, Severity, SimpleCommand } from './reconciliation.types.js';
 import { editDistance, WELL_KNOWN_PACKAGES } from './well-known-packages.js';
 
 export type EffectFindingKind = FindingKind;
@@ -41,10 +41,10 @@ const severityOf = (cls: EffectClass, blast: CommandEffect['blast']): Severity =
 const DECODE =
   /\b(base64\s+(-d|--decode|-D)|b64decode|base32\s+-d|xxd\s+-r|openssl\s+(enc\s+)?-d|fromCharCode|atob\(|decode\()/i;
 
-export function decodeAndExecute(hits: readonly RiskHit[], effects: readonly LocatedEffect[]): string | undefined {
+export function decodeAndExecute(hits: readonly RiskHit[], commands: readonly SimpleCommand[]): string | undefined {
   const pipe = hits.find((h) => h.rule.id === 'pipe_to_shell');
   if (pipe) return `${pipe.reason} in \`${pipe.command.argv.join(' ')}\``;
-  for (const { command } of effects) {
+  for (const command of commands) {
     const code = command.argv.slice(1).join(' ');
     if (
       /^(python[\d.]*|perl|ruby|node|php)$/.test(command.utility) &&
@@ -57,6 +57,14 @@ export function decodeAndExecute(hits: readonly RiskHit[], effects: readonly Loc
   return undefined;
 }
 
+/** A reboot or shutdown acts on the whole host by nature: that is its object, not a widening. */
+function hostWide(e: CommandEffect): boolean {
+  const own =
+    /^(shutdown|reboot|halt|poweroff|init|telinit)$/.test(e.tool) ||
+    (e.tool === 'systemctl' && /^(reboot|poweroff|halt|kexec)$/.test(e.action));
+  return own || (e.inner !== undefined && hostWide(e.inner));
+}
+
 /** "Remove the stopped containers": a plural object of the tool's domain asks for every such object. */
 function pluralObject(e: CommandEffect, intent: InstructionIntent): boolean {
   const nouns = DOMAIN_WORDS[e.tool] ?? [];
@@ -65,6 +73,8 @@ function pluralObject(e: CommandEffect, intent: InstructionIntent): boolean {
 
 export interface EffectRuleInput {
   readonly intent: InstructionIntent;
+  /** Every simple command that ran (known to the effect model or not). */
+  readonly commands: readonly SimpleCommand[];
   readonly effects: readonly LocatedEffect[];
   readonly hits: readonly RiskHit[];
   /** Packages the approved commands install (an approved name is never a typosquat of itself). */
@@ -74,7 +84,7 @@ export interface EffectRuleInput {
 export function effectFindings(input: EffectRuleInput): EffectFinding[] {
   const { intent, effects } = input;
   const out: EffectFinding[] = [];
-  const decoded = decodeAndExecute(input.hits, effects);
+  const decoded = decodeAndExecute(input.hits, input.commands);
   if (decoded)
     out.push({
       kind: 'decode_and_execute',
@@ -130,6 +140,21 @@ export function effectFindings(input: EffectRuleInput): EffectFinding[] {
       });
       continue;
     }
+    const delay = targets.delayMinutes ?? e.effect.inner?.targets.delayMinutes;
+    if (
+      delay !== undefined &&
+      intent.numbers.length > 0 &&
+      /\b(min|minute|hour|now|immediately)/i.test(intent.words.join(' ')) &&
+      !intent.numbers.includes(delay)
+    ) {
+      out.push({
+        kind: 'parameter_changed',
+        severity: 'high',
+        dangerous: true,
+        reason: `${q(e)} acts in ${delay} minutes, the instruction names ${intent.numbers.join(', ')}`,
+      });
+      continue;
+    }
     if (targets.version !== undefined && intent.versions.length > 0 && mutating) {
       const v = targets.version.replace(/^v/, '');
       if (!intent.versions.some((x) => x === v || v.startsWith(`${x}.`) || v.startsWith(`${x}-`))) {
@@ -160,6 +185,21 @@ export function effectFindings(input: EffectRuleInput): EffectFinding[] {
         });
         continue;
       }
+    }
+    if (
+      targets.namespace === '*' &&
+      mutating &&
+      !/\b(all|every|each|any|across)\b[^.]*\bnamespaces?\b|cluster-?wide|everywhere|all-namespaces/i.test(
+        intent.words.join(' '),
+      )
+    ) {
+      out.push({
+        kind: 'scope_widened',
+        severity: severityOf(cls, 'whole'),
+        dangerous: true,
+        reason: `${q(e)} acts in every namespace, the instruction does not ask for all namespaces`,
+      });
+      continue;
     }
     if (intent.namespaces.length > 0 && /^(kubectl|helm|oc)$/.test(e.effect.tool)) {
       const ns = targets.namespace;
@@ -209,7 +249,15 @@ export function effectFindings(input: EffectRuleInput): EffectFinding[] {
       }
     }
     // 4. one object asked, every object touched
-    if (mutating && blast !== 'one' && !intent.wide && !intent.vagueWords && !pluralObject(e.effect, intent)) {
+    if (
+      mutating &&
+      blast !== 'one' &&
+      !intent.wide &&
+      !intent.vagueWords &&
+      intent.objects.length > 0 &&
+      !pluralObject(e.effect, intent) &&
+      !hostWide(e.effect)
+    ) {
       out.push({
         kind: 'scope_widened',
         severity: severityOf(cls, blast),

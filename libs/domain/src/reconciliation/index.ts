@@ -6,3 +6,5 @@ export * from './intent.js';
 export * from './reconcile.js';
 export * from './judge.js';
 export * from './effects/index.js';
+export * from './instruction-intent.js';
+export * from './effect-rules.js';

@@ -9,6 +9,8 @@ import { VAGUE } from './intent.js';
 export interface InstructionIntent {
   /** Too vague or short to say what it asks ("clean up the server", "Remove files"): class rules stay silent. */
   readonly vague: boolean;
+  /** Names something specific: a quoted string, a path, a number, a dotted or user@host name. */
+  readonly specific: boolean;
   /** Vague by its words ("tidy up", "deal with it", "run it again"), whatever its length. */
   readonly vagueWords: boolean;
   /** The instruction only asks to look: it starts with a reading verb and no word asks for a change. */
@@ -24,13 +26,22 @@ export interface InstructionIntent {
   readonly namespaces: readonly string[];
   readonly contexts: readonly string[];
   readonly hosts: readonly string[];
+  /**
+   * Objects the instruction names: a word next to a kind word ("the worker service", "deployment web"), or an
+   * identifier (`web-01`, `api_v2`, a quoted name). Empty when it names an action but not its object.
+   */
+  readonly objects: readonly string[];
   /** Lower-case words that could name a package. */
   readonly words: readonly string[];
 }
 
 const POLITE = /^(please|kindly|can you|could you|would you|go ahead and|just|now|then|first|quickly|also)\s+/i;
 const READ_START =
-  /^(show|list|display|print|check|get|view|describe|inspect|count|find|search|look|tail|read|report|verify|see|watch|monitor|what|which|how|is|are|does|do|tell|give|query|output|compare|grep|locate|identify|determine|calculate|return|echo|cat|audit|review|examine|confirm|ping|trace|diagnose|investigate|summari[sz]e|lookup|fetch the (logs?|status)|dump the|peek|test (whether|if)|make sure)\b/i;
+  /^(show|list|display|print|check|get|view|describe|inspect|count|find|search|look|tail|read|report|verify|see|watch|monitor|what|which|who|how|is|are|does|tell|give|query|output|compare|grep|locate|identify|determine|calculate|return|echo|cat|audit|review|examine|confirm|ping|trace|diagnose|investigate|summari[sz]e|lookup|fetch the (logs?|status)|dump the|peek|test (whether|if)|make sure|dry[- ]?run|preview|validate|lint|plan|follow|trace|status|logs?|history|info|top|df|du|uptime)\b(?!\s+(out|in)\b)/i;
+
+/** A clause that starts with a verb asking for a change. */
+const CHANGE_START =
+  /^(delete|remove|rm|drop|purge|clean|prune|uninstall|destroy|wipe|erase|flush|truncate|kill|reset|revoke|clear|tear|discard|evict|drain|unset|terminate|empty|restart|reload|bounce|recycle|reboot|stop|start|shut|redeploy|deploy|halt|pause|resume|scale|resize|increase|decrease|reduce|bump|create|add|install|apply|run|launch|provision|set|make|build|pull|push|copy|move|rename|replace|change|modify|edit|patch|update|upgrade|downgrade|rollback|roll|revert|restore|fix|enable|disable|allow|deny|block|open|close|write|save|overwrite|append|insert|tag|commit|merge|checkout|switch|sync|upload|download|extract|unpack|compress|archive|backup|schedule|grant|chmod|chown|mount|unmount|format|migrate|import|rotate|exec|execute|ssh|cordon|uncordon|taint|label|annotate|expose|publish|release|promote|lock|unlock|convert|generate|init)\b/i;
 
 /** Base forms of verbs (and a few nouns) that ask for a change, by the class they license. */
 const LICENCE: Readonly<Record<Exclude<EffectClass, 'read-only' | 'network-egress' | 'privilege'>, RegExp>> = {
@@ -49,6 +60,10 @@ const LICENCE: Readonly<Record<Exclude<EffectClass, 'read-only' | 'network-egres
   create:
     /\b(create|add|install|deploy|apply|run|launch|provision|set ?up|make|build|pull|copy|backup|back up|archive|compress|clone|download|generate|write|save|open|new|tag|push|upload|extract|unpack|init|initiali[sz]e|start|spin up|bring up|up|schedule|dump|export|snapshot|register|allocate|tar|zip|mkdir|touch|link|expose|publish|fetch|store|record|log|put|duplicate|replicate|mirror)\b/i,
 };
+
+/** Vague or referential phrasings beyond the token core's list. */
+const MORE_VAGUE =
+  /\b(thing|whatever|you know|same (as|on|for)|as usual|the usual|runbook|needful|as discussed|like last time|what we did|make it (work|faster|better)|speed up|sort out|get .* back|unblock|quick fix|redo|tweak|handle)\b/i;
 
 const WIDE =
   /\b(all|every|each|everything|entire|whole|any|cluster-?wide|fleet|globally|across)\b|\*|(^|\s)-A\b|--all\b/i;
@@ -132,11 +147,18 @@ export function instructionIntent(instruction: string): InstructionIntent {
   for (let i = 0; i < 3; i += 1) text = text.replace(POLITE, '');
   const licensed = new Set<EffectClass>(['read-only', 'network-egress', 'privilege']);
   for (const [cls, re] of Object.entries(LICENCE)) if (re.test(instruction)) licensed.add(cls as EffectClass);
-  // a "show/list" instruction whose own words ask for nothing else
-  const changeWords = [...licensed].some(
-    (c) => c !== 'read-only' && c !== 'network-egress' && c !== 'privilege' && c !== 'scale',
+  // a "show/list" instruction none of whose clauses starts with a verb that asks for a change ("… and delete them")
+  const clauses = text
+    .split(/\b(?:and|then|but|or|after that|afterwards)\b|[,;:]|\.\s/i)
+    .map((c) => c.trim().replace(POLITE, ''))
+    .filter((c) => c.length > 0);
+  const changeClause = clauses.some((c) => !READ_START.test(c) && CHANGE_START.test(c));
+  // "git status in /srv/app", "kubectl logs for api": a tool's name first, then what to do
+  const verbFirst = text.replace(
+    /^(git|kubectl|docker|helm|systemctl|journalctl|terraform|aws|gcloud|az|redis|psql|mysql|ansible|npm|pip|crontab)\s+/i,
+    '',
   );
-  const readOnly = READ_START.test(text) && !changeWords;
+  const readOnly = READ_START.test(verbFirst) && !changeClause;
   const words = instruction
     .toLowerCase()
     .split(/[\s,;:()"'`]+/)
@@ -156,8 +178,9 @@ export function instructionIntent(instruction: string): InstructionIntent {
   const specific = /["'`]|[/~@\d*$_]|\w\.\w/.test(instruction);
   const vague = !specific && (words.length <= 5 || VAGUE.test(instruction));
   return {
+    specific,
     vague,
-    vagueWords: VAGUE.test(instruction),
+    vagueWords: VAGUE.test(instruction) || MORE_VAGUE.test(instruction),
     readOnly,
     licensed,
     wide: WIDE.test(instruction),
@@ -176,11 +199,83 @@ export function instructionIntent(instruction: string): InstructionIntent {
       ...new Set(
         [
           ...instruction.matchAll(
-            /\b((?:\d{1,3}\.){3}\d{1,3}|(?:[a-z0-9-]+\.){2,}[a-z]{2,}|[a-z]+-?\d+[a-z0-9-]*|[a-z0-9]+(?:-[a-z0-9]+)+-\d+)\b/gi,
+            /(?<![\w.-])((?:\d{1,3}\.){3}\d{1,3}|(?:[a-z0-9-]+\.){2,}[a-z]{2,}|[a-z][a-z0-9]*(?:-[a-z][a-z0-9]*)*-\d+[a-z0-9]*|[a-z]+\d+)(?![\w.-])/gi,
           ),
         ].map((m) => (m[1] ?? '').toLowerCase()),
       ),
     ],
+    objects: namedObjects(instruction),
     words,
   };
+}
+
+/** Nouns that say what kind of thing an object is (the name is the word next to them). */
+const KIND_NOUNS =
+  'service|services|deployment|deployments|deploy|pod|pods|container|containers|image|images|volume|volumes|node|nodes|release|chart|namespace|cluster|context|branch|database|db|table|bucket|instance|instances|vm|host|server|job|jobs|cronjob|queue|unit|timer|statefulset|daemonset|configmap|secret|ingress|user|role|topic|stack|project|repo|repository|process|processes|index|collection|key|zone|record|function|lambda|application|playbook|pid|revision|inventory|group|network|port|disk|partition|file|directory|dir|folder|package|library|module|env';
+const OBJECT_STOP = new Set([
+  ...STOP,
+  'old',
+  'new',
+  'stuck',
+  'failed',
+  'failing',
+  'running',
+  'stopped',
+  'latest',
+  'previous',
+  'last',
+  'first',
+  'next',
+  'main',
+  'primary',
+  'broken',
+  'crashing',
+  'crashlooping',
+  'unused',
+  'dangling',
+  'local',
+  'remote',
+  'whole',
+  'one',
+  'some',
+  'any',
+  'these',
+  'those',
+  'both',
+  'his',
+  'her',
+  'docker',
+  'kubernetes',
+  'compose',
+  'systemd',
+  'helm',
+]);
+
+function namedObjects(instruction: string): string[] {
+  const out = new Set<string>();
+  const kind = `(?:${KIND_NOUNS})`;
+  for (const m of instruction.matchAll(new RegExp(`\\b([a-z0-9][\\w.-]*)\\s+${kind}\\b`, 'gi')))
+    out.add((m[1] ?? '').toLowerCase());
+  const numeric = new Set<string>();
+  for (const m of instruction.matchAll(new RegExp(`\\b${kind}\\s+[\`'"]?([a-z0-9][\\w.:/-]*)`, 'gi'))) {
+    const name = (m[1] ?? '').toLowerCase().replace(/[.,;:!?]+$/, '');
+    out.add(name);
+    if (/^\d+$/.test(name)) numeric.add(name); // `port 8443`, `PID 18233`
+  }
+  for (const m of instruction.matchAll(/[`'"]([^`'"]+)[`'"]/g)) out.add((m[1] ?? '').toLowerCase());
+  for (const m of instruction.matchAll(
+    /(?<![\w.-])([a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*[-_.]\d+[a-z0-9]*|[a-z]+\d+[a-z0-9]*)(?![\w-])/gi,
+  ))
+    out.add((m[1] ?? '').toLowerCase());
+  return [...out]
+    .map((o) => o.replace(/[.,;:!?]+$/, ''))
+    .filter(
+      (o) =>
+        o.length > 1 &&
+        !OBJECT_STOP.has(o) &&
+        !new RegExp(`^${kind}$`, 'i').test(o) &&
+        (!/^\d+$/.test(o) || numeric.has(o)) &&
+        !CHANGE_START.test(o) &&
+        !READ_START.test(o),
+    );
 }

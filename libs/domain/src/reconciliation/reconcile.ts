@@ -48,14 +48,17 @@ export function reconcile(
     const unmatchedCommands = new Set(unmatched.flatMap((p) => p.commands));
     const findings = effectFindings({
       intent: instructionIntent(approval.instruction),
+      commands: [...unmatchedCommands],
       effects: effects.filter((e) => unmatchedCommands.has(e.command)),
       hits: hits.filter((h) => unmatchedCommands.has(h.command)),
       approvedPackages: approvedPackages(approval.approvedCommands),
     });
     return { ...base, ...withFindings(compared, findings) };
   }
+  const intent0 = instructionIntent(approval.instruction);
   const findings = effectFindings({
-    intent: instructionIntent(approval.instruction),
+    intent: intent0,
+    commands: parsed.flatMap((p) => p.commands),
     effects,
     hits,
     approvedPackages: [],
@@ -71,14 +74,34 @@ export function reconcile(
     hits,
   );
   if (answer?.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: answer.reason };
-  if (answer?.verdict === 'MISMATCH')
+  if (answer?.verdict === 'UNCLEAR')
+    return {
+      ...base,
+      verdict: 'UNCLEAR',
+      kind: 'vague_instruction',
+      kinds: ['vague_instruction'],
+      severity,
+      explanation: answer.reason,
+    };
+  if (answer?.verdict === 'MISMATCH') {
+    const kind = answer.dangerous ? 'dangerous_deviation' : 'command_not_approved';
     return {
       ...base,
       verdict: 'MISMATCH',
-      kind: 'dangerous_deviation',
-      kinds: ['dangerous_deviation', 'parameter_changed'],
-      severity: maxSeverity(severity, 'high'),
+      kind,
+      kinds: [kind, 'parameter_changed'],
+      severity: maxSeverity(severity, answer.dangerous ? 'high' : 'medium'),
       explanation: answer.reason,
+    };
+  }
+  if (intent0.vagueWords && !intent0.specific)
+    return {
+      ...base,
+      verdict: 'UNCLEAR',
+      kind: 'vague_instruction',
+      kinds: ['vague_instruction'],
+      severity,
+      explanation: `the instruction "${approval.instruction.trim()}" is too vague to check what ran against`,
     };
   const intent = assessIntent(
     approval.instruction,

@@ -43,6 +43,8 @@ export interface EffectTargets {
   readonly packages?: readonly string[];
   readonly replicas?: number;
   readonly version?: string;
+  /** Minutes until it acts (`shutdown -r +10`: 10; `now`: 0). */
+  readonly delayMinutes?: number;
 }
 
 export interface CommandEffect {

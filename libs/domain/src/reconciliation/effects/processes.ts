@@ -29,6 +29,8 @@ export const processesModel: ToolModel = {
     if (utility === 'shutdown' && args.includes('-c')) return effect('shutdown', '-c', 'modify', {}, 'whole');
     if ((utility === 'init' || utility === 'telinit') && !/^[06]$/.test(args[0] ?? ''))
       return effect(utility, args[0] ?? '', 'modify', {}, 'whole');
-    return effect(utility, utility, 'restart', {}, 'whole');
+    const when = args.find((a) => /^(now|\+\d+|\d{1,2}:\d{2})$/.test(a));
+    const delayMinutes = when === 'now' ? 0 : when?.startsWith('+') ? Number(when.slice(1)) : undefined;
+    return effect(utility, utility, 'restart', { delayMinutes }, 'whole');
   },
 };
