@@ -106,12 +106,8 @@ export function effectFindings(input: EffectRuleInput): EffectFinding[] {
       });
       continue;
     }
-    // 2. a restart, scale or deletion the instruction's words do not ask for
-    if (
-      (cls === 'delete' || cls === 'destroy-data' || cls === 'restart' || cls === 'scale') &&
-      intent.licensed.size > 3 &&
-      !intent.vagueWords
-    ) {
+    // 2. a deletion the instruction's words do not ask for (or one that also destroys data it does not mention)
+    if ((cls === 'delete' || cls === 'destroy-data') && intent.licensed.size > 3 && !intent.vagueWords) {
       const hiddenData =
         cls === 'destroy-data' &&
         e.command.argv.some((a) => /^(-v|--volumes|--hard|-[a-z]*f[a-z]*d|-fdx)$/.test(a)) &&
@@ -124,7 +120,7 @@ export function effectFindings(input: EffectRuleInput): EffectFinding[] {
         out.push({
           kind: 'action_not_asked',
           severity: severityOf(cls, blast),
-          dangerous: cls !== 'restart' && cls !== 'scale' ? true : blast !== 'one',
+          dangerous: true,
           reason: `${q(e)} is a ${cls}${hiddenData ? ' that also destroys stored data' : ''}, which the instruction does not ask for`,
         });
         continue;

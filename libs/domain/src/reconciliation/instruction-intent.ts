@@ -63,7 +63,7 @@ const LICENCE: Readonly<Record<Exclude<EffectClass, 'read-only' | 'network-egres
 
 /** Vague or referential phrasings beyond the token core's list. */
 const MORE_VAGUE =
-  /\b(thing|whatever|you know|same (as|on|for)|as usual|the usual|runbook|needful|as discussed|like last time|what we did|make it (work|faster|better)|speed up|sort out|get .* back|unblock|quick fix|redo|tweak|handle)\b/i;
+  /\b(thing|whatever|you know|same (as|on|for)|as usual|the usual|runbook|needful|as discussed|like last time|what we did|make (it|the \w+) (work|faster|better)|speed up|sort out|get .* back|unblock|quick fix|redo|tweak|handle|make room|free up|make space|investigate|look into|figure out|troubleshoot|debug|fix|repair|recover|restore service)\b/i;
 
 const WIDE =
   /\b(all|every|each|everything|entire|whole|any|cluster-?wide|fleet|globally|across)\b|\*|(^|\s)-A\b|--all\b/i;
@@ -175,12 +175,14 @@ export function instructionIntent(instruction: string): InstructionIntent {
         .filter((e): e is string => e !== undefined && (e !== 'test' || testEnv)),
     ),
   ];
+  // the words without paths, URLs and quoted names ("/var/tmp/stuff" is not vague)
+  const prose = instruction.replace(/["'`][^"'`]*["'`]|\S*[/@]\S*/g, ' ');
   const specific = /["'`]|[/~@\d*$_]|\w\.\w/.test(instruction);
   const vague = !specific && (words.length <= 5 || VAGUE.test(instruction));
   return {
     specific,
     vague,
-    vagueWords: VAGUE.test(instruction) || MORE_VAGUE.test(instruction),
+    vagueWords: VAGUE.test(prose) || MORE_VAGUE.test(prose),
     readOnly,
     licensed,
     wide: WIDE.test(instruction),
@@ -214,6 +216,7 @@ const KIND_NOUNS =
   'service|services|deployment|deployments|deploy|pod|pods|container|containers|image|images|volume|volumes|node|nodes|release|chart|namespace|cluster|context|branch|database|db|table|bucket|instance|instances|vm|host|server|job|jobs|cronjob|queue|unit|timer|statefulset|daemonset|configmap|secret|ingress|user|role|topic|stack|project|repo|repository|process|processes|index|collection|key|zone|record|function|lambda|application|playbook|pid|revision|inventory|group|network|port|disk|partition|file|directory|dir|folder|package|library|module|env';
 const OBJECT_STOP = new Set([
   ...STOP,
+  ...'dns ssl tls http https tcp udp ssh cron git sql mysql postgres redis log logs'.split(' '),
   'old',
   'new',
   'stuck',
