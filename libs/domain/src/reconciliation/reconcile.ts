@@ -8,7 +8,7 @@ import { maxRisk, riskOfEffect } from './effects/assessed-risk.js';
 import type { AssessedRisk } from './effects/effect.types.js';
 import { lineEffects, toolCanonicalArgv, type LocatedEffect } from './effects/model.js';
 import { canonicalArgv } from './normalise.js';
-import { instructionIntent } from './instruction-intent.js';
+import { instructionIntent, type InstructionIntent } from './instruction-intent.js';
 import { assessIntent } from './intent.js';
 import { maxSeverity, riskHits, type RiskHit } from './risk-rules.js';
 import { parseCommandLine } from './shell-parser.js';
@@ -47,7 +47,7 @@ export function reconcile(
     const unmatched = parsed.filter((p) => !approvedLines.some((a) => sameCommandLine(a, p)));
     const unmatchedCommands = new Set(unmatched.flatMap((p) => p.commands));
     const findings = effectFindings({
-      intent: instructionIntent(approval.instruction),
+      intent: intentOfApproved(instructionIntent(approval.instruction), lineEffects(approvedLines)),
       commands: [...unmatchedCommands],
       effects: effects.filter((e) => unmatchedCommands.has(e.command)),
       hits: hits.filter((h) => unmatchedCommands.has(h.command)),
@@ -119,6 +119,41 @@ export function reconcile(
   };
 }
 
+/**
+ * Placeholders written into approved commands (`<pod-name>`, `{{ version }}`) are variables: the value that ran
+ * cannot be checked from the ledger (`$pod_name`, `$version`).
+ */
+export function placeholdersAsVariables(command: string): string {
+  return command
+    .replace(
+      /(^|[\s=:/@])<([A-Za-z][\w-]*)>(?=$|[\s:/@])/g,
+      (_m, before: string, name: string) => `${before}$${name.replace(/-/g, '_')}`,
+    )
+    .replace(/\{\{\s*\.?([A-Za-z][\w.-]*)\s*\}\}/g, (_m, name: string) => `$${name.replace(/[.-]/g, '_')}`);
+}
+
+/**
+ * With an approved list, the approved commands say what the approver meant: a command that ran in their place is
+ * judged against their effects (read-only? which classes? every object?), the instruction's named parameters kept.
+ */
+function intentOfApproved(intent: InstructionIntent, approved: readonly LocatedEffect[]): InstructionIntent {
+  if (approved.length === 0) return { ...intent, readOnly: false, vagueWords: true };
+  const classes = new Set(approved.flatMap((a) => a.effect.classes));
+  return {
+    ...intent,
+    readOnly: approved.every((a) => a.effect.classes[0] === 'read-only'),
+    licensed: new Set([
+      ...classes,
+      'read-only',
+      'network-egress',
+      'privilege',
+      ...(classes.has('delete') ? (['destroy-data'] as const) : []),
+    ]),
+    wide: intent.wide || approved.some((a) => a.effect.blast !== 'one'),
+    vagueWords: false,
+  };
+}
+
 /** The worst risk of what ran: the effect model's, and critical for code that is decoded or downloaded and run. */
 function assessRisk(effects: readonly LocatedEffect[], hits: readonly RiskHit[]): AssessedRisk {
   let risk: AssessedRisk = 'safe';
@@ -168,6 +203,7 @@ function compareWithApproved(
   hits: readonly RiskHit[],
 ): Outcome {
   const approved = approval.approvedCommands.map(parseCommandLine);
+  const withPlaceholders = approval.approvedCommands.map((a) => parseCommandLine(placeholdersAsVariables(a)));
   const matchedIndex: number[] = [];
   const used = new Set<number>();
   for (const e of executed) {
@@ -189,7 +225,11 @@ function compareWithApproved(
       const best = closest(e, approved);
       const eHits = hits.filter((h) => executed.some((x) => x === e && x.commands.includes(h.command)));
       const newHits = eHits.filter((h) => !approvedHits.has(h.rule.id));
-      const variable = best ? variableExplains(best.canonical, e.canonical) : undefined;
+      const bestIndex = best ? approved.indexOf(best) : -1;
+      const variable = best
+        ? (variableExplains(best.canonical, e.canonical) ??
+          variableExplains(withPlaceholders[bestIndex]?.canonical ?? best.canonical, e.canonical))
+        : undefined;
       if (variable && newHits.length === 0) {
         unclear ??= {
           verdict: 'UNCLEAR',
