@@ -33,13 +33,69 @@ const DOCKER_RUN: ArgvSpec = {
     '--hostname',
     '-h',
   ],
-  aliases: { '-H': 'host', '-v': 'volume', '-e': 'env', '-p': 'publish', '-u': 'user', '-w': 'workdir' },
+  aliases: {
+    '-H': 'host',
+    '-v': 'volume',
+    '-e': 'env',
+    '-p': 'publish',
+    '-u': 'user',
+    '-w': 'workdir',
+    '-d': 'detach',
+    '-i': 'interactive',
+    '-t': 'tty',
+  },
 };
 /** `build`: `-t` tag and `-f` Dockerfile take values. */
 const DOCKER_BUILD: ArgvSpec = {
   values: [...GLOBAL, '-t', '--tag', '-f', '--file', '--build-arg', '--target', '--platform'],
   aliases: { '-H': 'host', '-t': 'tag', '-f': 'file' },
 };
+/** `logs`: `-f` follows, `-n` is the tail. */
+const DOCKER_LOGS: ArgvSpec = {
+  values: [...GLOBAL, '--since', '--until', '-n', '--tail'],
+  aliases: { '-H': 'host', '-f': 'follow', '-t': 'timestamps', '-n': 'tail' },
+};
+const COMPOSE_LOGS: ArgvSpec = {
+  values: ['--file', '-p', '--project-name', '--profile', '--env-file', '--since', '--until', '-n', '--tail'],
+  aliases: { '-f': 'follow', '-t': 'timestamps', '-n': 'tail', '-p': 'project-name' },
+};
+
+/** `docker container rm` is `docker rm`, `docker image ls` is `docker images` … */
+const MANAGEMENT_ALIASES: Readonly<Record<string, string>> = {
+  'container rm': 'rm',
+  'container ls': 'ps',
+  'container list': 'ps',
+  'container ps': 'ps',
+  'container start': 'start',
+  'container stop': 'stop',
+  'container restart': 'restart',
+  'container kill': 'kill',
+  'container logs': 'logs',
+  'container exec': 'exec',
+  'container run': 'run',
+  'container inspect': 'inspect',
+  'container create': 'create',
+  'container top': 'top',
+  'container stats': 'stats',
+  'container cp': 'cp',
+  'container pause': 'pause',
+  'container unpause': 'unpause',
+  'container rename': 'rename',
+  'container attach': 'attach',
+  'image rm': 'rmi',
+  'image ls': 'images',
+  'image list': 'images',
+  'image pull': 'pull',
+  'image push': 'push',
+  'image tag': 'tag',
+  'image build': 'build',
+  'image inspect': 'inspect',
+  'image history': 'history',
+  'image save': 'save',
+  'image load': 'load',
+  'image import': 'import',
+};
+
 /** Everything else: `-f` force, `-v` volumes, `-a` all, `-t` time. */
 const DOCKER: ArgvSpec = {
   values: [
@@ -268,9 +324,14 @@ function docker(
 export const containersModel: ToolModel = {
   tools: ['docker', 'podman', 'docker-compose', 'podman-compose', 'nerdctl'],
   argvSpec: (utility, args) => {
-    if (utility.endsWith('compose') || args.includes('compose')) return COMPOSE;
+    if (utility.endsWith('compose') || args.includes('compose')) return args.includes('logs') ? COMPOSE_LOGS : COMPOSE;
     const verb = readArgv(args, DOCKER).positionals.find((w) => !OBJECTS.has(w)) ?? '';
+    if (verb === 'logs') return DOCKER_LOGS;
     return /^(run|create|exec)$/.test(verb) ? DOCKER_RUN : verb === 'build' ? DOCKER_BUILD : DOCKER;
+  },
+  canonicalPositionals: (_utility, positionals) => {
+    const alias = MANAGEMENT_ALIASES[`${positionals[0] ?? ''} ${positionals[1] ?? ''}`];
+    return alias ? [alias, ...positionals.slice(2)] : positionals;
   },
   classify(utility, args, context) {
     if (utility === 'docker-compose' || utility === 'podman-compose')

@@ -167,6 +167,11 @@ export const databasesModel: ToolModel = {
           : /^mongo/.test(utility)
             ? MONGO
             : undefined,
+  // Redis commands are case-insensitive: `info` is `INFO`
+  canonicalPositionals: (utility, positionals) =>
+    utility === 'redis-cli' && positionals.length > 0
+      ? [(positionals[0] ?? '').toUpperCase(), ...positionals.slice(1)]
+      : positionals,
   classify(utility, args) {
     if (utility === 'pg_dump' || utility === 'mysqldump')
       return effect(utility, 'dump', 'read-only', { resources: args.filter((a) => !a.startsWith('-')) });

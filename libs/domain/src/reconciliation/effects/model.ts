@@ -250,7 +250,8 @@ export function toolCanonicalArgv(argv: readonly string[]): string[] | undefined
     const options = [...read.options.entries()]
       .map(([name, values]) => `--${name}=${[...values].sort().join('\u0000')}`)
       .sort();
-    return [utility, ...read.positionals, ...options, '--', ...read.rest];
+    const positionals = model.canonicalPositionals?.(utility, read.positionals) ?? read.positionals;
+    return [utility, ...positionals, ...options, '--', ...read.rest];
   }
   return undefined;
 }

@@ -209,7 +209,8 @@ function http(tool: string, args: readonly string[]): CommandEffect {
 
 export const remoteModel: ToolModel = {
   tools: ['ssh', 'scp', 'rsync', 'sftp', 'curl', 'wget', 'http', 'nc', 'ncat', 'netcat', 'socat', 'telnet'],
-  argvSpec: (utility) => (utility === 'curl' || utility === 'wget' ? CURL : utility === 'rsync' ? RSYNC : undefined),
+  argvSpec: (utility) =>
+    utility === 'curl' || utility === 'wget' ? CURL : utility === 'rsync' ? RSYNC : utility === 'scp' ? SSH : undefined,
   classify(utility, args, context) {
     if (utility === 'ssh') return ssh(args, context);
     if (utility === 'scp' || utility === 'rsync' || utility === 'sftp') return copy(utility, args);

@@ -13,6 +13,8 @@ export interface ToolModel {
   readonly tools: readonly string[];
   /** How to read a tool's argv (which options take values, aliases): two argv read alike are the same command. */
   argvSpec?(utility: string, args: readonly string[]): ArgvSpec | undefined;
+  /** Subcommand spellings that mean the same (`docker container rm` → `rm`), applied after reading argv. */
+  canonicalPositionals?(utility: string, positionals: readonly string[]): readonly string[];
   classify(utility: string, args: readonly string[], context: ClassifyContext): CommandEffect | undefined;
 }
 
