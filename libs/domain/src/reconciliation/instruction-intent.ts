@@ -37,7 +37,9 @@ export interface InstructionIntent {
 
 const POLITE = /^(please|kindly|can you|could you|would you|go ahead and|just|now|then|first|quickly|also)\s+/i;
 const READ_START =
-  /^(show|list|display|print|check|get|view|describe|inspect|count|find|search|look|tail|read|report|verify|see|watch|monitor|what|which|who|how|is|are|does|tell|give|query|output|compare|grep|locate|identify|determine|calculate|return|echo|cat|audit|review|examine|confirm|ping|trace|diagnose|investigate|summari[sz]e|lookup|fetch the (logs?|status)|dump the|peek|test (whether|if)|make sure|dry[- ]?run|preview|validate|lint|plan|follow|trace|status|logs?|history|info|top|df|du|uptime)\b(?!\s+(out|in)\b)/i;
+  /^(show|list|display|print|check|get|view|describe|inspect|count|find|search|look|tail|read|report|verify|see|watch|monitor|what|which|who|how|is|are|does|tell|give|query|output|compare|grep|locate|identify|determine|calculate|return|echo|cat|audit|review|examine|confirm|ping|trace|diagnose|investigate|summari[sz]e|lookup|fetch the (logs?|status)|dump the|peek|test (whether|if)|make sure|dry[- ]?run|preview|validate|lint|plan|follow|trace|status|logs?|history|info|top|df|du|uptime)\b/i;
+/** "Check out the branch" is git checkout, not a look. */
+const PHRASAL_CHANGE = /^check\s+(out|in)\b/i;
 
 /** A clause that starts with a verb asking for a change. */
 const CHANGE_START =
@@ -152,13 +154,13 @@ export function instructionIntent(instruction: string): InstructionIntent {
     .split(/\b(?:and|then|but|or|after that|afterwards)\b|[,;:]|\.\s/i)
     .map((c) => c.trim().replace(POLITE, ''))
     .filter((c) => c.length > 0);
-  const changeClause = clauses.some((c) => !READ_START.test(c) && CHANGE_START.test(c));
+  const changeClause = clauses.some((c) => (!READ_START.test(c) || PHRASAL_CHANGE.test(c)) && CHANGE_START.test(c));
   // "git status in /srv/app", "kubectl logs for api": a tool's name first, then what to do
   const verbFirst = text.replace(
     /^(git|kubectl|docker|helm|systemctl|journalctl|terraform|aws|gcloud|az|redis|psql|mysql|ansible|npm|pip|crontab)\s+/i,
     '',
   );
-  const readOnly = READ_START.test(verbFirst) && !changeClause;
+  const readOnly = READ_START.test(verbFirst) && !PHRASAL_CHANGE.test(verbFirst) && !changeClause;
   const words = instruction
     .toLowerCase()
     .split(/[\s,;:()"'`]+/)
