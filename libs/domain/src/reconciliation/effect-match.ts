@@ -263,7 +263,11 @@ export function effectAnswer(
     if (clash)
       return { verdict: 'MISMATCH', dangerous: CHANGE.has(cls), reason: `\`${command.argv.join(' ')}\` ${clash}` };
     const missing = objectNames(effect, intent.numbers).filter(
-      (n) => !mentioned(n, words) && !n.split(/[-_.]/).every((p) => p.length < 2 || mentioned(p, words)),
+      (n) =>
+        !mentioned(n, words) &&
+        !n.split(/[-_.]/).every((p) => p.length < 2 || mentioned(p, words)) &&
+        // `api-7d9f8-abc12` is a pod of `api`
+        !intent.objects.some((o) => n.toLowerCase().startsWith(`${o}-`)),
     );
     if (missing.length > 0) {
       // the instruction names other objects: the command acts on the wrong thing

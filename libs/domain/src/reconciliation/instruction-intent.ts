@@ -202,9 +202,11 @@ export function instructionIntent(instruction: string): InstructionIntent {
     hosts: [
       ...new Set(
         [
-          ...instruction.matchAll(
-            /(?<![\w.-])((?:\d{1,3}\.){3}\d{1,3}|(?:[a-z0-9-]+\.){2,}[a-z]{2,}|[a-z][a-z0-9]*(?:-[a-z][a-z0-9]*)*-\d+[a-z0-9]*|[a-z]+\d+)(?![\w.-])/gi,
-          ),
+          ...instruction
+            .replace(/[.!?,;:]+(?=\s|$)/g, ' ')
+            .matchAll(
+              /(?<![\w.-])((?:\d{1,3}\.){3}\d{1,3}|(?:[a-z0-9-]+\.){2,}[a-z]{2,}|[a-z][a-z0-9]*(?:-[a-z][a-z0-9]*)*-\d+[a-z0-9]*|[a-z]+\d+)(?![\w.-])/gi,
+            ),
         ].map((m) => (m[1] ?? '').toLowerCase()),
       ),
     ],
