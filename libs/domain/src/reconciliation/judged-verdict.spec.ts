@@ -108,6 +108,7 @@ describe('the LLM judge in the reconciliation decider', () => {
           verdict: 'MATCH',
           explanation: expect.stringContaining('LLM judge mistral-small-2506 (judge-v1) answered MATCH'),
           reconcilerVersion: V,
+          assessedRisk: 'safe',
           judge: {
             model: 'mistral-small-2506',
             promptVersion: 'judge-v1',
@@ -154,9 +155,11 @@ describe('the LLM judge in the reconciliation decider', () => {
         data: {
           executionId: 'E1',
           kind: 'vague_instruction',
+          kinds: ['vague_instruction'],
           reason: expect.stringContaining('gave no answer (timeout after 100 ms)'),
           needsHumanReview: true,
           reconcilerVersion: V,
+          assessedRisk: 'safe',
           judge: {
             model: 'mistral-small-latest',
             promptVersion: 'judge-v1',

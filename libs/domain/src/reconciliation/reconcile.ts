@@ -154,6 +154,21 @@ function intentOfApproved(intent: InstructionIntent, approved: readonly LocatedE
   };
 }
 
+/** The assessed risk of command lines that ran (what `reconcile` reports as `assessedRisk`), on its own. */
+export function assessCommandRisk(
+  executed: string | readonly string[],
+  scope?: ApprovalForReconciliation['scope'],
+): AssessedRisk {
+  const parsed = (typeof executed === 'string' ? [executed] : executed).map(parseCommandLine);
+  return assessRisk(
+    lineEffects(parsed),
+    riskHits(
+      parsed.flatMap((p) => p.commands),
+      { scope },
+    ),
+  );
+}
+
 /** The worst risk of what ran: the effect model's, and critical for code that is decoded or downloaded and run. */
 function assessRisk(effects: readonly LocatedEffect[], hits: readonly RiskHit[]): AssessedRisk {
   let risk: AssessedRisk = 'safe';
