@@ -360,6 +360,7 @@ function judgedVerdict(
   const judge: JudgeRecord = {
     model: outcome.model,
     promptVersion: outcome.promptVersion,
+    ...(outcome.promptHash ? { promptHash: outcome.promptHash } : {}),
     ...(answered
       ? { verdict: outcome.verdict, rationale: clipTo(outcome.rationale, JUDGE_RATIONALE_MAX) }
       : { error: clipTo(outcome.error, JUDGE_ERROR_MAX) }),
