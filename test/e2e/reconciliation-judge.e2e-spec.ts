@@ -219,9 +219,11 @@ describe('the reconciliation processor with the judge off (the default: no LEDGE
     expect(verdict.data).toEqual({
       executionId,
       kind: 'vague_instruction',
+      kinds: ['vague_instruction'],
       reason: expect.stringContaining('too vague'),
       needsHumanReview: true,
       reconcilerVersion: expect.any(String),
+      assessedRisk: 'safe',
     });
     expect(await h.readModelVerdict(executionId)).toBe('unclear');
   });
@@ -250,7 +252,7 @@ describe('`reconcile --since` with the judge on', () => {
       anExecution({ approvalId: approval.approvalId, command: 'docker ps' }),
     );
     const judgedBefore = anExecution({ approvalId: approval.approvalId, command: COMMAND });
-    const missing = anExecution({ approvalId: approval.approvalId, command: 'systemctl restart api' });
+    const missing = anExecution({ approvalId: approval.approvalId, command: './deploy/restart.sh api --now' });
     for (const e of [judgedBefore, missing]) await t.send(MESSAGE_PATTERNS.logExecution, e);
     const store = await PostgresEventStore.connect({ connectionString: t.database.url, poolSize: 2 });
     try {
@@ -282,7 +284,7 @@ describe('`reconcile --since` with the judge on', () => {
     });
     expect(judge.requests.map((r) => JSON.parse(r.body.messages[1]!.content).executed)).toEqual([
       [COMMAND],
-      ['systemctl restart api'],
+      ['./deploy/restart.sh api --now'],
     ]);
     const [row] = await t.sql<EventRow>(
       `SELECT * FROM ledger.events WHERE type = 'ExecutionReconciled' AND data->>'executionId' = $1`,

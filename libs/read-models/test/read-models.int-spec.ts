@@ -272,6 +272,7 @@ describe('read models', () => {
         worker_id: 'w1',
         tool_name: 'shell',
         command: 'ls',
+        assessed_risk: 'safe',
         exit_code: 0,
         started_at: new Date('2026-03-01T10:00:00Z'),
         finished_at: new Date('2026-03-01T10:00:00.100Z'),

@@ -222,6 +222,7 @@ function executionItem(row: Record<string, unknown>) {
     finishedAt: row.finished_at as Date,
     durationMs: num(row.duration_ms as string),
     riskLevel: row.risk_level as string,
+    assessedRisk: row.assessed_risk as string | null,
     reconciliationVerdict: row.reconciliation_verdict as string | null,
     reconciledAt: row.reconciled_at as Date | null,
     outputSha256: row.output_sha256 as string,
@@ -244,7 +245,9 @@ function mismatchItem(row: Record<string, unknown>) {
     approvalId: row.approval_id as string | null,
     executionId: row.execution_id as string | null,
     kind: row.kind as string,
+    kinds: (row.kinds as string[] | null) ?? [row.kind as string],
     severity: row.severity as string,
+    assessedRisk: row.assessed_risk as string | null,
     explanation: row.explanation as string,
     approved: row.approved as unknown,
     executed: row.executed as unknown,
@@ -359,7 +362,7 @@ export class ReadModelQueries {
     const where = new Where()
       .when(filter.approvalId, (p) => `approval_id = ${p}`)
       .when(filter.executionId, (p) => `execution_id = ${p}`)
-      .when(filter.kind, (p) => `kind = ${p}`)
+      .when(filter.kind, (p) => `(kind = ${p} OR ${p} = ANY(kinds))`)
       .when(filter.severity, (p) => `severity = ${p}`)
       .when(filter.status, (p) => `review_state = ${p}`)
       .when(filter.from, (p) => `detected_at >= ${p}`)
