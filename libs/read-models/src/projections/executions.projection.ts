@@ -385,7 +385,8 @@ async function refuseShadowedExecutions(client: pg.PoolClient, items: readonly L
 
 /** An inserted execution in the summaries, with its approval's lookup row as it was (if any). */
 function count(batch: ProjectionBatch, data: ExecutionLoggedData, approval: LookupRow | undefined): void {
-  const riskLevel = data.approvalId ? (approval?.risk_level ?? UNKNOWN_RISK) : NO_APPROVAL_RISK;
+  // summaries by risk count what ran: `docker compose down -v` under a "safe" approval is critical
+  const riskLevel: string = assessCommandRisk(data.command);
   const success = data.exitCode === 0;
   bumpDaily(
     batch,
@@ -517,7 +518,7 @@ async function flushMismatches(
                 CASE WHEN e.execution_id IS NOT NULL THEN (e.started_at AT TIME ZONE 'UTC')::date
                      ELSE r.detected_day END AS day,
                 CASE WHEN e.execution_id IS NOT NULL THEN e.worker_id ELSE COALESCE(l.worker_id, '') END AS worker_id,
-                CASE WHEN e.execution_id IS NOT NULL THEN e.risk_level
+                CASE WHEN e.execution_id IS NOT NULL THEN COALESCE(e.assessed_risk, e.risk_level)
                      WHEN r.approval_id IS NULL THEN '${NO_APPROVAL_RISK}'
                      ELSE COALESCE(l.risk_level, '${UNKNOWN_RISK}') END AS risk_level,
                 CASE WHEN e.execution_id IS NOT NULL THEN e.tool_name ELSE '' END AS tool_name,

@@ -129,9 +129,12 @@ export const QUERY_PROJECTIONS = {
 /** Projections that may not run in a given deployment: without a checkpoint row they are left out of positions. */
 const OPTIONAL_PROJECTIONS: ReadonlySet<string> = new Set(['reconciliation']);
 
+/** Summaries count an execution under the assessed risk of its command (rows before a rebuild: the declared one). */
+const ASSESSED_RISK = 'coalesce(assessed_risk, risk_level)';
+
 const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
   worker: 'worker_id',
-  riskLevel: 'risk_level',
+  riskLevel: ASSESSED_RISK,
   toolName: 'tool_name',
   session: 'session_id',
 };
@@ -403,7 +406,7 @@ export class ReadModelQueries {
     const where = new Where()
       .when(query.workerId, (p) => `worker_id = ${p}`)
       .when(query.toolName, (p) => `tool_name = ${p}`)
-      .when(query.riskLevel, (p) => `risk_level = ${p}`)
+      .when(query.riskLevel, (p) => `${ASSESSED_RISK} = ${p}`)
       .when(query.sessionId, (p) => `session_id = ${p}`)
       .when(query.from, (p) => `started_at >= ${p}`)
       .when(query.to, (p) => `started_at < ${p}`);
@@ -487,7 +490,7 @@ export class ReadModelQueries {
   private async mismatchesByGroup(query: SummaryQuery, dimensions: SummaryDimension[]) {
     const expressions: Record<SummaryDimension, string> = {
       worker: "coalesce(e.worker_id, a.requested_by_worker, '')",
-      riskLevel: `coalesce(e.risk_level, a.risk_level, CASE WHEN m.approval_id IS NULL THEN 'none' ELSE 'unknown' END)`,
+      riskLevel: `coalesce(e.assessed_risk, e.risk_level, a.risk_level, CASE WHEN m.approval_id IS NULL THEN 'none' ELSE 'unknown' END)`,
       toolName: "coalesce(e.tool_name, '')",
       session: 'coalesce(e.session_id, m.session_id)',
     };
