@@ -120,6 +120,8 @@ const OPS_TOOLS: ReadonlySet<string> = new Set(
     .flatMap((m) => m.tools)
     .filter((t) => !FILE_TOOLS.has(t)),
 );
+/** Changes that interrupt or remove something: asked for by name or not at all. */
+const DISRUPTIVE: ReadonlySet<EffectClass> = new Set(['restart', 'scale', 'delete', 'destroy-data']);
 const CHANGE: ReadonlySet<EffectClass> = new Set([
   'create',
   'modify',
@@ -243,9 +245,23 @@ export function effectAnswer(
   hits: readonly RiskHit[],
 ): EffectAnswer | undefined {
   if (intent.vagueWords) return undefined;
-  const ops = effects.filter(
-    (e) => OPS_TOOLS.has(e.command.utility) || (e.command.utility === 'sudo' && OPS_TOOLS.has(e.effect.tool)),
-  );
+  const ops = effects
+    .map((e) => {
+      // `ssh host CMD`: what CMD does, on that host
+      const inner = e.effect.inner;
+      if (e.effect.tool === 'ssh' && inner && OPS_TOOLS.has(inner.tool))
+        return {
+          ...e,
+          effect: { ...inner, targets: { ...inner.targets, hosts: [...(e.effect.targets.hosts ?? [])] } },
+        };
+      return e;
+    })
+    .filter(
+      (e) =>
+        OPS_TOOLS.has(e.command.utility) ||
+        (e.command.utility === 'sudo' && OPS_TOOLS.has(e.effect.tool)) ||
+        (e.command.utility === 'ssh' && OPS_TOOLS.has(e.effect.tool)),
+    );
   if (ops.length === 0) return undefined;
   const known = new Set(ops.map((e) => e.command));
   // everything else must only filter an ops command's output (`kubectl get pods | grep web`)
@@ -259,7 +275,9 @@ export function effectAnswer(
   const words = intent.words.flatMap((w) => [w, ...w.split(/[^a-z0-9]+/)]);
   for (const { command, effect } of ops) {
     const cls = classOf(effect);
-    const clash = kindClash(effect, words);
+    // restarting a deployment restarts its pods: the kind matters for reads and deletions
+    const clash =
+      cls === 'read-only' || cls === 'delete' || cls === 'destroy-data' ? kindClash(effect, words) : undefined;
     if (clash)
       return { verdict: 'MISMATCH', dangerous: CHANGE.has(cls), reason: `\`${command.argv.join(' ')}\` ${clash}` };
     const missing = objectNames(effect, intent.numbers).filter(
@@ -286,7 +304,16 @@ export function effectAnswer(
         };
       return undefined;
     }
-    if (!intent.licensed.has(cls)) return undefined;
+    if (!intent.licensed.has(cls)) {
+      // the instruction asks for another action, plainly ("Cordon node worker-7" → `kubectl drain worker-7`)
+      if (DISRUPTIVE.has(cls) && !intent.vague && !intent.readOnly && intent.licensed.size > 3)
+        return {
+          verdict: 'MISMATCH',
+          dangerous: true,
+          reason: `\`${command.argv.join(' ')}\` is a ${cls}, which the instruction does not ask for`,
+        };
+      return undefined;
+    }
     // looking is not doing: a read answers only an instruction that asks to look
     if ((cls === 'read-only' || cls === 'network-egress') && !intent.readOnly) return undefined;
     if (!aboutTool(effect, words)) return undefined;

@@ -270,8 +270,10 @@ function compose(
       replicas,
       paths: r.options.get('file') ?? [],
     },
-    // down always takes the whole project; a verb without services acts on every service
-    verb === 'down' || (mutating && services.length === 0) ? 'all' : 'one',
+    // down always takes the whole project; a restart, stop or removal without services acts on every service
+    verb === 'down' || (/^(restart|stop|kill|rm|pause|scale)$/.test(verb) && mutating && services.length === 0)
+      ? 'all'
+      : 'one',
     runs,
   );
 }

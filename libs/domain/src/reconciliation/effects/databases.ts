@@ -124,7 +124,7 @@ const MYSQL: ArgvSpec = {
   aliases: { '-h': 'host', '-P': 'port', '-u': 'user', '-D': 'database', '-e': 'execute' },
 };
 const REDIS_SPEC: ArgvSpec = {
-  values: ['-h', '-p', '-a', '-n', '-u', '--user', '--pass', '-s', '-r', '-i'],
+  values: ['-h', '-p', '-a', '-n', '-u', '--user', '--pass', '-s', '-r', '-i', '--pattern', '--count'],
   aliases: { '-h': 'host', '-n': 'db' },
 };
 const MONGO: ArgvSpec = {
@@ -190,7 +190,14 @@ export const databasesModel: ToolModel = {
     if (utility === 'redis-cli') {
       const r = readArgv(args, REDIS_SPEC);
       const [verb = '', ...rest] = r.positionals;
-      const cls: EffectClass = verb === '' ? 'modify' : (REDIS[verb.toLowerCase()] ?? 'modify');
+      // `--scan`, `--bigkeys`, `--stat` … only read; an interactive session may do anything
+      const reads =
+        r.options.has('scan') ||
+        r.options.has('bigkeys') ||
+        r.options.has('memkeys') ||
+        r.options.has('stat') ||
+        r.options.has('latency');
+      const cls: EffectClass = verb === '' ? (reads ? 'read-only' : 'modify') : (REDIS[verb.toLowerCase()] ?? 'modify');
       const config = verb.toLowerCase() === 'config' ? (/^get$/i.test(rest[0] ?? '') ? 'read-only' : 'modify') : cls;
       const host = opt(r, 'host') ?? (opt(r, 'u') ? hostOf(opt(r, 'u') ?? '') : undefined);
       return effect(

@@ -66,6 +66,11 @@ export const DOMAIN_WORDS: Readonly<Record<string, readonly string[]>> = {
   ssh: ['ssh', 'host', 'server', 'box', 'machine', 'remote', 'node'],
   scp: ['copy', 'host', 'server', 'remote', 'file'],
   rsync: ['sync', 'copy', 'mirror', 'backup', 'remote'],
+  kill: ['process', 'pid', 'worker', 'job'],
+  pkill: ['process', 'worker', 'job'],
+  killall: ['process', 'worker'],
+  shutdown: ['server', 'host', 'machine', 'box', 'node', 'reboot'],
+  reboot: ['server', 'host', 'machine', 'box', 'node'],
   curl: ['url', 'endpoint', 'api', 'health', 'http', 'request', 'page', 'status'],
   wget: ['download', 'url', 'file', 'page'],
 };

@@ -166,7 +166,7 @@ export const firewallModel: ToolModel = {
         'ufw',
         verb,
         cls,
-        { resources: words.slice(1) },
+        { resources: cls === 'read-only' ? [] : words.slice(1) },
         /^(reset|disable|enable|default)$/.test(verb) ? 'whole' : 'one',
       );
     }

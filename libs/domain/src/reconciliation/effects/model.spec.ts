@@ -56,7 +56,7 @@ const FAMILIES: Record<string, Row[]> = {
     ['docker compose restart', 'restart', 'all'],
     ['docker compose down -v', 'destroy-data', 'all'],
     ['docker compose down', 'delete', 'all'],
-    ['docker-compose up -d --scale worker=3', 'scale', 'all', { replicas: 3 }],
+    ['docker-compose up -d --scale worker=3', 'scale', 'one', { replicas: 3 }],
     ['podman stop web', 'restart', 'one', { resources: ['web'] }],
   ],
   git: [
