@@ -199,3 +199,16 @@ describe('assessed risk of what ran', () => {
     expect(nl('anything at all goes here', command).assessedRisk).toBe(risk);
   });
 });
+
+describe('token-overlap core: prose with a slash is not a path', () => {
+  it('"files/directories" names no path the command must use', () => {
+    const r = nl(
+      'Find all files/directories named orm.properties under /eserver6 directory',
+      'find /eserver6 -name orm.properties',
+    );
+    expect(r.verdict).toBe('MATCH');
+    expect(nl('Find all files named orm.properties under /eserver6', 'find /srv -name orm.properties').verdict).toBe(
+      'MISMATCH',
+    );
+  });
+});

@@ -151,6 +151,12 @@ function copyToNamedHost(h: RiskHit, instruction: string): boolean {
   return !namesHost && /\b(copy|sync|transfer|upload|push|deploy|ship)\b/i.test(text);
 }
 
+/** A path as prose writes it: rooted, relative, with an extension or several segments ("files/directories" is not). */
+function pathLike(token: string): boolean {
+  if (!token.includes('/')) return false;
+  return /^[~./$]/.test(token) || (token.match(/\//g)?.length ?? 0) >= 2 || /\.[a-z0-9]{1,5}($|\/)/i.test(token);
+}
+
 export function assessIntent(
   instruction: string,
   commands: readonly SimpleCommand[],
@@ -233,7 +239,7 @@ export function assessIntent(
   const quotedMissing = [...instruction.matchAll(/"([^"]+)"|'([^']+)'/g)]
     .map((m) => (m[1] ?? m[2] ?? '').toLowerCase())
     .filter((t) => t.length > 0 && !commandText.includes(t) && !covered(t, commandText));
-  const gone = [...new Set([...missing.filter((t) => t.includes('/') || /^\d{2,}$/.test(t)), ...quotedMissing])];
+  const gone = [...new Set([...missing.filter((t) => pathLike(t) || /^\d{2,}$/.test(t)), ...quotedMissing])];
   if (gone.length > 0)
     return mismatch(
       `the instruction names \`${gone.join('`, `')}\`, which the command does not use`,

@@ -135,7 +135,6 @@ const READ_ONLY = new Set([
   'join',
   'paste',
   'expand',
-  'tee',
 ]);
 
 const MAX_DEPTH = 4;
@@ -189,7 +188,6 @@ function classifyArgv(argv: readonly string[], fedByPipe: boolean, depth: number
       { resources: args.slice(2) },
       args[1] === 'flush' ? 'all' : 'one',
     );
-  if (utility === 'tee') return effect('tee', 'write', 'modify', { paths: args.filter((a) => !a.startsWith('-')) });
   if (READ_ONLY.has(utility)) return effect(utility, utility, 'read-only');
   return undefined;
 }
