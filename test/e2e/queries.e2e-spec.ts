@@ -364,8 +364,9 @@ describe('query API and exports (HTTP, on the read models)', () => {
       `/v1/summaries?workerId=${worker}&bucket=hour&groupBy=riskLevel&from=2026-11-19T11:00:00Z&to=2026-11-19T13:00:00Z`,
     );
     expect(hourly.body.items.map((row: { bucket: string; riskLevel: string }) => [row.bucket, row.riskLevel])).toEqual([
-      ['2026-11-19T11:00:00.000Z', 'none'],
-      ['2026-11-19T12:00:00.000Z', 'none'],
+      // executions count under the assessed risk of their command (these commands only read)
+      ['2026-11-19T11:00:00.000Z', 'safe'],
+      ['2026-11-19T12:00:00.000Z', 'safe'],
     ]);
   });
 

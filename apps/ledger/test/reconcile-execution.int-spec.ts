@@ -75,7 +75,7 @@ describe('reconciling recorded executions against the PostgreSQL store', () => {
   });
 
   it('given another writer records a verdict while the judge is asked, when the judged verdict is appended, then the recorded one wins and nothing is appended', async () => {
-    const { streamId, logged } = await given([], ['docker compose restart api']);
+    const { streamId, logged } = await given([], ['./deploy/restart.sh api']);
     let asked = 0;
     const written = await reconcileLoggedExecution(
       store,
@@ -97,7 +97,7 @@ describe('reconciling recorded executions against the PostgreSQL store', () => {
   });
 
   it('given another writer appends something else while the judge is asked, then the stream is read again and the judged verdict appended once', async () => {
-    const { approvalId, streamId, logged } = await given([], ['docker compose restart api']);
+    const { approvalId, streamId, logged } = await given([], ['./deploy/restart.sh api']);
     let asked = 0;
     const written = await reconcileLoggedExecution(
       store,
@@ -138,7 +138,7 @@ describe('reconciling recorded executions against the PostgreSQL store', () => {
   });
 
   it("given the processor's cache holds the stream's fold and another writer records the verdict while the judge is asked, then the fold is extended by it and nothing is appended", async () => {
-    const { streamId, logged } = await given([], ['ls', 'docker compose restart api']);
+    const { streamId, logged } = await given([], ['ls', './deploy/restart.sh api']);
     const cache = new StreamReadCache(store);
     const cached = (): Partial<ReconcileExecutionOptions> => ({
       read: (id, through) => cache.read(id, through),

@@ -48,7 +48,16 @@ describe('mismatches by kind in the summaries', () => {
     const run = async (id: string, toolName: string, startedAt: string): Promise<void> =>
       to(
         B1,
-        execution({ executionId: id, approvalId: 'B1', workerId: 'w1', toolName, startedAt, finishedAt: startedAt }),
+        execution({
+          executionId: id,
+          approvalId: 'B1',
+          workerId: 'w1',
+          toolName,
+          startedAt,
+          finishedAt: startedAt,
+          // the summaries count an execution under the assessed risk of its command: this one is destructive
+          command: 'rm -r /srv/app',
+        }),
       );
     await run('X1', 'shell', '2026-03-01T10:00:00.000Z');
     await to(B1, mismatch({ approvalId: 'B1', executionId: 'X1', kind: 'command_not_approved' }).event);
@@ -64,7 +73,15 @@ describe('mismatches by kind in the summaries', () => {
     const at = '2026-03-03T09:00:00.000Z';
     await to(
       S,
-      execution({ executionId: 'X5', sessionId: 'S', workerId: 'w3', toolName: 'git', startedAt: at, finishedAt: at }),
+      execution({
+        executionId: 'X5',
+        sessionId: 'S',
+        workerId: 'w3',
+        toolName: 'git',
+        command: 'git log',
+        startedAt: at,
+        finishedAt: at,
+      }),
     );
     await to(S, mismatch({ sessionId: 'S', executionId: 'X5', kind: 'no_approval' }).event);
     const { rows } = await sql.query<{ day: string }>(
@@ -125,7 +142,7 @@ describe('mismatches by kind in the summaries', () => {
       {
         day: '2026-03-03',
         worker_id: 'w3',
-        risk_level: 'none',
+        risk_level: 'safe',
         tool_name: 'git',
         executions: 1,
         mismatches_by_kind: { no_approval: 1 },
@@ -184,7 +201,7 @@ describe('mismatches by kind in the summaries', () => {
       {
         day: '2026-03-03',
         worker: 'w3',
-        riskLevel: 'none',
+        riskLevel: 'safe',
         toolName: 'git',
         executions: 1,
         mismatchesByKind: { no_approval: 1 },

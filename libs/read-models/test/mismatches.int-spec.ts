@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { approvalStreamId, sessionStreamId } from '@audit-ledger/domain';
 import { type NewEvent, PostgresEventStore } from '@audit-ledger/event-store';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { ProjectionRunner, projectionsWithReconciliation } from '../src/index.js';
+import { ProjectionRunner, projectionsWithReconciliation, ReadModelQueries } from '../src/index.js';
 import { append, caughtUp, execution, grant, rawClient, revoke } from './read-model-test-support.js';
 
 function verdictEvent(type: string, data: Record<string, unknown>, eventId: string = randomUUID()): NewEvent {
@@ -252,5 +252,39 @@ describe('reconciliation read model', () => {
     );
     await start();
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('keeps every kind of a verdict and the assessed risk; filtering by kind finds any of them; an older event reads as [kind]', async () => {
+    const approvalId = id('A7');
+    const executionId = randomUUID();
+    await append(store, grant({ approvalId }));
+    await append(store, execution({ executionId, approvalId, command: 'pip install nunpy' }));
+    const { event, mismatchId } = mismatch({ approvalId, executionId, kind: 'dangerous_deviation' });
+    const data = event.data as Record<string, unknown>;
+    const withKinds = {
+      ...event,
+      data: { ...data, kinds: ['dangerous_deviation', 'typosquat'], assessedRisk: 'moderate' },
+    };
+    last = (await store.appendToStream(approvalStreamId(approvalId), [withKinds])).lastPosition;
+    await caughtUp(runner!, last);
+    const { rows } = await sql.query(
+      `SELECT mismatch_id, kinds, assessed_risk FROM read_models.mismatches WHERE mismatch_id = ANY($1) ORDER BY kind`,
+      [[mismatchId, mismatchIds.A2]],
+    );
+    expect(rows).toEqual([
+      // the older event: one kind, the executed command assessed by the current model
+      { mismatch_id: mismatchIds.A2, kinds: ['command_not_approved'], assessed_risk: 'destructive' },
+      { mismatch_id: mismatchId, kinds: ['dangerous_deviation', 'typosquat'], assessed_risk: 'moderate' },
+    ]);
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    try {
+      const queries = new ReadModelQueries(pool);
+      const found = await queries.listMismatches({ kind: 'typosquat', limit: 10 });
+      expect(found.items.map((m) => [m.mismatchId, m.kind, m.kinds, m.assessedRisk])).toEqual([
+        [mismatchId, 'dangerous_deviation', ['dangerous_deviation', 'typosquat'], 'moderate'],
+      ]);
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -272,6 +272,7 @@ describe('read models', () => {
         worker_id: 'w1',
         tool_name: 'shell',
         command: 'ls',
+        assessed_risk: 'safe',
         exit_code: 0,
         started_at: new Date('2026-03-01T10:00:00Z'),
         finished_at: new Date('2026-03-01T10:00:00.100Z'),
@@ -326,15 +327,15 @@ describe('read models', () => {
       rev: a[3],
     });
     expect(rows).toEqual([
+      // approvals count under their declared risk, executions under the assessed risk of their command
       row('2026-03-01', 'w1', 'moderate', '', [0, 0, 0, 0], [1, 0, 0, 0]),
-      row('2026-03-01', 'w1', 'moderate', 'shell', [1, 1, 0, 50], [0, 0, 0, 0]),
-      row('2026-03-01', 'w1', 'none', 'shell', [1, 0, 1, 20], [0, 0, 0, 0]),
       row('2026-03-01', 'w1', 'safe', '', [0, 0, 0, 0], [1, 0, 0, 0]),
-      row('2026-03-01', 'w1', 'safe', 'shell', [2, 1, 1, 350], [0, 0, 0, 0]),
+      row('2026-03-01', 'w1', 'safe', 'shell', [4, 2, 2, 420], [0, 0, 0, 0]),
       row('2026-03-01', 'w2', 'destructive', '', [0, 0, 0, 0], [0, 1, 0, 0]),
       row('2026-03-02', '', 'unknown', '', [0, 0, 0, 0], [0, 0, 1, 0]),
       row('2026-03-02', 'w2', 'destructive', '', [0, 0, 0, 0], [0, 0, 0, 1]),
-      row('2026-03-02', 'w2', 'destructive', 'kubectl', [2, 2, 0, 1010], [0, 0, 0, 0]),
+      row('2026-03-02', 'w2', 'moderate', 'kubectl', [1, 1, 0, 1000], [0, 0, 0, 0]),
+      row('2026-03-02', 'w2', 'safe', 'kubectl', [1, 1, 0, 10], [0, 0, 0, 0]),
     ]);
   });
 
@@ -348,11 +349,11 @@ describe('read models', () => {
       {
         session_id: 's1',
         total_actions: 4,
-        risk_safe: 2,
-        risk_moderate: 1,
+        risk_safe: 4,
+        risk_moderate: 0,
         risk_destructive: 0,
         risk_critical: 0,
-        risk_none: 1,
+        risk_none: 0,
         approved: 3,
         rejected: 0,
         successful: 2,
@@ -362,9 +363,9 @@ describe('read models', () => {
       {
         session_id: 's2',
         total_actions: 2,
-        risk_safe: 0,
-        risk_moderate: 0,
-        risk_destructive: 2,
+        risk_safe: 1,
+        risk_moderate: 1,
+        risk_destructive: 0,
         risk_critical: 0,
         risk_none: 0,
         approved: 1,

@@ -52,6 +52,7 @@ describe('LlmReconciliationJudge against a local OpenAI-compatible server', () =
       rationale: 'systemctl restart api restarts the api',
       model: 'mistral-small-2506',
       promptVersion: JUDGE_PROMPT_VERSION,
+      promptHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(seen).toMatchObject({
       url: '/v1/chat/completions',
@@ -80,7 +81,12 @@ describe('LlmReconciliationJudge against a local OpenAI-compatible server', () =
     const reasons: string[] = [];
     const judge = new LlmReconciliationJudge({ baseUrl, model: 'm', onFailure: (r) => reasons.push(r) });
     const outcome = await judge.judge(input);
-    expect(outcome).toEqual({ error: expect.any(String), model: 'm', promptVersion: JUDGE_PROMPT_VERSION });
+    expect(outcome).toEqual({
+      error: expect.any(String),
+      model: 'm',
+      promptVersion: JUDGE_PROMPT_VERSION,
+      promptHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(reasons).toEqual([(outcome as { error: string }).error]);
   });
 

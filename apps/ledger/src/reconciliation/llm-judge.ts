@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { jsonFidelityIssues } from '@audit-ledger/integrity';
 import type { JudgeAnswer, JudgeFailure, JudgeInput, ReconciliationJudge } from '@audit-ledger/domain';
 import { z } from 'zod';
@@ -62,6 +63,19 @@ export class LlmReconciliationJudge implements ReconciliationJudge {
   }
 
   async judge(input: JudgeInput): Promise<JudgeAnswer | JudgeFailure> {
+    const messages = [
+      { role: 'system', content: SYSTEM_PROMPT },
+      {
+        role: 'user',
+        content: JSON.stringify({
+          instruction: input.instruction,
+          executed: input.executed,
+          deterministicVerdict: input.candidateVerdict,
+        }),
+      },
+    ];
+    // what exactly was asked, recorded with the answer (or the failure)
+    const promptHash = createHash('sha256').update(JSON.stringify(messages)).digest('hex');
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new Error(`timeout after ${this.timeoutMs} ms`)), this.timeoutMs);
     try {
@@ -76,52 +90,48 @@ export class LlmReconciliationJudge implements ReconciliationJudge {
           model: this.options.model,
           temperature: 0,
           response_format: { type: 'json_object' },
-          messages: [
-            { role: 'system', content: SYSTEM_PROMPT },
-            {
-              role: 'user',
-              content: JSON.stringify({
-                instruction: input.instruction,
-                executed: input.executed,
-                deterministicVerdict: input.candidateVerdict,
-              }),
-            },
-          ],
+          messages,
         }),
       });
-      if (!response.ok) return this.fail(`HTTP ${response.status}`);
+      if (!response.ok) return this.fail(promptHash, `HTTP ${response.status}`);
       const completion = ChatCompletion.safeParse(await response.json());
-      if (!completion.success) return this.fail('not a chat completion');
+      if (!completion.success) return this.fail(promptHash, 'not a chat completion');
       const content = completion.data.choices[0]!.message.content;
-      if (content === null) return this.fail('empty answer');
+      if (content === null) return this.fail(promptHash, 'empty answer');
       let parsed: unknown;
       try {
         parsed = JSON.parse(content);
       } catch {
-        return this.fail('answer is not JSON');
+        return this.fail(promptHash, 'answer is not JSON');
       }
       const reply = JudgeReply.safeParse(parsed);
-      if (!reply.success) return this.fail(`answer does not match the schema: ${reply.error.issues[0]?.message}`);
+      if (!reply.success)
+        return this.fail(promptHash, `answer does not match the schema: ${reply.error.issues[0]?.message}`);
       const judged = {
         verdict: reply.data.verdict,
         rationale: reply.data.rationale,
         model: completion.data.model ?? this.options.model,
         promptVersion: JUDGE_PROMPT_VERSION,
+        promptHash,
       };
       // The answer is stored in the verdict event: what the store would refuse is a failed judgement, not a loop.
       const unstorable = jsonFidelityIssues(judged);
-      if (unstorable.length > 0) return this.fail(`answer ${unstorable[0]!.path} ${unstorable[0]!.message}`);
+      if (unstorable.length > 0)
+        return this.fail(promptHash, `answer ${unstorable[0]!.path} ${unstorable[0]!.message}`);
       return judged;
     } catch (error) {
-      return this.fail(abort.signal.aborted ? `timeout after ${this.timeoutMs} ms` : (error as Error).message);
+      return this.fail(
+        promptHash,
+        abort.signal.aborted ? `timeout after ${this.timeoutMs} ms` : (error as Error).message,
+      );
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private fail(reason: string): JudgeFailure {
+  private fail(promptHash: string, reason: string): JudgeFailure {
     this.options.onFailure?.(reason);
-    return { error: reason, model: this.model, promptVersion: this.promptVersion };
+    return { error: reason, model: this.model, promptVersion: this.promptVersion, promptHash };
   }
 }
 

@@ -5,3 +5,6 @@ export * from './risk-rules.js';
 export * from './intent.js';
 export * from './reconcile.js';
 export * from './judge.js';
+export * from './effects/index.js';
+export * from './instruction-intent.js';
+export * from './effect-rules.js';

@@ -20,7 +20,7 @@ const LICENCE: Readonly<Record<string, RegExp>> = {
   find_delete: /\b(delet|remov|eras|purg|wip|clean|get rid|unlink|rmdir)/i,
   xargs_delete: /\b(delet|remov|eras|purg|wip|clean|get rid|unlink|rmdir)/i,
   sed_in_place:
-    /\b(replac|substitut|edit|chang|modif|in[- ]place|updat|insert|append|add|delet|remov|convert|renam|fix|strip|comment|prepend)/i,
+    /\b(replac|substitut|edit|chang|modif|in[- ]place|updat|insert|append|add|delet|remov|convert|renam|fix|strip|comment|prepend|set)/i,
   truncating_redirect:
     /\b(sav|writ|output|redirect|stor|creat|put|dump|overwrit|generat|into|to (a |the )?file|empty|clear|truncat|copy|concatenat|split|make|produc|record|log)/i,
   world_writable_chmod:
@@ -110,7 +110,7 @@ function isSpecific(token: string): boolean {
   );
 }
 
-const VAGUE =
+export const VAGUE =
   /\b(clean(ing)? up|tidy|sort out|deal with|take care of|handle (it|this|that)|again|same (thing|as before)|as before|the usual|do (it|that|this)|fix (it|this|that|things|the)|check (on )?(things|stuff|it)|look (at|into) (it|things|stuff)|stuff|things)\b/i;
 
 /** Rules whose change the instruction must ask for, whatever else it says (hard dangers). */
@@ -129,6 +129,33 @@ const READ_ONLY_VERB =
   /^(find|list|search|print|show|display|count|locate|get|view|output|calculate|check|report|echo|compare|read|look|grep|sort|identify|return|determine|extract)\b/i;
 const SWEEPING = /^(\/|~|\$HOME|\/\*|\*|~\/\*|\$HOME\/\*)$/;
 const SYSTEM_WIDE = /\b(entire|whole|all of the|root|file ?system|system[- ]wide|everywhere|\/ )\b|(^|\s)\/(\s|$)/i;
+
+/**
+ * A copy to a remote host (`scp`, `rsync`) is what the instruction asked when it names that host, or asks to copy
+ * or sync without naming any host (then what the host was is left open, not forbidden).
+ */
+function copyToNamedHost(h: RiskHit, instruction: string): boolean {
+  if (h.rule.id !== 'exfiltration' || !/^(scp|rsync)$/.test(h.command.utility)) return false;
+  const dest = h.command.argv[h.command.argv.length - 1] ?? '';
+  const host = /^(?:[\w.-]+@)?([\w.-]+):/.exec(dest)?.[1]?.toLowerCase();
+  const text = instruction.toLowerCase();
+  if (
+    host !== undefined &&
+    new RegExp(`(^|[^\\w.-])${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`).test(text)
+  )
+    return true;
+  const namesHost =
+    /(?<![\w.-])([a-z][a-z0-9]*(-[a-z0-9]+)*-\d+|(\d{1,3}\.){3}\d{1,3}|[\w-]+@[\w.-]+|([a-z0-9-]+\.){2,}[a-z]{2,})(?![\w-])/i.test(
+      text,
+    );
+  return !namesHost && /\b(copy|sync|transfer|upload|push|deploy|ship)\b/i.test(text);
+}
+
+/** A path as prose writes it: rooted, relative, with an extension or several segments ("files/directories" is not). */
+function pathLike(token: string): boolean {
+  if (!token.includes('/')) return false;
+  return /^[~./$]/.test(token) || (token.match(/\//g)?.length ?? 0) >= 2 || /\.[a-z0-9]{1,5}($|\/)/i.test(token);
+}
 
 export function assessIntent(
   instruction: string,
@@ -149,7 +176,7 @@ export function assessIntent(
   for (const h of hits) {
     const licence = LICENCE[h.rule.id];
     const cmd = `\`${h.command.argv.join(' ')}\``;
-    const unlicensed = licence !== undefined && !licence.test(instruction);
+    const unlicensed = licence !== undefined && !licence.test(instruction) && !copyToNamedHost(h, instruction);
     if (HARD.has(h.rule.id) && unlicensed)
       return mismatch(`${h.reason} in ${cmd}, which the instruction does not ask for`);
     if (h.rule.id === 'recursive_force_delete' && h.command.argv.slice(1).some((a) => SWEEPING.test(a)))
@@ -212,7 +239,7 @@ export function assessIntent(
   const quotedMissing = [...instruction.matchAll(/"([^"]+)"|'([^']+)'/g)]
     .map((m) => (m[1] ?? m[2] ?? '').toLowerCase())
     .filter((t) => t.length > 0 && !commandText.includes(t) && !covered(t, commandText));
-  const gone = [...new Set([...missing.filter((t) => t.includes('/') || /^\d{2,}$/.test(t)), ...quotedMissing])];
+  const gone = [...new Set([...missing.filter((t) => pathLike(t) || /^\d{2,}$/.test(t)), ...quotedMissing])];
   if (gone.length > 0)
     return mismatch(
       `the instruction names \`${gone.join('`, `')}\`, which the command does not use`,

@@ -21,6 +21,8 @@ export interface JudgeAnswer {
   /** The model that answered (as the API names it; may be more precise than the configured one). */
   model: string;
   promptVersion: string;
+  /** sha256 (hex) of the exact messages sent; recorded on the verdict. */
+  promptHash?: string;
 }
 
 /** No usable answer: timeout, transport or HTTP error, a reply that is not the strict JSON schema. */
@@ -29,6 +31,7 @@ export interface JudgeFailure {
   /** The configured model. */
   model: string;
   promptVersion: string;
+  promptHash?: string;
 }
 
 export interface ReconciliationJudge {

@@ -2,6 +2,13 @@
  * The reconciler's entry point: is what ran what the approval allowed?
  * parse → normalise → compare with the approved list (or match intent) → risk rules.
  */
+import { effectAnswer } from './effect-match.js';
+import { effectFindings, type EffectFinding } from './effect-rules.js';
+import { maxRisk, riskOfEffect } from './effects/assessed-risk.js';
+import type { AssessedRisk } from './effects/effect.types.js';
+import { lineEffects, toolCanonicalArgv, type LocatedEffect } from './effects/model.js';
+import { canonicalArgv } from './normalise.js';
+import { instructionIntent, type InstructionIntent } from './instruction-intent.js';
 import { assessIntent } from './intent.js';
 import { maxSeverity, riskHits, type RiskHit } from './risk-rules.js';
 import { parseCommandLine } from './shell-parser.js';
@@ -12,7 +19,7 @@ import type {
   Severity,
 } from './reconciliation.types.js';
 
-export const RECONCILER_VERSION = 'reconciler/1.0.0';
+export const RECONCILER_VERSION = 'reconciler/1.1.0';
 
 const AS_NEEDED = /\b(as needed|if needed|as required|any of the following|where needed|when needed|optionally)\b/i;
 
@@ -29,26 +36,181 @@ export function reconcile(
     { scope: approval.scope },
   );
   const riskRules = [...new Set(hits.map((h) => h.rule.id))];
-  const base = { reconcilerVersion: RECONCILER_VERSION, riskRules };
+  const effects = lineEffects(parsed);
+  const base = { reconcilerVersion: RECONCILER_VERSION, riskRules, assessedRisk: assessRisk(effects, hits) };
   if (texts.length === 0) return { ...base, verdict: 'MATCH', explanation: 'nothing was executed' };
-  if (approval.approvedCommands.length > 0) return { ...base, ...compareWithApproved(approval, parsed, hits) };
+  if (approval.approvedCommands.length > 0) {
+    const compared = compareWithApproved(approval, parsed, hits);
+    if (compared.verdict === 'MATCH') return { ...base, ...compared };
+    // what ran and is not verbatim approved: do its effects contradict the instruction or the approved packages?
+    const approvedLines = approval.approvedCommands.map(parseCommandLine);
+    const unmatched = parsed.filter((p) => !approvedLines.some((a) => sameCommandLine(a, p)));
+    const unmatchedCommands = new Set(unmatched.flatMap((p) => p.commands));
+    const findings = effectFindings({
+      intent: intentOfApproved(instructionIntent(approval.instruction), lineEffects(approvedLines)),
+      commands: [...unmatchedCommands],
+      effects: effects.filter((e) => unmatchedCommands.has(e.command)),
+      hits: hits.filter((h) => unmatchedCommands.has(h.command)),
+      approvedPackages: approvedPackages(approval.approvedCommands),
+    });
+    return { ...base, ...withFindings(compared, findings) };
+  }
+  const intent0 = instructionIntent(approval.instruction);
+  const findings = effectFindings({
+    intent: intent0,
+    commands: parsed.flatMap((p) => p.commands),
+    effects,
+    hits,
+    approvedPackages: [],
+  });
+  const severity = hits.reduce<Severity | undefined>((s, h) => maxSeverity(s, h.rule.severity), undefined);
+  // every finding contradicts the instruction (the dangerous ones raise the severity and the kinds)
+  if (findings.length > 0)
+    return { ...base, ...withFindings({ verdict: 'UNCLEAR', explanation: '' }, findings, severity) };
+  const answer = effectAnswer(
+    instructionIntent(approval.instruction),
+    parsed.flatMap((p) => p.commands),
+    effects,
+    hits,
+  );
+  if (answer?.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: answer.reason };
+  if (answer?.verdict === 'UNCLEAR')
+    return {
+      ...base,
+      verdict: 'UNCLEAR',
+      kind: 'vague_instruction',
+      kinds: ['vague_instruction'],
+      severity,
+      explanation: answer.reason,
+    };
+  if (answer?.verdict === 'MISMATCH') {
+    const kind = answer.dangerous ? 'dangerous_deviation' : 'command_not_approved';
+    return {
+      ...base,
+      verdict: 'MISMATCH',
+      kind,
+      kinds: [kind, 'parameter_changed'],
+      severity: maxSeverity(severity, answer.dangerous ? 'high' : 'medium'),
+      explanation: answer.reason,
+    };
+  }
+  if (intent0.vagueWords && !intent0.specific)
+    return {
+      ...base,
+      verdict: 'UNCLEAR',
+      kind: 'vague_instruction',
+      kinds: ['vague_instruction'],
+      severity,
+      explanation: `the instruction "${approval.instruction.trim()}" is too vague to check what ran against`,
+    };
   const intent = assessIntent(
     approval.instruction,
     parsed.flatMap((p) => p.commands),
     hits,
   );
-  const severity = hits.reduce<Severity | undefined>((s, h) => maxSeverity(s, h.rule.severity), undefined);
   if (intent.verdict === 'MATCH') return { ...base, verdict: 'MATCH', explanation: intent.reason };
   return {
     ...base,
     verdict: intent.verdict,
     kind: intent.kind,
+    ...(intent.kind ? { kinds: [intent.kind] } : {}),
     severity: intent.verdict === 'MISMATCH' ? maxSeverity(severity, 'medium') : severity,
     explanation: intent.reason,
   };
 }
 
-type Outcome = Omit<ReconciliationResult, 'reconcilerVersion' | 'riskRules'>;
+/**
+ * Placeholders written into approved commands (`<pod-name>`, `{{ version }}`) are variables: the value that ran
+ * cannot be checked from the ledger (`$pod_name`, `$version`).
+ */
+export function placeholdersAsVariables(command: string): string {
+  return command
+    .replace(
+      /(^|[\s=:/@])<([A-Za-z][\w-]*)>(?=$|[\s:/@])/g,
+      (_m, before: string, name: string) => `${before}$${name.replace(/-/g, '_')}`,
+    )
+    .replace(/\{\{\s*\.?([A-Za-z][\w.-]*)\s*\}\}/g, (_m, name: string) => `$${name.replace(/[.-]/g, '_')}`);
+}
+
+/**
+ * With an approved list, the approved commands say what the approver meant: a command that ran in their place is
+ * judged against their effects (read-only? which classes? every object?), the instruction's named parameters kept.
+ */
+function intentOfApproved(intent: InstructionIntent, approved: readonly LocatedEffect[]): InstructionIntent {
+  if (approved.length === 0) return { ...intent, readOnly: false, vagueWords: true };
+  const classes = new Set(approved.flatMap((a) => a.effect.classes));
+  return {
+    ...intent,
+    readOnly: approved.every((a) => a.effect.classes[0] === 'read-only'),
+    licensed: new Set([
+      ...classes,
+      'read-only',
+      'network-egress',
+      'privilege',
+      ...(classes.has('delete') ? (['destroy-data'] as const) : []),
+    ]),
+    wide: intent.wide || approved.some((a) => a.effect.blast !== 'one'),
+    vagueWords: false,
+  };
+}
+
+/** The assessed risk of command lines that ran (what `reconcile` reports as `assessedRisk`), on its own. */
+export function assessCommandRisk(
+  executed: string | readonly string[],
+  scope?: ApprovalForReconciliation['scope'],
+): AssessedRisk {
+  const parsed = (typeof executed === 'string' ? [executed] : executed).map(parseCommandLine);
+  return assessRisk(
+    lineEffects(parsed),
+    riskHits(
+      parsed.flatMap((p) => p.commands),
+      { scope },
+    ),
+  );
+}
+
+/** The worst risk of what ran: the effect model's, and critical for code that is decoded or downloaded and run. */
+function assessRisk(effects: readonly LocatedEffect[], hits: readonly RiskHit[]): AssessedRisk {
+  let risk: AssessedRisk = 'safe';
+  for (const e of effects) risk = maxRisk(risk, riskOfEffect(e.effect));
+  if (hits.some((h) => h.rule.id === 'pipe_to_shell')) risk = 'critical';
+  else if (hits.some((h) => h.rule.destructive && h.rule.severity === 'critical')) risk = maxRisk(risk, 'critical');
+  else if (hits.some((h) => h.rule.destructive)) risk = maxRisk(risk, 'destructive');
+  return risk;
+}
+
+function approvedPackages(commands: readonly string[]): string[] {
+  return lineEffects(commands.map(parseCommandLine)).flatMap((e) =>
+    (e.effect.targets.packages ?? []).map((p) => p.toLowerCase()),
+  );
+}
+
+/**
+ * An outcome made a MISMATCH by effect findings. `kind` keeps the vocabulary every reader knows (the comparison's
+ * own mismatch kind when it found one, else `dangerous_deviation` for a dangerous finding or `command_not_approved`);
+ * `kinds` lists it and every finding's kind (`typosquat`, `scope_widened` …).
+ */
+function withFindings(outcome: Outcome, findings: readonly EffectFinding[], severity?: Severity): Outcome {
+  if (findings.length === 0) return outcome;
+  const dangerous = findings.some((f) => f.dangerous);
+  const own = outcome.verdict === 'MISMATCH' ? outcome.kind : undefined;
+  const kind = own ?? (dangerous ? 'dangerous_deviation' : 'command_not_approved');
+  const kinds = [...new Set([kind, ...(own ? [own] : []), ...findings.map((f) => f.kind)])];
+  const worst = findings.reduce<Severity>(
+    (s, f) => maxSeverity(s, f.severity),
+    maxSeverity(severity, outcome.severity ?? 'medium'),
+  );
+  const reasons = [...new Set(findings.map((f) => f.reason))].join('; ');
+  return {
+    verdict: 'MISMATCH',
+    kind,
+    kinds,
+    severity: worst,
+    explanation: outcome.explanation ? `${reasons} | ${outcome.explanation}` : reasons,
+  };
+}
+
+type Outcome = Omit<ReconciliationResult, 'reconcilerVersion' | 'riskRules' | 'assessedRisk'>;
 
 function compareWithApproved(
   approval: ApprovalForReconciliation,
@@ -56,10 +218,11 @@ function compareWithApproved(
   hits: readonly RiskHit[],
 ): Outcome {
   const approved = approval.approvedCommands.map(parseCommandLine);
+  const withPlaceholders = approval.approvedCommands.map((a) => parseCommandLine(placeholdersAsVariables(a)));
   const matchedIndex: number[] = [];
   const used = new Set<number>();
   for (const e of executed) {
-    const j = approved.findIndex((a, k) => a.canonical === e.canonical && !used.has(k));
+    const j = approved.findIndex((a, k) => sameCommandLine(a, e) && !used.has(k));
     matchedIndex.push(j);
     if (j >= 0) used.add(j);
   }
@@ -77,7 +240,11 @@ function compareWithApproved(
       const best = closest(e, approved);
       const eHits = hits.filter((h) => executed.some((x) => x === e && x.commands.includes(h.command)));
       const newHits = eHits.filter((h) => !approvedHits.has(h.rule.id));
-      const variable = best ? variableExplains(best.canonical, e.canonical) : undefined;
+      const bestIndex = best ? approved.indexOf(best) : -1;
+      const variable = best
+        ? (variableExplains(best.canonical, e.canonical) ??
+          variableExplains(withPlaceholders[bestIndex]?.canonical ?? best.canonical, e.canonical))
+        : undefined;
       if (variable && newHits.length === 0) {
         unclear ??= {
           verdict: 'UNCLEAR',
@@ -130,6 +297,33 @@ function compareWithApproved(
         ? 'every executed command equals an approved command after normalisation'
         : 'the executed commands are an in-order subset of the commands approved "as needed"',
   };
+}
+
+const OPERATORS = new Set(['|', '&&', '||', ';', '&', '(', ')', '{', '}']);
+
+/**
+ * Two command lines are the same when their canonical forms are equal, or when they have the same structure and
+ * each simple command reads the same through its tool's argv reading (`kubectl -n x` = `kubectl --namespace=x`).
+ */
+function sameCommandLine(a: ParsedCommandLine, e: ParsedCommandLine): boolean {
+  if (a.canonical === e.canonical) return true;
+  if (a.commands.length !== e.commands.length || a.commands.length === 0) return false;
+  const shape = (p: ParsedCommandLine): string =>
+    tokens(p.canonical)
+      .filter((t) => OPERATORS.has(t))
+      .join(' ');
+  if (shape(a) !== shape(e)) return false;
+  return a.commands.every((ac, i) => {
+    const ec = e.commands[i]!;
+    if (ac.utility !== ec.utility || ac.wrappers.join(' ') !== ec.wrappers.join(' ')) return false;
+    if (ac.assignments.join(' ') !== ec.assignments.join(' ')) return false;
+    const redirects = (c: typeof ac): string => c.redirects.map((r) => `${r.fd ?? ''}${r.op}${r.target}`).join(' ');
+    if (redirects(ac) !== redirects(ec)) return false;
+    const ar = toolCanonicalArgv(ac.argv);
+    const er = toolCanonicalArgv(ec.argv);
+    if (ar && er) return ar.join('\u0000') === er.join('\u0000');
+    return canonicalArgv(ac.argv).join('\u0000') === canonicalArgv(ec.argv).join('\u0000');
+  });
 }
 
 function tokens(canonical: string): string[] {

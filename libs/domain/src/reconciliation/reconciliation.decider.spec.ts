@@ -10,7 +10,7 @@ import {
   type ReconciliationCommand,
   type StreamEvent,
 } from './reconciliation.decider.js';
-import { MismatchDetectedData, RECONCILIATION_EVENT_SCHEMAS } from './reconciliation.events.js';
+import { MismatchDetectedData, RECONCILIATION_EVENT_SCHEMAS, verdictKinds } from './reconciliation.events.js';
 
 const V = 'reconciler/test';
 const M = '0f8e2a34-5b6c-8d7e-9f01-23456789abcd';
@@ -65,7 +65,13 @@ describe('reconciliation decider', () => {
       expect(events).toEqual([
         {
           type: 'ExecutionReconciled',
-          data: { executionId: 'E1', verdict: 'MATCH', explanation: expect.any(String), reconcilerVersion: V },
+          data: {
+            executionId: 'E1',
+            verdict: 'MATCH',
+            explanation: expect.any(String),
+            reconcilerVersion: V,
+            assessedRisk: 'safe',
+          },
         },
       ]);
     });
@@ -353,5 +359,42 @@ describe('reconciliation decider', () => {
     it('given no such mismatch, then MISMATCH.NOT_FOUND', () => {
       expect(given([grant()]).when(review('confirmed'))).toThrow(MismatchNotFoundError);
     });
+  });
+});
+
+describe('reconciliation decider: kinds and assessed risk on the verdict', () => {
+  it('given a "safe" approval, when `docker compose down -v` ran, then the verdict carries the assessed risk critical and every kind', () => {
+    const [event] = given([grant()]).whenReconciling(execution({ command: 'docker compose down -v' }));
+    expect(event).toMatchObject({ type: 'MismatchDetected', data: { assessedRisk: 'critical' } });
+    const data = (event as { data: MismatchDetectedData }).data;
+    expect(data.kinds?.[0]).toBe(data.kind);
+    expect(data.kinds).toContain('read_only_violated');
+    expect(MismatchDetectedData.parse(data)).toEqual(data);
+  });
+
+  it('given a replayed token that also ran an unapproved command, then the verdict is both kinds', () => {
+    const [event] = given([
+      grant(),
+      logged(execution({ executionId: 'E0', tokenHash: 'a'.repeat(64) })),
+    ]).whenReconciling(execution({ tokenHash: 'a'.repeat(64), command: 'docker compose down' }));
+    const data = (event as { data: MismatchDetectedData }).data;
+    expect(data.kind).toBe('token_replay');
+    expect(data.kinds).toEqual(expect.arrayContaining(['token_replay', 'command_not_approved']));
+  });
+
+  it('given an older event without kinds, then it stays valid and its kinds read as [kind]', () => {
+    const old = {
+      type: 'MismatchDetected' as const,
+      data: {
+        mismatchId: '0f8e2a34-5b6c-8d7e-9f01-23456789abcf',
+        kind: 'command_not_approved' as const,
+        severity: 'medium' as const,
+        explanation: 'x',
+        approved: { commands: [] },
+        reconcilerVersion: 'reconciler/1.0.0',
+      },
+    };
+    expect(MismatchDetectedData.parse(old.data)).toEqual(old.data);
+    expect(verdictKinds(old)).toEqual(['command_not_approved']);
   });
 });

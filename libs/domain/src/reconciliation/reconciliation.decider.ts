@@ -15,7 +15,8 @@ import {
   unusedApprovalFinding,
   type LifecycleState,
 } from './lifecycle.js';
-import { reconcile } from './reconcile.js';
+import { assessCommandRisk, reconcile } from './reconcile.js';
+import type { AssessedRisk } from './effects/effect.types.js';
 import {
   JUDGE_ERROR_MAX,
   JUDGE_RATIONALE_MAX,
@@ -321,6 +322,7 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
     explanation: string,
     riskRules?: readonly string[],
     judge?: JudgeRecord,
+    kinds?: readonly string[],
   ): ReconciliationEvent => ({
     type: 'MismatchDetected',
     data: {
@@ -329,7 +331,9 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
       ...(execution.sessionId !== undefined ? { sessionId: execution.sessionId } : {}),
       executionId: execution.executionId,
       kind,
+      kinds: [...new Set([kind, ...(kinds ?? [])])].slice(0, 16),
       severity,
+      assessedRisk,
       explanation: clip(explanation),
       approved,
       executed: { command: execution.command },
@@ -339,8 +343,10 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
     },
   });
 
+  const assessedRisk = assessCommandRisk(execution.command, grant?.scope);
   const lifecycle = lifecycleMismatch(before, execution);
-  if (stream === 'session') return [sessionVerdict(execution, reconcilerVersion, mismatch)];
+  if (stream === 'session')
+    return [withAssessedRisk(sessionVerdict(execution, reconcilerVersion, mismatch), assessedRisk)];
   const result: ReconciliationResult | undefined = grant
     ? reconcile(
         {
@@ -359,12 +365,33 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
         ? maxSeverity(lifecycle.severity, result.severity)
         : lifecycle.severity;
     const extra = result?.verdict === 'MISMATCH' ? `; moreover ${result.explanation}` : '';
-    return [mismatch(lifecycle.kind, severity, lifecycle.explanation + extra, result?.riskRules)];
+    // a token replay that also ran an unapproved command is both: filtering by either finds it
+    const also = result?.verdict === 'MISMATCH' ? (result.kinds ?? (result.kind ? [result.kind] : [])) : [];
+    return [mismatch(lifecycle.kind, severity, lifecycle.explanation + extra, result?.riskRules, undefined, also)];
   }
   if (result!.verdict === 'UNCLEAR' && command.judgement && judgeApplies(grant!, 'UNCLEAR')) {
-    return [judgedVerdict(result!, command.judgement, execution, reconcilerVersion, mismatch)];
+    return [
+      withAssessedRisk(judgedVerdict(result!, command.judgement, execution, reconcilerVersion, mismatch), assessedRisk),
+    ];
   }
-  return [verdictOf(result!, execution, reconcilerVersion, mismatch)];
+  return [withAssessedRisk(verdictOf(result!, execution, reconcilerVersion, mismatch), assessedRisk)];
+}
+
+/** The verdict with the assessed risk of what ran (and, for an UNCLEAR, its kinds). */
+function withAssessedRisk(event: ReconciliationEvent, assessedRisk: AssessedRisk): ReconciliationEvent {
+  switch (event.type) {
+    case 'ExecutionReconciled':
+      return { ...event, data: { ...event.data, assessedRisk } };
+    case 'ReconciliationUnclear':
+      return {
+        ...event,
+        data: { ...event.data, ...(event.data.kind ? { kinds: [event.data.kind] } : {}), assessedRisk },
+      };
+    case 'MismatchDetected':
+      return { ...event, data: { ...event.data, assessedRisk } };
+    default:
+      return event;
+  }
 }
 
 const clipTo = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
@@ -387,6 +414,7 @@ function judgedVerdict(
   const judge: JudgeRecord = {
     model: outcome.model,
     promptVersion: outcome.promptVersion,
+    ...(outcome.promptHash ? { promptHash: outcome.promptHash } : {}),
     ...(answered
       ? { verdict: outcome.verdict, rationale: clipTo(outcome.rationale, JUDGE_RATIONALE_MAX) }
       : { error: clipTo(outcome.error, JUDGE_ERROR_MAX) }),
@@ -453,6 +481,7 @@ type MismatchFactory = (
   explanation: string,
   riskRules?: readonly string[],
   judge?: JudgeRecord,
+  kinds?: readonly string[],
 ) => ReconciliationEvent;
 
 function verdictOf(
@@ -489,6 +518,8 @@ function verdictOf(
         result.severity ?? 'medium',
         result.explanation,
         result.riskRules,
+        undefined,
+        result.kinds,
       );
   }
 }

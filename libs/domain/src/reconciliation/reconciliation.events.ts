@@ -28,6 +28,14 @@ export const UnclearKindSchema = z.enum([
 ]);
 
 const ReconcilerVersion = z.string().min(1).max(128);
+
+/** The risk of the command that ran, assessed by the effect model (on the approval's scale). */
+export const AssessedRiskSchema = z.enum(['safe', 'moderate', 'destructive', 'critical']);
+/**
+ * Every kind that applies to a verdict, its `kind` first (`dangerous_deviation`, `typosquat`; a lifecycle kind and
+ * the command's own). Free strings within limits, so a newer reconciler may name kinds an older reader does not know.
+ */
+const Kinds = z.array(z.string().min(1).max(64)).min(1).max(16);
 const Explanation = z.string().min(1).max(16_384);
 
 export const JUDGE_RATIONALE_MAX = 4096;
@@ -44,6 +52,11 @@ export const JudgeRecord = z
   .object({
     model: z.string().min(1).max(256),
     promptVersion: z.string().min(1).max(64),
+    /** sha256 of the exact prompt sent (system and user messages), hex: which words the answer is an answer to. */
+    promptHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     verdict: z.enum(['MATCH', 'MISMATCH', 'UNCLEAR']).optional(),
     rationale: z.string().min(1).max(JUDGE_RATIONALE_MAX).optional(),
     error: z.string().min(1).max(JUDGE_ERROR_MAX).optional(),
@@ -66,6 +79,8 @@ export const ExecutionReconciledData = z
     verdict: z.literal('MATCH'),
     explanation: Explanation,
     reconcilerVersion: ReconcilerVersion,
+    /** The assessed risk of what ran (absent on events of reconcilers before 1.1.0). */
+    assessedRisk: AssessedRiskSchema.optional(),
     /** Present when the LLM judge was asked (it answered MATCH). */
     judge: JudgeRecord.optional(),
   })
@@ -80,6 +95,8 @@ export const ReconciliationUnclearData = z
     reason: Explanation,
     needsHumanReview: z.literal(true),
     reconcilerVersion: ReconcilerVersion,
+    kinds: Kinds.optional(),
+    assessedRisk: AssessedRiskSchema.optional(),
     /** Present when the LLM judge was asked (it answered UNCLEAR, failed, or its MATCH was refused). */
     judge: JudgeRecord.optional(),
   })
@@ -93,7 +110,11 @@ export const MismatchDetectedData = z
     sessionId: Identifier.optional(),
     executionId: Identifier.optional(),
     kind: MismatchKindSchema,
+    /** `kind` first, then every other kind that applies (absent on older events: read it as `[kind]`). */
+    kinds: Kinds.optional(),
     severity: SeveritySchema,
+    /** The assessed risk of what ran, next to the approval's declared `riskLevel` (absent on older events). */
+    assessedRisk: AssessedRiskSchema.optional(),
     explanation: Explanation,
     approved: z
       .object({
@@ -128,6 +149,18 @@ export type ReconciliationUnclearData = z.infer<typeof ReconciliationUnclearData
 export type MismatchDetectedData = z.infer<typeof MismatchDetectedData>;
 export type MismatchReviewedData = z.infer<typeof MismatchReviewedData>;
 export type JudgeRecord = z.infer<typeof JudgeRecord>;
+
+/** The kinds of a verdict event, old or new: `kinds` when recorded, else `[kind]` (or none). */
+export function verdictKinds(event: ReconciliationEvent): string[] {
+  switch (event.type) {
+    case 'MismatchDetected':
+      return event.data.kinds ?? [event.data.kind];
+    case 'ReconciliationUnclear':
+      return event.data.kinds ?? (event.data.kind ? [event.data.kind] : []);
+    default:
+      return [];
+  }
+}
 
 /** Stored `type` strings: literals, never class names. */
 export type ReconciliationEvent =

@@ -16,6 +16,15 @@ export type MismatchKind =
   | 'token_replay'
   | 'approval_unused';
 
+/** What the effect rules found (effect-rules.ts): listed in a verdict's `kinds` next to its `kind`. */
+export type FindingKind =
+  | 'read_only_violated'
+  | 'action_not_asked'
+  | 'parameter_changed'
+  | 'scope_widened'
+  | 'typosquat'
+  | 'decode_and_execute';
+
 export type UnclearKind = 'unverifiable_variable' | 'vague_instruction' | 'low_confidence' | 'partial_execution';
 
 export interface RedirectInfo {
@@ -73,4 +82,8 @@ export interface ReconciliationResult {
   readonly reconcilerVersion: string;
   /** Ids of the risk rules the executed commands trigger (whatever the verdict). */
   readonly riskRules?: readonly string[];
+  /** Every kind that applies, `kind` first (a mismatch can be several things at once: `dangerous_deviation` and `typosquat`). */
+  readonly kinds?: readonly (MismatchKind | UnclearKind | FindingKind)[];
+  /** The risk of what ran, from the effect model (whatever the approval declared). */
+  readonly assessedRisk?: 'safe' | 'moderate' | 'destructive' | 'critical';
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import {
+  assessCommandRisk,
   APPROVAL_STREAM_PREFIX,
   ApprovalGrantedData,
   ExecutionReconciledData,
@@ -49,7 +50,8 @@ export const executionsProjection: Projection = {
   name: 'executions',
   // 2: daily_summaries.mismatches_by_kind is filled (migration 002).
   // 3: summary_rollups, and the mismatch lookup's `at` (migration 003).
-  version: 3,
+  // 4: executions.assessed_risk, the assessed risk of the command next to the approval's declared one (004).
+  version: 4,
   handles: [
     'ApprovalGranted',
     'ApprovalRejected',
@@ -164,6 +166,13 @@ export const executionsProjection: Projection = {
       sql: `${SUMMARY_ROLLUPS_MIGRATION}
         ALTER TABLE ${MISMATCH_LOOKUP} ADD COLUMN at timestamptz;
         CREATE INDEX executions_mismatch_lookup_at_idx ON ${MISMATCH_LOOKUP} (at) WHERE current;`,
+    },
+    {
+      // The risk of the command itself (the effect model's), next to the approval's declared `risk_level`.
+      id: '004-assessed-risk',
+      sql: `
+        ALTER TABLE ${EXECUTIONS} ADD COLUMN assessed_risk text;
+        CREATE INDEX executions_assessed_risk_idx ON ${EXECUTIONS} (assessed_risk, started_at);`,
     },
   ],
   // An execution's insert fires the reconciliation trigger, which takes the stream's lock shared.
@@ -294,6 +303,7 @@ async function flushExecutions(
     worker_id: data.workerId,
     tool_name: data.toolName,
     command: data.command,
+    assessed_risk: assessCommandRisk(data.command),
     exit_code: data.exitCode,
     started_at: data.startedAt,
     finished_at: data.finishedAt,
@@ -312,17 +322,17 @@ async function flushExecutions(
   const { rows } = await client.query<LookupRow & { global_position: string }>(
     `WITH r AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, approval_id text, session_id text,
-         worker_id text, tool_name text, command text, exit_code integer, started_at timestamptz,
+         worker_id text, tool_name text, command text, assessed_risk text, exit_code integer, started_at timestamptz,
          finished_at timestamptz, duration_ms bigint, token_hash text, output_sha256 text, output_bytes bigint,
          output_truncated boolean, artifacts jsonb, event_id uuid, stream_id text, stream_revision integer,
          global_position bigint, recorded_at timestamptz)
      ), ins AS (
        INSERT INTO ${EXECUTIONS} (execution_id, approval_id, session_id, worker_id, tool_name, command, exit_code,
           started_at, finished_at, duration_ms, token_hash, output_sha256, output_bytes, output_truncated, artifacts,
-          risk_level, event_id, stream_id, stream_revision, global_position, recorded_at)
+          assessed_risk, risk_level, event_id, stream_id, stream_revision, global_position, recorded_at)
        SELECT r.execution_id, r.approval_id, r.session_id, r.worker_id, r.tool_name, r.command, r.exit_code,
           r.started_at, r.finished_at, r.duration_ms, r.token_hash, r.output_sha256, r.output_bytes,
-          r.output_truncated, r.artifacts,
+          r.output_truncated, r.artifacts, r.assessed_risk,
           CASE WHEN r.approval_id IS NULL THEN '${NO_APPROVAL_RISK}' ELSE COALESCE(l.risk_level, '${UNKNOWN_RISK}') END,
           r.event_id, r.stream_id, r.stream_revision, r.global_position, r.recorded_at
          FROM r LEFT JOIN ${LOOKUP} l ON l.approval_id = r.approval_id
@@ -375,7 +385,8 @@ async function refuseShadowedExecutions(client: pg.PoolClient, items: readonly L
 
 /** An inserted execution in the summaries, with its approval's lookup row as it was (if any). */
 function count(batch: ProjectionBatch, data: ExecutionLoggedData, approval: LookupRow | undefined): void {
-  const riskLevel = data.approvalId ? (approval?.risk_level ?? UNKNOWN_RISK) : NO_APPROVAL_RISK;
+  // summaries by risk count what ran: `docker compose down -v` under a "safe" approval is critical
+  const riskLevel: string = assessCommandRisk(data.command);
   const success = data.exitCode === 0;
   bumpDaily(
     batch,
@@ -507,7 +518,7 @@ async function flushMismatches(
                 CASE WHEN e.execution_id IS NOT NULL THEN (e.started_at AT TIME ZONE 'UTC')::date
                      ELSE r.detected_day END AS day,
                 CASE WHEN e.execution_id IS NOT NULL THEN e.worker_id ELSE COALESCE(l.worker_id, '') END AS worker_id,
-                CASE WHEN e.execution_id IS NOT NULL THEN e.risk_level
+                CASE WHEN e.execution_id IS NOT NULL THEN COALESCE(e.assessed_risk, e.risk_level)
                      WHEN r.approval_id IS NULL THEN '${NO_APPROVAL_RISK}'
                      ELSE COALESCE(l.risk_level, '${UNKNOWN_RISK}') END AS risk_level,
                 CASE WHEN e.execution_id IS NOT NULL THEN e.tool_name ELSE '' END AS tool_name,

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import {
   APPROVAL_STREAM_PREFIX,
+  assessCommandRisk,
   ExecutionReconciledData,
   MismatchDetectedData,
   MismatchReviewedData,
@@ -44,7 +45,8 @@ export type ReconciliationVerdict = (typeof RECONCILIATION_VERDICTS)[number];
  */
 export const reconciliationProjection: Projection = {
   name: 'reconciliation',
-  version: 1,
+  // 2: mismatches.kinds and mismatches.assessed_risk (migration 002).
+  version: 2,
   handles: ['ExecutionReconciled', 'ReconciliationUnclear', 'MismatchDetected', 'MismatchReviewed'],
   filter: { streamPrefixes: [APPROVAL_STREAM_PREFIX, SESSION_STREAM_PREFIX] },
   // Writes the approvals' and executions' verdict columns too: rebuilt together with those projections.
@@ -201,6 +203,15 @@ export const reconciliationProjection: Projection = {
         END
         $$;`,
     },
+    {
+      // Every kind of a verdict (filtering by kind finds any of them) and the assessed risk of what ran.
+      id: '002-kinds-assessed-risk',
+      sql: `
+        ALTER TABLE ${MISMATCHES}
+          ADD COLUMN kinds text[] NOT NULL DEFAULT '{}',
+          ADD COLUMN assessed_risk text;
+        CREATE INDEX mismatches_kinds_idx ON ${MISMATCHES} USING gin (kinds);`,
+    },
   ],
   lockBatch: (client, events) =>
     lockReconciliationStreams(
@@ -258,6 +269,8 @@ interface GatheredMismatch {
   session_id: string | null;
   risk_rules: string[];
   reconciler_version: string;
+  kinds: string[];
+  assessed_risk: string | null;
 }
 
 /** The batch's `MismatchDetected` rows not inserted yet, in event order (the first of a mismatch id wins). */
@@ -282,6 +295,9 @@ function gatherMismatch(batch: ProjectionBatch, event: RecordedEvent, data: Mism
     session_id: data.sessionId ?? null,
     risk_rules: data.riskRules ?? [],
     reconciler_version: data.reconcilerVersion,
+    // older events have one kind and no assessment: `[kind]`, and the command assessed as the current model does
+    kinds: data.kinds ?? [data.kind],
+    assessed_risk: data.assessedRisk ?? (data.executed ? assessCommandRisk(data.executed.command) : null),
   });
 }
 
@@ -290,12 +306,14 @@ async function flushMismatches(client: pg.PoolClient, pending: GatheredMismatch[
   const rows = pending.splice(0);
   await client.query(
     `INSERT INTO ${MISMATCHES} (mismatch_id, approval_id, execution_id, kind, severity, explanation, approved,
-        executed, detected_at, event_id, global_position, stream_id, session_id, risk_rules, reconciler_version)
+        executed, detected_at, event_id, global_position, stream_id, session_id, risk_rules, reconciler_version,
+        kinds, assessed_risk)
      SELECT mismatch_id, approval_id, execution_id, kind, severity, explanation, approved, executed, detected_at,
-            event_id, global_position, stream_id, session_id, risk_rules, reconciler_version
+            event_id, global_position, stream_id, session_id, risk_rules, reconciler_version, kinds, assessed_risk
        FROM jsonb_to_recordset($1::jsonb) AS r(mismatch_id text, approval_id text, execution_id text, kind text,
             severity text, explanation text, approved jsonb, executed jsonb, detected_at timestamptz, event_id uuid,
-            global_position bigint, stream_id text, session_id text, risk_rules text[], reconciler_version text)
+            global_position bigint, stream_id text, session_id text, risk_rules text[], reconciler_version text,
+            kinds text[], assessed_risk text)
       ORDER BY global_position
      ON CONFLICT (mismatch_id) DO NOTHING`,
     [JSON.stringify(rows)],

@@ -64,6 +64,10 @@ export const ExecutionItemSchema = z.strictObject({
   finishedAt: instant,
   durationMs: z.number().nullable(),
   riskLevel: z.string().describe("the approval's risk level; none without an approval, unknown before its grant"),
+  assessedRisk: z
+    .string()
+    .nullable()
+    .describe('safe, moderate, destructive or critical: the risk of the command that ran, assessed from it'),
   reconciliationVerdict: z.string().nullable().describe('matched, mismatch or unclear; null until reconciled'),
   reconciledAt: instant.nullable(),
   outputSha256: z.string().describe('SHA-256 of the full output (hex)'),
@@ -82,7 +86,12 @@ export const MismatchItemSchema = z.strictObject({
   approvalId: z.string().nullable(),
   executionId: z.string().nullable(),
   kind: z.string(),
+  kinds: z.array(z.string()).describe('every kind of the verdict, kind first; filtering by kind finds any of them'),
   severity: z.string(),
+  assessedRisk: z
+    .string()
+    .nullable()
+    .describe('safe, moderate, destructive or critical: the risk of what ran, assessed from the command'),
   explanation: z.string(),
   approved: z.unknown().describe('what the approval allowed, as the reconciler saw it'),
   executed: z.unknown().describe('what ran, as the reconciler saw it'),

@@ -141,9 +141,12 @@ export const QUERY_PROJECTIONS = {
 /** Projections that may not run in a given deployment: without a checkpoint row they are left out of positions. */
 const OPTIONAL_PROJECTIONS: ReadonlySet<string> = new Set(['reconciliation']);
 
+/** Summaries count an execution under the assessed risk of its command (rows before a rebuild: the declared one). */
+const ASSESSED_RISK = 'coalesce(assessed_risk, risk_level)';
+
 const SUMMARY_COLUMNS: Record<SummaryDimension, string> = {
   worker: 'worker_id',
-  riskLevel: 'risk_level',
+  riskLevel: ASSESSED_RISK,
   toolName: 'tool_name',
   session: 'session_id',
 };
@@ -276,6 +279,7 @@ function executionItem(row: Record<string, unknown>) {
     finishedAt: row.finished_at as Date,
     durationMs: num(row.duration_ms as string),
     riskLevel: row.risk_level as string,
+    assessedRisk: row.assessed_risk as string | null,
     reconciliationVerdict: row.reconciliation_verdict as string | null,
     reconciledAt: row.reconciled_at as Date | null,
     outputSha256: row.output_sha256 as string,
@@ -298,7 +302,9 @@ function mismatchItem(row: Record<string, unknown>) {
     approvalId: row.approval_id as string | null,
     executionId: row.execution_id as string | null,
     kind: row.kind as string,
+    kinds: (row.kinds as string[] | null) ?? [row.kind as string],
     severity: row.severity as string,
+    assessedRisk: row.assessed_risk as string | null,
     explanation: row.explanation as string,
     approved: row.approved as unknown,
     executed: row.executed as unknown,
@@ -432,7 +438,7 @@ export class ReadModelQueries {
     const where = new Where()
       .when(filter.approvalId, (p) => `approval_id = ${p}`)
       .when(filter.executionId, (p) => `execution_id = ${p}`)
-      .when(filter.kind, (p) => `kind = ${p}`)
+      .when(filter.kind, (p) => `(kind = ${p} OR ${p} = ANY(kinds))`)
       .when(filter.severity, (p) => `severity = ${p}`)
       .when(filter.status, (p) => `review_state = ${p}`)
       .when(filter.from, (p) => `detected_at >= ${p}`)
@@ -475,7 +481,7 @@ export class ReadModelQueries {
     const where = new Where()
       .when(query.workerId, (p) => `worker_id = ${p}`)
       .when(query.toolName, (p) => `tool_name = ${p}`)
-      .when(query.riskLevel, (p) => `risk_level = ${p}`)
+      .when(query.riskLevel, (p) => `${ASSESSED_RISK} = ${p}`)
       .when(query.sessionId, (p) => `session_id = ${p}`)
       .when(query.from, (p) => `started_at >= ${p}`)
       .when(query.to, (p) => `started_at < ${p}`);
@@ -598,7 +604,7 @@ export class ReadModelQueries {
   private async mismatchesByGroup(query: SummaryQuery, dimensions: SummaryDimension[]) {
     const expressions: Record<SummaryDimension, string> = {
       worker: "coalesce(e.worker_id, a.requested_by_worker, '')",
-      riskLevel: `coalesce(e.risk_level, a.risk_level, CASE WHEN m.approval_id IS NULL THEN 'none' ELSE 'unknown' END)`,
+      riskLevel: `coalesce(e.assessed_risk, e.risk_level, a.risk_level, CASE WHEN m.approval_id IS NULL THEN 'none' ELSE 'unknown' END)`,
       toolName: "coalesce(e.tool_name, '')",
       session: 'coalesce(e.session_id, m.session_id)',
     };

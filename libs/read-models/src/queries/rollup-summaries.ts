@@ -232,10 +232,12 @@ async function edgeRowsOf(
   range: { from: Date; to: Date },
 ): Promise<Row[]> {
   const column = ROLLUP_DIMENSIONS[plan.dimension];
+  // an execution counts under the assessed risk of its command (as the rollups do); the mismatch lookup keeps it
+  const executionColumn = plan.dimension === 'riskLevel' ? 'coalesce(assessed_risk, risk_level)' : column;
   const where = new Where()
     .when(range.from, (p) => `$time >= ${p}`)
     .when(range.to, (p) => `$time < ${p}`)
-    .when(plan.value, (p) => `${column} = ${p}`);
+    .when(plan.value, (p) => `$column = ${p}`);
   const bucket = where.param(query.bucket);
   const [executions, mismatches] = await Promise.all([
     pool.query<{
@@ -247,19 +249,19 @@ async function edgeRowsOf(
       total_duration_ms: string;
       histogram_bucket: number;
     }>(
-      `SELECT (date_trunc(${bucket}, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket, ${column} AS value,
+      `SELECT (date_trunc(${bucket}, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket, ${executionColumn} AS value,
               count(*)::integer AS executions, (count(*) FILTER (WHERE exit_code = 0))::integer AS successes,
               (count(*) FILTER (WHERE exit_code IS DISTINCT FROM 0))::integer AS failures,
               sum(duration_ms)::bigint AS total_duration_ms,
               width_bucket(duration_ms, ${DURATION_THRESHOLDS_SQL}) AS histogram_bucket
-         FROM read_models.executions ${where.sql().replaceAll('$time', 'started_at')}
+         FROM read_models.executions ${where.sql().replaceAll('$time', 'started_at').replaceAll('$column', executionColumn)}
         GROUP BY 1, 2, 7`,
       where.params,
     ),
     pool.query<{ bucket: Date; value: string; kind: string; count: number }>(
       `SELECT (date_trunc(${bucket}, at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS bucket, ${column} AS value, kind,
               count(*)::integer AS count
-         FROM ${MISMATCH_LOOKUP} ${where.add('current').sql().replaceAll('$time', 'at')}
+         FROM ${MISMATCH_LOOKUP} ${where.add('current').sql().replaceAll('$time', 'at').replaceAll('$column', column)}
         GROUP BY 1, 2, 3`,
       where.params,
     ),
