@@ -109,7 +109,11 @@ describe('kindsOf', () => {
   const base = { verdict: 'MISMATCH' as const, explanation: 'x', reconcilerVersion: 'r' };
 
   it('lists the several kinds a result names, else its one kind, else none', () => {
-    const several = { ...base, kind: 'dangerous_deviation' as const, kinds: ['dangerous_deviation' as const, 'typosquat' as const] };
+    const several = {
+      ...base,
+      kind: 'dangerous_deviation' as const,
+      kinds: ['dangerous_deviation' as const, 'typosquat' as const],
+    };
 
     expect(kindsOf(several)).toEqual(['dangerous_deviation', 'typosquat']);
     expect(kindsOf({ ...base, kind: 'command_not_approved' })).toEqual(['command_not_approved']);
