@@ -111,7 +111,7 @@ export const LedgerConfigSchema = z.object({
    * trimmed every `retentionIntervalMs`; 0 keeps them forever. The events are never trimmed.
    */
   readModelRetentionDays: z.coerce.number().int().min(0).max(36_500).default(400),
-  retentionIntervalMs: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
+  retentionIntervalMs: z.coerce.number().int().min(1000).max(604_800_000).default(3_600_000),
   /** Signed checkpoints (docs/integrity.md): sealed every N events or T ms, whichever comes first. */
   checkpointsEnabled: flag.default(true),
   checkpointEveryEvents: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
