@@ -138,6 +138,13 @@ describe('retention of the read models', () => {
     await db?.drop();
   });
 
+  it('given nothing older than the window, when a trim runs, then it deletes nothing and records no cut: exact summaries stay exact', async () => {
+    const report = await trimReadModels({ connectionString: db.url, retentionDays: 3650 });
+    expect(report).toMatchObject({ ran: true, trimmed: { executions: 0, reconciliation_verdicts: 0, mismatches: 0 } });
+    expect(await readRetentionState(pool)).toMatchObject({ trimmedBefore: null, lastRunAt: report.finishedAt });
+    expect(await queries.summaries({ groupBy: [], bucket: 'day', exact: true })).toMatchObject({ p95: 'exact' });
+  });
+
   it('given rows older and newer than the window, when the job runs, then the old detail rows are gone, the new ones and the aggregates stay, the summaries and the events are unchanged', async () => {
     const aggregates = ['daily_summaries', 'session_summaries', 'summary_rollups', 'approvals'];
     const before = {

@@ -559,9 +559,13 @@ export class ReadModelQueries {
 
   /** Where the read models' retention cut (`read_models.retention`): detail rows before it may be gone. */
   private async trimmedBefore(): Promise<Date | undefined> {
-    const { rows } = await this.pool.query<{ trimmed_before: Date | null }>(
-      `SELECT trimmed_before FROM ${RETENTION_TABLE} WHERE id`,
-    );
+    const { rows } = await this.pool
+      .query<{ trimmed_before: Date | null }>(`SELECT trimmed_before FROM ${RETENTION_TABLE} WHERE id`)
+      .catch((error: unknown) => {
+        // read models created by a version before retention, not migrated yet (no runner here): nothing was trimmed
+        if ((error as { code?: string }).code === '42P01') return { rows: [] };
+        throw error;
+      });
     return rows[0]?.trimmed_before ?? undefined;
   }
 

@@ -123,6 +123,14 @@ export async function trimReadModels(options: TrimReadModelsOptions): Promise<Tr
   });
   await client.connect();
   const lockKey = advisoryLockKey('retention');
+  const finish = async (done: TrimReport): Promise<TrimReport> => {
+    await client.query(
+      `INSERT INTO ${RETENTION_TABLE} (id, last_run_at, last_trimmed) VALUES (true, $1, $2)
+       ON CONFLICT (id) DO UPDATE SET last_run_at = EXCLUDED.last_run_at, last_trimmed = EXCLUDED.last_trimmed`,
+      [done.finishedAt, JSON.stringify(trimmed)],
+    );
+    return done;
+  };
   let locked = false;
   try {
     const { rows: present } = await client.query<{ table: string | null }>(
@@ -146,6 +154,13 @@ export async function trimReadModels(options: TrimReadModelsOptions): Promise<Tr
     }
     // Bounded waits: a batch that cannot get a lock soon fails (transient) and the next run tries again.
     await client.query("SET lock_timeout = '5s'");
+    // The cut changes how summaries read (rollups only before it): recorded only when there is something to trim
+    const { rows: due } = await client.query<{ due: boolean }>(
+      `SELECT EXISTS (SELECT FROM ${EXECUTIONS} WHERE started_at < $1)
+           OR EXISTS (SELECT FROM ${MISMATCHES} WHERE detected_at < $1 AND (review_state <> 'open' OR superseded)) AS due`,
+      [cutoff],
+    );
+    if (due[0]?.due !== true) return await finish(report({ ran: true, cutoff }));
     await client.query(
       `INSERT INTO ${RETENTION_TABLE} (id, trimmed_before) VALUES (true, $1)
        ON CONFLICT (id) DO UPDATE SET trimmed_before = greatest(${RETENTION_TABLE}.trimmed_before, EXCLUDED.trimmed_before)`,
@@ -159,12 +174,7 @@ export async function trimReadModels(options: TrimReadModelsOptions): Promise<Tr
         if ((counts[batch.table] ?? 0) < batchSize) break;
       }
     }
-    const done = report({ ran: true, cutoff });
-    await client.query(`UPDATE ${RETENTION_TABLE} SET last_run_at = $1, last_trimmed = $2 WHERE id`, [
-      done.finishedAt,
-      JSON.stringify(trimmed),
-    ]);
-    return done;
+    return await finish(report({ ran: true, cutoff }));
   } finally {
     if (locked) await client.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey]).catch(() => undefined);
     await client.end().catch(() => undefined);
