@@ -248,7 +248,13 @@ describe('retention of the read models', () => {
     // rebuilt from position 0: the trimmed rows are back, the summaries still read the rollups before the cut
     expect(await ids('executions', 'execution_id')).toEqual(['N1', 'N2', 'O1', 'O2', 'O3', 'O4', 'S1']);
     expect(await summaries(rollupQueries)).toEqual(before.summaries);
-    const report = await trimReadModels({ connectionString: db.url, cutoff: trimmedBefore!, waitForLock: true });
+    // in batches of 2 rows: three statements for the 5 executions
+    const report = await trimReadModels({
+      connectionString: db.url,
+      cutoff: trimmedBefore!,
+      waitForLock: true,
+      batchSize: 2,
+    });
     expect(report).toMatchObject({ ran: true, trimmed: { executions: 5 } });
     expect(await ids('executions', 'execution_id')).toEqual(['N1', 'N2']);
     expect(await tableFingerprint('summary_rollups')).toEqual(before.rollups);
