@@ -9,6 +9,7 @@ import { registerReconcile } from './commands/reconcile.command.js';
 import { registerReject } from './commands/reject.command.js';
 import { registerProjectionsRebuild } from './commands/projections-rebuild.command.js';
 import { registerProjectionsRetryParked } from './commands/projections-retry-parked.command.js';
+import { registerProjectionsTrim } from './commands/projections-trim.command.js';
 import { registerReplay } from './commands/replay.command.js';
 import { registerRevoke } from './commands/revoke.command.js';
 import { registerSpoolDrain } from './commands/spool-drain.command.js';
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo): Command {
     registerProjectionsRebuild,
     registerWitness,
     registerProjectionsRetryParked,
+    registerProjectionsTrim,
   ]) {
     register(program, io);
   }

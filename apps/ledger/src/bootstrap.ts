@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { PostgresEventStore } from '@audit-ledger/event-store';
-import { ProjectionRunner, projectionsWithReconciliation } from '@audit-ledger/read-models';
+import { ProjectionRunner, projectionsWithReconciliation, ReadModelRetention } from '@audit-ledger/read-models';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -123,6 +123,17 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         })
       : undefined;
     if (projections) cleanups.push(() => projections.stop());
+    // Next to the projections it trims after: one process at a time trims (advisory lock), the others skip
+    const retention = projections
+      ? new ReadModelRetention({
+          connectionString: database.url,
+          retentionDays: config.readModelRetentionDays,
+          intervalMs: config.retentionIntervalMs,
+          logger,
+        })
+      : undefined;
+    retention?.start();
+    if (retention) cleanups.push(() => retention.stop());
 
     if (keys) {
       const sealer = new CheckpointSealer({
@@ -161,7 +172,10 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         sseAlerts: reconciliation.sseAlerts,
         reconciliationStatus: () => reconciliation.status(),
         ...(reconciliation.judge ? { judge: reconciliation.judge } : {}),
-        projectionsStatus: () => projections?.status(),
+        projectionsStatus: () =>
+          projections
+            ? { ...projections.status(), ...(retention ? { retention: retention.status() } : {}) }
+            : undefined,
         databaseUrl: database.url,
         witnessStatus: () => witnesses?.status() ?? [],
         authenticator: identity.authenticator,

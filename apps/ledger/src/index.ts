@@ -13,3 +13,4 @@ export { rebuildReadModels, plannedRebuild, ledgerProjections } from './projecti
 export { UnknownProjectionError, RebuildFailedError, RebuildInProgressError } from '@audit-ledger/read-models';
 export { retryParked } from './projections/retry-parked-events.js';
 export * from './identity/index.js';
+export { trimReadModels, type TrimReport } from '@audit-ledger/read-models';

@@ -7,6 +7,7 @@ export {
   READ_MODELS_SCHEMA,
   READ_MODEL_MIGRATIONS_TABLE,
   PARKED_EVENTS_TABLE,
+  RETENTION_TABLE,
   RUNNER_MIGRATIONS,
   type ReadModelMigrationReport,
 } from './read-model-migrations.js';
@@ -29,3 +30,6 @@ export {
 } from './projections/summary-rollup.js';
 export { countParked, type OnParked, type ParkedEvent, type ParkedEventNotice } from './parked-events.js';
 export * from './retry-parked.js';
+export * from './retention/retention-window.js';
+export * from './retention/trim-read-models.js';
+export * from './retention/read-model-retention.job.js';

@@ -13,6 +13,8 @@ import {
   type ParkedEvent,
 } from './parked-events.js';
 
+import type { RetentionStatus } from './retention/read-model-retention.job.js';
+
 /** The little the runner logs through; a pino logger fits as it is. */
 export interface ReadModelLogger {
   info(context: Record<string, unknown>, message: string): void;
@@ -113,6 +115,8 @@ export interface ProjectionRunnerStatus {
   /** Parked events per projection (only projections that have some). */
   parked: Record<string, number>;
   projections: ProjectionStatus[];
+  /** The read models' retention job of this process, when the app runs one (`ReadModelRetention.status()`). */
+  retention?: RetentionStatus;
 }
 
 /** The checkpoint row moved under us: another runner applied this projection. Ours stops and re-reads. */

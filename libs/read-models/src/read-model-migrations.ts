@@ -6,6 +6,7 @@ export const READ_MODELS_SCHEMA = 'read_models';
 export const CHECKPOINTS_TABLE = 'read_models.projection_checkpoints';
 export const READ_MODEL_MIGRATIONS_TABLE = 'read_models.migrations';
 export const PARKED_EVENTS_TABLE = 'read_models.parked_events';
+export const RETENTION_TABLE = 'read_models.retention';
 
 /** The runner's own tables, applied before any projection's. */
 export const RUNNER_MIGRATIONS: readonly ReadModelMigration[] = [
@@ -66,6 +67,18 @@ export const RUNNER_MIGRATIONS: readonly ReadModelMigration[] = [
         last_attempt_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (projection, position)
       );`,
+  },
+  {
+    // Retention of the read models (src/retention/): how far detail rows were trimmed, and what the last run did.
+    id: '004-retention',
+    sql: `
+      CREATE TABLE read_models.retention (
+        id boolean PRIMARY KEY DEFAULT true CHECK (id),
+        trimmed_before timestamptz,
+        last_run_at timestamptz,
+        last_trimmed jsonb NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX mismatches_detected_idx ON read_models.mismatches (detected_at);`,
   },
 ];
 

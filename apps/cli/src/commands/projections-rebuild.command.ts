@@ -55,6 +55,12 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
         databaseUrl,
         alertFromEnvironment: true,
         ...(names ? { names } : {}),
+        onTrimmed: (report) => {
+          const counts = Object.entries(report.trimmed).map(([table, n]) => `${table} ${n}`);
+          say(
+            `  trimmed again what retention had trimmed before ${report.cutoff?.toISOString()}: ${counts.join(', ')}\n`,
+          );
+        },
         onProgress: (progress) => {
           if (progress.step === 'built') {
             say(`  built from position 0: ${progress.events} events read, up to position ${progress.position}\n`);

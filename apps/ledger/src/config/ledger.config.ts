@@ -106,6 +106,12 @@ export const LedgerConfigSchema = z.object({
   judgeTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** The read-model projections (docs/read-models.md). */
   projectionsEnabled: flag.default(true),
+  /**
+   * Retention of the read models (docs/read-models.md "Retention"): detail rows older than this many days are
+   * trimmed every `retentionIntervalMs`; 0 keeps them forever. The events are never trimmed.
+   */
+  readModelRetentionDays: z.coerce.number().int().min(0).max(36_500).default(400),
+  retentionIntervalMs: z.coerce.number().int().min(1000).max(604_800_000).default(3_600_000),
   /** Signed checkpoints (docs/integrity.md): sealed every N events or T ms, whichever comes first. */
   checkpointsEnabled: flag.default(true),
   checkpointEveryEvents: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
@@ -199,6 +205,8 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   judgeApiKey: 'LEDGER_JUDGE_API_KEY',
   judgeTimeoutMs: 'LEDGER_JUDGE_TIMEOUT_MS',
   projectionsEnabled: 'LEDGER_PROJECTIONS_ENABLED',
+  readModelRetentionDays: 'LEDGER_READ_MODEL_RETENTION_DAYS',
+  retentionIntervalMs: 'LEDGER_RETENTION_INTERVAL_MS',
   checkpointsEnabled: 'LEDGER_CHECKPOINTS_ENABLED',
   checkpointEveryEvents: 'LEDGER_CHECKPOINT_EVERY_EVENTS',
   checkpointEveryMs: 'LEDGER_CHECKPOINT_EVERY_MS',

@@ -1,11 +1,15 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import {
   projectionsWithReconciliation,
+  readRetentionState,
   rebuildProjections,
   rebuildUnits,
+  trimReadModels,
+  type TrimReport,
   type RebuildProgress,
   type RebuiltUnit,
 } from '@audit-ledger/read-models';
+import pg from 'pg';
 import { pino } from 'pino';
 import { createAlerting } from '../alerts/alert-sinks.js';
 import { parkedEventAlert } from '../alerts/parked-event-alert.js';
@@ -24,6 +28,8 @@ export interface RebuildReadModelsOptions {
    * delivery (or the dead-letter file in `LEDGER_DATA_DIR`). Delivery failures are logged on stderr.
    */
   alertFromEnvironment?: boolean;
+  /** After the swap, with what the retention trimmed again (rows before the cut it had reached were rebuilt). */
+  onTrimmed?: (report: TrimReport) => void;
 }
 
 /** The projections the ledger runs (`startLedger`), in its order: the ones `ledger projections rebuild` knows. */
@@ -51,7 +57,7 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
     poolSize: 2,
   });
   try {
-    return await rebuildProjections({
+    const units = await rebuildProjections({
       store,
       connectionString: options.databaseUrl,
       projections: ledgerProjections(),
@@ -60,6 +66,9 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       ...(alerting ? { onParked: (notice) => alerting.publish(parkedEventAlert(notice)) } : {}),
     });
+    const trimmed = await trimToRecordedCut(options.databaseUrl);
+    if (trimmed) options.onTrimmed?.(trimmed);
+    return units;
   } finally {
     await store.close();
     if (alerting) {
@@ -76,4 +85,20 @@ function alertingFromEnvironment() {
   const config = loadConfig();
   const logger = pino({ level: 'warn', base: { service: 'audit-ledger' } }, pino.destination(2));
   return createAlerting(config, logger).dispatcher;
+}
+
+/**
+ * A rebuild re-creates every row from position 0, also those the retention had trimmed: trims them again right after
+ * the swap, back to the cut the retention had reached (`read_models.retention.trimmed_before`; none: nothing). The
+ * summaries already read the rollups alone before that cut, so they do not change in between.
+ */
+async function trimToRecordedCut(databaseUrl: string): Promise<TrimReport | undefined> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  const state = await readRetentionState(pool).finally(() => pool.end());
+  if (!state?.trimmedBefore) return undefined;
+  return trimReadModels({
+    connectionString: databaseUrl,
+    cutoff: state.trimmedBefore,
+    waitForLock: true,
+  });
 }

@@ -3,7 +3,8 @@ import type pg from 'pg';
 import { type Projection } from '../projection.js';
 import { projectionsWithReconciliation } from '../projections/default-projections.js';
 import { executionsProjection, SUMMARY_ROLLUPS_SINCE_VERSION } from '../projections/executions.projection.js';
-import { CHECKPOINTS_TABLE } from '../read-model-migrations.js';
+import { CHECKPOINTS_TABLE, RETENTION_TABLE } from '../read-model-migrations.js';
+import { retainedRange } from '../retention/retention-window.js';
 import { cursorTimeSql, encodeCursor, type PageCursor } from './cursor.js';
 import { rollupSummaries } from './rollup-summaries.js';
 import { containsPattern, Where } from './where.js';
@@ -469,6 +470,9 @@ export class ReadModelQueries {
     items: SummaryItem[];
   }> {
     const dimensions = [...new Set(query.groupBy)];
+    // Before the retention cut the detail rows are gone: the rollups alone answer there (whole hours, histogram p95)
+    const retained = retainedRange(query, await this.trimmedBefore());
+    query = retained.query;
     if (!query.exact && (await this.summaryRollupsBuilt())) {
       const rollup = await rollupSummaries(this.pool, query, dimensions, MAX_SUMMARY_ROWS);
       if (rollup) {
@@ -478,6 +482,8 @@ export class ReadModelQueries {
         return { bucket: query.bucket, groupBy: dimensions, p95: 'histogram', truncated, items };
       }
     }
+    // The exact path reads the rows: it covers the retained period only
+    if (retained.reachesTrimmed) query = { ...query, from: retained.trimmedBefore };
     const where = new Where()
       .when(query.workerId, (p) => `worker_id = ${p}`)
       .when(query.toolName, (p) => `tool_name = ${p}`)
@@ -549,6 +555,18 @@ export class ReadModelQueries {
     const sorted = timed.items.sort((a, b) => compareGroups(a, b, dimensions)).slice(0, MAX_SUMMARY_ROWS);
     truncated ||= timed.items.length > MAX_SUMMARY_ROWS;
     return { bucket: query.bucket, groupBy: dimensions, p95: 'exact', truncated, items: sorted };
+  }
+
+  /** Where the read models' retention cut (`read_models.retention`): detail rows before it may be gone. */
+  private async trimmedBefore(): Promise<Date | undefined> {
+    const { rows } = await this.pool
+      .query<{ trimmed_before: Date | null }>(`SELECT trimmed_before FROM ${RETENTION_TABLE} WHERE id`)
+      .catch((error: unknown) => {
+        // read models created by a version before retention, not migrated yet (no runner here): nothing was trimmed
+        if ((error as { code?: string }).code === '42P01') return { rows: [] };
+        throw error;
+      });
+    return rows[0]?.trimmed_before ?? undefined;
   }
 
   /**
