@@ -2,14 +2,28 @@ import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microse
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
+import { TEST_CREDENTIALS, testAuthenticator, type TestCredentials } from './test-credentials.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+/** The credential a call presents: a test credential or any other string; `null` presents none. */
+export interface CallAs {
+  credential?: string | null;
+}
 
 export interface LedgerUnderTest {
   ledger: RunningLedger;
   database: TestDatabase;
+  /** A credential per role, and one holding every role (`all`): the default of `send` and `http`. */
+  credentials: TestCredentials;
   /** Sends one message over the ledger's TCP transport and returns the reply (rejects with the RPC error). */
-  send<T = unknown>(pattern: string, payload: unknown): Promise<T>;
-  http(method: string, path: string, body?: unknown, rawBody?: string): Promise<{ status: number; body: unknown }>;
+  send<T = unknown>(pattern: string, payload: unknown, as?: CallAs): Promise<T>;
+  http(
+    method: string,
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+    as?: CallAs,
+  ): Promise<{ status: number; body: unknown }>;
   /** Direct SQL on the ledger's database, for assertions. */
   sql<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   stop(): Promise<void>;
@@ -20,16 +34,37 @@ export function startTestLedger(
   databaseUrl: string,
   overrides: Partial<LedgerConfigInput> = {},
 ): Promise<RunningLedger> {
-  return startLedger({
-    databaseUrl,
-    tcpPort: 0,
-    httpPort: 0,
-    logLevel: 'silent',
-    tokenHmacSecret: 'test-secret-0123456789abcdef',
-    // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
-    // default seals every second).
-    checkpointEveryMs: 60_000,
-    ...overrides,
+  return startLedger(
+    {
+      databaseUrl,
+      tcpPort: 0,
+      httpPort: 0,
+      logLevel: 'silent',
+      tokenHmacSecret: 'test-secret-0123456789abcdef',
+      // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
+      // default seals every second).
+      checkpointEveryMs: 60_000,
+      ...overrides,
+    },
+    { authenticator: testAuthenticator },
+  );
+}
+
+/** Headers presenting a credential over HTTP (none for `null`; the `all` test credential by default). */
+export function authorizationHeaders(credentials: TestCredentials, as: CallAs = {}): Record<string, string> {
+  const credential = as.credential === undefined ? credentials.all : as.credential;
+  return credential === null ? {} : { authorization: `Bearer ${credential}` };
+}
+
+/** A TCP client whose every packet carries `auth` (none when `credential` is null). */
+export function tcpClientAs(port: number, credential: string | null): ClientProxy {
+  return ClientProxyFactory.create({
+    transport: Transport.TCP,
+    options: {
+      host: '127.0.0.1',
+      port,
+      serializer: { serialize: (packet: object) => (credential === null ? packet : { ...packet, auth: credential }) },
+    },
   });
 }
 
@@ -44,20 +79,28 @@ export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput>
     reconciliationEnabled: false,
     ...overrides,
   });
-  const client: ClientProxy = ClientProxyFactory.create({
-    transport: Transport.TCP,
-    options: { host: '127.0.0.1', port: ledger.tcpPort },
-  });
+  const credentials = TEST_CREDENTIALS;
+  const clients = new Map<string | null, ClientProxy>();
+  const clientAs = (credential: string | null): ClientProxy => {
+    let client = clients.get(credential);
+    if (!client) clients.set(credential, (client = tcpClientAs(ledger.tcpPort, credential)));
+    return client;
+  };
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   pool.on('error', () => undefined); // an idle connection ended by the server: the next query reconnects
   return {
     ledger,
     database,
-    send: (pattern, payload) => firstValueFrom(client.send(pattern, payload)),
-    async http(method, path, body, rawBody) {
+    credentials,
+    send: (pattern, payload, as = {}) =>
+      firstValueFrom(clientAs(as.credential === undefined ? credentials.all : as.credential).send(pattern, payload)),
+    async http(method, path, body, rawBody, as) {
       const response = await fetch(`http://127.0.0.1:${ledger.httpPort}${path}`, {
         method,
-        headers: body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {},
+        headers: {
+          ...(body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...authorizationHeaders(credentials, as),
+        },
         body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
       });
       const text = await response.text();
@@ -65,7 +108,7 @@ export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput>
     },
     sql: async (text, values) => (await pool.query(text, values)).rows,
     async stop() {
-      await client.close();
+      for (const client of clients.values()) await client.close();
       await pool.end();
       await ledger.close();
       await database.drop();

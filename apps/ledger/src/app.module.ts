@@ -1,6 +1,6 @@
 import { type EventStore } from '@audit-ledger/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { Logger } from 'pino';
 import { AuditAccessInterceptor, AuditAccessRecorder } from './audit-access/index.js';
@@ -28,6 +28,10 @@ import {
   type StoreHealthProbe,
 } from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
+import { AccessGuard } from './identity/access-guard.js';
+import { AccessRefusals } from './identity/access-refusals.js';
+import { AUTHENTICATOR, UnauthenticatedError, type Authenticator } from './identity/authenticator.js';
+import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './identity/connection-principal.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
@@ -67,7 +71,15 @@ export interface LedgerDependencies {
   databaseUrl: string;
   /** The witnesses' delivery status (empty when none is configured). */
   witnessStatus?: WitnessStatusProbe;
+  /** Turns credentials into principals (without one, every credential is refused). */
+  authenticator?: Authenticator;
+  /** The principal a connection proves by itself (TLS client certificates), if any. */
+  connectionPrincipal?: ConnectionPrincipal;
 }
+
+const refuseEveryCredential: Authenticator = {
+  authenticate: () => Promise.reject(new UnauthenticatedError('this ledger accepts no credentials')),
+};
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
 @Module({})
@@ -108,6 +120,10 @@ export class AppModule {
         { provide: DATABASE_URL, useValue: deps.databaseUrl },
         LastCheckpointVerification,
         { provide: APP_FILTER, useClass: LedgerExceptionFilter },
+        { provide: AUTHENTICATOR, useValue: deps.authenticator ?? refuseEveryCredential },
+        { provide: CONNECTION_PRINCIPAL, useValue: deps.connectionPrincipal ?? null },
+        AccessRefusals,
+        { provide: APP_GUARD, useClass: AccessGuard },
         AuditAccessRecorder,
         { provide: APP_INTERCEPTOR, useClass: AuditAccessInterceptor },
         GrantApprovalHandler,

@@ -20,6 +20,8 @@ import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
+import type { Authenticator } from './identity/authenticator.js';
+import type { ConnectionPrincipal } from './identity/connection-principal.js';
 import { HttpInputGuard, queryParametersByRoute } from './shared/http-input-guard.js';
 import { httpServerOptions } from './shared/http-server-options.js';
 import { ensurePrivateDirectory } from './shared/private-directory.js';
@@ -35,13 +37,24 @@ export interface RunningLedger {
   close(): Promise<void>;
 }
 
+/** Parts of the ledger a caller may supply instead of the defaults (tests, embedders). */
+export interface LedgerWiring {
+  /** Turns credentials into principals. */
+  authenticator?: Authenticator;
+  /** The principal a connection proves by itself (TLS client certificates), for calls without a credential. */
+  connectionPrincipal?: ConnectionPrincipal;
+}
+
 export interface HttpRoute {
   method: string;
   url: string;
 }
 
 /** Starts the whole ledger: database (embedded unless DATABASE_URL), event store, transports, HTTP. */
-export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): Promise<RunningLedger> {
+export async function startLedger(
+  overrides: Partial<LedgerConfigInput> = {},
+  wiring: LedgerWiring = {},
+): Promise<RunningLedger> {
   const config = loadConfig(overrides);
   const logger = createLogger(config.logLevel);
   const database = await resolveDatabase(config, logger);
@@ -136,6 +149,8 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         projectionsStatus: () => projections?.status(),
         databaseUrl: database.url,
         witnessStatus: () => witnesses?.status() ?? [],
+        ...(wiring.authenticator ? { authenticator: wiring.authenticator } : {}),
+        ...(wiring.connectionPrincipal ? { connectionPrincipal: wiring.connectionPrincipal } : {}),
       }),
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },

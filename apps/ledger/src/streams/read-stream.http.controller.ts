@@ -6,6 +6,7 @@ import { parseRequest, RequestValidationError } from '../shared/request-validati
 import { EVENT_STORE } from '../shared/tokens.js';
 import { parseAsOf, replayStream } from './replay.js';
 import { toWireEvent } from './wire-event.js';
+import { Allow } from '../identity/access.js';
 
 const ReadStreamQuery = z
   .object({
@@ -24,6 +25,7 @@ export class ReadStreamHttpController {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   @Get(':streamId')
+  @Allow('reader')
   async read(@Param('streamId') streamId: string, @Query({ schema: ReadStreamQuery }) query: unknown) {
     const options = parseRequest(ReadStreamQuery, query);
     const events = await this.store.readStream(streamId, options);
@@ -32,6 +34,7 @@ export class ReadStreamHttpController {
 
   /** Forensic replay: the stream as it stood at `asOf` (an ISO time or a global position), hash statuses, state. */
   @Get(':streamId/events')
+  @Allow('security')
   async replay(@Param('streamId') streamId: string, @Query({ schema: ReplayQuery }) query: unknown) {
     const { asOf: raw } = parseRequest(ReplayQuery, query);
     const asOf = raw === undefined ? undefined : parseAsOf(raw);
