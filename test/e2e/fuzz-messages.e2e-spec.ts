@@ -56,7 +56,7 @@ describe('fuzz: every message pattern refuses generated bad payloads and changes
     t = await startLedgerUnderTest({ reconciliationEnabled: true, checkpointsEnabled: false });
     await t.send(MESSAGE_PATTERNS.grantApproval, anApproval({ approvalId: 'A-fuzz' }));
     await t.send(MESSAGE_PATTERNS.logExecution, anExecution({ approvalId: 'A-fuzz' }));
-    client = await RawTcpClient.connect(t.ledger.tcpPort);
+    client = await RawTcpClient.connect(t.ledger.tcpPort, t.credentials.gateway);
     process.stdout.write(`fuzz-messages: seed ${SEED} (FUZZ_SEED=${SEED} to replay), ${RUNS} runs per pattern\n`);
   });
   afterAll(async () => {

@@ -56,6 +56,17 @@ export function authorizationHeaders(credentials: TestCredentials, as: CallAs = 
   return credential === null ? {} : { authorization: `Bearer ${credential}` };
 }
 
+/** A NATS client whose every message carries the header `authorization: Bearer <credential>` (none when null). */
+export function natsClientAs(natsUrl: string, credential: string | null): ClientProxy {
+  return ClientProxyFactory.create({
+    transport: Transport.NATS,
+    options: {
+      servers: [natsUrl],
+      ...(credential === null ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+    },
+  });
+}
+
 /** A TCP client whose every packet carries `auth` (none when `credential` is null). */
 export function tcpClientAs(port: number, credential: string | null): ClientProxy {
   return ClientProxyFactory.create({

@@ -81,6 +81,29 @@ const refuseEveryCredential: Authenticator = {
   authenticate: () => Promise.reject(new UnauthenticatedError('this ledger accepts no credentials')),
 };
 
+/** Every controller of the ledger: each of their routes and message patterns declares its access (identity/access.ts). */
+export const LEDGER_CONTROLLERS = [
+  GrantApprovalMessageController,
+  GrantApprovalHttpController,
+  RejectApprovalMessageController,
+  RejectApprovalHttpController,
+  RevokeApprovalMessageController,
+  RevokeApprovalHttpController,
+  LogExecutionMessageController,
+  LogExecutionHttpController,
+  ReadStreamHttpController,
+  HealthController,
+  ReviewMismatchHttpController,
+  ReconciliationStatusHttpController,
+  RerunReconciliationHttpController,
+  AlertsStreamHttpController,
+  IntegrityHttpController,
+  ApprovalsQueryHttpController,
+  ExecutionsQueryHttpController,
+  MismatchesQueryHttpController,
+  SummariesQueryHttpController,
+] as const;
+
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
 @Module({})
 export class AppModule {
@@ -88,27 +111,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [
-        GrantApprovalMessageController,
-        GrantApprovalHttpController,
-        RejectApprovalMessageController,
-        RejectApprovalHttpController,
-        RevokeApprovalMessageController,
-        RevokeApprovalHttpController,
-        LogExecutionMessageController,
-        LogExecutionHttpController,
-        ReadStreamHttpController,
-        HealthController,
-        ReviewMismatchHttpController,
-        ReconciliationStatusHttpController,
-        RerunReconciliationHttpController,
-        AlertsStreamHttpController,
-        IntegrityHttpController,
-        ApprovalsQueryHttpController,
-        ExecutionsQueryHttpController,
-        MismatchesQueryHttpController,
-        SummariesQueryHttpController,
-      ],
+      controllers: [...LEDGER_CONTROLLERS],
       providers: [
         { provide: LEDGER_CONFIG, useValue: deps.config },
         { provide: EVENT_STORE, useValue: deps.store },
