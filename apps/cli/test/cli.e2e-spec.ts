@@ -199,7 +199,8 @@ describe('`ledger start`', () => {
           '--spool-dir',
           join(dataDir, 'spool'),
         ]),
-        { cwd: dataDir },
+        // No key given: the CLI finds the gateway key the ledger wrote into its data directory on its first start.
+        { cwd: dataDir, env: { LEDGER_API_KEY: '', LEDGER_DATA_DIR: dataDir } },
       );
       expect(logged).toMatchObject({ code: 0, stdout: expect.stringContaining('acknowledged: session-S1') });
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { badInput, CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { authorizationFor, CREDENTIAL_HINT } from '../shared/credential.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { formatStream } from '../shared/format-stream.js';
 import { ErrorReply, StreamReply } from '../shared/stream-reply.js';
@@ -15,7 +16,8 @@ export function registerRead(program: Command, io: CliIo): void {
     .action(async (streamId: string, flags: { json: boolean }, command: Command) => {
       const { host, httpPort } = connectionOf(command);
       const url = `http://${host}:${httpPort}/v1/streams/${encodeURIComponent(streamId)}`;
-      const response = await fetch(url).catch((error: unknown) => {
+      // `read` shows raw events: a security principal's read (recorded as theirs by the ledger's audit of reads).
+      const response = await fetch(url, { headers: authorizationFor(command, 'security') }).catch((error: unknown) => {
         const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
         throw new CliFailure(
           EXIT_CODES.failure,
@@ -36,5 +38,8 @@ function failureOf(status: number, body: unknown, streamId: string): CliFailure 
   if (!reply.success) return new CliFailure(EXIT_CODES.failure, `the ledger answered HTTP ${status}`);
   const { code, message, issues } = reply.data.error;
   if (code.startsWith('VALIDATION.') && issues) return badInput('read request', issues);
-  return new CliFailure(EXIT_CODES.failure, `the ledger answered ${code}: ${message}`);
+  return new CliFailure(
+    EXIT_CODES.failure,
+    `the ledger answered ${code}: ${message}${status === 401 ? ` (${CREDENTIAL_HINT})` : ''}`,
+  );
 }

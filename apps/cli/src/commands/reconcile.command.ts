@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { badInput, CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { authorizationFor } from '../shared/credential.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { ErrorReply } from '../shared/stream-reply.js';
 
@@ -73,12 +74,15 @@ export function registerReconcile(program: Command, io: CliIo): void {
     .action(async (flags: { since: string; json: boolean }, command: Command) => {
       const { host, httpPort } = connectionOf(command);
       const base = `http://${host}:${httpPort}`;
+      const authorization = authorizationFor(command, 'security'); // the job's requester is this principal
       const call = async (method: string, path: string, body?: unknown) => {
         const response = await fetch(`${base}${path}`, {
           method,
-          ...(body === undefined
-            ? {}
-            : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+          headers: {
+            ...authorization,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         }).catch((error: unknown) => {
           const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
           throw new CliFailure(

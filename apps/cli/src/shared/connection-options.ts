@@ -9,6 +9,8 @@ export interface ConnectionOptions {
   spoolDir: string;
   timeout: number;
   maxFrameBytes: number;
+  /** The credential presented to the ledger; unset: the local credentials file's key for the command's role. */
+  apiKey?: string;
 }
 
 export const parsePort = (value: string): number => {
@@ -52,6 +54,12 @@ export function addConnectionOptions(program: Command): Command {
         .env('LEDGER_TCP_MAX_FRAME_BYTES')
         .argParser(parsePositiveInteger)
         .default(DEFAULT_MAX_FRAME_BYTES),
+    )
+    .addOption(
+      new Option(
+        '--api-key <key>',
+        "the API key (or JWT) presented to the ledger (default: data/credentials' key for the command's role)",
+      ).env('LEDGER_API_KEY'),
     );
 }
 

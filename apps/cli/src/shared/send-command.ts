@@ -12,6 +12,7 @@ import { badInput, CliFailure } from './cli-failure.js';
 import type { CliIo } from './cli-io.js';
 import { cliLogger } from './cli-logger.js';
 import { connectionOf } from './connection-options.js';
+import { credentialFor } from './credential.js';
 import { EXIT_CODES } from './exit-codes.js';
 
 export interface CommandOutput {
@@ -38,6 +39,7 @@ export async function sendCommand(
     spoolDir: connection.spoolDir,
     requestTimeoutMs: connection.timeout,
     maxFrameBytes: connection.maxFrameBytes,
+    ...optionalCredential(credentialFor(command, 'gateway')),
     backgroundDrain: false,
     logger: cliLogger(io),
   });
@@ -89,3 +91,7 @@ function toCliFailure(error: unknown, output: CommandOutput): unknown {
   }
   return error;
 }
+
+/** The client's `credential` option, left out when there is none (the client then looks for none either). */
+export const optionalCredential = (credential: string | undefined): { credential?: string } =>
+  credential === undefined ? {} : { credential };

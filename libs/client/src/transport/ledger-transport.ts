@@ -16,13 +16,23 @@ export type LedgerConnection =
 export const DEFAULT_TCP_HOST = '127.0.0.1';
 export const DEFAULT_TCP_PORT = 4100;
 
-/** Nest's TCP client, with socket errors (a reset during an outage) sent to our logger instead of Nest's console. */
+/**
+ * Nest's TCP client, with socket errors (a reset during an outage) sent to our logger instead of Nest's console, and
+ * the credential, when there is one, in each packet as its top-level `auth` member (the ledger takes it off before
+ * anything else sees the packet).
+ */
 class LoggedTcpClient extends ClientTCP {
   constructor(
     options: { host: string; port: number },
     private readonly log: ClientLogger,
+    credential: string | undefined,
   ) {
-    super(options);
+    super({
+      ...options,
+      ...(credential === undefined
+        ? {}
+        : { serializer: { serialize: (packet: object) => ({ ...packet, auth: credential }) } }),
+    });
   }
 
   override handleError(error: unknown): void {
@@ -40,13 +50,23 @@ export class NestLedgerTransport implements LedgerTransport {
     private readonly timeoutMs: number,
   ) {}
 
-  static create(connection: LedgerConnection, timeoutMs: number, logger: ClientLogger): NestLedgerTransport {
+  /** `credential`: an API key or JWT presented with every command (TCP: packet member `auth`; NATS: header). */
+  static create(
+    connection: LedgerConnection,
+    timeoutMs: number,
+    logger: ClientLogger,
+    credential?: string,
+  ): NestLedgerTransport {
     const proxy: MessageClient =
       connection.transport === 'nats'
-        ? new ClientNats({ servers: connection.servers })
+        ? new ClientNats({
+            servers: connection.servers,
+            ...(credential === undefined ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+          })
         : new LoggedTcpClient(
             { host: connection.host ?? DEFAULT_TCP_HOST, port: connection.port ?? DEFAULT_TCP_PORT },
             logger,
+            credential,
           );
     return new NestLedgerTransport(proxy, timeoutMs);
   }
