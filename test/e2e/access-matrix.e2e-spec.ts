@@ -4,6 +4,7 @@ import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants.js';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ClientProxy } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import {
@@ -12,6 +13,7 @@ import {
   AccessGuard,
   AccessRefusals,
   AUTHENTICATOR,
+  UnauthenticatedError,
   type Access,
 } from '../../apps/ledger/src/index.js';
 import { LEDGER_CONTROLLERS } from '../../apps/ledger/src/app.module.js';
@@ -23,7 +25,7 @@ import { natsClientAs, startLedgerUnderTest, tcpClientAs, type LedgerUnderTest }
 import { RawTcpClient } from '../support/raw-tcp-client.js';
 import { reachable } from '../support/reachable.js';
 import { settledFingerprint, storeFingerprint } from '../support/store-fingerprint.js';
-import { testAuthenticator, type TestCaller } from '../support/test-credentials.js';
+import type { TestCaller } from '../support/test-credentials.js';
 
 /**
  * Issue 11's access matrix: who may call what, written down here independently of the declarations next to the
@@ -36,6 +38,7 @@ type Expected = 'public' | readonly Role[];
 const GATEWAY = ['gateway'] as const;
 const READER = ['reader'] as const; // security includes reader
 const SECURITY = ['security'] as const;
+const ADMIN = ['admin'] as const;
 
 const HTTP_MATRIX: Record<string, Expected> = {
   'POST /v1/approvals': GATEWAY,
@@ -61,6 +64,10 @@ const HTTP_MATRIX: Record<string, Expected> = {
   'GET /v1/executions/:executionId': READER,
   'GET /v1/mismatches': READER,
   'GET /v1/summaries': READER,
+  'POST /v1/principals/keys': ADMIN,
+  'GET /v1/principals/keys': ADMIN,
+  'POST /v1/principals/keys/:keyId/rotate': ADMIN,
+  'POST /v1/principals/keys/:keyId/revoke': ADMIN,
 };
 
 /** Served by the Swagger module, not by a controller: the API's description, no audit data. */
@@ -109,6 +116,7 @@ describe('access matrix: every route and pattern × every role and no credential
       .replace(':executionId', executionId)
       .replace(':mismatchId', 'no-such-mismatch')
       .replace(':id', 'no-such-job')
+      .replace(':keyId', 'nosuchkey000')
       .replace('*', 'index.html');
     const key = `${method} ${route}`;
     if (key === 'POST /v1/approvals') return { path, body: anApproval() };
@@ -117,6 +125,9 @@ describe('access matrix: every route and pattern × every role and no credential
     if (key.endsWith('/review'))
       return { path, body: { streamId: `approval-${approval.approvalId}`, resolution: 'confirmed' } };
     if (key === 'POST /v1/reconciliation/rerun') return { path, body: { since: '999999999' } };
+    if (key === 'POST /v1/principals/keys')
+      return { path, body: { name: `matrix-${randomUUID()}`, roles: ['reader'] } };
+    if (key.startsWith('POST /v1/principals/keys/')) return { path, body: {} };
     if (key === 'GET /v1/evidence') return { path: `${path}?approvalId=${approval.approvalId}` };
     return { path };
   }
@@ -352,8 +363,9 @@ class UndeclaredController {
 @Module({
   controllers: [UndeclaredController],
   providers: [
-    { provide: AUTHENTICATOR, useValue: testAuthenticator },
-    // The refusal records are never reached: an undeclared route is refused before any credential is looked at.
+    // Never called: an undeclared route is refused before any credential is looked at.
+    { provide: AUTHENTICATOR, useValue: { authenticate: () => Promise.reject(new UnauthenticatedError('unused')) } },
+    // Nor are the refusal records reached.
     { provide: EVENT_STORE, useValue: null },
     { provide: LOGGER, useValue: createLogger('silent') },
     { provide: APP_FILTER, useClass: LedgerExceptionFilter },

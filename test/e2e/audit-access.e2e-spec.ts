@@ -1,6 +1,5 @@
 import { anApproval } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
-import { testActorOf } from '../support/test-credentials.js';
 
 interface AccessRow {
   stream_id: string;
@@ -52,7 +51,7 @@ describe('audit of the audit', () => {
     expect(row).toBeDefined();
     expect(row!.stream_id).toBe(`access-${new Date().toISOString().slice(0, 10)}`);
     expect(row!.data).toMatchObject({
-      actor: testActorOf('reader'),
+      actor: t.credentials.actors.reader,
       params: { streamId: stream },
       filters: { maxCount: '5' },
       status: 200,
@@ -63,7 +62,7 @@ describe('audit of the audit', () => {
     const asOf = new Date().toISOString();
     expect((await t.http('GET', `/v1/streams/${stream}/events?asOf=${asOf}`)).status).toBe(200);
     const [row] = await accessesOf('GET /v1/streams/:streamId/events');
-    expect(row!.data).toMatchObject({ actor: testActorOf('all'), filters: { asOf } });
+    expect(row!.data).toMatchObject({ actor: t.credentials.actors.all, filters: { asOf } });
   });
 
   it('records the status answered: an approval not in the read model is a 404, not a 500', async () => {
@@ -78,7 +77,7 @@ describe('audit of the audit', () => {
       );
       if (rows.length === 0) await sleep(50);
     }
-    expect(rows[0]?.data).toMatchObject({ actor: testActorOf('all'), status: 404 });
+    expect(rows[0]?.data).toMatchObject({ actor: t.credentials.actors.all, status: 404 });
   });
 
   it('does not record writes', async () => {

@@ -3,7 +3,6 @@ import { verifyChain } from '@audit-ledger/integrity';
 import { toChained, type EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
-import { testActorOf } from '../support/test-credentials.js';
 
 describe('command path over the TCP transport', () => {
   let t: LedgerUnderTest;
@@ -39,7 +38,7 @@ describe('command path over the TCP transport', () => {
     expect(rows[1]!.data.tokenHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rows[1]!.data)).not.toContain('raw-token-1');
     expect(rows[1]!.metadata).toMatchObject({
-      actor: testActorOf('all'), // the authenticated principal, not a transport's label
+      actor: t.credentials.actors.all, // the authenticated principal, not a transport's label
       schemaVersion: 1,
       correlationId: approval.approvalId,
     });

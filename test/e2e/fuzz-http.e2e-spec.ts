@@ -27,6 +27,9 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
     note: 'checked',
   }),
   'POST /v1/reconciliation/rerun': () => ({ since: '2026-01-01T00:00:00Z' }),
+  'POST /v1/principals/keys': () => ({ name: 'fuzz-key', roles: ['reader'] }),
+  'POST /v1/principals/keys/:keyId/rotate': () => ({ reason: 'fuzz' }),
+  'POST /v1/principals/keys/:keyId/revoke': () => ({ reason: 'fuzz' }),
 };
 
 /** Ids that would be fine in each path parameter (the fuzz spoils one of them, or something else). */
@@ -36,6 +39,7 @@ const VALID_IDS: Record<string, () => string> = {
   id: () => randomUUID(),
   mismatchId: () => randomUUID(),
   streamId: () => 'approval-A-fuzz',
+  keyId: () => 'aaaaaaaaaaaa',
 };
 
 interface Route {

@@ -1,8 +1,11 @@
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
-import { TEST_CREDENTIALS, testAuthenticator, type TestCredentials } from './test-credentials.js';
+import { issueTestCredentials, type TestCredentials } from './test-credentials.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** The credential a call presents: a test credential or any other string; `null` presents none. */
@@ -13,7 +16,7 @@ export interface CallAs {
 export interface LedgerUnderTest {
   ledger: RunningLedger;
   database: TestDatabase;
-  /** A credential per role, and one holding every role (`all`): the default of `send` and `http`. */
+  /** A real API key per role, and one holding every role (`all`): the default of `send` and `http`. */
   credentials: TestCredentials;
   /** Sends one message over the ledger's TCP transport and returns the reply (rejects with the RPC error). */
   send<T = unknown>(pattern: string, payload: unknown, as?: CallAs): Promise<T>;
@@ -29,25 +32,43 @@ export interface LedgerUnderTest {
   stop(): Promise<void>;
 }
 
-/** A ledger on an existing test database with the test settings: free ports, no logs, a fixed token key. */
-export function startTestLedger(
+/**
+ * A ledger on an existing test database with the test settings: free ports, no logs, a fixed token key, and a fresh
+ * temporary data directory (its credentials file, keys) unless `overrides.dataDir` names one; that temporary
+ * directory is removed when the ledger closes.
+ */
+export async function startTestLedger(
   databaseUrl: string,
   overrides: Partial<LedgerConfigInput> = {},
 ): Promise<RunningLedger> {
-  return startLedger(
-    {
-      databaseUrl,
-      tcpPort: 0,
-      httpPort: 0,
-      logLevel: 'silent',
-      tokenHmacSecret: 'test-secret-0123456789abcdef',
-      // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
-      // default seals every second).
-      checkpointEveryMs: 60_000,
-      ...overrides,
-    },
-    { authenticator: testAuthenticator },
-  );
+  if (overrides.dataDir !== undefined) return startLedgerWithTestSettings(databaseUrl, overrides);
+  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-test-data-'));
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  let ledger: RunningLedger;
+  try {
+    ledger = await startLedgerWithTestSettings(databaseUrl, { ...overrides, dataDir });
+  } catch (error) {
+    removeDataDir();
+    throw error;
+  }
+  return { ...ledger, close: () => ledger.close().finally(removeDataDir) };
+}
+
+function startLedgerWithTestSettings(
+  databaseUrl: string,
+  overrides: Partial<LedgerConfigInput>,
+): Promise<RunningLedger> {
+  return startLedger({
+    databaseUrl,
+    tcpPort: 0,
+    httpPort: 0,
+    logLevel: 'silent',
+    tokenHmacSecret: 'test-secret-0123456789abcdef',
+    // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
+    // default seals every second).
+    checkpointEveryMs: 60_000,
+    ...overrides,
+  });
 }
 
 /** Headers presenting a credential over HTTP (none for `null`; the `all` test credential by default). */
@@ -90,7 +111,11 @@ export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput>
     reconciliationEnabled: false,
     ...overrides,
   });
-  const credentials = TEST_CREDENTIALS;
+  const credentials = await issueTestCredentials(ledger).catch(async (error: unknown) => {
+    await ledger.close();
+    await database.drop();
+    throw error;
+  });
   const clients = new Map<string | null, ClientProxy>();
   const clientAs = (credential: string | null): ClientProxy => {
     let client = clients.get(credential);

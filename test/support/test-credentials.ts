@@ -1,33 +1,43 @@
-import { ROLES, type Principal, type Role } from '@audit-ledger/domain';
-import { UnauthenticatedError, type Authenticator } from '../../apps/ledger/src/index.js';
+import { ROLES, type Role } from '@audit-ledger/domain';
+import { readLocalCredentials } from '@audit-ledger/client';
+import type { RunningLedger } from '../../apps/ledger/src/index.js';
 
 /** Who a test calls as: one role, every role at once (the suites' default), or no credential at all. */
 export type TestCaller = Role | 'all';
 export const TEST_CALLERS: readonly TestCaller[] = [...ROLES, 'all'];
 
-/** One credential per test caller. */
-export type TestCredentials = Readonly<Record<TestCaller, string>>;
+/** One real API key per test caller, and the principal id each is recorded as. */
+export interface TestCredentials extends Readonly<Record<TestCaller, string>> {
+  readonly actors: Readonly<Record<TestCaller, string>>;
+}
 
-const keyOf = (caller: TestCaller) => `alk_test${caller.padEnd(8, '0').slice(0, 8)}_${caller}-secret`;
-
-export const TEST_CREDENTIALS: TestCredentials = Object.fromEntries(
-  TEST_CALLERS.map((caller) => [caller, keyOf(caller)]),
-) as Record<TestCaller, string>;
-
-const principalOf = (caller: TestCaller): Principal => ({
-  id: `key:test-${caller}/test${caller.padEnd(8, '0').slice(0, 8)}`,
-  kind: 'api-key',
-  name: `test-${caller}`,
-  roles: caller === 'all' ? ['gateway', 'security', 'admin'] : [caller],
-});
-
-/** The actor recorded for a test caller's actions. */
-export const testActorOf = (caller: TestCaller): string => principalOf(caller).id;
-
-/** Authenticates the fixed test credentials (until the key table is the ledger's own). */
-export const testAuthenticator: Authenticator = {
-  authenticate(credential) {
-    const caller = TEST_CALLERS.find((one) => TEST_CREDENTIALS[one] === credential);
-    return caller ? Promise.resolve(principalOf(caller)) : Promise.reject(new UnauthenticatedError('unknown API key'));
-  },
+const ROLES_OF: Record<TestCaller, Role[]> = {
+  gateway: ['gateway'],
+  reader: ['reader'],
+  security: ['security'],
+  admin: ['admin'],
+  all: ['gateway', 'security', 'admin'],
 };
+
+/**
+ * Real API keys of a running test ledger: one per role and one holding every role, issued through its key
+ * administration (events of the `principals` stream, as `ledger keys issue` records them). The ledger's first start
+ * wrote its local keys into its data directory; those are checked to be there too.
+ */
+export async function issueTestCredentials(ledger: RunningLedger): Promise<TestCredentials> {
+  const local = readLocalCredentials(ledger.config.dataDir);
+  const keys = {} as Record<TestCaller, string>;
+  const actors = {} as Record<TestCaller, string>;
+  for (const caller of TEST_CALLERS) {
+    const known = local?.keys.find((key) => key.roles.length === 1 && key.roles[0] === caller && caller !== 'all');
+    if (known) {
+      keys[caller] = known.key;
+      actors[caller] = await ledger.authenticator.authenticate(known.key).then((principal) => principal.id);
+      continue;
+    }
+    const issued = await ledger.apiKeyAdmin.issue({ name: `test-${caller}`, roles: ROLES_OF[caller] }, 'test:setup');
+    keys[caller] = issued.key;
+    actors[caller] = issued.principalId;
+  }
+  return { ...keys, actors };
+}

@@ -30,8 +30,10 @@ import {
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { AccessGuard } from './identity/access-guard.js';
 import { AccessRefusals } from './identity/access-refusals.js';
-import { AUTHENTICATOR, UnauthenticatedError, type Authenticator } from './identity/authenticator.js';
 import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './identity/connection-principal.js';
+import { ApiKeyAdmin } from './identity/api-key-admin.js';
+import { ApiKeysHttpController } from './identity/api-keys.http.controller.js';
+import { AUTHENTICATOR, type Authenticator } from './identity/authenticator.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
@@ -71,15 +73,13 @@ export interface LedgerDependencies {
   databaseUrl: string;
   /** The witnesses' delivery status (empty when none is configured). */
   witnessStatus?: WitnessStatusProbe;
-  /** Turns credentials into principals (without one, every credential is refused). */
-  authenticator?: Authenticator;
+  /** API keys (and JWTs when OIDC is configured): what the guards call, under the token AUTHENTICATOR. */
+  authenticator: Authenticator;
+  /** Issues, rotates, revokes and lists API keys (the `principals` stream). */
+  apiKeyAdmin: ApiKeyAdmin;
   /** The principal a connection proves by itself (TLS client certificates), if any. */
   connectionPrincipal?: ConnectionPrincipal;
 }
-
-const refuseEveryCredential: Authenticator = {
-  authenticate: () => Promise.reject(new UnauthenticatedError('this ledger accepts no credentials')),
-};
 
 /** Every controller of the ledger: each of their routes and message patterns declares its access (identity/access.ts). */
 export const LEDGER_CONTROLLERS = [
@@ -102,6 +102,7 @@ export const LEDGER_CONTROLLERS = [
   ExecutionsQueryHttpController,
   MismatchesQueryHttpController,
   SummariesQueryHttpController,
+  ApiKeysHttpController,
 ] as const;
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -121,9 +122,10 @@ export class AppModule {
         { provide: TOKEN_SECRET, useValue: deps.tokenSecret },
         { provide: CLOCK, useValue: systemClock },
         { provide: DATABASE_URL, useValue: deps.databaseUrl },
+        { provide: AUTHENTICATOR, useValue: deps.authenticator },
+        { provide: ApiKeyAdmin, useValue: deps.apiKeyAdmin },
         LastCheckpointVerification,
         { provide: APP_FILTER, useClass: LedgerExceptionFilter },
-        { provide: AUTHENTICATOR, useValue: deps.authenticator ?? refuseEveryCredential },
         { provide: CONNECTION_PRINCIPAL, useValue: deps.connectionPrincipal ?? null },
         AccessRefusals,
         { provide: APP_GUARD, useClass: AccessGuard },

@@ -14,6 +14,9 @@ import { StoreMonitor } from './health/store-monitor.service.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { startWitnesses } from './integrity/start-witnesses.js';
+import type { ApiKeyAdmin } from './identity/api-key-admin.js';
+import { assertSecretFilesPrivate } from './identity/secret-file-modes.js';
+import { startIdentity } from './identity/start-identity.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
@@ -34,13 +37,15 @@ export interface RunningLedger {
   databaseUrl: string;
   /** Every HTTP route the app registered (method and Fastify URL pattern, e.g. `/v1/approvals/:approvalId`). */
   httpRoutes: readonly HttpRoute[];
+  /** What the guards call to turn a credential into a principal (API keys; JWTs when OIDC is configured). */
+  authenticator: Authenticator;
+  /** Issues, rotates, revokes and lists API keys. */
+  apiKeyAdmin: ApiKeyAdmin;
   close(): Promise<void>;
 }
 
-/** Parts of the ledger a caller may supply instead of the defaults (tests, embedders). */
+/** Parts of the ledger a caller may supply (embedders; the TLS client certificate mapping). */
 export interface LedgerWiring {
-  /** Turns credentials into principals. */
-  authenticator?: Authenticator;
   /** The principal a connection proves by itself (TLS client certificates), for calls without a credential. */
   connectionPrincipal?: ConnectionPrincipal;
 }
@@ -57,6 +62,7 @@ export async function startLedger(
 ): Promise<RunningLedger> {
   const config = loadConfig(overrides);
   const logger = createLogger(config.logLevel);
+  assertSecretFilesPrivate(config.dataDir);
   const database = await resolveDatabase(config, logger);
   const cleanups: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -90,6 +96,10 @@ export async function startLedger(
       logger.warn({ file: keys.generatedAt, keyId: keys.signing.keyId }, 'generated a checkpoint signing key');
     const witnesses = keys ? await startWitnesses(config, store, keys.signing, logger) : undefined;
     if (witnesses) cleanups.push(() => witnesses.stop());
+
+    // Before any transport listens: the key table is built and the first start's keys exist.
+    const identity = await startIdentity({ store, dataDir: config.dataDir, logger });
+    cleanups.push(() => identity.stop());
 
     const monitor = new StoreMonitor(store, logger);
     monitor.start();
@@ -149,7 +159,8 @@ export async function startLedger(
         projectionsStatus: () => projections?.status(),
         databaseUrl: database.url,
         witnessStatus: () => witnesses?.status() ?? [],
-        ...(wiring.authenticator ? { authenticator: wiring.authenticator } : {}),
+        authenticator: identity.authenticator,
+        apiKeyAdmin: identity.admin,
         ...(wiring.connectionPrincipal ? { connectionPrincipal: wiring.connectionPrincipal } : {}),
       }),
       adapter,
@@ -196,6 +207,8 @@ export async function startLedger(
       httpPort,
       databaseUrl: database.url,
       httpRoutes,
+      authenticator: identity.authenticator,
+      apiKeyAdmin: identity.admin,
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {

@@ -13,3 +13,4 @@ export { startReconciliation, type RunningReconciliation } from './reconciliatio
 export { rebuildReadModels, plannedRebuild, ledgerProjections } from './projections/rebuild-read-models.js';
 export { UnknownProjectionError, RebuildFailedError, RebuildInProgressError } from '@audit-ledger/read-models';
 export { retryParked } from './projections/retry-parked-events.js';
+export * from './identity/index.js';

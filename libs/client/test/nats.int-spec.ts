@@ -4,7 +4,6 @@ import { anExecution } from '../../../test/support/fixtures.js';
 import { LedgerClient, silentLogger } from '../src/index.js';
 import { LedgerOnPort } from './support/ledger-on-port.js';
 import { SpoolDir } from './support/spool-dir.js';
-import { TEST_CREDENTIALS } from '../../../test/support/test-credentials.js';
 
 const natsUrl = process.env.LEDGER_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const natsAvailable = await answers(new URL(natsUrl));
@@ -18,7 +17,7 @@ if (!natsAvailable) console.warn(`[skip] client over NATS: no NATS server answer
     ledger = await LedgerOnPort.create();
     dir = new SpoolDir();
     client = new LedgerClient({
-      credential: TEST_CREDENTIALS.gateway,
+      credential: ledger.gatewayKey,
       transport: 'nats',
       servers: [natsUrl],
       requestTimeoutMs: 300,

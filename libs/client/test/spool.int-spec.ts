@@ -14,7 +14,6 @@ import {
 } from '../src/index.js';
 import { LedgerOnPort, outageServer } from './support/ledger-on-port.js';
 import { SpoolDir } from './support/spool-dir.js';
-import { TEST_CREDENTIALS } from '../../../test/support/test-credentials.js';
 
 describe('the client against the real ledger, through an outage', () => {
   let ledger: LedgerOnPort;
@@ -26,7 +25,7 @@ describe('the client against the real ledger, through an outage', () => {
     } = {},
   ) => {
     const client = new LedgerClient({
-      credential: TEST_CREDENTIALS.gateway,
+      credential: ledger.gatewayKey,
       host: '127.0.0.1',
       spoolDir: dir.path,
       backgroundDrain: false,
@@ -183,7 +182,7 @@ describe('the client against the real ledger, through an outage', () => {
       const measured = tcpFrameBytes(
         LEDGER_COMMANDS.logExecution.pattern,
         validateCommand('logExecution', { ...base, output: 'é"' }),
-        TEST_CREDENTIALS.gateway, // the frame carries the credential too
+        ledger.gatewayKey, // the frame carries the credential too
       );
       const padding = bytes - measured; // 'é"' is 5 bytes as JSON text; each 'x' one more
       return { ...base, output: `é"${'x'.repeat(padding)}` };
@@ -211,7 +210,7 @@ describe('the client against the real ledger, through an outage', () => {
     const otherDir = new SpoolDir();
     try {
       const unchecked = new LedgerClient({
-        credential: TEST_CREDENTIALS.gateway,
+        credential: ledger.gatewayKey,
         host: '127.0.0.1',
         port: ledger.tcpPort,
         spoolDir: otherDir.path,
@@ -265,7 +264,7 @@ describe('the client against the real ledger, through an outage', () => {
     await ledger.start();
     const conflicts: unknown[] = [];
     const client = new LedgerClient({
-      credential: TEST_CREDENTIALS.gateway,
+      credential: ledger.gatewayKey,
       host: '127.0.0.1',
       port: ledger.tcpPort,
       spoolDir: dir.path,

@@ -1,10 +1,25 @@
-import type { Command } from 'commander';
+import type { ApiKeyList, IssuedApiKey } from '@audit-ledger/domain';
+import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import type { CliIo } from '../shared/cli-io.js';
+import { adminCredential, callKeysApi } from './api-keys.http-client.js';
 
-/** `ledger keys generate`: a new Ed25519 checkpoint-signing keypair (docs/integrity.md, key rotation). */
+interface AdminFlags {
+  apiKey?: string;
+}
+
+const apiKeyOption = () =>
+  new Option(
+    '--api-key <key>',
+    'an admin API key (default: the local credentials file, as `ledger start` wrote it)',
+  ).env('LEDGER_API_KEY');
+
+/**
+ * `ledger keys`: API keys of principals (issue, list, rotate, revoke; docs/security.md), and `generate` for
+ * checkpoint-signing keys (docs/integrity.md).
+ */
 export function registerKeys(program: Command, io: CliIo): void {
-  const keys = program.command('keys').description('checkpoint signing keys');
+  const keys = program.command('keys').description('API keys of principals, and checkpoint signing keys');
   keys
     .command('generate')
     .description('write a new Ed25519 keypair: <keyId>.key (PKCS#8 PEM, mode 0600) and <keyId>.pub (SPKI PEM)')
@@ -18,4 +33,91 @@ export function registerKeys(program: Command, io: CliIo): void {
           `public key ${written.publicFile} (keep it in LEDGER_VERIFY_KEYS_DIR after rotating)\n`,
       );
     });
+
+  keys
+    .command('issue')
+    .description('issue an API key for a principal: the key is printed once, the ledger keeps only its hash')
+    .requiredOption('--name <name>', 'the key name (unique among active keys), e.g. gw-prod')
+    .requiredOption('--role <role>', 'a role: gateway, reader, security or admin (repeatable)', collect, [])
+    .addOption(apiKeyOption())
+    .action(async (flags: AdminFlags & { name: string; role: string[] }, command: Command) => {
+      const issued = (await callKeysApi(command, adminCredential(flags), 'POST', '', {
+        name: flags.name,
+        roles: flags.role,
+      })) as IssuedApiKey;
+      printIssued(io, issued);
+    });
+
+  keys
+    .command('list')
+    .description('every API key issued (active and revoked): never the key or its hash')
+    .option('--json', 'print the list as JSON')
+    .addOption(apiKeyOption())
+    .action(async (flags: AdminFlags & { json?: boolean }, command: Command) => {
+      const list = (await callKeysApi(command, adminCredential(flags), 'GET', '')) as ApiKeyList;
+      if (flags.json) {
+        io.out(`${JSON.stringify(list, null, 2)}\n`);
+        return;
+      }
+      const rows = list.keys.map((key) => [
+        key.keyId,
+        key.name,
+        key.roles.join(','),
+        key.status,
+        key.issuedAt,
+        key.revokedAt ?? '',
+      ]);
+      io.out(table([['KEY ID', 'NAME', 'ROLES', 'STATUS', 'ISSUED', 'REVOKED'], ...rows]));
+    });
+
+  keys
+    .command('rotate')
+    .description('replace an API key: a new key with the same name and roles, the old one revoked at once')
+    .argument('<keyId>', 'the key id (the part after alk_, as `ledger keys list` shows it)')
+    .option('--reason <text>', 'why, recorded in the revocation of the old key')
+    .addOption(apiKeyOption())
+    .action(async (keyId: string, flags: AdminFlags & { reason?: string }, command: Command) => {
+      const issued = (await callKeysApi(
+        command,
+        adminCredential(flags),
+        'POST',
+        `/${encodeURIComponent(keyId)}/rotate`,
+        {
+          ...(flags.reason ? { reason: flags.reason } : {}),
+        },
+      )) as IssuedApiKey;
+      printIssued(io, issued);
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke an API key: every ledger instance refuses it within a second')
+    .argument('<keyId>', 'the key id (the part after alk_, as `ledger keys list` shows it)')
+    .option('--reason <text>', 'why, recorded in the revocation event')
+    .addOption(apiKeyOption())
+    .action(async (keyId: string, flags: AdminFlags & { reason?: string }, command: Command) => {
+      await callKeysApi(command, adminCredential(flags), 'POST', `/${encodeURIComponent(keyId)}/revoke`, {
+        ...(flags.reason ? { reason: flags.reason } : {}),
+      });
+      io.out(`revoked ${keyId}\n`);
+    });
+}
+
+function printIssued(io: CliIo, issued: IssuedApiKey): void {
+  io.out(`${issued.key}\n`);
+  io.err(
+    `issued key ${issued.keyId} for ${issued.name} (${issued.roles.join(', ')})` +
+      `${issued.rotatedFrom ? `, replacing ${issued.rotatedFrom} (now revoked)` : ''}.\n` +
+      'Store this key now: it is shown only once; the ledger keeps only its hash.\n',
+  );
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return (
+    rows.map((row) => `${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`.trimEnd()).join('\n') +
+    '\n'
+  );
 }

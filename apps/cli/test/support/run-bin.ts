@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TEST_CREDENTIALS } from '../../../../test/support/test-credentials.js';
 
 export const LEDGER_BIN = fileURLToPath(new URL('../../bin/ledger.js', import.meta.url));
 const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -12,15 +11,12 @@ export interface CliRun {
   stderr: string;
 }
 
-/**
- * Spawns the real `ledger` bin (asynchronously: the ledger under test runs in this process and must keep serving),
- * presenting the test ledger's all-roles credential (`LEDGER_API_KEY`) unless `env` says otherwise.
- */
+/** Spawns the real `ledger` bin (asynchronously: the ledger under test runs in this process and must keep serving). */
 export function spawnLedgerBin(args: string[], options: { cwd: string; env?: Record<string, string> }): ChildProcess {
   if (!existsSync(BUILT_MAIN)) throw new Error(`${BUILT_MAIN} is missing: run \`npx tsc -b tsconfig.build.json\``);
   return spawn(process.execPath, [LEDGER_BIN, ...args], {
     cwd: options.cwd,
-    env: { ...process.env, LEDGER_API_KEY: TEST_CREDENTIALS.all, ...options.env },
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
