@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
-import { issueTestCredentials, type TestCredentials } from './test-credentials.js';
+import { issueTestCredentials, type TestCaller, type TestCredentials } from './test-credentials.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** The credential a call presents: a test credential or any other string; `null` presents none. */
@@ -27,6 +27,8 @@ export interface LedgerUnderTest {
     rawBody?: string,
     as?: CallAs,
   ): Promise<{ status: number; body: unknown }>;
+  /** `{ authorization: 'Bearer …' }` for a test caller (`all` by default), for requests made without `http`. */
+  headers(caller?: TestCaller): Record<string, string>;
   /** Direct SQL on the ledger's database, for assertions. */
   sql<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   stop(): Promise<void>;
@@ -142,6 +144,7 @@ export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput>
       const text = await response.text();
       return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
     },
+    headers: (caller = 'all') => ({ authorization: `Bearer ${credentials[caller]}` }),
     sql: async (text, values) => (await pool.query(text, values)).rows,
     async stop() {
       for (const client of clients.values()) await client.close();

@@ -41,3 +41,24 @@ export async function issueTestCredentials(ledger: RunningLedger): Promise<TestC
   }
   return { ...keys, actors };
 }
+
+const allRolesKeys = new WeakMap<RunningLedger, Promise<string>>();
+
+/** `{ authorization }` with a key holding every role, issued once per ledger (for suites that start it themselves). */
+export async function allRolesHeaders(ledger: RunningLedger): Promise<Record<string, string>> {
+  let key = allRolesKeys.get(ledger);
+  if (!key) {
+    key = ledger.apiKeyAdmin
+      .issue({ name: `test-all-${ledger.httpPort}`, roles: ROLES_OF.all }, 'test:setup')
+      .then((issued) => issued.key);
+    allRolesKeys.set(ledger, key);
+  }
+  return { authorization: `Bearer ${await key}` };
+}
+
+/** `{ authorization }` with the key for `role` that a ledger's first start wrote into `dataDir` (for spawned ledgers). */
+export function localBearer(dataDir: string, role: 'gateway' | 'security' | 'admin'): Record<string, string> {
+  const key = readLocalCredentials(dataDir)?.keys.find((one) => one.roles.includes(role))?.key;
+  if (!key) throw new Error(`no ${role} key in ${dataDir}/credentials`);
+  return { authorization: `Bearer ${key}` };
+}
