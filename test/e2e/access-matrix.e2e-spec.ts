@@ -303,6 +303,64 @@ describe('access matrix: every route and pattern × every role and no credential
   });
 });
 
+describe('every actor is the authenticated principal', () => {
+  let t: LedgerUnderTest;
+  beforeAll(async () => {
+    t = await startLedgerUnderTest({ checkpointsEnabled: false });
+  });
+  afterAll(() => t?.stop());
+
+  const actorOf = async (streamId: string): Promise<unknown> =>
+    (
+      await t.sql<{ actor: unknown }>(`SELECT metadata->'actor' AS actor FROM ledger.events WHERE stream_id = $1`, [
+        streamId,
+      ])
+    )[0]?.actor;
+
+  it('over HTTP, an x-ledger-actor header does not name the actor of a command', async () => {
+    const approval = anApproval();
+    const response = await fetch(`http://127.0.0.1:${t.ledger.httpPort}/v1/approvals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ledger-actor': 'mallory', ...t.headers('gateway') },
+      body: JSON.stringify(approval),
+    });
+    expect(response.status).toBe(201);
+    expect(await actorOf(`approval-${approval.approvalId}`)).toBe(t.credentials.actors.gateway);
+  });
+
+  it('over TCP, packet members beside auth (metadata, actor) do not name the actor, and an actor in the data is refused', async () => {
+    const raw = await RawTcpClient.connect(t.ledger.tcpPort, null);
+    try {
+      const approval = anApproval();
+      const auth = JSON.stringify(t.credentials.gateway);
+      const forged = `"metadata":{"actor":"mallory"},"actor":"mallory","auth":${auth}`;
+      const reply = await raw.sendWith(MESSAGE_PATTERNS.grantApproval, JSON.stringify(approval), forged);
+      expect(reply.err).toBeUndefined();
+      expect(await actorOf(`approval-${approval.approvalId}`)).toBe(t.credentials.actors.gateway);
+      const inData = anApproval();
+      const refused = await raw.sendWith(
+        MESSAGE_PATTERNS.grantApproval,
+        JSON.stringify({ ...inData, actor: 'mallory' }),
+        `"auth":${auth}`,
+      );
+      expect(refused.err).toMatchObject({ error: { code: 'VALIDATION.FAILED' } });
+      expect(await actorOf(`approval-${inData.approvalId}`)).toBeUndefined();
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('a re-reconciliation job is requested by its principal, whatever a header says', async () => {
+    const response = await fetch(`http://127.0.0.1:${t.ledger.httpPort}/v1/reconciliation/rerun`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ledger-actor': 'mallory', ...t.headers('security') },
+      body: JSON.stringify({ since: '999999999' }),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ requestedBy: t.credentials.actors.security });
+  });
+});
+
 const natsUrl = process.env.LEDGER_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const natsAvailable = await reachable(new URL(natsUrl).hostname, Number(new URL(natsUrl).port));
 if (!natsAvailable) process.stderr.write(`[skip] access matrix over NATS: no NATS server answers at ${natsUrl}\n`);

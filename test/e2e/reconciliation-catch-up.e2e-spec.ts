@@ -8,7 +8,6 @@ import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, startTestLedger, type LedgerUnderTest } from '../support/ledger-app.js';
 import { within } from '../support/within.js';
-import { allRolesHeaders } from '../support/test-credentials.js';
 
 const VERDICTS = ['ExecutionReconciled', 'ReconciliationUnclear', 'MismatchDetected'];
 
@@ -114,7 +113,7 @@ describe('reconciliation catch-up of executions logged while the processor was o
     const last = executions.length + 2; // the grants and the executions
     await within(5000, 'the replay to handle every subscribed event', async () => {
       const response = await fetch(`http://127.0.0.1:${running!.httpPort}/v1/reconciliation/status`, {
-        headers: await allRolesHeaders(running!),
+        headers: t.headers(), // the same database, so the same keys
       });
       const { processor } = (await response.json()) as { processor: { handled: number } };
       return processor.handled >= last ? true : undefined;

@@ -28,9 +28,18 @@ export class RawTcpClient {
 
   /** Sends `data` (JSON text) under `pattern`; resolves with the reply (`err` for an error reply). */
   send(pattern: string, dataJson: string): Promise<{ err?: unknown; response?: unknown }> {
+    return this.sendWith(
+      pattern,
+      dataJson,
+      this.credential === null ? '' : `"auth":${JSON.stringify(this.credential)}`,
+    );
+  }
+
+  /** Sends with `members` (JSON text of further packet members, e.g. `"auth":"…"`) next to pattern, data and id. */
+  sendWith(pattern: string, dataJson: string, members: string): Promise<{ err?: unknown; response?: unknown }> {
     const id = `fuzz-${this.nextId++}`;
-    const auth = this.credential === null ? '' : `,"auth":${JSON.stringify(this.credential)}`;
-    const frame = ascii(`{"pattern":${JSON.stringify(pattern)},"data":${dataJson},"id":"${id}"${auth}}`);
+    const more = members === '' ? '' : `,${members}`;
+    const frame = ascii(`{"pattern":${JSON.stringify(pattern)},"data":${dataJson},"id":"${id}"${more}}`);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, resolve);
       this.socket.write(`${frame.length}#${frame}`, (error) => error && reject(error));
