@@ -1,4 +1,4 @@
-import { MESSAGE_PATTERNS, ROLES, type Role } from '@audit-ledger/domain';
+import { MESSAGE_PATTERNS, ROLES, type Principal, type Role } from '@audit-ledger/domain';
 import { Controller, Get, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants.js';
@@ -361,6 +361,38 @@ describe('every actor is the authenticated principal', () => {
   });
 });
 
+describe('a connection that proves its principal (the CONNECTION_PRINCIPAL hook, e.g. TLS client certificates)', () => {
+  let t: LedgerUnderTest;
+  const certified: Principal = { id: 'cert:gw-1', kind: 'certificate', name: 'gw-1', roles: ['gateway'] };
+  beforeAll(async () => {
+    // Here every TCP connection proves gw-1; the TLS helper maps client certificates instead.
+    t = await startLedgerUnderTest(
+      { checkpointsEnabled: false },
+      { connectionPrincipal: (context) => (context.getType() === 'rpc' ? certified : undefined) },
+    );
+  });
+  afterAll(() => t?.stop());
+
+  it("lets a packet without auth through as the connection's principal, and records it as the actor", async () => {
+    const approval = anApproval();
+    expect(await sendOver(tcpClientAs(t.ledger.tcpPort, null), MESSAGE_PATTERNS.grantApproval, approval)).toBe('ok');
+    const [row] = await t.sql<{ actor: string }>(
+      `SELECT metadata->>'actor' AS actor FROM ledger.events WHERE stream_id = $1`,
+      [`approval-${approval.approvalId}`],
+    );
+    expect(row?.actor).toBe('cert:gw-1');
+  });
+
+  it('still judges a credential sent with the packet by itself (it wins over the connection)', async () => {
+    expect(await sendOver(tcpClientAs(t.ledger.tcpPort, t.credentials.reader), MESSAGE_PATTERNS.grantApproval)).toBe(
+      'AUTH.FORBIDDEN',
+    );
+    expect(await t.http('GET', '/v1/summaries', undefined, undefined, { credential: null })).toMatchObject({
+      status: 401,
+    });
+  });
+});
+
 const natsUrl = process.env.LEDGER_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const natsAvailable = await reachable(new URL(natsUrl).hostname, Number(new URL(natsUrl).port));
 if (!natsAvailable) process.stderr.write(`[skip] access matrix over NATS: no NATS server answers at ${natsUrl}\n`);
@@ -392,8 +424,7 @@ if (!natsAvailable) process.stderr.write(`[skip] access matrix over NATS: no NAT
 });
 
 /** Sends a valid command for the pattern and closes the client; the error code, or `ok`. */
-async function sendOver(client: ClientProxy, pattern: string): Promise<string | undefined> {
-  const approval = anApproval();
+async function sendOver(client: ClientProxy, pattern: string, approval = anApproval()): Promise<string | undefined> {
   const payload =
     pattern === MESSAGE_PATTERNS.grantApproval
       ? approval

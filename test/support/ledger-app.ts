@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
-import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
+import {
+  startLedger,
+  type LedgerConfigInput,
+  type LedgerWiring,
+  type RunningLedger,
+} from '../../apps/ledger/src/index.js';
 import { issueTestCredentials, type TestCaller, type TestCredentials } from './test-credentials.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -42,13 +47,14 @@ export interface LedgerUnderTest {
 export async function startTestLedger(
   databaseUrl: string,
   overrides: Partial<LedgerConfigInput> = {},
+  wiring: LedgerWiring = {},
 ): Promise<RunningLedger> {
-  if (overrides.dataDir !== undefined) return startLedgerWithTestSettings(databaseUrl, overrides);
+  if (overrides.dataDir !== undefined) return startLedgerWithTestSettings(databaseUrl, overrides, wiring);
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-test-data-'));
   const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
   let ledger: RunningLedger;
   try {
-    ledger = await startLedgerWithTestSettings(databaseUrl, { ...overrides, dataDir });
+    ledger = await startLedgerWithTestSettings(databaseUrl, { ...overrides, dataDir }, wiring);
   } catch (error) {
     removeDataDir();
     throw error;
@@ -59,18 +65,22 @@ export async function startTestLedger(
 function startLedgerWithTestSettings(
   databaseUrl: string,
   overrides: Partial<LedgerConfigInput>,
+  wiring: LedgerWiring,
 ): Promise<RunningLedger> {
-  return startLedger({
-    databaseUrl,
-    tcpPort: 0,
-    httpPort: 0,
-    logLevel: 'silent',
-    tokenHmacSecret: 'test-secret-0123456789abcdef',
-    // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
-    // default seals every second).
-    checkpointEveryMs: 60_000,
-    ...overrides,
-  });
+  return startLedger(
+    {
+      databaseUrl,
+      tcpPort: 0,
+      httpPort: 0,
+      logLevel: 'silent',
+      tokenHmacSecret: 'test-secret-0123456789abcdef',
+      // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
+      // default seals every second).
+      checkpointEveryMs: 60_000,
+      ...overrides,
+    },
+    wiring,
+  );
 }
 
 /** Headers presenting a credential over HTTP (none for `null`; the `all` test credential by default). */
@@ -106,13 +116,20 @@ export function tcpClientAs(port: number, credential: string | null): ClientProx
  * The whole ledger in-process on a fresh database, with a TCP client and an HTTP helper. Reconciliation is off
  * unless asked for, so verdict events do not interleave with the events a test asserts.
  */
-export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput> = {}): Promise<LedgerUnderTest> {
+export async function startLedgerUnderTest(
+  overrides: Partial<LedgerConfigInput> = {},
+  wiring: LedgerWiring = {},
+): Promise<LedgerUnderTest> {
   const database = await createTestDatabase();
-  const ledger = await startTestLedger(database.url, {
-    // Suites of the command path assert exact streams; the reconciliation suites switch the processor on.
-    reconciliationEnabled: false,
-    ...overrides,
-  });
+  const ledger = await startTestLedger(
+    database.url,
+    {
+      // Suites of the command path assert exact streams; the reconciliation suites switch the processor on.
+      reconciliationEnabled: false,
+      ...overrides,
+    },
+    wiring,
+  );
   const credentials = await issueTestCredentials(ledger).catch(async (error: unknown) => {
     await ledger.close();
     await database.drop();
