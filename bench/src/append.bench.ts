@@ -9,7 +9,7 @@ import { writeReport, type BenchRow } from './report.js';
 import { latencyStats } from './stats.js';
 import { benchLedgerKeys, verificationThroughput, type BenchKeys, type VerificationResult } from './verification.js';
 import { dashboardQueriesBench } from './dashboard-queries.js';
-import { grantBenchApprovals, pacedExecutions, tcpClients } from './ledger-clients.js';
+import { benchGatewayKey, grantBenchApprovals, pacedExecutions, tcpClients } from './ledger-clients.js';
 import { projectionLagBench } from './projection-lag.js';
 import { execution } from './workload.js';
 
@@ -163,13 +163,14 @@ async function ledgerScenarios(
   const ledger = await spawnBenchLedger(databaseUrl, env);
   const rows: BenchRow[] = [];
   try {
-    await grantBenchApprovals(ledger.tcpPort);
-    const warm = tcpClients(ledger.tcpPort, 8);
+    const credential = benchGatewayKey(ledger.dataDir);
+    await grantBenchApprovals(ledger.tcpPort, credential);
+    const warm = tcpClients(ledger.tcpPort, 8, credential);
     await saturate(warm, 2); // warm-up: JIT, connection pools, plan caches
     if (!configuration.closedLoopOnly) rows.push(await paced(warm, 1000, SECONDS, label));
     await Promise.all(warm.map((client) => client.close()));
     for (const count of configuration.closedLoopOnly ? [32] : [8, 32]) {
-      const clients = tcpClients(ledger.tcpPort, count);
+      const clients = tcpClients(ledger.tcpPort, count, credential);
       rows.push(await saturate(clients, SECONDS, label));
       await Promise.all(clients.map((client) => client.close()));
     }

@@ -1,3 +1,4 @@
+import { localKeyFor } from '@audit-ledger/client';
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { performance } from 'node:perf_hooks';
@@ -5,15 +6,30 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom } from 'rxjs';
 import { APPROVALS, execution } from './workload.js';
 
-export function tcpClients(port: number, count: number): ClientProxy[] {
+/** The gateway key the bench ledger's first start wrote into its data directory. */
+export function benchGatewayKey(dataDir: string): string {
+  const key = localKeyFor(dataDir, 'gateway');
+  if (!key) throw new Error(`no gateway key in ${dataDir}/credentials`);
+  return key;
+}
+
+/** Clients as a gateway sends: each packet carries the API key as its `auth` member. */
+export function tcpClients(port: number, count: number, credential: string): ClientProxy[] {
   return Array.from({ length: count }, () =>
-    ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }),
+    ClientProxyFactory.create({
+      transport: Transport.TCP,
+      options: {
+        host: '127.0.0.1',
+        port,
+        serializer: { serialize: (packet: object) => ({ ...packet, auth: credential }) },
+      },
+    }),
   );
 }
 
 /** Grants the `APPROVALS` approvals the workload's executions refer to. */
-export async function grantBenchApprovals(port: number): Promise<void> {
-  const setup = tcpClients(port, 1)[0]!;
+export async function grantBenchApprovals(port: number, credential: string): Promise<void> {
+  const setup = tcpClients(port, 1, credential)[0]!;
   for (let i = 0; i < APPROVALS; i++) {
     await firstValueFrom(
       setup.send(MESSAGE_PATTERNS.grantApproval, {

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { CheckpointWatcher, WATCHED_PROJECTIONS, type WatchedProjection } from './checkpoint-watcher.js';
 import { benchDatabase, spawnBenchLedger } from './environment.js';
-import { grantBenchApprovals, pacedExecutions, tcpClients } from './ledger-clients.js';
+import { benchGatewayKey, grantBenchApprovals, pacedExecutions, tcpClients } from './ledger-clients.js';
 import { machineLine } from './machine.js';
 import { writeReportSection } from './report-section.js';
 import { latencyStats, ms, type LatencyStats } from './stats.js';
@@ -50,10 +50,11 @@ export async function projectionLagBench(seconds: number): Promise<void> {
   const probe = new pg.Client({ connectionString: database.url });
   const watcher = new CheckpointWatcher(database.url);
   try {
-    await grantBenchApprovals(ledger.tcpPort);
+    const credential = benchGatewayKey(ledger.dataDir);
+    await grantBenchApprovals(ledger.tcpPort, credential);
     await probe.connect();
     await watcher.start();
-    const clients = tcpClients(ledger.tcpPort, CLIENTS);
+    const clients = tcpClients(ledger.tcpPort, CLIENTS, credential);
     const onAck = (ack: { globalPosition: string }, at: number) => watcher.acked(BigInt(ack.globalPosition), at);
     await pacedExecutions(clients, 100, 2, onAck); // warm-up: JIT, pools, plan caches
     await watcher.drained(DRAIN_WAIT_MS);

@@ -38,7 +38,7 @@ describe('command path over the TCP transport', () => {
     expect(rows[1]!.data.tokenHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rows[1]!.data)).not.toContain('raw-token-1');
     expect(rows[1]!.metadata).toMatchObject({
-      actor: 'gateway:rpc',
+      actor: t.credentials.actors.all, // the authenticated principal, not a transport's label
       schemaVersion: 1,
       correlationId: approval.approvalId,
     });

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startTestLedger } from '../support/ledger-app.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { allRolesHeaders } from '../support/test-credentials.js';
 
 /**
  * Issue 10, finding 5: ownership the ledger's login cannot undo. The schema and table belong to the NOLOGIN role
@@ -146,10 +147,10 @@ describe('ownership the ledger login cannot undo', () => {
       migrationDatabaseUrl: database.url,
       reconciliationEnabled: false,
     });
-    const post = (path: string, body: unknown) =>
+    const post = async (path: string, body: unknown) =>
       fetch(`http://127.0.0.1:${ledger!.httpPort}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(await allRolesHeaders(ledger!)) },
         body: JSON.stringify(body),
       });
     const approval = anApproval();
@@ -157,7 +158,9 @@ describe('ownership the ledger login cannot undo', () => {
     expect((await post('/v1/approvals', approval)).status).toBe(201);
     expect((await post('/v1/executions', execution)).status).toBe(201);
     for (let i = 0; i < 200; i++) {
-      const found = await fetch(`http://127.0.0.1:${ledger.httpPort}/v1/executions/${execution.executionId}`);
+      const found = await fetch(`http://127.0.0.1:${ledger.httpPort}/v1/executions/${execution.executionId}`, {
+        headers: await allRolesHeaders(ledger),
+      });
       if (found.status === 200) break;
       await sleep(50);
     }

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { freePort } from '../../apps/ledger/src/shared/free-port.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { spawnLedger } from '../support/ledger-process.js';
+import { localBearer } from '../support/test-credentials.js';
 
 /**
  * Issue 10, findings 10 and 5 with the embedded default: the superuser has a generated password kept in the data
@@ -62,7 +63,7 @@ describe('the embedded PostgreSQL credentials and the data directory', () => {
       try {
         const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...localBearer(dataDir, 'gateway') },
           body: JSON.stringify(body),
         });
         return response.status;
@@ -74,7 +75,14 @@ describe('the embedded PostgreSQL credentials and the data directory', () => {
   };
   const executionShows = async (httpPort: number, executionId: string) => {
     for (let i = 0; i < 200; i++) {
-      if ((await fetch(`http://127.0.0.1:${httpPort}/v1/executions/${executionId}`)).status === 200) return true;
+      if (
+        (
+          await fetch(`http://127.0.0.1:${httpPort}/v1/executions/${executionId}`, {
+            headers: localBearer(dataDir, 'security'),
+          })
+        ).status === 200
+      )
+        return true;
       await sleep(50);
     }
     return false;

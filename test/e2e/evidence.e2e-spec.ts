@@ -63,6 +63,8 @@ describe('evidence bundle', () => {
     const out = join(dir, 'bundle.json');
     await run(process.execPath, [
       cli,
+      '--api-key',
+      t.credentials.security,
       '--http-port',
       String(t.ledger.httpPort),
       'export',
@@ -115,6 +117,8 @@ describe('evidence bundle', () => {
     const out = join(dir, 'range.json');
     await run(process.execPath, [
       cli,
+      '--api-key',
+      t.credentials.security,
       '--http-port',
       String(t.ledger.httpPort),
       'export',

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { freePort } from '../../apps/ledger/src/shared/free-port.js';
 import { spawnLedger, type LedgerProcess } from '../support/ledger-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { localBearer } from '../support/test-credentials.js';
 
 const ROWS = 100_000;
 const INSERT_BATCH = 5_000;
@@ -213,7 +214,9 @@ describe('CSV export of 100,000 executions (the ledger as its own process)', () 
     const url = `http://127.0.0.1:${httpPort}/v1/executions/export?format=csv&order=asc`;
     const pid = ledger!.child.pid!;
     // Warm up the export path (query pool, serialisers) on a few rows, then take the idle size.
-    const warm = await fetch(`${url}&workerId=worker-1&from=2026-11-01T00:00:00Z&to=2026-11-01T00:10:00Z`);
+    const warm = await fetch(`${url}&workerId=worker-1&from=2026-11-01T00:00:00Z&to=2026-11-01T00:10:00Z`, {
+      headers: localBearer(dataDir, 'security'),
+    });
     expect(warm.status).toBe(200);
     await warm.text();
     await sleep(300);
@@ -240,7 +243,7 @@ describe('CSV export of 100,000 executions (the ledger as its own process)', () 
     let header = '';
     let bytes = 0;
     try {
-      const response = await fetch(url);
+      const response = await fetch(url, { headers: localBearer(dataDir, 'security') });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       const started = Date.now();

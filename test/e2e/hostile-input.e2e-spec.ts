@@ -1,4 +1,3 @@
-import { localKeyFor } from '@audit-ledger/client';
 import { MESSAGE_PATTERNS } from '@audit-ledger/domain';
 import { connect, type Socket } from 'node:net';
 import { anApproval, anExecution } from '../support/fixtures.js';
@@ -21,7 +20,7 @@ describe('hostile input is refused before it is hashed or stored', () => {
     t = await startLedgerUnderTest({ checkpointsEnabled: true, checkpointEveryEvents: 1 });
     await t.send(MESSAGE_PATTERNS.grantApproval, anApproval());
     // The checkpoint of that event is sealed (and stored) in the background: let it land before counting.
-    await within(async () => (await fetch(url('/v1/integrity'))).status === 200);
+    await within(async () => (await fetch(url('/v1/integrity'), { headers: t.headers() })).status === 200);
     // Settled: the last checkpoint covers every other event (the first start's keys, the reads of /v1/integrity).
     await within(async () => {
       const [row] = await t.sql<{ settled: boolean }>(
@@ -108,7 +107,7 @@ describe('hostile input is refused before it is hashed or stored', () => {
       ['/v1/executions?surprise=1'],
       ['/health?x=1'],
     ])('GET %s answers 400 naming the parameter', async (path) => {
-      const response = await fetch(url(path));
+      const response = await fetch(url(path), { headers: t.headers() });
       expect(response.status).toBe(400);
       const body = (await response.json()) as ErrorReply;
       expect(body.error.code).toBe('VALIDATION.FAILED');
@@ -122,7 +121,7 @@ describe('hostile input is refused before it is hashed or stored', () => {
     await t.send(MESSAGE_PATTERNS.grantApproval, approval);
     const execution = anExecution({ approvalId: approval.approvalId });
     const ack = await t.send<{ globalPosition: string }>(MESSAGE_PATTERNS.logExecution, execution);
-    await within(async () => (await fetch(url('/v1/integrity'))).status === 200);
+    await within(async () => (await fetch(url('/v1/integrity'), { headers: t.headers() })).status === 200);
     const stream = `approval-${approval.approvalId}`;
     const min = `minPosition=${ack.globalPosition}`;
     // A valid read per GET /v1 route; a new route must be added here (or to the status probes).
@@ -141,10 +140,7 @@ describe('hostile input is refused before it is hashed or stored', () => {
       '/v1/alerts/stream': '/v1/alerts/stream',
       '/v1/principals/keys': '/v1/principals/keys',
     };
-    // Routes that need a credential of their own before the guards are on every route.
-    const adminKey = localKeyFor(t.ledger.config.dataDir, 'admin')!;
-    const headersOf = (route: string): Record<string, string> =>
-      route.startsWith('/v1/principals/') ? { authorization: `Bearer ${adminKey}` } : {};
+    const headersOf = (_route: string): Record<string, string> => t.headers();
     const routes = t.ledger.httpRoutes
       .filter((route) => route.method === 'GET' && route.url.startsWith('/v1/') && !route.url.endsWith('/status'))
       // re-run job progress is polled like a status probe; the job's start and end are events of their own
@@ -176,6 +172,7 @@ describe('hostile input is refused before it is hashed or stored', () => {
       const body = JSON.stringify(execution);
       return (
         `POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Authorization: Bearer ${t.credentials.all}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
       );
     };

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { PostgresEventStore, type AppendResult } from '@audit-ledger/event-store';
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { anApproval, anExecution } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { natsClientAs, startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 import { reachable } from '../support/reachable.js';
 
 // Finding 6 of issue 10: a reused idempotency key with other content was answered `duplicate: true` and dropped; the
@@ -248,7 +248,7 @@ if (!natsAvailable)
   let client: ClientProxy;
   beforeAll(async () => {
     t = await startLedgerUnderTest({ transport: 'nats', natsUrl });
-    client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [natsUrl] } });
+    client = natsClientAs(natsUrl, t.credentials.all);
     await client.connect();
   });
   afterAll(async () => {

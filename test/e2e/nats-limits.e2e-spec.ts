@@ -1,9 +1,9 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { anApproval } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { natsClientAs, startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 import { reachable } from '../support/reachable.js';
 
 const natsUrl = process.env.LEDGER_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -18,7 +18,7 @@ if (!natsAvailable) process.stderr.write(`[skip] NATS limits e2e: no NATS server
   beforeAll(async () => {
     t = await startLedgerUnderTest({ transport: 'nats', natsUrl, checkpointsEnabled: false });
     raw = await connect({ servers: [natsUrl] });
-    nats = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [natsUrl] } });
+    nats = natsClientAs(natsUrl, t.credentials.all);
     await nats.connect();
   });
   afterAll(async () => {

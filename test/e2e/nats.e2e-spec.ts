@@ -1,8 +1,8 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { anApproval, anExecution } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { natsClientAs, startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 import { reachable } from '../support/reachable.js';
 
 const natsUrl = process.env.LEDGER_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -16,7 +16,7 @@ if (!natsAvailable) process.stderr.write(`[skip] NATS transport e2e: no NATS ser
   let nats: ClientProxy;
   beforeAll(async () => {
     t = await startLedgerUnderTest({ transport: 'nats', natsUrl });
-    nats = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [natsUrl] } });
+    nats = natsClientAs(natsUrl, t.credentials.all);
     await nats.connect();
   });
   afterAll(async () => {

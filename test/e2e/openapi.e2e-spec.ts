@@ -93,7 +93,7 @@ describe('OpenAPI document at /docs-json, UI at /docs', () => {
       const path = route.url.replace(/:([A-Za-z0-9_]+)/g, 'probe-$1');
       // An undocumented parameter: every route refuses it with 400, naming it (issue 10: none is silently ignored).
       const abort = new AbortController();
-      const response = await fetch(url(`${path}?${UNDOCUMENTED}=1`), { signal: abort.signal });
+      const response = await fetch(url(`${path}?${UNDOCUMENTED}=1`), { signal: abort.signal, headers: t.headers() });
       expect({ route: route.url, status: response.status }).toEqual({ route: route.url, status: 400 });
       const body = (await response.json()) as ErrorReply;
       abort.abort(); // the alert stream never ends
@@ -110,7 +110,9 @@ describe('OpenAPI document at /docs-json, UI at /docs', () => {
       }
       // Each documented parameter is one the server knows (it may refuse the value, never the name).
       const all = documented.map((name) => `${name}=x`).join('&');
-      const reply = (await (await fetch(url(`${path}?${all}`))).json()) as Partial<ErrorReply>;
+      const reply = (await (
+        await fetch(url(`${path}?${all}`), { headers: t.headers() })
+      ).json()) as Partial<ErrorReply>;
       const unknown = (reply.error?.issues ?? []).filter((issue) => documented.some((name) => mentions(issue, name)));
       expect({ route: route.url, unknown: unknown.filter(isUnknownName) }).toEqual({ route: route.url, unknown: [] });
     }

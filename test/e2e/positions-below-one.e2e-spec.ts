@@ -10,6 +10,7 @@ import { startTestLedger } from '../support/ledger-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { EVENT_ROW_COLUMNS, insertEventRowAt, toChained, type EventRow } from '../support/event-rows.js';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
+import { allRolesHeaders } from '../support/test-credentials.js';
 
 /**
  * Issue 10, finding 4: rows below global position 1 (written with OVERRIDING SYSTEM VALUE, around the sequence) on a
@@ -29,7 +30,9 @@ describe('global positions below 1', () => {
   let genuineEvents = 0;
 
   const http = async (path: string) => {
-    const response = await fetch(`http://127.0.0.1:${ledger.httpPort}${path}`);
+    const response = await fetch(`http://127.0.0.1:${ledger.httpPort}${path}`, {
+      headers: await allRolesHeaders(ledger),
+    });
     const text = await response.text();
     return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
   };
@@ -60,10 +63,10 @@ describe('global positions below 1', () => {
     });
     const approval = anApproval();
     genuineStream = `approval-${approval.approvalId}`;
-    const post = (path: string, body: unknown) =>
+    const post = async (path: string, body: unknown) =>
       fetch(`http://127.0.0.1:${ledger.httpPort}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(await allRolesHeaders(ledger)) },
         body: JSON.stringify(body),
       });
     expect((await post('/v1/approvals', approval)).status).toBe(201);

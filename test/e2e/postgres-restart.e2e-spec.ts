@@ -7,6 +7,7 @@ import { freePort } from '../../apps/ledger/src/shared/free-port.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { spawnLedger, type LedgerProcess } from '../support/ledger-process.js';
 import { startSeparatePostgres, type SeparatePostgres } from '../support/separate-postgres.js';
+import { localBearer } from '../support/test-credentials.js';
 
 /**
  * Issue 10, finding 7: PostgreSQL restarts under a running ledger (a clean stop, then a SIGKILL of the postmaster).
@@ -26,7 +27,10 @@ describe('PostgreSQL restarts under a running ledger', () => {
     try {
       const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...localBearer(dataDir, method === 'GET' ? 'security' : 'gateway'),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
@@ -163,7 +167,7 @@ describe('the embedded PostgreSQL dies under a running ledger', () => {
       try {
         const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...localBearer(dataDir, 'gateway') },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(10_000),
         });

@@ -48,7 +48,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     return (response.body as { globalPosition: string }).globalPosition;
   };
   const queryable = async (executionId: string, minPosition: string) =>
-    (await fetch(url(`/v1/executions/${executionId}?minPosition=${minPosition}`))).status;
+    (await fetch(url(`/v1/executions/${executionId}?minPosition=${minPosition}`), { headers: t.headers() })).status;
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'ledger-parking-'));
@@ -61,7 +61,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
       alertWebhookSecret: SECRET,
       alertSlackUrl: slack.url,
     });
-    sse = await listen(url('/v1/alerts/stream'));
+    sse = await listen(url('/v1/alerts/stream'), t.headers());
   });
   afterAll(async () => {
     sse?.close();
@@ -242,9 +242,12 @@ describe('a projection parks an event it cannot apply and carries on', () => {
 });
 
 /** Reads a server-sent event stream into a string until closed. */
-async function listen(streamUrl: string): Promise<{ text: () => string; close: () => void }> {
+async function listen(
+  streamUrl: string,
+  headers: Record<string, string>,
+): Promise<{ text: () => string; close: () => void }> {
   const abort = new AbortController();
-  const response = await fetch(streamUrl, { signal: abort.signal });
+  const response = await fetch(streamUrl, { signal: abort.signal, headers });
   let text = '';
   void (async () => {
     const decoder = new TextDecoder();

@@ -63,7 +63,7 @@ describe('query API and exports (HTTP, on the read models)', () => {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as Reply
   async function get<T = any>(path: string): Promise<Reply<T>> {
-    const response = await fetch(`http://127.0.0.1:${t.ledger.httpPort}${path}`);
+    const response = await fetch(`http://127.0.0.1:${t.ledger.httpPort}${path}`, { headers: t.headers() });
     const text = await response.text();
     let body: unknown = undefined;
     try {

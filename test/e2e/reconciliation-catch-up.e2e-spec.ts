@@ -112,7 +112,9 @@ describe('reconciliation catch-up of executions logged while the processor was o
     await restart({ reconciliationEnabled: true, judgeUrl: judge.baseUrl, judgeModel: 'fake-judge' });
     const last = executions.length + 2; // the grants and the executions
     await within(5000, 'the replay to handle every subscribed event', async () => {
-      const response = await fetch(`http://127.0.0.1:${running!.httpPort}/v1/reconciliation/status`);
+      const response = await fetch(`http://127.0.0.1:${running!.httpPort}/v1/reconciliation/status`, {
+        headers: t.headers(), // the same database, so the same keys
+      });
       const { processor } = (await response.json()) as { processor: { handled: number } };
       return processor.handled >= last ? true : undefined;
     });

@@ -175,7 +175,7 @@ describe('the LLM judge in the reconciliation processor, end to end', () => {
     );
     const status = async (port: number) =>
       (
-        (await (await fetch(`http://127.0.0.1:${port}/v1/reconciliation/status`)).json()) as {
+        (await (await fetch(`http://127.0.0.1:${port}/v1/reconciliation/status`, { headers: t.headers() })).json()) as {
           processor: { position: string; handled: number };
         }
       ).processor;

@@ -157,6 +157,7 @@ describe('re-reconciliation jobs run in the background, rate-limited, one at a t
       socket.once('error', reject);
       socket.write(
         `POST /v1/reconciliation/rerun HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+          `authorization: Bearer ${t.credentials.security}\r\n` +
           `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         () => resolve(),
       );

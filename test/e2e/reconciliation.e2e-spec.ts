@@ -66,7 +66,7 @@ describe('reconciliation processor and alerts, end to end', () => {
   let mismatch: EventRow;
 
   it('given an approval for `docker compose ps`, when `docker compose down` is logged, then within a second a MismatchDetected command_not_approved is in its stream, delivered signed to the webhook and to the SSE stream', async () => {
-    const sse = await fetch(`http://127.0.0.1:${t.ledger.httpPort}/v1/alerts/stream`);
+    const sse = await fetch(`http://127.0.0.1:${t.ledger.httpPort}/v1/alerts/stream`, { headers: t.headers() });
     expect(sse.headers.get('content-type')).toContain('text/event-stream');
     const reader = sse.body!.getReader();
 
@@ -177,7 +177,7 @@ describe('reconciliation processor and alerts, end to end', () => {
     const review = (body: Record<string, unknown>, id = mismatch.event_id) =>
       t.http('POST', `/v1/mismatches/${id}/review`, body);
 
-    it('records MismatchReviewed in the mismatch stream; a retry returns the original; a different review is 409', async () => {
+    it('records MismatchReviewed in the mismatch stream, reviewed by the principal; a retry returns the original; a different review is 409', async () => {
       const body = {
         streamId: mismatch.stream_id,
         reviewer: 'sec@example.com',
@@ -202,9 +202,16 @@ describe('reconciliation processor and alerts, end to end', () => {
         },
       });
       const rows = await eventsOf(mismatch.stream_id);
-      expect(rows.filter((row) => row.type === 'MismatchReviewed').map((row) => row.data)).toEqual([
-        expect.objectContaining({ mismatchId: mismatch.event_id, resolution: 'confirmed' }),
+      // The reviewer is the authenticated principal: the body's `reviewer` claims nothing.
+      const reviews = rows.filter((row) => row.type === 'MismatchReviewed');
+      expect(reviews.map((row) => row.data)).toEqual([
+        expect.objectContaining({
+          mismatchId: mismatch.event_id,
+          resolution: 'confirmed',
+          reviewer: t.credentials.actors.all,
+        }),
       ]);
+      expect(reviews[0]!.metadata).toMatchObject({ actor: t.credentials.actors.all });
     });
 
     it('answers 404 for a mismatch that is not in the named stream, and 400 naming each bad field', async () => {
@@ -219,10 +226,10 @@ describe('reconciliation processor and alerts, end to end', () => {
   });
 
   it('given everything reconciled, when a new ledger replays the subscription from position 0, then nothing new is appended or alerted', async () => {
-    const status = () =>
-      fetch(`http://127.0.0.1:${(second ?? t.ledger).httpPort}/v1/reconciliation/status`).then(
-        (r) => r.json() as Promise<{ processor: { position: string; handled: number; alive: boolean } }>,
-      );
+    const status = async () =>
+      fetch(`http://127.0.0.1:${(second ?? t.ledger).httpPort}/v1/reconciliation/status`, {
+        headers: t.headers(), // the same database, so the same keys
+      }).then((r) => r.json() as Promise<{ processor: { position: string; handled: number; alive: boolean } }>);
     const lastHandled = async () => {
       const [row] = await t.sql<{ last: string }>(
         `SELECT max(global_position)::text AS last FROM ledger.events

@@ -68,6 +68,8 @@ describe('forensic replay', () => {
     const port = String(t.ledger.httpPort);
     const before = await run(process.execPath, [
       cli,
+      '--api-key',
+      t.credentials.security,
       '--http-port',
       port,
       'replay',
@@ -80,6 +82,8 @@ describe('forensic replay', () => {
     expect(before.stdout).toContain('hash chain: intact');
     const after = await run(process.execPath, [
       cli,
+      '--api-key',
+      t.credentials.security,
       '--http-port',
       port,
       'replay',

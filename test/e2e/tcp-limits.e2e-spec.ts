@@ -14,8 +14,11 @@ function frame(value: unknown): string {
   return `${json.length}#${json}`;
 }
 
+/** The gateway key of the ledger under test, sent as each request packet's `auth`. */
+let credential = '';
+
 function request(pattern: string, data: unknown, id: string = randomUUID()): string {
-  return frame({ pattern, data, id });
+  return frame({ pattern, data, id, auth: credential });
 }
 
 async function eventCount(t: LedgerUnderTest): Promise<number> {
@@ -42,6 +45,7 @@ describe('TCP transport limits: frame size, shared buffer budget, connection cap
   let t: LedgerUnderTest;
   beforeAll(async () => {
     t = await startLedgerUnderTest({ ...limits, checkpointsEnabled: false });
+    credential = t.credentials.gateway;
     await t.send(MESSAGE_PATTERNS.grantApproval, anApproval()); // the test client's own connection is open
   });
   afterAll(() => t?.stop());
@@ -186,6 +190,7 @@ describe('TCP transport deadlines: a frame must complete in time, idle connectio
   let t: LedgerUnderTest;
   beforeAll(async () => {
     t = await startLedgerUnderTest({ tcpFrameTimeoutMs: 1_000, tcpIdleTimeoutMs: 1_500, checkpointsEnabled: false });
+    credential = t.credentials.gateway;
   });
   afterAll(() => t?.stop());
 

@@ -1,6 +1,9 @@
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
-import { ClientProxyFactory, Transport } from '@nestjs/microservices';
-import { existsSync, readFileSync } from 'node:fs';
+import { localKeyFor } from '@audit-ledger/client';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tcpClientAs } from '../support/ledger-app.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { firstValueFrom, timeout } from 'rxjs';
 import { freePort } from '../../apps/ledger/src/shared/free-port.js';
 import { anApproval } from '../support/fixtures.js';
@@ -20,8 +23,11 @@ function rssOf(pid: number): number | undefined {
   return match ? Number(match[1]) * 1024 : undefined;
 }
 
+/** The spawned ledger's data directory: its first start writes the local keys there. */
+const dataDir = mkdtempSync(join(tmpdir(), 'ledger-tcp-memory-'));
+
 async function grant(port: number): Promise<CommandAck> {
-  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  const client = tcpClientAs(port, localKeyFor(dataDir, 'gateway')!);
   try {
     return await firstValueFrom(
       client.send<CommandAck>(MESSAGE_PATTERNS.grantApproval, anApproval()).pipe(timeout(10_000)),
@@ -54,6 +60,7 @@ describe('the ledger process under the TCP memory attack of issue 10 (scaled to 
     ledger = await spawnLedger(
       {
         DATABASE_URL: database.url,
+        LEDGER_DATA_DIR: dataDir,
         NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}`,
         LEDGER_TCP_PORT: String(tcpPort),
         LEDGER_HTTP_PORT: String(await freePort()),
@@ -68,6 +75,7 @@ describe('the ledger process under the TCP memory attack of issue 10 (scaled to 
   afterAll(async () => {
     await ledger?.stop();
     await database.drop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('given 40 connections announcing 999,999,999 characters and 40 buffering frames of the maximum size, then the ledger survives with bounded memory and keeps serving', async () => {

@@ -9,6 +9,7 @@ import { anApproval } from '../support/fixtures.js';
 import { LEDGER_MAIN, spawnLedger, type LedgerProcess } from '../support/ledger-process.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { within } from '../support/within.js';
+import { localBearer } from '../support/test-credentials.js';
 
 /**
  * Issue 10 finding 9: a database restored from an older dump must not start against a witness that holds newer
@@ -69,7 +70,7 @@ describe('witness: a database behind its witness refuses to start', () => {
     for (let i = 0; i < count; i++) {
       const response = await fetch(`http://127.0.0.1:${httpPort}/v1/approvals`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...localBearer(join(dir, 'data'), 'gateway') },
         body: JSON.stringify(anApproval()),
       });
       expect(response.status).toBe(201);

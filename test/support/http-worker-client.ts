@@ -23,8 +23,10 @@ export function sendFromWorker(
   port: number,
   requests: RawHttpRequest[],
   concurrency: number,
+  /** Sent with every request (e.g. the `authorization` of a credential). */
+  extraHeaders: Record<string, string> = {},
 ): Promise<RawHttpAnswer[]> {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port, requests, concurrency } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port, requests, concurrency, extraHeaders } });
   return new Promise((resolve, reject) => {
     worker.once('message', (answers: RawHttpAnswer[]) => {
       resolve(answers);
@@ -40,7 +42,7 @@ export function sendFromWorker(
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
-const { port, requests, concurrency } = workerData;
+const { port, requests, concurrency, extraHeaders } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 function clear(text) {
   try {
@@ -52,7 +54,8 @@ function clear(text) {
 }
 function send(request) {
   return new Promise((resolve) => {
-    const headers = request.body === undefined ? {} : {
+    const headers = request.body === undefined ? { ...extraHeaders } : {
+      ...extraHeaders,
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(request.body),
     };

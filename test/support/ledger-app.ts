@@ -4,15 +4,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
-import { startLedger, type LedgerConfigInput, type RunningLedger } from '../../apps/ledger/src/index.js';
+import {
+  startLedger,
+  type LedgerConfigInput,
+  type LedgerWiring,
+  type RunningLedger,
+} from '../../apps/ledger/src/index.js';
+import { issueTestCredentials, type TestCaller, type TestCredentials } from './test-credentials.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+/** The credential a call presents: a test credential or any other string; `null` presents none. */
+export interface CallAs {
+  credential?: string | null;
+}
 
 export interface LedgerUnderTest {
   ledger: RunningLedger;
   database: TestDatabase;
+  /** A real API key per role, and one holding every role (`all`): the default of `send` and `http`. */
+  credentials: TestCredentials;
   /** Sends one message over the ledger's TCP transport and returns the reply (rejects with the RPC error). */
-  send<T = unknown>(pattern: string, payload: unknown): Promise<T>;
-  http(method: string, path: string, body?: unknown, rawBody?: string): Promise<{ status: number; body: unknown }>;
+  send<T = unknown>(pattern: string, payload: unknown, as?: CallAs): Promise<T>;
+  http(
+    method: string,
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+    as?: CallAs,
+  ): Promise<{ status: number; body: unknown }>;
+  /** `{ authorization: 'Bearer …' }` for a test caller (`all` by default), for requests made without `http`. */
+  headers(caller?: TestCaller): Record<string, string>;
   /** Direct SQL on the ledger's database, for assertions. */
   sql<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   stop(): Promise<void>;
@@ -26,13 +47,14 @@ export interface LedgerUnderTest {
 export async function startTestLedger(
   databaseUrl: string,
   overrides: Partial<LedgerConfigInput> = {},
+  wiring: LedgerWiring = {},
 ): Promise<RunningLedger> {
-  if (overrides.dataDir !== undefined) return startLedgerWithTestSettings(databaseUrl, overrides);
+  if (overrides.dataDir !== undefined) return startLedgerWithTestSettings(databaseUrl, overrides, wiring);
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-test-data-'));
   const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
   let ledger: RunningLedger;
   try {
-    ledger = await startLedgerWithTestSettings(databaseUrl, { ...overrides, dataDir });
+    ledger = await startLedgerWithTestSettings(databaseUrl, { ...overrides, dataDir }, wiring);
   } catch (error) {
     removeDataDir();
     throw error;
@@ -43,17 +65,50 @@ export async function startTestLedger(
 function startLedgerWithTestSettings(
   databaseUrl: string,
   overrides: Partial<LedgerConfigInput>,
+  wiring: LedgerWiring,
 ): Promise<RunningLedger> {
-  return startLedger({
-    databaseUrl,
-    tcpPort: 0,
-    httpPort: 0,
-    logLevel: 'silent',
-    tokenHmacSecret: 'test-secret-0123456789abcdef',
-    // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
-    // default seals every second).
-    checkpointEveryMs: 60_000,
-    ...overrides,
+  return startLedger(
+    {
+      databaseUrl,
+      tcpPort: 0,
+      httpPort: 0,
+      logLevel: 'silent',
+      tokenHmacSecret: 'test-secret-0123456789abcdef',
+      // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
+      // default seals every second).
+      checkpointEveryMs: 60_000,
+      ...overrides,
+    },
+    wiring,
+  );
+}
+
+/** Headers presenting a credential over HTTP (none for `null`; the `all` test credential by default). */
+export function authorizationHeaders(credentials: TestCredentials, as: CallAs = {}): Record<string, string> {
+  const credential = as.credential === undefined ? credentials.all : as.credential;
+  return credential === null ? {} : { authorization: `Bearer ${credential}` };
+}
+
+/** A NATS client whose every message carries the header `authorization: Bearer <credential>` (none when null). */
+export function natsClientAs(natsUrl: string, credential: string | null): ClientProxy {
+  return ClientProxyFactory.create({
+    transport: Transport.NATS,
+    options: {
+      servers: [natsUrl],
+      ...(credential === null ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+    },
+  });
+}
+
+/** A TCP client whose every packet carries `auth` (none when `credential` is null). */
+export function tcpClientAs(port: number, credential: string | null): ClientProxy {
+  return ClientProxyFactory.create({
+    transport: Transport.TCP,
+    options: {
+      host: '127.0.0.1',
+      port,
+      serializer: { serialize: (packet: object) => (credential === null ? packet : { ...packet, auth: credential }) },
+    },
   });
 }
 
@@ -61,35 +116,55 @@ function startLedgerWithTestSettings(
  * The whole ledger in-process on a fresh database, with a TCP client and an HTTP helper. Reconciliation is off
  * unless asked for, so verdict events do not interleave with the events a test asserts.
  */
-export async function startLedgerUnderTest(overrides: Partial<LedgerConfigInput> = {}): Promise<LedgerUnderTest> {
+export async function startLedgerUnderTest(
+  overrides: Partial<LedgerConfigInput> = {},
+  wiring: LedgerWiring = {},
+): Promise<LedgerUnderTest> {
   const database = await createTestDatabase();
-  const ledger = await startTestLedger(database.url, {
-    // Suites of the command path assert exact streams; the reconciliation suites switch the processor on.
-    reconciliationEnabled: false,
-    ...overrides,
+  const ledger = await startTestLedger(
+    database.url,
+    {
+      // Suites of the command path assert exact streams; the reconciliation suites switch the processor on.
+      reconciliationEnabled: false,
+      ...overrides,
+    },
+    wiring,
+  );
+  const credentials = await issueTestCredentials(ledger).catch(async (error: unknown) => {
+    await ledger.close();
+    await database.drop();
+    throw error;
   });
-  const client: ClientProxy = ClientProxyFactory.create({
-    transport: Transport.TCP,
-    options: { host: '127.0.0.1', port: ledger.tcpPort },
-  });
+  const clients = new Map<string | null, ClientProxy>();
+  const clientAs = (credential: string | null): ClientProxy => {
+    let client = clients.get(credential);
+    if (!client) clients.set(credential, (client = tcpClientAs(ledger.tcpPort, credential)));
+    return client;
+  };
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   pool.on('error', () => undefined); // an idle connection ended by the server: the next query reconnects
   return {
     ledger,
     database,
-    send: (pattern, payload) => firstValueFrom(client.send(pattern, payload)),
-    async http(method, path, body, rawBody) {
+    credentials,
+    send: (pattern, payload, as = {}) =>
+      firstValueFrom(clientAs(as.credential === undefined ? credentials.all : as.credential).send(pattern, payload)),
+    async http(method, path, body, rawBody, as) {
       const response = await fetch(`http://127.0.0.1:${ledger.httpPort}${path}`, {
         method,
-        headers: body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {},
+        headers: {
+          ...(body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...authorizationHeaders(credentials, as),
+        },
         body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
       });
       const text = await response.text();
       return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
     },
+    headers: (caller = 'all') => ({ authorization: `Bearer ${credentials[caller]}` }),
     sql: async (text, values) => (await pool.query(text, values)).rows,
     async stop() {
-      await client.close();
+      for (const client of clients.values()) await client.close();
       await pool.end();
       await ledger.close();
       await database.drop();

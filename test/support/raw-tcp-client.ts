@@ -10,22 +10,36 @@ export class RawTcpClient {
   private nextId = 0;
   private readonly waiting = new Map<string, (reply: { err?: unknown; response?: unknown }) => void>();
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly credential: string | null,
+  ) {
     socket.setEncoding('utf8');
     socket.setNoDelay(true);
     socket.on('data', (chunk: string) => this.receive(chunk));
   }
 
-  static async connect(port: number): Promise<RawTcpClient> {
+  /** `credential`: sent as each packet's `auth` member (none when null). */
+  static async connect(port: number, credential: string | null): Promise<RawTcpClient> {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    return new RawTcpClient(socket);
+    return new RawTcpClient(socket, credential);
   }
 
   /** Sends `data` (JSON text) under `pattern`; resolves with the reply (`err` for an error reply). */
   send(pattern: string, dataJson: string): Promise<{ err?: unknown; response?: unknown }> {
+    return this.sendWith(
+      pattern,
+      dataJson,
+      this.credential === null ? '' : `"auth":${JSON.stringify(this.credential)}`,
+    );
+  }
+
+  /** Sends with `members` (JSON text of further packet members, e.g. `"auth":"…"`) next to pattern, data and id. */
+  sendWith(pattern: string, dataJson: string, members: string): Promise<{ err?: unknown; response?: unknown }> {
     const id = `fuzz-${this.nextId++}`;
-    const frame = ascii(`{"pattern":${JSON.stringify(pattern)},"data":${dataJson},"id":"${id}"}`);
+    const more = members === '' ? '' : `,${members}`;
+    const frame = ascii(`{"pattern":${JSON.stringify(pattern)},"data":${dataJson},"id":"${id}"${more}}`);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, resolve);
       this.socket.write(`${frame.length}#${frame}`, (error) => error && reject(error));

@@ -17,8 +17,10 @@ describe('the ledger CLI (the built bin, as a child process) against a running l
   let t: LedgerUnderTest;
   let workDir: string;
   const ledgerFlags = () => ['--port', String(t.ledger.tcpPort), '--http-port', String(t.ledger.httpPort)];
+  // No key given: the CLI finds the key its command needs where the ledger's first start wrote them.
+  const cli = () => ({ cwd: workDir, env: { LEDGER_DATA_DIR: t.ledger.config.dataDir } });
   const ledger = (...args: string[]) =>
-    runLedgerBin([...args, ...ledgerFlags(), '--spool-dir', join(workDir, 'spool')], { cwd: workDir });
+    runLedgerBin([...args, ...ledgerFlags(), '--spool-dir', join(workDir, 'spool')], cli());
 
   beforeAll(async () => {
     t = await startLedgerUnderTest();
@@ -109,7 +111,7 @@ describe('the ledger CLI (the built bin, as a child process) against a running l
         '--spool-dir',
         spoolDir,
       ]),
-      { cwd: workDir, env: { LEDGER_TCP_MAX_FRAME_BYTES: '2000' } },
+      { cwd: workDir, env: { ...cli().env, LEDGER_TCP_MAX_FRAME_BYTES: '2000' } },
     );
 
     expect(run.code).toBe(2);
@@ -129,13 +131,13 @@ describe('the ledger CLI (the built bin, as a child process) against a running l
         '--spool-dir',
         spoolDir,
       ]),
-      { cwd: workDir },
+      cli(),
     );
     expect(spooled.code).toBe(0);
     expect(spooled.stdout).toContain('spooled as entry #1');
     expect(spooled.stderr).toContain('warning: ledger unavailable: command spooled');
 
-    const drained = await runLedgerBin(['spool', 'drain', '--dir', spoolDir, ...ledgerFlags()], { cwd: workDir });
+    const drained = await runLedgerBin(['spool', 'drain', '--dir', spoolDir, ...ledgerFlags()], cli());
     expect(drained.code).toBe(0);
     expect(drained.stdout).toContain('sent #1 executions.log -> approval-A5 revision 0');
     expect(drained.stdout).toContain('sent 1, rejected 0, remaining 0');
@@ -149,12 +151,10 @@ describe('the ledger CLI (the built bin, as a child process) against a running l
     const run = ['--approval', 'A6', '--worker', 'w1', '--execution-id', 'E-reused', '--exit-code', '0', ...at];
     expect((await ledger('log-execution', ...run, '--command', 'uptime')).code).toBe(0);
     const nowhere = ['--port', String(await freePort()), '--spool-dir', spoolDir];
-    const spooled = await runLedgerBin(['log-execution', ...run, '--command', 'rm -rf /', ...nowhere], {
-      cwd: workDir,
-    });
+    const spooled = await runLedgerBin(['log-execution', ...run, '--command', 'rm -rf /', ...nowhere], cli());
     expect(spooled.stdout).toContain('spooled as entry #1');
 
-    const drained = await runLedgerBin(['spool', 'drain', '--dir', spoolDir, ...ledgerFlags()], { cwd: workDir });
+    const drained = await runLedgerBin(['spool', 'drain', '--dir', spoolDir, ...ledgerFlags()], cli());
     expect(drained.code).toBe(6);
     expect(drained.stdout).toContain('CONFLICT #1 executions.log');
     expect(drained.stdout).toContain('sent 0, rejected 0, remaining 0, conflicts 1 (kept in conflicts.jsonl)');
@@ -199,7 +199,8 @@ describe('`ledger start`', () => {
           '--spool-dir',
           join(dataDir, 'spool'),
         ]),
-        { cwd: dataDir },
+        // No key given: the CLI finds the gateway key the ledger wrote into its data directory on its first start.
+        { cwd: dataDir, env: { LEDGER_API_KEY: '', LEDGER_DATA_DIR: dataDir } },
       );
       expect(logged).toMatchObject({ code: 0, stdout: expect.stringContaining('acknowledged: session-S1') });
 

@@ -34,7 +34,8 @@ describe('`ledger export` (the built bin) against a running ledger', () => {
   const worker = `w-${approval.approvalId.slice(2, 10)}`;
   let lastPosition = '0';
 
-  const ledger = (...args: string[]) => runLedgerBin([...args, '--http-port', String(t.ledger.httpPort)], { cwd: dir });
+  const ledger = (...args: string[]) =>
+    runLedgerBin([...args, '--http-port', String(t.ledger.httpPort)], { cwd: dir, env: { LEDGER_DATA_DIR: dir } });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-export-'));

@@ -1,6 +1,6 @@
 import { type EventStore } from '@audit-ledger/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { Logger } from 'pino';
 import { AuditAccessInterceptor, AuditAccessRecorder } from './audit-access/index.js';
@@ -28,6 +28,9 @@ import {
   type StoreHealthProbe,
 } from './health/health.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
+import { AccessGuard } from './identity/access-guard.js';
+import { AccessRefusals } from './identity/access-refusals.js';
+import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './identity/connection-principal.js';
 import { ApiKeyAdmin } from './identity/api-key-admin.js';
 import { ApiKeysHttpController } from './identity/api-keys.http.controller.js';
 import { AUTHENTICATOR, type Authenticator } from './identity/authenticator.js';
@@ -77,7 +80,33 @@ export interface LedgerDependencies {
   apiKeyAdmin: ApiKeyAdmin;
   /** Verifies bearer JWTs of the OIDC issuer, when configured (LEDGER_OIDC_ISSUER); also backs approver proofs. */
   jwtAuthenticator?: JwtAuthenticator;
+  /** The principal a connection proves by itself (TLS client certificates), if any. */
+  connectionPrincipal?: ConnectionPrincipal;
 }
+
+/** Every controller of the ledger: each of their routes and message patterns declares its access (identity/access.ts). */
+export const LEDGER_CONTROLLERS = [
+  GrantApprovalMessageController,
+  GrantApprovalHttpController,
+  RejectApprovalMessageController,
+  RejectApprovalHttpController,
+  RevokeApprovalMessageController,
+  RevokeApprovalHttpController,
+  LogExecutionMessageController,
+  LogExecutionHttpController,
+  ReadStreamHttpController,
+  HealthController,
+  ReviewMismatchHttpController,
+  ReconciliationStatusHttpController,
+  RerunReconciliationHttpController,
+  AlertsStreamHttpController,
+  IntegrityHttpController,
+  ApprovalsQueryHttpController,
+  ExecutionsQueryHttpController,
+  MismatchesQueryHttpController,
+  SummariesQueryHttpController,
+  ApiKeysHttpController,
+] as const;
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
 @Module({})
@@ -86,28 +115,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [
-        GrantApprovalMessageController,
-        GrantApprovalHttpController,
-        RejectApprovalMessageController,
-        RejectApprovalHttpController,
-        RevokeApprovalMessageController,
-        RevokeApprovalHttpController,
-        LogExecutionMessageController,
-        LogExecutionHttpController,
-        ReadStreamHttpController,
-        HealthController,
-        ReviewMismatchHttpController,
-        ReconciliationStatusHttpController,
-        RerunReconciliationHttpController,
-        AlertsStreamHttpController,
-        IntegrityHttpController,
-        ApprovalsQueryHttpController,
-        ExecutionsQueryHttpController,
-        MismatchesQueryHttpController,
-        SummariesQueryHttpController,
-        ApiKeysHttpController,
-      ],
+      controllers: [...LEDGER_CONTROLLERS],
       providers: [
         { provide: LEDGER_CONFIG, useValue: deps.config },
         { provide: EVENT_STORE, useValue: deps.store },
@@ -121,6 +129,9 @@ export class AppModule {
         { provide: ApiKeyAdmin, useValue: deps.apiKeyAdmin },
         LastCheckpointVerification,
         { provide: APP_FILTER, useClass: LedgerExceptionFilter },
+        { provide: CONNECTION_PRINCIPAL, useValue: deps.connectionPrincipal ?? null },
+        AccessRefusals,
+        { provide: APP_GUARD, useClass: AccessGuard },
         AuditAccessRecorder,
         { provide: APP_INTERCEPTOR, useClass: AuditAccessInterceptor },
         GrantApprovalHandler,

@@ -15,7 +15,6 @@ import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { startWitnesses } from './integrity/start-witnesses.js';
 import type { ApiKeyAdmin } from './identity/api-key-admin.js';
-import type { Authenticator } from './identity/authenticator.js';
 import { assertSecretFilesPrivate } from './identity/secret-file-modes.js';
 import { startIdentity } from './identity/start-identity.js';
 import { JwtAuthenticator, oidcOptionsOf } from './identity/jwt/index.js';
@@ -25,10 +24,12 @@ import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { freePort } from './shared/free-port.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
+import type { Authenticator } from './identity/authenticator.js';
+import type { ConnectionPrincipal } from './identity/connection-principal.js';
 import { HttpInputGuard, queryParametersByRoute } from './shared/http-input-guard.js';
 import { httpServerOptions } from './shared/http-server-options.js';
 import { ensurePrivateDirectory } from './shared/private-directory.js';
-import { LedgerServerTcp, TcpServerState } from './tcp/index.js';
+import { LedgerServerTcp, tcpConnectionPrincipal, TcpServerState } from './tcp/index.js';
 import { assertNoPlaintextExposure } from './transport-security/loopback-only.js';
 import { natsConnectionOptions } from './transport-security/nats-credentials.js';
 import { loadServerTls } from './transport-security/server-tls.js';
@@ -47,13 +48,22 @@ export interface RunningLedger {
   close(): Promise<void>;
 }
 
+/** Parts of the ledger a caller may supply (embedders; the TLS client certificate mapping). */
+export interface LedgerWiring {
+  /** The principal a connection proves by itself (TLS client certificates), for calls without a credential. */
+  connectionPrincipal?: ConnectionPrincipal;
+}
+
 export interface HttpRoute {
   method: string;
   url: string;
 }
 
 /** Starts the whole ledger: database (embedded unless DATABASE_URL), event store, transports, HTTP. */
-export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): Promise<RunningLedger> {
+export async function startLedger(
+  overrides: Partial<LedgerConfigInput> = {},
+  wiring: LedgerWiring = {},
+): Promise<RunningLedger> {
   const config = loadConfig(overrides);
   const logger = createLogger(config.logLevel);
   assertSecretFilesPrivate(config.dataDir);
@@ -149,6 +159,10 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
       cleanups.push(() => sealer.stop());
     }
 
+    // A TLS client certificate mapped to a principal authenticates its connection's calls without a credential.
+    const connectionPrincipal =
+      wiring.connectionPrincipal ??
+      (tls?.certificatePrincipalOf ? tcpConnectionPrincipal(tls.certificatePrincipalOf) : undefined);
     const inputGuard = new HttpInputGuard();
     const adapter = new FastifyAdapter({
       ...httpServerOptions(config, tls?.http),
@@ -181,6 +195,7 @@ export async function startLedger(overrides: Partial<LedgerConfigInput> = {}): P
         authenticator: identity.authenticator,
         apiKeyAdmin: identity.admin,
         ...(jwtAuthenticator ? { jwtAuthenticator } : {}),
+        ...(connectionPrincipal ? { connectionPrincipal } : {}),
       }),
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },

@@ -1,4 +1,5 @@
-export { startLedger, type HttpRoute, type RunningLedger } from './bootstrap.js';
+export { startLedger, type HttpRoute, type LedgerWiring, type RunningLedger } from './bootstrap.js';
+export * from './identity/index.js';
 export {
   loadConfig,
   ENVIRONMENT_VARIABLES,

@@ -5,6 +5,12 @@ import { DEFAULT_MAX_FRAME_BYTES } from './transport/frame-size.js';
 import type { LedgerConnection, LedgerTransport } from './transport/ledger-transport.js';
 
 export type LedgerClientOptions = LedgerConnection & {
+  /**
+   * The API key (or JWT) presented with every command, spooled ones included when they are sent (never written to the
+   * spool). Unset: the gateway key of the local credentials file (`$LEDGER_DATA_DIR/credentials`, else
+   * `./data/credentials`), which the ledger writes on its first start; none there: commands go without one.
+   */
+  credential?: string;
   /** A request with no reply within this time is spooled (the ledger may have recorded it: resending is safe). */
   requestTimeoutMs?: number;
   /** Where unacknowledged commands wait. One directory per process. */

@@ -18,6 +18,7 @@ import { DrainScheduler } from './spool/drain-scheduler.js';
 import { drainSpool, type DrainedEntry, type DrainReport } from './spool/spool-drain.js';
 import { Spool } from './spool/spool.js';
 import { frameSizeIssue } from './transport/frame-size.js';
+import { localDataDir, localKeyFor } from './credentials/local-credentials.js';
 import { NestLedgerTransport, type LedgerTransport } from './transport/ledger-transport.js';
 
 export type LedgerCommandResult =
@@ -33,6 +34,8 @@ export type LedgerCommandResult =
 export class LedgerClient {
   private readonly settings: ResolvedClientSettings;
   private readonly transport: LedgerTransport;
+  /** Presented with every command; never written to the spool. */
+  private readonly credential: string | undefined;
   private readonly spool: Spool;
   private readonly scheduler: DrainScheduler | undefined;
   private readonly ready: Promise<void>;
@@ -44,7 +47,11 @@ export class LedgerClient {
   constructor(options: LedgerClientOptions = {}) {
     this.settings = resolveClientSettings(options);
     const { logger, requestTimeoutMs, spoolDir, lockWaitMs } = this.settings;
-    this.transport = options.ledgerTransport ?? NestLedgerTransport.create(options, requestTimeoutMs, logger);
+    this.credential = options.ledgerTransport
+      ? options.credential
+      : (options.credential ?? localKeyFor(localDataDir(), 'gateway'));
+    this.transport =
+      options.ledgerTransport ?? NestLedgerTransport.create(options, requestTimeoutMs, logger, this.credential);
     this.spool = new Spool(spoolDir, logger, lockWaitMs);
     this.scheduler = this.settings.backgroundDrain
       ? new DrainScheduler(() => this.drainInBackground(), this.settings.drainBackoff)
@@ -91,7 +98,8 @@ export class LedgerClient {
     const payload = withOccurredAt(validateCommand(name, request), new Date().toISOString());
     const { pattern } = LEDGER_COMMANDS[name];
     // Too big for one frame: the ledger would close the connection, which looks like an outage (spooled, retried forever).
-    const tooBig = this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes);
+    const tooBig =
+      this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes, this.credential);
     if (tooBig) throw new LedgerValidationError(name, [tooBig]);
     return this.track(async () => {
       await this.ready;
@@ -129,6 +137,7 @@ export class LedgerClient {
     this.drainPass ??= drainSpool(this.spool, this.transport, this.settings.logger, {
       shouldStop: () => this.closed,
       ...(this.settings.maxFrameBytes ? { maxFrameBytes: this.settings.maxFrameBytes } : {}),
+      ...(this.credential === undefined ? {} : { credential: this.credential }),
       onEntry: (entry) => {
         if (entry.outcome === 'conflict') {
           try {

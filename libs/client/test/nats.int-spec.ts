@@ -17,6 +17,7 @@ if (!natsAvailable) console.warn(`[skip] client over NATS: no NATS server answer
     ledger = await LedgerOnPort.create();
     dir = new SpoolDir();
     client = new LedgerClient({
+      credential: ledger.gatewayKey,
       transport: 'nats',
       servers: [natsUrl],
       requestTimeoutMs: 300,

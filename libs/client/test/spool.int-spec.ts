@@ -25,6 +25,7 @@ describe('the client against the real ledger, through an outage', () => {
     } = {},
   ) => {
     const client = new LedgerClient({
+      credential: ledger.gatewayKey,
       host: '127.0.0.1',
       spoolDir: dir.path,
       backgroundDrain: false,
@@ -182,6 +183,7 @@ describe('the client against the real ledger, through an outage', () => {
       const measured = tcpFrameBytes(
         LEDGER_COMMANDS.logExecution.pattern,
         validateCommand('logExecution', { ...base, output: 'é"' }),
+        ledger.gatewayKey, // the frame carries the credential too
       );
       const padding = bytes - measured; // 'é"' is 5 bytes as JSON text; each 'x' one more
       return { ...base, output: `é"${'x'.repeat(padding)}` };
@@ -209,6 +211,7 @@ describe('the client against the real ledger, through an outage', () => {
     const otherDir = new SpoolDir();
     try {
       const unchecked = new LedgerClient({
+        credential: ledger.gatewayKey,
         host: '127.0.0.1',
         port: ledger.tcpPort,
         spoolDir: otherDir.path,
@@ -262,6 +265,7 @@ describe('the client against the real ledger, through an outage', () => {
     await ledger.start();
     const conflicts: unknown[] = [];
     const client = new LedgerClient({
+      credential: ledger.gatewayKey,
       host: '127.0.0.1',
       port: ledger.tcpPort,
       spoolDir: dir.path,

@@ -1,7 +1,8 @@
-import { localDataDir, localKeyFor } from '@audit-ledger/client';
+import { localDataDir } from '@audit-ledger/client';
 import type { Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { credentialFor } from '../shared/credential.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { answeredWith, errorOf } from './replay.http-client.js';
 
@@ -9,8 +10,8 @@ import { answeredWith, errorOf } from './replay.http-client.js';
  * The admin credential of `ledger keys issue|list|rotate|revoke`: `--api-key`, else LEDGER_API_KEY, else the admin key
  * of the local credentials file (`$LEDGER_DATA_DIR/credentials`, written by the ledger's first start).
  */
-export function adminCredential(flags: { apiKey?: string }): string {
-  const key = flags.apiKey ?? localKeyFor(localDataDir(), 'admin');
+export function adminCredential(command: Command): string {
+  const key = credentialFor(command, 'admin');
   if (key) return key;
   throw new CliFailure(
     EXIT_CODES.badInput,

@@ -75,7 +75,7 @@ async function exportEvidence(command: Command, io: CliIo, source: EvidenceSourc
       : 'stream' in source
         ? [`streamId=${encodeURIComponent(source.stream)}`, `stream ${source.stream}`]
         : [`from=${source.from}&to=${source.to}`, `positions ${source.from}..${source.to}`];
-  const bundle = (await getLedgerJson(command, `/v1/evidence?${query}`, what)) as {
+  const bundle = (await getLedgerJson(command, `/v1/evidence?${query}`, what, 'security')) as {
     manifest?: { eventCount?: number; sealedEvents?: number; unsealedEvents?: number };
   };
   const text = `${JSON.stringify(bundle, null, 2)}\n`;

@@ -51,7 +51,7 @@ export function addExecutionsExport(exportCommand: Command, io: CliIo): void {
     .option('--out <file>', 'where to write the export (default: stdout)')
     .action(async (flags: ExecutionsExportFlags, command: Command) => {
       const query = new URLSearchParams([['format', flags.format], ...flags.filter]);
-      const response = await openLedgerGet(command, `/v1/executions/export?${query}`);
+      const response = await openLedgerGet(command, `/v1/executions/export?${query}`, 'reader');
       if (!response.ok) throw await refusal(response);
       if (!response.body) throw new CliFailure(EXIT_CODES.failure, 'the ledger answered without a body');
       const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);

@@ -1,18 +1,11 @@
 import type { ApiKeyList, IssuedApiKey } from '@audit-ledger/domain';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { CliIo } from '../shared/cli-io.js';
 import { adminCredential, callKeysApi } from './api-keys.http-client.js';
 
-interface AdminFlags {
-  apiKey?: string;
-}
-
-const apiKeyOption = () =>
-  new Option(
-    '--api-key <key>',
-    'an admin API key (default: the local credentials file, as `ledger start` wrote it)',
-  ).env('LEDGER_API_KEY');
+/** The admin key comes from the global `--api-key` / LEDGER_API_KEY, else the local credentials' admin key. */
+type AdminFlags = object;
 
 /**
  * `ledger keys`: API keys of principals (issue, list, rotate, revoke; docs/security.md), and `generate` for
@@ -39,9 +32,8 @@ export function registerKeys(program: Command, io: CliIo): void {
     .description('issue an API key for a principal: the key is printed once, the ledger keeps only its hash')
     .requiredOption('--name <name>', 'the key name (unique among active keys), e.g. gw-prod')
     .requiredOption('--role <role>', 'a role: gateway, reader, security or admin (repeatable)', collect, [])
-    .addOption(apiKeyOption())
     .action(async (flags: AdminFlags & { name: string; role: string[] }, command: Command) => {
-      const issued = (await callKeysApi(command, adminCredential(flags), 'POST', '', {
+      const issued = (await callKeysApi(command, adminCredential(command), 'POST', '', {
         name: flags.name,
         roles: flags.role,
       })) as IssuedApiKey;
@@ -52,9 +44,8 @@ export function registerKeys(program: Command, io: CliIo): void {
     .command('list')
     .description('every API key issued (active and revoked): never the key or its hash')
     .option('--json', 'print the list as JSON')
-    .addOption(apiKeyOption())
     .action(async (flags: AdminFlags & { json?: boolean }, command: Command) => {
-      const list = (await callKeysApi(command, adminCredential(flags), 'GET', '')) as ApiKeyList;
+      const list = (await callKeysApi(command, adminCredential(command), 'GET', '')) as ApiKeyList;
       if (flags.json) {
         io.out(`${JSON.stringify(list, null, 2)}\n`);
         return;
@@ -75,11 +66,10 @@ export function registerKeys(program: Command, io: CliIo): void {
     .description('replace an API key: a new key with the same name and roles, the old one revoked at once')
     .argument('<keyId>', 'the key id (the part after alk_, as `ledger keys list` shows it)')
     .option('--reason <text>', 'why, recorded in the revocation of the old key')
-    .addOption(apiKeyOption())
     .action(async (keyId: string, flags: AdminFlags & { reason?: string }, command: Command) => {
       const issued = (await callKeysApi(
         command,
-        adminCredential(flags),
+        adminCredential(command),
         'POST',
         `/${encodeURIComponent(keyId)}/rotate`,
         {
@@ -94,9 +84,8 @@ export function registerKeys(program: Command, io: CliIo): void {
     .description('revoke an API key: every ledger instance refuses it within a second')
     .argument('<keyId>', 'the key id (the part after alk_, as `ledger keys list` shows it)')
     .option('--reason <text>', 'why, recorded in the revocation event')
-    .addOption(apiKeyOption())
     .action(async (keyId: string, flags: AdminFlags & { reason?: string }, command: Command) => {
-      await callKeysApi(command, adminCredential(flags), 'POST', `/${encodeURIComponent(keyId)}/revoke`, {
+      await callKeysApi(command, adminCredential(command), 'POST', `/${encodeURIComponent(keyId)}/revoke`, {
         ...(flags.reason ? { reason: flags.reason } : {}),
       });
       io.out(`revoked ${keyId}\n`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { badInput, CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { authorizationFor, CREDENTIAL_HINT } from '../shared/credential.js';
 import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { formatStream } from '../shared/format-stream.js';
@@ -17,10 +18,13 @@ export function registerRead(program: Command, io: CliIo): void {
       const connection = connectionOf(command);
       const base = ledgerHttpBase(connection);
       const url = `${base}/v1/streams/${encodeURIComponent(streamId)}`;
-      const response = await ledgerFetch(connection, url).catch((error: unknown) => {
-        const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-        throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);
-      });
+      // `read` shows raw events: a security principal's read (recorded as theirs by the ledger's audit of reads).
+      const response = await ledgerFetch(connection, url, { headers: authorizationFor(command, 'security') }).catch(
+        (error: unknown) => {
+          const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+          throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);
+        },
+      );
       const body: unknown = await response.json().catch(() => undefined);
       if (!response.ok) throw failureOf(response.status, body, streamId);
       const stream = StreamReply.safeParse(body);
@@ -35,5 +39,8 @@ function failureOf(status: number, body: unknown, streamId: string): CliFailure 
   if (!reply.success) return new CliFailure(EXIT_CODES.failure, `the ledger answered HTTP ${status}`);
   const { code, message, issues } = reply.data.error;
   if (code.startsWith('VALIDATION.') && issues) return badInput('read request', issues);
-  return new CliFailure(EXIT_CODES.failure, `the ledger answered ${code}: ${message}`);
+  return new CliFailure(
+    EXIT_CODES.failure,
+    `the ledger answered ${code}: ${message}${status === 401 ? ` (${CREDENTIAL_HINT})` : ''}`,
+  );
 }

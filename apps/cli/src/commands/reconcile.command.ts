@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { badInput, CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { authorizationFor } from '../shared/credential.js';
 import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 import { ErrorReply } from '../shared/stream-reply.js';
@@ -81,12 +82,15 @@ export function registerReconcile(program: Command, io: CliIo): void {
       const since = flags.since;
       const connection = connectionOf(command);
       const base = ledgerHttpBase(connection);
+      const authorization = authorizationFor(command, 'security'); // the job's requester is this principal
       const call = async (method: string, path: string, body?: unknown) => {
         const response = await ledgerFetch(connection, `${base}${path}`, {
           method,
-          ...(body === undefined
-            ? {}
-            : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+          headers: {
+            ...authorization,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         }).catch((error: unknown) => {
           const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
           throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);

@@ -55,6 +55,7 @@ export function registerReplay(program: Command, io: CliIo): void {
             command,
             `/v1/streams/${encodeURIComponent(streamId)}/events${query}`,
             `stream ${streamId}`,
+            'security',
           ),
         );
         if (flags.json) {

@@ -1,25 +1,19 @@
-import { userInfo } from 'node:os';
+import type { Role } from '@audit-ledger/domain';
 import type { Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { authorizationFor, CREDENTIAL_HINT } from '../shared/credential.js';
 import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
-/** Who reads, for the ledger's audit of reads (`x-ledger-actor`): LEDGER_ACTOR, else the OS user. */
-export function actorName(): string {
-  if (process.env.LEDGER_ACTOR) return process.env.LEDGER_ACTOR;
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
-
-/** Starts a GET on the ledger's HTTP API (the body is not read yet); an unreachable ledger becomes a CliFailure. */
-export async function openLedgerGet(command: Command, path: string): Promise<Response> {
+/**
+ * Starts a GET on the ledger's HTTP API (the body is not read yet) with the credential of the role it needs (the
+ * ledger records the read under that principal); an unreachable ledger becomes a CliFailure.
+ */
+export async function openLedgerGet(command: Command, path: string, role: Role): Promise<Response> {
   const connection = connectionOf(command);
   const base = ledgerHttpBase(connection);
-  return ledgerFetch(connection, `${base}${path}`, { headers: { 'x-ledger-actor': actorName() } }).catch(
+  return ledgerFetch(connection, `${base}${path}`, { headers: authorizationFor(command, role) }).catch(
     (error: unknown) => {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
       throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);
@@ -36,8 +30,8 @@ export interface LedgerErrorBody {
 export const errorOf = (body: unknown): LedgerErrorBody | undefined => (body as { error?: LedgerErrorBody })?.error;
 
 /** GETs a path of the ledger's HTTP API and returns its JSON body; a non-2xx answer becomes a CliFailure. */
-export async function getLedgerJson(command: Command, path: string, what: string): Promise<unknown> {
-  const response = await openLedgerGet(command, path);
+export async function getLedgerJson(command: Command, path: string, what: string, role: Role): Promise<unknown> {
+  const response = await openLedgerGet(command, path, role);
   const body: unknown = await response.json().catch(() => undefined);
   if (response.ok) return body;
   const error = errorOf(body);
@@ -52,6 +46,7 @@ export async function getLedgerJson(command: Command, path: string, what: string
 export function answeredWith(status: number, error: LedgerErrorBody | undefined): CliFailure {
   return new CliFailure(
     EXIT_CODES.failure,
-    `the ledger answered ${error?.code ?? `HTTP ${status}`}${error?.message ? `: ${error.message}` : ''}`,
+    `the ledger answered ${error?.code ?? `HTTP ${status}`}${error?.message ? `: ${error.message}` : ''}` +
+      (status === 401 ? ` (${CREDENTIAL_HINT})` : ''),
   );
 }

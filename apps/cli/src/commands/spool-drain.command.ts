@@ -6,6 +6,8 @@ import type { CliIo } from '../shared/cli-io.js';
 import { cliLogger } from '../shared/cli-logger.js';
 import { clientTlsOf } from '../shared/ledger-http.js';
 import { connectionOf } from '../shared/connection-options.js';
+import { credentialFor } from '../shared/credential.js';
+import { optionalCredential } from '../shared/send-command.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
 /**
@@ -30,6 +32,7 @@ export function registerSpoolDrain(program: Command, io: CliIo): void {
         spoolDir,
         requestTimeoutMs: connection.timeout,
         maxFrameBytes: connection.maxFrameBytes,
+        ...optionalCredential(credentialFor(command, 'gateway')),
         backgroundDrain: false,
         logger: cliLogger(io),
       });

@@ -15,6 +15,8 @@ export interface ConnectionOptions {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** The credential presented to the ledger; unset: the local credentials file's key for the command's role. */
+  apiKey?: string;
 }
 
 export const parsePort = (value: string): number => {
@@ -74,7 +76,13 @@ export function addConnectionOptions(program: Command): Command {
         'LEDGER_TLS_CLIENT_CERT_FILE',
       ),
     )
-    .addOption(new Option('--tls-key <file>', 'key of --tls-cert').env('LEDGER_TLS_CLIENT_KEY_FILE'));
+    .addOption(new Option('--tls-key <file>', 'key of --tls-cert').env('LEDGER_TLS_CLIENT_KEY_FILE'))
+    .addOption(
+      new Option(
+        '--api-key <key>',
+        "the API key (or JWT) presented to the ledger (default: data/credentials' key for the command's role)",
+      ).env('LEDGER_API_KEY'),
+    );
 }
 
 export function connectionOf(command: Command): ConnectionOptions {

@@ -13,6 +13,7 @@ import type { CliIo } from './cli-io.js';
 import { cliLogger } from './cli-logger.js';
 import { clientTlsOf } from './ledger-http.js';
 import { connectionOf } from './connection-options.js';
+import { credentialFor } from './credential.js';
 import { EXIT_CODES } from './exit-codes.js';
 
 export interface CommandOutput {
@@ -40,6 +41,7 @@ export async function sendCommand(
     spoolDir: connection.spoolDir,
     requestTimeoutMs: connection.timeout,
     maxFrameBytes: connection.maxFrameBytes,
+    ...optionalCredential(credentialFor(command, 'gateway')),
     backgroundDrain: false,
     logger: cliLogger(io),
   });
@@ -91,3 +93,7 @@ function toCliFailure(error: unknown, output: CommandOutput): unknown {
   }
   return error;
 }
+
+/** The client's `credential` option, left out when there is none (the client then looks for none either). */
+export const optionalCredential = (credential: string | undefined): { credential?: string } =>
+  credential === undefined ? {} : { credential };

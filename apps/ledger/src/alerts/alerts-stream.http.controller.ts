@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { SseAlertSink } from './sse.alert-sink.js';
+import { Allow } from '../identity/access.js';
 
 export const SSE_ALERT_SINK = Symbol('SSE_ALERT_SINK');
 
@@ -10,6 +11,7 @@ export class AlertsStreamHttpController {
   constructor(@Inject(SSE_ALERT_SINK) private readonly sse: SseAlertSink) {}
 
   @Get('stream')
+  @Allow('reader')
   stream(@Res() reply: FastifyReply): void {
     reply.hijack();
     this.sse.attach(reply.raw);

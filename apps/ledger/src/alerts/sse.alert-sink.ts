@@ -21,6 +21,10 @@ export class SseAlertSink implements AlertSink {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    if (response.req?.method === 'HEAD') {
+      response.end(); // a HEAD has no body to stream: without the end its headers would never go out
+      return;
+    }
     response.write(': audit-ledger alerts\n\n');
     this.clients.add(response);
     response.on('close', () => this.clients.delete(response));

@@ -1,7 +1,15 @@
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { actorOf } from '@audit-ledger/domain';
+import {
+  HttpException,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
+import { principalOf } from '../identity/access.js';
 import { toErrorReply } from '../shared/error-body.js';
-import { ACTOR_HEADER, AuditAccessRecorder } from './audit-access.recorder.js';
+import { AuditAccessRecorder } from './audit-access.recorder.js';
 
 interface HttpRequestLike {
   method?: string;
@@ -25,11 +33,14 @@ const NOT_AUDIT_DATA = /^\/v1\/(?:.*\/)?status$|^\/v1\/reconciliation\/reruns(?:
 export const isAuditRead = (method: string | undefined, route: string): boolean =>
   method === 'GET' && route.startsWith('/v1/') && !NOT_AUDIT_DATA.test(route);
 
-const actorOf = (headers: HttpRequestLike['headers']): string => {
-  const value = headers?.[ACTOR_HEADER];
-  const actor = (Array.isArray(value) ? value[0] : value)?.trim();
-  return actor ? actor.slice(0, 200) : 'anonymous';
-};
+interface HttpReplyLike {
+  statusCode: number;
+  raw: { writableFinished: boolean; once(event: 'close', listener: () => void): unknown };
+}
+
+/** The status an error will be answered with, for when the answer never went out (the reader hung up). */
+const statusOf = (error: unknown): number =>
+  error instanceof HttpException ? error.getStatus() : toErrorReply(error).status;
 
 /**
  * Audit of the audit (design invariant 8): records each read of audit data as an `AuditDataAccessed` event once the
@@ -42,14 +53,17 @@ export class AuditAccessInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    const reply = context.switchToHttp().getResponse<HttpReplyLike>();
     const path = request.routeOptions?.url ?? (request.url ?? '').split('?')[0]!;
     if (!isAuditRead(request.method, path)) return next.handle();
+    // The guard authenticated the reader (reads of audit data are never public): it is the actor, not a header.
+    const principal = principalOf(context);
     let recorded = false;
     const record = (status: number) => {
       if (recorded) return;
       recorded = true;
       this.recorder.record({
-        actor: actorOf(request.headers),
+        actor: principal ? actorOf(principal) : 'anonymous',
         route: `GET ${path}`,
         params: { ...(request.params ?? {}) },
         filters: { ...(request.query ?? {}) },
@@ -60,7 +74,9 @@ export class AuditAccessInterceptor implements NestInterceptor {
       tap({
         next: () => record(200),
         complete: () => record(200),
-        error: (error: unknown) => record(toErrorReply(error).status),
+        // The answer's real status (a 404 stays a 404), once the exception filters have sent it.
+        error: (error: unknown) =>
+          reply.raw.once('close', () => record(reply.raw.writableFinished ? reply.statusCode : statusOf(error))),
       }),
     );
   }

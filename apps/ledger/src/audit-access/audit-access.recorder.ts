@@ -6,12 +6,10 @@ import { CLOCK, EVENT_STORE, LOGGER, type Clock } from '../shared/tokens.js';
 
 export const AUDIT_DATA_ACCESSED = 'AuditDataAccessed';
 export const ACCESS_STREAM_PREFIX = 'access-';
-/** The header naming who reads; absent: `anonymous`. */
-export const ACTOR_HEADER = 'x-ledger-actor';
 
 /** One read of audit data (docs/integrity.md §10). */
 export interface AuditDataAccess {
-  /** Who: the `x-ledger-actor` header, or `anonymous`. */
+  /** Who: the authenticated principal (`actorOf`). */
   actor: string;
   /** What: e.g. `GET /v1/streams/:streamId/events`. */
   route: string;

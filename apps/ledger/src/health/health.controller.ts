@@ -7,6 +7,8 @@ import {
 } from '../reconciliation/reconciliation-status.http.controller.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from '../integrity/witness-publisher.js';
 import { StoreMonitor } from './store-monitor.service.js';
+import { Public } from '../identity/access.js';
+import { AccessRefusals } from '../identity/access-refusals.js';
 
 export const STORE_HEALTH = Symbol('STORE_HEALTH');
 export type StoreHealthProbe = () => Promise<{ database: boolean; migrationsApplied: number }>;
@@ -26,9 +28,11 @@ export class HealthController {
     @Inject(PROJECTIONS_STATUS) private readonly projections: ProjectionsStatusProbe,
     @Inject(RECONCILIATION_STATUS) private readonly reconciliation: ReconciliationStatusProbe,
     @Inject(WITNESS_STATUS) private readonly witnesses: WitnessStatusProbe,
+    private readonly refusals: AccessRefusals,
   ) {}
 
   @Get()
+  @Public()
   async health(@Res() reply: FastifyReply): Promise<void> {
     const store = await this.probe().catch(() => ({ database: false, migrationsApplied: 0 }));
     const subscription = this.monitor.status();
@@ -51,6 +55,8 @@ export class HealthController {
       projections: projections ?? { enabled: false },
       reconciliation,
       witnesses,
+      // Calls refused since the start, by code and entrance: `{ "AUTH.UNAUTHENTICATED": { "http": 3 } }`.
+      accessRefusals: this.refusals.counted(),
     });
   }
 }

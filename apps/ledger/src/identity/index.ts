@@ -2,8 +2,14 @@ export { API_KEY_PREFIX, generateApiKey, hashApiKey, looksLikeApiKey, parseApiKe
 export { ApiKeyAdmin, type KeyRequest } from './api-key-admin.js';
 export { ApiKeyAuthenticator, type ApiKeyLookup } from './api-key-authenticator.js';
 export { ApiKeyTable, type ApiKeyEntry } from './api-key-table.js';
-export { AUTHENTICATOR, ForbiddenError, UnauthenticatedError, type Authenticator } from './authenticator.js';
+export * from './authenticator.js';
 export { BOOTSTRAP_ACTOR, LOCAL_KEYS, bootstrapLocalKeys, type BootstrapOutcome } from './bootstrap-local-keys.js';
 export { CompositeAuthenticator } from './composite-authenticator.js';
 export { assertSecretFilesPrivate, SecretFileModeError, secretFilesIn } from './secret-file-modes.js';
 export { startIdentity, type IdentityOptions, type RunningIdentity } from './start-identity.js';
+export * from './access.js';
+export { AccessGuard, UndeclaredAccessError, describeTarget } from './access-guard.js';
+export { ACCESS_REFUSED, AccessRefusals, REFUSAL_RECORD_WINDOW_MS, type RefusalCounts } from './access-refusals.js';
+export * from './connection-principal.js';
+export { packetCredentialOf, takePacketCredential } from './packet-credentials.js';
+export { entranceOf, presentedCredential, type Entrance } from './presented-credential.js';

@@ -12,6 +12,7 @@ import {
 } from './evidence-exporter.js';
 import { LastCheckpointVerification } from './last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './witness-publisher.js';
+import { Allow } from '../identity/access.js';
 
 const position = z.string().regex(/^[1-9]\d{0,18}$/, 'a global position: a positive decimal integer');
 const EvidenceQuery = z
@@ -35,6 +36,7 @@ export class IntegrityHttpController {
 
   /** The last checkpoint as stored, and its re-verification (cached until a newer checkpoint is sealed). */
   @Get('integrity')
+  @Allow('reader')
   async integrity() {
     const current = await this.lastVerification.current();
     if (!current) {
@@ -66,6 +68,7 @@ export class IntegrityHttpController {
   }
 
   @Get('evidence')
+  @Allow('security')
   async evidence(@Query({ schema: EvidenceQuery }) query: unknown) {
     const { approvalId, streamId, from, to } = parseRequest(EvidenceQuery, query);
     const scopes = [approvalId, streamId, from ?? to].filter((given) => given !== undefined).length;

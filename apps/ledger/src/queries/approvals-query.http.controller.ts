@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
+import { Allow } from '../identity/access.js';
 
 const ListApprovalsShape = {
   ...pageParams,
@@ -32,6 +33,7 @@ export class ApprovalsQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
+  @Allow('reader')
   @ApiOkResponse({ description: 'a keyset page of approvals', standardSchema: pageSchema(ApprovalItemSchema) })
   async list(@Query({ schema: ListApprovalsQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const filter = parseQuery(ListApprovalsQuery, Object.keys(ListApprovalsShape), query);
@@ -40,6 +42,7 @@ export class ApprovalsQueryHttpController {
   }
 
   @Get(':approvalId')
+  @Allow('reader')
   @ApiOkResponse({ description: 'the approval', standardSchema: ApprovalItemSchema })
   @ApiNotFoundResponse({ description: 'not in the read model (yet)' })
   async get(

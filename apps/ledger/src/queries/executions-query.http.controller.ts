@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
+import { Allow } from '../identity/access.js';
 
 const executionFilters = {
   approvalId: filterText,
@@ -63,6 +64,7 @@ export class ExecutionsQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
+  @Allow('reader')
   @ApiOkResponse({ description: 'a keyset page of executions', standardSchema: pageSchema(ExecutionItemSchema) })
   async list(@Query({ schema: ListExecutionsQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const filter = parseQuery(ListExecutionsQuery, Object.keys(ListExecutionsShape), query);
@@ -71,6 +73,7 @@ export class ExecutionsQueryHttpController {
   }
 
   @Get('export')
+  @Allow('reader')
   @ApiProduces('text/csv', 'application/json', 'application/x-ndjson')
   @ApiOkResponse({ description: 'every matching execution, streamed: CSV (RFC 4180), a JSON array or JSON lines' })
   async export(@Query({ schema: ExportQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -85,6 +88,7 @@ export class ExecutionsQueryHttpController {
   }
 
   @Get(':executionId')
+  @Allow('reader')
   @ApiOkResponse({ description: 'the execution', standardSchema: ExecutionItemSchema })
   @ApiNotFoundResponse({ description: 'not in the read model (yet)' })
   async get(

@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { filterText, pageParams, parseQuery, queryObject } from './query-params.js';
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
+import { Allow } from '../identity/access.js';
 
 const ListMismatchesShape = {
   ...pageParams,
@@ -24,6 +25,7 @@ export class MismatchesQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
+  @Allow('reader')
   @ApiOkResponse({ description: 'a keyset page of mismatches', standardSchema: pageSchema(MismatchItemSchema) })
   async list(@Query({ schema: ListMismatchesQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const filter = parseQuery(ListMismatchesQuery, Object.keys(ListMismatchesShape), query);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
+import { Allow } from '../identity/access.js';
 
 const DIMENSIONS = ['worker', 'riskLevel', 'toolName', 'session'] as const;
 
@@ -40,6 +41,7 @@ export class SummariesQueryHttpController {
   constructor(@Inject(QueriesDatabase) private readonly db: QueriesDatabase) {}
 
   @Get()
+  @Allow('reader')
   async summaries(@Query({ schema: SummariesQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const params = parseQuery(SummariesQuery, Object.keys(SummariesShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.summaries, params.minPosition);

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
 import type { ReconciliationStatus } from './reconciliation.processor.js';
+import { Allow } from '../identity/access.js';
 
 export const RECONCILIATION_STATUS = Symbol('RECONCILIATION_STATUS');
 export type ReconciliationStatusProbe = () => ReconciliationStatus;
@@ -14,6 +15,7 @@ export class ReconciliationStatusHttpController {
   ) {}
 
   @Get('status')
+  @Allow('reader')
   get() {
     return { processor: this.status(), alerts: this.alerts.status() };
   }

@@ -7,6 +7,7 @@ import { parseRequest, RequestValidationError } from '../shared/request-validati
 import { EVENT_STORE } from '../shared/tokens.js';
 import { parseAsOf, replayStream } from './replay.js';
 import { toWireEvent } from './wire-event.js';
+import { Allow } from '../identity/access.js';
 
 const ReadStreamQuery = z
   .object({
@@ -31,6 +32,7 @@ export class ReadStreamHttpController {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   @Get(':streamId')
+  @Allow('reader')
   async read(@Param('streamId') streamId: string, @Query({ schema: ReadStreamQuery }) query: unknown) {
     const options = parseRequest(ReadStreamQuery, query);
     const events = await this.store.readStream(streamId, options);
@@ -42,6 +44,7 @@ export class ReadStreamHttpController {
    * `by=occurred` (a time only), as things had happened by then rather than as the ledger had recorded them.
    */
   @Get(':streamId/events')
+  @Allow('security')
   async replay(@Param('streamId') streamId: string, @Query({ schema: ReplayQuery }) query: unknown) {
     const { asOf: raw, by } = parseRequest(ReplayQuery, query);
     const parsed = raw === undefined ? undefined : parseAsOf(raw);

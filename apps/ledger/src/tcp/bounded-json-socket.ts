@@ -3,6 +3,7 @@ import { TcpSocket } from '@nestjs/microservices/helpers/tcp-socket.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { takePacketCredential } from '../identity/packet-credentials.js';
 import { FrameReader, type FrameError } from './frame-reader.js';
 import { CLOSE_LINGER_MS, MAX_IN_FLIGHT_PER_CONNECTION, REPLY_DRAIN_MS, type TcpServerState } from './tcp-limits.js';
 
@@ -25,7 +26,7 @@ export interface SocketAdmission {
 const MAX_SEND_BUFFER_BYTES = 8 * 1024 * 1024;
 const MAX_PACKET_ID_CHARS = 256;
 
-interface RequestPacket {
+interface RequestPacket extends Record<string, unknown> {
   id: string;
   pattern: unknown;
 }
@@ -174,6 +175,7 @@ export class BoundedJsonSocket extends TcpSocket {
     else this.inFlight.set(packet.id, [bytes]);
     this.inFlightBytes += bytes;
     this.inFlightCount++;
+    takePacketCredential(packet); // the guard finds it by the packet's data; nothing else ever sees it
     this.socket.emit('message', packet);
   }
 

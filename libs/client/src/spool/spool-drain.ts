@@ -42,6 +42,8 @@ export interface DrainOptions {
   onEntry?: (entry: DrainedEntry) => void;
   /** An entry whose TCP frame would be larger is set aside (`rejected.jsonl`), never sent. */
   maxFrameBytes?: number;
+  /** The credential the transport adds to each frame (counted in its size). */
+  credential?: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function drainSpool(
   spool: Spool,
   transport: LedgerTransport,
   logger: ClientLogger,
-  { shouldStop = () => false, onEntry, maxFrameBytes }: DrainOptions = {},
+  { shouldStop = () => false, onEntry, maxFrameBytes, credential }: DrainOptions = {},
 ): Promise<DrainReport> {
   let sent = 0;
   let rejected = 0;
@@ -76,7 +78,7 @@ export async function drainSpool(
     const payload = withOccurredAt(record.entry.payload, spooledAt);
     // An entry written by an older client (or by hand) that no ledger can store: reported and set aside, never
     // sent again and again.
-    const setAside = unsendable(pattern, payload, maxFrameBytes);
+    const setAside = unsendable(pattern, payload, maxFrameBytes, credential);
     if (setAside) {
       const { error, log } = setAside;
       logger.error({ spoolDir: spool.dir, seq, pattern, ...error }, log);
@@ -127,7 +129,12 @@ export async function drainSpool(
 }
 
 /** Why a spooled entry can never be sent (storage cannot hold it, or it cannot go in one frame), if it cannot. */
-function unsendable(pattern: string, payload: unknown, maxFrameBytes: number | undefined) {
+function unsendable(
+  pattern: string,
+  payload: unknown,
+  maxFrameBytes: number | undefined,
+  credential: string | undefined,
+) {
   const unfaithful = jsonFidelityIssues(payload);
   if (unfaithful.length > 0) {
     const error = {
@@ -137,7 +144,7 @@ function unsendable(pattern: string, payload: unknown, maxFrameBytes: number | u
     };
     return { error, log: 'unstorable spool entry moved to rejected.jsonl' };
   }
-  const tooBig = maxFrameBytes === undefined ? undefined : frameSizeIssue(pattern, payload, maxFrameBytes);
+  const tooBig = maxFrameBytes === undefined ? undefined : frameSizeIssue(pattern, payload, maxFrameBytes, credential);
   if (tooBig) {
     const error = { code: 'CLIENT.SPOOL_ENTRY_TOO_LARGE', message: tooBig.message, issues: [tooBig] };
     return { error, log: 'spool entry too large for one TCP frame moved to rejected.jsonl' };

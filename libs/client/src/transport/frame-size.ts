@@ -8,16 +8,28 @@ export const DEFAULT_MAX_FRAME_BYTES = 48 * 1024 * 1024;
 const PACKET_ID_PLACEHOLDER = randomStringGenerator();
 
 /**
- * Bytes of the frame Nest's TCP client writes for this command: the UTF-8 JSON of `{ pattern, data, id }`, counted
- * as the ledger counts it (its body bytes; the length prefix announces UTF-16 code units, never more than those bytes).
+ * Bytes of the frame Nest's TCP client writes for this command: the UTF-8 JSON of `{ pattern, data, id }` (and `auth`
+ * when the client presents a credential), counted as the ledger counts it (its body bytes; the length prefix
+ * announces UTF-16 code units, never more than those bytes).
  */
-export function tcpFrameBytes(pattern: string, payload: unknown): number {
-  return Buffer.byteLength(JSON.stringify({ pattern, data: payload, id: PACKET_ID_PLACEHOLDER }), 'utf8');
+export function tcpFrameBytes(pattern: string, payload: unknown, credential?: string): number {
+  const packet = {
+    pattern,
+    data: payload,
+    id: PACKET_ID_PLACEHOLDER,
+    ...(credential === undefined ? {} : { auth: credential }),
+  };
+  return Buffer.byteLength(JSON.stringify(packet), 'utf8');
 }
 
 /** Why a command cannot go in one frame, or undefined when it fits. */
-export function frameSizeIssue(pattern: string, payload: unknown, maxFrameBytes: number): FieldIssue | undefined {
-  const bytes = tcpFrameBytes(pattern, payload);
+export function frameSizeIssue(
+  pattern: string,
+  payload: unknown,
+  maxFrameBytes: number,
+  credential?: string,
+): FieldIssue | undefined {
+  const bytes = tcpFrameBytes(pattern, payload, credential);
   if (bytes <= maxFrameBytes) return undefined;
   return {
     path: '',

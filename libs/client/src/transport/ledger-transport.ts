@@ -19,13 +19,23 @@ export type LedgerConnection =
 export const DEFAULT_TCP_HOST = '127.0.0.1';
 export const DEFAULT_TCP_PORT = 4100;
 
-/** Nest's TCP client, with socket errors (a reset during an outage) sent to our logger instead of Nest's console. */
+/**
+ * Nest's TCP client, with socket errors (a reset during an outage) sent to our logger instead of Nest's console, and
+ * the credential, when there is one, in each packet as its top-level `auth` member (the ledger takes it off before
+ * anything else sees the packet).
+ */
 class LoggedTcpClient extends ClientTCP {
   constructor(
     options: { host: string; port: number; tlsOptions?: ConnectionOptions },
     private readonly log: ClientLogger,
+    credential: string | undefined,
   ) {
-    super(options);
+    super({
+      ...options,
+      ...(credential === undefined
+        ? {}
+        : { serializer: { serialize: (packet: object) => ({ ...packet, auth: credential }) } }),
+    });
   }
 
   override handleError(error: unknown): void {
@@ -58,12 +68,24 @@ export class NestLedgerTransport implements LedgerTransport {
     private readonly timeoutMs: number,
   ) {}
 
-  static create(connection: LedgerConnection, timeoutMs: number, logger: ClientLogger): NestLedgerTransport {
+  /** `credential`: an API key or JWT presented with every command (TCP: packet member `auth`; NATS: header). */
+  static create(
+    connection: LedgerConnection,
+    timeoutMs: number,
+    logger: ClientLogger,
+    credential?: string,
+  ): NestLedgerTransport {
     const proxy: MessageClient =
       connection.transport === 'nats'
-        ? connection.natsCredentials
-          ? new CredentialedNatsClient({ servers: connection.servers }, connection.natsCredentials)
-          : new ClientNats({ servers: connection.servers })
+        ? (() => {
+            const options = {
+              servers: connection.servers,
+              ...(credential === undefined ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+            };
+            return connection.natsCredentials
+              ? new CredentialedNatsClient(options, connection.natsCredentials)
+              : new ClientNats(options);
+          })()
         : new LoggedTcpClient(
             {
               host: connection.host ?? DEFAULT_TCP_HOST,
@@ -71,6 +93,7 @@ export class NestLedgerTransport implements LedgerTransport {
               ...(connection.tls ? { tlsOptions: tcpTlsOptions(connection.tls) } : {}),
             },
             logger,
+            credential,
           );
     return new NestLedgerTransport(proxy, timeoutMs);
   }

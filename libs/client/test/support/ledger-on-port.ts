@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { localKeyFor } from '../../src/index.js';
 import { freePort, type LedgerConfigInput, type RunningLedger } from '../../../../apps/ledger/src/index.js';
 import { startTestLedger } from '../../../../test/support/ledger-app.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.js';
@@ -20,8 +21,22 @@ export class LedgerOnPort {
     readonly database: TestDatabase,
   ) {}
 
+  /**
+   * Started once and stopped again, so that its first start has written the local keys into its data directory: the
+   * clients of a test are built (with {@link gatewayKey}) while the ledger may be away.
+   */
   static async create(): Promise<LedgerOnPort> {
-    return new LedgerOnPort(await freePort(), await createTestDatabase('ledger_client'));
+    const ledger = new LedgerOnPort(await freePort(), await createTestDatabase('ledger_client'));
+    await ledger.start();
+    await ledger.stop();
+    return ledger;
+  }
+
+  /** The gateway key the ledger's first start wrote into its data directory. */
+  get gatewayKey(): string {
+    const key = localKeyFor(this.dataDir, 'gateway');
+    if (!key) throw new Error(`no gateway key in ${this.dataDir}`);
+    return key;
   }
 
   get httpPort(): number {

@@ -183,8 +183,13 @@ export function isReconciliationEventType(type: string): type is ReconciliationE
 }
 
 /** What a security reviewer sends to `POST /v1/mismatches/:mismatchId/review`. */
-export const ReviewMismatchRequest = MismatchReviewedData.omit({ reviewedAt: true })
+export const ReviewMismatchRequest = MismatchReviewedData.omit({ reviewedAt: true, reviewer: true })
   .extend({
+    /**
+     * Ignored: the reviewer recorded is the authenticated principal (docs/security.md). Still accepted so that older
+     * clients that send it are not refused.
+     */
+    reviewer: PrincipalName.optional(),
     /** The stream that holds the mismatch (`approval-<id>` or `session-<id>`), as the MismatchDetected event shows. */
     streamId: z
       .string()

@@ -1,7 +1,8 @@
-import { CommandAck, GrantApprovalRequest } from '@audit-ledger/domain';
+import { actorOf, CommandAck, GrantApprovalRequest, type Principal } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { GrantApprovalCommand } from './grant-approval.command.js';
 
@@ -10,9 +11,15 @@ export class GrantApprovalHttpController {
   constructor(private readonly commandBus: CommandBus) {}
 
   @Post()
+  @Allow('gateway')
   @HttpCode(201)
   @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
-  grant(@Body({ schema: GrantApprovalRequest }) body: unknown): Promise<CommandAck> {
-    return this.commandBus.execute(new GrantApprovalCommand(parseRequest(GrantApprovalRequest, body), 'gateway:http'));
+  grant(
+    @Body({ schema: GrantApprovalRequest }) body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CommandAck> {
+    return this.commandBus.execute(
+      new GrantApprovalCommand(parseRequest(GrantApprovalRequest, body), actorOf(principal)),
+    );
   }
 }

@@ -1,7 +1,8 @@
-import { GrantApprovalRequest, MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { actorOf, GrantApprovalRequest, MESSAGE_PATTERNS, type CommandAck, type Principal } from '@audit-ledger/domain';
 import { Controller } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { GrantApprovalCommand } from './grant-approval.command.js';
 
@@ -10,9 +11,10 @@ export class GrantApprovalMessageController {
   constructor(private readonly commandBus: CommandBus) {}
 
   @MessagePattern(MESSAGE_PATTERNS.grantApproval)
-  grant(@Payload() payload: unknown): Promise<CommandAck> {
+  @Allow('gateway')
+  grant(@Payload() payload: unknown, @CurrentPrincipal() principal: Principal): Promise<CommandAck> {
     return this.commandBus.execute(
-      new GrantApprovalCommand(parseRequest(GrantApprovalRequest, payload), 'gateway:rpc'),
+      new GrantApprovalCommand(parseRequest(GrantApprovalRequest, payload), actorOf(principal)),
     );
   }
 }

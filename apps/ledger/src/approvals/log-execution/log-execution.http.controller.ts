@@ -1,7 +1,8 @@
-import { CommandAck, LogExecutionRequest } from '@audit-ledger/domain';
+import { actorOf, CommandAck, LogExecutionRequest, type Principal } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { LogExecutionCommand } from './log-execution.command.js';
 
@@ -10,9 +11,15 @@ export class LogExecutionHttpController {
   constructor(private readonly commandBus: CommandBus) {}
 
   @Post()
+  @Allow('gateway')
   @HttpCode(201)
   @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
-  logExecution(@Body({ schema: LogExecutionRequest }) body: unknown): Promise<CommandAck> {
-    return this.commandBus.execute(new LogExecutionCommand(parseRequest(LogExecutionRequest, body), 'gateway:http'));
+  logExecution(
+    @Body({ schema: LogExecutionRequest }) body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CommandAck> {
+    return this.commandBus.execute(
+      new LogExecutionCommand(parseRequest(LogExecutionRequest, body), actorOf(principal)),
+    );
   }
 }

@@ -1,7 +1,8 @@
-import { LogExecutionRequest, MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { actorOf, LogExecutionRequest, MESSAGE_PATTERNS, type CommandAck, type Principal } from '@audit-ledger/domain';
 import { Controller } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { LogExecutionCommand } from './log-execution.command.js';
 
@@ -10,7 +11,10 @@ export class LogExecutionMessageController {
   constructor(private readonly commandBus: CommandBus) {}
 
   @MessagePattern(MESSAGE_PATTERNS.logExecution)
-  logExecution(@Payload() payload: unknown): Promise<CommandAck> {
-    return this.commandBus.execute(new LogExecutionCommand(parseRequest(LogExecutionRequest, payload), 'gateway:rpc'));
+  @Allow('gateway')
+  logExecution(@Payload() payload: unknown, @CurrentPrincipal() principal: Principal): Promise<CommandAck> {
+    return this.commandBus.execute(
+      new LogExecutionCommand(parseRequest(LogExecutionRequest, payload), actorOf(principal)),
+    );
   }
 }

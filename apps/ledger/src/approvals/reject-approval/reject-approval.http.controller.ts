@@ -1,7 +1,8 @@
-import { CommandAck, RejectApprovalRequest } from '@audit-ledger/domain';
+import { actorOf, CommandAck, RejectApprovalRequest, type Principal } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest, withPathParam } from '../../shared/request-validation.js';
 import { RejectApprovalCommand } from './reject-approval.command.js';
 
@@ -14,15 +15,17 @@ export class RejectApprovalHttpController {
 
   /** The approval id comes from the path; a body that names another one is refused. */
   @Post(':approvalId/reject')
+  @Allow('gateway')
   @HttpCode(201)
   @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
   reject(
     @Param('approvalId') approvalId: string,
     @Body({ schema: RejectApprovalBody }) body: unknown,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<CommandAck> {
     const payload = withPathParam(body, 'approvalId', approvalId);
     return this.commandBus.execute(
-      new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), 'gateway:http'),
+      new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), actorOf(principal)),
     );
   }
 }

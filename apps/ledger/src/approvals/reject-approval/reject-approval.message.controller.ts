@@ -1,7 +1,14 @@
-import { MESSAGE_PATTERNS, RejectApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import {
+  actorOf,
+  MESSAGE_PATTERNS,
+  RejectApprovalRequest,
+  type CommandAck,
+  type Principal,
+} from '@audit-ledger/domain';
 import { Controller } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { RejectApprovalCommand } from './reject-approval.command.js';
 
@@ -10,9 +17,10 @@ export class RejectApprovalMessageController {
   constructor(private readonly commandBus: CommandBus) {}
 
   @MessagePattern(MESSAGE_PATTERNS.rejectApproval)
-  reject(@Payload() payload: unknown): Promise<CommandAck> {
+  @Allow('gateway')
+  reject(@Payload() payload: unknown, @CurrentPrincipal() principal: Principal): Promise<CommandAck> {
     return this.commandBus.execute(
-      new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), 'gateway:rpc'),
+      new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), actorOf(principal)),
     );
   }
 }

@@ -1,7 +1,8 @@
-import { CommandAck, RevokeApprovalRequest } from '@audit-ledger/domain';
+import { actorOf, CommandAck, RevokeApprovalRequest, type Principal } from '@audit-ledger/domain';
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse } from '@nestjs/swagger';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest, withPathParam } from '../../shared/request-validation.js';
 import { RevokeApprovalCommand } from './revoke-approval.command.js';
 
@@ -14,15 +15,17 @@ export class RevokeApprovalHttpController {
 
   /** The approval id comes from the path; a body that names another one is refused. */
   @Post(':approvalId/revoke')
+  @Allow('gateway')
   @HttpCode(201)
   @ApiCreatedResponse({ description: 'recorded (or recorded before: `duplicate`)', standardSchema: CommandAck })
   revoke(
     @Param('approvalId') approvalId: string,
     @Body({ schema: RevokeApprovalBody }) body: unknown,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<CommandAck> {
     const payload = withPathParam(body, 'approvalId', approvalId);
     return this.commandBus.execute(
-      new RevokeApprovalCommand(parseRequest(RevokeApprovalRequest, payload), 'gateway:http'),
+      new RevokeApprovalCommand(parseRequest(RevokeApprovalRequest, payload), actorOf(principal)),
     );
   }
 }

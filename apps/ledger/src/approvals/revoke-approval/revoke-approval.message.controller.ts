@@ -1,7 +1,14 @@
-import { MESSAGE_PATTERNS, RevokeApprovalRequest, type CommandAck } from '@audit-ledger/domain';
+import {
+  actorOf,
+  MESSAGE_PATTERNS,
+  RevokeApprovalRequest,
+  type CommandAck,
+  type Principal,
+} from '@audit-ledger/domain';
 import { Controller } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { RevokeApprovalCommand } from './revoke-approval.command.js';
 
@@ -10,9 +17,10 @@ export class RevokeApprovalMessageController {
   constructor(private readonly commandBus: CommandBus) {}
 
   @MessagePattern(MESSAGE_PATTERNS.revokeApproval)
-  revoke(@Payload() payload: unknown): Promise<CommandAck> {
+  @Allow('gateway')
+  revoke(@Payload() payload: unknown, @CurrentPrincipal() principal: Principal): Promise<CommandAck> {
     return this.commandBus.execute(
-      new RevokeApprovalCommand(parseRequest(RevokeApprovalRequest, payload), 'gateway:rpc'),
+      new RevokeApprovalCommand(parseRequest(RevokeApprovalRequest, payload), actorOf(principal)),
     );
   }
 }

@@ -1,12 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { actorOf, type Principal } from '@audit-ledger/domain';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Res, UseFilters } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { ACTOR_HEADER } from '../../audit-access/audit-access.recorder.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { RERUN_JOB_PATH, type RerunJobView } from './rerun-job.js';
 import { RerunJobErrorFilter } from './rerun-job-error.filter.js';
 import { RerunJobs } from './rerun-jobs.js';
+import { Allow, CurrentPrincipal } from '../../identity/access.js';
 
 const RerunRequest = z
   .object({
@@ -33,28 +34,31 @@ export class RerunReconciliationHttpController {
   constructor(@Inject(RerunJobs) private readonly jobs: RerunJobs) {}
 
   @Post('rerun')
+  @Allow('security')
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'the job, started; `Location` is its progress view' })
   @ApiConflictResponse({ description: '`RECONCILIATION.RERUN_RUNNING`: another job runs (`runningJob`)' })
   rerun(
     @Body({ schema: RerunRequest }) body: unknown,
-    @Req() request: FastifyRequest,
+    @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): RerunJobView {
     const parsed = parseRequest(RerunRequest, body);
     const since = { text: (body as { since: string }).since, parsed: parsed.since };
-    const job = this.jobs.start(since, actorOf(request));
+    const job = this.jobs.start(since, actorOf(principal));
     void reply.header('location', `${RERUN_JOB_PATH}/${job.id}`);
     return job;
   }
 
   @Get('reruns')
+  @Allow('security')
   @ApiOkResponse({ description: '`{ jobs }`: the last 20 jobs, newest first (without their `recorded` lists)' })
   list(): { jobs: RerunJobView[] } {
     return { jobs: this.jobs.list() };
   }
 
   @Get('reruns/:id')
+  @Allow('security')
   @ApiOkResponse({ description: 'the job: state, examined / total, verdicts changed, times, error' })
   @ApiNotFoundResponse({ description: '`RECONCILIATION.RERUN_NOT_FOUND`' })
   get(@Param('id') id: string): RerunJobView {
@@ -62,16 +66,11 @@ export class RerunReconciliationHttpController {
   }
 
   @Delete('reruns/:id')
+  @Allow('security')
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'the job, `cancelRequested`: it stops before its next execution' })
   @ApiNotFoundResponse({ description: '`RECONCILIATION.RERUN_NOT_FOUND`' })
   cancel(@Param('id') id: string): RerunJobView {
     return this.jobs.cancel(id);
   }
-}
-
-function actorOf(request: FastifyRequest): string {
-  const value = request.headers[ACTOR_HEADER];
-  const actor = (Array.isArray(value) ? value[0] : value)?.trim();
-  return actor ? actor.slice(0, 200) : 'anonymous';
 }

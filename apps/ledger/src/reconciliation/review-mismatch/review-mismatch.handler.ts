@@ -33,7 +33,9 @@ export class ReviewMismatchHandler implements ICommandHandler<ReviewMismatchComm
   ) {}
 
   async execute({ request, actor }: ReviewMismatchCommand): Promise<CommandAck> {
-    const { streamId, ...data } = request;
+    // The reviewer is who is authenticated, whatever the request says.
+    const { streamId, reviewer: _claimed, ...fields } = request;
+    const data = { ...fields, reviewer: actor };
     for (let attempt = 1; ; attempt++) {
       const recorded = await this.store.readStream(streamId).catch((error: unknown) => {
         if (error instanceof StreamNotFoundError) throw new MismatchNotFoundError(data.mismatchId);
