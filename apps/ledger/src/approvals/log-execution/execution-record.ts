@@ -52,13 +52,26 @@ export function toExecutionRecord(
   request: ParsedLogExecutionRequest,
   options: { outputCapBytes: number; tokenSecret: string; redactor: Redactor },
 ): { data: ExecutionLoggedData; redactions: FieldRedaction[] } {
-  const { token: _token, tokenHash: _tokenHash, output, durationMs, command, artifacts, ...rest } = request;
+  const {
+    token: _token,
+    tokenHash: _tokenHash,
+    output,
+    outputDigest,
+    durationMs,
+    command,
+    artifacts,
+    ...rest
+  } = request;
   const tokenHash = tokenHashOf(request, options.tokenSecret);
   const redact = new FieldRedactions(options.redactor);
   const data: ExecutionLoggedData = {
     ...rest,
     command: redact.text('command', command),
-    output: capOutput(output, options.outputCapBytes, (text) => redact.text('output', text)),
+    output: {
+      ...capOutput(output, options.outputCapBytes, (text) => redact.text('output', text)),
+      // Sent by a gateway that redacted the output itself: the digest of what ran, not of what came.
+      ...outputDigest,
+    },
     artifacts: artifacts.map((artifact, index) => ({
       ...artifact,
       path: redact.text(`artifacts[${index}].path`, artifact.path),
