@@ -14,7 +14,7 @@ const PASSWORD = 'S3cr3t-pa55w0rd-42';
 describe('redaction in the ledger client', () => {
   let dir: SpoolDir;
   const clients: LedgerClient[] = [];
-  const clientOn = (transport: ScriptedTransport, options: Partial<LedgerClientOptions> = {}) => {
+  const clientOn = (transport: ScriptedTransport, options: Pick<LedgerClientOptions, 'redaction'> = {}) => {
     const client = new LedgerClient({
       ledgerTransport: transport,
       spoolDir: dir.path,
