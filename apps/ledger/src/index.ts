@@ -13,3 +13,5 @@ export { rebuildReadModels, plannedRebuild, ledgerProjections } from './projecti
 export { UnknownProjectionError, RebuildFailedError, RebuildInProgressError } from '@audit-ledger/read-models';
 export { retryParked } from './projections/retry-parked-events.js';
 export * from './identity/index.js';
+export { ledgerRedactor } from './redaction/ledger-redactor.js';
+export { toExecutionRecord } from './approvals/log-execution/execution-record.js';

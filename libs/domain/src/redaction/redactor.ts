@@ -61,6 +61,7 @@ export class Redactor {
   private readonly rules: readonly CompiledRule[];
   private readonly allowExact: ReadonlySet<string>;
   private readonly allowPatterns: readonly RegExp[];
+  private readonly anyKeywords: boolean;
 
   constructor(
     private readonly fingerprint: SecretFingerprint,
@@ -70,6 +71,7 @@ export class Redactor {
     this.rules = [...BUILT_IN_REDACTION_RULES, ...(settings.extraRules ?? [])]
       .filter((rule) => !disabled.has(rule.name))
       .map(compileRule);
+    this.anyKeywords = this.rules.some((rule) => rule.keywords !== undefined);
     const allow = settings.allow ?? [];
     this.allowExact = new Set(allow.filter((entry): entry is string => typeof entry === 'string'));
     this.allowPatterns = allow
@@ -83,8 +85,8 @@ export class Redactor {
 
   redact(text: string): RedactedText {
     if (text.length < 8) return { text, counts: [] };
-    const lower = text.toLowerCase();
-    const markers = lower.includes('[redacted:') ? markerSpans(text) : [];
+    const lower = this.anyKeywords ? text.toLowerCase() : '';
+    const markers = text.includes(MARKER_PREFIX) ? markerSpans(text) : [];
     const spans: Span[] = [];
     this.rules.forEach((rule, priority) => {
       if (rule.keywords && !rule.keywords.some((keyword) => lower.includes(keyword))) return;
