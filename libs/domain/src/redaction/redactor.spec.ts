@@ -156,9 +156,9 @@ describe('redaction properties', () => {
           const input = [...before, text, ...after].join(separator);
           const once = redactor.redact(input).text;
           expect(redactor.redact(once).text).toBe(once);
-          const leaked = fragments(secret).filter(
-            (fragment) => once.includes(fragment) && !input.includes(fragment + fragment),
-          );
+          // A fragment the surrounding words hold by chance is not a leak.
+          const context = [...before, ...after].join(separator);
+          const leaked = fragments(secret).filter((fragment) => once.includes(fragment) && !context.includes(fragment));
           expect(leaked).toEqual([]);
         },
       ),
