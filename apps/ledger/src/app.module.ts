@@ -55,7 +55,17 @@ import { ExecutionsQueryHttpController } from './queries/executions-query.http.c
 import { MismatchesQueryHttpController } from './queries/mismatches-query.http.controller.js';
 import { queriesProviders } from './queries/queries.providers.js';
 import { SummariesQueryHttpController } from './queries/summaries-query.http.controller.js';
-import { CLOCK, DATABASE_URL, EVENT_STORE, LEDGER_CONFIG, LOGGER, TOKEN_SECRET, systemClock } from './shared/tokens.js';
+import { ledgerRedactor } from './redaction/ledger-redactor.js';
+import {
+  CLOCK,
+  DATABASE_URL,
+  EVENT_STORE,
+  LEDGER_CONFIG,
+  LOGGER,
+  REDACTOR,
+  TOKEN_SECRET,
+  systemClock,
+} from './shared/tokens.js';
 
 export interface LedgerDependencies {
   config: LedgerConfig;
@@ -123,6 +133,7 @@ export class AppModule {
         { provide: StoreMonitor, useValue: deps.monitor },
         { provide: LOGGER, useValue: deps.logger },
         { provide: TOKEN_SECRET, useValue: deps.tokenSecret },
+        { provide: REDACTOR, useValue: ledgerRedactor(deps.config, deps.tokenSecret) },
         { provide: CLOCK, useValue: systemClock },
         { provide: DATABASE_URL, useValue: deps.databaseUrl },
         { provide: AUTHENTICATOR, useValue: deps.authenticator },

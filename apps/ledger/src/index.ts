@@ -15,3 +15,5 @@ export { UnknownProjectionError, RebuildFailedError, RebuildInProgressError } fr
 export { retryParked } from './projections/retry-parked-events.js';
 export * from './identity/index.js';
 export { trimReadModels, type TrimReport } from '@audit-ledger/read-models';
+export { ledgerRedactor } from './redaction/ledger-redactor.js';
+export { toExecutionRecord } from './approvals/log-execution/execution-record.js';

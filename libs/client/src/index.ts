@@ -40,3 +40,9 @@ export {
   type LocalCredentials,
   type LocalKey,
 } from './credentials/local-credentials.js';
+export {
+  CLIENT_REDACTION_KEY_FILE,
+  clientRedactor,
+  redactPayload,
+  type ClientRedactionOptions,
+} from './redaction/client-redaction.js';

@@ -3,6 +3,7 @@ import type { Backoff } from './spool/drain-scheduler.js';
 import type { DrainedEntry } from './spool/spool-drain.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './transport/frame-size.js';
 import type { LedgerConnection, LedgerTransport } from './transport/ledger-transport.js';
+import type { ClientRedactionOptions } from './redaction/client-redaction.js';
 
 export type LedgerClientOptions = LedgerConnection & {
   /**
@@ -33,6 +34,11 @@ export type LedgerClientOptions = LedgerConnection & {
    * and it would be retried forever); a spooled one is moved to `rejected.jsonl` when drained. Not checked over NATS.
    */
   maxFrameBytes?: number;
+  /**
+   * Secrets redaction before a command is sent or spooled (docs/security.md, "Secrets redaction"): on by default, with
+   * a key of its own kept in the spool directory; `false` sends texts as given (the ledger still redacts them).
+   */
+  redaction?: ClientRedactionOptions | false;
   /** Replaces the NestJS transport (another transport, or a test double for the client's own unit tests). */
   ledgerTransport?: LedgerTransport;
 };
@@ -55,6 +61,7 @@ export interface ResolvedClientSettings {
   /** Undefined over NATS (its own limit applies there). */
   maxFrameBytes: number | undefined;
   logger: ClientLogger;
+  redaction: ClientRedactionOptions | false;
   onSpoolConflict?: (conflict: Extract<DrainedEntry, { outcome: 'conflict' }>) => void;
 }
 
@@ -67,6 +74,7 @@ export function resolveClientSettings(options: LedgerClientOptions): ResolvedCli
     lockWaitMs: options.lockWaitMs ?? CLIENT_DEFAULTS.lockWaitMs,
     maxFrameBytes: options.transport === 'nats' ? undefined : maxFrameBytesOf(options.maxFrameBytes),
     logger: options.logger ?? jsonLineLogger(),
+    redaction: options.redaction ?? {},
     ...(options.onSpoolConflict ? { onSpoolConflict: options.onSpoolConflict } : {}),
   };
 }

@@ -14,6 +14,8 @@ import {
   type ResolvedClientSettings,
 } from './ledger-client.options.js';
 import { describeError } from './logging/client-logger.js';
+import { clientRedactionSecret, clientRedactor, redactPayload } from './redaction/client-redaction.js';
+import type { Redactor } from '@audit-ledger/domain';
 import { DrainScheduler } from './spool/drain-scheduler.js';
 import { drainSpool, type DrainedEntry, type DrainReport } from './spool/spool-drain.js';
 import { Spool } from './spool/spool.js';
@@ -41,6 +43,7 @@ export class LedgerClient {
   private readonly ready: Promise<void>;
   private readonly inFlight = new Set<Promise<unknown>>();
   private drainPass: Promise<DrainReport> | undefined;
+  private redactor: Promise<Redactor> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -95,13 +98,16 @@ export class LedgerClient {
     request: LedgerCommandInput<N>,
   ): Promise<LedgerCommandResult> {
     this.assertOpen();
-    const payload = withOccurredAt(validateCommand(name, request), new Date().toISOString());
+    const validated = withOccurredAt(validateCommand(name, request), new Date().toISOString());
     const { pattern } = LEDGER_COMMANDS[name];
-    // Too big for one frame: the ledger would close the connection, which looks like an outage (spooled, retried forever).
-    const tooBig =
-      this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes, this.credential);
-    if (tooBig) throw new LedgerValidationError(name, [tooBig]);
     return this.track(async () => {
+      // Secrets never reach the wire or the spool files: redacted here, the same way on every resend.
+      const redactor = await this.redactorOnce();
+      const payload = redactor ? redactPayload(name, validated, redactor) : validated;
+      // Too big for one frame: the ledger would close the connection, which looks like an outage (spooled, retried forever).
+      const tooBig =
+        this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes, this.credential);
+      if (tooBig) throw new LedgerValidationError(name, [tooBig]);
       await this.ready;
       if (this.spool.pending > 0) return this.spoolCommand(pattern, payload, 'earlier commands are still spooled');
       const outcome = await this.transport.send(pattern, payload);
@@ -195,6 +201,15 @@ export class LedgerClient {
       () => this.inFlight.delete(promise),
     );
     return promise;
+  }
+
+  /** The redactor, its key read or created once (undefined when redaction is switched off). */
+  private redactorOnce(): Promise<Redactor> | undefined {
+    const redaction = this.settings.redaction;
+    if (redaction === false) return undefined;
+    this.redactor ??= (async () =>
+      clientRedactor(redaction.key ?? (await clientRedactionSecret(this.settings.spoolDir)), redaction.settings))();
+    return this.redactor;
   }
 
   private assertOpen(): void {

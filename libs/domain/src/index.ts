@@ -14,3 +14,4 @@ export * from './reconciliation/reconciliation.decider.js';
 export * from './forensics/replay-reply.js';
 export * from './identity/index.js';
 export * from './reconciliation-cases/index.js';
+export * from './redaction/index.js';

@@ -8,3 +8,4 @@ export * from './checkpoint.js';
 export * from './evidence-bundle.js';
 export * from './json-fidelity.js';
 export * from './witness.js';
+export * from './redaction-key.js';

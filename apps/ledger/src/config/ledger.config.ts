@@ -20,6 +20,17 @@ const milliseconds = (max: number) => z.coerce.number().int().min(0).max(max);
 /** `true`/`false`/`1`/`0` from the environment (z.coerce.boolean would read "false" as true). */
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
+/** A comma-separated list from the environment, or a list from overrides. */
+const commaList = z.union([
+  z.array(z.string().min(1)),
+  z.string().transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  ),
+]);
+
 /** Every setting, its environment variable and default. docs/operations.md lists the same table. */
 export const LedgerConfigSchema = z.object({
   /** A PostgreSQL server to use; unset: an embedded PostgreSQL in `dataDir/pg`. */
@@ -78,6 +89,13 @@ export const LedgerConfigSchema = z.object({
   maxClockSkewMs: milliseconds(86_400_000).default(300_000),
   /** Key of the token HMAC; unset: generated once and kept in `dataDir/token-hmac.key`. */
   tokenHmacSecret: z.string().min(16).optional(),
+  /**
+   * Secrets redaction (docs/security.md, "Secrets redaction"): a JSON file of rules to add, rule names to disable and
+   * secrets to allow; rule names to disable and allowed secrets (`/regex/flags` or exact), comma-separated.
+   */
+  redactionRulesFile: z.string().min(1).optional(),
+  redactionDisable: commaList.default([]),
+  redactionAllow: commaList.default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** PostgreSQL connections of the event store. */
   dbPoolSize: z.coerce.number().int().min(2).max(100).default(10),
@@ -189,6 +207,9 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   outputCapBytes: 'LEDGER_OUTPUT_CAP_BYTES',
   maxClockSkewMs: 'LEDGER_MAX_CLOCK_SKEW_MS',
   tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
+  redactionRulesFile: 'LEDGER_REDACTION_RULES_FILE',
+  redactionDisable: 'LEDGER_REDACTION_DISABLE',
+  redactionAllow: 'LEDGER_REDACTION_ALLOW',
   logLevel: 'LEDGER_LOG_LEVEL',
   dbPoolSize: 'LEDGER_DB_POOL_SIZE',
   reconciliationEnabled: 'LEDGER_RECONCILIATION_ENABLED',

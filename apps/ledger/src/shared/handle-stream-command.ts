@@ -35,6 +35,8 @@ export interface StreamCommandOptions {
   storedDefaults?: Readonly<Record<string, unknown>>;
   actor: string;
   correlationId: string;
+  /** More metadata for the new events (which redaction rules fired: `redactions`). Never compared by a retry. */
+  metadata?: Readonly<Record<string, unknown>>;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -181,6 +183,7 @@ function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOption
         recordedAt: options.command.now,
         actor: options.actor,
         schemaVersion: 1,
+        ...options.metadata,
       },
     };
   });

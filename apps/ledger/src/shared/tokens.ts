@@ -4,6 +4,8 @@ export const CLOCK = Symbol('CLOCK');
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
 export const LOGGER = Symbol('LOGGER');
 export const TOKEN_SECRET = Symbol('TOKEN_SECRET');
+/** The Redactor every incoming command's texts go through before they are hashed or stored. */
+export const REDACTOR = Symbol('REDACTOR');
 /** The ledger database's owner URL (PostgreSQL), for readers that bypass the event store port (the verifier). */
 export const DATABASE_URL = Symbol('DATABASE_URL');
 

@@ -6,6 +6,7 @@ import {
   ApprovalRevokedData,
   ExecutionLoggedData,
   RequestedBy,
+  StoredOutput,
 } from './approval.events.js';
 
 // What a gateway sends, over TCP, NATS or HTTP. Validated at the edge; the ledger derives the stored events from them.
@@ -66,6 +67,12 @@ export const LogExecutionRequest = ExecutionLoggedData.omit({ output: true, dura
   .extend({
     toolName: ExecutionLoggedData.shape.toolName.default('shell'),
     output: z.string().max(MAX_RAW_OUTPUT_CHARS).default(''),
+    /**
+     * The SHA-256 and UTF-8 size of the output as it ran, when the gateway redacted `output` before sending it (the
+     * client does, before it spools): the stored digest then still covers the original bytes. Absent: the ledger
+     * computes them from `output`.
+     */
+    outputDigest: StoredOutput.pick({ sha256: true, bytes: true }).strict().optional(),
     artifacts: ExecutionLoggedData.shape.artifacts.default([]),
     durationMs: ExecutionLoggedData.shape.durationMs.optional(),
     ...tokenFields,

@@ -3,7 +3,9 @@ import {
   ApproverProofInvalidError,
   ApproverProofRequiredError,
   decisionTiming,
+  FieldRedactions,
   type ApprovalGrantedData,
+  type Redactor,
   type CommandAck,
 } from '@audit-ledger/domain';
 import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
@@ -14,7 +16,7 @@ import { assertionHashOf, type ApproverProof } from '../../identity/jwt/approver
 import { APPROVER_PROOF } from '../../identity/jwt/jwt.tokens.js';
 import { tokenHashOf } from '../log-execution/execution-record.js';
 import { DECISION_DERIVED_PATHS, handleStreamCommand } from '../../shared/handle-stream-command.js';
-import { CLOCK, EVENT_STORE, LEDGER_CONFIG, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
+import { CLOCK, EVENT_STORE, LEDGER_CONFIG, REDACTOR, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
 import { GrantApprovalCommand } from './grant-approval.command.js';
 
 type Approver = Pick<ApprovalGrantedData, 'approvedBy' | 'approverVerified' | 'approverAssertionHash'>;
@@ -27,6 +29,7 @@ export class GrantApprovalHandler implements ICommandHandler<GrantApprovalComman
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LEDGER_CONFIG) private readonly config: Pick<LedgerConfig, 'requireApproverProof' | 'maxClockSkewMs'>,
     @Inject(APPROVER_PROOF) private readonly approverProof: ApproverProof | null,
+    @Inject(REDACTOR) private readonly redactor: Redactor,
   ) {}
 
   async execute({ request, actor }: GrantApprovalCommand): Promise<CommandAck> {
@@ -37,13 +40,20 @@ export class GrantApprovalHandler implements ICommandHandler<GrantApprovalComman
     const streamId = approvalStreamId(request.approvalId);
     const now = this.clock.now().toISOString();
     const timing = decisionTiming(request, now, this.config.maxClockSkewMs);
+    // Secrets go before anything is hashed or stored; the same request always redacts the same way (retries match).
+    const redact = new FieldRedactions(this.redactor);
+    const texts = {
+      instruction: redact.text('instruction', fields.instruction),
+      approvedCommands: redact.texts('approvedCommands', fields.approvedCommands),
+    };
     return handleStreamCommand(this.store, {
       streamId,
       command: {
         type: 'GrantApproval',
-        data: { ...fields, ...approver, ...timing, ...(tokenHash ? { tokenHash } : {}) },
+        data: { ...fields, ...texts, ...approver, ...timing, ...(tokenHash ? { tokenHash } : {}) },
         now,
       },
+      ...(redact.fired.length > 0 ? { metadata: { redactions: redact.fired } } : {}),
       idempotencyKey: request.approvalId,
       isOriginal: (event) => event.type === 'ApprovalGranted',
       decidedAtField: 'grantedAt',

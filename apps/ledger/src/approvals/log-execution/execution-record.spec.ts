@@ -1,5 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
-import { capOutput, tokenHashOf } from './execution-record.js';
+import { Redactor } from '@audit-ledger/domain';
+import { deriveRedactionKey, redactionFingerprint } from '@audit-ledger/integrity';
+import { capOutput, toExecutionRecord, tokenHashOf } from './execution-record.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -28,5 +30,41 @@ describe('token hash', () => {
 
   it('keeps a hash computed by a client that holds the key', () => {
     expect(tokenHashOf({ tokenHash: 'a'.repeat(64) }, 'k')).toBe('a'.repeat(64));
+  });
+});
+
+describe('execution record', () => {
+  const redactor = new Redactor(redactionFingerprint(deriveRedactionKey('server-secret-key')));
+  const githubToken = `ghp_${'aB3dE6gH9j'.repeat(3)}aB3dE6`;
+  const request = {
+    executionId: 'e-1',
+    approvalId: 'a-1',
+    workerId: 'w-1',
+    toolName: 'shell',
+    command: `curl -H "Authorization: token ${githubToken}" https://api.github.com/user`,
+    output: `export AWS_ACCESS_KEY_ID=AKIAZ7QX3M4P2LRT5NWE\nok`,
+    exitCode: 0,
+    artifacts: [{ path: `/tmp/${githubToken}.log`, sha256: 'b'.repeat(64), bytes: 3 }],
+    startedAt: '2026-12-07T08:00:00.000Z',
+    finishedAt: '2026-12-07T08:00:01.000Z',
+  };
+
+  it('redacts command, output and artifact paths, while the output digest and size cover the original', () => {
+    const { data, redactions } = toExecutionRecord(request, { outputCapBytes: 1024, tokenSecret: 'k', redactor });
+    const stored = JSON.stringify(data);
+    expect(stored).not.toContain(githubToken);
+    expect(stored).not.toContain('AKIAZ7QX3M4P2LRT5NWE');
+    expect(data.output).toMatchObject({ sha256: sha256(request.output), bytes: Buffer.byteLength(request.output) });
+    expect(data.command).toMatch(/^curl -H "Authorization: token \[REDACTED:github-token:[0-9a-f]{8}\]" https:/);
+    expect(redactions).toEqual([
+      { field: 'command', rule: 'github-token', count: 1 },
+      { field: 'output', rule: 'aws-access-key', count: 1 },
+      { field: 'artifacts[0].path', rule: 'github-token', count: 1 },
+    ]);
+  });
+
+  it('redacts a retry exactly as the original (so it stays a duplicate)', () => {
+    const options = { outputCapBytes: 1024, tokenSecret: 'k', redactor };
+    expect(toExecutionRecord(request, options)).toEqual(toExecutionRecord({ ...request }, options));
   });
 });

@@ -1,22 +1,35 @@
-import type { ExecutionLoggedData, ParsedLogExecutionRequest } from '@audit-ledger/domain';
+import {
+  FieldRedactions,
+  type ExecutionLoggedData,
+  type FieldRedaction,
+  type ParsedLogExecutionRequest,
+  type Redactor,
+} from '@audit-ledger/domain';
 import { hmacSha256Hex, sha256Hex } from '@audit-ledger/integrity';
 
 /**
  * Stored output: at most `capBytes` of UTF-8, cut on a character boundary, with the SHA-256 and byte length of the
  * full output so the original can still be matched. NUL characters cannot live in jsonb: they are stored as U+FFFD
- * (the digest covers the output as received).
+ * (the digest covers the output as received). `redact` rewrites the text before it is cut; the digest and size
+ * still cover the output as received (the secret never leaves the ledger's memory, its evidence does).
  */
-export function capOutput(output: string, capBytes: number): ExecutionLoggedData['output'] {
+export function capOutput(
+  output: string,
+  capBytes: number,
+  redact: (text: string) => string = (text) => text,
+): ExecutionLoggedData['output'] {
   const full = Buffer.from(output, 'utf8');
-  let text = output;
-  if (full.length > capBytes) {
+  const redacted = redact(output);
+  const kept = redacted === output ? full : Buffer.from(redacted, 'utf8');
+  let text = redacted;
+  if (kept.length > capBytes) {
     let end = capBytes;
-    while (end > 0 && (full[end]! & 0xc0) === 0x80) end--; // do not split a multi-byte character
-    text = full.subarray(0, end).toString('utf8');
+    while (end > 0 && (kept[end]! & 0xc0) === 0x80) end--; // do not split a multi-byte character
+    text = kept.subarray(0, end).toString('utf8');
   }
   return {
     text: text.replaceAll('\u0000', '\ufffd'),
-    truncated: full.length > capBytes,
+    truncated: kept.length > capBytes,
     sha256: sha256Hex(full),
     bytes: full.length,
   };
@@ -31,18 +44,42 @@ export function tokenHashOf(
   return request.tokenHash;
 }
 
+/**
+ * The event's data, secrets redacted from the command, the output and artifact paths before anything is hashed or
+ * stored, and which rules fired where (for the event's metadata).
+ */
 export function toExecutionRecord(
   request: ParsedLogExecutionRequest,
-  options: { outputCapBytes: number; tokenSecret: string },
-): ExecutionLoggedData {
-  const { token: _token, tokenHash: _tokenHash, output, durationMs, ...rest } = request;
+  options: { outputCapBytes: number; tokenSecret: string; redactor: Redactor },
+): { data: ExecutionLoggedData; redactions: FieldRedaction[] } {
+  const {
+    token: _token,
+    tokenHash: _tokenHash,
+    output,
+    outputDigest,
+    durationMs,
+    command,
+    artifacts,
+    ...rest
+  } = request;
   const tokenHash = tokenHashOf(request, options.tokenSecret);
-  return {
+  const redact = new FieldRedactions(options.redactor);
+  const data: ExecutionLoggedData = {
     ...rest,
-    output: capOutput(output, options.outputCapBytes),
+    command: redact.text('command', command),
+    output: {
+      ...capOutput(output, options.outputCapBytes, (text) => redact.text('output', text)),
+      // Sent by a gateway that redacted the output itself: the digest of what ran, not of what came.
+      ...outputDigest,
+    },
+    artifacts: artifacts.map((artifact, index) => ({
+      ...artifact,
+      path: redact.text(`artifacts[${index}].path`, artifact.path),
+    })),
     durationMs: durationMs ?? Math.max(0, Date.parse(request.finishedAt) - Date.parse(request.startedAt)),
     ...(tokenHash ? { tokenHash } : {}),
   };
+  return { data, redactions: redact.fired };
 }
 
 /**

@@ -4,7 +4,8 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type LedgerConfig } from '../../config/ledger.config.js';
 import { appendExecution } from '../../shared/handle-stream-command.js';
-import { CLOCK, EVENT_STORE, LEDGER_CONFIG, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
+import { type Redactor } from '@audit-ledger/domain';
+import { CLOCK, EVENT_STORE, LEDGER_CONFIG, REDACTOR, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
 import { EXECUTION_DERIVED_PATHS, toExecutionRecord } from './execution-record.js';
 import { LogExecutionCommand } from './log-execution.command.js';
 
@@ -16,12 +17,14 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(TOKEN_SECRET) private readonly tokenSecret: string,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(REDACTOR) private readonly redactor: Redactor,
   ) {}
 
   execute({ request, actor }: LogExecutionCommand): Promise<CommandAck> {
-    const data = toExecutionRecord(request, {
+    const { data, redactions } = toExecutionRecord(request, {
       outputCapBytes: this.config.outputCapBytes,
       tokenSecret: this.tokenSecret,
+      redactor: this.redactor,
     });
     const now = this.clock.now().toISOString();
     const occurredAt = occurredAtToRecord(request.occurredAt, now, this.config.maxClockSkewMs);
@@ -34,6 +37,7 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
       derivedPaths: EXECUTION_DERIVED_PATHS,
       actor,
       correlationId: request.approvalId ?? request.sessionId ?? request.executionId,
+      ...(redactions.length > 0 ? { metadata: { redactions } } : {}),
     });
   }
 }

@@ -1,0 +1,180 @@
+import { BUILT_IN_REDACTION_RULES, type RedactionRule } from './redaction-rules.js';
+
+/** Keyed digest of a secret for its marker (first 8 hex of an HMAC): supplied by the caller, who holds the key. */
+export type SecretFingerprint = (secret: string) => string;
+
+export interface RedactionSettings {
+  /** Rules added after the built-in ones (a later rule names a secret only where no earlier one did). */
+  readonly extraRules?: readonly RedactionRule[];
+  /** Names of rules (built-in or added) that do not run. */
+  readonly disabledRules?: readonly string[];
+  /** Secrets left as they are: an exact string, or a RegExp that the whole secret must match. */
+  readonly allow?: readonly (string | RegExp)[];
+}
+
+/** How many secrets one rule replaced in one text. */
+export interface RuleCount {
+  readonly rule: string;
+  readonly count: number;
+}
+
+export interface RedactedText {
+  readonly text: string;
+  /** Empty when nothing was found (then `text` is the input itself). */
+  readonly counts: readonly RuleCount[];
+}
+
+export const RULE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** What a marker looks like: found again, it is never redacted twice. */
+export const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,63}:[0-9a-f]{8}\]/g;
+const MARKER_PREFIX = '[REDACTED:';
+
+export class InvalidRedactionRuleError extends Error {
+  readonly code = 'REDACTION.INVALID_RULE';
+  constructor(
+    readonly ruleName: string,
+    reason: string,
+  ) {
+    super(`Redaction rule "${ruleName}" is invalid: ${reason}`);
+  }
+}
+
+interface CompiledRule {
+  readonly name: string;
+  readonly regex: RegExp;
+  readonly keywords: readonly string[] | undefined;
+  readonly minEntropy: number | undefined;
+}
+
+interface Span {
+  start: number;
+  end: number;
+  readonly rule: string;
+  readonly priority: number;
+}
+
+/**
+ * Replaces every secret a rule finds by `[REDACTED:<rule>:<fingerprint>]`. Deterministic for one key (a retried
+ * command redacts the same way) and idempotent (markers are never matched again). Pure: the keyed digest comes in.
+ */
+export class Redactor {
+  private readonly rules: readonly CompiledRule[];
+  private readonly allowExact: ReadonlySet<string>;
+  private readonly allowPatterns: readonly RegExp[];
+  private readonly anyKeywords: boolean;
+
+  constructor(
+    private readonly fingerprint: SecretFingerprint,
+    settings: RedactionSettings = {},
+  ) {
+    const disabled = new Set(settings.disabledRules ?? []);
+    this.rules = [...BUILT_IN_REDACTION_RULES, ...(settings.extraRules ?? [])]
+      .filter((rule) => !disabled.has(rule.name))
+      .map(compileRule);
+    this.anyKeywords = this.rules.some((rule) => rule.keywords !== undefined);
+    const allow = settings.allow ?? [];
+    this.allowExact = new Set(allow.filter((entry): entry is string => typeof entry === 'string'));
+    this.allowPatterns = allow
+      .filter((entry): entry is RegExp => entry instanceof RegExp)
+      .map((pattern) => new RegExp(`^(?:${pattern.source})$`, pattern.flags.replace(/[gy]/g, '')));
+  }
+
+  get ruleNames(): readonly string[] {
+    return this.rules.map((rule) => rule.name);
+  }
+
+  redact(text: string): RedactedText {
+    if (text.length < 8) return { text, counts: [] };
+    const lower = this.anyKeywords ? text.toLowerCase() : '';
+    const markers = text.includes(MARKER_PREFIX) ? markerSpans(text) : [];
+    const spans: Span[] = [];
+    this.rules.forEach((rule, priority) => {
+      if (rule.keywords && !rule.keywords.some((keyword) => lower.includes(keyword))) return;
+      rule.regex.lastIndex = 0;
+      for (let match = rule.regex.exec(text); match; match = rule.regex.exec(text)) {
+        if (match[0].length === 0) rule.regex.lastIndex++;
+        const [start, end] = match.indices?.groups?.['secret'] ?? match.indices![0]!;
+        if (end - start === 0 || overlapsAny(markers, start, end)) continue;
+        const secret = text.slice(start, end);
+        if (this.allowed(secret) || isPlaceholder(secret)) continue;
+        if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) continue;
+        spans.push({ start, end, rule: rule.name, priority });
+      }
+    });
+    if (spans.length === 0) return { text, counts: [] };
+    return this.replace(text, mergeOverlapping(spans));
+  }
+
+  private replace(text: string, spans: readonly Span[]): RedactedText {
+    const counts = new Map<string, number>();
+    let out = '';
+    let at = 0;
+    for (const span of spans) {
+      const secret = text.slice(span.start, span.end);
+      out += text.slice(at, span.start) + `${MARKER_PREFIX}${span.rule}:${this.fingerprint(secret)}]`;
+      at = span.end;
+      counts.set(span.rule, (counts.get(span.rule) ?? 0) + 1);
+    }
+    out += text.slice(at);
+    return { text: out, counts: [...counts].map(([rule, count]) => ({ rule, count })) };
+  }
+
+  private allowed(secret: string): boolean {
+    return this.allowExact.has(secret) || this.allowPatterns.some((pattern) => pattern.test(secret));
+  }
+}
+
+function compileRule(rule: RedactionRule): CompiledRule {
+  if (!RULE_NAME.test(rule.name)) {
+    throw new InvalidRedactionRuleError(rule.name, 'a name is lowercase letters, digits and "-" (it goes in markers)');
+  }
+  let regex: RegExp;
+  try {
+    const flags = new Set([...(rule.flags ?? '').replace(/[gdy]/g, ''), 'g', 'd']);
+    regex = new RegExp(rule.pattern, [...flags].join(''));
+  } catch (error) {
+    throw new InvalidRedactionRuleError(rule.name, String(error));
+  }
+  return {
+    name: rule.name,
+    regex,
+    keywords: rule.keywords?.map((keyword) => keyword.toLowerCase()),
+    minEntropy: rule.minEntropy,
+  };
+}
+
+function markerSpans(text: string): [number, number][] {
+  return [...text.matchAll(REDACTION_MARKER)].map((match) => [match.index, match.index + match[0].length]);
+}
+
+function overlapsAny(spans: readonly [number, number][], start: number, end: number): boolean {
+  return spans.some(([s, e]) => start < e && s < end);
+}
+
+/** Overlapping finds become one secret (no tail of a longer find survives), named by the earliest, then highest, rule. */
+function mergeOverlapping(spans: Span[]): Span[] {
+  spans.sort((a, b) => a.start - b.start || a.priority - b.priority || b.end - a.end);
+  const merged: Span[] = [];
+  for (const span of spans) {
+    const last = merged.at(-1);
+    if (last && span.start < last.end) last.end = Math.max(last.end, span.end);
+    else merged.push({ ...span });
+  }
+  return merged;
+}
+
+/** Masks (`********`) and template variables (`${TOKEN}`, `{{ token }}`, `<token>`) are not secrets. */
+function isPlaceholder(secret: string): boolean {
+  return /^(.)\1*$/.test(secret) || /^(?:\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}]*\}\}|<[^>]*>)$/.test(secret);
+}
+
+export function shannonEntropy(text: string): number {
+  const counts = new Map<string, number>();
+  for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let bits = 0;
+  for (const count of counts.values()) {
+    const p = count / text.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
