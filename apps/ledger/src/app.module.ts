@@ -30,6 +30,7 @@ import {
 import { StoreMonitor } from './health/store-monitor.service.js';
 import { AccessGuard } from './identity/access-guard.js';
 import { AccessRefusals } from './identity/access-refusals.js';
+import { PrincipalRateLimiter } from './identity/rate-limit/principal-rate-limiter.js';
 import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './identity/connection-principal.js';
 import { ApiKeyAdmin } from './identity/api-key-admin.js';
 import { ApiKeysHttpController } from './identity/api-keys.http.controller.js';
@@ -142,6 +143,13 @@ export class AppModule {
         { provide: APP_FILTER, useClass: LedgerExceptionFilter },
         { provide: CONNECTION_PRINCIPAL, useValue: deps.connectionPrincipal ?? null },
         AccessRefusals,
+        {
+          provide: PrincipalRateLimiter,
+          useValue: new PrincipalRateLimiter({
+            perSecond: deps.config.rateLimitPerSecond,
+            burst: deps.config.rateLimitBurst,
+          }),
+        },
         { provide: APP_GUARD, useClass: AccessGuard },
         AuditAccessRecorder,
         { provide: APP_INTERCEPTOR, useClass: AuditAccessInterceptor },

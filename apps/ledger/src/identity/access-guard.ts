@@ -6,6 +6,7 @@ import { AccessRefusals } from './access-refusals.js';
 import { AUTHENTICATOR, ForbiddenError, UnauthenticatedError, type Authenticator } from './authenticator.js';
 import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './connection-principal.js';
 import { entranceOf, presentedCredential, type Entrance } from './presented-credential.js';
+import { PrincipalRateLimiter, RateLimitedError } from './rate-limit/principal-rate-limiter.js';
 
 /** A route or message pattern that declares neither `@Allow(...)` nor `@Public()`: a bug, refused (500). */
 export class UndeclaredAccessError extends LedgerError {
@@ -31,6 +32,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
     private readonly refusals: AccessRefusals,
+    private readonly rateLimiter: PrincipalRateLimiter,
     @Optional() @Inject(CONNECTION_PRINCIPAL) private readonly connectionPrincipal?: ConnectionPrincipal | null,
   ) {}
 
@@ -51,10 +53,16 @@ export class AccessGuard implements CanActivate {
             `it requires the role ${access.roles.join(' or ')}`,
         );
       }
+      // Per principal: one noisy or compromised caller is slowed down, the others are not.
+      this.rateLimiter.take(principal.id);
       attachPrincipal(context, principal);
       return true;
     } catch (error) {
-      if (error instanceof UnauthenticatedError || error instanceof ForbiddenError) {
+      if (
+        error instanceof UnauthenticatedError ||
+        error instanceof ForbiddenError ||
+        error instanceof RateLimitedError
+      ) {
         this.refusals.refused({ code: error.code, entrance, target, reason: error.message });
       }
       throw error;

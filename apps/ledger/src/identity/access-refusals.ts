@@ -12,7 +12,7 @@ export const ACCESS_REFUSED = 'AccessRefused';
 export const REFUSAL_RECORD_WINDOW_MS = 1_000;
 
 export interface AccessRefusal {
-  /** `AUTH.UNAUTHENTICATED` (401) or `AUTH.FORBIDDEN` (403). */
+  /** `AUTH.UNAUTHENTICATED` (401), `AUTH.FORBIDDEN` (403) or `AUTH.RATE_LIMITED` (429). */
   code: string;
   entrance: Entrance;
   /** The route or pattern refused, e.g. `POST /v1/approvals`. */
