@@ -8,6 +8,7 @@ import { benchDatabase, spawnBenchLedger, type BenchLedger } from './environment
 import { writeReport, type BenchRow } from './report.js';
 import { latencyStats } from './stats.js';
 import { benchLedgerKeys, verificationThroughput, type BenchKeys, type VerificationResult } from './verification.js';
+import { authenticationBench } from './auth-overhead.js';
 import { dashboardQueriesBench } from './dashboard-queries.js';
 import { benchGatewayKey, grantBenchApprovals, pacedExecutions, tcpClients } from './ledger-clients.js';
 import { projectionLagBench } from './projection-lag.js';
@@ -217,6 +218,7 @@ async function main(): Promise<void> {
   writeReport(rows, { seconds: SECONDS, database: label, ...(verification ? { verification } : {}) });
   await projectionLagBench(SECONDS);
   await dashboardQueriesBench();
+  await authenticationBench(SECONDS);
 }
 
 /**
@@ -247,4 +249,9 @@ async function checkpointOverheadOnly(): Promise<void> {
   );
 }
 
-await (process.env.BENCH_ONLY === 'checkpoints' ? checkpointOverheadOnly() : main());
+const only = process.env.BENCH_ONLY;
+await (only === 'checkpoints'
+  ? checkpointOverheadOnly()
+  : only === 'authentication'
+    ? authenticationBench(SECONDS)
+    : main());

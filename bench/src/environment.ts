@@ -64,11 +64,16 @@ export interface BenchLedger {
 }
 
 /** The built ledger as its own process, as in production: the bench's clients do not share its event loop. */
-export async function spawnBenchLedger(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchLedger> {
+export async function spawnBenchLedger(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  /** The script to run instead of the ledger's main (bench/dist/unauthenticated-ledger.js). */
+  entry?: string,
+): Promise<BenchLedger> {
   const tcpPort = await freePort();
   const httpPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-bench-data-'));
-  const main = fileURLToPath(new URL('../../apps/ledger/dist/main.js', import.meta.url));
+  const main = entry ?? fileURLToPath(new URL('../../apps/ledger/dist/main.js', import.meta.url));
   const child: ChildProcess = spawn(
     process.execPath,
     [...(process.env.BENCH_LEDGER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), main],

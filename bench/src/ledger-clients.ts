@@ -13,22 +13,27 @@ export function benchGatewayKey(dataDir: string): string {
   return key;
 }
 
-/** Clients as a gateway sends: each packet carries the API key as its `auth` member. */
-export function tcpClients(port: number, count: number, credential: string): ClientProxy[] {
+/**
+ * Clients as a gateway sends: each packet carries the API key as its `auth` member (none: `undefined`, for the
+ * bench-only ledger without authentication).
+ */
+export function tcpClients(port: number, count: number, credential: string | undefined): ClientProxy[] {
   return Array.from({ length: count }, () =>
     ClientProxyFactory.create({
       transport: Transport.TCP,
       options: {
         host: '127.0.0.1',
         port,
-        serializer: { serialize: (packet: object) => ({ ...packet, auth: credential }) },
+        ...(credential === undefined
+          ? {}
+          : { serializer: { serialize: (packet: object) => ({ ...packet, auth: credential }) } }),
       },
     }),
   );
 }
 
 /** Grants the `APPROVALS` approvals the workload's executions refer to. */
-export async function grantBenchApprovals(port: number, credential: string): Promise<void> {
+export async function grantBenchApprovals(port: number, credential: string | undefined): Promise<void> {
   const setup = tcpClients(port, 1, credential)[0]!;
   for (let i = 0; i < APPROVALS; i++) {
     await firstValueFrom(

@@ -1,6 +1,7 @@
 import { MESSAGE_PATTERNS, type CommandAck, type LogExecutionRequest } from '@audit-ledger/domain';
 import { verifyChain } from '@audit-ledger/integrity';
-import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { localKeyFor } from '@audit-ledger/client';
+import type { ClientProxy } from '@nestjs/microservices';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +10,29 @@ import { firstValueFrom, timeout } from 'rxjs';
 import { freePort } from '../../apps/ledger/src/shared/free-port.js';
 import { EVENT_ROW_COLUMNS, toChained, type EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
-import { spawnLedger } from '../support/ledger-process.js';
+import { tcpClientAs } from '../support/ledger-app.js';
+import { spawnLedger as spawnLedgerProcess } from '../support/ledger-process.js';
 import { startSeparatePostgres } from '../support/separate-postgres.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
+/** The gateway key each spawned ledger's first start wrote into its data directory, by the ledger's TCP port. */
+const gatewayKeys = new Map<number, string>();
+
+async function spawnLedger(env: Record<string, string>, tcpPort: number) {
+  const ledger = await spawnLedgerProcess(env, tcpPort);
+  const key = localKeyFor(env.LEDGER_DATA_DIR!, 'gateway');
+  if (!key) throw new Error(`no gateway key in ${env.LEDGER_DATA_DIR}/credentials`);
+  gatewayKeys.set(tcpPort, key);
+  return ledger;
+}
+
+/** A TCP client presenting the gateway key of the ledger on `port`. */
+function gatewayClient(port: number): ClientProxy {
+  return tcpClientAs(port, gatewayKeys.get(port) ?? null);
+}
+
 async function sendAll(port: number, payloads: [string, unknown][]): Promise<CommandAck[]> {
-  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  const client = gatewayClient(port);
   const acks: CommandAck[] = [];
   try {
     for (const [pattern, payload] of payloads) {
@@ -68,10 +86,7 @@ describe('kill -9 of the ledger while clients append', () => {
     const attempted: LogExecutionRequest[] = [];
     const acked: CommandAck[] = [];
     const clients = approvalIds.map(async (approvalId) => {
-      const client = ClientProxyFactory.create({
-        transport: Transport.TCP,
-        options: { host: '127.0.0.1', port: tcpPort },
-      });
+      const client = gatewayClient(tcpPort);
       try {
         for (let i = 0; i < 100_000; i++) {
           const execution = anExecution({ approvalId, command: `echo ${i}` });
@@ -154,7 +169,7 @@ function loadClients(tcpPort: number, approvalIds: string[]) {
   let failures = 0;
   let stopped = false;
   const running = approvalIds.map(async (approvalId) => {
-    let client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+    let client = gatewayClient(tcpPort);
     for (let i = 0; !stopped; i++) {
       const execution = anExecution({ approvalId, command: `echo ${i}` });
       try {
@@ -166,7 +181,7 @@ function loadClients(tcpPort: number, approvalIds: string[]) {
         failures += 1;
         await client.close();
         await new Promise((resolve) => setTimeout(resolve, 100));
-        client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+        client = gatewayClient(tcpPort);
       }
     }
     await client.close();

@@ -1,4 +1,4 @@
-import type { RunningLedger } from './bootstrap.js';
+import type { LedgerWiring, RunningLedger } from './bootstrap.js';
 import type { LedgerConfigInput } from './config/ledger.config.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -13,6 +13,7 @@ export type StopSignal = (typeof STOP_SIGNALS)[number];
 export async function runUntilStopped(
   overrides: Partial<LedgerConfigInput> = {},
   onReady: (ledger: RunningLedger) => void = () => undefined,
+  wiring: LedgerWiring = {},
 ): Promise<StopSignal> {
   const before = new Map(STOP_SIGNALS.map((name) => [name, new Set(process.listeners(name))]));
   const stopped = new Promise<StopSignal>((resolve) => {
@@ -21,7 +22,7 @@ export async function runUntilStopped(
   const ours = new Map(STOP_SIGNALS.map((name) => [name, process.listeners(name).at(-1)]));
   // Loaded here, after the snapshot: importing the service installs those handlers.
   const { startLedger } = await import('./bootstrap.js');
-  const ledger = await startLedger(overrides);
+  const ledger = await startLedger(overrides, wiring);
   for (const name of STOP_SIGNALS) {
     for (const listener of process.listeners(name)) {
       if (!before.get(name)?.has(listener) && listener !== ours.get(name)) process.off(name, listener);

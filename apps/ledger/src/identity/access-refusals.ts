@@ -50,7 +50,6 @@ export class AccessRefusals implements OnApplicationShutdown {
   refused(refusal: AccessRefusal): void {
     const byEntrance = (this.counts[refusal.code] ??= {});
     byEntrance[refusal.entrance] = (byEntrance[refusal.entrance] ?? 0) + 1;
-    this.logger.warn(refusal, 'access refused');
     const key = `${refusal.code} ${refusal.entrance}`;
     const window = this.windows.get(key);
     if (window) {
@@ -93,6 +92,8 @@ export class AccessRefusals implements OnApplicationShutdown {
   }
 
   private record(refusal: AccessRefusal, count: number): void {
+    // Logged as recorded, not per refusal: a flood of bad requests must not become a flood of log lines.
+    this.logger.warn({ ...refusal, count }, count === 1 ? 'access refused' : `access refused ${count} times`);
     const at = this.clock.now();
     const append = this.store
       .appendToStream(
