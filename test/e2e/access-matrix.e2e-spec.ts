@@ -17,6 +17,7 @@ import {
   type Access,
 } from '../../apps/ledger/src/index.js';
 import { LEDGER_CONTROLLERS } from '../../apps/ledger/src/app.module.js';
+import { PrincipalRateLimiter } from '../../apps/ledger/src/identity/rate-limit/principal-rate-limiter.js';
 import { createLogger } from '../../apps/ledger/src/logging/logger.js';
 import { LedgerExceptionFilter } from '../../apps/ledger/src/shared/ledger-exception.filter.js';
 import { CLOCK, EVENT_STORE, LOGGER, systemClock } from '../../apps/ledger/src/shared/tokens.js';
@@ -460,6 +461,7 @@ class UndeclaredController {
     { provide: APP_FILTER, useClass: LedgerExceptionFilter },
     { provide: CLOCK, useValue: systemClock },
     AccessRefusals,
+    { provide: PrincipalRateLimiter, useValue: new PrincipalRateLimiter({ perSecond: 1000, burst: 1000 }) },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
 })
