@@ -1,4 +1,4 @@
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import type { ClientProxy } from '@nestjs/microservices';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,9 +7,11 @@ import pg from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { freePort } from '../../apps/ledger/src/index.js';
-import { LedgerClient, type ClientLogger } from '../../libs/client/src/index.js';
+import { LedgerClient, localKeyFor, type ClientLogger } from '../../libs/client/src/index.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
+import { tcpClientAs } from '../support/ledger-app.js';
 import { spawnLedger, type LedgerProcess } from '../support/ledger-process.js';
+import { localBearer } from '../support/test-credentials.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { within } from '../support/within.js';
 
@@ -68,10 +70,14 @@ describe('secrets sent over TCP, HTTP and through the spool', () => {
       artifacts: [{ path: texts.artifactPath, sha256: 'd'.repeat(64), bytes: 10 }],
     });
   };
+  /** Commands as the gateway, reads as security, with the keys the ledger's first start wrote into `dataDir`. */
   const http = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...localBearer(dataDir, method === 'GET' ? 'security' : 'gateway'),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, text: await response.text() };
@@ -87,17 +93,21 @@ describe('secrets sent over TCP, HTTP and through the spool', () => {
     pool = new pg.Pool({ connectionString: database.url, max: 1 });
     const tcpPort = await freePort();
     httpPort = await freePort();
-    client = new LedgerClient({
+    const clientOptions = {
       host: '127.0.0.1',
       port: tcpPort,
       spoolDir,
       backgroundDrain: false,
       requestTimeoutMs: 2_000,
       logger: capture,
-    });
-    // The ledger is not running yet: the client spools.
-    expect(await client.logExecution(executionOver('spool'))).toEqual(expect.objectContaining({ status: 'spooled' }));
+    };
+    // The ledger is not running yet (it has issued no key either): the client spools.
+    const spoolingClient = new LedgerClient(clientOptions);
+    expect(await spoolingClient.logExecution(executionOver('spool'))).toEqual(
+      expect.objectContaining({ status: 'spooled' }),
+    );
     spooledWhileDown = spoolFilesText();
+    await spoolingClient.close();
 
     ledger = await spawnLedger(
       {
@@ -117,7 +127,11 @@ describe('secrets sent over TCP, HTTP and through the spool', () => {
         () => undefined,
       ),
     );
-    rpc = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+    const gatewayKey = localKeyFor(dataDir, 'gateway');
+    if (!gatewayKey) throw new Error(`no gateway key in ${dataDir}/credentials`);
+    rpc = tcpClientAs(tcpPort, gatewayKey);
+    // A client of the same spool (its redaction key included) with the gateway key drains what was spooled.
+    client = new LedgerClient({ ...clientOptions, credential: gatewayKey });
 
     const grant = anApproval({
       approvalId,

@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort, type RunningLedger } from '../../apps/ledger/src/index.js';
-import { LedgerClient, silentLogger } from '../../libs/client/src/index.js';
+import { LedgerClient, localKeyFor, silentLogger } from '../../libs/client/src/index.js';
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startTestLedger } from '../support/ledger-app.js';
+import { localBearer } from '../support/test-credentials.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { within } from '../support/within.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 const cli = join(process.cwd(), 'apps/cli/bin/ledger.js');
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,6 +47,13 @@ describe('a revocation spooled during an outage, then an execution', () => {
   const approvalId = `A-${randomUUID()}`;
   const stream = `approval-${approvalId}`;
   const workerId = `w-${randomUUID()}`;
+  /** The gateway key the ledger's first start wrote into `dataDir` (every client and command presents it). */
+  let gatewayKey = '';
+  /** The CLI finds its key for each command's role in the ledger's local credentials file. */
+  const run = (file: string, args: string[]) =>
+    execFileAsync(file, args, { env: { ...process.env, LEDGER_API_KEY: '', LEDGER_DATA_DIR: dataDir } });
+  /** Every spool file's content while the outage lasted. */
+  let spooledDuringOutage = '';
   let grantedAt = '';
   let revokedBeforeExecution = '';
   let executionStartedAt = '';
@@ -57,7 +65,9 @@ describe('a revocation spooled during an outage, then an execution', () => {
     (await pool.query<EventRow>('SELECT * FROM ledger.events WHERE stream_id = $1 ORDER BY stream_revision', [stream]))
       .rows;
   const get = async (path: string) => {
-    const response = await fetch(`http://127.0.0.1:${ledger!.httpPort}${path}`);
+    const response = await fetch(`http://127.0.0.1:${ledger!.httpPort}${path}`, {
+      headers: localBearer(dataDir, 'security'),
+    });
     return { status: response.status, body: (await response.json()) as unknown };
   };
 
@@ -66,9 +76,13 @@ describe('a revocation spooled during an outage, then an execution', () => {
     pool = new pg.Pool({ connectionString: database.url, max: 1 });
     tcpPort = await freePort();
     await start();
+    gatewayKey = localKeyFor(dataDir, 'gateway') ?? '';
+    expect(gatewayKey).not.toBe('');
+    // The spool never holds the key: the drain after the outage presents the client's own.
     client = new LedgerClient({
       host: '127.0.0.1',
       port: tcpPort,
+      credential: gatewayKey,
       spoolDir,
       backgroundDrain: false,
       requestTimeoutMs: 2_000,
@@ -111,6 +125,10 @@ describe('a revocation spooled during an outage, then an execution', () => {
     });
     expect(await client.logExecution(execution)).toEqual(expect.objectContaining({ status: 'spooled' }));
     await pause(20); // the drain happens visibly later than both
+    spooledDuringOutage = readdirSync(spoolDir)
+      .filter((name) => statSync(join(spoolDir, name)).isFile())
+      .map((name) => readFileSync(join(spoolDir, name), 'utf8'))
+      .join('\n');
 
     // The ledger is back, reconciliation on; the spool is drained.
     await start();
@@ -124,6 +142,11 @@ describe('a revocation spooled during an outage, then an execution', () => {
     await database?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  it('keeps no credential in the spool: the drain after the outage presented a key of its own', () => {
+    expect(spooledDuringOutage).toContain(approvalId);
+    expect(spooledDuringOutage).not.toContain(gatewayKey);
   });
 
   it('records the revocation with when it happened beside when the ledger recorded it', async () => {
@@ -193,7 +216,14 @@ describe('a revocation spooled during an outage, then an execution', () => {
     const lateStream = `approval-${late}`;
     const adminSpool = mkdtempSync(join(tmpdir(), 'ledger-late-revocation-spool-'));
     const adminOn = (port: number) =>
-      new LedgerClient({ host: '127.0.0.1', port, spoolDir: adminSpool, backgroundDrain: false, logger: silentLogger });
+      new LedgerClient({
+        host: '127.0.0.1',
+        port,
+        credential: gatewayKey,
+        spoolDir: adminSpool,
+        backgroundDrain: false,
+        logger: silentLogger,
+      });
     const rowsOf = async () =>
       (
         await pool.query<EventRow>('SELECT * FROM ledger.events WHERE stream_id = $1 ORDER BY stream_revision', [
@@ -253,7 +283,7 @@ describe('a revocation spooled during an outage, then an execution', () => {
     const post = (path: string, body: unknown) =>
       fetch(`http://127.0.0.1:${ledger!.httpPort}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...localBearer(dataDir, 'gateway') },
         body: JSON.stringify(body),
       }).then(async (r) => ({ status: r.status, body: (await r.json()) as Answer }));
 

@@ -17,7 +17,8 @@ describe('ledger grant --approver-assertion', () => {
         ...['--port', String(t.ledger.tcpPort), '--http-port', String(t.ledger.httpPort)],
         ...['--spool-dir', join(workDir, 'spool')],
       ],
-      { cwd: workDir },
+      // No key given: the CLI finds the key its command needs where the ledger's first start wrote them.
+      { cwd: workDir, env: { LEDGER_DATA_DIR: t.ledger.config.dataDir } },
     );
   const grant = (approvalId: string, ...extra: string[]) =>
     ledger(
