@@ -2,11 +2,12 @@ import { LedgerClient, silentLogger } from '@audit-ledger/client';
 import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
 import { ClientProxyFactory, Transport, type NatsOptions } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
-import type { LedgerConfigInput } from '../../apps/ledger/src/index.js';
+import type { LedgerConfigInput, RunningLedger } from '../../apps/ledger/src/index.js';
 import { anApproval } from '../support/fixtures.js';
 import { startTestLedger } from '../support/ledger-app.js';
 import { natsServerBinary, startNatsServer, type SpawnedNatsServer } from '../support/nats-server.js';
@@ -18,6 +19,15 @@ if (!binary)
   process.stderr.write('[skip] NATS credentials e2e: nats-server is not installed (apt install nats-server)\n');
 
 type ClientAuth = Omit<NonNullable<NatsOptions['options']>, 'servers'>;
+
+/**
+ * A fresh gateway API key of `ledger`. The suites share one database, so only the first ledger's start writes local
+ * keys; each ledger issues its own (an active key name is unique, hence the random suffix).
+ */
+async function gatewayKeyOf(ledger: RunningLedger): Promise<string> {
+  const name = `nats-gateway-${randomUUID().slice(0, 8)}`;
+  return (await ledger.apiKeyAdmin.issue({ name, roles: ['gateway'] }, 'test:setup')).key;
+}
 
 (binary ? describe : describe.skip)("the ledger's own credentials at a NATS server with authentication", () => {
   let database: TestDatabase;
@@ -31,7 +41,10 @@ type ClientAuth = Omit<NonNullable<NatsOptions['options']>, 'servers'>;
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Starts a ledger on `server` with `credentials`, sends one grant as a gateway with `client`, and stops it. */
+  /**
+   * Starts a ledger on `server` with `credentials`, sends one grant as a gateway with `client` (the NATS server's
+   * credentials) and a gateway API key in its `authorization` header, and stops it.
+   */
   async function grantThrough(
     server: SpawnedNatsServer,
     credentials: Partial<LedgerConfigInput>,
@@ -44,14 +57,21 @@ type ClientAuth = Omit<NonNullable<NatsOptions['options']>, 'servers'>;
       checkpointsEnabled: false,
       ...credentials,
     });
-    const gateway = ClientProxyFactory.create({
-      transport: Transport.NATS,
-      options: { servers: [server.url], ...client },
-    });
     try {
-      return await firstValueFrom(gateway.send<CommandAck>(MESSAGE_PATTERNS.grantApproval, anApproval()));
+      const gateway = ClientProxyFactory.create({
+        transport: Transport.NATS,
+        options: {
+          servers: [server.url],
+          ...client,
+          headers: { authorization: `Bearer ${await gatewayKeyOf(ledger)}` },
+        },
+      });
+      try {
+        return await firstValueFrom(gateway.send<CommandAck>(MESSAGE_PATTERNS.grantApproval, anApproval()));
+      } finally {
+        await gateway.close();
+      }
     } finally {
-      await gateway.close();
       await ledger.close();
     }
   }
@@ -113,6 +133,7 @@ type ClientAuth = Omit<NonNullable<NatsOptions['options']>, 'servers'>;
         transport: 'nats',
         servers: [server.url],
         natsCredentials: { token: 'tok-0123456789abcdef' },
+        credential: await gatewayKeyOf(ledger),
         spoolDir: mkdtempSync(join(dir, 'spool-')),
         backgroundDrain: false,
         logger: silentLogger,

@@ -21,8 +21,11 @@ const describeWithOpenssl = canRun ? describe : describe.skip;
 
 type Outcome = { outcome: 'served'; ack: CommandAck } | { outcome: 'refused'; reason: string };
 
-/** One grant over a fresh connection (TLS with `tls`, else plain TCP): the ack, or why there was none. */
-async function grantOnce(port: number, tls?: ConnectionOptions): Promise<Outcome> {
+/**
+ * One grant over a fresh connection (TLS with `tls`, else plain TCP), its packet carrying `credential` as `auth` when
+ * given (else the connection's certificate must speak for it): the ack, or why there was none.
+ */
+async function grantOnce(port: number, tls?: ConnectionOptions, credential?: string): Promise<Outcome> {
   let connection;
   try {
     connection = await connectRaw(port, tls);
@@ -31,7 +34,8 @@ async function grantOnce(port: number, tls?: ConnectionOptions): Promise<Outcome
   }
   try {
     const id = randomUUID();
-    const json = JSON.stringify({ pattern: MESSAGE_PATTERNS.grantApproval, data: anApproval(), id });
+    const packet = { pattern: MESSAGE_PATTERNS.grantApproval, data: anApproval(), id };
+    const json = JSON.stringify(credential === undefined ? packet : { ...packet, auth: credential });
     await connection.write(`${json.length}#${json}`);
     const reply = await connection.nextReply((r) => r.id === id || errorCode(r) !== undefined, 15_000);
     if (reply?.response !== undefined) return { outcome: 'served', ack: reply.response as CommandAck };
@@ -46,8 +50,9 @@ const withCertificate = (ca: CertificateFiles, client?: CertificateFiles): Conne
   ...(client ? { cert: client.cert, key: client.key } : {}),
 });
 
+/** Events recorded, refusals aside (those are recorded by design: rate-limited AccessRefused events). */
 async function eventCount(t: LedgerUnderTest): Promise<number> {
-  const [row] = await t.sql<{ n: string }>('SELECT count(*) AS n FROM ledger.events');
+  const [row] = await t.sql<{ n: string }>(`SELECT count(*) AS n FROM ledger.events WHERE type <> 'AccessRefused'`);
   return Number(row!.n);
 }
 
@@ -73,7 +78,13 @@ describeWithOpenssl('TLS on the TCP transport, client certificates required', ()
   beforeAll(async () => {
     pki = createTestPki();
     const principalsFile = join(pki.dir, 'principals.json');
-    writeFileSync(principalsFile, JSON.stringify([{ cn: 'gateway.example', name: 'gw-tls', roles: ['gateway'] }]));
+    writeFileSync(
+      principalsFile,
+      JSON.stringify([
+        { cn: 'gateway.example', name: 'gw-tls', roles: ['gateway'] },
+        { cn: 'reader.example', name: 'rd-tls', roles: ['reader'] },
+      ]),
+    );
     t = await startLedgerUnderTest({
       tlsCertFile: pki.server.certFile,
       tlsKeyFile: pki.server.keyFile,
@@ -91,10 +102,11 @@ describeWithOpenssl('TLS on the TCP transport, client certificates required', ()
     pki?.remove();
   });
 
+  // The refused clients below present a valid gateway API key: what refuses them is TLS, not a missing credential.
   it('given a client without TLS, then it is refused and nothing is recorded', async () => {
     const before = await eventCount(t);
 
-    expect(await grantOnce(t.ledger.tcpPort)).toMatchObject({ outcome: 'refused' });
+    expect(await grantOnce(t.ledger.tcpPort, undefined, t.credentials.gateway)).toMatchObject({ outcome: 'refused' });
     expect(await eventCount(t)).toBe(before);
   });
 
@@ -108,7 +120,11 @@ describeWithOpenssl('TLS on the TCP transport, client certificates required', ()
     const before = await eventCount(t);
 
     expect(
-      await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca, pki.otherClient('gateway.example'))),
+      await grantOnce(
+        t.ledger.tcpPort,
+        withCertificate(pki.ca, pki.otherClient('gateway.example')),
+        t.credentials.gateway,
+      ),
     ).toMatchObject({ outcome: 'refused' });
     expect(await eventCount(t)).toBe(before);
   });
@@ -116,11 +132,13 @@ describeWithOpenssl('TLS on the TCP transport, client certificates required', ()
   it('given a client without a certificate, then the ledger refuses it and nothing is recorded', async () => {
     const before = await eventCount(t);
 
-    expect(await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca))).toMatchObject({ outcome: 'refused' });
+    expect(await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca), t.credentials.gateway)).toMatchObject({
+      outcome: 'refused',
+    });
     expect(await eventCount(t)).toBe(before);
   });
 
-  it("given the right CA and a client certificate (Nest's TCP client), then the command is recorded", async () => {
+  it("given the right CA and a mapped client certificate without an API key (Nest's TCP client), then the command is recorded with the certificate's principal as actor", async () => {
     const gateway = pki.client('gateway.example');
     client = ClientProxyFactory.create({
       transport: Transport.TCP,
@@ -134,8 +152,47 @@ describeWithOpenssl('TLS on the TCP transport, client certificates required', ()
     const ack = await firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.grantApproval, approval));
 
     expect(ack).toMatchObject({ streamId: `approval-${approval.approvalId}`, duplicate: false });
-    const [row] = await t.sql<{ type: string }>('SELECT type FROM ledger.events WHERE stream_id = $1', [ack.streamId]);
-    expect(row?.type).toBe('ApprovalGranted');
+    const [row] = await t.sql<{ type: string; actor: string }>(
+      `SELECT type, metadata->>'actor' AS actor FROM ledger.events WHERE stream_id = $1`,
+      [ack.streamId],
+    );
+    expect(row).toEqual({ type: 'ApprovalGranted', actor: 'cert:gw-tls' });
+  });
+
+  it('given a mapped client certificate and an API key in the packet, then the API key is the actor', async () => {
+    const attempt = await grantOnce(
+      t.ledger.tcpPort,
+      withCertificate(pki.ca, pki.client('gateway.example')),
+      t.credentials.gateway,
+    );
+
+    expect(attempt).toMatchObject({ outcome: 'served' });
+    const ack = (attempt as { ack: CommandAck }).ack;
+    const [row] = await t.sql<{ actor: string }>(
+      `SELECT metadata->>'actor' AS actor FROM ledger.events WHERE stream_id = $1`,
+      [ack.streamId],
+    );
+    expect(row?.actor).toBe(t.credentials.actors.gateway);
+  });
+
+  it('given a certificate the CA issued but the principals file does not name, then a packet without an API key is refused with AUTH.UNAUTHENTICATED and nothing is recorded', async () => {
+    const before = await eventCount(t);
+
+    expect(await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca, pki.client('unlisted.example')))).toEqual({
+      outcome: 'refused',
+      reason: 'AUTH.UNAUTHENTICATED',
+    });
+    expect(await eventCount(t)).toBe(before);
+  });
+
+  it('given a mapped client certificate whose principal lacks the role, then the command is refused with AUTH.FORBIDDEN', async () => {
+    const before = await eventCount(t);
+
+    expect(await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca, pki.client('reader.example')))).toEqual({
+      outcome: 'refused',
+      reason: 'AUTH.FORBIDDEN',
+    });
+    expect(await eventCount(t)).toBe(before);
   });
 
   it('given the LedgerClient with its tls option (file paths), then its command is acknowledged', async () => {
@@ -225,17 +282,22 @@ describeWithOpenssl('TLS on the TCP transport, client certificates optional; lim
     }
   });
 
-  it('given a client without a certificate, then it is served', async () => {
-    expect(await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca))).toMatchObject({ outcome: 'served' });
+  it('given a client without a certificate, then it is served on its API key', async () => {
+    expect(await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca), t.credentials.gateway)).toMatchObject({
+      outcome: 'served',
+    });
   });
 
   it('given a client certificate the CA did not issue, then it is refused with TCP.CLIENT_CERT_REFUSED, not taken as none', async () => {
     const before = await eventCount(t);
 
-    expect(await grantOnce(t.ledger.tcpPort, withCertificate(pki.ca, pki.otherClient('gateway.example')))).toEqual({
-      outcome: 'refused',
-      reason: 'TCP.CLIENT_CERT_REFUSED',
-    });
+    const attempt = await grantOnce(
+      t.ledger.tcpPort,
+      withCertificate(pki.ca, pki.otherClient('gateway.example')),
+      t.credentials.gateway,
+    );
+
+    expect(attempt).toEqual({ outcome: 'refused', reason: 'TCP.CLIENT_CERT_REFUSED' });
     expect(await eventCount(t)).toBe(before);
   });
 

@@ -1,5 +1,5 @@
 import type { CommandAck } from '@audit-ledger/domain';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../../../test/support/ledger-app.js';
 import { createTestPki, opensslAvailable, type TestPki } from '../../../test/support/test-certificates.js';
@@ -14,11 +14,14 @@ if (!canRun) console.log('CLI TLS tests skipped: openssl is not installed (they 
   let workDir: string;
   beforeAll(async () => {
     pki = createTestPki();
+    const principalsFile = join(pki.dir, 'principals.json');
+    writeFileSync(principalsFile, JSON.stringify([{ cn: 'cli.example', name: 'cli-tls', roles: ['gateway'] }]));
     t = await startLedgerUnderTest({
       tlsCertFile: pki.server.certFile,
       tlsKeyFile: pki.server.keyFile,
       tlsCaFile: pki.ca.certFile,
       tlsClientCert: 'required',
+      tlsClientPrincipalsFile: principalsFile,
       checkpointsEnabled: false,
     });
     workDir = mkdtempSync(join(pki.dir, 'cli-'));
@@ -29,13 +32,21 @@ if (!canRun) console.log('CLI TLS tests skipped: openssl is not installed (they 
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  const ledger = (args: string[], tls: string[]) =>
+  // No key given: the CLI finds the key its command needs where the ledger's first start wrote them, unless
+  // `withoutKeys` points it at a directory holding none (its client certificate must then speak for it).
+  const ledger = (args: string[], tls: string[], { withoutKeys = false } = {}) =>
     runLedgerBin([...args, '--port', String(t.ledger.tcpPort), '--http-port', String(t.ledger.httpPort), ...tls], {
       cwd: workDir,
-      env: { LEDGER_TLS_CA_FILE: '', LEDGER_TLS_CLIENT_CERT_FILE: '', LEDGER_TLS_CLIENT_KEY_FILE: '' },
+      env: {
+        LEDGER_TLS_CA_FILE: '',
+        LEDGER_TLS_CLIENT_CERT_FILE: '',
+        LEDGER_TLS_CLIENT_KEY_FILE: '',
+        LEDGER_API_KEY: '',
+        LEDGER_DATA_DIR: withoutKeys ? join(workDir, 'no-credentials-here') : t.ledger.config.dataDir,
+      },
     });
 
-  it('given --tls-ca, --tls-cert and --tls-key, then log-execution is acknowledged over TLS and read works over HTTPS', async () => {
+  it("given --tls-ca, --tls-cert and --tls-key of a mapped certificate and no API key, then log-execution is acknowledged over TLS as the certificate's principal, and read works over HTTPS", async () => {
     const client = pki.client('cli.example');
     const tls = ['--tls-ca', pki.ca.certFile, '--tls-cert', client.certFile, '--tls-key', client.keyFile];
     const logged = await ledger(
@@ -45,10 +56,16 @@ if (!canRun) console.log('CLI TLS tests skipped: openssl is not installed (they 
         ...['--spool-dir', join(workDir, 'spool')],
       ],
       tls,
+      { withoutKeys: true },
     );
     expect(logged).toMatchObject({ code: 0, stderr: '' });
     const { ack } = JSON.parse(logged.stdout) as { ack: CommandAck };
     expect(ack).toMatchObject({ streamId: 'approval-T1', duplicate: false });
+    const [row] = await t.sql<{ actor: string }>(
+      `SELECT metadata->>'actor' AS actor FROM ledger.events WHERE stream_id = $1`,
+      [ack.streamId],
+    );
+    expect(row?.actor).toBe('cert:cli-tls');
 
     const read = await ledger(['read', 'approval-T1', '--json'], ['--tls-ca', pki.ca.certFile]);
     expect(read.code).toBe(0);
