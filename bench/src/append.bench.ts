@@ -1,16 +1,20 @@
-import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { type ClientProxy } from '@nestjs/microservices';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { firstValueFrom } from 'rxjs';
 import { benchDatabase, spawnBenchLedger, type BenchLedger } from './environment.js';
 import { writeReport, type BenchRow } from './report.js';
 import { latencyStats } from './stats.js';
 import { benchLedgerKeys, verificationThroughput, type BenchKeys, type VerificationResult } from './verification.js';
 import { authenticationBench } from './auth-overhead.js';
 import { dashboardQueriesBench } from './dashboard-queries.js';
-import { benchGatewayKey, grantBenchApprovals, pacedExecutions, tcpClients } from './ledger-clients.js';
+import {
+  benchGatewayKey,
+  closedLoopExecutions,
+  grantBenchApprovals,
+  pacedExecutions,
+  tcpClients,
+} from './ledger-clients.js';
 import { projectionLagBench } from './projection-lag.js';
 import { execution } from './workload.js';
 
@@ -29,24 +33,11 @@ async function paced(clients: ClientProxy[], ratePerSecond: number, seconds: num
 
 /** Closed loop: each client sends its next execution when the previous one is acknowledged. */
 async function saturate(clients: ClientProxy[], seconds: number, label = 'warm-up'): Promise<BenchRow> {
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  const start = performance.now();
-  let n = 0;
-  await Promise.all(
-    clients.map(async (client, c) => {
-      while (performance.now() < deadline) {
-        const sent = performance.now();
-        await firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(c + n, n++)));
-        latencies.push(performance.now() - sent);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
+  const run = await closedLoopExecutions(clients, seconds);
   return {
     scenario: `ledger (${label}), TCP, ${clients.length} clients closed loop`,
-    eventsPerSecond: latencies.length / elapsed,
-    latency: latencyStats(latencies),
+    eventsPerSecond: run.eventsPerSecond,
+    latency: latencyStats(run.latencies),
   };
 }
 

@@ -1,10 +1,9 @@
-import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { MESSAGE_PATTERNS } from '@audit-ledger/domain';
 import type { ClientProxy } from '@nestjs/microservices';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { firstValueFrom } from 'rxjs';
 import { benchDatabase, spawnBenchLedger, type BenchLedger } from './environment.js';
-import { benchGatewayKey, grantBenchApprovals, tcpClients } from './ledger-clients.js';
+import { benchGatewayKey, closedLoopExecutions, grantBenchApprovals, tcpClients } from './ledger-clients.js';
 import { writeReportSection } from './report-section.js';
 import { latencyStats, type LatencyStats } from './stats.js';
 import { execution } from './workload.js';
@@ -23,22 +22,9 @@ interface Run {
   latency: LatencyStats;
 }
 
-/** Closed loop: each client sends its next execution when the previous one is answered. */
-async function closedLoop(clients: ClientProxy[], seconds: number, offset: number): Promise<Run> {
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  const start = performance.now();
-  let n = offset;
-  await Promise.all(
-    clients.map(async (client, c) => {
-      while (performance.now() < deadline) {
-        const sent = performance.now();
-        await firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(c + n, n++)));
-        latencies.push(performance.now() - sent);
-      }
-    }),
-  );
-  return { eventsPerSecond: latencies.length / ((performance.now() - start) / 1000), latency: latencyStats(latencies) };
+async function closedLoop(clients: ClientProxy[], seconds: number, firstExecution: number): Promise<Run> {
+  const run = await closedLoopExecutions(clients, seconds, firstExecution);
+  return { eventsPerSecond: run.eventsPerSecond, latency: latencyStats(run.latencies) };
 }
 
 /** Bad credentials as fast as the ledger refuses them, until `stop` is set; returns how many were refused. */

@@ -87,3 +87,31 @@ export async function pacedExecutions(
   await Promise.all(inFlight);
   return { latencies, sent: total, seconds: (performance.now() - start) / 1000 };
 }
+
+export interface ClosedLoopRun {
+  eventsPerSecond: number;
+  /** Milliseconds from each send to its acknowledgement. */
+  latencies: number[];
+}
+
+/** Closed loop: each client sends its next execution when the previous one is acknowledged, for `seconds`. */
+export async function closedLoopExecutions(
+  clients: ClientProxy[],
+  seconds: number,
+  firstExecution = 0,
+): Promise<ClosedLoopRun> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let n = firstExecution;
+  await Promise.all(
+    clients.map(async (client, c) => {
+      while (performance.now() < deadline) {
+        const sent = performance.now();
+        await firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(c + n, n++)));
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  return { eventsPerSecond: latencies.length / ((performance.now() - start) / 1000), latencies };
+}
