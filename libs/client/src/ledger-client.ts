@@ -36,8 +36,11 @@ export type LedgerCommandResult =
 export class LedgerClient {
   private readonly settings: ResolvedClientSettings;
   private readonly transport: LedgerTransport;
-  /** Presented with every command; never written to the spool. */
-  private readonly credential: string | undefined;
+  /**
+   * Presented with every command; never written to the spool. Without an explicit one, the local gateway key, looked
+   * up until it exists: a gateway started before the ledger's first start picks it up once the ledger has written it.
+   */
+  private readonly credential: () => string | undefined;
   private readonly spool: Spool;
   private readonly scheduler: DrainScheduler | undefined;
   private readonly ready: Promise<void>;
@@ -50,9 +53,7 @@ export class LedgerClient {
   constructor(options: LedgerClientOptions = {}) {
     this.settings = resolveClientSettings(options);
     const { logger, requestTimeoutMs, spoolDir, lockWaitMs } = this.settings;
-    this.credential = options.ledgerTransport
-      ? options.credential
-      : (options.credential ?? localKeyFor(localDataDir(), 'gateway'));
+    this.credential = credentialSource(options);
     this.transport =
       options.ledgerTransport ?? NestLedgerTransport.create(options, requestTimeoutMs, logger, this.credential);
     this.spool = new Spool(spoolDir, logger, lockWaitMs);
@@ -106,7 +107,7 @@ export class LedgerClient {
       const payload = redactor ? redactPayload(name, validated, redactor) : validated;
       // Too big for one frame: the ledger would close the connection, which looks like an outage (spooled, retried forever).
       const tooBig =
-        this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes, this.credential);
+        this.settings.maxFrameBytes && frameSizeIssue(pattern, payload, this.settings.maxFrameBytes, this.credential());
       if (tooBig) throw new LedgerValidationError(name, [tooBig]);
       await this.ready;
       if (this.spool.pending > 0) return this.spoolCommand(pattern, payload, 'earlier commands are still spooled');
@@ -143,7 +144,7 @@ export class LedgerClient {
     this.drainPass ??= drainSpool(this.spool, this.transport, this.settings.logger, {
       shouldStop: () => this.closed,
       ...(this.settings.maxFrameBytes ? { maxFrameBytes: this.settings.maxFrameBytes } : {}),
-      ...(this.credential === undefined ? {} : { credential: this.credential }),
+      ...(this.credential() === undefined ? {} : { credential: this.credential() }),
       onEntry: (entry) => {
         if (entry.outcome === 'conflict') {
           try {
@@ -215,4 +216,12 @@ export class LedgerClient {
   private assertOpen(): void {
     if (this.closed) throw new LedgerClientClosedError();
   }
+}
+
+/** The credential to present: the explicit one, else the local gateway key once the ledger has written it. */
+function credentialSource(options: LedgerClientOptions): () => string | undefined {
+  const explicit = options.credential;
+  if (explicit !== undefined || options.ledgerTransport) return () => explicit;
+  let local: string | undefined;
+  return () => (local ??= localKeyFor(localDataDir(), 'gateway'));
 }

@@ -28,13 +28,16 @@ class LoggedTcpClient extends ClientTCP {
   constructor(
     options: { host: string; port: number; tlsOptions?: ConnectionOptions },
     private readonly log: ClientLogger,
-    credential: string | undefined,
+    credential: () => string | undefined,
   ) {
     super({
       ...options,
-      ...(credential === undefined
-        ? {}
-        : { serializer: { serialize: (packet: object) => ({ ...packet, auth: credential }) } }),
+      serializer: {
+        serialize: (packet: object) => {
+          const auth = credential();
+          return auth === undefined ? packet : { ...packet, auth };
+        },
+      },
     });
   }
 
@@ -68,19 +71,24 @@ export class NestLedgerTransport implements LedgerTransport {
     private readonly timeoutMs: number,
   ) {}
 
-  /** `credential`: an API key or JWT presented with every command (TCP: packet member `auth`; NATS: header). */
+  /**
+   * `credential`: an API key or JWT presented with every command (TCP: packet member `auth`, read for each packet;
+   * NATS: header, read when the transport is created).
+   */
   static create(
     connection: LedgerConnection,
     timeoutMs: number,
     logger: ClientLogger,
-    credential?: string,
+    credential: string | (() => string | undefined) = () => undefined,
   ): NestLedgerTransport {
+    const credentialNow = typeof credential === 'function' ? credential : () => credential;
     const proxy: MessageClient =
       connection.transport === 'nats'
         ? (() => {
+            const header = credentialNow();
             const options = {
               servers: connection.servers,
-              ...(credential === undefined ? {} : { headers: { authorization: `Bearer ${credential}` } }),
+              ...(header === undefined ? {} : { headers: { authorization: `Bearer ${header}` } }),
             };
             return connection.natsCredentials
               ? new CredentialedNatsClient(options, connection.natsCredentials)
@@ -93,7 +101,7 @@ export class NestLedgerTransport implements LedgerTransport {
               ...(connection.tls ? { tlsOptions: tcpTlsOptions(connection.tls) } : {}),
             },
             logger,
-            credential,
+            credentialNow,
           );
     return new NestLedgerTransport(proxy, timeoutMs);
   }
