@@ -141,10 +141,11 @@ export class LedgerClient {
   /** One drain pass at a time: a second caller joins the running one. */
   private drainOnce(onEntry?: (entry: DrainedEntry) => void): Promise<DrainReport> {
     const { onSpoolConflict } = this.settings;
+    const credential = this.credential();
     this.drainPass ??= drainSpool(this.spool, this.transport, this.settings.logger, {
       shouldStop: () => this.closed,
       ...(this.settings.maxFrameBytes ? { maxFrameBytes: this.settings.maxFrameBytes } : {}),
-      ...(this.credential() === undefined ? {} : { credential: this.credential() }),
+      ...(credential === undefined ? {} : { credential }),
       onEntry: (entry) => {
         if (entry.outcome === 'conflict') {
           try {
