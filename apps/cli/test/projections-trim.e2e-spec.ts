@@ -137,7 +137,12 @@ describe('the ledger trims its read models on a schedule', () => {
       "SELECT count(*)::int AS n FROM ledger.events WHERE type = 'ExecutionLogged'",
     );
     expect(rows[0]!.n).toBe(2);
-    const health = await t.http('GET', '/health');
+    // The job reports its run once its deletes are done: wait for the report, not only for the rows to go.
+    const health = await within(30_000, 'the retention run to be reported in /health', async () => {
+      const answer = await t.http('GET', '/health');
+      const body = answer.body as { projections?: { retention?: { lastRunAt?: string | null } } };
+      return body.projections?.retention?.lastRunAt ? answer : undefined;
+    });
     expect(health).toMatchObject({
       status: 200,
       body: { projections: { retention: { enabled: true, retentionDays: 90, lastRunAt: expect.any(String) } } },
