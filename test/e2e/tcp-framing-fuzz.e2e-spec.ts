@@ -57,8 +57,18 @@ const badLength: fc.Arbitrary<BadInput> = fc
   .map(([prefix, json]) => ({
     bytes: Buffer.from(`${prefix}#${json}`, 'utf8'),
     expect: 'refused',
-    code: 'TCP.MALFORMED_FRAME',
+    code: badLengthCode(prefix),
   }));
+
+/**
+ * The length is read digit by digit: digits that already announce more than the maximum are refused as too large
+ * before the first non-digit is seen (`7029317r#…`); otherwise the non-digit makes the frame malformed.
+ */
+function badLengthCode(prefix: string): string {
+  const leadingDigits = /^[0-9]*/.exec(prefix)![0];
+  const tooLarge = leadingDigits.length > 16 || Number(leadingDigits) > MAX_FRAME;
+  return tooLarge ? 'TCP.FRAME_TOO_LARGE' : 'TCP.MALFORMED_FRAME';
+}
 
 const zeroLength: fc.Arbitrary<BadInput> = fc
   .constantFrom('0#', '00#', '0#{}')
