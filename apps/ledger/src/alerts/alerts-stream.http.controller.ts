@@ -1,7 +1,9 @@
+import { ApiOkResponse } from '@nestjs/swagger';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { SseAlertSink } from './sse.alert-sink.js';
 import { Allow } from '../identity/access.js';
+import { EVENT_STREAM_CONTENT } from '../openapi/response-schemas.js';
 
 export const SSE_ALERT_SINK = Symbol('SSE_ALERT_SINK');
 
@@ -12,6 +14,7 @@ export class AlertsStreamHttpController {
 
   @Get('stream')
   @Allow('reader')
+  @ApiOkResponse({ description: 'alerts as server-sent events', content: EVENT_STREAM_CONTENT })
   stream(@Res() reply: FastifyReply): void {
     reply.hijack();
     this.sse.attach(reply.raw);

@@ -1,3 +1,4 @@
+import { ApiOkResponse } from '@nestjs/swagger';
 import type { ProjectionRunnerStatus } from '@audit-ledger/read-models';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
@@ -9,6 +10,7 @@ import { WITNESS_STATUS, type WitnessStatusProbe } from '../integrity/witness-pu
 import { StoreMonitor } from './store-monitor.service.js';
 import { Public } from '../identity/access.js';
 import { AccessRefusals } from '../identity/access-refusals.js';
+import { HealthSchema } from '../openapi/response-schemas.js';
 
 export const STORE_HEALTH = Symbol('STORE_HEALTH');
 export type StoreHealthProbe = () => Promise<{ database: boolean; migrationsApplied: number }>;
@@ -33,6 +35,7 @@ export class HealthController {
 
   @Get()
   @Public()
+  @ApiOkResponse({ description: 'healthy (503 with the same body when a part is not)', standardSchema: HealthSchema })
   async health(@Res() reply: FastifyReply): Promise<void> {
     const store = await this.probe().catch(() => ({ database: false, migrationsApplied: 0 }));
     const subscription = this.monitor.status();

@@ -1,5 +1,6 @@
 import type { Principal, Role } from '@audit-ledger/domain';
-import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 import { UnauthenticatedError } from './authenticator.js';
 
 /**
@@ -11,10 +12,12 @@ export type Access = { readonly public: true } | { readonly roles: readonly Role
 export const ACCESS_METADATA = 'audit-ledger:access';
 
 /** Callable by a principal holding any of these roles (a role includes those it implies: security reads). */
-export const Allow = (...roles: [Role, ...Role[]]) => SetMetadata(ACCESS_METADATA, { roles } satisfies Access);
+export const Allow = (...roles: [Role, ...Role[]]) =>
+  applyDecorators(SetMetadata(ACCESS_METADATA, { roles } satisfies Access), ApiExtension('x-roles', roles));
 
 /** Callable without a credential: only probes that expose no audit data (health). */
-export const Public = () => SetMetadata(ACCESS_METADATA, { public: true } satisfies Access);
+export const Public = () =>
+  applyDecorators(SetMetadata(ACCESS_METADATA, { public: true } satisfies Access), ApiExtension('x-public', true));
 
 /**
  * The principal the guards authenticated for this request or message. Kept beside the request (HTTP) or the message's

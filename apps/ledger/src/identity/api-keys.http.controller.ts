@@ -11,6 +11,7 @@ import { ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
 import { parseRequest } from '../shared/request-validation.js';
 import { Allow, CurrentPrincipal } from './access.js';
 import { ApiKeyAdmin } from './api-key-admin.js';
+import { KeyRevokedSchema } from '../openapi/response-schemas.js';
 
 /**
  * Administration of API keys (docs/security.md, "Principals and API keys"): issue (the key is in the answer, once),
@@ -58,7 +59,10 @@ export class ApiKeysHttpController {
   @Post(':keyId/revoke')
   @Allow('admin')
   @HttpCode(201)
-  @ApiCreatedResponse({ description: 'revoked: refused by every ledger instance within a second' })
+  @ApiCreatedResponse({
+    description: 'revoked: refused by every ledger instance within a second',
+    standardSchema: KeyRevokedSchema,
+  })
   async revoke(
     @CurrentPrincipal() actor: Principal,
     @Param('keyId') keyId: string,

@@ -1,3 +1,4 @@
+import { ApiOkResponse } from '@nestjs/swagger';
 import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { z } from 'zod';
@@ -13,6 +14,7 @@ import {
 import { LastCheckpointVerification } from './last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './witness-publisher.js';
 import { Allow } from '../identity/access.js';
+import { EvidenceBundleSchema, IntegritySchema } from '../openapi/response-schemas.js';
 
 const position = z.string().regex(/^[1-9]\d{0,18}$/, 'a global position: a positive decimal integer');
 const EvidenceQuery = z
@@ -37,6 +39,7 @@ export class IntegrityHttpController {
   /** The last checkpoint as stored, and its re-verification (cached until a newer checkpoint is sealed). */
   @Get('integrity')
   @Allow('reader')
+  @ApiOkResponse({ description: 'the last checkpoint and its re-verification', standardSchema: IntegritySchema })
   async integrity() {
     const current = await this.lastVerification.current();
     if (!current) {
@@ -69,6 +72,7 @@ export class IntegrityHttpController {
 
   @Get('evidence')
   @Allow('security')
+  @ApiOkResponse({ description: 'the evidence bundle', standardSchema: EvidenceBundleSchema })
   async evidence(@Query({ schema: EvidenceQuery }) query: unknown) {
     const { approvalId, streamId, from, to } = parseRequest(EvidenceQuery, query);
     const scopes = [approvalId, streamId, from ?? to].filter((given) => given !== undefined).length;

@@ -1,3 +1,4 @@
+import { ApiOkResponse } from '@nestjs/swagger';
 import { EXECUTION_RISK_LEVELS, QUERY_PROJECTIONS, type SummaryDimension } from '@audit-ledger/read-models';
 import { Controller, Get, Inject, Query, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
@@ -6,6 +7,7 @@ import { filterText, pageParams, parseQuery, queryObject, readParams } from './q
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
+import { SummariesSchema } from '../openapi/response-schemas.js';
 
 const DIMENSIONS = ['worker', 'riskLevel', 'toolName', 'session'] as const;
 
@@ -42,6 +44,7 @@ export class SummariesQueryHttpController {
 
   @Get()
   @Allow('reader')
+  @ApiOkResponse({ description: 'counts and times per bucket and group', standardSchema: SummariesSchema })
   async summaries(@Query({ schema: SummariesQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const params = parseQuery(SummariesQuery, Object.keys(SummariesShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.summaries, params.minPosition);

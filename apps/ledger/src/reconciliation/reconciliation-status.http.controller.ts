@@ -1,7 +1,9 @@
+import { ApiOkResponse } from '@nestjs/swagger';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
 import type { ReconciliationStatus } from './reconciliation.processor.js';
 import { Allow } from '../identity/access.js';
+import { ReconciliationStatusSchema } from '../openapi/response-schemas.js';
 
 export const RECONCILIATION_STATUS = Symbol('RECONCILIATION_STATUS');
 export type ReconciliationStatusProbe = () => ReconciliationStatus;
@@ -16,6 +18,7 @@ export class ReconciliationStatusHttpController {
 
   @Get('status')
   @Allow('reader')
+  @ApiOkResponse({ description: 'the reconciler and the alert dispatcher', standardSchema: ReconciliationStatusSchema })
   get() {
     return { processor: this.status(), alerts: this.alerts.status() };
   }

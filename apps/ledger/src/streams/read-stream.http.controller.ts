@@ -1,3 +1,4 @@
+import { ApiOkResponse } from '@nestjs/swagger';
 import { ReplayTimeBasis } from '@audit-ledger/domain';
 import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
@@ -8,6 +9,7 @@ import { EVENT_STORE } from '../shared/tokens.js';
 import { parseAsOf, replayStream } from './replay.js';
 import { toWireEvent } from './wire-event.js';
 import { Allow } from '../identity/access.js';
+import { StreamReadSchema, StreamReplaySchema } from '../openapi/response-schemas.js';
 
 const ReadStreamQuery = z
   .object({
@@ -33,6 +35,7 @@ export class ReadStreamHttpController {
 
   @Get(':streamId')
   @Allow('reader')
+  @ApiOkResponse({ description: "the stream's events, hash-chained", standardSchema: StreamReadSchema })
   async read(@Param('streamId') streamId: string, @Query({ schema: ReadStreamQuery }) query: unknown) {
     const options = parseRequest(ReadStreamQuery, query);
     const events = await this.store.readStream(streamId, options);
@@ -45,6 +48,10 @@ export class ReadStreamHttpController {
    */
   @Get(':streamId/events')
   @Allow('security')
+  @ApiOkResponse({
+    description: 'the stream as of `asOf`, each event with its hash status',
+    standardSchema: StreamReplaySchema,
+  })
   async replay(@Param('streamId') streamId: string, @Query({ schema: ReplayQuery }) query: unknown) {
     const { asOf: raw, by } = parseRequest(ReplayQuery, query);
     const parsed = raw === undefined ? undefined : parseAsOf(raw);

@@ -1,5 +1,6 @@
 import { actorOf, type Principal } from '@audit-ledger/domain';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Res, UseFilters } from '@nestjs/common';
+import { RerunJobListSchema, RerunJobSchema } from '../../openapi/response-schemas.js';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -36,7 +37,10 @@ export class RerunReconciliationHttpController {
   @Post('rerun')
   @Allow('security')
   @HttpCode(202)
-  @ApiAcceptedResponse({ description: 'the job, started; `Location` is its progress view' })
+  @ApiAcceptedResponse({
+    description: 'the job, started; `Location` is its progress view',
+    standardSchema: RerunJobSchema,
+  })
   @ApiConflictResponse({ description: '`RECONCILIATION.RERUN_RUNNING`: another job runs (`runningJob`)' })
   rerun(
     @Body({ schema: RerunRequest }) body: unknown,
@@ -52,14 +56,20 @@ export class RerunReconciliationHttpController {
 
   @Get('reruns')
   @Allow('security')
-  @ApiOkResponse({ description: '`{ jobs }`: the last 20 jobs, newest first (without their `recorded` lists)' })
+  @ApiOkResponse({
+    description: '`{ jobs }`: the last 20 jobs, newest first (without their `recorded` lists)',
+    standardSchema: RerunJobListSchema,
+  })
   list(): { jobs: RerunJobView[] } {
     return { jobs: this.jobs.list() };
   }
 
   @Get('reruns/:id')
   @Allow('security')
-  @ApiOkResponse({ description: 'the job: state, examined / total, verdicts changed, times, error' })
+  @ApiOkResponse({
+    description: 'the job: state, examined / total, verdicts changed, times, error',
+    standardSchema: RerunJobSchema,
+  })
   @ApiNotFoundResponse({ description: '`RECONCILIATION.RERUN_NOT_FOUND`' })
   get(@Param('id') id: string): RerunJobView {
     return this.jobs.get(id);
@@ -68,7 +78,10 @@ export class RerunReconciliationHttpController {
   @Delete('reruns/:id')
   @Allow('security')
   @HttpCode(202)
-  @ApiAcceptedResponse({ description: 'the job, `cancelRequested`: it stops before its next execution' })
+  @ApiAcceptedResponse({
+    description: 'the job, `cancelRequested`: it stops before its next execution',
+    standardSchema: RerunJobSchema,
+  })
   @ApiNotFoundResponse({ description: '`RECONCILIATION.RERUN_NOT_FOUND`' })
   cancel(@Param('id') id: string): RerunJobView {
     return this.jobs.cancel(id);
