@@ -67,6 +67,7 @@ import {
   TOKEN_SECRET,
   systemClock,
 } from './shared/tokens.js';
+import { TracingInterceptor } from './tracing/tracing.interceptor.js';
 
 export interface LedgerDependencies {
   config: LedgerConfig;
@@ -152,6 +153,7 @@ export class AppModule {
         },
         { provide: APP_GUARD, useClass: AccessGuard },
         AuditAccessRecorder,
+        { provide: APP_INTERCEPTOR, useClass: TracingInterceptor },
         { provide: APP_INTERCEPTOR, useClass: AuditAccessInterceptor },
         GrantApprovalHandler,
         RejectApprovalHandler,

@@ -22,6 +22,7 @@ import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
+import { startTracing, tracesEndpointOf } from './tracing/tracing.js';
 import { freePort } from './shared/free-port.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
 import type { Authenticator } from './identity/authenticator.js';
@@ -71,8 +72,12 @@ export async function startLedger(
   assertNoPlaintextExposure(config);
   const tls = loadServerTls(config);
   const nats = config.transport === 'nats' ? natsConnectionOptions(config) : undefined;
-  const database = await resolveDatabase(config, logger);
-  const cleanups: (() => Promise<void>)[] = [];
+  const tracing = startTracing(tracesEndpointOf(config.otlpTracesEndpoint));
+  const database = await resolveDatabase(config, logger).catch(async (error: unknown) => {
+    await tracing.shutdown();
+    throw error;
+  });
+  const cleanups: (() => Promise<void>)[] = [() => tracing.shutdown()];
   const closeAll = async () => {
     for (const cleanup of cleanups.reverse())
       await cleanup().catch((error) => logger.error({ err: error }, 'close failed'));

@@ -173,6 +173,11 @@ export const LedgerConfigSchema = z.object({
   approverAudience: z.string().trim().min(1).max(1024).optional(),
   /** Refuse grants without a valid `approverAssertion` (APPROVAL.APPROVER_PROOF_REQUIRED). */
   requireApproverProof: flag.default(false),
+  /**
+   * OpenTelemetry traces to this OTLP/HTTP endpoint (`http://collector:4318/v1/traces`); unset (and no
+   * `OTEL_EXPORTER_OTLP_ENDPOINT`): tracing is off (docs/operations.md, "Traces").
+   */
+  otlpTracesEndpoint: z.string().url().optional(),
   /** TLS (TCP and HTTP) and NATS connection credentials: config/transport-security.config.ts. */
   ...transportSecuritySettings,
 });
@@ -182,6 +187,7 @@ export type LedgerConfigInput = z.input<typeof LedgerConfigSchema>;
 
 export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   databaseUrl: 'DATABASE_URL',
+  otlpTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   migrationDatabaseUrl: 'LEDGER_MIGRATION_DATABASE_URL',
   dataDir: 'LEDGER_DATA_DIR',
   embeddedPgPort: 'LEDGER_EMBEDDED_PG_PORT',

@@ -24,6 +24,7 @@ import { alertSummary, type Alert } from '../alerts/alert-sink.port.js';
 import { deterministicEventId } from '../shared/event-ids.js';
 import type { AskJudge } from './ask-judge.js';
 import { foldStream, incrementalFolder, toStreamEvent } from './stream-fold.js';
+import { inSpan, linksToAppends } from '../tracing/spans.js';
 
 export const RECONCILIATION_ACTOR = 'process:reconciliation';
 
@@ -267,6 +268,37 @@ export async function reconcileLoggedExecution(
  * deciding them one by one would.
  */
 export async function reconcileLoggedExecutions(
+  store: EventStore,
+  batch: readonly RecordedEvent[],
+  options: ReconcileExecutionOptions,
+): Promise<WrittenVerdict[]> {
+  const eventIds = batch.map((event) => event.eventId);
+  return inSpan(
+    'reconcile',
+    {
+      'ledger.stream_id': batch[0]?.streamId ?? '',
+      'ledger.executions': batch.length,
+      'ledger.event_ids': eventIds.slice(0, 32),
+      'ledger.correlation_ids': [...new Set(batch.map(correlationIdOf))].slice(0, 32),
+    },
+    async (span) => {
+      const written = await reconcileBatch(store, batch, options);
+      span.setAttribute(
+        'ledger.verdicts',
+        written.map((verdict) => verdict.event.type),
+      );
+      return written;
+    },
+    { links: linksToAppends(eventIds) },
+  );
+}
+
+function correlationIdOf(event: RecordedEvent): string {
+  const id = event.metadata['correlationId'];
+  return typeof id === 'string' ? id : '';
+}
+
+async function reconcileBatch(
   store: EventStore,
   batch: readonly RecordedEvent[],
   options: ReconcileExecutionOptions,

@@ -16,6 +16,7 @@ import {
 } from '@audit-ledger/event-store';
 import { ackFromAppend, ackFromRecorded } from './command-ack.js';
 import { deterministicEventId, executionEventId, legacyExecutionEventId } from './event-ids.js';
+import { inSpan, rememberAppend } from '../tracing/spans.js';
 
 export interface StreamCommandOptions {
   streamId: string;
@@ -71,6 +72,10 @@ async function readAll(store: EventStore, streamId: string): Promise<RecordedEve
  * The generic glue between a transport and the approval decider: handlers only build the command.
  */
 export async function handleStreamCommand(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
+  return inSpan(`command ${options.command.type}`, commandAttributes(options), () => decideAndAppend(store, options));
+}
+
+async function decideAndAppend(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
   for (let attempt = 1; ; attempt++) {
     const recorded = await readAll(store, options.streamId);
     const events = approvalDecider.decide(options.command, fold(recorded));
@@ -83,7 +88,7 @@ export async function handleStreamCommand(store: EventStore, options: StreamComm
     }
     const last = recorded.at(-1);
     try {
-      const result = await store.appendToStream(options.streamId, toNewEvents(events, options), {
+      const result = await tracedAppend(store, options, toNewEvents(events, options), {
         expectedRevision: last ? last.streamRevision : 'no_stream',
       });
       return ackFromAppend(result);
@@ -101,9 +106,15 @@ export async function handleStreamCommand(store: EventStore, options: StreamComm
  * under another approval or session is a conflict with the stored execution, in whichever stream it is.
  */
 export async function appendExecution(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
+  return inSpan(`command ${options.command.type}`, commandAttributes(options), () =>
+    appendDecidedExecution(store, options),
+  );
+}
+
+async function appendDecidedExecution(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
   const events = approvalDecider.decide(options.command, approvalDecider.initialState());
   try {
-    const result = await store.appendToStream(options.streamId, toNewEvents(events, options), {
+    const result = await tracedAppend(store, options, toNewEvents(events, options), {
       expectedRevision: 'any',
       derivedPaths: options.derivedPaths,
     });
@@ -187,4 +198,35 @@ function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOption
       },
     };
   });
+}
+
+function commandAttributes(options: StreamCommandOptions) {
+  return {
+    'ledger.stream_id': options.streamId,
+    'ledger.correlation_id': options.correlationId,
+    'ledger.idempotency_key': options.idempotencyKey,
+  };
+}
+
+/** The durable append (its span ends when the store acknowledged the commit), remembered for the work it causes. */
+function tracedAppend(
+  store: EventStore,
+  options: StreamCommandOptions,
+  events: ReturnType<typeof toNewEvents>,
+  appendOptions: Parameters<EventStore['appendToStream']>[2],
+) {
+  return inSpan(
+    'eventstore.append',
+    {
+      'ledger.stream_id': options.streamId,
+      'ledger.correlation_id': options.correlationId,
+      'ledger.events': events.length,
+    },
+    async (span) => {
+      const result = await store.appendToStream(options.streamId, events, appendOptions);
+      span.setAttribute('ledger.global_position', result.lastPosition.toString());
+      rememberAppend(result.events.map((event) => event.eventId));
+      return result;
+    },
+  );
 }
