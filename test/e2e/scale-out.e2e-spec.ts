@@ -37,7 +37,7 @@ if (!natsInstalled) process.stderr.write('[skip] scale-out e2e: nats-server is n
 
   beforeAll(async () => {
     // A NATS server of its own: no other test's ledger subscribes to these subjects.
-    nats = await startNatsServer(`token: "${token}"`);
+    nats = await startNatsServer(`token: "${token}"`, { monitoring: true });
     database = await createTestDatabase();
     dataDir = mkdtempSync(join(tmpdir(), 'ledger-scale-out-'));
     chmodSync(dataDir, 0o755);
@@ -70,6 +70,17 @@ if (!natsInstalled) process.stderr.write('[skip] scale-out e2e: nats-server is n
     );
     processes.push(ledger);
     return { ledger, httpPort };
+  }
+
+  /** Messages the NATS server delivered to the connections subscribed to `subject` (the ledger processes). */
+  async function deliveredToLedgers(subject: string): Promise<number> {
+    const response = await fetch(`${nats.monitorUrl}/connz?subs=1`);
+    const { connections } = (await response.json()) as {
+      connections: { out_msgs: number; subscriptions_list?: string[] }[];
+    };
+    const ledgers = connections.filter((c) => c.subscriptions_list?.includes(subject));
+    expect(ledgers).toHaveLength(processes.length);
+    return ledgers.reduce((sum, c) => sum + c.out_msgs, 0);
   }
 
   async function roles(httpPort: number): Promise<{ reconciler: string; projectionsActive: boolean[] }> {
@@ -110,6 +121,8 @@ if (!natsInstalled) process.stderr.write('[skip] scale-out e2e: nats-server is n
     const setup = gateway();
     const approvals = Array.from({ length: CLIENTS }, () => anApproval());
     for (const approval of approvals) await send(setup, MESSAGE_PATTERNS.grantApproval, approval);
+    // Each command reached exactly one process (the NATS server counts what it delivered to each connection).
+    expect(await deliveredToLedgers(MESSAGE_PATTERNS.grantApproval)).toBe(approvals.length);
 
     // Each client logs executions one after the other; one that gets no acknowledgement moves on to a new one.
     const attempted: LogExecutionRequest[] = [];
@@ -129,7 +142,8 @@ if (!natsInstalled) process.stderr.write('[skip] scale-out e2e: nats-server is n
       }
       await client.close();
     });
-    const acknowledged = (count: number) => within(30_000, `${count} acknowledgements`, () => acked.size >= count || undefined);
+    const acknowledged = (count: number) =>
+      within(30_000, `${count} acknowledgements`, () => acked.size >= count || undefined);
 
     await acknowledged(150);
     await first.ledger.kill9();
