@@ -1,4 +1,5 @@
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,9 @@ function startLedgerWithTestSettings(
       // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
       // default seals every second).
       checkpointEveryMs: 60_000,
+      // Test files share one NATS server: a queue group per ledger, so that no ledger of another file takes a share
+      // of this one's messages (in one group, each message would go to one of them).
+      natsQueue: `test-${randomUUID()}`,
       ...overrides,
     },
     wiring,

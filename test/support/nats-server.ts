@@ -9,6 +9,8 @@ import { within } from './within.js';
 /** A `nats-server` this test started, on a free port of 127.0.0.1. */
 export interface SpawnedNatsServer {
   url: string;
+  /** The server's HTTP monitoring endpoint (`/connz`, `/subsz`), when started with `{ monitoring: true }`. */
+  monitorUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -26,11 +28,20 @@ export function natsServerBinary(): string | undefined {
  * Starts `nats-server` with `authorization` (the body of a nats-server `authorization { … }` block, e.g.
  * `user: a, password: b` or `token: t` or `users: [{ nkey: U… }]`) and waits until it accepts connections.
  */
-export async function startNatsServer(authorization: string): Promise<SpawnedNatsServer> {
+export async function startNatsServer(
+  authorization: string,
+  options: { monitoring?: boolean } = {},
+): Promise<SpawnedNatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-nats-'));
   const port = await freePort('127.0.0.1');
+  const monitorPort = options.monitoring ? await freePort('127.0.0.1') : undefined;
   const config = join(dir, 'nats.conf');
-  writeFileSync(config, `listen: "127.0.0.1:${port}"\nauthorization {\n  ${authorization}\n}\n`);
+  writeFileSync(
+    config,
+    `listen: "127.0.0.1:${port}"\n` +
+      (monitorPort ? `http: "127.0.0.1:${monitorPort}"\n` : '') +
+      `authorization {\n  ${authorization}\n}\n`,
+  );
   const child: ChildProcess = spawn('nats-server', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
@@ -47,6 +58,7 @@ export async function startNatsServer(authorization: string): Promise<SpawnedNat
   }
   return {
     url: `nats://127.0.0.1:${port}`,
+    ...(monitorPort ? { monitorUrl: `http://127.0.0.1:${monitorPort}` } : {}),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

@@ -24,6 +24,7 @@ import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { startTracing, tracesEndpointOf } from './tracing/tracing.js';
 import { freePort } from './shared/free-port.js';
+import { AdvisoryLeadership } from './leadership/advisory-leadership.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
 import type { Authenticator } from './identity/authenticator.js';
 import type { ConnectionPrincipal } from './identity/connection-principal.js';
@@ -151,17 +152,25 @@ export async function startLedger(
     if (retention) cleanups.push(() => retention.stop());
 
     if (keys) {
-      const sealer = new CheckpointSealer({
-        store,
-        databaseUrl: database.url,
-        keys,
-        logger,
-        everyEvents: config.checkpointEveryEvents,
-        everyMs: config.checkpointEveryMs,
-        ...(witnesses ? { onSealed: () => witnesses.notify() } : {}),
-      });
-      sealer.start();
-      cleanups.push(() => sealer.stop());
+      // One process at a time seals (the checkpoints stream's expected revision keeps the chain unforked anyway).
+      const sealing = new AdvisoryLeadership(
+        { connectionString: database.url, name: 'checkpoint-sealer', logger, retryMs: config.leaderRetryMs },
+        async () => {
+          const sealer = new CheckpointSealer({
+            store,
+            databaseUrl: database.url,
+            keys,
+            logger,
+            everyEvents: config.checkpointEveryEvents,
+            everyMs: config.checkpointEveryMs,
+            ...(witnesses ? { onSealed: () => witnesses.notify() } : {}),
+          });
+          sealer.start();
+          return { stop: () => sealer.stop() };
+        },
+      );
+      cleanups.push(() => sealing.stop());
+      await sealing.start();
     }
 
     // A TLS client certificate mapped to a principal authenticates its connection's calls without a credential.
@@ -220,7 +229,7 @@ export async function startLedger(
     });
     app.connectMicroservice<MicroserviceOptions>(
       nats
-        ? { strategy: new LedgerServerNats(nats, logger) }
+        ? { strategy: new LedgerServerNats(nats, logger, config.natsQueue) }
         : {
             strategy: new LedgerServerTcp(
               { host: config.tcpHost, port: tcpPort, ...(tls ? { tls } : {}) },

@@ -50,6 +50,14 @@ export const LedgerConfigSchema = z.object({
   /** On stop, how long in-flight HTTP requests may finish before their connections are closed. */
   httpDrainMs: z.coerce.number().int().min(0).max(600_000).default(5_000),
   natsUrl: z.string().min(1).default('nats://127.0.0.1:4222'),
+  /**
+   * NATS queue group the command subjects are subscribed in: every ledger process in one group shares the commands,
+   * each message handled by exactly one of them (docs/operations.md "Several processes").
+   */
+  natsQueue: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits, "_", "-" and "." only (a NATS queue group name)')
+    .default('audit-ledger'),
   /** TCP transport bounds (docs/api.md "Transport limits"); a timeout of 0 switches it off. */
   tcpMaxFrameBytes: z.coerce
     .number()
@@ -103,6 +111,11 @@ export const LedgerConfigSchema = z.object({
   reconciliationEnabled: flag.default(true),
   /** How often expired approvals are checked for `approval_unused`. */
   reconciliationUnusedIntervalMs: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
+  /**
+   * Workers that run in one process at a time (the reconciliation processor, the checkpoint sealer): how often a
+   * standby process tries to take over, and a leading one checks that it still holds its lock.
+   */
+  leaderRetryMs: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** Re-reconciliation jobs examine at most this many executions per second, so they cannot starve appends. */
   reconciliationRerunEventsPerSecond: z.coerce.number().int().min(1).max(100_000).default(200),
   /** Alert sinks: a signed JSON webhook, a Slack-compatible incoming webhook; SSE at /v1/alerts/stream is always on. */
@@ -197,6 +210,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   httpHost: 'LEDGER_HTTP_HOST',
   httpPort: 'LEDGER_HTTP_PORT',
   natsUrl: 'LEDGER_NATS_URL',
+  natsQueue: 'LEDGER_NATS_QUEUE',
   tcpMaxFrameBytes: 'LEDGER_TCP_MAX_FRAME_BYTES',
   tcpMaxBufferedBytes: 'LEDGER_TCP_MAX_BUFFERED_BYTES',
   tcpMaxConnections: 'LEDGER_TCP_MAX_CONNECTIONS',
@@ -220,6 +234,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   dbPoolSize: 'LEDGER_DB_POOL_SIZE',
   reconciliationEnabled: 'LEDGER_RECONCILIATION_ENABLED',
   reconciliationUnusedIntervalMs: 'LEDGER_RECONCILIATION_UNUSED_INTERVAL_MS',
+  leaderRetryMs: 'LEDGER_LEADER_RETRY_MS',
   reconciliationRerunEventsPerSecond: 'LEDGER_RECONCILIATION_RERUN_EVENTS_PER_SECOND',
   alertWebhookUrl: 'LEDGER_ALERT_WEBHOOK_URL',
   alertWebhookSecret: 'LEDGER_ALERT_WEBHOOK_SECRET',

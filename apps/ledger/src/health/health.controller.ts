@@ -48,7 +48,8 @@ export class HealthController {
       store.migrationsApplied > 0 &&
       subscription.alive &&
       (projections?.healthy ?? true) &&
-      (!reconciliation.enabled || reconciliation.alive) &&
+      // A standby is healthy: another process reconciles, and this one takes over when that one stops.
+      (!reconciliation.enabled || reconciliation.alive || reconciliation.leadership?.role === 'standby') &&
       witnesses.every((witness) => witness.status !== 'refused');
     void reply.status(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',

@@ -12,7 +12,8 @@ interface NatsMessage {
 }
 
 /**
- * Nest's NATS server, except that a message that is not JSON is answered (when it has a reply subject) with
+ * Nest's NATS server, subscribed to every command subject in the queue group `queue` (`LEDGER_NATS_QUEUE`), so that
+ * the ledger processes of one group share the commands and each message is handled by exactly one of them; except that a message that is not JSON is answered (when it has a reply subject) with
  * `NATS.MALFORMED_MESSAGE` instead of only being logged, so a requester learns why and does not wait for a timeout.
  * Payload size is bounded by the NATS server (`max_payload`, 1 MiB by default): larger messages never arrive.
  */
@@ -20,8 +21,9 @@ export class LedgerServerNats extends ServerNats {
   constructor(
     private readonly connection: NatsConnection,
     private readonly log: Logger,
+    queue: string,
   ) {
-    super(connection.options);
+    super({ ...connection.options, queue });
   }
 
   /** A refused or failed connection fails the start with a message naming the server, the credential and the fix. */

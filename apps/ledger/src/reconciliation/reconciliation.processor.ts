@@ -3,6 +3,7 @@ import type { EventStore, RecordedEvent, Subscription } from '@audit-ledger/even
 import type { Logger } from 'pino';
 import type { AlertDispatcher } from '../alerts/alert-dispatcher.js';
 import { deterministicEventId } from '../shared/event-ids.js';
+import type { LeadershipStatus } from '../leadership/advisory-leadership.js';
 import type { Clock } from '../shared/tokens.js';
 import type { AskJudge } from './ask-judge.js';
 import { OrderedLanes } from './ordered-lanes.js';
@@ -42,6 +43,11 @@ export interface ReconciliationStatus {
   appended: number;
   lastError?: string;
   lastErrorAt?: string;
+  /**
+   * One process at a time reconciles (docs/operations.md "Several processes"): `leader` runs the processor, `standby`
+   * waits to take over and reports the rest of this status as not running. Absent when reconciliation is off.
+   */
+  leadership?: LeadershipStatus;
 }
 
 /**

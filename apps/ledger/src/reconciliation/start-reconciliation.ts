@@ -1,3 +1,4 @@
+import { RECONCILER_VERSION } from '@audit-ledger/domain';
 import type { EventStore } from '@audit-ledger/event-store';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -8,6 +9,7 @@ import type { LedgerConfig } from '../config/ledger.config.js';
 import { systemClock } from '../shared/tokens.js';
 import { boundedJudge, type AskJudge } from './ask-judge.js';
 import { llmJudgeFromConfig } from './llm-judge.js';
+import { AdvisoryLeadership } from '../leadership/advisory-leadership.js';
 import { ProcessCheckpoints } from './process-checkpoints.js';
 import { ReconciliationProcessor, type ReconciliationStatus } from './reconciliation.processor.js';
 
@@ -47,21 +49,33 @@ export async function startReconciliation(
   pool.on('error', (error) => logger.warn({ err: error }, 'reconciliation pool connection lost'));
   // A connection that dies while checked out emits 'error' too: its query fails, the process must not.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const processor = new ReconciliationProcessor(
-    store,
-    new ProcessCheckpoints(pool),
-    dispatcher,
-    systemClock,
-    logger.child({ component: 'reconciliation' }),
-    {
-      unusedIntervalMs: config.reconciliationUnusedIntervalMs,
-      alertOnUnclear: config.alertOnUnclear,
-      ...(judge ? { judge } : {}),
+  const checkpoints = new ProcessCheckpoints(pool);
+  const log = logger.child({ component: 'reconciliation' });
+  let processor: ReconciliationProcessor | undefined;
+  // One process at a time reconciles; the others stand by and take over when it stops or dies.
+  const leadership = new AdvisoryLeadership(
+    { connectionString: databaseUrl, name: 'reconciliation', logger: log, retryMs: config.leaderRetryMs },
+    async () => {
+      const term = new ReconciliationProcessor(store, checkpoints, dispatcher, systemClock, log, {
+        unusedIntervalMs: config.reconciliationUnusedIntervalMs,
+        alertOnUnclear: config.alertOnUnclear,
+        ...(judge ? { judge } : {}),
+      });
+      await term.start();
+      processor = term;
+      return {
+        async stop() {
+          await term.stop();
+          if (processor === term) processor = undefined;
+        },
+      };
     },
   );
   try {
-    await processor.start();
+    await checkpoints.ensureSchema();
+    await leadership.start();
   } catch (error) {
+    await leadership.stop();
     await dispatcher.close();
     await pool.end();
     throw error;
@@ -70,9 +84,19 @@ export async function startReconciliation(
     alerts: dispatcher,
     sseAlerts: sse,
     ...(judge ? { judge } : {}),
-    status: () => processor.status(),
+    status: () => ({
+      ...(processor?.status() ?? {
+        enabled: true,
+        alive: false,
+        position: '0',
+        reconcilerVersion: RECONCILER_VERSION,
+        handled: 0,
+        appended: 0,
+      }),
+      leadership: leadership.status(),
+    }),
     async stop() {
-      await processor.stop();
+      await leadership.stop();
       await dispatcher.close();
       await pool.end();
     },
