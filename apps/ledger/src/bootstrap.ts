@@ -23,6 +23,7 @@ import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { startTracing, tracesEndpointOf } from './tracing/tracing.js';
+import { assertEventStoreSupported } from './config/store-choice.js';
 import { freePort } from './shared/free-port.js';
 import { AdvisoryLeadership } from './leadership/advisory-leadership.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
@@ -68,6 +69,7 @@ export async function startLedger(
 ): Promise<RunningLedger> {
   const config = loadConfig(overrides);
   const logger = createLogger(config.logLevel);
+  assertEventStoreSupported(config);
   assertSecretFilesPrivate(config.dataDir);
   // Before anything starts: no credentials in clear beyond this machine, key files private, TLS material readable.
   assertNoPlaintextExposure(config);

@@ -191,6 +191,10 @@ export const LedgerConfigSchema = z.object({
    * `OTEL_EXPORTER_OTLP_ENDPOINT`): tracing is off (docs/operations.md, "Traces").
    */
   otlpTracesEndpoint: z.string().url().optional(),
+  /** Where the event streams live: `postgres` (the default) or `kurrentdb` (refused at start today, with the reason). */
+  eventStore: z.enum(['postgres', 'kurrentdb']).default('postgres'),
+  /** KurrentDB connection string (`kurrentdb://host:2113?tls=true`), with `LEDGER_EVENT_STORE=kurrentdb`. */
+  kurrentdbUrl: z.string().trim().min(1).max(4096).optional(),
   /** TLS (TCP and HTTP) and NATS connection credentials: config/transport-security.config.ts. */
   ...transportSecuritySettings,
 });
@@ -201,6 +205,8 @@ export type LedgerConfigInput = z.input<typeof LedgerConfigSchema>;
 export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   databaseUrl: 'DATABASE_URL',
   otlpTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  eventStore: 'LEDGER_EVENT_STORE',
+  kurrentdbUrl: 'KURRENTDB_URL',
   migrationDatabaseUrl: 'LEDGER_MIGRATION_DATABASE_URL',
   dataDir: 'LEDGER_DATA_DIR',
   embeddedPgPort: 'LEDGER_EMBEDDED_PG_PORT',
