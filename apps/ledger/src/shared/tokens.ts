@@ -8,6 +8,10 @@ export const TOKEN_SECRET = Symbol('TOKEN_SECRET');
 export const REDACTOR = Symbol('REDACTOR');
 /** The ledger database's owner URL (PostgreSQL), for readers that bypass the event store port (the verifier). */
 export const DATABASE_URL = Symbol('DATABASE_URL');
+/** Seals an execution's sensitive fields before the append and opens them for readers (erasure/payload-cipher.ts). */
+export const PAYLOAD_CIPHER = Symbol('PAYLOAD_CIPHER');
+/** Destroys a stream's data keys and scrubs the read models (erasure/payload-erasure.ts). */
+export const PAYLOAD_ERASURE = Symbol('PAYLOAD_ERASURE');
 
 export interface Clock {
   now(): Date;
