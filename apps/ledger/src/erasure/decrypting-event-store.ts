@@ -12,8 +12,8 @@ import type {
 import type { PayloadCipher } from './payload-cipher.js';
 
 /**
- * The event store as readers of content see it: sealed fields opened (or `[erased]`). For the reconciler and the
- * projections. Never for what hashes events (verification, checkpoints, evidence bundles): they read the store as
+ * The event store as readers of content see it: sealed fields opened (or `[erased]`); what it appends is sealed
+ * (the reconciler's verdicts quoting a sealed command). For the reconciler and the projections. Never for what hashes events (verification, checkpoints, evidence bundles): they read the store as
  * stored, since the hashes cover the ciphertext.
  */
 export class DecryptingEventStore implements EventStore {
@@ -22,8 +22,8 @@ export class DecryptingEventStore implements EventStore {
     private readonly cipher: PayloadCipher,
   ) {}
 
-  appendToStream(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    return this.inner.appendToStream(streamId, events, options);
+  async appendToStream(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
+    return this.inner.appendToStream(streamId, await this.cipher.sealEvents(streamId, events), options);
   }
 
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {

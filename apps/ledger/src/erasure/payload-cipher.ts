@@ -1,5 +1,5 @@
-import { ERASED, type ExecutionLoggedData } from '@audit-ledger/domain';
-import type { RecordedEvent } from '@audit-ledger/event-store';
+import { ERASED, type ErasableField, type ExecutionLoggedData } from '@audit-ledger/domain';
+import type { NewEvent, RecordedEvent } from '@audit-ledger/event-store';
 import { isSealedField, openField, sealField, sealedFieldKeyId } from '@audit-ledger/integrity';
 import type { StreamKeys } from './stream-keys.js';
 
@@ -7,80 +7,147 @@ import type { StreamKeys } from './stream-keys.js';
 export interface PayloadEncryptionOptions {
   /** The output's stored text (`output.text`). */
   output: boolean;
-  /** The command line (`command`): off by default, since a mismatch's explanation quotes it (docs/security.md). */
+  /**
+   * The command line (`command`), and the reconciler's verdict texts that quote it (explanations, the executed
+   * command of a mismatch, a judge's rationale). Off by default.
+   */
   command: boolean;
 }
 
+/** A text field of an event that may be stored sealed, by its dotted path, and which setting seals it. */
+interface SealablePath {
+  path: string;
+  under: ErasableField;
+}
+
+const VERDICT_TEXTS: readonly SealablePath[] = [
+  { path: 'explanation', under: 'command' },
+  { path: 'judge.rationale', under: 'command' },
+];
+
+/** Per event type: the fields sealed, and which data field names the event's place (the AAD) besides its stream. */
+const SEALABLE: Readonly<Record<string, { place: (event: NewEvent) => string; paths: readonly SealablePath[] }>> = {
+  ExecutionLogged: {
+    place: (event) => String(event.data['executionId']),
+    paths: [
+      { path: 'command', under: 'command' },
+      { path: 'output.text', under: 'output.text' },
+    ],
+  },
+  MismatchDetected: {
+    place: (event) => event.eventId,
+    paths: [...VERDICT_TEXTS, { path: 'executed.command', under: 'command' }],
+  },
+  ExecutionReconciled: { place: (event) => event.eventId, paths: VERDICT_TEXTS },
+  ReconciliationUnclear: {
+    place: (event) => event.eventId,
+    paths: [{ path: 'reason', under: 'command' }, ...VERDICT_TEXTS],
+  },
+};
+
 /** Where a field sits: a sealed field opens only there. */
-const placeOf = (streamId: string, executionId: string, field: string) =>
-  `${streamId}\u0000${executionId}\u0000${field}`;
+const placeOf = (streamId: string, id: string, path: string) => `${streamId}\u0000${id}\u0000${path}`;
+
+function read(data: Record<string, unknown>, path: string): unknown {
+  let value: unknown = data;
+  for (const part of path.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** A copy of `data` with `path` set (the objects on the way copied, nothing else). */
+function written(data: Record<string, unknown>, path: string, value: string): Record<string, unknown> {
+  const [head, ...rest] = path.split('.');
+  if (rest.length === 0) return { ...data, [head!]: value };
+  return { ...data, [head!]: written(data[head!] as Record<string, unknown>, rest.join('.'), value) };
+}
 
 /**
- * Seals an execution's sensitive fields before it is appended (the hash then covers the ciphertext) and opens them
- * for readers: the reconciler, the projections, stream reads and replays. A field whose key was destroyed reads as
- * `[erased]`; an event stored before encryption (plaintext) reads as it is.
+ * Seals an execution's sensitive fields (and the verdict texts quoting its command) before they are appended, so the
+ * event's hash covers the ciphertext, and opens them for readers: the reconciler, the projections, stream reads and
+ * replays. A field whose key was destroyed reads as `[erased]`; a field stored in clear (an event written before
+ * payload encryption) reads as it is.
  */
 export class PayloadCipher {
+  private readonly fields: ReadonlySet<ErasableField>;
+
   constructor(
     private readonly keys: StreamKeys,
-    private readonly options: PayloadEncryptionOptions,
-  ) {}
-
-  get enabled(): boolean {
-    return this.options.output || this.options.command;
+    options: PayloadEncryptionOptions,
+  ) {
+    this.fields = new Set<ErasableField>([
+      ...(options.command ? (['command'] as const) : []),
+      ...(options.output ? (['output.text'] as const) : []),
+    ]);
   }
 
+  /** The fields sealed by this configuration. */
+  get sealedFields(): ErasableField[] {
+    return [...this.fields];
+  }
+
+  /** An execution's data as it is appended by the command path. */
   async seal(streamId: string, data: ExecutionLoggedData): Promise<ExecutionLoggedData> {
-    if (!this.enabled) return data;
+    const [event] = await this.sealEvents(streamId, [
+      { eventId: '', type: 'ExecutionLogged', data: data as unknown as Record<string, unknown>, metadata: {} },
+    ]);
+    return event!.data as unknown as ExecutionLoggedData;
+  }
+
+  /** New events with their sealable fields sealed (others as they are). */
+  async sealEvents(streamId: string, events: readonly NewEvent[]): Promise<NewEvent[]> {
+    const plans = events.map((event) => this.pathsToSeal(event));
+    if (plans.every((paths) => paths.length === 0)) return [...events];
     const { keyId, key } = await this.keys.keyFor(streamId);
-    const seal = (field: string, text: string) =>
-      sealField(key, keyId, placeOf(streamId, data.executionId, field), text);
-    return {
-      ...data,
-      ...(this.options.command ? { command: seal('command', data.command) } : {}),
-      ...(this.options.output ? { output: { ...data.output, text: seal('output.text', data.output.text) } } : {}),
-    };
+    return events.map((event, i) => {
+      let data = event.data;
+      const id = SEALABLE[event.type]?.place(event) ?? event.eventId;
+      for (const path of plans[i]!) {
+        data = written(data, path, sealField(key, keyId, placeOf(streamId, id, path), read(data, path) as string));
+      }
+      return data === event.data ? event : { ...event, data };
+    });
   }
 
   /** The events with their sealed fields opened (events without one are returned as they are). */
   async openEvents(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> {
-    const keyIds = events.flatMap((event) => sealedFieldsOf(event).map(({ value }) => sealedFieldKeyId(value)!));
+    const keyIds = events.flatMap((event) => sealedPathsOf(event).map(({ value }) => sealedFieldKeyId(value)!));
     if (keyIds.length === 0) return [...events];
     const keys = await this.keys.keysById(keyIds);
     return events.map((event) => openEvent(event, keys));
   }
+
+  private pathsToSeal(event: NewEvent): string[] {
+    const sealable = SEALABLE[event.type];
+    if (!sealable) return [];
+    return sealable.paths
+      .filter(({ path, under }) => this.fields.has(under) && typeof read(event.data, path) === 'string')
+      .filter(({ path }) => !isSealedField(read(event.data, path)))
+      .map(({ path }) => path);
+  }
 }
 
-interface SealedField {
-  field: 'command' | 'output.text';
-  value: string;
-}
-
-function sealedFieldsOf(event: RecordedEvent): SealedField[] {
-  if (event.type !== 'ExecutionLogged') return [];
-  const found: SealedField[] = [];
-  if (isSealedField(event.data['command'])) found.push({ field: 'command', value: event.data['command'] });
-  const output = event.data['output'];
-  if (typeof output === 'object' && output !== null && isSealedField((output as Record<string, unknown>)['text']))
-    found.push({ field: 'output.text', value: (output as Record<string, string>)['text']! });
-  return found;
+function sealedPathsOf(event: RecordedEvent): { path: string; value: string }[] {
+  const sealable = SEALABLE[event.type];
+  if (!sealable) return [];
+  return sealable.paths
+    .map(({ path }) => ({ path, value: read(event.data, path) }))
+    .filter((found): found is { path: string; value: string } => isSealedField(found.value));
 }
 
 function openEvent(event: RecordedEvent, keys: ReadonlyMap<string, Buffer | null>): RecordedEvent {
-  const fields = sealedFieldsOf(event);
-  if (fields.length === 0) return event;
-  const executionId = String(event.data['executionId']);
-  const opened = new Map<string, string>();
-  for (const { field, value } of fields) {
+  const sealed = sealedPathsOf(event);
+  if (sealed.length === 0) return event;
+  const id = SEALABLE[event.type]!.place(event);
+  let data = event.data;
+  for (const { path, value } of sealed) {
     const keyId = sealedFieldKeyId(value)!;
     const key = keys.get(keyId);
     if (key === undefined)
       throw new Error(`data key ${keyId} of ${event.streamId} (global position ${event.globalPosition}) is unknown`);
-    opened.set(field, key === null ? ERASED : openField(key, placeOf(event.streamId, executionId, field), value));
+    data = written(data, path, key === null ? ERASED : openField(key, placeOf(event.streamId, id, path), value));
   }
-  const data = { ...event.data };
-  if (opened.has('command')) data['command'] = opened.get('command');
-  if (opened.has('output.text'))
-    data['output'] = { ...(data['output'] as Record<string, unknown>), text: opened.get('output.text') };
   return { ...event, data };
 }

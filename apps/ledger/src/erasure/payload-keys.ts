@@ -1,4 +1,3 @@
-import type { ErasableField } from '@audit-ledger/domain';
 import type { EventStore } from '@audit-ledger/event-store';
 import pg from 'pg';
 import { DecryptingEventStore } from './decrypting-event-store.js';
@@ -41,13 +40,9 @@ export async function openPayloadKeys(
     const keys = new StreamKeys(pool, masterKey);
     await keys.ensureSchema();
     const cipher = new PayloadCipher(keys, { output: config.encryptOutputs, command: config.encryptCommands });
-    const fields: ErasableField[] = [
-      ...(config.encryptCommands ? (['command'] as const) : []),
-      ...(config.encryptOutputs ? (['output.text'] as const) : []),
-    ];
     return {
       cipher,
-      erasure: new PayloadErasure(pool, keys, fields),
+      erasure: new PayloadErasure(pool, keys, cipher.sealedFields),
       decrypting: (store) => new DecryptingEventStore(store, cipher),
       close: () => pool.end(),
     };

@@ -25,8 +25,11 @@ export async function scrubReadModels(
   }
   if (await exists('read_models.mismatches')) {
     const { rowCount } = await client.query(
-      `UPDATE read_models.mismatches SET executed = jsonb_set(executed, '{command}', to_jsonb($2::text))
-        WHERE stream_id = $1 AND executed ? 'command' AND executed->>'command' <> $2`,
+      `UPDATE read_models.mismatches
+          SET executed = CASE WHEN executed ? 'command' THEN jsonb_set(executed, '{command}', to_jsonb($2::text))
+                              ELSE executed END,
+              explanation = $2
+        WHERE stream_id = $1 AND (explanation <> $2 OR executed->>'command' <> $2)`,
       [streamId, ERASED],
     );
     changed['read_models.mismatches'] = rowCount ?? 0;
