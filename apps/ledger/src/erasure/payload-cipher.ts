@@ -1,6 +1,6 @@
-import { ERASED, type ErasableField, type ExecutionLoggedData } from '@audit-ledger/domain';
+import { ERASED, UNREADABLE, type ErasableField, type ExecutionLoggedData } from '@audit-ledger/domain';
 import type { NewEvent, RecordedEvent } from '@audit-ledger/event-store';
-import { isSealedField, openField, sealField, sealedFieldKeyId } from '@audit-ledger/integrity';
+import { isSealedField, openField, sealField, SealedFieldError, sealedFieldKeyId } from '@audit-ledger/integrity';
 import type { StreamKeys } from './stream-keys.js';
 
 /** Which fields of an execution are stored encrypted. Off: stored as they come (as before payload encryption). */
@@ -137,6 +137,20 @@ function sealedPathsOf(event: RecordedEvent): { path: string; value: string }[] 
     .filter((found): found is { path: string; value: string } => isSealedField(found.value));
 }
 
+/**
+ * A field that does not open where it is stored (copied to another stream or event, edited, or under a key this
+ * database does not hold) reads as `[unreadable]` rather than stopping every reader: the hashes, which cover the
+ * ciphertext, are what tells an edit (`ledger verify`).
+ */
+function opened(key: Buffer, place: string, value: string): string {
+  try {
+    return openField(key, place, value);
+  } catch (error) {
+    if (error instanceof SealedFieldError) return UNREADABLE;
+    throw error;
+  }
+}
+
 function openEvent(event: RecordedEvent, keys: ReadonlyMap<string, Buffer | null>): RecordedEvent {
   const sealed = sealedPathsOf(event);
   if (sealed.length === 0) return event;
@@ -145,9 +159,11 @@ function openEvent(event: RecordedEvent, keys: ReadonlyMap<string, Buffer | null
   for (const { path, value } of sealed) {
     const keyId = sealedFieldKeyId(value)!;
     const key = keys.get(keyId);
-    if (key === undefined)
-      throw new Error(`data key ${keyId} of ${event.streamId} (global position ${event.globalPosition}) is unknown`);
-    data = written(data, path, key === null ? ERASED : openField(key, placeOf(event.streamId, id, path), value));
+    data = written(
+      data,
+      path,
+      key === null ? ERASED : key ? opened(key, placeOf(event.streamId, id, path), value) : UNREADABLE,
+    );
   }
   return { ...event, data };
 }

@@ -9,6 +9,8 @@ export const erasureStreamId = (targetStreamId: string): string => `${ERASURE_ST
 
 /** What reads, exports and read models show in place of an erased field. */
 export const ERASED = '[erased]';
+/** What they show for a sealed field that does not open where it is stored (copied or edited: `ledger verify` says). */
+export const UNREADABLE = '[unreadable]';
 
 /** Streams whose payloads can be erased: the ones holding executions. */
 export const ERASABLE_STREAM = /^(approval|session)-.{1,200}$/s;
