@@ -180,7 +180,8 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     await t.sql(`ALTER TABLE read_models.executions DROP CONSTRAINT no_forbidden`);
     const retry = await runLedgerBin(['projections', 'retry-parked', 'executions', '--json'], {
       cwd: workDir,
-      env: { DATABASE_URL: t.database.url },
+      // the ledger's data directory holds the payload master key the retry opens sealed fields with
+      env: { DATABASE_URL: t.database.url, LEDGER_DATA_DIR: workDir },
     });
 
     // then the fixed one is applied and no longer parked; the poison stays parked, reported (exit 1)

@@ -19,8 +19,11 @@ describe('ledger projections rebuild, next to a running ledger', () => {
   let t: LedgerUnderTest;
   let workDir: string;
   let sql: pg.Client;
-  const rebuild = (args: string[], env: Record<string, string> = { DATABASE_URL: t.database.url }) =>
-    runLedgerBin(['projections', 'rebuild', ...args], { cwd: workDir, env });
+  // The ledger's data directory holds the payload master key the rebuild opens sealed fields with.
+  const rebuild = (
+    args: string[],
+    env: Record<string, string> = { DATABASE_URL: t.database.url, LEDGER_DATA_DIR: workDir },
+  ) => runLedgerBin(['projections', 'rebuild', ...args], { cwd: workDir, env });
 
   let executions = 0;
   const approvals: string[] = [];
