@@ -8,6 +8,8 @@ import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-ap
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { within } from '../support/within.js';
 
+/** The payload master key of the ledger, given to the commands that open its sealed fields (retry, rebuild). */
+const MASTER_KEY = 'c0ffee12'.repeat(8);
 const SECRET = 'parking-alerts-secret-0123';
 
 interface ParkedAlert {
@@ -55,6 +57,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     webhook = await startWebhookReceiver();
     slack = await startWebhookReceiver();
     t = await startLedgerUnderTest({
+      payloadMasterKey: MASTER_KEY,
       checkpointsEnabled: false,
       reconciliationEnabled: true,
       alertWebhookUrl: webhook.url,
@@ -180,8 +183,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     await t.sql(`ALTER TABLE read_models.executions DROP CONSTRAINT no_forbidden`);
     const retry = await runLedgerBin(['projections', 'retry-parked', 'executions', '--json'], {
       cwd: workDir,
-      // the ledger's data directory holds the payload master key the retry opens sealed fields with
-      env: { DATABASE_URL: t.database.url, LEDGER_DATA_DIR: workDir },
+      env: { DATABASE_URL: t.database.url, LEDGER_PAYLOAD_MASTER_KEY: MASTER_KEY },
     });
 
     // then the fixed one is applied and no longer parked; the poison stays parked, reported (exit 1)
@@ -206,6 +208,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
       env: {
         DATABASE_URL: t.database.url,
         LEDGER_DATA_DIR: workDir,
+        LEDGER_PAYLOAD_MASTER_KEY: MASTER_KEY,
         LEDGER_ALERT_WEBHOOK_URL: webhook.url,
         LEDGER_ALERT_WEBHOOK_SECRET: SECRET,
       },
