@@ -1,6 +1,7 @@
 import { ERASED } from '@audit-ledger/domain';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { randomUUID } from 'node:crypto';
+import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
 import { resolveIntegrityKeys, verifyLedger } from '../../apps/ledger/src/integrity/index.js';
 import { anApproval, anExecution, anExecutionLogged } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
@@ -24,6 +25,7 @@ describe('erasure of a stream’s payloads (crypto-shredding)', () => {
   const executionId = randomUUID();
   const mismatchedId = randomUUID();
   const legacyStream = `session-legacy-${randomUUID()}`;
+  let logged: ReturnType<typeof anExecution>[] = [];
   let eraser: { first: string; second: string; securityOnly: string };
 
   const as = (credential: string) => ({ credential });
@@ -82,7 +84,7 @@ describe('erasure of a stream’s payloads (crypto-shredding)', () => {
     ]);
     await store.close();
     for (const approval of [erased, kept]) expect((await t.http('POST', '/v1/approvals', approval)).status).toBe(201);
-    const logged = [
+    logged = [
       anExecution({
         executionId,
         approvalId: erased.approvalId,
@@ -122,6 +124,9 @@ describe('erasure of a stream’s payloads (crypto-shredding)', () => {
       return rows[0]?.reconciliation_verdict ? rows : undefined;
     });
     expect(row).toEqual({ command: 'cat /srv/records/current.txt', reconciliation_verdict: 'matched' });
+    // a retried execution (its command and output sealed again) is still the same execution
+    const retried = await t.http('POST', '/v1/executions', logged[0]);
+    expect(retried).toMatchObject({ status: 201, body: { duplicate: true } });
     // an event stored in clear by an older ledger reads as it was
     expect((await execution(legacyStream)).data).toMatchObject({ output: { text: legacyNeedle } });
   });
@@ -172,7 +177,15 @@ describe('erasure of a stream’s payloads (crypto-shredding)', () => {
   });
 
   it('erases an older plaintext stream’s projections but cannot remove its plaintext events (docs/operations.md)', async () => {
-    await approve(eraser.first, legacyStream);
+    // the first approval through `ledger erase`, the second over HTTP
+    const cli = await runLedgerBin(
+      ['erase', legacyStream, '--reason', 'erasure request #43', '--api-key', eraser.first],
+      {
+        cwd: t.ledger.config.dataDir,
+        env: { LEDGER_HTTP_PORT: String(t.ledger.httpPort) },
+      },
+    );
+    expect(cli).toMatchObject({ code: 0, stdout: expect.stringContaining('approval recorded') });
     expect(await approve(eraser.second, legacyStream)).toMatchObject({ status: 201, body: { status: 'erased' } });
     expect(await tablesHolding(legacyNeedle)).toEqual(['ledger.events']);
   });

@@ -5,6 +5,7 @@ import { CliFailure } from '../shared/cli-failure.js';
 import { connectionOf } from '../shared/connection-options.js';
 import { credentialFor } from '../shared/credential.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
+import { ledgerFetch, ledgerHttpBase } from '../shared/ledger-http.js';
 import { answeredWith, errorOf } from './replay.http-client.js';
 
 /**
@@ -38,14 +39,15 @@ export function registerErase(program: Command, io: CliIo): void {
 }
 
 async function postApproval(command: Command, credential: string, body: unknown): Promise<unknown> {
-  const { host, httpPort } = connectionOf(command);
-  const response = await fetch(`http://${host}:${httpPort}/v1/erasures/approvals`, {
+  const connection = connectionOf(command);
+  const base = ledgerHttpBase(connection);
+  const response = await ledgerFetch(connection, `${base}/v1/erasures/approvals`, {
     method: 'POST',
     headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   }).catch((error: unknown) => {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${host}:${httpPort} does not answer (${cause})`);
+    throw new CliFailure(EXIT_CODES.failure, `the ledger's HTTP API at ${base} does not answer (${cause})`);
   });
   const answer: unknown = await response.json().catch(() => undefined);
   if (response.ok) return answer;
