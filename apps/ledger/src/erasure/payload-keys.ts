@@ -34,7 +34,7 @@ export async function openPayloadKeys(
   const masterKey = options.generateMasterKey
     ? resolveMasterKey(config.payloadMasterKey, config.dataDir)
     : resolveMasterKey(config.payloadMasterKey, config.dataDir, false);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   pool.on('error', () => undefined); // an idle connection ended by the server: the next query reconnects
   try {
     const keys = new StreamKeys(pool, masterKey);

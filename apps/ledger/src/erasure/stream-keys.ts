@@ -72,17 +72,25 @@ export class StreamKeys {
   async keyFor(streamId: string): Promise<DataKey> {
     const cached = this.live.get(streamId);
     if (cached && cached.until > this.now()) return cached;
-    let found = await this.readLive(streamId);
-    if (!found) {
-      const keyId = randomUUID();
-      await this.pool.query(
-        `INSERT INTO ${TABLE} (key_id, stream_id, wrapped_key) VALUES ($1, $2, $3)
-         ON CONFLICT (stream_id) WHERE destroyed_at IS NULL DO NOTHING`,
-        [keyId, streamId, wrapDataKey(this.masterKey, randomBytes(DATA_KEY_BYTES), keyId)],
-      );
-      found = await this.readLive(streamId); // ours, or the one a concurrent first use stored
-      if (!found) throw new Error(`no live data key for ${streamId} after creating one`);
-    }
+    const keyId = randomUUID();
+    // One round trip for a stream's first key, or a stream whose key this process has not read lately.
+    const { rows } = await this.pool.query<{ key_id: string; wrapped_key: Buffer }>(
+      `WITH created AS (
+         INSERT INTO ${TABLE} (key_id, stream_id, wrapped_key) VALUES ($1, $2, $3)
+         ON CONFLICT (stream_id) WHERE destroyed_at IS NULL DO NOTHING
+         RETURNING key_id, wrapped_key)
+       SELECT key_id, wrapped_key FROM created
+       UNION ALL
+       SELECT key_id, wrapped_key FROM ${TABLE} WHERE stream_id = $2 AND destroyed_at IS NULL
+       LIMIT 1`,
+      [keyId, streamId, wrapDataKey(this.masterKey, randomBytes(DATA_KEY_BYTES), keyId)],
+    );
+    const row = rows[0];
+    // none: a concurrent first use stored its key after this statement's snapshot was taken
+    const found = row
+      ? { keyId: row.key_id, key: unwrapDataKey(this.masterKey, row.wrapped_key, row.key_id) }
+      : await this.readLive(streamId);
+    if (!found) throw new Error(`no live data key for ${streamId} after creating one`);
     const until = this.now() + CACHE_MS;
     this.live.set(streamId, { ...found, until });
     this.byId.set(found.keyId, { key: found.key, streamId, until });
