@@ -1,10 +1,13 @@
 import { ERASED } from '@audit-ledger/domain';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MasterKeyMismatchError } from '../../apps/ledger/src/erasure/stream-keys.js';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
 import { resolveIntegrityKeys, verifyLedger } from '../../apps/ledger/src/integrity/index.js';
 import { anApproval, anExecution, anExecutionLogged } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startLedgerUnderTest, startTestLedger, type LedgerUnderTest } from '../support/ledger-app.js';
 import { within } from '../support/within.js';
 
 /**
@@ -56,7 +59,8 @@ describe('erasure of a stream’s payloads (crypto-shredding)', () => {
   };
 
   beforeAll(async () => {
-    t = await startLedgerUnderTest({ encryptCommands: true, reconciliationEnabled: true });
+    // the master key generated into the data directory on the first start, as without configuration
+    t = await startLedgerUnderTest({ encryptCommands: true, reconciliationEnabled: true, payloadMasterKey: undefined });
     const issue = async (name: string, roles: ('security' | 'admin')[]) =>
       (await t.ledger.apiKeyAdmin.issue({ name, roles }, 'test:setup')).key;
     eraser = {
@@ -129,6 +133,13 @@ describe('erasure of a stream’s payloads (crypto-shredding)', () => {
     expect(retried).toMatchObject({ status: 201, body: { duplicate: true } });
     // an event stored in clear by an older ledger reads as it was
     expect((await execution(legacyStream)).data).toMatchObject({ output: { text: legacyNeedle } });
+  });
+
+  it('keeps the generated master key private, and refuses a second ledger on the database with another master key', async () => {
+    expect(statSync(join(t.ledger.config.dataDir, 'payload-master.key')).mode & 0o777).toBe(0o600);
+    await expect(startTestLedger(t.database.url, { payloadMasterKey: 'ab'.repeat(32) })).rejects.toThrow(
+      MasterKeyMismatchError,
+    );
   });
 
   it('refuses an erasure without a second, distinct security+admin principal, and erases nothing', async () => {

@@ -1,8 +1,21 @@
 import { DATA_KEY_BYTES, unwrapDataKey, wrapDataKey } from '@audit-ledger/integrity';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 
 const TABLE = 'ledger_keys.stream_keys';
+/** One row: which master key wraps the data keys of this database (an HMAC of a constant under it, not the key). */
+const MASTER_CHECK = 'ledger_keys.master_key';
+
+export class MasterKeyMismatchError extends Error {
+  constructor() {
+    super(
+      'refusing to start: the data keys of this database are wrapped under another payload master key. Every ledger ' +
+        "on one database needs the same one: set LEDGER_PAYLOAD_MASTER_KEY to the key in the first instance's " +
+        '$LEDGER_DATA_DIR/payload-master.key (docs/security.md, "Payload encryption")',
+    );
+    this.name = 'MasterKeyMismatchError';
+  }
+}
 /** How long a process trusts what it read of a key: another process's erasure is seen within this time. */
 const CACHE_MS = 5_000;
 
@@ -59,6 +72,19 @@ export class StreamKeys {
       await client.query(
         `CREATE UNIQUE INDEX IF NOT EXISTS stream_keys_live ON ${TABLE} (stream_id) WHERE destroyed_at IS NULL`,
       );
+      await client.query(`CREATE TABLE IF NOT EXISTS ${MASTER_CHECK} (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        fingerprint text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now())`);
+      if (this.master) {
+        // The first ledger's master key is the database's: another one could not unwrap a single data key.
+        const fingerprint = createHmac('sha256', this.master).update('audit-ledger payload master key').digest('hex');
+        await client.query(`INSERT INTO ${MASTER_CHECK} (fingerprint) VALUES ($1) ON CONFLICT (one) DO NOTHING`, [
+          fingerprint,
+        ]);
+        const { rows } = await client.query<{ fingerprint: string }>(`SELECT fingerprint FROM ${MASTER_CHECK}`);
+        if (rows[0]?.fingerprint !== fingerprint) throw new MasterKeyMismatchError();
+      }
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
