@@ -143,6 +143,8 @@ describe('erasure of a stream’s payloads (crypto-shredding)', () => {
   });
 
   it('refuses an erasure without a second, distinct security+admin principal, and erases nothing', async () => {
+    expect(await approve(eraser.first, 'principals')).toMatchObject({ status: 400 }); // not an execution stream
+    expect(await approve(eraser.first, `approval-${randomUUID()}`)).toMatchObject({ status: 404 });
     expect(await approve(t.credentials.admin)).toMatchObject({ status: 403 });
     expect(await approve(eraser.securityOnly)).toMatchObject({
       status: 403,
