@@ -69,6 +69,7 @@ import {
   LOGGER,
   PAYLOAD_CIPHER,
   PAYLOAD_ERASURE,
+  READABLE_EVENT_STORE,
   REDACTOR,
   TOKEN_SECRET,
   systemClock,
@@ -89,6 +90,8 @@ export interface LedgerDependencies {
   projectionsStatus: ProjectionsStatusProbe;
   /** The owner's URL; the query API opens a small read-only pool on it. */
   databaseUrl: string;
+  /** `store` with sealed fields opened: what the reconciler reads and appends through. */
+  readableStore: EventStore;
   /** Seals executions' sensitive fields on append and opens them for stream reads (docs/security.md). */
   payloadCipher: PayloadCipher;
   /** Destroys a stream's data keys and scrubs the read models (`ledger erase`). */
@@ -149,6 +152,7 @@ export class AppModule {
         { provide: CLOCK, useValue: systemClock },
         { provide: DATABASE_URL, useValue: deps.databaseUrl },
         { provide: PAYLOAD_CIPHER, useValue: deps.payloadCipher },
+        { provide: READABLE_EVENT_STORE, useValue: deps.readableStore },
         { provide: PAYLOAD_ERASURE, useValue: deps.payloadErasure },
         { provide: AUTHENTICATOR, useValue: deps.authenticator },
         { provide: ApiKeyAdmin, useValue: deps.apiKeyAdmin },

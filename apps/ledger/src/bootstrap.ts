@@ -196,6 +196,7 @@ export async function startLedger(
             ? { ...projections.status(), ...(retention ? { retention: retention.status() } : {}) }
             : undefined,
         databaseUrl: database.url,
+        readableStore: readable,
         payloadCipher: payloads.cipher,
         payloadErasure: payloads.erasure,
         witnessStatus: () => witnesses?.status() ?? [],
