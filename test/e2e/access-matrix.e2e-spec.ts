@@ -69,6 +69,8 @@ const HTTP_MATRIX: Record<string, Expected> = {
   'GET /v1/principals/keys': ADMIN,
   'POST /v1/principals/keys/:keyId/rotate': ADMIN,
   'POST /v1/principals/keys/:keyId/revoke': ADMIN,
+  // the guard lets either role through; the erasure decider then requires both (ERASURE.FORBIDDEN)
+  'POST /v1/erasures/approvals': ['security', 'admin'],
 };
 
 /** Served by the Swagger module, not by a controller: the API's description, no audit data. */

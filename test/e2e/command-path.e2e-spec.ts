@@ -105,7 +105,11 @@ describe('command path over the TCP transport', () => {
       [ack.eventId],
     );
     expect(row!.data.output).toMatchObject({ truncated: true, bytes: 100_000 });
-    expect(row!.data.output.text).toHaveLength(64 * 1024);
+    // stored encrypted (docs/security.md, "Payload encryption"); read back opened, cut at the cap
+    expect(row!.data.output.text).toMatch(/^enc:v1:/);
+    const { body } = await t.http('GET', `/v1/streams/${ack.streamId}`);
+    const [event] = (body as { events: { data: { output: { text: string } } }[] }).events;
+    expect(event!.data.output.text).toHaveLength(64 * 1024);
   });
 
   it('given 8 concurrent callers, when they send 1,000 executions for 50 approvals, then each is stored exactly once, in per-stream order, with valid hash links', async () => {

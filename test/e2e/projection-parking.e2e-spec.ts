@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
+import { startLedgerUnderTest, TEST_PAYLOAD_MASTER_KEY, type LedgerUnderTest } from '../support/ledger-app.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { within } from '../support/within.js';
 
@@ -180,7 +180,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
     await t.sql(`ALTER TABLE read_models.executions DROP CONSTRAINT no_forbidden`);
     const retry = await runLedgerBin(['projections', 'retry-parked', 'executions', '--json'], {
       cwd: workDir,
-      env: { DATABASE_URL: t.database.url },
+      env: { DATABASE_URL: t.database.url, LEDGER_PAYLOAD_MASTER_KEY: TEST_PAYLOAD_MASTER_KEY },
     });
 
     // then the fixed one is applied and no longer parked; the poison stays parked, reported (exit 1)
@@ -205,6 +205,7 @@ describe('a projection parks an event it cannot apply and carries on', () => {
       env: {
         DATABASE_URL: t.database.url,
         LEDGER_DATA_DIR: workDir,
+        LEDGER_PAYLOAD_MASTER_KEY: TEST_PAYLOAD_MASTER_KEY,
         LEDGER_ALERT_WEBHOOK_URL: webhook.url,
         LEDGER_ALERT_WEBHOOK_SECRET: SECRET,
       },

@@ -14,6 +14,9 @@ import {
 import { issueTestCredentials, type TestCaller, type TestCredentials } from './test-credentials.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
+/** The payload master key of test ledgers (docs/security.md, "Payload encryption"). */
+export const TEST_PAYLOAD_MASTER_KEY = '5eed'.repeat(16);
+
 /** The credential a call presents: a test credential or any other string; `null` presents none. */
 export interface CallAs {
   credential?: string | null;
@@ -75,6 +78,8 @@ function startLedgerWithTestSettings(
       httpPort: 0,
       logLevel: 'silent',
       tokenHmacSecret: 'test-secret-0123456789abcdef',
+      // Like the token key: every test ledger on one database shares it (a database has one payload master key).
+      payloadMasterKey: TEST_PAYLOAD_MASTER_KEY,
       // Suites assert exact global orders: no checkpoint sealed by time during a test unless it asks for one (the
       // default seals every second).
       checkpointEveryMs: 60_000,

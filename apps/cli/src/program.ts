@@ -1,5 +1,6 @@
 import { LedgerClientClosedError, SpoolLockedError, SpoolWriteError } from '@audit-ledger/client';
 import { Command, CommanderError } from 'commander';
+import { registerErase } from './commands/erase.command.js';
 import { registerExport } from './commands/export.command.js';
 import { registerGrant } from './commands/grant.command.js';
 import { registerKeys } from './commands/keys.command.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
     registerVerify,
     registerKeys,
     registerReplay,
+    registerErase,
     registerExport,
     registerVerifyBundle,
     registerProjectionsRebuild,

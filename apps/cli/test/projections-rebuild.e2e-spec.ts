@@ -6,7 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { dumpReadModels, READ_MODEL_TABLES } from '../../../libs/read-models/test/generated-history.js';
 import { anApproval, anExecution } from '../../../test/support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../../../test/support/ledger-app.js';
+import {
+  startLedgerUnderTest,
+  TEST_PAYLOAD_MASTER_KEY,
+  type LedgerUnderTest,
+} from '../../../test/support/ledger-app.js';
 import { within } from '../../../test/support/within.js';
 import { runLedgerBin } from './support/run-bin.js';
 
@@ -19,8 +23,11 @@ describe('ledger projections rebuild, next to a running ledger', () => {
   let t: LedgerUnderTest;
   let workDir: string;
   let sql: pg.Client;
-  const rebuild = (args: string[], env: Record<string, string> = { DATABASE_URL: t.database.url }) =>
-    runLedgerBin(['projections', 'rebuild', ...args], { cwd: workDir, env });
+  // The rebuild opens sealed fields with the ledger's payload master key.
+  const rebuild = (
+    args: string[],
+    env: Record<string, string> = { DATABASE_URL: t.database.url, LEDGER_PAYLOAD_MASTER_KEY: TEST_PAYLOAD_MASTER_KEY },
+  ) => runLedgerBin(['projections', 'rebuild', ...args], { cwd: workDir, env });
 
   let executions = 0;
   const approvals: string[] = [];

@@ -57,12 +57,19 @@ import { MismatchesQueryHttpController } from './queries/mismatches-query.http.c
 import { queriesProviders } from './queries/queries.providers.js';
 import { SummariesQueryHttpController } from './queries/summaries-query.http.controller.js';
 import { ledgerRedactor } from './redaction/ledger-redactor.js';
+import { ApproveErasureHandler } from './erasure/approve-erasure/approve-erasure.handler.js';
+import { ApproveErasureHttpController } from './erasure/approve-erasure/approve-erasure.http.controller.js';
+import type { PayloadCipher } from './erasure/payload-cipher.js';
+import type { PayloadErasure } from './erasure/payload-erasure.js';
 import {
   CLOCK,
   DATABASE_URL,
   EVENT_STORE,
   LEDGER_CONFIG,
   LOGGER,
+  PAYLOAD_CIPHER,
+  PAYLOAD_ERASURE,
+  READABLE_EVENT_STORE,
   REDACTOR,
   TOKEN_SECRET,
   systemClock,
@@ -84,6 +91,12 @@ export interface LedgerDependencies {
   projectionsStatus: ProjectionsStatusProbe;
   /** The owner's URL; the query API opens a small read-only pool on it. */
   databaseUrl: string;
+  /** `store` with sealed fields opened: what the reconciler reads and appends through. */
+  readableStore: EventStore;
+  /** Seals executions' sensitive fields on append and opens them for stream reads (docs/security.md). */
+  payloadCipher: PayloadCipher;
+  /** Destroys a stream's data keys and scrubs the read models (`ledger erase`). */
+  payloadErasure: PayloadErasure;
   /** The witnesses' delivery status (empty when none is configured). */
   witnessStatus?: WitnessStatusProbe;
   /** API keys (and JWTs when OIDC is configured): what the guards call, under the token AUTHENTICATOR. */
@@ -118,6 +131,7 @@ export const LEDGER_CONTROLLERS = [
   MismatchesQueryHttpController,
   SummariesQueryHttpController,
   ApiKeysHttpController,
+  ApproveErasureHttpController,
 ] as const;
 
 /** Outside things (store, config, logger) are built by the bootstrap and handed in; Nest only wires the slices. */
@@ -138,6 +152,9 @@ export class AppModule {
         { provide: REDACTOR, useValue: ledgerRedactor(deps.config, deps.tokenSecret) },
         { provide: CLOCK, useValue: systemClock },
         { provide: DATABASE_URL, useValue: deps.databaseUrl },
+        { provide: PAYLOAD_CIPHER, useValue: deps.payloadCipher },
+        { provide: READABLE_EVENT_STORE, useValue: deps.readableStore },
+        { provide: PAYLOAD_ERASURE, useValue: deps.payloadErasure },
         { provide: AUTHENTICATOR, useValue: deps.authenticator },
         { provide: ApiKeyAdmin, useValue: deps.apiKeyAdmin },
         LastCheckpointVerification,
@@ -160,6 +177,7 @@ export class AppModule {
         RevokeApprovalHandler,
         LogExecutionHandler,
         ReviewMismatchHandler,
+        ApproveErasureHandler,
         RerunJobs,
         { provide: AlertDispatcher, useValue: deps.alerts },
         { provide: SSE_ALERT_SINK, useValue: deps.sseAlerts },

@@ -11,6 +11,7 @@ import { loadConfig, type LedgerConfig, type LedgerConfigInput } from './config/
 import { resolveTokenSecret } from './config/token-secret.js';
 import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
+import { openPayloadKeys } from './erasure/payload-keys.js';
 import { CheckpointSealer, resolveIntegrityKeys } from './integrity/index.js';
 import { integrityKeysDir } from './integrity/integrity-keys.js';
 import { startWitnesses } from './integrity/start-witnesses.js';
@@ -95,6 +96,10 @@ export async function startLedger(
       logger,
     });
     cleanups.push(() => store.close());
+    // Before anything is appended or read: the data keys' table, the master key (generated on the first start).
+    const payloads = await openPayloadKeys(database.url, config);
+    cleanups.push(() => payloads.close());
+    const readable = payloads.decrypting(store);
     if (config.checkpointsEnabled && !config.signingKey && !config.signingKeyFile) {
       const tightened = ensurePrivateDirectory(integrityKeysDir(config.dataDir));
       if (tightened) logger.warn({ keysDir: integrityKeysDir(config.dataDir) }, tightened);
@@ -128,12 +133,12 @@ export async function startLedger(
     monitor.start();
     cleanups.push(() => monitor.stop());
 
-    const reconciliation = await startReconciliation(config, store, database.url, logger);
+    const reconciliation = await startReconciliation(config, readable, database.url, logger);
     cleanups.push(() => reconciliation.stop());
 
     const projections = config.projectionsEnabled
       ? await ProjectionRunner.start({
-          store,
+          store: readable,
           connectionString: database.url,
           projections: projectionsWithReconciliation(),
           logger,
@@ -207,6 +212,9 @@ export async function startLedger(
             ? { ...projections.status(), ...(retention ? { retention: retention.status() } : {}) }
             : undefined,
         databaseUrl: database.url,
+        readableStore: readable,
+        payloadCipher: payloads.cipher,
+        payloadErasure: payloads.erasure,
         witnessStatus: () => witnesses?.status() ?? [],
         authenticator: identity.authenticator,
         apiKeyAdmin: identity.admin,

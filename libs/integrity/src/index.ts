@@ -9,3 +9,4 @@ export * from './evidence-bundle.js';
 export * from './json-fidelity.js';
 export * from './witness.js';
 export * from './redaction-key.js';
+export * from './field-cipher.js';

@@ -98,6 +98,14 @@ export const LedgerConfigSchema = z.object({
   /** Key of the token HMAC; unset: generated once and kept in `dataDir/token-hmac.key`. */
   tokenHmacSecret: z.string().min(16).optional(),
   /**
+   * Payload encryption (docs/security.md "Payload encryption"): an execution's output text, and its command when
+   * `encryptCommands`, stored under a per-stream data key, so `ledger erase` can destroy them.
+   */
+  encryptOutputs: flag.default(true),
+  encryptCommands: flag.default(false),
+  /** The master key wrapping the data keys (64 hex digits); unset: generated once in `dataDir/payload-master.key`. */
+  payloadMasterKey: z.string().min(64).optional(),
+  /**
    * Secrets redaction (docs/security.md, "Secrets redaction"): a JSON file of rules to add, rule names to disable and
    * secrets to allow; rule names to disable and allowed secrets (`/regex/flags` or exact), comma-separated.
    */
@@ -233,6 +241,9 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   outputCapBytes: 'LEDGER_OUTPUT_CAP_BYTES',
   maxClockSkewMs: 'LEDGER_MAX_CLOCK_SKEW_MS',
   tokenHmacSecret: 'LEDGER_TOKEN_HMAC_SECRET',
+  encryptOutputs: 'LEDGER_ENCRYPT_OUTPUTS',
+  encryptCommands: 'LEDGER_ENCRYPT_COMMANDS',
+  payloadMasterKey: 'LEDGER_PAYLOAD_MASTER_KEY',
   redactionRulesFile: 'LEDGER_REDACTION_RULES_FILE',
   redactionDisable: 'LEDGER_REDACTION_DISABLE',
   redactionAllow: 'LEDGER_REDACTION_ALLOW',

@@ -7,7 +7,13 @@ import { join } from 'node:path';
  */
 export function secretFilesIn(dataDir: string): string[] {
   const top = readdirOrEmpty(dataDir)
-    .filter((name) => name === 'credentials' || name === 'token-hmac.key' || /^pg.*\.password$/.test(name))
+    .filter(
+      (name) =>
+        name === 'credentials' ||
+        name === 'token-hmac.key' ||
+        name === 'payload-master.key' ||
+        /^pg.*\.password$/.test(name),
+    )
     .map((name) => join(dataDir, name));
   const keysDir = join(dataDir, 'keys');
   const keys = readdirOrEmpty(keysDir)

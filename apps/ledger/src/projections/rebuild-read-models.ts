@@ -1,4 +1,5 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
+import { openPayloadKeys } from '../erasure/payload-keys.js';
 import {
   projectionsWithReconciliation,
   readRetentionState,
@@ -51,11 +52,19 @@ export function plannedRebuild(names?: string[]) {
  */
 export async function rebuildReadModels(options: RebuildReadModelsOptions): Promise<RebuiltUnit[]> {
   const alerting = options.alertFromEnvironment ? alertingFromEnvironment() : undefined;
-  const store = await PostgresEventStore.connect({
+  const stored = await PostgresEventStore.connect({
     connectionString: options.databaseUrl,
     migrate: false,
     poolSize: 2,
   });
+  // Sealed fields are projected opened (or `[erased]`), as the ledger's own workers do.
+  const payloads = await openPayloadKeys(options.databaseUrl, loadConfig(), { generateMasterKey: false }).catch(
+    async (error: unknown) => {
+      await stored.close();
+      throw error;
+    },
+  );
+  const store = payloads.decrypting(stored);
   try {
     const units = await rebuildProjections({
       store,
@@ -71,6 +80,7 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
     return units;
   } finally {
     await store.close();
+    await payloads.close();
     if (alerting) {
       await alerting.idle();
       await alerting.close();

@@ -1,5 +1,7 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
+import { openPayloadKeys } from '../erasure/payload-keys.js';
 import { retryParkedEvents, type RetriedProjection } from '@audit-ledger/read-models';
+import { loadConfig } from '../config/ledger.config.js';
 import { ledgerProjections } from './rebuild-read-models.js';
 
 export interface RetryParkedOptions {
@@ -14,11 +16,19 @@ export interface RetryParkedOptions {
  * it) and applies them again with the ledger's projections, next to a running ledger (docs/read-models.md).
  */
 export async function retryParked(options: RetryParkedOptions): Promise<RetriedProjection[]> {
-  const store = await PostgresEventStore.connect({
+  const stored = await PostgresEventStore.connect({
     connectionString: options.databaseUrl,
     migrate: false,
     poolSize: 2,
   });
+  // Sealed fields are projected opened (or `[erased]`), as the ledger's own workers do.
+  const payloads = await openPayloadKeys(options.databaseUrl, loadConfig(), { generateMasterKey: false }).catch(
+    async (error: unknown) => {
+      await stored.close();
+      throw error;
+    },
+  );
+  const store = payloads.decrypting(stored);
   try {
     return await retryParkedEvents({
       store,
@@ -28,5 +38,6 @@ export async function retryParked(options: RetryParkedOptions): Promise<RetriedP
     });
   } finally {
     await store.close();
+    await payloads.close();
   }
 }

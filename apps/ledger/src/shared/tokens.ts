@@ -8,6 +8,15 @@ export const TOKEN_SECRET = Symbol('TOKEN_SECRET');
 export const REDACTOR = Symbol('REDACTOR');
 /** The ledger database's owner URL (PostgreSQL), for readers that bypass the event store port (the verifier). */
 export const DATABASE_URL = Symbol('DATABASE_URL');
+/**
+ * The event store as readers of content see it: sealed fields opened, `[erased]` where the key is gone, and what is
+ * appended through it sealed (erasure/decrypting-event-store.ts). For the reconciler; never for what hashes events.
+ */
+export const READABLE_EVENT_STORE = Symbol('READABLE_EVENT_STORE');
+/** Seals an execution's sensitive fields before the append and opens them for readers (erasure/payload-cipher.ts). */
+export const PAYLOAD_CIPHER = Symbol('PAYLOAD_CIPHER');
+/** Destroys a stream's data keys and scrubs the read models (erasure/payload-erasure.ts). */
+export const PAYLOAD_ERASURE = Symbol('PAYLOAD_ERASURE');
 
 export interface Clock {
   now(): Date;

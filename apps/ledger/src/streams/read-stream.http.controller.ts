@@ -5,7 +5,8 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { readWholeStream } from '../integrity/evidence-exporter.js';
 import { parseRequest, RequestValidationError } from '../shared/request-validation.js';
-import { EVENT_STORE } from '../shared/tokens.js';
+import type { PayloadCipher } from '../erasure/payload-cipher.js';
+import { EVENT_STORE, PAYLOAD_CIPHER } from '../shared/tokens.js';
 import { parseAsOf, replayStream } from './replay.js';
 import { toWireEvent } from './wire-event.js';
 import { Allow } from '../identity/access.js';
@@ -31,14 +32,17 @@ export { toWireEvent };
 
 @Controller('v1/streams')
 export class ReadStreamHttpController {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PAYLOAD_CIPHER) private readonly cipher: PayloadCipher,
+  ) {}
 
   @Get(':streamId')
   @Allow('reader')
   @ApiOkResponse({ description: "the stream's events, hash-chained", standardSchema: StreamReadSchema })
   async read(@Param('streamId') streamId: string, @Query({ schema: ReadStreamQuery }) query: unknown) {
     const options = parseRequest(ReadStreamQuery, query);
-    const events = await this.store.readStream(streamId, options);
+    const events = await this.cipher.openEvents(await this.store.readStream(streamId, options));
     return { streamId, events: events.map(toWireEvent) };
   }
 
@@ -64,6 +68,12 @@ export class ReadStreamHttpController {
     const asOf = parsed?.kind === 'time' && by ? { ...parsed, by } : parsed;
     const history = await readWholeStream(this.store, streamId);
     if (history.length === 0) throw new StreamNotFoundError(streamId);
-    return replayStream(streamId, history, asOf);
+    // Hashes are checked on the events as stored (over the ciphertext); the reply shows them opened.
+    const replay = replayStream(streamId, history, asOf);
+    const opened = new Map((await this.cipher.openEvents(history)).map((event) => [event.eventId, event.data]));
+    return {
+      ...replay,
+      events: replay.events.map((event) => ({ ...event, data: opened.get(event.eventId) ?? event.data })),
+    };
   }
 }

@@ -5,7 +5,16 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type LedgerConfig } from '../../config/ledger.config.js';
 import { appendExecution } from '../../shared/handle-stream-command.js';
 import { type Redactor } from '@audit-ledger/domain';
-import { CLOCK, EVENT_STORE, LEDGER_CONFIG, REDACTOR, TOKEN_SECRET, type Clock } from '../../shared/tokens.js';
+import type { PayloadCipher } from '../../erasure/payload-cipher.js';
+import {
+  CLOCK,
+  EVENT_STORE,
+  LEDGER_CONFIG,
+  PAYLOAD_CIPHER,
+  REDACTOR,
+  TOKEN_SECRET,
+  type Clock,
+} from '../../shared/tokens.js';
 import { EXECUTION_DERIVED_PATHS, toExecutionRecord } from './execution-record.js';
 import { LogExecutionCommand } from './log-execution.command.js';
 
@@ -18,9 +27,10 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
     @Inject(TOKEN_SECRET) private readonly tokenSecret: string,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(REDACTOR) private readonly redactor: Redactor,
+    @Inject(PAYLOAD_CIPHER) private readonly cipher: PayloadCipher,
   ) {}
 
-  execute({ request, actor }: LogExecutionCommand): Promise<CommandAck> {
+  async execute({ request, actor }: LogExecutionCommand): Promise<CommandAck> {
     const { data, redactions } = toExecutionRecord(request, {
       outputCapBytes: this.config.outputCapBytes,
       tokenSecret: this.tokenSecret,
@@ -29,9 +39,11 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
     const now = this.clock.now().toISOString();
     const occurredAt = occurredAtToRecord(request.occurredAt, now, this.config.maxClockSkewMs);
     const streamId = request.approvalId ? approvalStreamId(request.approvalId) : sessionStreamId(request.sessionId!);
+    // Sealed after redaction, before the append: the event's hash covers the ciphertext (erasure/payload-cipher.ts).
+    const sealed = await this.cipher.seal(streamId, { ...data, occurredAt });
     return appendExecution(this.store, {
       streamId,
-      command: { type: 'LogExecution', data: { ...data, occurredAt }, now },
+      command: { type: 'LogExecution', data: sealed, now },
       idempotencyKey: request.executionId,
       isOriginal: (event) => event.type === 'ExecutionLogged' && event.data.executionId === request.executionId,
       derivedPaths: EXECUTION_DERIVED_PATHS,

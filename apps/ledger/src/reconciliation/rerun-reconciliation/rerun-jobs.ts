@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
 import { type LedgerConfig } from '../../config/ledger.config.js';
-import { CLOCK, EVENT_STORE, LEDGER_CONFIG, LOGGER, type Clock } from '../../shared/tokens.js';
+import { CLOCK, LEDGER_CONFIG, LOGGER, READABLE_EVENT_STORE, type Clock } from '../../shared/tokens.js';
 import { RECONCILIATION_JUDGE, type AskJudge } from '../ask-judge.js';
 import { rerunPace } from './rerun-pace.js';
 import { RerunAlreadyRunningError, RerunJobNotFoundError, type RerunJobView } from './rerun-job.js';
@@ -33,7 +33,8 @@ export class RerunJobs implements OnModuleDestroy {
   private running: Job | undefined;
 
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    // the reconciler compares opened commands (erasure/decrypting-event-store.ts)
+    @Inject(READABLE_EVENT_STORE) private readonly store: EventStore,
     private readonly alerts: AlertDispatcher,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(CLOCK) private readonly clock: Clock,

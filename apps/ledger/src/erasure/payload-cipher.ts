@@ -1,0 +1,169 @@
+import { ERASED, UNREADABLE, type ErasableField, type ExecutionLoggedData } from '@audit-ledger/domain';
+import type { NewEvent, RecordedEvent } from '@audit-ledger/event-store';
+import { isSealedField, openField, sealField, SealedFieldError, sealedFieldKeyId } from '@audit-ledger/integrity';
+import type { StreamKeys } from './stream-keys.js';
+
+/** Which fields of an execution are stored encrypted. Off: stored as they come (as before payload encryption). */
+export interface PayloadEncryptionOptions {
+  /** The output's stored text (`output.text`). */
+  output: boolean;
+  /**
+   * The command line (`command`), and the reconciler's verdict texts that quote it (explanations, the executed
+   * command of a mismatch, a judge's rationale). Off by default.
+   */
+  command: boolean;
+}
+
+/** A text field of an event that may be stored sealed, by its dotted path, and which setting seals it. */
+interface SealablePath {
+  path: string;
+  under: ErasableField;
+}
+
+const VERDICT_TEXTS: readonly SealablePath[] = [
+  { path: 'explanation', under: 'command' },
+  { path: 'judge.rationale', under: 'command' },
+];
+
+/** Per event type: the fields sealed, and which data field names the event's place (the AAD) besides its stream. */
+const SEALABLE: Readonly<Record<string, { place: (event: NewEvent) => string; paths: readonly SealablePath[] }>> = {
+  ExecutionLogged: {
+    place: (event) => String(event.data['executionId']),
+    paths: [
+      { path: 'command', under: 'command' },
+      { path: 'output.text', under: 'output.text' },
+    ],
+  },
+  MismatchDetected: {
+    place: (event) => event.eventId,
+    paths: [...VERDICT_TEXTS, { path: 'executed.command', under: 'command' }],
+  },
+  ExecutionReconciled: { place: (event) => event.eventId, paths: VERDICT_TEXTS },
+  ReconciliationUnclear: {
+    place: (event) => event.eventId,
+    paths: [{ path: 'reason', under: 'command' }, ...VERDICT_TEXTS],
+  },
+};
+
+/** Where a field sits: a sealed field opens only there. */
+const placeOf = (streamId: string, id: string, path: string) => `${streamId}\u0000${id}\u0000${path}`;
+
+function read(data: Record<string, unknown>, path: string): unknown {
+  let value: unknown = data;
+  for (const part of path.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** A copy of `data` with `path` set (the objects on the way copied, nothing else). */
+function written(data: Record<string, unknown>, path: string, value: string): Record<string, unknown> {
+  const [head, ...rest] = path.split('.');
+  if (rest.length === 0) return { ...data, [head!]: value };
+  return { ...data, [head!]: written(data[head!] as Record<string, unknown>, rest.join('.'), value) };
+}
+
+/**
+ * Seals an execution's sensitive fields (and the verdict texts quoting its command) before they are appended, so the
+ * event's hash covers the ciphertext, and opens them for readers: the reconciler, the projections, stream reads and
+ * replays. A field whose key was destroyed reads as `[erased]`; a field stored in clear (an event written before
+ * payload encryption) reads as it is.
+ */
+export class PayloadCipher {
+  private readonly fields: ReadonlySet<ErasableField>;
+
+  constructor(
+    private readonly keys: StreamKeys,
+    options: PayloadEncryptionOptions,
+  ) {
+    this.fields = new Set<ErasableField>([
+      ...(options.command ? (['command'] as const) : []),
+      ...(options.output ? (['output.text'] as const) : []),
+    ]);
+  }
+
+  /** The fields sealed by this configuration. */
+  get sealedFields(): ErasableField[] {
+    return [...this.fields];
+  }
+
+  /** An execution's data as it is appended by the command path. */
+  async seal(streamId: string, data: ExecutionLoggedData): Promise<ExecutionLoggedData> {
+    const [event] = await this.sealEvents(streamId, [
+      { eventId: '', type: 'ExecutionLogged', data: data as unknown as Record<string, unknown>, metadata: {} },
+    ]);
+    return event!.data as unknown as ExecutionLoggedData;
+  }
+
+  /** New events with their sealable fields sealed (others as they are). */
+  async sealEvents(streamId: string, events: readonly NewEvent[]): Promise<NewEvent[]> {
+    const plans = events.map((event) => this.pathsToSeal(event));
+    if (plans.every((paths) => paths.length === 0)) return [...events];
+    const { keyId, key } = await this.keys.keyFor(streamId);
+    return events.map((event, i) => {
+      let data = event.data;
+      const id = SEALABLE[event.type]?.place(event) ?? event.eventId;
+      for (const path of plans[i]!) {
+        data = written(data, path, sealField(key, keyId, placeOf(streamId, id, path), read(data, path) as string));
+      }
+      return data === event.data ? event : { ...event, data };
+    });
+  }
+
+  /** The events with their sealed fields opened (events without one are returned as they are). */
+  async openEvents(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> {
+    const keyIds = events.flatMap((event) => sealedPathsOf(event).map(({ value }) => sealedFieldKeyId(value)!));
+    if (keyIds.length === 0) return [...events];
+    const keys = await this.keys.keysById(keyIds);
+    return events.map((event) => openEvent(event, keys));
+  }
+
+  private pathsToSeal(event: NewEvent): string[] {
+    const sealable = SEALABLE[event.type];
+    if (!sealable) return [];
+    return sealable.paths
+      .filter(({ path, under }) => this.fields.has(under) && typeof read(event.data, path) === 'string')
+      .filter(({ path }) => !isSealedField(read(event.data, path)))
+      .map(({ path }) => path);
+  }
+}
+
+function sealedPathsOf(event: RecordedEvent): { path: string; value: string }[] {
+  const sealable = SEALABLE[event.type];
+  if (!sealable) return [];
+  return sealable.paths
+    .map(({ path }) => ({ path, value: read(event.data, path) }))
+    .filter((found): found is { path: string; value: string } => isSealedField(found.value));
+}
+
+/**
+ * A field that does not open where it is stored (copied to another stream or event, edited, or under a key this
+ * database does not hold) reads as `[unreadable]` rather than stopping every reader: the hashes, which cover the
+ * ciphertext, are what tells an edit (`ledger verify`).
+ */
+function opened(key: Buffer, place: string, value: string): string {
+  try {
+    return openField(key, place, value);
+  } catch (error) {
+    if (error instanceof SealedFieldError) return UNREADABLE;
+    throw error;
+  }
+}
+
+function openEvent(event: RecordedEvent, keys: ReadonlyMap<string, Buffer | null>): RecordedEvent {
+  const sealed = sealedPathsOf(event);
+  if (sealed.length === 0) return event;
+  const id = SEALABLE[event.type]!.place(event);
+  let data = event.data;
+  for (const { path, value } of sealed) {
+    const keyId = sealedFieldKeyId(value)!;
+    const key = keys.get(keyId);
+    data = written(
+      data,
+      path,
+      key === null ? ERASED : key ? opened(key, placeOf(event.streamId, id, path), value) : UNREADABLE,
+    );
+  }
+  return { ...event, data };
+}

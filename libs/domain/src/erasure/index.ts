@@ -1,0 +1,2 @@
+export * from './erasure.events.js';
+export * from './erasure.decider.js';
