@@ -48,7 +48,7 @@ export function sessionRows(items: SummaryItem[]): SessionRow[] {
   return [...rows.values()].sort((a, b) => b.executions - a.executions);
 }
 
-const orNa = (value: number | null) => (value === null ? 'n/a' : value);
+const orNa = (value: number | null) => (value === null ? <span className="not-available">not available</span> : value);
 
 const columns: Columns<SessionRow> = [
   {

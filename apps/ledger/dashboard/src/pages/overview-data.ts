@@ -18,7 +18,27 @@ export interface OverviewView {
   source: 'overview' | 'summaries';
 }
 
+type Point = OverviewView['series'][number];
+
+/** Every bucket of the range, those without rows at zero: the chart's time axis is the range, not the data. */
+export function fillBuckets(series: Point[], range: TimeRange): Point[] {
+  const step = range.bucket === 'hour' ? 3_600_000 : 86_400_000;
+  const byTime = new Map(series.map((point) => [Math.floor(Date.parse(point.t) / step) * step, point]));
+  const unclear = series.some((point) => point.unclear !== null) ? 0 : null;
+  const filled: Point[] = [];
+  const end = Date.parse(range.to);
+  for (let t = Math.floor(Date.parse(range.from) / step) * step; t < end && filled.length < 1000; t += step) {
+    filled.push(byTime.get(t) ?? { t: new Date(t).toISOString(), executions: 0, mismatches: 0, unclear });
+  }
+  return filled;
+}
+
 export async function loadOverview(range: TimeRange, signal: AbortSignal): Promise<OverviewView> {
+  const view = await load(range, signal);
+  return { ...view, series: fillBuckets(view.series, range) };
+}
+
+async function load(range: TimeRange, signal: AbortSignal): Promise<OverviewView> {
   const params = { from: range.from, to: range.to, bucket: range.bucket };
   try {
     const overview = await get<Overview>('/v1/dashboard/overview', params, signal);
