@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { ApiError, get, post } from '../api';
+import { ApiError, get, post, type Page } from '../api';
 import { useSession } from '../session';
 import type { Execution, Mismatch } from '../types';
 import { time } from './format';
@@ -37,19 +37,28 @@ export function Review({ mismatch, onReviewed }: { mismatch: Mismatch; onReviewe
     setError(null);
     try {
       const streamId = await streamOf(mismatch);
-      await post(`/v1/mismatches/${encodeURIComponent(mismatch.mismatchId)}/review`, {
-        streamId,
-        resolution,
-        ...(note.trim() ? { note: note.trim() } : {}),
-      });
-      onReviewed({
-        ...mismatch,
-        reviewState: 'reviewed',
-        resolution,
-        reviewer: session.principal.id,
-        reviewNote: note.trim() || null,
-        reviewedAt: new Date().toISOString(),
-      });
+      const ack = await post<{ globalPosition: string }>(
+        `/v1/mismatches/${encodeURIComponent(mismatch.mismatchId)}/review`,
+        { streamId, resolution, ...(note.trim() ? { note: note.trim() } : {}) },
+      );
+      // The review as recorded (reviewer = the signed-in principal), read back once the read model has it.
+      const recorded = await get<Page<Mismatch>>('/v1/mismatches', {
+        ...(mismatch.executionId ? { executionId: mismatch.executionId } : { approvalId: mismatch.approvalId }),
+        minPosition: ack.globalPosition,
+        limit: 500,
+      })
+        .then((page) => page.items.find((item) => item.mismatchId === mismatch.mismatchId))
+        .catch(() => undefined);
+      onReviewed(
+        recorded ?? {
+          ...mismatch,
+          reviewState: 'reviewed',
+          resolution,
+          reviewer: session.principal.id,
+          reviewNote: note.trim() || null,
+          reviewedAt: new Date().toISOString(),
+        },
+      );
     } catch (caught) {
       setError(caught instanceof ApiError || caught instanceof Error ? caught.message : String(caught));
     } finally {

@@ -122,6 +122,7 @@ function Timeline({ approval, events, mismatches, onChange }: Loaded & { onChang
                   </p>
                   <CommandDiff approved={approval.approvedCommands} executed={String(data.command)} />
                   <Output output={data.output as StoredOutput | undefined} />
+                  {artifacts.length > 0 && <h3>Artifacts</h3>}
                   {artifacts.length > 0 && (
                     <ul className="artifacts" aria-label="Artifacts">
                       {artifacts.map((artifact) => (

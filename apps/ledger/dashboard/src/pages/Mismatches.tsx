@@ -155,14 +155,20 @@ export function MismatchesPage() {
             )}
             {rows.map((row) => (
               <tr key={row.mismatchId} className={`severity-${row.severity}`} data-mismatch-id={row.mismatchId}>
-                <td>{time(row.detectedAt)}</td>
-                <td>
+                <td data-label="Detected">{time(row.detectedAt)}</td>
+                <td data-label="Severity">
                   <span className={`tone tone-${row.severity}`}>{row.severity}</span>
                 </td>
-                <td>{row.kind}</td>
-                <td className="explanation">{row.explanation}</td>
-                <td>{row.approvalId ? <a href={href('approvals', row.approvalId)}>{row.approvalId}</a> : '—'}</td>
-                <td>
+                <td data-label="Kind">{row.kind}</td>
+                <td data-label="Explanation" className="explanation">
+                  <span className="clamp" title={row.explanation}>
+                    {row.explanation}
+                  </span>
+                </td>
+                <td data-label="Approval">
+                  {row.approvalId ? <a href={href('approvals', row.approvalId)}>{row.approvalId}</a> : '—'}
+                </td>
+                <td data-label="Review">
                   <Review mismatch={row} onReviewed={update} />
                 </td>
               </tr>

@@ -65,7 +65,12 @@ function Bars({
       <ResponsiveContainer width="100%" height={180}>
         <BarChart data={rows} layout="vertical" margin={{ left: 8, right: 16 }}>
           <XAxis type="number" allowDecimals={false} />
-          <YAxis type="category" dataKey="name" width={150} />
+          <YAxis
+            type="category"
+            dataKey="name"
+            width={Math.min(190, 12 + 7 * Math.max(...rows.map((row) => row.name.length)))}
+            tick={{ fontSize: 12 }}
+          />
           <Tooltip />
           <Bar dataKey="count" name={label} fill="#1f5fbf" isAnimationActive={false}>
             {colourOf ? rows.map((row) => <Cell key={row.name} fill={colourOf(row.name)} />) : null}
