@@ -378,6 +378,17 @@ describeWithBrowser('dashboard in a browser', () => {
     });
 
     // needs h/dashapi
+    itNeeds('GET /v1/sessions/:sessionId')('sums up a session with its approvals and the runs under them', async () => {
+      await page.goto(`${base}#/sessions/${ids.sessions[2]}`);
+      const value = (label: string) => page.locator('.summary div', { hasText: label }).locator('dd').textContent();
+      await page.locator('.summary').waitFor();
+      // gamma: the listing that failed and the cleanup run (both under its approvals), and its own run
+      await expect(value('Total actions')).resolves.toBe('3');
+      await expect(value('Approved')).resolves.toBe('2');
+      await expect(value('Failed')).resolves.toBe('1');
+    });
+
+    // needs h/dashapi
     itNeeds('GET /v1/approvals/export')('downloads the approvals export of the range as CSV', async () => {
       const [csv] = await Promise.all([
         page.waitForEvent('download'),
@@ -430,7 +441,9 @@ describeWithBrowser('dashboard in a browser', () => {
 
     // needs h/dashapi
     itNeeds('GET /v1/whoami')('knows who is signed in from /v1/whoami', async () => {
-      await page.getByText(`${t.credentials.actors.reader} (reader)`).waitFor();
+      const who = page.locator('.who');
+      await expect(who.textContent()).resolves.toMatch(/\(reader\)/);
+      await expect(who.textContent()).resolves.not.toContain('signed in with an API key');
     });
   });
 

@@ -65,7 +65,7 @@ function Shell() {
         </nav>
         <RangePicker />
         <span className="who">
-          {session.principal.id} ({session.principal.roles.join(', ')}){' '}
+          {session.principal.name ?? session.principal.id} ({session.principal.roles.join(', ')}){' '}
           <button type="button" onClick={session.signOut}>
             Sign out
           </button>

@@ -3,6 +3,8 @@ import { ApiError, get, storeCredential, storedCredential } from './api';
 
 export interface Principal {
   id: string;
+  /** `GET /v1/whoami`: the key's or the token's name, when the ledger says. */
+  name?: string;
   roles: string[];
 }
 

@@ -137,3 +137,17 @@ export interface Overview {
   readModelLag: { projection: string; lagEvents: number; lagMs: number | null }[];
   lastCheckpoint: { position: string; sealedAt: string } | null;
 }
+
+/** `GET /v1/sessions` items and `GET /v1/sessions/:sessionId` (issue 15's API). */
+export interface SessionSummary {
+  sessionId: string;
+  totalActions: number;
+  byRisk: Record<string, number>;
+  approved: number;
+  rejected: number;
+  successful: number;
+  failed: number;
+  totalDurationMs: number;
+  firstActionAt: string | null;
+  lastActionAt: string | null;
+}

@@ -36,6 +36,7 @@ const matches = (row: Mismatch, filters: FilterValues) =>
   (!filters.kind || row.kinds.includes(filters.kind)) &&
   (!filters.severity || row.severity === filters.severity) &&
   (!filters.status || filters.status === 'open');
+// (a new mismatch is always open: it shows under 'any' and 'open' only)
 
 type Live = 'connecting' | 'open' | 'reconnecting' | 'unavailable' | 'refused';
 
@@ -122,7 +123,7 @@ export function MismatchesPage() {
         fields={[
           { name: 'severity', label: 'Severity', options: ['low', 'medium', 'high', 'critical'] },
           { name: 'kind', label: 'Kind', options: KINDS },
-          { name: 'status', label: 'Review', options: ['open', 'confirmed', 'false_positive'] },
+          { name: 'status', label: 'Review', options: ['open', 'reviewed', 'confirmed', 'false_positive'] },
           { name: 'sessionId', label: 'Session' },
           { name: 'workerId', label: 'Worker' },
         ]}

@@ -1,10 +1,10 @@
-import { get } from '../api';
+import { ApiError, get, type Page } from '../api';
 import { Show, useLoad } from '../components/async';
-import { DataTable, type Columns } from '../components/DataTable';
+import { DataTable, Pager, useCursorPages, type Columns } from '../components/DataTable';
 import { duration } from '../components/format';
 import { useRange } from '../range';
 import { href } from '../router';
-import type { Summaries, SummaryItem } from '../types';
+import type { SessionSummary, Summaries, SummaryItem } from '../types';
 import { ExecutionsTable } from './Executions';
 
 export interface SessionRow {
@@ -13,7 +13,7 @@ export interface SessionRow {
   successes: number;
   failures: number;
   totalDurationMs: number;
-  mismatches: number;
+  mismatches: number | null;
   approved: number | null;
   rejected: number | null;
 }
@@ -40,7 +40,7 @@ export function sessionRows(items: SummaryItem[]): SessionRow[] {
     row.successes += item.successes;
     row.failures += item.failures;
     row.totalDurationMs += item.totalDurationMs;
-    row.mismatches += sum(item.mismatchesByKind);
+    row.mismatches = (row.mismatches ?? 0) + sum(item.mismatchesByKind);
     if (item.approved !== undefined) row.approved = (row.approved ?? 0) + item.approved;
     if (item.rejected !== undefined) row.rejected = (row.rejected ?? 0) + item.rejected;
     rows.set(sessionId, row);
@@ -59,55 +59,99 @@ const columns: Columns<SessionRow> = [
   { id: 'executions', header: 'Actions', cell: ({ row }) => row.original.executions },
   { id: 'successes', header: 'Successful', cell: ({ row }) => row.original.successes },
   { id: 'failures', header: 'Failed', cell: ({ row }) => row.original.failures },
-  { id: 'mismatches', header: 'Mismatches', cell: ({ row }) => row.original.mismatches },
+  { id: 'mismatches', header: 'Mismatches', cell: ({ row }) => orNa(row.original.mismatches) },
   { id: 'approved', header: 'Approved', cell: ({ row }) => orNa(row.original.approved) },
   { id: 'rejected', header: 'Rejected', cell: ({ row }) => orNa(row.original.rejected) },
   { id: 'duration', header: 'Total duration', cell: ({ row }) => duration(row.original.totalDurationMs) },
 ];
 
+const rowOf = (session: SessionSummary): SessionRow => ({
+  sessionId: session.sessionId,
+  executions: session.totalActions,
+  successes: session.successful,
+  failures: session.failed,
+  totalDurationMs: session.totalDurationMs,
+  mismatches: null,
+  approved: session.approved,
+  rejected: session.rejected,
+});
+
+const is404 = (error: unknown) => error instanceof ApiError && error.status === 404;
+
+/** Sessions of the range: `GET /v1/sessions`; on a ledger without it, folded from `GET /v1/summaries?groupBy=session`. */
 export function SessionsPage() {
   const range = useRange();
+  const pages = useCursorPages(JSON.stringify(range));
   const [loaded] = useLoad(
-    (signal) =>
-      get<Summaries>('/v1/summaries', { groupBy: 'session', bucket: 'day', from: range.from, to: range.to }, signal),
-    JSON.stringify(range),
+    async (signal): Promise<Page<SessionRow>> => {
+      try {
+        const page = await get<Page<SessionSummary>>(
+          '/v1/sessions',
+          { from: range.from, to: range.to, limit: 25, cursor: pages.cursor },
+          signal,
+        );
+        return { items: page.items.map(rowOf), nextCursor: page.nextCursor };
+      } catch (error) {
+        if (!is404(error)) throw error;
+      }
+      const summaries = await get<Summaries>(
+        '/v1/summaries',
+        { groupBy: 'session', bucket: 'day', from: range.from, to: range.to },
+        signal,
+      );
+      return { items: sessionRows(summaries.items), nextCursor: null };
+    },
+    `${JSON.stringify(range)}|${pages.cursor}`,
   );
   return (
     <section aria-labelledby="sessions-title">
       <h1 id="sessions-title">Sessions</h1>
       <Show loaded={loaded}>
-        {(summaries) => (
-          <DataTable
-            caption="Sessions"
-            columns={columns}
-            rows={sessionRows(summaries.items)}
-            rowKey={(row) => row.sessionId}
-          />
+        {(page) => (
+          <>
+            <DataTable caption="Sessions" columns={columns} rows={page.items} rowKey={(row) => row.sessionId} />
+            <Pager page={pages.page} nextCursor={page.nextCursor} onNext={pages.next} onPrevious={pages.previous} />
+          </>
         )}
       </Show>
     </section>
   );
 }
 
+interface SessionView {
+  row: SessionRow | undefined;
+  risk: [string, number][];
+}
+
+/** One session's summary: `GET /v1/sessions/:sessionId`; on a ledger without it, from the summaries in the range. */
+async function loadSession(
+  sessionId: string,
+  range: ReturnType<typeof useRange>,
+  signal: AbortSignal,
+): Promise<SessionView> {
+  try {
+    const session = await get<SessionSummary>(`/v1/sessions/${encodeURIComponent(sessionId)}`, {}, signal);
+    return { row: rowOf(session), risk: Object.entries(session.byRisk).filter(([, n]) => n > 0) };
+  } catch (error) {
+    if (!is404(error)) throw error;
+  }
+  const params = { sessionId, bucket: 'day', from: range.from, to: range.to };
+  const [bySession, byRisk] = await Promise.all([
+    get<Summaries>('/v1/summaries', { ...params, groupBy: 'session' }, signal),
+    get<Summaries>('/v1/summaries', { ...params, groupBy: 'session,riskLevel' }, signal),
+  ]);
+  const risk = new Map<string, number>();
+  for (const item of byRisk.items) {
+    const level = item.riskLevel ?? 'none';
+    if (item.executions > 0) risk.set(level, (risk.get(level) ?? 0) + item.executions);
+  }
+  return { row: sessionRows(bySession.items)[0], risk: [...risk.entries()] };
+}
+
 /** The old audit store's session summary: total actions, by risk, approved, rejected, successful, failed, duration. */
 export function SessionPage({ sessionId }: { sessionId: string }) {
   const range = useRange();
-  const [loaded] = useLoad(
-    async (signal) => {
-      const params = { sessionId, bucket: 'day', from: range.from, to: range.to };
-      const [bySession, byRisk] = await Promise.all([
-        get<Summaries>('/v1/summaries', { ...params, groupBy: 'session' }, signal),
-        get<Summaries>('/v1/summaries', { ...params, groupBy: 'session,riskLevel' }, signal),
-      ]);
-      const risk = new Map<string, number>();
-      for (const item of byRisk.items) {
-        if (item.executions > 0)
-          risk.set(item.riskLevel ?? 'none', (risk.get(item.riskLevel ?? 'none') ?? 0) + item.executions);
-      }
-      return { row: sessionRows(bySession.items)[0], risk: [...risk.entries()] };
-    },
-    JSON.stringify([range, sessionId]),
-  );
+  const [loaded] = useLoad((signal) => loadSession(sessionId, range, signal), JSON.stringify([range, sessionId]));
   return (
     <section aria-labelledby="session-title">
       <h1 id="session-title">Session {sessionId}</h1>
