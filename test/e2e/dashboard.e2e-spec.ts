@@ -232,7 +232,24 @@ describeWithBrowser('dashboard in a browser', () => {
     return [context, page];
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.mouse.move(0, 0); // no chart tooltip left open by the last click
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  it('serves the dashboard from the package under / and leaves the API as it was', async () => {
+    const index = await fetch(base);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const html = await index.text();
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`${base}${script}`)).status).toBe(200);
+    expect(html).not.toMatch(/https?:\/\//); // nothing from elsewhere
+    const unknown = await fetch(`${base}v1/no-such-route`, { headers: t.headers('reader') });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('HTTP.NOT_FOUND');
+  });
 
   describe('signed in with the security role', () => {
     let context: BrowserContext;
@@ -390,6 +407,7 @@ describeWithBrowser('dashboard in a browser', () => {
 
     // needs h/dashapi
     itNeeds('GET /v1/approvals/export')('downloads the approvals export of the range as CSV', async () => {
+      await page.getByRole('link', { name: 'Forensics' }).click();
       const [csv] = await Promise.all([
         page.waitForEvent('download'),
         page.getByRole('button', { name: 'approvals CSV' }).click(),

@@ -183,10 +183,12 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
                 <dt>Failed</dt>
                 <dd>{row.failures}</dd>
               </div>
-              <div>
-                <dt>Mismatches</dt>
-                <dd>{row.mismatches}</dd>
-              </div>
+              {row.mismatches !== null && (
+                <div>
+                  <dt>Mismatches</dt>
+                  <dd>{row.mismatches}</dd>
+                </div>
+              )}
               <div>
                 <dt>Total duration</dt>
                 <dd>{duration(row.totalDurationMs)}</dd>
