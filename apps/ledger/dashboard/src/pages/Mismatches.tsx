@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { followEvents, get, type Page } from '../api';
+import { ApiError, followEvents, get, type Page } from '../api';
 import { NotAvailable } from '../components/async';
 import { Filters, type FilterValues } from '../components/Filters';
 import { time } from '../components/format';
@@ -66,7 +66,18 @@ export function MismatchesPage() {
       abort.signal,
     ).then(
       (page) => setRows((current) => merge(current, page.items)),
-      (caught: unknown) => !abort.signal.aborted && setError(caught instanceof Error ? caught.message : String(caught)),
+      (caught: unknown) => {
+        if (abort.signal.aborted) return;
+        const unknownFilter =
+          caught instanceof ApiError && caught.status === 400 && /unknown query parameter/.test(caught.message);
+        setError(
+          unknownFilter
+            ? 'Filtering mismatches by session or worker is not available on this ledger (it needs a newer ledger API).'
+            : caught instanceof Error
+              ? caught.message
+              : String(caught),
+        );
+      },
     );
     return () => abort.abort();
   }, [range, filters]);
