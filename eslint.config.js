@@ -63,6 +63,11 @@ export default tseslint.config(
     ]),
   },
   {
+    // The dashboard runs in the browser (docs/dashboard.md).
+    files: ['apps/ledger/dashboard/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
   },

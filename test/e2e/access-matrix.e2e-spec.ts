@@ -75,6 +75,8 @@ const HTTP_MATRIX: Record<string, Expected> = {
 
 /** Served by the Swagger module, not by a controller: the API's description, no audit data. */
 const DOCUMENTATION = /^\/docs(?:$|[/-])/;
+/** The dashboard's static files (docs/dashboard.md): no audit data; it reads the API with its user's credential. */
+const DASHBOARD = /^\/\*?$/;
 
 const PATTERN_MATRIX: Record<string, Expected> = {
   [MESSAGE_PATTERNS.grantApproval]: GATEWAY,
@@ -165,7 +167,9 @@ describe('access matrix: every route and pattern × every role and no credential
   }
 
   const matrixOf = (method: string, url: string): Expected | undefined =>
-    DOCUMENTATION.test(url) ? 'public' : HTTP_MATRIX[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+    DOCUMENTATION.test(url) || DASHBOARD.test(url)
+      ? 'public'
+      : HTTP_MATRIX[`${method === 'HEAD' ? 'GET' : method} ${url}`];
 
   it('lists every route the app registered and every message pattern (a new one must be added, declared)', () => {
     const unlisted = t.ledger.httpRoutes.filter(({ method, url }) => matrixOf(method, url) === undefined);

@@ -21,6 +21,7 @@ import { startIdentity } from './identity/start-identity.js';
 import { JwtAuthenticator, oidcOptionsOf } from './identity/jwt/index.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
 import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
+import { serveDashboard } from './dashboard/serve-dashboard.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { startTracing, tracesEndpointOf } from './tracing/tracing.js';
@@ -226,6 +227,7 @@ export async function startLedger(
     );
     cleanups.push(() => closeHttpApp(app, config.httpDrainMs, logger));
     setupOpenApi(app);
+    await serveDashboard(app, logger);
     inputGuard.knowQueryParameters(queryParametersByRoute(buildOpenApiDocument(app)));
     cleanups.push(() => reconciliation.sseAlerts.close()); // open event streams would hold the HTTP server open
 
