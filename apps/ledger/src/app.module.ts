@@ -56,6 +56,11 @@ import { ExecutionsQueryHttpController } from './queries/executions-query.http.c
 import { MismatchesQueryHttpController } from './queries/mismatches-query.http.controller.js';
 import { queriesProviders } from './queries/queries.providers.js';
 import { SummariesQueryHttpController } from './queries/summaries-query.http.controller.js';
+import { SessionsQueryHttpController } from './queries/sessions-query.http.controller.js';
+import { DashboardOverviewHttpController } from './queries/dashboard-overview.http.controller.js';
+import { MismatchStreams } from './queries/mismatch-streams.js';
+import { WhoamiHttpController } from './identity/whoami.http.controller.js';
+import { VerifyRunHttpController } from './integrity/verify-run.http.controller.js';
 import { ledgerRedactor } from './redaction/ledger-redactor.js';
 import {
   CLOCK,
@@ -116,6 +121,10 @@ export const LEDGER_CONTROLLERS = [
   ExecutionsQueryHttpController,
   MismatchesQueryHttpController,
   SummariesQueryHttpController,
+  SessionsQueryHttpController,
+  DashboardOverviewHttpController,
+  WhoamiHttpController,
+  VerifyRunHttpController,
   ApiKeysHttpController,
 ] as const;
 
@@ -166,6 +175,7 @@ export class AppModule {
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
         { provide: WITNESS_STATUS, useValue: deps.witnessStatus ?? (() => []) },
         ...queriesProviders(deps.databaseUrl),
+        MismatchStreams,
         { provide: JWT_AUTHENTICATOR, useValue: deps.jwtAuthenticator ?? null },
         {
           provide: APPROVER_PROOF,
