@@ -34,6 +34,10 @@ export class MismatchStreams implements OnApplicationShutdown {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    if (response.req?.method === 'HEAD') {
+      response.end(); // a HEAD has no body to stream: without the end its headers would never go out
+      return;
+    }
     response.write(`: audit-ledger mismatches after ${last}\nretry: 2000\n\n`);
     let busy = false;
     let closed = false;
