@@ -46,7 +46,7 @@ export class VerifyRunHttpController {
   @Post('verify')
   @Allow('security')
   @HttpCode(200)
-  async verify(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+  async verify(@Body({ schema: VerifyRunBody }) body: unknown, @CurrentPrincipal() principal: Principal) {
     const scope = parseRequest(VerifyRunBody, body ?? {});
     if (scope.streamId !== undefined && (scope.from !== undefined || scope.to !== undefined)) {
       throw new RequestValidationError([{ path: 'streamId', message: 'give either streamId or from/to, not both' }]);
