@@ -918,13 +918,32 @@ function approvalWhere(filter: ApprovalFilter): Where {
     );
 }
 
+/**
+ * The mismatches that may belong to a session (their own, their execution's or their approval's), each way by an
+ * index: a superset that the exact condition on the derived column then narrows. Without it the derived column is
+ * computed for every mismatch, joined to every execution (seconds on a million executions, docs/benchmarks.md).
+ */
+const mismatchesOfSession = (p: string) => `
+  SELECT mismatch_id FROM read_models.mismatches WHERE session_id = ${p}
+  UNION ALL SELECT m.mismatch_id FROM read_models.executions e
+    JOIN read_models.mismatches m ON m.execution_id = e.execution_id WHERE e.session_id = ${p}
+  UNION ALL SELECT m.mismatch_id FROM read_models.approvals a
+    JOIN read_models.mismatches m ON m.approval_id = a.approval_id WHERE a.requested_by_session = ${p}`;
+
+/** The mismatches that may belong to a worker (their execution's, else their approval's requester), by index. */
+const mismatchesOfWorker = (p: string) => `
+  SELECT m.mismatch_id FROM read_models.executions e
+    JOIN read_models.mismatches m ON m.execution_id = e.execution_id WHERE e.worker_id = ${p}
+  UNION ALL SELECT m.mismatch_id FROM read_models.approvals a
+    JOIN read_models.mismatches m ON m.approval_id = a.approval_id WHERE a.requested_by_worker = ${p}`;
+
 function mismatchWhere(filter: MismatchFilter): Where {
   const resolution = filter.status !== undefined && MISMATCH_RESOLUTIONS.includes(filter.status);
   return new Where()
     .when(filter.approvalId, (p) => `approval_id = ${p}`)
     .when(filter.executionId, (p) => `execution_id = ${p}`)
-    .when(filter.sessionId, (p) => `mismatch_session_id = ${p}`)
-    .when(filter.workerId, (p) => `mismatch_worker_id = ${p}`)
+    .when(filter.sessionId, (p) => `mismatch_session_id = ${p} AND mismatch_id IN (${mismatchesOfSession(p)})`)
+    .when(filter.workerId, (p) => `mismatch_worker_id = ${p} AND mismatch_id IN (${mismatchesOfWorker(p)})`)
     .when(filter.kind, (p) => `(kind = ${p} OR ${p} = ANY(kinds))`)
     .when(filter.severity, (p) => `severity = ${p}`)
     .when(filter.status, (p) => (resolution ? `resolution = ${p}` : `review_state = ${p}`))
