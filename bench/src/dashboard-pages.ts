@@ -129,6 +129,21 @@ async function seedApprovalTimes(databaseUrl: string): Promise<void> {
   }
 }
 
+/** The approval and session of the newest seeded mismatch: a page that has something to show. */
+async function newestMismatching(databaseUrl: string): Promise<{ approval: string; session: string }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ approval_id: string; session_id: string }>(
+      `SELECT approval_id, session_id FROM read_models.mismatches WHERE approval_id LIKE 'appr-%'
+        ORDER BY detected_at DESC LIMIT 1`,
+    );
+    return { approval: rows[0]!.approval_id, session: rows[0]!.session_id };
+  } finally {
+    await client.end();
+  }
+}
+
 /** A real approval stream (grant and five executions through the HTTP API): what forensics replays. */
 async function appendRealApproval(base: string, gatewayKey: string, now: Date): Promise<string> {
   const approvalId = `bench-${now.getTime()}`;
@@ -185,8 +200,7 @@ export async function dashboardPagesBench(): Promise<void> {
         security: localKeyFor(ledger.dataDir, 'security')!,
       };
       const stream = await appendRealApproval(base, localKeyFor(ledger.dataDir, 'gateway')!, now);
-      const last = Math.floor((EXECUTIONS - 1) / 5);
-      const ids = { approval: `appr-${last}`, session: `sess-${Math.floor(last / 10)}`, worker: 'worker-7', stream };
+      const ids = { ...(await newestMismatching(database.url)), worker: 'worker-7', stream };
       const requests = pageRequests(now, ids);
       for (let i = 0; i < WARM_UP_RUNS; i++) {
         for (const request of requests) await timed(base + request.path, keys[request.caller]);
@@ -242,8 +256,8 @@ then the ledger starts on it as \`npm start\` runs it, one real approval with fi
 API (what the forensics page replays and bundles), and every request each page of the dashboard (issue 15) sends for
 its data is timed over HTTP, ${RUNS} times after ${WARM_UP_RUNS} warm-up rounds, one at a time, interleaved. Latency is
 from sending the request to having read the whole answer (exports: the whole file), including authentication,
-validation, the read position and the \`AuditDataAccessed\` event each read records. Ids are the newest approval and
-session of the seed and a busy worker; \`<time>\` is 1, 7, 30 or 90 days before the run.
+validation, the read position and the \`AuditDataAccessed\` event each read records. Ids are the approval and session
+of the newest seeded mismatch and a busy worker; \`<time>\` is 1, 7, 30 or 90 days before the run.
 
 ${table}
 

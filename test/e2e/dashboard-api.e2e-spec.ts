@@ -228,6 +228,8 @@ describe('dashboard API (HTTP, reconciliation on)', () => {
     expect((await post({}, 'reader')).status).toBe(403);
     const bad = await post({ from: '9', to: '2' }, 'security');
     expect(bad.status).toBe(400);
+    const noBody = await fetch(`${base()}/v1/integrity/verify`, { method: 'POST', headers: t.headers('security') });
+    expect(noBody.status).toBe(400);
     const ok = await post({ streamId: `approval-${first.approvalId}` }, 'security');
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({

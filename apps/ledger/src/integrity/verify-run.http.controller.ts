@@ -28,7 +28,7 @@ export const VerifyRunBody = z
 const MAX_FINDINGS = 100;
 
 /**
- * `POST /v1/integrity/verify` `{ streamId?, from?, to? }`: runs what `ledger verify` runs (every hash chain, signed
+ * `POST /v1/integrity/verify` `{ streamId?, from?, to? }` (a JSON body is required: `{}` for the whole ledger): runs what `ledger verify` runs (every hash chain, signed
  * checkpoint and sealed range, with the ledger's own public keys) and answers its report, with when it ran and how
  * long it took. One run at a time: a second request waits for the first. Recorded as an `AuditDataAccessed` read.
  */
@@ -47,7 +47,7 @@ export class VerifyRunHttpController {
   @Allow('security')
   @HttpCode(200)
   async verify(@Body({ schema: VerifyRunBody }) body: unknown, @CurrentPrincipal() principal: Principal) {
-    const scope = parseRequest(VerifyRunBody, body ?? {});
+    const scope = parseRequest(VerifyRunBody, body); // a JSON object: `{}` verifies everything
     if (scope.streamId !== undefined && (scope.from !== undefined || scope.to !== undefined)) {
       throw new RequestValidationError([{ path: 'streamId', message: 'give either streamId or from/to, not both' }]);
     }
