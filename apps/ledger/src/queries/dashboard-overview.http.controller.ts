@@ -24,22 +24,20 @@ const OverviewShape = {
   to: time.optional(),
   bucket: z.enum(['hour', 'day']).optional(),
 };
-const OverviewQuery = z
-  .strictObject(OverviewShape)
-  .transform((value, ctx) => {
-    const bucket = value.bucket ?? 'hour';
-    const to = value.to ?? new Date();
-    const from = value.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS[bucket]);
-    if (from >= to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
-    else if (to.getTime() - from.getTime() > MAX_RANGE_MS[bucket]) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['from'],
-        message: `a range by ${bucket} covers at most ${MAX_RANGE_MS[bucket] / DAY_MS} days`,
-      });
-    }
-    return { minPosition: value.minPosition, from, to, bucket };
-  });
+const OverviewQuery = z.strictObject(OverviewShape).transform((value, ctx) => {
+  const bucket = value.bucket ?? 'hour';
+  const to = value.to ?? new Date();
+  const from = value.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS[bucket]);
+  if (from >= to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+  else if (to.getTime() - from.getTime() > MAX_RANGE_MS[bucket]) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['from'],
+      message: `a range by ${bucket} covers at most ${MAX_RANGE_MS[bucket] / DAY_MS} days`,
+    });
+  }
+  return { minPosition: value.minPosition, from, to, bucket };
+});
 
 /**
  * `GET /v1/dashboard/overview?from&to&bucket=hour|day`: the dashboard's first page in one answer (series of

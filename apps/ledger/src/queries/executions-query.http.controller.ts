@@ -7,16 +7,7 @@ import {
   RECONCILIATION_VERDICTS,
   type ExecutionItem,
 } from '@audit-ledger/read-models';
-import {
-  Controller,
-  Get,
-  Inject,
-  NotFoundException,
-  Param,
-  Query,
-  Res,
-  UseFilters,
-} from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, Res, UseFilters } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiProduces } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';

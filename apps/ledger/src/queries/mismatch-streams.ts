@@ -1,5 +1,6 @@
 import type { MismatchItem, ReadModelQueries } from '@audit-ledger/read-models';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { QueriesDatabase } from './queries.providers.js';
 
@@ -49,6 +50,8 @@ export class MismatchStreams implements OnApplicationShutdown {
           const rows = await sendAfter(queries, response, last);
           if (rows.length > 0) last = BigInt(rows.at(-1)!.globalPosition);
           if (rows.length < BATCH || closed) break;
+          // A long catch-up to a slow reader: wait until it has taken what was sent (memory stays flat).
+          if (response.writableNeedDrain) await Promise.race([once(response, 'drain'), once(response, 'close')]);
         }
       } catch {
         // the read model is unreachable for now: the next look tries again from the same position

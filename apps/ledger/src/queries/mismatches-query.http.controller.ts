@@ -83,7 +83,9 @@ export class MismatchesQueryHttpController {
   @Allow('reader')
   @AcceptQueryCredential()
   @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'event: mismatch, id: its global position, data: the mismatch as in GET /v1/mismatches' })
+  @ApiOkResponse({
+    description: 'event: mismatch, id: its global position, data: the mismatch as in GET /v1/mismatches',
+  })
   async stream(
     @Query({ schema: StreamQuery }) query: unknown,
     @Headers('last-event-id') lastEventId: string | undefined,

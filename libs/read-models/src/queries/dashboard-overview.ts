@@ -63,66 +63,55 @@ export async function dashboardOverview(
 ): Promise<DashboardOverview> {
   const { from, to, bucket } = query;
   const range = [from, to];
-  const [
-    executions,
-    unclear,
-    mismatches,
-    byKind,
-    bySeverity,
-    byStatus,
-    workers,
-    tools,
-    sessions,
-    approvalTime,
-    lag,
-  ] = await Promise.all([
-    queries.summaries({ groupBy: [], bucket, from, to }),
-    countsPerBucket(
-      pool,
-      `SELECT date_trunc($3, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t, count(*)::integer AS count
+  const [executions, unclear, mismatches, byKind, bySeverity, byStatus, workers, tools, sessions, approvalTime, lag] =
+    await Promise.all([
+      queries.summaries({ groupBy: [], bucket, from, to }),
+      countsPerBucket(
+        pool,
+        `SELECT date_trunc($3, started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t, count(*)::integer AS count
          FROM read_models.executions
         WHERE reconciliation_verdict = 'unclear' AND started_at >= $1 AND started_at < $2 GROUP BY 1`,
-      [...range, bucket],
-    ),
-    countsPerBucket(
-      pool,
-      `SELECT date_trunc($3, detected_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t, count(*)::integer AS count
+        [...range, bucket],
+      ),
+      countsPerBucket(
+        pool,
+        `SELECT date_trunc($3, detected_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t, count(*)::integer AS count
          FROM read_models.mismatches
         WHERE NOT superseded AND detected_at >= $1 AND detected_at < $2 GROUP BY 1`,
-      [...range, bucket],
-    ),
-    pool.query<{ kind: string; count: number }>(
-      `SELECT kind, count(*)::integer AS count FROM read_models.mismatches
+        [...range, bucket],
+      ),
+      pool.query<{ kind: string; count: number }>(
+        `SELECT kind, count(*)::integer AS count FROM read_models.mismatches
         WHERE NOT superseded AND detected_at >= $1 AND detected_at < $2 GROUP BY kind ORDER BY count DESC, kind`,
-      range,
-    ),
-    pool.query<{ severity: string; count: number }>(
-      `SELECT severity, count(*)::integer AS count FROM read_models.mismatches
+        range,
+      ),
+      pool.query<{ severity: string; count: number }>(
+        `SELECT severity, count(*)::integer AS count FROM read_models.mismatches
         WHERE NOT superseded AND detected_at >= $1 AND detected_at < $2 GROUP BY severity ORDER BY count DESC, severity`,
-      range,
-    ),
-    pool.query<{ status: string; count: number }>(
-      `SELECT status, count(*)::integer AS count FROM read_models.approvals
+        range,
+      ),
+      pool.query<{ status: string; count: number }>(
+        `SELECT status, count(*)::integer AS count FROM read_models.approvals
         WHERE created_at >= $1 AND created_at < $2 GROUP BY status ORDER BY count DESC, status`,
-      range,
-    ),
-    topOfRollups(pool, 'worker', query),
-    topOfRollups(pool, 'toolName', query),
-    pool.query<{ session_id: string; count: number }>(
-      `SELECT session_id, total_actions AS count FROM read_models.session_summaries
+        range,
+      ),
+      topOfRollups(pool, 'worker', query),
+      topOfRollups(pool, 'toolName', query),
+      pool.query<{ session_id: string; count: number }>(
+        `SELECT session_id, total_actions AS count FROM read_models.session_summaries
         WHERE last_action_at >= $1 AND first_action_at < $2 ORDER BY total_actions DESC, session_id LIMIT ${TOP}`,
-      range,
-    ),
-    pool.query<{ p50: number | null; p95: number | null; max: string | null; count: number }>(
-      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY approval_time_ms) AS p50,
+        range,
+      ),
+      pool.query<{ p50: number | null; p95: number | null; max: string | null; count: number }>(
+        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY approval_time_ms) AS p50,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY approval_time_ms) AS p95,
               max(approval_time_ms)::text AS max, count(*)::integer AS count
          FROM read_models.approvals
         WHERE approval_time_ms IS NOT NULL AND granted_occurred_at >= $1 AND granted_occurred_at < $2`,
-      range,
-    ),
-    readModelLag(pool, queries, now),
-  ]);
+        range,
+      ),
+      readModelLag(pool, queries, now),
+    ]);
   const series = bucketsOf(query).map((t) => ({ t, executions: 0, mismatches: 0, unclear: 0 }));
   const at = new Map(series.map((point) => [point.t.getTime(), point]));
   for (const item of executions.items) {
@@ -138,7 +127,8 @@ export async function dashboardOverview(
     if (point) point.mismatches += count;
   }
   const timing = approvalTime.rows[0];
-  const round = (value: number | null | undefined) => (value === null || value === undefined ? null : Math.round(value));
+  const round = (value: number | null | undefined) =>
+    value === null || value === undefined ? null : Math.round(value);
   return {
     range: { from, to, bucket },
     series,

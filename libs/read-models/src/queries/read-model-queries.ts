@@ -534,7 +534,14 @@ export class ReadModelQueries {
    * runs appear only if they sort after the batch being read.
    */
   streamExecutions(filter: Omit<ExecutionFilter, 'limit'>, batchSize = 1000): AsyncGenerator<ExecutionItem> {
-    return this.streamRows('read_models.executions', () => executionWhere(filter), EXECUTIONS_KEYSET, filter, executionItem, batchSize);
+    return this.streamRows(
+      'read_models.executions',
+      () => executionWhere(filter),
+      EXECUTIONS_KEYSET,
+      filter,
+      executionItem,
+      batchSize,
+    );
   }
 
   private async *streamRows<T>(
@@ -560,12 +567,26 @@ export class ReadModelQueries {
 
   /** Every mismatch the filter matches, in keyset batches (see `streamExecutions`). */
   streamMismatches(filter: Omit<MismatchFilter, 'limit'>, batchSize = 1000): AsyncGenerator<MismatchItem> {
-    return this.streamRows(MISMATCHES_WITH_APPROVER, () => mismatchWhere(filter), MISMATCHES_KEYSET, filter, mismatchItem, batchSize);
+    return this.streamRows(
+      MISMATCHES_WITH_APPROVER,
+      () => mismatchWhere(filter),
+      MISMATCHES_KEYSET,
+      filter,
+      mismatchItem,
+      batchSize,
+    );
   }
 
   /** Every approval the filter matches, in keyset batches (see `streamExecutions`). */
   streamApprovals(filter: Omit<ApprovalFilter, 'limit'>, batchSize = 1000): AsyncGenerator<ApprovalItem> {
-    return this.streamRows('read_models.approvals', () => approvalWhere(filter), APPROVALS_KEYSET, filter, approvalItem, batchSize);
+    return this.streamRows(
+      'read_models.approvals',
+      () => approvalWhere(filter),
+      APPROVALS_KEYSET,
+      filter,
+      approvalItem,
+      batchSize,
+    );
   }
 
   /**
@@ -949,10 +970,7 @@ function mismatchWhere(filter: MismatchFilter): Where {
     .when(filter.status, (p) => (resolution ? `resolution = ${p}` : `review_state = ${p}`))
     .when(filter.from, (p) => `detected_at >= ${p}`)
     .when(filter.to, (p) => `detected_at < ${p}`)
-    .when(
-      filter.q === undefined ? undefined : containsPattern(filter.q),
-      (p) => `explanation ILIKE ${p} ESCAPE '\\'`,
-    );
+    .when(filter.q === undefined ? undefined : containsPattern(filter.q), (p) => `explanation ILIKE ${p} ESCAPE '\\'`);
 }
 
 function executionWhere(filter: ExecutionFilter): Where {
