@@ -7,6 +7,7 @@ import { writeReport, type BenchRow } from './report.js';
 import { latencyStats } from './stats.js';
 import { benchLedgerKeys, verificationThroughput, type BenchKeys, type VerificationResult } from './verification.js';
 import { authenticationBench } from './auth-overhead.js';
+import { dashboardPagesBench } from './dashboard-pages.js';
 import { dashboardQueriesBench } from './dashboard-queries.js';
 import {
   benchGatewayKey,
@@ -209,6 +210,7 @@ async function main(): Promise<void> {
   writeReport(rows, { seconds: SECONDS, database: label, ...(verification ? { verification } : {}) });
   await projectionLagBench(SECONDS);
   await dashboardQueriesBench();
+  await dashboardPagesBench();
   await authenticationBench(SECONDS);
 }
 

@@ -20,6 +20,11 @@ export interface SeedOptions {
   days: number;
   /** The seeded history ends here (the queries' "now"). */
   now: Date;
+  /**
+   * Added to the seeded rows' global positions (default 0), so that events the ledger then appends for real (at
+   * positions from 1) do not collide with them in the read models.
+   */
+  positionOffset?: number;
 }
 
 export interface SeedResult {
@@ -53,7 +58,7 @@ export async function seedDashboardData(databaseUrl: string, options: SeedOption
     await runReadModelMigrations(client, projectionsWithReconciliation());
     await client.query("SET maintenance_work_mem = '256MB'");
     await client.query('SELECT setseed(0.42)');
-    const params = [options.executions, options.days, options.now.toISOString()];
+    const params = [options.executions, options.days, options.now.toISOString(), options.positionOffset ?? 0];
     await client.query('ALTER TABLE read_models.executions DISABLE TRIGGER executions_reconciliation');
     await withoutSecondaryIndexes(client, 'read_models.executions', async () => {
       await client.query(
@@ -68,7 +73,7 @@ export async function seedDashboardData(databaseUrl: string, options: SeedOption
                        'journalctl -u', 'aws s3 ls s3://'])[1 + (hashint4(g) & 2147483647) % 10] || ' svc-' || g % 997,
                 CASE WHEN r_fail < 0.1 THEN 1 + (g % 3) ELSE 0 END,
                 t, t + d * interval '1 millisecond', d, NULL, md5(g::text) || md5(a::text), 200 + g % 4000, false,
-                '[]'::jsonb, risk, gen_random_uuid(), 'approval-appr-' || a, (g - 1) % ${PER_APPROVAL} + 1, 3 * g,
+                '[]'::jsonb, risk, gen_random_uuid(), 'approval-appr-' || a, (g - 1) % ${PER_APPROVAL} + 1, 3 * g + $4::bigint,
                 t + (d + 5) * interval '1 millisecond',
                 CASE WHEN r_verdict < 0.9 THEN 'matched' WHEN r_verdict < 0.96 THEN 'unclear' ELSE 'mismatch' END,
                 t + (d + 40) * interval '1 millisecond'

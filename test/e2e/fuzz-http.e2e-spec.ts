@@ -29,6 +29,7 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
   }),
   'POST /v1/reconciliation/rerun': () => ({ since: '2026-01-01T00:00:00Z' }),
   'POST /v1/principals/keys': () => ({ name: 'fuzz-key', roles: ['reader'] }),
+  'POST /v1/integrity/verify': () => ({ from: '1', to: '2' }),
   'POST /v1/principals/keys/:keyId/rotate': () => ({ reason: 'fuzz' }),
   'POST /v1/principals/keys/:keyId/revoke': () => ({ reason: 'fuzz' }),
 };
@@ -41,6 +42,7 @@ const VALID_IDS: Record<string, () => string> = {
   mismatchId: () => randomUUID(),
   streamId: () => 'approval-A-fuzz',
   keyId: () => 'aaaaaaaaaaaa',
+  sessionId: () => 'S-fuzz',
 };
 
 interface Route {

@@ -118,6 +118,8 @@ describe('hostile input is refused before it is hashed or stored', () => {
   it('every successful GET /v1 read (integrity and exports included) is audited', async () => {
     // given an approval with an execution, and a sealed checkpoint for /v1/integrity
     const approval = anApproval();
+    const session = `S-${approval.approvalId}`;
+    approval.requestedBy = { ...approval.requestedBy, sessionId: session };
     await t.send(MESSAGE_PATTERNS.grantApproval, approval);
     const execution = anExecution({ approvalId: approval.approvalId });
     const ack = await t.send<{ globalPosition: string }>(MESSAGE_PATTERNS.logExecution, execution);
@@ -138,6 +140,13 @@ describe('hostile input is refused before it is hashed or stored', () => {
       '/v1/mismatches': `/v1/mismatches?${min}`,
       '/v1/summaries': `/v1/summaries?${min}`,
       '/v1/alerts/stream': '/v1/alerts/stream',
+      '/v1/approvals/export': `/v1/approvals/export?format=json&${min}`,
+      '/v1/mismatches/export': `/v1/mismatches/export?format=jsonl&${min}`,
+      '/v1/mismatches/stream': '/v1/mismatches/stream',
+      '/v1/sessions': `/v1/sessions?${min}`,
+      '/v1/sessions/:sessionId': `/v1/sessions/${session}?${min}`,
+      '/v1/dashboard/overview': `/v1/dashboard/overview?${min}`,
+      '/v1/whoami': '/v1/whoami',
       '/v1/principals/keys': '/v1/principals/keys',
     };
     const headersOf = (_route: string): Record<string, string> => t.headers();

@@ -56,6 +56,11 @@ import { ExecutionsQueryHttpController } from './queries/executions-query.http.c
 import { MismatchesQueryHttpController } from './queries/mismatches-query.http.controller.js';
 import { queriesProviders } from './queries/queries.providers.js';
 import { SummariesQueryHttpController } from './queries/summaries-query.http.controller.js';
+import { SessionsQueryHttpController } from './queries/sessions-query.http.controller.js';
+import { DashboardOverviewHttpController } from './queries/dashboard-overview.http.controller.js';
+import { MismatchStreams } from './queries/mismatch-streams.js';
+import { WhoamiHttpController } from './identity/whoami.http.controller.js';
+import { VerifyRunHttpController } from './integrity/verify-run.http.controller.js';
 import { ledgerRedactor } from './redaction/ledger-redactor.js';
 import { ApproveErasureHandler } from './erasure/approve-erasure/approve-erasure.handler.js';
 import { ApproveErasureHttpController } from './erasure/approve-erasure/approve-erasure.http.controller.js';
@@ -130,6 +135,10 @@ export const LEDGER_CONTROLLERS = [
   ExecutionsQueryHttpController,
   MismatchesQueryHttpController,
   SummariesQueryHttpController,
+  SessionsQueryHttpController,
+  DashboardOverviewHttpController,
+  WhoamiHttpController,
+  VerifyRunHttpController,
   ApiKeysHttpController,
   ApproveErasureHttpController,
 ] as const;
@@ -186,6 +195,7 @@ export class AppModule {
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
         { provide: WITNESS_STATUS, useValue: deps.witnessStatus ?? (() => []) },
         ...queriesProviders(deps.databaseUrl),
+        MismatchStreams,
         { provide: JWT_AUTHENTICATOR, useValue: deps.jwtAuthenticator ?? null },
         {
           provide: APPROVER_PROOF,

@@ -33,6 +33,12 @@ const NOT_AUDIT_DATA = /^\/v1\/(?:.*\/)?status$|^\/v1\/reconciliation\/reruns(?:
 export const isAuditRead = (method: string | undefined, route: string): boolean =>
   method === 'GET' && route.startsWith('/v1/') && !NOT_AUDIT_DATA.test(route);
 
+/** The query's parameters but a credential (`access_token`, accepted by event streams), which is never recorded. */
+function withoutCredential(query: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { access_token: _credential, ...filters } = query ?? {};
+  return filters;
+}
+
 interface HttpReplyLike {
   statusCode: number;
   raw: { writableFinished: boolean; once(event: 'close', listener: () => void): unknown };
@@ -66,7 +72,7 @@ export class AuditAccessInterceptor implements NestInterceptor {
         actor: principal ? actorOf(principal) : 'anonymous',
         route: `GET ${path}`,
         params: { ...(request.params ?? {}) },
-        filters: { ...(request.query ?? {}) },
+        filters: withoutCredential(request.query),
         status,
       });
     };

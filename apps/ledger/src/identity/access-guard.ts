@@ -1,7 +1,7 @@
 import { holdsAnyRole, LedgerError, type Principal } from '@audit-ledger/domain';
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ACCESS_METADATA, attachPrincipal, type Access } from './access.js';
+import { ACCESS_METADATA, attachPrincipal, QUERY_CREDENTIAL_METADATA, type Access } from './access.js';
 import { AccessRefusals } from './access-refusals.js';
 import { AUTHENTICATOR, ForbiddenError, UnauthenticatedError, type Authenticator } from './authenticator.js';
 import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './connection-principal.js';
@@ -70,11 +70,23 @@ export class AccessGuard implements CanActivate {
   }
 
   private async authenticate(context: ExecutionContext, entrance: Entrance): Promise<Principal> {
-    const credential = presentedCredential(context, entrance);
+    const credential = presentedCredential(context, entrance) ?? this.queryCredential(context, entrance);
     if (credential !== undefined) return this.authenticator.authenticate(credential);
     const principal = this.connectionPrincipal?.(context);
     if (principal) return principal;
     throw new UnauthenticatedError(`no credential: ${HOW_TO_AUTHENTICATE[entrance]}`);
+  }
+
+  /** `?access_token=` of a route that accepts it (`AcceptQueryCredential`), when no header carried one. */
+  private queryCredential(context: ExecutionContext, entrance: Entrance): string | undefined {
+    if (entrance !== 'http') return undefined;
+    if (!this.reflector.get<boolean | undefined>(QUERY_CREDENTIAL_METADATA, context.getHandler())) return undefined;
+    const value = context.switchToHttp().getRequest<{ query?: Record<string, unknown> }>().query?.access_token;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value.length === 0 || value.length > 8192) {
+      throw new UnauthenticatedError('access_token must be given once, as a credential (API key or JWT)');
+    }
+    return value;
   }
 }
 

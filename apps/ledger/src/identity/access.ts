@@ -15,6 +15,15 @@ export const ACCESS_METADATA = 'audit-ledger:access';
 export const Allow = (...roles: [Role, ...Role[]]) =>
   applyDecorators(SetMetadata(ACCESS_METADATA, { roles } satisfies Access), ApiExtension('x-roles', roles));
 
+export const QUERY_CREDENTIAL_METADATA = 'audit-ledger:query-credential';
+
+/**
+ * The route also takes its credential as `?access_token=<credential>` when no Authorization header is sent: only for
+ * server-sent event streams, which a browser's EventSource opens without headers (docs/security.md). The parameter is
+ * never recorded (the audit of reads drops it).
+ */
+export const AcceptQueryCredential = () => SetMetadata(QUERY_CREDENTIAL_METADATA, true);
+
 /** Callable without a credential: only probes that expose no audit data (health). */
 export const Public = () =>
   applyDecorators(SetMetadata(ACCESS_METADATA, { public: true } satisfies Access), ApiExtension('x-public', true));

@@ -1,16 +1,23 @@
 import { ApprovalGrantedData, RiskLevel } from '@audit-ledger/domain';
-import { ApprovalItemSchema, pageSchema, QUERY_PROJECTIONS } from '@audit-ledger/read-models';
+import {
+  APPROVAL_EXPORT_COLUMNS,
+  approvalExportRow,
+  ApprovalItemSchema,
+  pageSchema,
+  QUERY_PROJECTIONS,
+  type ApprovalItem,
+} from '@audit-ledger/read-models';
 import { Controller, Get, Inject, NotFoundException, Param, Query, Res, UseFilters } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiProduces } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { exportFile, exportFormat } from './export-file.js';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
 
-const ListApprovalsShape = {
-  ...pageParams,
+const approvalFilters = {
   approvalId: filterText,
   sessionId: filterText,
   workerId: filterText,
@@ -23,10 +30,17 @@ const ListApprovalsShape = {
     .transform((value) => value === 'true')
     .optional(),
 };
+const ListApprovalsShape = { ...pageParams, ...approvalFilters };
 const ListApprovalsQuery = queryObject(ListApprovalsShape);
+const { limit: _limit, cursor: _cursor, ...exportPageParams } = pageParams;
+const ExportShape = { ...exportPageParams, ...approvalFilters, format: exportFormat };
+const ExportQuery = queryObject(ExportShape);
 const ReadQuery = z.strictObject(readParams);
 
-/** `GET /v1/approvals` (filters, keyset pages, newest first) and `GET /v1/approvals/:approvalId`. */
+/**
+ * `GET /v1/approvals` (filters, keyset pages, newest first), `GET /v1/approvals/:approvalId` and
+ * `GET /v1/approvals/export?format=csv|json|jsonl&…filters` (streamed, all matching rows).
+ */
 @Controller('v1/approvals')
 @UseFilters(ReadModelNotCaughtUpFilter)
 export class ApprovalsQueryHttpController {
@@ -39,6 +53,22 @@ export class ApprovalsQueryHttpController {
     const filter = parseQuery(ListApprovalsQuery, Object.keys(ListApprovalsShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.approvals, filter.minPosition);
     return this.db.queries.listApprovals(filter);
+  }
+
+  @Get('export')
+  @Allow('reader')
+  @ApiProduces('text/csv', 'application/json', 'application/x-ndjson')
+  @ApiOkResponse({ description: 'every matching approval, streamed: CSV (RFC 4180), a JSON array or JSON lines' })
+  async export(@Query({ schema: ExportQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { format, ...filter } = parseQuery(ExportQuery, Object.keys(ExportShape), query);
+    await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.approvals, filter.minPosition);
+    return exportFile('approvals', format, this.db.queries.streamApprovals(filter), {
+      columns: APPROVAL_EXPORT_COLUMNS,
+      fields: (row: ApprovalItem) => {
+        const flat = approvalExportRow(row);
+        return APPROVAL_EXPORT_COLUMNS.map((column) => flat[column]);
+      },
+    });
   }
 
   @Get(':approvalId')

@@ -1,5 +1,4 @@
 import {
-  csvRecord,
   EXECUTION_EXPORT_COLUMNS,
   EXECUTION_RISK_LEVELS,
   ExecutionItemSchema,
@@ -7,23 +6,12 @@ import {
   QUERY_PROJECTIONS,
   RECONCILIATION_VERDICTS,
   type ExecutionItem,
-  type ReadModelQueries,
 } from '@audit-ledger/read-models';
-import {
-  Controller,
-  Get,
-  Inject,
-  NotFoundException,
-  Param,
-  Query,
-  Res,
-  StreamableFile,
-  UseFilters,
-} from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query, Res, UseFilters } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiProduces } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { exportFile, exportFormat } from './export-file.js';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
@@ -42,18 +30,9 @@ const executionFilters = {
 const ListExecutionsShape = { ...pageParams, ...executionFilters };
 const ListExecutionsQuery = queryObject(ListExecutionsShape);
 const { limit: _limit, cursor: _cursor, ...exportPageParams } = pageParams;
-const ExportShape = { ...exportPageParams, ...executionFilters, format: z.enum(['csv', 'json', 'jsonl']) };
+const ExportShape = { ...exportPageParams, ...executionFilters, format: exportFormat };
 const ExportQuery = queryObject(ExportShape);
 const ReadQuery = z.strictObject(readParams);
-
-const FORMATS = {
-  csv: { type: 'text/csv; charset=utf-8', extension: 'csv' },
-  json: { type: 'application/json; charset=utf-8', extension: 'json' },
-  jsonl: { type: 'application/x-ndjson; charset=utf-8', extension: 'jsonl' },
-} as const;
-
-/** Chunks of about this many characters leave the server: few writes, memory flat. */
-const CHUNK_CHARS = 64 * 1024;
 
 /**
  * `GET /v1/executions` (filters, keyset pages, newest first), `GET /v1/executions/:executionId` and
@@ -83,11 +62,9 @@ export class ExecutionsQueryHttpController {
   async export(@Query({ schema: ExportQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { format, ...filter } = parseQuery(ExportQuery, Object.keys(ExportShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.executions, filter.minPosition);
-    const { type, extension } = FORMATS[format];
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    return new StreamableFile(Readable.from(chunked(exportLines(this.db.queries, filter, format))), {
-      type,
-      disposition: `attachment; filename="executions-${stamp}.${extension}"`,
+    return exportFile('executions', format, this.db.queries.streamExecutions(filter), {
+      columns: EXECUTION_EXPORT_COLUMNS,
+      fields: (row: ExecutionItem) => EXECUTION_EXPORT_COLUMNS.map((column) => row[column]),
     });
   }
 
@@ -106,40 +83,4 @@ export class ExecutionsQueryHttpController {
     if (!execution) throw new NotFoundException(`No execution ${executionId} in the read model`);
     return execution;
   }
-}
-
-async function* exportLines(
-  queries: ReadModelQueries,
-  filter: Parameters<ReadModelQueries['streamExecutions']>[0],
-  format: keyof typeof FORMATS,
-): AsyncGenerator<string> {
-  const rows = queries.streamExecutions(filter);
-  if (format === 'csv') {
-    yield csvRecord(EXECUTION_EXPORT_COLUMNS);
-    for await (const row of rows) yield csvRecord(EXECUTION_EXPORT_COLUMNS.map((column) => row[column]));
-    return;
-  }
-  if (format === 'jsonl') {
-    for await (const row of rows) yield `${JSON.stringify(row satisfies ExecutionItem)}\n`;
-    return;
-  }
-  let first = true;
-  yield '[';
-  for await (const row of rows) {
-    yield `${first ? '\n' : ',\n'}${JSON.stringify(row)}`;
-    first = false;
-  }
-  yield '\n]\n';
-}
-
-async function* chunked(lines: AsyncIterable<string>): AsyncGenerator<string> {
-  let buffer = '';
-  for await (const line of lines) {
-    buffer += line;
-    if (buffer.length >= CHUNK_CHARS) {
-      yield buffer;
-      buffer = '';
-    }
-  }
-  if (buffer) yield buffer;
 }

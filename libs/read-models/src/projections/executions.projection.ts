@@ -51,7 +51,8 @@ export const executionsProjection: Projection = {
   // 2: daily_summaries.mismatches_by_kind is filled (migration 002).
   // 3: summary_rollups, and the mismatch lookup's `at` (migration 003).
   // 4: executions.assessed_risk, the assessed risk of the command next to the approval's declared one (004).
-  version: 4,
+  // 5: executions.session_id of an execution logged without one is its approval's session (issue 15).
+  version: 5,
   handles: [
     'ApprovalGranted',
     'ApprovalRejected',
@@ -174,6 +175,13 @@ export const executionsProjection: Projection = {
         ALTER TABLE ${EXECUTIONS} ADD COLUMN assessed_risk text;
         CREATE INDEX executions_assessed_risk_idx ON ${EXECUTIONS} (assessed_risk, started_at);`,
     },
+    {
+      // The dashboard (issue 15): unclear verdicts over time, and sessions by their last action.
+      id: '005-dashboard-indexes',
+      sql: `
+        CREATE INDEX executions_unclear_idx ON ${EXECUTIONS} (started_at) WHERE reconciliation_verdict = 'unclear';
+        CREATE INDEX session_summaries_last_action_idx ON ${SESSIONS} (last_action_at, session_id);`,
+    },
   ],
   // An execution's insert fires the reconciliation trigger, which takes the stream's lock shared.
   lockBatch: (client, events) => lockReconciliationStreams(client, events, ['ExecutionLogged'], 'shared'),
@@ -284,8 +292,8 @@ function executionsOf(batch: ProjectionBatch): LoggedExecution[] {
 }
 
 /**
- * Inserts the gathered executions in one statement, each with its approval's risk level from the lookup table (as
- * it is before them: events that change it flush the executions first), and counts the ones inserted in the
+ * Inserts the gathered executions in one statement, each with its approval's risk level and (when it names none) its
+ * approval's session from the lookup table (as it is before them: events that change it flush the executions first), and counts the ones inserted in the
  * summaries. An execution projected already (its id is in the table, also earlier in the same statement: the first in
  * event order wins) is not inserted and counts nothing twice.
  */
@@ -330,7 +338,7 @@ async function flushExecutions(
        INSERT INTO ${EXECUTIONS} (execution_id, approval_id, session_id, worker_id, tool_name, command, exit_code,
           started_at, finished_at, duration_ms, token_hash, output_sha256, output_bytes, output_truncated, artifacts,
           assessed_risk, risk_level, event_id, stream_id, stream_revision, global_position, recorded_at)
-       SELECT r.execution_id, r.approval_id, r.session_id, r.worker_id, r.tool_name, r.command, r.exit_code,
+       SELECT r.execution_id, r.approval_id, COALESCE(r.session_id, l.session_id), r.worker_id, r.tool_name, r.command, r.exit_code,
           r.started_at, r.finished_at, r.duration_ms, r.token_hash, r.output_sha256, r.output_bytes,
           r.output_truncated, r.artifacts, r.assessed_risk,
           CASE WHEN r.approval_id IS NULL THEN '${NO_APPROVAL_RISK}' ELSE COALESCE(l.risk_level, '${UNKNOWN_RISK}') END,

@@ -212,6 +212,13 @@ export const reconciliationProjection: Projection = {
           ADD COLUMN assessed_risk text;
         CREATE INDEX mismatches_kinds_idx ON ${MISMATCHES} USING gin (kinds);`,
     },
+    {
+      // The dashboard's live mismatches (issue 15): new rows after a global position, and by session.
+      id: '004-dashboard-indexes',
+      sql: `
+        CREATE INDEX mismatches_position_idx ON ${MISMATCHES} (global_position);
+        CREATE INDEX mismatches_session_idx ON ${MISMATCHES} (session_id, detected_at);`,
+    },
   ],
   lockBatch: (client, events) =>
     lockReconciliationStreams(

@@ -106,6 +106,11 @@ export const MismatchItemSchema = z.strictObject({
     .boolean()
     .nullable()
     .describe('whether that approver was proven by their own signed assertion; null like approvedBy'),
+  sessionId: z
+    .string()
+    .nullable()
+    .describe("the mismatch's session: its own, else its execution's, else its approval's"),
+  workerId: z.string().nullable().describe("its execution's worker, else its approval's requesting worker"),
   eventId: z.string(),
   globalPosition: position,
 });

@@ -57,11 +57,20 @@ export interface ExecutionFilter extends PageOptions, TimeRange {
 export interface MismatchFilter extends PageOptions, TimeRange {
   approvalId?: string;
   executionId?: string;
+  /** The mismatch's session: its own, else its execution's, else its approval's. */
+  sessionId?: string;
+  /** Its execution's worker, else its approval's requesting worker. */
+  workerId?: string;
   kind?: string;
   severity?: string;
-  /** Review state (`open`, …). */
+  /** Review state (`open`, `reviewed`), or the resolution of a reviewed one (`confirmed`, `false_positive`). */
   status?: string;
   /** Free text in the explanation. */
+  q?: string;
+}
+
+export interface SessionFilter extends PageOptions, TimeRange {
+  /** Part of the session id. */
   q?: string;
 }
 
@@ -137,6 +146,9 @@ export const QUERY_PROJECTIONS = {
   mismatches: ['reconciliation', 'approvals', 'executions'],
   /** Summaries also count how long approvals took, from the approvals rows. */
   summaries: ['executions', 'reconciliation', 'approvals'],
+  sessions: ['executions'],
+  /** The dashboard overview reads every read model. */
+  overview: ['executions', 'reconciliation', 'approvals'],
 } as const;
 
 /** Projections that may not run in a given deployment: without a checkpoint row they are left out of positions. */
@@ -316,6 +328,8 @@ function mismatchItem(row: Record<string, unknown>) {
     reviewNote: row.review_note as string | null,
     reviewedAt: row.reviewed_at as Date | null,
     ...approverOfMismatch(row),
+    sessionId: (row.mismatch_session_id ?? null) as string | null,
+    workerId: (row.mismatch_worker_id ?? null) as string | null,
     eventId: row.event_id as string,
     globalPosition: row.global_position as string,
   };
@@ -335,10 +349,20 @@ function approverOfMismatch(row: Record<string, unknown>) {
   };
 }
 
-/** The mismatches with their approval's approver (a derived table: the filters and keyset name its columns). */
+/**
+ * The mismatches with their approval's approver, and the session and worker they belong to (their own session, else
+ * their execution's, else their approval's): a derived table, the filters and keyset name its columns.
+ */
 const MISMATCHES_WITH_APPROVER = `(SELECT m.*, a.approved_by AS approval_approved_by,
-        a.approver_verified AS approval_approver_verified
-   FROM read_models.mismatches m LEFT JOIN read_models.approvals a ON a.approval_id = m.approval_id) mismatches`;
+        a.approver_verified AS approval_approver_verified,
+        coalesce(m.session_id, e.session_id, a.requested_by_session) AS mismatch_session_id,
+        coalesce(e.worker_id, a.requested_by_worker) AS mismatch_worker_id
+   FROM read_models.mismatches m
+   LEFT JOIN read_models.approvals a ON a.approval_id = m.approval_id
+   LEFT JOIN read_models.executions e ON e.execution_id = m.execution_id) mismatches`;
+
+/** Values of the mismatch filter `status` that name a resolution rather than a review state. */
+const MISMATCH_RESOLUTIONS: readonly string[] = ['confirmed', 'false_positive'];
 
 /** The columns of an execution in exports, in order (CSV header). */
 export const EXECUTION_EXPORT_COLUMNS = [
@@ -362,6 +386,96 @@ export const EXECUTION_EXPORT_COLUMNS = [
 ] as const satisfies readonly (keyof ExecutionItem)[];
 
 /**
+ * A session's summary, as the old audit store kept it: its actions (executions) by assessed risk, how many ran under
+ * an approval that was approved or rejected/revoked, successful and failed, and their total duration.
+ */
+function sessionItem(row: Record<string, unknown>) {
+  return {
+    sessionId: row.session_id as string,
+    totalActions: row.total_actions as number,
+    byRisk: {
+      safe: row.risk_safe as number,
+      moderate: row.risk_moderate as number,
+      destructive: row.risk_destructive as number,
+      critical: row.risk_critical as number,
+      none: row.risk_none as number,
+    },
+    approved: row.approved as number,
+    rejected: row.rejected as number,
+    successful: row.successful as number,
+    failed: row.failed as number,
+    totalDurationMs: Number(row.total_duration_ms),
+    firstActionAt: row.first_action_at as Date,
+    lastActionAt: row.last_action_at as Date,
+  };
+}
+
+export type SessionItem = ReturnType<typeof sessionItem>;
+
+const SESSIONS_KEYSET: Keyset = { timeColumn: 'last_action_at', keyColumn: 'session_id', keyType: 'text' };
+
+/** The columns of an approval in exports, in order (CSV header); `requestedBy` is flattened. */
+export const APPROVAL_EXPORT_COLUMNS = [
+  'approvalId',
+  'status',
+  'riskLevel',
+  'decision',
+  'approvedBy',
+  'approverVerified',
+  'workerId',
+  'sessionId',
+  'agentId',
+  'instruction',
+  'approvedCommands',
+  'maxExecutions',
+  'createdAt',
+  'grantedAt',
+  'expiresAt',
+  'rejectedBy',
+  'rejectedAt',
+  'revokedBy',
+  'revokedAt',
+  'approvalTimeMs',
+  'executionCount',
+  'mismatchCount',
+  'position',
+] as const;
+
+/** An approval as one flat export row (CSV columns above). */
+export function approvalExportRow(item: ApprovalItem): Record<(typeof APPROVAL_EXPORT_COLUMNS)[number], unknown> {
+  const { requestedBy, approvedCommands, ...rest } = item;
+  return {
+    ...rest,
+    workerId: requestedBy.workerId,
+    sessionId: requestedBy.sessionId,
+    agentId: requestedBy.agentId,
+    approvedCommands: approvedCommands.join('\n'),
+  };
+}
+
+/** The columns of a mismatch in exports, in order (CSV header). */
+export const MISMATCH_EXPORT_COLUMNS = [
+  'mismatchId',
+  'approvalId',
+  'executionId',
+  'sessionId',
+  'workerId',
+  'kind',
+  'severity',
+  'assessedRisk',
+  'explanation',
+  'detectedAt',
+  'reviewState',
+  'resolution',
+  'reviewer',
+  'reviewNote',
+  'reviewedAt',
+  'approvedBy',
+  'approverVerified',
+  'globalPosition',
+] as const satisfies readonly (keyof MismatchItem)[];
+
+/**
  * Read-only queries on the read-model tables, on a pool the caller owns (ideally one whose sessions are
  * `default_transaction_read_only`). Every value is a bind parameter; lists use keyset pagination on
  * `(time, tiebreaker)` so a page never repeats or skips a row that existed when paging started, whatever is inserted
@@ -379,23 +493,23 @@ export class ReadModelQueries {
   }
 
   async listApprovals(filter: ApprovalFilter): Promise<Page<ApprovalItem>> {
+    return this.page('read_models.approvals', approvalWhere(filter), APPROVALS_KEYSET, filter, approvalItem);
+  }
+
+  /** Session summaries, most recently active first; `from`/`to` keep the sessions active in that range. */
+  async listSessions(filter: SessionFilter): Promise<Page<SessionItem>> {
     const where = new Where()
-      .when(filter.approvalId, (p) => `approval_id = ${p}`)
-      .when(filter.sessionId, (p) => `requested_by_session = ${p}`)
-      .when(filter.workerId, (p) => `requested_by_worker = ${p}`)
-      .when(filter.riskLevel, (p) => `risk_level = ${p}`)
-      .when(filter.status, (p) => `status = ${p}`)
-      .when(filter.decision, (p) => `decision = ${p}`)
-      .when(filter.approverVerified, (p) => `approver_verified = ${p}`)
-      .when(filter.from, (p) => `created_at >= ${p}`)
-      .when(filter.to, (p) => `created_at < ${p}`)
-      .when(
-        filter.q === undefined ? undefined : containsPattern(filter.q),
-        (p) =>
-          `(instruction ILIKE ${p} ESCAPE '\\' OR array_to_string(approved_commands, E'\\n') ILIKE ${p} ESCAPE '\\')`,
-      );
-    const keyset: Keyset = { timeColumn: 'created_at', keyColumn: 'approval_id', keyType: 'text' };
-    return this.page('read_models.approvals', where, keyset, filter, approvalItem);
+      .when(filter.from, (p) => `last_action_at >= ${p}`)
+      .when(filter.to, (p) => `first_action_at < ${p}`)
+      .when(filter.q === undefined ? undefined : containsPattern(filter.q), (p) => `session_id ILIKE ${p} ESCAPE '\\'`);
+    return this.page('read_models.session_summaries', where, SESSIONS_KEYSET, filter, sessionItem);
+  }
+
+  async getSession(sessionId: string): Promise<SessionItem | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM read_models.session_summaries WHERE session_id = $1', [
+      sessionId,
+    ]);
+    return rows[0] ? sessionItem(rows[0]) : undefined;
   }
 
   async getApproval(approvalId: string): Promise<ApprovalItem | undefined> {
@@ -419,16 +533,28 @@ export class ReadModelQueries {
    * between batches, so memory and locks stay flat however many rows there are). Rows inserted while the export
    * runs appear only if they sort after the batch being read.
    */
-  async *streamExecutions(filter: Omit<ExecutionFilter, 'limit'>, batchSize = 1000): AsyncGenerator<ExecutionItem> {
-    let cursor = filter.cursor;
+  streamExecutions(filter: Omit<ExecutionFilter, 'limit'>, batchSize = 1000): AsyncGenerator<ExecutionItem> {
+    return this.streamRows(
+      'read_models.executions',
+      () => executionWhere(filter),
+      EXECUTIONS_KEYSET,
+      filter,
+      executionItem,
+      batchSize,
+    );
+  }
+
+  private async *streamRows<T>(
+    table: string,
+    where: () => Where,
+    keyset: Keyset,
+    options: PageOptions,
+    map: (row: Record<string, unknown>) => T,
+    batchSize: number,
+  ): AsyncGenerator<T> {
+    let cursor = options.cursor;
     for (;;) {
-      const page = await this.pageRows(
-        'read_models.executions',
-        executionWhere(filter),
-        EXECUTIONS_KEYSET,
-        { ...filter, cursor, limit: batchSize },
-        executionItem,
-      );
+      const page = await this.pageRows(table, where(), keyset, { ...options, cursor, limit: batchSize }, map);
       yield* page.items;
       if (!page.last) return;
       cursor = page.last;
@@ -436,20 +562,51 @@ export class ReadModelQueries {
   }
 
   async listMismatches(filter: MismatchFilter): Promise<Page<MismatchItem>> {
-    const where = new Where()
-      .when(filter.approvalId, (p) => `approval_id = ${p}`)
-      .when(filter.executionId, (p) => `execution_id = ${p}`)
-      .when(filter.kind, (p) => `(kind = ${p} OR ${p} = ANY(kinds))`)
-      .when(filter.severity, (p) => `severity = ${p}`)
-      .when(filter.status, (p) => `review_state = ${p}`)
-      .when(filter.from, (p) => `detected_at >= ${p}`)
-      .when(filter.to, (p) => `detected_at < ${p}`)
-      .when(
-        filter.q === undefined ? undefined : containsPattern(filter.q),
-        (p) => `explanation ILIKE ${p} ESCAPE '\\'`,
-      );
-    const keyset: Keyset = { timeColumn: 'detected_at', keyColumn: 'global_position', keyType: 'bigint' };
-    return this.page(MISMATCHES_WITH_APPROVER, where, keyset, filter, mismatchItem);
+    return this.page(MISMATCHES_WITH_APPROVER, mismatchWhere(filter), MISMATCHES_KEYSET, filter, mismatchItem);
+  }
+
+  /** Every mismatch the filter matches, in keyset batches (see `streamExecutions`). */
+  streamMismatches(filter: Omit<MismatchFilter, 'limit'>, batchSize = 1000): AsyncGenerator<MismatchItem> {
+    return this.streamRows(
+      MISMATCHES_WITH_APPROVER,
+      () => mismatchWhere(filter),
+      MISMATCHES_KEYSET,
+      filter,
+      mismatchItem,
+      batchSize,
+    );
+  }
+
+  /** Every approval the filter matches, in keyset batches (see `streamExecutions`). */
+  streamApprovals(filter: Omit<ApprovalFilter, 'limit'>, batchSize = 1000): AsyncGenerator<ApprovalItem> {
+    return this.streamRows(
+      'read_models.approvals',
+      () => approvalWhere(filter),
+      APPROVALS_KEYSET,
+      filter,
+      approvalItem,
+      batchSize,
+    );
+  }
+
+  /**
+   * Mismatches projected after global position `after`, oldest first (at most `limit`): what a live view has not
+   * seen yet. Positions only grow, so `after` = the last one seen resumes exactly.
+   */
+  async mismatchesAfter(after: bigint, limit = 100): Promise<MismatchItem[]> {
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT * FROM ${MISMATCHES_WITH_APPROVER} WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
+      [after.toString(), limit],
+    );
+    return rows.map(mismatchItem);
+  }
+
+  /** The highest global position of a projected mismatch (0 when none): where a live view without a resume point starts. */
+  async lastMismatchPosition(): Promise<bigint> {
+    const { rows } = await this.pool.query<{ position: string | null }>(
+      'SELECT max(global_position)::text AS position FROM read_models.mismatches',
+    );
+    return BigInt(rows[0]?.position ?? 0);
   }
 
   /**
@@ -761,6 +918,60 @@ export class ReadModelQueries {
 }
 
 const EXECUTIONS_KEYSET: Keyset = { timeColumn: 'started_at', keyColumn: 'global_position', keyType: 'bigint' };
+const APPROVALS_KEYSET: Keyset = { timeColumn: 'created_at', keyColumn: 'approval_id', keyType: 'text' };
+const MISMATCHES_KEYSET: Keyset = { timeColumn: 'detected_at', keyColumn: 'global_position', keyType: 'bigint' };
+
+function approvalWhere(filter: ApprovalFilter): Where {
+  return new Where()
+    .when(filter.approvalId, (p) => `approval_id = ${p}`)
+    .when(filter.sessionId, (p) => `requested_by_session = ${p}`)
+    .when(filter.workerId, (p) => `requested_by_worker = ${p}`)
+    .when(filter.riskLevel, (p) => `risk_level = ${p}`)
+    .when(filter.status, (p) => `status = ${p}`)
+    .when(filter.decision, (p) => `decision = ${p}`)
+    .when(filter.approverVerified, (p) => `approver_verified = ${p}`)
+    .when(filter.from, (p) => `created_at >= ${p}`)
+    .when(filter.to, (p) => `created_at < ${p}`)
+    .when(
+      filter.q === undefined ? undefined : containsPattern(filter.q),
+      (p) =>
+        `(instruction ILIKE ${p} ESCAPE '\\' OR array_to_string(approved_commands, E'\\n') ILIKE ${p} ESCAPE '\\')`,
+    );
+}
+
+/**
+ * The mismatches that may belong to a session (their own, their execution's or their approval's), each way by an
+ * index: a superset that the exact condition on the derived column then narrows. Without it the derived column is
+ * computed for every mismatch, joined to every execution (seconds on a million executions, docs/benchmarks.md).
+ */
+const mismatchesOfSession = (p: string) => `
+  SELECT mismatch_id FROM read_models.mismatches WHERE session_id = ${p}
+  UNION ALL SELECT m.mismatch_id FROM read_models.executions e
+    JOIN read_models.mismatches m ON m.execution_id = e.execution_id WHERE e.session_id = ${p}
+  UNION ALL SELECT m.mismatch_id FROM read_models.approvals a
+    JOIN read_models.mismatches m ON m.approval_id = a.approval_id WHERE a.requested_by_session = ${p}`;
+
+/** The mismatches that may belong to a worker (their execution's, else their approval's requester), by index. */
+const mismatchesOfWorker = (p: string) => `
+  SELECT m.mismatch_id FROM read_models.executions e
+    JOIN read_models.mismatches m ON m.execution_id = e.execution_id WHERE e.worker_id = ${p}
+  UNION ALL SELECT m.mismatch_id FROM read_models.approvals a
+    JOIN read_models.mismatches m ON m.approval_id = a.approval_id WHERE a.requested_by_worker = ${p}`;
+
+function mismatchWhere(filter: MismatchFilter): Where {
+  const resolution = filter.status !== undefined && MISMATCH_RESOLUTIONS.includes(filter.status);
+  return new Where()
+    .when(filter.approvalId, (p) => `approval_id = ${p}`)
+    .when(filter.executionId, (p) => `execution_id = ${p}`)
+    .when(filter.sessionId, (p) => `mismatch_session_id = ${p} AND mismatch_id IN (${mismatchesOfSession(p)})`)
+    .when(filter.workerId, (p) => `mismatch_worker_id = ${p} AND mismatch_id IN (${mismatchesOfWorker(p)})`)
+    .when(filter.kind, (p) => `(kind = ${p} OR ${p} = ANY(kinds))`)
+    .when(filter.severity, (p) => `severity = ${p}`)
+    .when(filter.status, (p) => (resolution ? `resolution = ${p}` : `review_state = ${p}`))
+    .when(filter.from, (p) => `detected_at >= ${p}`)
+    .when(filter.to, (p) => `detected_at < ${p}`)
+    .when(filter.q === undefined ? undefined : containsPattern(filter.q), (p) => `explanation ILIKE ${p} ESCAPE '\\'`);
+}
 
 function executionWhere(filter: ExecutionFilter): Where {
   return new Where()
