@@ -3,10 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { LEDGER_CONTROLLERS } from '../../apps/ledger/src/app.module.js';
 import { DASHBOARD_ROOT } from '../../apps/ledger/src/dashboard/serve-dashboard.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
@@ -15,8 +12,7 @@ import { within } from '../support/within.js';
 /**
  * Issue 15's dashboard in a real browser (Debian chromium driven by playwright-core) over a real ledger on the
  * embedded store, with a history generated through the client library. Screenshots of every page go to
- * `test-results/dashboard/`. Cases marked `// needs h/dashapi` use routes of the dashboard API branch and skip only
- * while those routes answer 404 (remove the guards once it is merged).
+ * `test-results/dashboard/`.
  */
 const CHROMIUM = process.env.LEDGER_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test-results', 'dashboard');
@@ -34,37 +30,6 @@ if (!existsSync(CHROMIUM)) {
   console.log(`dashboard browser test skipped: no chromium at ${CHROMIUM} (apt-get install -y chromium)`);
 }
 const describeWithBrowser = existsSync(CHROMIUM) ? describe : describe.skip;
-
-/** `METHOD /path` of every route the ledger's controllers declare (a route not declared answers 404). */
-function declaredRoutes(): Set<string> {
-  const routes = new Set<string>();
-  const segments = (path: unknown) =>
-    [path]
-      .flat()
-      .map(String)
-      .flatMap((p) => p.split('/'))
-      .filter(Boolean);
-  for (const controller of LEDGER_CONTROLLERS) {
-    const prefix = segments(Reflect.getMetadata(PATH_METADATA, controller));
-    const prototype = controller.prototype as unknown as Record<string, unknown>;
-    for (const name of Object.getOwnPropertyNames(prototype)) {
-      const handler = prototype[name];
-      if (typeof handler !== 'function') continue;
-      const method = Reflect.getMetadata(METHOD_METADATA, handler) as number | undefined;
-      if (method === undefined) continue;
-      const path = [...prefix, ...segments(Reflect.getMetadata(PATH_METADATA, handler))].join('/');
-      routes.add(`${RequestMethod[method]} /${path}`);
-    }
-  }
-  return routes;
-}
-const DECLARED = declaredRoutes();
-/** A case that needs a route of h/dashapi: skipped, saying why, while this ledger answers that route with 404. */
-function itNeeds(route: string): jest.It {
-  if (DECLARED.has(route)) return it;
-  console.log(`dashboard: skipping a case until h/dashapi is merged: ${route} answers 404 here`);
-  return it.skip;
-}
 
 const minutesAgo = (minutes: number, seconds = 0) =>
   new Date(Date.now() - minutes * 60_000 - seconds * 1000).toISOString();
@@ -393,9 +358,7 @@ describeWithBrowser('dashboard in a browser', () => {
         reconciliationVerdict: 'mismatch',
       });
     });
-
-    // needs h/dashapi
-    itNeeds('GET /v1/sessions/:sessionId')('sums up a session with its approvals and the runs under them', async () => {
+    it('sums up a session with its approvals and the runs under them', async () => {
       await page.goto(`${base}#/sessions/${ids.sessions[2]}`);
       const value = (label: string) => page.locator('.summary div', { hasText: label }).locator('dd').textContent();
       await page.locator('.summary').waitFor();
@@ -404,9 +367,7 @@ describeWithBrowser('dashboard in a browser', () => {
       await expect(value('Approved')).resolves.toBe('2');
       await expect(value('Failed')).resolves.toBe('1');
     });
-
-    // needs h/dashapi
-    itNeeds('GET /v1/approvals/export')('downloads the approvals export of the range as CSV', async () => {
+    it('downloads the approvals export of the range as CSV', async () => {
       await page.getByRole('link', { name: 'Forensics' }).click();
       const [csv] = await Promise.all([
         page.waitForEvent('download'),
@@ -415,23 +376,16 @@ describeWithBrowser('dashboard in a browser', () => {
       const rows = parse(readFileSync((await csv.path())!, 'utf8'), { columns: true }) as Record<string, string>[];
       expect(rows.map((row) => row.approvalId)).toEqual(expect.arrayContaining([ids.deploy, ids.clean, ids.live]));
     });
-
-    // needs h/dashapi
-    itNeeds('GET /v1/dashboard/overview')(
-      'shows approvals by status and mismatches by severity on the overview',
-      async () => {
-        await page.getByRole('link', { name: 'Overview' }).click();
-        await expect(
-          page.getByRole('region', { name: 'Approvals by status' }).getByRole('img').getAttribute('aria-label'),
-        ).resolves.toMatch(/rejected 1/);
-        await expect(
-          page.getByRole('region', { name: 'Mismatches by severity' }).getByRole('img').count(),
-        ).resolves.toBe(1);
-      },
-    );
-
-    // needs h/dashapi
-    itNeeds('POST /v1/integrity/verify')('runs a full verification from the forensics page', async () => {
+    it('shows approvals by status and mismatches by severity on the overview', async () => {
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await expect(
+        page.getByRole('region', { name: 'Approvals by status' }).getByRole('img').getAttribute('aria-label'),
+      ).resolves.toMatch(/rejected 1/);
+      await expect(page.getByRole('region', { name: 'Mismatches by severity' }).getByRole('img').count()).resolves.toBe(
+        1,
+      );
+    });
+    it('runs a full verification from the forensics page', async () => {
       await page.getByRole('link', { name: 'Forensics' }).click();
       await page.getByRole('button', { name: 'Run verification' }).click();
       await page.getByText('Result (verification run):').waitFor();
@@ -456,9 +410,7 @@ describeWithBrowser('dashboard in a browser', () => {
       await page.goto(`${base}#/forensics`);
       await page.getByText('Forensics needs the security role.').waitFor();
     });
-
-    // needs h/dashapi
-    itNeeds('GET /v1/whoami')('knows who is signed in from /v1/whoami', async () => {
+    it('knows who is signed in from /v1/whoami', async () => {
       const who = page.locator('.who');
       await expect(who.textContent()).resolves.toMatch(/\(reader\)/);
       await expect(who.textContent()).resolves.not.toContain('signed in with an API key');
