@@ -12,6 +12,8 @@ import {
   RerunJobListSchema,
   StreamReadSchema,
   StreamReplaySchema,
+  WhoamiSchema,
+  VerifyRunSchema,
 } from '../../apps/ledger/src/openapi/response-schemas.js';
 import { anApproval } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
@@ -96,6 +98,11 @@ describe('the OpenAPI document serves client generators', () => {
       const parsed = schema.safeParse(body);
       expect({ path, issues: parsed.error?.issues ?? [] }).toEqual({ path, issues: [] });
     }
+    const whoami = await t.http('GET', '/v1/whoami');
+    expect(WhoamiSchema.safeParse(whoami.body).error?.issues ?? []).toEqual([]);
+    const verified = await t.http('POST', '/v1/integrity/verify', {});
+    expect(verified.status).toBe(200);
+    expect(VerifyRunSchema.safeParse(verified.body).error?.issues ?? []).toEqual([]);
     const anonymous = await fetch(`http://127.0.0.1:${t.ledger.httpPort}/v1/integrity`);
     expect(anonymous.status).toBe(401);
     expect(ErrorResponseSchema.safeParse(await anonymous.json()).success).toBe(true);
@@ -144,7 +151,11 @@ describe('the OpenAPI document serves client generators', () => {
       { cwd: ROOT, encoding: 'utf8' },
     );
     const { Api } = (await import(pathToFileURL(join(scratch, 'out', 'ledger-api.js')).href)) as {
-      Api: new (config: { baseUrl: string; baseApiParams: { headers: Record<string, string> } }) => {
+      Api: new (config: {
+        baseUrl: string;
+        baseApiParams: { headers: Record<string, string> };
+        customFetch: typeof fetch;
+      }) => {
         approvals: { approvalsGrant(body: unknown): Promise<{ status: number; data: unknown }> };
         streams: { streamsRead(streamId: string, query?: unknown): Promise<{ status: number; data: unknown }> };
       };
@@ -152,6 +163,7 @@ describe('the OpenAPI document serves client generators', () => {
     const api = new Api({
       baseUrl: `http://127.0.0.1:${t.ledger.httpPort}`,
       baseApiParams: { headers: t.headers('gateway') },
+      customFetch: fetchRetryingStaleConnections,
     });
     const approval = anApproval();
     const granted = await api.approvals.approvalsGrant(approval);
@@ -159,9 +171,28 @@ describe('the OpenAPI document serves client generators', () => {
     const reader = new Api({
       baseUrl: `http://127.0.0.1:${t.ledger.httpPort}`,
       baseApiParams: { headers: t.headers('reader') },
+      customFetch: fetchRetryingStaleConnections,
     });
     const read = await reader.streams.streamsRead(`approval-${approval.approvalId}`);
     expect(read.status).toBe(200);
     expect(StreamReadSchema.parse(read.data).events.map((event) => event.type)).toEqual(['ApprovalGranted']);
   }, 120_000);
 });
+
+/**
+ * Node's fetch reuses a pooled keep-alive connection that the ledger may be closing at that very moment (its idle
+ * keep-alive ends after 5 s, while the client was compiling): such a request fails before it is sent, and is sent once
+ * more, as an application's HTTP client would (the grant is idempotent anyway).
+ */
+async function fetchRetryingStaleConnections(
+  input: Parameters<typeof fetch>[0],
+  init?: RequestInit,
+): Promise<Response> {
+  try {
+    return await fetch(input, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    if (cause?.code !== 'ECONNRESET') throw error;
+    return fetch(input, init);
+  }
+}

@@ -9,6 +9,8 @@ import { parseRequest, RequestValidationError } from '../shared/request-validati
 import { CLOCK, DATABASE_URL, LEDGER_CONFIG, type Clock } from '../shared/tokens.js';
 import { publicKeysOf } from './evidence-exporter.js';
 import { verifyLedger, type VerifyReport } from './verifier.js';
+import { VerifyRunSchema } from '../openapi/response-schemas.js';
+import { ApiOkResponse } from '@nestjs/swagger';
 
 const position = z.string().regex(/^(0|[1-9]\d{0,18})$/, 'a global position: a decimal integer');
 export const VerifyRunBody = z
@@ -46,6 +48,7 @@ export class VerifyRunHttpController {
   @Post('verify')
   @Allow('security')
   @HttpCode(200)
+  @ApiOkResponse({ description: 'the verification report', standardSchema: VerifyRunSchema })
   async verify(@Body({ schema: VerifyRunBody }) body: unknown, @CurrentPrincipal() principal: Principal) {
     const scope = parseRequest(VerifyRunBody, body); // a JSON object: `{}` verifies everything
     if (scope.streamId !== undefined && (scope.from !== undefined || scope.to !== undefined)) {

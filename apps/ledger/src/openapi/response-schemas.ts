@@ -117,3 +117,42 @@ export const EVENT_STREAM_CONTENT = {
     schema: { type: 'string', description: 'server-sent events (`event:`, `id:`, `data:` JSON)' },
   },
 };
+
+const count = z.number().int().nonnegative();
+
+export const SessionItemSchema = z.object({
+  sessionId: z.string(),
+  totalActions: count,
+  byRisk: z.object({ safe: count, moderate: count, destructive: count, critical: count, none: count }),
+  approved: count,
+  rejected: count,
+  successful: count,
+  failed: count,
+  totalDurationMs: z.number(),
+  firstActionAt: z.string(),
+  lastActionAt: z.string(),
+});
+
+export const WhoamiSchema = z.object({
+  principal: z.object({ id: z.string(), kind: z.string(), name: z.string(), roles: z.array(z.string()) }),
+});
+
+export const VerifyRunSchema = z
+  .looseObject({ ok: z.boolean(), scope: z.looseObject({}), startedAt: z.string(), durationMs: z.number() })
+  .describe("what `ledger verify` reports (docs/integrity.md), with the run's scope and times");
+
+const named = <K extends string>(key: K) => z.array(z.object({ [key]: z.string(), count }));
+
+export const DashboardOverviewSchema = z.looseObject({
+  range: z.object({ from: z.string(), to: z.string(), bucket: z.enum(['hour', 'day']) }),
+  series: z.array(z.object({ t: z.string(), executions: count, mismatches: count, unclear: count })),
+  mismatchesByKind: named('kind'),
+  mismatchesBySeverity: named('severity'),
+  approvalsByStatus: named('status'),
+  topWorkers: named('workerId'),
+  topTools: named('tool'),
+  topSessions: named('sessionId'),
+  approvalTimeMs: z.looseObject({ count }),
+  readModelLag: z.array(z.looseObject({ projection: z.string() })),
+  lastCheckpoint: z.looseObject({}).nullable(),
+});

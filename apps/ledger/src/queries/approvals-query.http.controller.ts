@@ -16,6 +16,7 @@ import { filterText, pageParams, parseQuery, queryObject, readParams } from './q
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
+import { EXPORT_CONTENT } from '../openapi/response-schemas.js';
 
 const approvalFilters = {
   approvalId: filterText,
@@ -58,7 +59,10 @@ export class ApprovalsQueryHttpController {
   @Get('export')
   @Allow('reader')
   @ApiProduces('text/csv', 'application/json', 'application/x-ndjson')
-  @ApiOkResponse({ description: 'every matching approval, streamed: CSV (RFC 4180), a JSON array or JSON lines' })
+  @ApiOkResponse({
+    description: 'every matching approval, streamed: CSV (RFC 4180), a JSON array or JSON lines',
+    content: EXPORT_CONTENT,
+  })
   async export(@Query({ schema: ExportQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { format, ...filter } = parseQuery(ExportQuery, Object.keys(ExportShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.approvals, filter.minPosition);

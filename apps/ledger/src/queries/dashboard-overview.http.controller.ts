@@ -10,6 +10,7 @@ import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
 import { EVENT_STORE } from '../shared/tokens.js';
+import { DashboardOverviewSchema } from '../openapi/response-schemas.js';
 
 const DAY_MS = 86_400_000;
 /** The longest range per bucket (points on a chart): 31 days of hours, 400 days of days. */
@@ -54,7 +55,7 @@ export class DashboardOverviewHttpController {
 
   @Get('overview')
   @Allow('reader')
-  @ApiOkResponse({ description: 'the overview of the range' })
+  @ApiOkResponse({ description: 'the overview of the range', standardSchema: DashboardOverviewSchema })
   async overview(@Query({ schema: OverviewQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { minPosition, ...range } = parseQuery(OverviewQuery, Object.keys(OverviewShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.overview, minPosition);

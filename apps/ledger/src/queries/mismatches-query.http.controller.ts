@@ -16,6 +16,7 @@ import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { AcceptQueryCredential, Allow } from '../identity/access.js';
 import { RequestValidationError } from '../shared/request-validation.js';
+import { EVENT_STREAM_CONTENT, EXPORT_CONTENT } from '../openapi/response-schemas.js';
 
 const mismatchFilters = {
   approvalId: filterText,
@@ -69,7 +70,10 @@ export class MismatchesQueryHttpController {
   @Get('export')
   @Allow('reader')
   @ApiProduces('text/csv', 'application/json', 'application/x-ndjson')
-  @ApiOkResponse({ description: 'every matching mismatch, streamed: CSV (RFC 4180), a JSON array or JSON lines' })
+  @ApiOkResponse({
+    description: 'every matching mismatch, streamed: CSV (RFC 4180), a JSON array or JSON lines',
+    content: EXPORT_CONTENT,
+  })
   async export(@Query({ schema: ExportQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { format, ...filter } = parseQuery(ExportQuery, Object.keys(ExportShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.mismatches, filter.minPosition);
@@ -85,6 +89,7 @@ export class MismatchesQueryHttpController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'event: mismatch, id: its global position, data: the mismatch as in GET /v1/mismatches',
+    content: EVENT_STREAM_CONTENT,
   })
   async stream(
     @Query({ schema: StreamQuery }) query: unknown,

@@ -1,4 +1,4 @@
-import { QUERY_PROJECTIONS } from '@audit-ledger/read-models';
+import { pageSchema, QUERY_PROJECTIONS } from '@audit-ledger/read-models';
 import { Controller, Get, Inject, NotFoundException, Param, Query, Res, UseFilters } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -7,6 +7,7 @@ import { pageParams, parseQuery, queryObject, readParams } from './query-params.
 import { QueriesDatabase } from './queries.providers.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
+import { SessionItemSchema } from '../openapi/response-schemas.js';
 
 const ListSessionsShape = pageParams;
 const ListSessionsQuery = queryObject(ListSessionsShape);
@@ -24,7 +25,7 @@ export class SessionsQueryHttpController {
 
   @Get()
   @Allow('reader')
-  @ApiOkResponse({ description: 'a keyset page of session summaries' })
+  @ApiOkResponse({ description: 'a keyset page of session summaries', standardSchema: pageSchema(SessionItemSchema) })
   async list(@Query({ schema: ListSessionsQuery }) query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const filter = parseQuery(ListSessionsQuery, Object.keys(ListSessionsShape), query);
     await stampReadPosition(this.db.queries, reply, QUERY_PROJECTIONS.sessions, filter.minPosition);
@@ -33,7 +34,7 @@ export class SessionsQueryHttpController {
 
   @Get(':sessionId')
   @Allow('reader')
-  @ApiOkResponse({ description: "the session's summary" })
+  @ApiOkResponse({ description: "the session's summary", standardSchema: SessionItemSchema })
   @ApiNotFoundResponse({ description: 'no action of this session in the read model (yet)' })
   async get(
     @Param('sessionId') sessionId: string,
