@@ -15,6 +15,7 @@ import {
   pacedExecutions,
   tcpClients,
 } from './ledger-clients.js';
+import { peerComparisonBench } from './peer-comparison.js';
 import { projectionLagBench } from './projection-lag.js';
 import { execution } from './workload.js';
 
@@ -174,6 +175,7 @@ async function ledgerScenarios(
 }
 
 async function main(): Promise<void> {
+  await peerComparisonBench();
   const rows: BenchRow[] = [];
   let label = '';
   let verification: VerificationResult | undefined;
@@ -241,8 +243,10 @@ async function checkpointOverheadOnly(): Promise<void> {
 }
 
 const only = process.env.BENCH_ONLY;
-await (only === 'checkpoints'
-  ? checkpointOverheadOnly()
-  : only === 'authentication'
-    ? authenticationBench(SECONDS)
-    : main());
+await (only === 'peers'
+  ? peerComparisonBench()
+  : only === 'checkpoints'
+    ? checkpointOverheadOnly()
+    : only === 'authentication'
+      ? authenticationBench(SECONDS)
+      : main());
