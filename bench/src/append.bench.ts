@@ -15,6 +15,7 @@ import {
   pacedExecutions,
   tcpClients,
 } from './ledger-clients.js';
+import { commandPathBench } from './command-path.bench.js';
 import { peerComparisonBench } from './peer-comparison.js';
 import { projectionLagBench } from './projection-lag.js';
 import { execution } from './workload.js';
@@ -245,8 +246,10 @@ async function checkpointOverheadOnly(): Promise<void> {
 const only = process.env.BENCH_ONLY;
 await (only === 'peers'
   ? peerComparisonBench()
-  : only === 'checkpoints'
-    ? checkpointOverheadOnly()
-    : only === 'authentication'
-      ? authenticationBench(SECONDS)
-      : main());
+  : only === 'command-path'
+    ? commandPathBench()
+    : only === 'checkpoints'
+      ? checkpointOverheadOnly()
+      : only === 'authentication'
+        ? authenticationBench(SECONDS)
+        : main());

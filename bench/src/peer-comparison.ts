@@ -18,6 +18,8 @@ const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 3);
 const PACED_SECONDS = Number(process.env.BENCH_PEER_PACED_SECONDS ?? SECONDS);
 const CLIENT_COUNTS = (process.env.BENCH_PEER_CLIENTS ?? '1,8,32').split(',').map(Number);
 const PACED_RATE = 1000;
+/** Another build's apps/ledger/dist/main.js, run beside this one (command path only): before/after in one run. */
+const BASELINE = process.env.BENCH_BASELINE_LEDGER;
 
 export const COMMAND_PATH_ONLY = {
   LEDGER_RECONCILIATION_ENABLED: 'false',
@@ -91,6 +93,11 @@ export async function peerComparisonBench(): Promise<void> {
   try {
     contenders.push(await ledgerContender(LEDGER_START, await fresh(), {}));
     contenders.push(await ledgerContender(LEDGER_COMMAND, await fresh(), COMMAND_PATH_ONLY));
+    if (BASELINE) {
+      contenders.push(
+        await ledgerContender(`${LEDGER_COMMAND}, baseline build`, await fresh(), COMMAND_PATH_ONLY, BASELINE),
+      );
+    }
     contenders.push(await emmettContender(await fresh()));
     contenders.push(await naiveContender(await fresh()));
     const postmaster = await postmasterPid(databases[0]!.url);
@@ -185,6 +192,13 @@ function report(
       [...paced].map(([name, p99]) => `${name} ${ms(p99)} ms`).join('; ') +
       '.',
     '',
+    ...(BASELINE
+      ? [
+          `"${LEDGER_COMMAND}, baseline build" is the ledger built from another checkout (BENCH_BASELINE_LEDGER), run ` +
+            'in the same rounds: before/after on the same machine at the same time.',
+          '',
+        ]
+      : []),
     'Targets (issue 14, reported, not asserted): as `npm start` runs it ≥ 1.0× Emmett at 1 client ' +
       `(here ${ratio(LEDGER_START, 1)}×) and ≥ 2× at 32 (here ${ratio(LEDGER_START, 32)}×), CPU ≤ 0.5 ms/event at 32 ` +
       `clients (here ${cpuAtTop} ms); command path only ≥ 3× Emmett at 32 clients (here ${ratio(LEDGER_COMMAND, 32)}×), ` +

@@ -33,9 +33,12 @@ const ownCpuMs = () => {
   return (user + system) / 1000;
 };
 
-/** The built ledger as its own process, with `env` (workers on or off), its clients over TCP with an API key. */
-export async function ledgerContender(name: string, databaseUrl: string, env: Record<string, string>) {
-  const ledger = await spawnBenchLedger(databaseUrl, env);
+/**
+ * The built ledger as its own process, with `env` (workers on or off), its clients over TCP with an API key. `entry`:
+ * another build's apps/ledger/dist/main.js (a baseline to compare with).
+ */
+export async function ledgerContender(name: string, databaseUrl: string, env: Record<string, string>, entry?: string) {
+  const ledger = await spawnBenchLedger(databaseUrl, env, entry);
   const credential = benchGatewayKey(ledger.dataDir);
   await grantBenchApprovals(ledger.tcpPort, credential);
   const withClients = async <T>(count: number, run: (clients: ReturnType<typeof tcpClients>) => Promise<T>) => {
