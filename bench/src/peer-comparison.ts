@@ -175,7 +175,7 @@ function report(
     '',
     `\`npm run bench\` (alone: \`npm run bench:peers\`). One ${database} server; each contender on its own database, ` +
       `set up once; ${ROUNDS} rounds of ${SECONDS} s closed-loop windows, interleaved (round → clients → contender, ` +
-      `order rotated each round); medians of the rounds. ~600-byte \`ExecutionLogged\` events to 1,000 streams ` +
+      `order rotated each round); each column is the median of its rounds. ~600-byte \`ExecutionLogged\` events to 1,000 streams ` +
       '(one per approval). The ledger runs as its own process, called over TCP with an API key; Emmett and the naive ' +
       'logger run in the bench process (their CPU column includes the callers that drive them). CPU per event: ' +
       '/proc times of the process, and of the PostgreSQL postmaster with all its backends, from the start of a window ' +
