@@ -182,6 +182,8 @@ function report(
       'until both are idle again (so work a lagging worker leaves behind is counted). The machine (2 cores) was ' +
       'shared with other sessions during the run: read the ratios, not the absolute numbers.',
     '',
+    'Windows are set by `BENCH_PEER_SECONDS` (5), `BENCH_PEER_ROUNDS` (3), `BENCH_PEER_PACED_SECONDS` and `BENCH_PEER_CLIENTS` (1,8,32); `BENCH_BASELINE_LEDGER=<checkout>/apps/ledger/dist/main.js` adds another build of the ledger (command path only) to the same rounds.',
+    '',
     machineLine(),
     '',
     '| clients | contender | events/s | p99 ms | CPU ms/event, own process | CPU ms/event, PostgreSQL | CPU ms/event, total | vs Emmett |',
