@@ -16,6 +16,8 @@ import {
   pacedExecutions,
   tcpClients,
 } from './ledger-clients.js';
+import { commandPathBench } from './command-path.bench.js';
+import { peerComparisonBench } from './peer-comparison.js';
 import { projectionLagBench } from './projection-lag.js';
 import { execution } from './workload.js';
 
@@ -175,6 +177,7 @@ async function ledgerScenarios(
 }
 
 async function main(): Promise<void> {
+  await peerComparisonBench();
   const rows: BenchRow[] = [];
   let label = '';
   let verification: VerificationResult | undefined;
@@ -243,8 +246,12 @@ async function checkpointOverheadOnly(): Promise<void> {
 }
 
 const only = process.env.BENCH_ONLY;
-await (only === 'checkpoints'
-  ? checkpointOverheadOnly()
-  : only === 'authentication'
-    ? authenticationBench(SECONDS)
-    : main());
+await (only === 'peers'
+  ? peerComparisonBench()
+  : only === 'command-path'
+    ? commandPathBench()
+    : only === 'checkpoints'
+      ? checkpointOverheadOnly()
+      : only === 'authentication'
+        ? authenticationBench(SECONDS)
+        : main());

@@ -25,6 +25,23 @@ export interface BenchDatabase {
 
 /** A fresh database: on DATABASE_URL's server when set, else on an embedded PostgreSQL started for the run. */
 export async function benchDatabase(): Promise<BenchDatabase> {
+  const server = await benchServer();
+  const database = await server.database();
+  return { ...database, close: async () => (await database.close(), await server.stop()) };
+}
+
+export interface BenchServer {
+  label: string;
+  /** A fresh database on this server, dropped by its close(). */
+  database(): Promise<BenchDatabase>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One PostgreSQL server for several fresh databases (runs compared side by side share it): DATABASE_URL's server when
+ * set, else an embedded PostgreSQL started here and stopped by stop().
+ */
+export async function benchServer(): Promise<BenchServer> {
   let serverUrl = process.env.DATABASE_URL;
   let embedded: EmbeddedPostgresServer | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
@@ -33,21 +50,28 @@ export async function benchDatabase(): Promise<BenchDatabase> {
     embedded = new EmbeddedPostgresServer({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
     serverUrl = await embedded.start();
   }
-  const name = `ledger_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    await client.query(sql);
+    await client.end();
+  };
+  const label = embedded ? 'embedded PostgreSQL 18 (npm)' : `PostgreSQL at ${new URL(serverUrl).host}`;
+  let count = 0;
   return {
-    url: url.toString(),
-    label: embedded ? 'embedded PostgreSQL 18 (npm)' : `PostgreSQL at ${new URL(serverUrl).host}`,
-    async close() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+    label,
+    async database() {
+      const name = `ledger_bench_${Date.now()}_${count++}`;
+      await admin(`CREATE DATABASE ${name}`);
+      const url = new URL(serverUrl);
+      url.pathname = `/${name}`;
+      return {
+        url: url.toString(),
+        label,
+        close: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+      };
+    },
+    async stop() {
       await embedded?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -55,6 +79,8 @@ export async function benchDatabase(): Promise<BenchDatabase> {
 }
 
 export interface BenchLedger {
+  /** The ledger process's id (its CPU time is read from /proc). */
+  pid: number;
   tcpPort: number;
   /** The query API (`/v1/...`), `/health`. */
   httpPort: number;
@@ -95,6 +121,7 @@ export async function spawnBenchLedger(
     await sleep(100);
   }
   return {
+    pid: child.pid!,
     tcpPort,
     httpPort,
     dataDir,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { LogExecutionRequest } from '@audit-ledger/domain';
 
-export const APPROVALS = 200;
+/** Streams the executions go to (one per approval). */
+export const APPROVALS = 1000;
 
 /** A typical execution record: a short command with a few hundred bytes of output. */
 export function execution(approvalIndex: number, n: number): LogExecutionRequest {

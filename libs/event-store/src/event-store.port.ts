@@ -87,6 +87,12 @@ export interface SubscribeToAllOptions {
   /** Exclusive, like readAll. */
   fromPosition?: bigint;
   filter?: ReadAllFilter;
+  /**
+   * While live, read at most once per this many ms (PostgreSQL store; default: the store's `minReadIntervalMs`). A
+   * follower that wants few of the events (a filter matching a rare stream) then costs a few reads a second however
+   * fast others append, instead of a read per commit, for at most this much delay.
+   */
+  minReadIntervalMs?: number;
 }
 
 /**

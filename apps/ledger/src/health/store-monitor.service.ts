@@ -1,9 +1,18 @@
 import { type EventStore, type Subscription } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
+import { CHECKPOINTS_STREAM } from '../integrity/checkpoint-sealer.js';
 
 /**
- * A live subscription to the whole store that only follows the head: `/health` reports whether it is alive and
- * where it stands, which proves the catch-up + live path works end to end in the running process.
+ * While live, the monitor reads at most once a second: it needs no event soon, and reading after every commit cost
+ * the command path a query per logged execution (issue 14).
+ */
+const MONITOR_READ_INTERVAL_MS = 1000;
+
+/**
+ * A live subscription to the store: `/health` reports whether it is alive and where it stands, which proves the
+ * catch-up + live path works end to end in the running process. It scans every position (the gap-free reader checks
+ * each) but takes only the checkpoints stream's events: reading every event's payload back, to drop it, cost each
+ * logged execution a row of ~1 KiB to fetch and parse (issue 14). Its position is that of the last checkpoint seen.
  */
 export class StoreMonitor {
   private subscription?: Subscription;
@@ -16,7 +25,10 @@ export class StoreMonitor {
   ) {}
 
   start(): void {
-    const subscription = this.store.subscribeToAll({});
+    const subscription = this.store.subscribeToAll({
+      filter: { streamPrefixes: [CHECKPOINTS_STREAM] },
+      minReadIntervalMs: MONITOR_READ_INTERVAL_MS,
+    });
     this.subscription = subscription;
     this.running = (async () => {
       try {

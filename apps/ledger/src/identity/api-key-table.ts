@@ -23,6 +23,12 @@ export interface ApiKeyEntry {
 type Located = Pick<RecordedEvent, 'globalPosition' | 'type' | 'data'>;
 
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * The subscription reads at most this often while live. It wants only the `principals` stream, yet every commit
+ * notifies it: reading after each one cost the command path a query per logged execution (issue 14). A change made
+ * by another instance still arrives within this plus a notification, well inside the one second promised below.
+ */
+const FOLLOW_READ_INTERVAL_MS = 250;
 
 /**
  * The key table of one ledger process: a projection of the `principals` stream, kept in memory. Built from the stream
@@ -114,6 +120,7 @@ export class ApiKeyTable {
         const subscription = this.store.subscribeToAll({
           fromPosition: this.position,
           filter: { streamPrefixes: [PRINCIPALS_STREAM] },
+          minReadIntervalMs: FOLLOW_READ_INTERVAL_MS,
         });
         this.subscription = subscription;
         if (this.stopped) await subscription.close();

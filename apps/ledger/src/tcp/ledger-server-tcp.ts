@@ -6,6 +6,9 @@ import type { ServerTls } from '../transport-security/server-tls.js';
 import { boundedJsonSocketClass } from './bounded-json-socket.js';
 import type { TcpServerState } from './tcp-limits.js';
 
+/** More than the ledger's message patterns. */
+const MAX_REMEMBERED_ROUTES = 256;
+
 export interface LedgerTcpServerOptions {
   host: string;
   port: number;
@@ -24,6 +27,8 @@ export interface LedgerTcpServerOptions {
 export class LedgerServerTcp extends ServerTCP {
   /** Every accepted raw socket (TLS only): Nest tracks sockets once their handshake is done, these also before. */
   private readonly rawSockets = new Set<Socket>();
+  /** Incoming pattern → route, for patterns that name a handler (a bounded set: the routes the ledger declares). */
+  private readonly routes = new Map<string, string>();
 
   constructor(options: LedgerTcpServerOptions, state: TcpServerState, logger: Logger) {
     const tls = options.tls;
@@ -53,6 +58,21 @@ export class LedgerServerTcp extends ServerTCP {
       logger.debug({ remote: socket.remoteAddress, reason: error.message }, 'TLS handshake failed');
       socket.destroy();
     });
+  }
+
+  /**
+   * Nest's route of a pattern, remembered. Nest first tries the pattern as JSON; our patterns are plain strings
+   * (`executions.log`), so every message threw and caught a SyntaxError: the largest single cost of the TCP transport
+   * in a CPU profile of the command path (issue 14). Only patterns of declared handlers are kept, and at most
+   * {@link MAX_REMEMBERED_ROUTES} (JSON spellings of one route are many: ` "executions.log"`), so no client can grow
+   * the map.
+   */
+  protected override getRouteFromPattern(pattern: string): string {
+    const known = this.routes.get(pattern);
+    if (known !== undefined) return known;
+    const route = super.getRouteFromPattern(pattern);
+    if (this.messageHandlers.has(route) && this.routes.size < MAX_REMEMBERED_ROUTES) this.routes.set(pattern, route);
+    return route;
   }
 
   override close(): void {

@@ -170,7 +170,7 @@ export class PostgresEventStore implements EventStore {
       filter: options.filter,
       pageSize: SUBSCRIPTION_PAGE,
       pollIntervalMs: this.options.pollIntervalMs ?? 500,
-      minReadIntervalMs: this.options.minReadIntervalMs ?? 10,
+      minReadIntervalMs: options.minReadIntervalMs ?? this.options.minReadIntervalMs ?? 10,
       logger: this.logger,
       onClosed: (closed) => this.subscriptions.delete(closed),
     });
