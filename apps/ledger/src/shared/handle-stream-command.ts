@@ -16,6 +16,7 @@ import {
 } from '@audit-ledger/event-store';
 import { ackFromAppend, ackFromRecorded } from './command-ack.js';
 import { deterministicEventId, executionEventId, legacyExecutionEventId } from './event-ids.js';
+import { currentRequestId } from '../logging/request-context.js';
 
 export interface StreamCommandOptions {
   streamId: string;
@@ -166,6 +167,7 @@ function conflictWithOriginal(
 }
 
 function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOptions) {
+  const requestId = currentRequestId();
   return events.map((event) => {
     const execution = event.type === 'ExecutionLogged';
     const eventId = execution
@@ -183,6 +185,7 @@ function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOption
         recordedAt: options.command.now,
         actor: options.actor,
         schemaVersion: 1,
+        ...(requestId ? { requestId } : {}),
         ...options.metadata,
       },
     };
