@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
-import { databaseUrlOf } from '../shared/database-url.js';
+import { openDatabase } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
@@ -41,42 +41,49 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
         }
         throw error;
       }
-      const databaseUrl = databaseUrlOf(flags.databaseUrl);
-      const say = flags.json ? () => undefined : (text: string) => io.out(text);
-      for (const unit of plan) {
-        const extra = name === undefined ? [] : unit.projections.filter((p) => p !== name);
-        say(
-          `rebuilding ${unit.projections.join(', ')}` +
-            (extra.length > 0 ? ` (${name} shares tables with ${extra.join(', ')}, so they are rebuilt with it)` : '') +
-            `: tables ${unit.tables.join(', ')}\n`,
-        );
-      }
-      const units = await rebuildReadModels({
-        databaseUrl,
-        alertFromEnvironment: true,
-        ...(names ? { names } : {}),
-        onTrimmed: (report) => {
-          const counts = Object.entries(report.trimmed).map(([table, n]) => `${table} ${n}`);
+      const database = await openDatabase(flags.databaseUrl, io);
+      const databaseUrl = database.url;
+      try {
+        const say = flags.json ? () => undefined : (text: string) => io.out(text);
+        for (const unit of plan) {
+          const extra = name === undefined ? [] : unit.projections.filter((p) => p !== name);
           say(
-            `  trimmed again what retention had trimmed before ${report.cutoff?.toISOString()}: ${counts.join(', ')}\n`,
+            `rebuilding ${unit.projections.join(', ')}` +
+              (extra.length > 0
+                ? ` (${name} shares tables with ${extra.join(', ')}, so they are rebuilt with it)`
+                : '') +
+              `: tables ${unit.tables.join(', ')}\n`,
           );
-        },
-        onProgress: (progress) => {
-          if (progress.step === 'built') {
-            say(`  built from position 0: ${progress.events} events read, up to position ${progress.position}\n`);
-          } else if (progress.step === 'swapped') {
-            const at = Object.entries(progress.positions).map(([p, position]) => `${p}@${position}`);
-            const rows = Object.entries(progress.rows).map(([table, count]) => `${table} ${count}`);
-            say(`  swapped in at ${at.join(', ')}; rows: ${rows.join(', ')}\n`);
-          }
-        },
-      }).catch((error: unknown) => {
-        throw new CliFailure(EXIT_CODES.failure, `rebuild failed: ${(error as Error).message}`);
-      });
-      for (const p of units.flatMap((unit) => unit.parked)) {
-        say(`  parked ${p.eventType} ${p.eventId} at position ${p.position} for ${p.projection}: ${p.error}\n`);
+        }
+        const units = await rebuildReadModels({
+          databaseUrl,
+          alertFromEnvironment: true,
+          ...(names ? { names } : {}),
+          onTrimmed: (report) => {
+            const counts = Object.entries(report.trimmed).map(([table, n]) => `${table} ${n}`);
+            say(
+              `  trimmed again what retention had trimmed before ${report.cutoff?.toISOString()}: ${counts.join(', ')}\n`,
+            );
+          },
+          onProgress: (progress) => {
+            if (progress.step === 'built') {
+              say(`  built from position 0: ${progress.events} events read, up to position ${progress.position}\n`);
+            } else if (progress.step === 'swapped') {
+              const at = Object.entries(progress.positions).map(([p, position]) => `${p}@${position}`);
+              const rows = Object.entries(progress.rows).map(([table, count]) => `${table} ${count}`);
+              say(`  swapped in at ${at.join(', ')}; rows: ${rows.join(', ')}\n`);
+            }
+          },
+        }).catch((error: unknown) => {
+          throw new CliFailure(EXIT_CODES.failure, `rebuild failed: ${(error as Error).message}`);
+        });
+        for (const p of units.flatMap((unit) => unit.parked)) {
+          say(`  parked ${p.eventType} ${p.eventId} at position ${p.position} for ${p.projection}: ${p.error}\n`);
+        }
+        if (flags.json) io.out(`${JSON.stringify(units, null, 2)}\n`);
+        else say(`done: the live read models were replaced; a running ledger continues from the new checkpoints\n`);
+      } finally {
+        await database.close();
       }
-      if (flags.json) io.out(`${JSON.stringify(units, null, 2)}\n`);
-      else say(`done: the live read models were replaced; a running ledger continues from the new checkpoints\n`);
     });
 }
