@@ -4,7 +4,18 @@ import { join } from 'node:path';
 import { freePort, startLedger, type RunningLedger } from '../../ledger/src/index.js';
 import { anApproval, anExecution } from '../../../test/support/fixtures.js';
 import { localBearer } from '../../../test/support/test-credentials.js';
-import { runLedgerBin } from './support/run-bin.js';
+import { spawn } from 'node:child_process';
+import { collect, LEDGER_BIN, runLedgerBin } from './support/run-bin.js';
+
+/** The bin under a pseudo-terminal (util-linux `script`): stdout and stderr are a terminal, as for a person. */
+const runOnTerminal = (args: string[], env: Record<string, string>) =>
+  collect(
+    spawn('script', ['-qec', [process.execPath, LEDGER_BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], {
+      cwd: tmpdir(),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
 
 /**
  * Issue 16, item 6: with no URL and no flag, the CLI finds the embedded database from LEDGER_DATA_DIR: the running
@@ -49,6 +60,13 @@ describe('database commands default to the embedded database of LEDGER_DATA_DIR'
     const run = await runLedgerBin(['verify'], { cwd: tmpdir(), env: env() });
     expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^OK: \d+ events in \d+ streams/) });
     expect(run.stderr).not.toMatch(/started its embedded PostgreSQL/);
+    expect(run.stderr).not.toMatch(/verifying/); // piped: no progress bar
+
+    const onTerminal = await runOnTerminal(['verify'], env());
+    expect(onTerminal).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/verifying \[.*\] 100%[^]*OK: \d+ events/),
+    });
   });
 
   it('given the ledger stopped, when verify and a rebuild run with no flags, then each starts the cluster for itself and stops it after', async () => {

@@ -3,6 +3,7 @@ import { CliFailure } from '../shared/cli-failure.js';
 import { openDatabase } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
+import { progressBar } from '../shared/progress.js';
 
 interface RebuildFlags {
   databaseUrl?: string;
@@ -44,7 +45,13 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
       const database = await openDatabase(flags.databaseUrl, io);
       const databaseUrl = database.url;
       try {
-        const say = flags.json ? () => undefined : (text: string) => io.out(text);
+        // Two steps per unit (built, swapped); the bar shows on a terminal only, and never with --json.
+        const progress = flags.json ? undefined : progressBar('rebuilding', 'steps');
+        const steps = plan.length * 2;
+        let done = 0;
+        const say = flags.json
+          ? () => undefined
+          : (text: string) => (progress ? progress.around(() => io.out(text)) : io.out(text));
         for (const unit of plan) {
           const extra = name === undefined ? [] : unit.projections.filter((p) => p !== name);
           say(
@@ -65,18 +72,22 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
               `  trimmed again what retention had trimmed before ${report.cutoff?.toISOString()}: ${counts.join(', ')}\n`,
             );
           },
-          onProgress: (progress) => {
-            if (progress.step === 'built') {
-              say(`  built from position 0: ${progress.events} events read, up to position ${progress.position}\n`);
-            } else if (progress.step === 'swapped') {
-              const at = Object.entries(progress.positions).map(([p, position]) => `${p}@${position}`);
-              const rows = Object.entries(progress.rows).map(([table, count]) => `${table} ${count}`);
+          onProgress: (step) => {
+            if (step.step !== 'unit') progress?.update(++done, steps);
+            else progress?.update(done, steps);
+            if (step.step === 'built') {
+              say(`  built from position 0: ${step.events} events read, up to position ${step.position}\n`);
+            } else if (step.step === 'swapped') {
+              const at = Object.entries(step.positions).map(([p, position]) => `${p}@${position}`);
+              const rows = Object.entries(step.rows).map(([table, count]) => `${table} ${count}`);
               say(`  swapped in at ${at.join(', ')}; rows: ${rows.join(', ')}\n`);
             }
           },
-        }).catch((error: unknown) => {
-          throw new CliFailure(EXIT_CODES.failure, `rebuild failed: ${(error as Error).message}`);
-        });
+        })
+          .catch((error: unknown) => {
+            throw new CliFailure(EXIT_CODES.failure, `rebuild failed: ${(error as Error).message}`);
+          })
+          .finally(() => progress?.stop());
         for (const p of units.flatMap((unit) => unit.parked)) {
           say(`  parked ${p.eventType} ${p.eventId} at position ${p.position} for ${p.projection}: ${p.error}\n`);
         }

@@ -4,6 +4,7 @@ import { CliFailure } from '../shared/cli-failure.js';
 import { openDatabase } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
+import { progressBar } from '../shared/progress.js';
 
 /** `ledger verify` exits with this code when the ledger fails verification (1 stays "could not run"). */
 export const VERIFY_FAILED_EXIT_CODE = 5;
@@ -53,16 +54,20 @@ export function registerVerify(program: Command, io: CliIo): void {
         const keysDir = flags.keysDir ?? join(process.env.LEDGER_DATA_DIR ?? './data', 'keys');
         const ring = readPublicKeyRing(keysDir);
         if (ring.size === 0) io.err(`warning: no public keys in ${keysDir}: checkpoint signatures cannot verify\n`);
+        const progress = flags.json ? undefined : progressBar('verifying', 'positions');
         const report = await verifyLedger({
           databaseUrl,
           keys: ring,
+          ...(progress ? { onProgress: ({ position, last }) => progress.update(position, last) } : {}),
           ...(flags.stream !== undefined ? { stream: flags.stream } : {}),
           ...(flags.from !== undefined ? { from: flags.from } : {}),
           ...(flags.to !== undefined ? { to: flags.to } : {}),
           ...(flags.witness !== undefined ? { witnessFile: flags.witness } : {}),
-        }).catch((error: unknown) => {
-          throw new CliFailure(EXIT_CODES.failure, `verification could not run: ${(error as Error).message}`);
-        });
+        })
+          .catch((error: unknown) => {
+            throw new CliFailure(EXIT_CODES.failure, `verification could not run: ${(error as Error).message}`);
+          })
+          .finally(() => progress?.stop());
         if (flags.json) {
           io.out(`${JSON.stringify(report, null, 2)}\n`);
         } else {
