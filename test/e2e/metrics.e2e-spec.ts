@@ -1,4 +1,5 @@
 import { MESSAGE_PATTERNS } from '@audit-ledger/domain';
+import { readFileSync } from 'node:fs';
 import type { EventRow } from '../support/event-rows.js';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
@@ -116,6 +117,19 @@ describe('Prometheus metrics and request ids', () => {
     ]) {
       expect({ name, exposed: [...after.keys()].some((key) => key.startsWith(name)) }).toEqual({ name, exposed: true });
     }
+  });
+
+  it('given the workload above, then every series the Grafana dashboard in deploy/ queries is exposed', async () => {
+    const dashboard = readFileSync(
+      new URL('../../deploy/grafana/audit-ledger-dashboard.json', import.meta.url),
+      'utf8',
+    );
+    const queried = new Set([...dashboard.matchAll(/\b(ledger_\w+?)(?:_bucket|_sum|_count)?\{/g)].map((m) => m[1]!));
+    const exposed = new Set(
+      [...(await scrape()).keys()].map((key) => key.replace(/(_bucket|_sum|_count)?(\{.*)?$/, '')),
+    );
+    expect(queried.size).toBeGreaterThan(15);
+    expect([...queried].filter((name) => !exposed.has(name))).toEqual([]);
   });
 
   it('given an X-Request-Id, when a command is sent over HTTP, then the reply and the event carry it; a message gets one of its own', async () => {
