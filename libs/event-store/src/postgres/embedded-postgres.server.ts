@@ -276,6 +276,9 @@ export class EmbeddedPostgresServer {
     const child = spawn(postgres, args, {
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own: Ctrl-C in a terminal signals the ledger's group, and the ledger stops the server
+      // after its own connections are closed, instead of the server cutting them while the ledger still works.
+      detached: true,
     });
     return new Promise((resolvePromise, reject) => {
       let output = '';
