@@ -186,7 +186,7 @@ export async function startLedger(
     });
     adapter.getInstance().server.maxConnections = config.httpMaxConnections;
     inputGuard.install(adapter.getInstance());
-    installHttpAccessLog(adapter.getInstance(), logger, metrics);
+    installHttpAccessLog(adapter.getInstance(), config.accessLog ? logger : undefined, metrics);
     const httpRoutes: HttpRoute[] = [];
     adapter.getInstance().addHook('onRoute', ({ method, url }) => {
       for (const one of [method].flat()) httpRoutes.push({ method: one, url });

@@ -11,7 +11,7 @@ export const genReqId = (request: { headers: Record<string, unknown> }): string 
  * One access log line per HTTP request, refusals by the guards and the router included, with its request id (also
  * sent back as `X-Request-Id`). Long-lived responses (the SSE alert stream) log when they end.
  */
-export function installHttpAccessLog(app: FastifyInstance, logger: Logger, metrics?: LedgerMetrics): void {
+export function installHttpAccessLog(app: FastifyInstance, logger: Logger | undefined, metrics?: LedgerMetrics): void {
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -19,7 +19,7 @@ export function installHttpAccessLog(app: FastifyInstance, logger: Logger, metri
   app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     if (metrics && status < 400) metrics.acknowledged('http');
-    logger.info(
+    logger?.info(
       {
         requestId: request.id,
         transport: 'http',

@@ -36,6 +36,7 @@ export function refusalKind(code: string, status: number): string {
 @Injectable()
 export class CallContextInterceptor implements NestInterceptor {
   private readonly messageTransport: Transport;
+  private readonly accessLog: boolean;
 
   constructor(
     @Inject(LOGGER) private readonly logger: Logger,
@@ -43,6 +44,7 @@ export class CallContextInterceptor implements NestInterceptor {
     @Optional() private readonly metrics?: LedgerMetrics,
   ) {
     this.messageTransport = config.transport === 'nats' ? 'nats' : 'tcp';
+    this.accessLog = config.accessLog;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -52,6 +54,8 @@ export class CallContextInterceptor implements NestInterceptor {
     const started = performance.now();
     const done = (outcome: 'ok' | 'refused', code?: string) => {
       if (http) return;
+      if (outcome === 'ok') this.metrics?.acknowledged(transport);
+      if (!this.accessLog) return;
       const pattern: unknown = Reflect.getMetadata(PATTERN_METADATA, context.getHandler());
       this.logger.info(
         {
@@ -65,7 +69,6 @@ export class CallContextInterceptor implements NestInterceptor {
         },
         'message',
       );
-      if (outcome === 'ok') this.metrics?.acknowledged(transport);
     };
     return runInRequest({ requestId }, () =>
       next.handle().pipe(
