@@ -18,6 +18,13 @@ import { toErrorReply } from '../shared/error-body.js';
 import { LEDGER_CONFIG, LOGGER } from '../shared/tokens.js';
 import { requestIdOf, runInRequest } from './request-context.js';
 
+/** The status and code a failed call answers with (as the exception filter maps it). */
+function refusalOf(error: unknown): { status: number; code: string } {
+  if (error instanceof HttpException) return { status: error.getStatus(), code: `HTTP.${error.getStatus()}` };
+  const { status, body } = toErrorReply(error);
+  return { status, code: body.error.code };
+}
+
 /** A refusal's kind for the metrics, from its error code. */
 export function refusalKind(code: string, status: number): string {
   if (code.startsWith('VALIDATION.') || status === 400) return 'validation';
@@ -74,10 +81,7 @@ export class CallContextInterceptor implements NestInterceptor {
       next.handle().pipe(
         tap({ complete: () => done('ok') }),
         catchError((error: unknown) => {
-          const { status, code } =
-            error instanceof HttpException
-              ? { status: error.getStatus(), code: `HTTP.${error.getStatus()}` }
-              : (({ status: s, body }) => ({ status: s, code: body.error.code }))(toErrorReply(error));
+          const { status, code } = refusalOf(error);
           this.metrics?.refused(refusalKind(code, status), code, transport);
           done('refused', code);
           return throwError(() => error);
