@@ -27,7 +27,11 @@ import {
   type ProjectionsStatusProbe,
   type StoreHealthProbe,
 } from './health/health.controller.js';
+import { ProbesHttpController } from './health/probes.http.controller.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
+import { CallContextInterceptor } from './logging/call-context.interceptor.js';
+import { LedgerMetrics } from './metrics/ledger-metrics.js';
+import { MetricsHttpController } from './metrics/metrics.http.controller.js';
 import { AccessGuard } from './identity/access-guard.js';
 import { AccessRefusals } from './identity/access-refusals.js';
 import { PrincipalRateLimiter } from './identity/rate-limit/principal-rate-limiter.js';
@@ -112,6 +116,8 @@ export interface LedgerDependencies {
   jwtAuthenticator?: JwtAuthenticator;
   /** The principal a connection proves by itself (TLS client certificates), if any. */
   connectionPrincipal?: ConnectionPrincipal;
+  /** The Prometheus registry and its hooks (`GET /metrics`). */
+  metrics: LedgerMetrics;
 }
 
 /** Every controller of the ledger: each of their routes and message patterns declares its access (identity/access.ts). */
@@ -126,6 +132,8 @@ export const LEDGER_CONTROLLERS = [
   LogExecutionHttpController,
   ReadStreamHttpController,
   HealthController,
+  ProbesHttpController,
+  MetricsHttpController,
   ReviewMismatchHttpController,
   ReconciliationStatusHttpController,
   RerunReconciliationHttpController,
@@ -177,7 +185,9 @@ export class AppModule {
             burst: deps.config.rateLimitBurst,
           }),
         },
+        { provide: LedgerMetrics, useValue: deps.metrics },
         { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_INTERCEPTOR, useClass: CallContextInterceptor },
         AuditAccessRecorder,
         { provide: APP_INTERCEPTOR, useClass: TracingInterceptor },
         { provide: APP_INTERCEPTOR, useClass: AuditAccessInterceptor },

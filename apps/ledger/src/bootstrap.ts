@@ -19,7 +19,11 @@ import type { ApiKeyAdmin } from './identity/api-key-admin.js';
 import { assertSecretFilesPrivate } from './identity/secret-file-modes.js';
 import { startIdentity } from './identity/start-identity.js';
 import { JwtAuthenticator, oidcOptionsOf } from './identity/jwt/index.js';
+import { genReqId, installHttpAccessLog } from './logging/access-log.js';
 import { createLogger, PinoNestLogger } from './logging/logger.js';
+import { startLine } from './logging/start-line.js';
+import { LedgerMetrics } from './metrics/ledger-metrics.js';
+import { observeAppends } from './metrics/observe-appends.js';
 import { buildOpenApiDocument, setupOpenApi } from './openapi/openapi.js';
 import { serveDashboard } from './dashboard/serve-dashboard.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
@@ -34,6 +38,7 @@ import type { ConnectionPrincipal } from './identity/connection-principal.js';
 import { HttpInputGuard, queryParametersByRoute } from './shared/http-input-guard.js';
 import { httpServerOptions } from './shared/http-server-options.js';
 import { ensurePrivateDirectory } from './shared/private-directory.js';
+import { AccessRefusals } from './identity/access-refusals.js';
 import { LedgerServerTcp, tcpConnectionPrincipal, TcpServerState } from './tcp/index.js';
 import { assertNoPlaintextExposure } from './transport-security/loopback-only.js';
 import { natsConnectionOptions } from './transport-security/nats-credentials.js';
@@ -90,12 +95,16 @@ export async function startLedger(
   if (database.embedded) cleanups.push(() => database.embedded!.stop());
   try {
     // resolveDatabase applied the migrations with the admin connection; everything from here uses the runtime login.
-    const store = await PostgresEventStore.connect({
-      connectionString: database.url,
-      migrate: false,
-      poolSize: config.dbPoolSize,
-      logger,
-    });
+    const metrics = new LedgerMetrics();
+    const store = observeAppends(
+      await PostgresEventStore.connect({
+        connectionString: database.url,
+        migrate: false,
+        poolSize: config.dbPoolSize,
+        logger,
+      }),
+      metrics,
+    );
     cleanups.push(() => store.close());
     // Before anything is appended or read: the data keys' table, the master key (generated on the first start).
     const payloads = await openPayloadKeys(database.url, config);
@@ -130,7 +139,7 @@ export async function startLedger(
     });
     cleanups.push(() => identity.stop());
 
-    const monitor = new StoreMonitor(store, logger);
+    const monitor = new StoreMonitor(store, logger, (event) => metrics.observe(event));
     monitor.start();
     cleanups.push(() => monitor.stop());
 
@@ -185,13 +194,21 @@ export async function startLedger(
     const connectionPrincipal =
       wiring.connectionPrincipal ??
       (tls?.certificatePrincipalOf ? tcpConnectionPrincipal(tls.certificatePrincipalOf) : undefined);
+    metrics.probe({
+      projections: () => projections?.status(),
+      head: () => monitor.head,
+      alerts: () => reconciliation.alerts.status(),
+      pool: () => store.poolUsage(),
+    });
     const inputGuard = new HttpInputGuard();
     const adapter = new FastifyAdapter({
       ...httpServerOptions(config, tls?.http),
       clientErrorHandler: inputGuard.clientErrorHandler,
+      genReqId,
     });
     adapter.getInstance().server.maxConnections = config.httpMaxConnections;
     inputGuard.install(adapter.getInstance());
+    installHttpAccessLog(adapter.getInstance(), config.accessLog ? logger : undefined, metrics);
     const httpRoutes: HttpRoute[] = [];
     adapter.getInstance().addHook('onRoute', ({ method, url }) => {
       for (const one of [method].flat()) httpRoutes.push({ method: one, url });
@@ -221,6 +238,7 @@ export async function startLedger(
         apiKeyAdmin: identity.admin,
         ...(jwtAuthenticator ? { jwtAuthenticator } : {}),
         ...(connectionPrincipal ? { connectionPrincipal } : {}),
+        metrics,
       }),
       adapter,
       { logger: new PinoNestLogger(logger), abortOnError: false },
@@ -254,17 +272,27 @@ export async function startLedger(
     await app.startAllMicroservices();
     await app.listen({ port: config.httpPort, host: config.httpHost });
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
+    metrics.probe({ refusals: () => app.get(AccessRefusals).counted() });
+    const ready = startLine({
+      config,
+      tcpPort,
+      httpUrl: `${tls ? 'https' : 'http'}://${config.httpHost}:${httpPort}`,
+      embeddedPort: database.embedded ? config.embeddedPgPort : undefined,
+    });
     logger.info(
       {
         transport: config.transport,
         tcp: `${config.tcpHost}:${tcpPort}`,
-        http: `${tls ? 'https' : 'http'}://${config.httpHost}:${httpPort}`,
+        http: ready.httpUrl,
         tls: tls ? { clientCert: tls.clientCert } : false,
         embedded: Boolean(database.embedded),
+        dataDir: ready.dataDir,
+        store: ready.store,
       },
-      'audit-ledger is ready',
+      ready.line,
     );
     let closing: Promise<void> | undefined;
+    const startedAt = Date.now();
     return {
       config,
       tcpPort,
@@ -273,7 +301,10 @@ export async function startLedger(
       httpRoutes,
       authenticator: identity.authenticator,
       apiKeyAdmin: identity.admin,
-      close: () => (closing ??= closeAll()),
+      close: () =>
+        (closing ??= closeAll().then(() =>
+          logger.info({ uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }, 'audit-ledger stopped'),
+        )),
     };
   } catch (error) {
     await closeAll();

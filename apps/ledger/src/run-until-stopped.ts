@@ -16,20 +16,26 @@ export async function runUntilStopped(
   wiring: LedgerWiring = {},
 ): Promise<StopSignal> {
   const before = new Map(STOP_SIGNALS.map((name) => [name, new Set(process.listeners(name))]));
-  const stopped = new Promise<StopSignal>((resolve) => {
-    for (const name of STOP_SIGNALS) process.once(name, () => resolve(name));
-  });
-  const ours = new Map(STOP_SIGNALS.map((name) => [name, process.listeners(name).at(-1)]));
+  // Installed until the close is done: a second signal (Ctrl-C reaches npm and the ledger, and npm forwards it too)
+  // must not end the process halfway through closing, which would leave the embedded PostgreSQL behind.
+  let stop: (signal: StopSignal) => void = () => undefined;
+  const stopped = new Promise<StopSignal>((resolve) => (stop = resolve));
+  const handlers = new Map(STOP_SIGNALS.map((name) => [name, () => stop(name)] as const));
+  for (const [name, handler] of handlers) process.on(name, handler);
   // Loaded here, after the snapshot: importing the service installs those handlers.
   const { startLedger } = await import('./bootstrap.js');
   const ledger = await startLedger(overrides, wiring);
   for (const name of STOP_SIGNALS) {
     for (const listener of process.listeners(name)) {
-      if (!before.get(name)?.has(listener) && listener !== ours.get(name)) process.off(name, listener);
+      if (!before.get(name)?.has(listener) && listener !== handlers.get(name)) process.off(name, listener);
     }
   }
   onReady(ledger);
   const signal = await stopped;
-  await ledger.close();
+  try {
+    await ledger.close();
+  } finally {
+    for (const [name, handler] of handlers) process.off(name, handler);
+  }
   return signal;
 }

@@ -1,13 +1,14 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { badInput, CliFailure } from '../shared/cli-failure.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
+import { progressBar } from '../shared/progress.js';
 import { answeredWith, errorOf, openLedgerGet } from './replay.http-client.js';
 
 const FORMATS = ['csv', 'json', 'jsonl'] as const;
@@ -61,8 +62,18 @@ export function addExecutionsExport(exportCommand: Command, io: CliIo): void {
         return;
       }
       const partial = `${flags.out}.partial`;
+      // Written to a file: kilobytes so far on a terminal's stderr (the total is not known before the end).
+      const progress = progressBar(`exporting to ${flags.out}`, 'kB');
+      let bytes = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.length;
+          progress.update(Math.round(bytes / 1024));
+          done(null, chunk);
+        },
+      });
       try {
-        await copyOrFail(body, createWriteStream(partial), true);
+        await copyOrFail(body, createWriteStream(partial), true, counter).finally(() => progress.stop());
         await rename(partial, flags.out);
       } catch (error) {
         await rm(partial, { force: true });
@@ -72,13 +83,20 @@ export function addExecutionsExport(exportCommand: Command, io: CliIo): void {
     });
 }
 
-async function copyOrFail(body: Readable, destination: NodeJS.WritableStream, end: boolean): Promise<void> {
-  await pipeline(body, destination, { end }).catch((error: unknown) => {
-    throw new CliFailure(
-      EXIT_CODES.failure,
-      `the export was cut off before its end (${error instanceof Error ? error.message : String(error)})`,
-    );
-  });
+async function copyOrFail(
+  body: Readable,
+  destination: NodeJS.WritableStream,
+  end: boolean,
+  through?: Transform,
+): Promise<void> {
+  await (through ? pipeline(body, through, destination, { end }) : pipeline(body, destination, { end })).catch(
+    (error: unknown) => {
+      throw new CliFailure(
+        EXIT_CODES.failure,
+        `the export was cut off before its end (${error instanceof Error ? error.message : String(error)})`,
+      );
+    },
+  );
 }
 
 /** When the CLI runs in-process (tests), its output is the io's text sink. */

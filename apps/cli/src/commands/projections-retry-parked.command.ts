@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
-import { databaseUrlOf } from '../shared/database-url.js';
+import { openDatabase } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
@@ -33,30 +33,35 @@ export function registerProjectionsRetryParked(program: Command, io: CliIo): voi
           `known projections: ${known.join(', ')}`,
         ]);
       }
-      const databaseUrl = databaseUrlOf(flags.databaseUrl);
-      const results = await retryParked({
-        databaseUrl,
-        ...(name === undefined ? {} : { names: [name] }),
-      }).catch((error: unknown) => {
-        if (error instanceof UnknownProjectionError) {
-          throw new CliFailure(EXIT_CODES.badInput, `unknown projection ${error.projection}`);
-        }
-        throw new CliFailure(EXIT_CODES.failure, `retry failed: ${(error as Error).message}`);
-      });
-      if (flags.json) {
-        io.out(`${JSON.stringify(results, null, 2)}\n`);
-      } else {
-        for (const result of results.filter((r) => r.retried > 0)) {
-          io.out(`${result.projection}: ${result.retried} retried, ${result.applied} applied\n`);
-          for (const still of result.stillParked) {
-            io.out(
-              `  still parked: position ${still.position} (${still.eventType} ${still.eventId}): ${still.error}\n`,
-            );
+      const database = await openDatabase(flags.databaseUrl, io);
+      const databaseUrl = database.url;
+      try {
+        const results = await retryParked({
+          databaseUrl,
+          ...(name === undefined ? {} : { names: [name] }),
+        }).catch((error: unknown) => {
+          if (error instanceof UnknownProjectionError) {
+            throw new CliFailure(EXIT_CODES.badInput, `unknown projection ${error.projection}`);
           }
+          throw new CliFailure(EXIT_CODES.failure, `retry failed: ${(error as Error).message}`);
+        });
+        if (flags.json) {
+          io.out(`${JSON.stringify(results, null, 2)}\n`);
+        } else {
+          for (const result of results.filter((r) => r.retried > 0)) {
+            io.out(`${result.projection}: ${result.retried} retried, ${result.applied} applied\n`);
+            for (const still of result.stillParked) {
+              io.out(
+                `  still parked: position ${still.position} (${still.eventType} ${still.eventId}): ${still.error}\n`,
+              );
+            }
+          }
+          if (results.every((r) => r.retried === 0)) io.out('nothing parked\n');
         }
-        if (results.every((r) => r.retried === 0)) io.out('nothing parked\n');
+        const left = results.reduce((n, r) => n + r.stillParked.length, 0);
+        if (left > 0) throw new CliFailure(EXIT_CODES.failure, `${left} event(s) still parked`);
+      } finally {
+        await database.close();
       }
-      const left = results.reduce((n, r) => n + r.stillParked.length, 0);
-      if (left > 0) throw new CliFailure(EXIT_CODES.failure, `${left} event(s) still parked`);
     });
 }

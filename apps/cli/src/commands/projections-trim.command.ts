@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CliFailure } from '../shared/cli-failure.js';
-import { databaseUrlOf } from '../shared/database-url.js';
+import { openDatabase } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
@@ -36,31 +36,36 @@ export function registerProjectionsTrim(program: Command, io: CliIo): void {
       if (!/^\d+$/.test(flags.days) || days > 36_500) {
         throw new CliFailure(EXIT_CODES.badInput, `--days must be a whole number from 0 to 36500, not ${flags.days}`);
       }
-      const databaseUrl = databaseUrlOf(flags.databaseUrl);
-      const { trimReadModels } = await import('@audit-ledger/ledger');
-      const report = await trimReadModels({
-        connectionString: databaseUrl,
-        retentionDays: days,
-        waitForLock: flags.wait,
-      }).catch((error: unknown) => {
-        throw new CliFailure(EXIT_CODES.failure, `trim failed: ${(error as Error).message}`);
-      });
-      if (flags.json) {
-        io.out(`${JSON.stringify(report, null, 2)}\n`);
-        return;
+      const database = await openDatabase(flags.databaseUrl, io);
+      const databaseUrl = database.url;
+      try {
+        const { trimReadModels } = await import('@audit-ledger/ledger');
+        const report = await trimReadModels({
+          connectionString: databaseUrl,
+          retentionDays: days,
+          waitForLock: flags.wait,
+        }).catch((error: unknown) => {
+          throw new CliFailure(EXIT_CODES.failure, `trim failed: ${(error as Error).message}`);
+        });
+        if (flags.json) {
+          io.out(`${JSON.stringify(report, null, 2)}\n`);
+          return;
+        }
+        const skipped = {
+          disabled: 'retention is off (0 days): nothing trimmed',
+          locked: 'another process is trimming now: nothing done here (--wait waits for it)',
+          'no-read-models': 'no read models in this database: nothing to trim',
+          'rollups-not-built':
+            'the summary rollups do not hold the whole history yet: run `ledger projections rebuild executions` first',
+        } as const;
+        if (report.skipped) {
+          io.out(`${skipped[report.skipped]}\n`);
+          return;
+        }
+        const counts = Object.entries(report.trimmed).map(([table, n]) => `${table} ${n}`);
+        io.out(`trimmed rows before ${report.cutoff?.toISOString()}: ${counts.join(', ')}\n`);
+      } finally {
+        await database.close();
       }
-      const skipped = {
-        disabled: 'retention is off (0 days): nothing trimmed',
-        locked: 'another process is trimming now: nothing done here (--wait waits for it)',
-        'no-read-models': 'no read models in this database: nothing to trim',
-        'rollups-not-built':
-          'the summary rollups do not hold the whole history yet: run `ledger projections rebuild executions` first',
-      } as const;
-      if (report.skipped) {
-        io.out(`${skipped[report.skipped]}\n`);
-        return;
-      }
-      const counts = Object.entries(report.trimmed).map(([table, n]) => `${table} ${n}`);
-      io.out(`trimmed rows before ${report.cutoff?.toISOString()}: ${counts.join(', ')}\n`);
     });
 }

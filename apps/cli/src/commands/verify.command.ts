@@ -1,9 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { CliFailure } from '../shared/cli-failure.js';
-import { databaseUrlOf } from '../shared/database-url.js';
+import { openDatabase } from '../shared/database-url.js';
 import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
+import { progressBar } from '../shared/progress.js';
 
 /** `ledger verify` exits with this code when the ledger fails verification (1 stays "could not run"). */
 export const VERIFY_FAILED_EXIT_CODE = 5;
@@ -43,43 +44,52 @@ export function registerVerify(program: Command, io: CliIo): void {
     )
     .option('--json', 'print the report as JSON', false)
     .action(async (flags: VerifyFlags) => {
-      const databaseUrl = databaseUrlOf(flags.databaseUrl);
       if (flags.from !== undefined && flags.to !== undefined && flags.from > flags.to) {
         throw new CliFailure(EXIT_CODES.badInput, `--from ${flags.from} is after --to ${flags.to}`);
       }
-      const { verifyLedger, readPublicKeyRing } = await import('@audit-ledger/ledger');
-      const keysDir = flags.keysDir ?? join(process.env.LEDGER_DATA_DIR ?? './data', 'keys');
-      const ring = readPublicKeyRing(keysDir);
-      if (ring.size === 0) io.err(`warning: no public keys in ${keysDir}: checkpoint signatures cannot verify\n`);
-      const report = await verifyLedger({
-        databaseUrl,
-        keys: ring,
-        ...(flags.stream !== undefined ? { stream: flags.stream } : {}),
-        ...(flags.from !== undefined ? { from: flags.from } : {}),
-        ...(flags.to !== undefined ? { to: flags.to } : {}),
-        ...(flags.witness !== undefined ? { witnessFile: flags.witness } : {}),
-      }).catch((error: unknown) => {
-        throw new CliFailure(EXIT_CODES.failure, `verification could not run: ${(error as Error).message}`);
-      });
-      if (flags.json) {
-        io.out(`${JSON.stringify(report, null, 2)}\n`);
-      } else {
-        const summary =
-          `${report.eventsChecked} events in ${report.streamsChecked} streams, ${report.checkpointsChecked} checkpoints ` +
-          `(${report.rangesChecked} ranges re-hashed, sealed through ${report.sealedThrough ?? 'nothing'}), ` +
-          `${report.unsealedEvents} events after the last checkpoint` +
-          (report.witnessCheckpoints === null ? '' : `, ${report.witnessCheckpoints} witnessed checkpoints`);
-        if (report.ok) {
-          io.out(`OK: ${summary}\n`);
+      const database = await openDatabase(flags.databaseUrl, io);
+      const databaseUrl = database.url;
+      try {
+        const { verifyLedger, readPublicKeyRing } = await import('@audit-ledger/ledger');
+        const keysDir = flags.keysDir ?? join(process.env.LEDGER_DATA_DIR ?? './data', 'keys');
+        const ring = readPublicKeyRing(keysDir);
+        if (ring.size === 0) io.err(`warning: no public keys in ${keysDir}: checkpoint signatures cannot verify\n`);
+        const progress = flags.json ? undefined : progressBar('verifying', 'positions');
+        const report = await verifyLedger({
+          databaseUrl,
+          keys: ring,
+          ...(progress ? { onProgress: ({ position, last }) => progress.update(position, last) } : {}),
+          ...(flags.stream !== undefined ? { stream: flags.stream } : {}),
+          ...(flags.from !== undefined ? { from: flags.from } : {}),
+          ...(flags.to !== undefined ? { to: flags.to } : {}),
+          ...(flags.witness !== undefined ? { witnessFile: flags.witness } : {}),
+        })
+          .catch((error: unknown) => {
+            throw new CliFailure(EXIT_CODES.failure, `verification could not run: ${(error as Error).message}`);
+          })
+          .finally(() => progress?.stop());
+        if (flags.json) {
+          io.out(`${JSON.stringify(report, null, 2)}\n`);
         } else {
-          const first = report.firstProblem!;
-          io.out(`FAILED at position ${first.position ?? '-'}: ${first.kind}: ${first.message}\n`);
-          for (const problem of report.problems.slice(1)) {
-            io.out(`  also at ${problem.position ?? '-'}: ${problem.kind}: ${problem.message}\n`);
+          const summary =
+            `${report.eventsChecked} events in ${report.streamsChecked} streams, ${report.checkpointsChecked} checkpoints ` +
+            `(${report.rangesChecked} ranges re-hashed, sealed through ${report.sealedThrough ?? 'nothing'}), ` +
+            `${report.unsealedEvents} events after the last checkpoint` +
+            (report.witnessCheckpoints === null ? '' : `, ${report.witnessCheckpoints} witnessed checkpoints`);
+          if (report.ok) {
+            io.out(`OK: ${summary}\n`);
+          } else {
+            const first = report.firstProblem!;
+            io.out(`FAILED at position ${first.position ?? '-'}: ${first.kind}: ${first.message}\n`);
+            for (const problem of report.problems.slice(1)) {
+              io.out(`  also at ${problem.position ?? '-'}: ${problem.kind}: ${problem.message}\n`);
+            }
+            io.out(`checked: ${summary}\n`);
           }
-          io.out(`checked: ${summary}\n`);
         }
+        if (!report.ok) throw new CliFailure(VERIFY_FAILED_EXIT_CODE, 'the ledger failed verification');
+      } finally {
+        await database.close();
       }
-      if (!report.ok) throw new CliFailure(VERIFY_FAILED_EXIT_CODE, 'the ledger failed verification');
     });
 }

@@ -31,6 +31,7 @@ export class AlertDispatcher {
   private readonly idleWaiters = new Set<() => void>();
   private delivered = 0;
   private deadLettered = 0;
+  private retried = 0;
 
   constructor(
     sinks: readonly AlertSink[],
@@ -50,6 +51,7 @@ export class AlertDispatcher {
       queued: this.lanes.reduce((n, lane) => n + lane.queue.length, 0),
       delivered: this.delivered,
       deadLettered: this.deadLettered,
+      retried: this.retried,
     };
   }
 
@@ -108,6 +110,7 @@ export class AlertDispatcher {
           if (sink.retryable) await this.deadLetter(sink, alert, String(error), attempt);
           return;
         }
+        this.retried++;
         const delay = this.options.backoffMs * 2 ** (attempt - 1);
         await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay * 0.2).unref());
       }

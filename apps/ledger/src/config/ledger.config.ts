@@ -113,6 +113,8 @@ export const LedgerConfigSchema = z.object({
   redactionDisable: commaList.default([]),
   redactionAllow: commaList.default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** One info line per HTTP request and per message (docs/operations.md, "Health and logs"); false: none. */
+  accessLog: flag.default(true),
   /** PostgreSQL connections of the event store. */
   dbPoolSize: z.coerce.number().int().min(2).max(100).default(10),
   /** The reconciliation processor (docs/reconciliation.md). */
@@ -248,6 +250,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   redactionDisable: 'LEDGER_REDACTION_DISABLE',
   redactionAllow: 'LEDGER_REDACTION_ALLOW',
   logLevel: 'LEDGER_LOG_LEVEL',
+  accessLog: 'LEDGER_ACCESS_LOG',
   dbPoolSize: 'LEDGER_DB_POOL_SIZE',
   reconciliationEnabled: 'LEDGER_RECONCILIATION_ENABLED',
   reconciliationUnusedIntervalMs: 'LEDGER_RECONCILIATION_UNUSED_INTERVAL_MS',

@@ -1,4 +1,4 @@
-import { type EventStore, type Subscription } from '@audit-ledger/event-store';
+import { type EventStore, type RecordedEvent, type Subscription } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
 import { CHECKPOINTS_STREAM } from '../integrity/checkpoint-sealer.js';
 
@@ -22,6 +22,8 @@ export class StoreMonitor {
   constructor(
     private readonly store: EventStore,
     private readonly logger: Logger,
+    /** Sees every event as it is committed (the metrics count verdicts and seals from here). */
+    private readonly onEvent: (event: RecordedEvent) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -32,14 +34,17 @@ export class StoreMonitor {
     this.subscription = subscription;
     this.running = (async () => {
       try {
-        for await (const _event of subscription) {
-          // The subscription records its own position; nothing else to do per event.
-        }
+        for await (const event of subscription) this.onEvent(event);
       } catch (error) {
         this.failure = String(error);
         this.logger.error({ err: error }, 'store monitor subscription failed');
       }
     })();
+  }
+
+  /** The last global position the live subscription delivered: the store's head as this process knows it. */
+  get head(): bigint {
+    return this.subscription?.position ?? 0n;
   }
 
   status(): { alive: boolean; position: string; error?: string } {

@@ -1,6 +1,7 @@
 import { publicKeyRing } from '@audit-ledger/integrity';
 import type { EventStore } from '@audit-ledger/event-store';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { LedgerMetrics } from '../metrics/ledger-metrics.js';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { CLOCK, DATABASE_URL, EVENT_STORE, LEDGER_CONFIG, type Clock } from '../shared/tokens.js';
 import { lastCheckpoint, publicKeysOf, type StoredCheckpoint } from './evidence-exporter.js';
@@ -37,6 +38,7 @@ export class LastCheckpointVerification {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() private readonly metrics?: LedgerMetrics,
   ) {}
 
   /** The last checkpoint and its verification; null when none was sealed. */
@@ -48,6 +50,7 @@ export class LastCheckpointVerification {
       const result = this.verify(last);
       this.cached = { checkpointHash, result };
       void result.then((verification) => {
+        this.metrics?.verificationRun(verification.status === 'verified' ? 'ok' : verification.status);
         if (verification.status === 'error' && this.cached?.result === result) this.cached = undefined;
       });
     }

@@ -77,6 +77,11 @@ export interface VerifyOptions {
    * checked by a second pass in (stream, revision) order instead (default 250,000).
    */
   maxTrackedStreams?: number;
+  /**
+   * Called as the global pass reads events (every 1,024 and at the end) with the last position read and the highest
+   * position in the window: what a progress bar shows.
+   */
+  onProgress?: (progress: { position: number; last: number }) => void;
 }
 
 const DEFAULT_MAX_TRACKED_STREAMS = 250_000;
@@ -287,12 +292,25 @@ class GlobalPass {
         ...(this.to === undefined ? [] : [`global_position <= ${this.to}`]),
       ];
       const window = bounds.length > 0 ? bounds.join(' AND ') : 'true';
+      const progress = this.options.onProgress;
+      const last = progress
+        ? Number(
+            (
+              await this.client.query<{ last: string }>(
+                `SELECT coalesce(max(global_position), 0)::text AS last FROM ledger.events WHERE ${window}`,
+              )
+            ).rows[0]?.last ?? '0',
+          )
+        : 0;
+      let read = 0;
+      let position = 0;
       await copyRows(
         this.copyClient,
         `SELECT ${EVENT_COLUMNS} FROM ledger.events AS e WHERE ${window} ORDER BY e.global_position`,
         EVENT_FIELDS,
         (row, fields, start, end) => {
-          const position = int64(row, fields[0]!);
+          position = int64(row, fields[0]!);
+          if (progress && ++read % 1024 === 0) progress({ position, last });
           const hash = row.toString('latin1', fields[16]!, fields[17]!);
           if (position < 1)
             reportInvalidPosition(position, row.toString('utf8', fields[4]!, fields[5]!), this.findings);
@@ -313,6 +331,7 @@ class GlobalPass {
         },
       );
       await this.content.finish();
+      progress?.({ position: position > last ? position : last, last });
     }
     // Checkpoints whose ranges run past the last event: their missing tail is reported by finish().
     while (this.current) {

@@ -104,6 +104,7 @@ function alertingFromEnvironment() {
  */
 async function trimToRecordedCut(databaseUrl: string): Promise<TrimReport | undefined> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  pool.on('error', () => undefined); // a connection ending as the server stops: the query, if any, fails with it
   const state = await readRetentionState(pool).finally(() => pool.end());
   if (!state?.trimmedBefore) return undefined;
   return trimReadModels({

@@ -17,6 +17,7 @@ import {
 import { ackFromAppend, ackFromRecorded } from './command-ack.js';
 import { deterministicEventId, executionEventId, legacyExecutionEventId } from './event-ids.js';
 import { inSpan, rememberAppend } from '../tracing/spans.js';
+import { currentRequestId } from '../logging/request-context.js';
 
 export interface StreamCommandOptions {
   streamId: string;
@@ -177,6 +178,7 @@ function conflictWithOriginal(
 }
 
 function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOptions) {
+  const requestId = currentRequestId();
   return events.map((event) => {
     const execution = event.type === 'ExecutionLogged';
     const eventId = execution
@@ -194,6 +196,7 @@ function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOption
         recordedAt: options.command.now,
         actor: options.actor,
         schemaVersion: 1,
+        ...(requestId ? { requestId } : {}),
         ...options.metadata,
       },
     };

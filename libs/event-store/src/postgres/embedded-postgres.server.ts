@@ -174,7 +174,11 @@ export class EmbeddedPostgresServer {
     }, delay);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the server: `fast` (SIGINT) ends every session at once; `smart` (SIGTERM) lets the open sessions finish first
+   * (a command that started the server for itself: its clients' last messages are still on their way).
+   */
+  async stop(mode: 'fast' | 'smart' = 'fast'): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
@@ -183,7 +187,7 @@ export class EmbeddedPostgresServer {
     this.process = undefined;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGINT'); // fast shutdown: ends sessions, checkpoints, exits
+      child.kill(mode === 'fast' ? 'SIGINT' : 'SIGTERM'); // fast: ends sessions; smart: waits for them; then exits
       await exited;
     }
     if (this.options.ephemeral) this.removeCluster(clusterLocationIfLinked(this.clusterDir));
@@ -272,6 +276,9 @@ export class EmbeddedPostgresServer {
     const child = spawn(postgres, args, {
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own: Ctrl-C in a terminal signals the ledger's group, and the ledger stops the server
+      // after its own connections are closed, instead of the server cutting them while the ledger still works.
+      detached: true,
     });
     return new Promise((resolvePromise, reject) => {
       let output = '';

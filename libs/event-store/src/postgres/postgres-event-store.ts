@@ -187,6 +187,11 @@ export class PostgresEventStore implements EventStore {
     return rows[0]?.exists ?? false;
   }
 
+  /** The connection pool's use (metrics): open, idle, waiting callers. */
+  poolUsage(): { total: number; idle: number; waiting: number } {
+    return this.pool.usage();
+  }
+
   /** For `/health`: never throws; `database` is false when the ledger cannot be read within 2 s. */
   async health(): Promise<EventStoreHealth> {
     let database = false;

@@ -74,6 +74,11 @@ export class WriterPool {
     return this.withClient((client) => client.query<R>(text, values));
   }
 
+  /** Connections open, idle among them, and callers waiting for one (metrics). */
+  usage(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   end(): Promise<void> {
     return this.pool.end();
   }
