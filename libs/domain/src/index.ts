@@ -15,3 +15,4 @@ export * from './forensics/replay-reply.js';
 export * from './identity/index.js';
 export * from './reconciliation-cases/index.js';
 export * from './redaction/index.js';
+export * from './archive/index.js';
