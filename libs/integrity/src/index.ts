@@ -9,3 +9,5 @@ export * from './evidence-bundle.js';
 export * from './json-fidelity.js';
 export * from './witness.js';
 export * from './redaction-key.js';
+export * from './merkle-levels.js';
+export * from './tombstone.js';
