@@ -1,3 +1,4 @@
+import { partitionStartsReader } from './archive/partition-starts.js';
 import 'reflect-metadata';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { ProjectionRunner, projectionsWithReconciliation, ReadModelRetention } from '@audit-ledger/read-models';
@@ -146,10 +147,14 @@ export async function startLedger(
     if (retention) cleanups.push(() => retention.stop());
 
     if (keys) {
+      // Checkpoint ranges end at partition bounds, so that an archived partition takes whole checkpoints with it.
+      const partitionStarts = partitionStartsReader(database.url);
+      cleanups.push(() => partitionStarts.close());
       const sealer = new CheckpointSealer({
         store,
         databaseUrl: database.url,
         keys,
+        partitionStarts: partitionStarts.read,
         logger,
         everyEvents: config.checkpointEveryEvents,
         everyMs: config.checkpointEveryMs,
