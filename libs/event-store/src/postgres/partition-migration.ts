@@ -122,7 +122,8 @@ BEGIN
   EXECUTE format('ALTER TABLE ${EVENTS_TABLE} ATTACH PARTITION ${LEDGER_SCHEMA}.events_p000001
                     FOR VALUES FROM (MINVALUE) TO (%s)', next_position);
   INSERT INTO ${PARTITIONS_TABLE} (name, first_position, bound_from, end_position, closed_at)
-    VALUES ('events_p000001', 1, 'MINVALUE', next_position, now());
+    -- An empty table leaves an empty first partition, [MINVALUE, 1): its first position is then 0.
+    VALUES ('events_p000001', least(1, next_position - 1), 'MINVALUE', next_position, now());
   PERFORM ${LEDGER_SCHEMA}.create_event_partition('events_p000002', next_position::text, next_position);
 END
 $convert$;
