@@ -18,6 +18,13 @@ export interface FillOptions {
   /** Recording time of the first event; each next one is `stepMs` later. */
   firstRecordedAt: Date;
   stepMs: number;
+  /** Execution-sized payloads (~600 bytes, the bench) or small ones (tests: the filling is not what they check). */
+  payload?: 'execution' | 'small';
+}
+
+function executionData(i: number): Record<string, unknown> {
+  const { token: _token, ...data } = execution(i, i);
+  return { ...data, tokenHash: 'f'.repeat(64) };
 }
 
 export async function fillEvents(client: pg.ClientBase, options: FillOptions): Promise<void> {
@@ -31,8 +38,8 @@ export async function fillEvents(client: pg.ClientBase, options: FillOptions): P
       const streamRevision = Math.floor(i / options.streams);
       const eventId = randomUUID();
       const recordedAt = new Date(options.firstRecordedAt.getTime() + i * options.stepMs).toISOString();
-      const { token: _token, ...data } = execution(i, i);
-      const canonicalData = canonicalJson({ ...data, tokenHash: 'f'.repeat(64) });
+      const canonicalData =
+        options.payload === 'small' ? canonicalJson({ n: i }) : canonicalJson(executionData(i));
       const canonicalMetadata = canonicalJson({ actor: 'key:gateway/bench', correlationId: eventId, recordedAt });
       const prevHash = heads.get(streamId) ?? GENESIS_HASH;
       const type = 'ExecutionLogged';

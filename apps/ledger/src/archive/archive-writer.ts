@@ -1,15 +1,15 @@
 import {
-  bundleContentHash,
+  canonicalJson,
+  chainHashOfCanonicalPayloads,
   leafIndexInCheckpoint,
   MerkleLevels,
   RANGE_EVIDENCE_BUNDLE_FORMAT,
   type BundleCheckpoint,
-  type BundleEvent,
   type BundlePublicKey,
-  type RangeEvidenceBundle,
+  type RangeBundleManifest,
 } from '@audit-ledger/integrity';
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type pg from 'pg';
 
 /** A checkpoint as stored, with its position in the ledger. */
@@ -56,73 +56,112 @@ export async function writeArchiveFile(options: {
   );
   const trees = new Map<string, MerkleLevels>();
   for (const checkpoint of checkpoints) trees.set(checkpoint.checkpointHash, await treeOf(client, checkpoint, rows));
-  const events: BundleEvent[] = new Array<BundleEvent>(rows.length);
+  const file = await open(options.path, 'wx', 0o600);
+  const out = new CanonicalFileWriter(file);
+  const content = createHash('sha256');
+  const checkpointsJcs = canonicalJson(checkpoints);
+  const keysJcs = canonicalJson(options.publicKeys);
+  // The file is the bundle's own RFC 8785 text (valid JSON, members in JCS order), written as it is built: the
+  // content hash covers JCS({checkpoints, events, publicKeys}), the same events text between the same members.
+  content.update(`{"checkpoints":${checkpointsJcs},"events":[`);
+  out.write(`{"checkpoints":${checkpointsJcs},"events":[`);
   const hashes: Buffer[] = new Array<Buffer>(rows.length);
+  let sealed = 0;
   let c = 0;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const position = BigInt(row.p);
     while (c < checkpoints.length && BigInt(checkpoints[c]!.toPosition) < position) c++;
     const holder = checkpoints[c];
-    let inclusion: BundleEvent['inclusion'] = null;
+    let inclusion = 'null';
     if (holder && BigInt(holder.fromPosition) <= position) {
       const leafIndex = leafIndexInCheckpoint(holder, position);
       if (leafIndex !== null) {
-        inclusion = {
-          checkpointHash: holder.checkpointHash,
-          leafIndex,
-          treeSize: holder.count,
-          auditPath: trees
-            .get(holder.checkpointHash)!
-            .auditPath(leafIndex)
-            .map((node) => node.toString('hex')),
-        };
+        const path = trees.get(holder.checkpointHash)!.auditPath(leafIndex);
+        inclusion =
+          `{"auditPath":[${path.map((node) => `"${node.toString('hex')}"`).join(',')}],` +
+          `"checkpointHash":"${holder.checkpointHash}","leafIndex":${leafIndex},"treeSize":${holder.count}}`;
+        sealed += 1;
       }
     }
     hashes[i] = Buffer.from(row.hash, 'hex');
-    events[i] = {
-      eventId: row.event_id,
-      type: row.type,
-      streamId: row.stream_id,
-      streamRevision: Number(row.stream_revision),
-      globalPosition: row.p,
-      data: JSON.parse(row.data) as unknown,
-      metadata: JSON.parse(row.metadata) as unknown,
-      prevHash: row.prev_hash,
-      hash: row.hash,
-      recordedAt: row.recorded_at.toISOString(),
-      inclusion,
-    };
+    const [data, metadata] = canonicalPayloads(row);
+    const text =
+      `${i === 0 ? '' : ','}{"data":${data},"eventId":"${row.event_id}","globalPosition":"${row.p}",` +
+      `"hash":"${row.hash}","inclusion":${inclusion},"metadata":${metadata},"prevHash":"${row.prev_hash}",` +
+      `"recordedAt":"${row.recorded_at.toISOString()}","streamId":${JSON.stringify(row.stream_id)},` +
+      `"streamRevision":${Number(row.stream_revision)},"type":${JSON.stringify(row.type)}}`;
+    content.update(text);
+    await out.write(text);
   }
-  const bundleCheckpoints = checkpoints.map((checkpoint) => ({ ...checkpoint }));
-  const { publicKeys } = options;
-  const sealed = events.filter((event) => event.inclusion !== null).length;
-  const bundle: RangeEvidenceBundle = {
-    format: RANGE_EVIDENCE_BUNDLE_FORMAT,
-    manifest: {
-      fromPosition: fromPosition.toString(),
-      toPosition: toPosition.toString(),
-      createdAt: options.now.toISOString(),
-      eventCount: events.length,
-      sealedEvents: sealed,
-      unsealedEvents: events.length - sealed,
-      checkpointCount: bundleCheckpoints.length,
-      keyIds: publicKeys.map((key) => key.keyId),
-      contentHash: bundleContentHash({ events, checkpoints: bundleCheckpoints, publicKeys }),
-    },
-    events,
-    checkpoints: bundleCheckpoints,
-    publicKeys,
+  content.update(`],"publicKeys":${keysJcs}}`);
+  const manifest: RangeBundleManifest = {
+    fromPosition: fromPosition.toString(),
+    toPosition: toPosition.toString(),
+    createdAt: options.now.toISOString(),
+    eventCount: rows.length,
+    sealedEvents: sealed,
+    unsealedEvents: rows.length - sealed,
+    checkpointCount: checkpoints.length,
+    keyIds: options.publicKeys.map((key) => key.keyId),
+    contentHash: content.digest('hex'),
   };
-  const bytes = Buffer.from(JSON.stringify(bundle), 'utf8');
-  const file = await open(options.path, 'wx', 0o600);
-  try {
-    await file.writeFile(bytes);
-    await file.sync();
-  } finally {
-    await file.close();
+  await out.write(
+    `],"format":"${RANGE_EVIDENCE_BUNDLE_FORMAT}","manifest":${canonicalJson(manifest)},"publicKeys":${keysJcs}}`,
+  );
+  const sha256 = await out.close();
+  return { sha256, eventCount: rows.length, hashes };
+}
+
+/**
+ * The event's payloads as their RFC 8785 text: as stored when they hash to the event's hash (every event written
+ * since event-store migration 2), else canonicalised from jsonb's rendering; an event matching neither is refused.
+ */
+function canonicalPayloads(row: EventRow): [string, string] {
+  const fields = { eventId: row.event_id, streamId: row.stream_id, streamRevision: Number(row.stream_revision), type: row.type };
+  if (chainHashOfCanonicalPayloads(row.prev_hash, fields, row.data, row.metadata) === row.hash) {
+    return [row.data, row.metadata];
   }
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), eventCount: events.length, hashes };
+  const data = canonicalJson(JSON.parse(row.data));
+  const metadata = canonicalJson(JSON.parse(row.metadata));
+  if (chainHashOfCanonicalPayloads(row.prev_hash, fields, data, metadata) === row.hash) return [data, metadata];
+  throw new ArchiveRefusedError(
+    `the event at position ${row.p} (stream ${row.stream_id} revision ${row.stream_revision}) does not match its hash: run ledger verify`,
+  );
+}
+
+/** Buffered writes of one file, hashed as written, fsync'd on close. */
+class CanonicalFileWriter {
+  private chunks: string[] = [];
+  private size = 0;
+  private readonly hash = createHash('sha256');
+
+  constructor(private readonly file: FileHandle) {}
+
+  async write(text: string): Promise<void> {
+    this.chunks.push(text);
+    this.size += text.length;
+    if (this.size >= 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const bytes = Buffer.from(this.chunks.join(''), 'utf8');
+    this.chunks = [];
+    this.size = 0;
+    this.hash.update(bytes);
+    await this.file.write(bytes);
+  }
+
+  /** Returns the hex SHA-256 of everything written. */
+  async close(): Promise<string> {
+    try {
+      await this.flush();
+      await this.file.sync();
+    } finally {
+      await this.file.close();
+    }
+    return this.hash.digest('hex');
+  }
 }
 
 /** The checkpoint's tree over its range's event hashes (from the rows read when they cover it, else the table). */
