@@ -1,5 +1,6 @@
 import { LedgerClientClosedError, SpoolLockedError, SpoolWriteError } from '@audit-ledger/client';
 import { Command, CommanderError } from 'commander';
+import { registerArchive } from './commands/archive.command.js';
 import { registerExport } from './commands/export.command.js';
 import { registerGrant } from './commands/grant.command.js';
 import { registerKeys } from './commands/keys.command.js';
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo): Command {
     registerReplay,
     registerExport,
     registerVerifyBundle,
+    registerArchive,
     registerProjectionsRebuild,
     registerWitness,
     registerProjectionsRetryParked,

@@ -1,7 +1,8 @@
 import { ArchiveDropNotApprovedError, type Principal } from '@audit-ledger/domain';
 import { PostgresEventStore, type NewEvent } from '@audit-ledger/event-store';
+import { chainHash, type ChainedEvent } from '@audit-ledger/integrity';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -84,7 +85,6 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
   });
 
   it('round-trips 100,000 events', async () => {
-    const t0 = Date.now();
     // given 100,000 events recorded in 2025 in 1,000 streams, in a partition closed since, sealed by checkpoints
     await fillEvents(sql, {
       count: ARCHIVED,
@@ -94,9 +94,7 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
       stepMs: 60_000,
       payload: 'small',
     });
-    process.stderr.write(`T0 ${Date.now() - t0}\n`);
     await sql.query('SELECT ledger.roll_event_partition()');
-    process.stderr.write(`T1 ${Date.now() - t0}\n`);
     await sealAll();
     // …and newer events, some continuing the old streams, in the open partition
     for (let i = 0; i < 20; i++) await store.appendToStream(`approval-old-${i}`, [recent(i)], { expectedRevision: 99 });
@@ -104,7 +102,6 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
     await sealAll();
     const total = await count();
 
-    process.stderr.write(`T2 ${Date.now() - t0}\n`);
     // when the ranges recorded before 2026 are archived
     const out = join(dir, 'archives');
     const { archive } = await archiveBefore({
@@ -115,27 +112,24 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
       keys: keys.ring,
     });
 
-    // then the archive holds the 100,000 events, in files that verify as one chain, and ArchiveSealed records them
+    // then the archive holds the 100,000 events in files recorded by ArchiveSealed with the principal
     expect(archive).toMatchObject({ fromPosition: '1', toPosition: String(ARCHIVED), eventCount: ARCHIVED });
-    process.stderr.write(`T3 ${Date.now() - t0}\n`);
     const files = archive!.files.map((file) => join(out, `archive-${archive!.archiveId}`, file.name));
-    const chain = await verifyArchiveChain(files, keys.ring);
-    expect(chain).toMatchObject({ ok: true, eventCount: ARCHIVED, merkleRoot: archive!.merkleRoot });
+    expect(files).toHaveLength(2);
     const sealedEvents = await store.readStream('archives');
     expect(sealedEvents.map((event) => [event.type, event.metadata.actor])).toEqual([['ArchiveSealed', alice.id]]);
+    // (the files were verified as one chain by archiveBefore before it recorded them; verified again below)
 
-    process.stderr.write(`T4 ${Date.now() - t0}\n`);
-    // and an edited file fails naming the event, and so does one forged with the event's hash recomputed
-    const edited = join(dir, 'edited.json');
-    const bundle = JSON.parse(readFileSync(files[0]!, 'utf8')) as { events: { data: { n: number } }[] };
-    bundle.events[4_321]!.data.n = -1;
-    writeFileSync(edited, JSON.stringify(bundle));
-    process.stderr.write(`T5 ${Date.now() - t0}\n`);
-    const editedReport = await verifyArchiveChain([edited], keys.ring);
-    expect(editedReport.ok).toBe(false);
-    expect(editedReport.problems[0]).toMatchObject({ kind: 'edited', position: '4322' });
+    // and a copy of the first file with one event edited and another forged (its hash recomputed)
+    const tampered = join(dir, 'tampered', archive!.files[0]!.name);
+    mkdirSync(join(dir, 'tampered'));
+    const bundle = JSON.parse(readFileSync(files[0]!, 'utf8')) as { events: ChainedEvent[] };
+    bundle.events[4_321]!.data = { n: -1 };
+    const forged = bundle.events[30_000]!;
+    forged.data = { n: -2 };
+    forged.hash = chainHash(forged.prevHash, forged);
+    writeFileSync(tampered, JSON.stringify(bundle));
 
-    process.stderr.write(`T6 ${Date.now() - t0}\n`);
     // when one admin approves and the drop is tried, then it is refused and nothing leaves the database
     await approveArchiveDrop({ ...context(alice), archiveId: archive!.archiveId });
     const drop = (principal: Principal) =>
@@ -155,24 +149,22 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
     expect(tombstone).toMatchObject({ toPosition: String(ARCHIVED), approvedBy: [alice.id, bob.id], droppedBy: bob.id });
     expect(await count()).toBe(total + 4 - ARCHIVED);
 
-    process.stderr.write(`T7 ${Date.now() - t0}\n`);
     // then the database verifies from the tombstone on…
     const fromTombstone = await verifyArchivedLedger({ databaseUrl: db.url, keys: keys.ring });
     expect(fromTombstone).toMatchObject({ ok: true, tombstone: { toPosition: String(ARCHIVED) } });
     // …and with the archive files as one chain, the old streams' new events linking to their archived ones
-    process.stderr.write(`T8 ${Date.now() - t0}\n`);
     const whole = await verifyArchivedLedger({ databaseUrl: db.url, keys: keys.ring, archives: files });
     expect(whole.firstProblem).toBeNull();
     expect(whole.archives).toMatchObject({ eventCount: ARCHIVED, toPosition: String(ARCHIVED) });
 
-    process.stderr.write(`T9 ${Date.now() - t0}\n`);
-    // and with an edited archive file it fails, naming the event
+    // and with the tampered file instead of the first, it fails naming the edited and the forged events
     const broken = await verifyArchivedLedger({
       databaseUrl: db.url,
       keys: keys.ring,
-      archives: [edited, ...files.slice(1)],
+      archives: [tampered, files[1]!],
     });
     expect(broken.ok).toBe(false);
     expect(broken.firstProblem).toMatchObject({ kind: 'edited', position: '4322' });
-  }, 120_000);
+    expect(broken.problems).toContainEqual(expect.objectContaining({ kind: 'inclusion', position: '30001' }));
+  }, 300_000);
 });

@@ -72,3 +72,15 @@ export async function releaseAndDetach(client: pg.ClientBase, names: readonly st
     throw error;
   }
 }
+
+/** `ledger archive roll`: closes the open partition over its own connection. */
+export async function rollPartitionAt(databaseUrl: string): Promise<string | null> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'audit-ledger-archive' });
+  await client.connect();
+  try {
+    return await rollPartition(client);
+  } finally {
+    await client.end();
+  }
+}

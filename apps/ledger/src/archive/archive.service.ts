@@ -31,7 +31,7 @@ import { listPartitions, newestRecordedAt, releaseAndDetach, type EventPartition
 import { ArchiveRefusedError, writeArchiveFile, type PositionedCheckpoint } from './archive-writer.js';
 
 /** Positions per archive file at most (a file is built in memory). */
-export const MAX_ARCHIVE_FILE_POSITIONS = 100_000n;
+export const MAX_ARCHIVE_FILE_POSITIONS = 50_000n;
 
 export interface ArchiveContext {
   /** The owner's (or a superuser's) connection: reads the partitions, detaches them on drop. */
