@@ -38,8 +38,7 @@ export async function fillEvents(client: pg.ClientBase, options: FillOptions): P
       const streamRevision = Math.floor(i / options.streams);
       const eventId = randomUUID();
       const recordedAt = new Date(options.firstRecordedAt.getTime() + i * options.stepMs).toISOString();
-      const canonicalData =
-        options.payload === 'small' ? canonicalJson({ n: i }) : canonicalJson(executionData(i));
+      const canonicalData = options.payload === 'small' ? canonicalJson({ n: i }) : canonicalJson(executionData(i));
       const canonicalMetadata = canonicalJson({ actor: 'key:gateway/bench', correlationId: eventId, recordedAt });
       const prevHash = heads.get(streamId) ?? GENESIS_HASH;
       const type = 'ExecutionLogged';

@@ -47,7 +47,8 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
   let sealer: CheckpointSealer;
   let starts: ReturnType<typeof partitionStartsReader>;
 
-  const count = async () => Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM ledger.events')).rows[0]!.n);
+  const count = async () =>
+    Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM ledger.events')).rows[0]!.n);
   const sealAll = async () => {
     while (await sealer.sealIfDue()) {
       // range after range, each ending at a partition bound at the latest
@@ -146,7 +147,11 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
     // when a second admin approves, then the drop detaches the archived partition and appends a signed tombstone
     await approveArchiveDrop({ ...context(bob), archiveId: archive!.archiveId });
     const tombstone = await drop(bob);
-    expect(tombstone).toMatchObject({ toPosition: String(ARCHIVED), approvedBy: [alice.id, bob.id], droppedBy: bob.id });
+    expect(tombstone).toMatchObject({
+      toPosition: String(ARCHIVED),
+      approvedBy: [alice.id, bob.id],
+      droppedBy: bob.id,
+    });
     expect(await count()).toBe(total + 4 - ARCHIVED);
 
     // then the database verifies from the tombstone on…

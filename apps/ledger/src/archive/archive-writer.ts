@@ -118,7 +118,12 @@ export async function writeArchiveFile(options: {
  * since event-store migration 2), else canonicalised from jsonb's rendering; an event matching neither is refused.
  */
 function canonicalPayloads(row: EventRow): [string, string] {
-  const fields = { eventId: row.event_id, streamId: row.stream_id, streamRevision: Number(row.stream_revision), type: row.type };
+  const fields = {
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamRevision: Number(row.stream_revision),
+    type: row.type,
+  };
   if (chainHashOfCanonicalPayloads(row.prev_hash, fields, row.data, row.metadata) === row.hash) {
     return [row.data, row.metadata];
   }

@@ -159,7 +159,8 @@ export async function archiveBefore(
       const tree = new MerkleTreeBuilder();
       let eventCount = 0;
       for (let from = fromPosition; from <= toPosition; from += MAX_ARCHIVE_FILE_POSITIONS) {
-        const to = from + MAX_ARCHIVE_FILE_POSITIONS - 1n < toPosition ? from + MAX_ARCHIVE_FILE_POSITIONS - 1n : toPosition;
+        const to =
+          from + MAX_ARCHIVE_FILE_POSITIONS - 1n < toPosition ? from + MAX_ARCHIVE_FILE_POSITIONS - 1n : toPosition;
         const name = `events-${from}-${to}.json`;
         const meeting = checkpoints.filter((c) => BigInt(c.fromPosition) <= to && from <= BigInt(c.toPosition));
         const written = await writeArchiveFile({
@@ -263,6 +264,16 @@ export async function dropArchive(
     );
   }
   await withClient(context.databaseUrl, async (client) => {
+    // The key table is the `principals` stream read whole: dropping some of it would lose API keys in use.
+    const { rowCount } = await client.query(
+      `SELECT 1 FROM ledger.events WHERE stream_id = 'principals' AND global_position BETWEEN $1 AND $2 LIMIT 1`,
+      [sealed.fromPosition, sealed.toPosition],
+    );
+    if (rowCount) {
+      throw new ArchiveRefusedError(
+        `archive ${context.archiveId} holds events of stream principals (the API keys): dropping it would lose keys, nothing dropped`,
+      );
+    }
     const attached = new Set(
       (await listPartitions(client)).filter((p) => p.detachedAt === null).map((partition) => partition.name),
     );

@@ -68,7 +68,12 @@ export async function verifyArchivedLedger(
   const problems = [...findings, ...report.problems];
   const key = (f: ArchiveFinding) => (f.position === null ? Number.MAX_SAFE_INTEGER : Number(f.position));
   problems.sort((a, b) => key(a) - key(b));
-  const { heads: _heads, problems: _problems, ok: _ok, ...archives } = chain ?? {
+  const {
+    heads: _heads,
+    problems: _problems,
+    ok: _ok,
+    ...archives
+  } = chain ?? {
     heads: undefined,
     problems: undefined,
     ok: undefined,

@@ -119,8 +119,7 @@ const WALK_THE_INDEXES =
   'SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off';
 
 export async function verifyLedger(input: VerifyOptions): Promise<VerifyReport> {
-  const options =
-    input.cut && input.from === undefined ? { ...input, from: input.cut.toPosition + 1n } : input;
+  const options = input.cut && input.from === undefined ? { ...input, from: input.cut.toPosition + 1n } : input;
   // Four connections on one exported snapshot: each pass streams its rows with COPY on one and runs its small
   // look-ups (checkpoints, the event before a window) on another.
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
