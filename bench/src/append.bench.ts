@@ -1,3 +1,4 @@
+import { archiveThroughputBench } from './archive-throughput.js';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { type ClientProxy } from '@nestjs/microservices';
 import { performance } from 'node:perf_hooks';
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
   await projectionLagBench(SECONDS);
   await dashboardQueriesBench();
   await authenticationBench(SECONDS);
+  await archiveThroughputBench();
 }
 
 /**
