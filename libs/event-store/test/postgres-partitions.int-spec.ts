@@ -76,6 +76,11 @@ describe('events table partitioned by time (migration 5)', () => {
           'SELECT tableoid::regclass::text AS t FROM ledger.events WHERE global_position = 32',
         );
         expect(holder[0]!.t).toBe('ledger.events_p000003');
+        // …owned by ledger_owner like everything in the schema
+        const { rows: owners } = await sql.query<{ owner: string }>(
+          `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'ledger'::regnamespace`,
+        );
+        expect(owners).toEqual([{ owner: 'ledger_owner' }]);
       } finally {
         await store.close();
       }

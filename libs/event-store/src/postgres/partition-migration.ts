@@ -1,11 +1,18 @@
-import { EVENTS_TABLE, LEDGER_SCHEMA, PARTITION_REFUSED, PARTITIONS_TABLE, WRITER_ROLE } from './ledger-schema.js';
+import {
+  EVENTS_TABLE,
+  LEDGER_SCHEMA,
+  OWNER_ROLE,
+  PARTITION_REFUSED,
+  PARTITIONS_TABLE,
+  WRITER_ROLE,
+} from './ledger-schema.js';
 
 /**
  * Issue 13, item 3: `ledger.events` partitioned by RANGE (global_position), one partition per period of time.
  *
  * A partition's position range is fixed when it is closed: `ledger.roll_event_partition()` bounds the open partition
- * at the next position the sequence will hand out and opens a new one from there (docs/operations.md, "Event
- * partitions"), so every event of a closed partition was recorded before it closed. Positions keep their meaning and
+ * at the next position the sequence will hand out and opens a new one from there (docs/operations.md,
+ * "Archive and drop"), so every event of a closed partition was recorded before it closed. Positions keep their meaning and
  * the primary key stays (global_position). Uniqueness of (stream_id, stream_revision) and event_id is enforced per
  * partition by constraints and across partitions by the append path (stream lock, head and stored-id reads).
  *
@@ -45,6 +52,10 @@ BEGIN
                     FOR EACH STATEMENT EXECUTE FUNCTION ${LEDGER_SCHEMA}.reject_event_change()', name);
   EXECUTE format('ALTER TABLE ${LEDGER_SCHEMA}.%I ENABLE ALWAYS TRIGGER events_append_only', name);
   EXECUTE format('REVOKE ALL ON ${LEDGER_SCHEMA}.%I FROM PUBLIC', name);
+  -- Like everything in the schema (migration 4): a partition opened by a later roll is handed over here.
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${OWNER_ROLE}') THEN
+    EXECUTE format('ALTER TABLE ${LEDGER_SCHEMA}.%I OWNER TO ${OWNER_ROLE}', name);
+  END IF;
   INSERT INTO ${PARTITIONS_TABLE} (name, first_position, bound_from) VALUES (name, first_position, bound_from);
 END
 $$;
