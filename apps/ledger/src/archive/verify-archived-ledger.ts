@@ -121,7 +121,8 @@ function meetTombstone(
     if (sha256 !== undefined && sha256 !== file.sha256) {
       findings.push({
         kind: 'content_hash',
-        position: file.fromPosition,
+        // About the whole file: named after any problem at an event's position (as verify-bundle does).
+        position: null,
         file: file.file,
         message: `${file.file} has SHA-256 ${file.sha256}; the tombstone recorded ${sha256}`,
       });
