@@ -84,10 +84,9 @@ export function registerArchive(program: Command, io: CliIo): void {
   archive
     .command('roll')
     .description('close the open partition of the events table and open the next one (run at each period start)')
-    .addOption(databaseOption())
-    .action(async (flags: { databaseUrl?: string }) => {
+    .action(async (_flags: unknown, command: Command) => {
       const ledger = await import('@audit-ledger/ledger');
-      const closed = await ledger.rollPartitionAt(databaseUrlOf(flags.databaseUrl));
+      const closed = await ledger.rollPartitionAt(databaseUrlOf(shared(command).databaseUrl));
       io.out(closed ? `closed partition ${closed}\n` : 'the open partition is empty: nothing to close\n');
     });
 
@@ -95,10 +94,9 @@ export function registerArchive(program: Command, io: CliIo): void {
     .command('approve <archiveId>')
     .description('approve dropping an archive (an admin; two distinct admins must approve)')
     .option('--reason <text>', 'why the range may leave the database')
-    .addOption(databaseOption())
-    .action(async (archiveId: string, flags: { reason?: string; databaseUrl?: string }, command: Command) => {
+    .action(async (archiveId: string, flags: { reason?: string }, command: Command) => {
       const ledger = await import('@audit-ledger/ledger');
-      await withArchiveStore(command, flags.databaseUrl, async (store, principal, databaseUrl) => {
+      await withArchiveStore(command, shared(command).databaseUrl, async (store, principal, databaseUrl) => {
         await ledger.approveArchiveDrop({
           databaseUrl,
           store,
@@ -112,10 +110,11 @@ export function registerArchive(program: Command, io: CliIo): void {
 
   archive
     .command('drop <archiveId>')
-    .description('after two admin approvals: re-verify the files, detach the partitions, append the signed tombstone')
-    .addOption(outOption())
-    .addOption(databaseOption())
-    .action(async (archiveId: string, flags: { out: string; databaseUrl?: string }, command: Command) => {
+    .description(
+      'after two admin approvals: re-verify the files in --out, detach the partitions, append the signed tombstone',
+    )
+    .action(async (archiveId: string, _flags: unknown, command: Command) => {
+      const { out } = shared(command);
       const ledger = await import('@audit-ledger/ledger');
       const keys = ledger.resolveIntegrityKeys({
         signingKey: process.env.LEDGER_SIGNING_KEY,
@@ -123,13 +122,13 @@ export function registerArchive(program: Command, io: CliIo): void {
         verifyKeysDir: process.env.LEDGER_VERIFY_KEYS_DIR,
         dataDir: process.env.LEDGER_DATA_DIR ?? './data',
       });
-      await withArchiveStore(command, flags.databaseUrl, async (store, principal, databaseUrl) => {
+      await withArchiveStore(command, shared(command).databaseUrl, async (store, principal, databaseUrl) => {
         const tombstone = await ledger.dropArchive({
           databaseUrl,
           store,
           principal,
           archiveId,
-          archiveDir: join(flags.out, `archive-${archiveId}`),
+          archiveDir: join(out, `archive-${archiveId}`),
           keys: keys.ring,
           signing: keys.signing,
         });
@@ -139,6 +138,11 @@ export function registerArchive(program: Command, io: CliIo): void {
         );
       });
     });
+}
+
+/** `--database-url` and `--out` belong to `ledger archive` and are parsed there wherever they stand on the line. */
+function shared(command: Command): { databaseUrl?: string; out: string } {
+  return command.optsWithGlobals<{ databaseUrl?: string; out: string }>();
 }
 
 /** Connects to the store (no migrations), authenticates the admin key, runs, and maps refusals to exit codes. */
