@@ -8,12 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { fillEvents } from '../../../bench/src/archive-workload.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import {
-  approveArchiveDrop,
-  archiveBefore,
-  dropArchive,
-  verifyArchivedLedger,
-} from '../src/archive/index.js';
+import { approveArchiveDrop, archiveBefore, dropArchive, verifyArchivedLedger } from '../src/archive/index.js';
 import { partitionStartsReader } from '../src/archive/partition-starts.js';
 import { bundlePublicKeys } from '../src/integrity/evidence-exporter.js';
 import { CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '../src/integrity/index.js';
