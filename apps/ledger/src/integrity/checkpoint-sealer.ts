@@ -61,6 +61,12 @@ interface OpenRange {
 }
 
 /**
+ * The range reached a partition bound and holds something (events, or only positions absent for good): it must be
+ * sealed as it is, so that no checkpoint crosses the bound and the sealer moves on past it.
+ */
+const closesPartition = (range: OpenRange) => range.atBoundary && (range.tree.count > 0 || range.absent.length > 0);
+
+/**
  * Seals the global order into signed checkpoints (design invariant 4): every `everyEvents` events or `everyMs`,
  * whichever comes first, when there is something new, it appends a `CheckpointSealed` event to `checkpoints` covering
  * every position since the previous checkpoint. The append expects the checkpoints stream's revision, so two sealers
@@ -112,7 +118,7 @@ export class CheckpointSealer {
     const range = await this.openRange();
     await this.readInto(range, this.options.everyEvents);
     const due =
-      (range.atBoundary && range.tree.count > 0) ||
+      closesPartition(range) ||
       range.pending >= this.options.everyEvents ||
       (range.pending > 0 && this.now().getTime() - this.lastSealAt >= this.options.everyMs);
     return due ? this.seal(range) : null;
@@ -122,7 +128,7 @@ export class CheckpointSealer {
   async sealNow(): Promise<SealedCheckpoint | null> {
     const range = await this.openRange();
     await this.readInto(range, Number.POSITIVE_INFINITY);
-    return range.pending > 0 || (range.atBoundary && range.tree.count > 0) ? this.seal(range) : null;
+    return range.pending > 0 || closesPartition(range) ? this.seal(range) : null;
   }
 
   private async openRange(): Promise<OpenRange> {
