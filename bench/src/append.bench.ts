@@ -1,3 +1,4 @@
+import { archiveThroughputBench } from './archive-throughput.js';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { type ClientProxy } from '@nestjs/microservices';
 import { performance } from 'node:perf_hooks';
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
   await dashboardQueriesBench();
   await dashboardPagesBench();
   await authenticationBench(SECONDS);
+  await archiveThroughputBench();
 }
 
 /**

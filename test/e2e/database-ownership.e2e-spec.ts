@@ -57,7 +57,8 @@ const TAMPERING = [
   'DROP TRIGGER events_append_only ON ledger.events',
   'DROP TABLE ledger.events',
   'DROP SCHEMA ledger CASCADE',
-  'ALTER TABLE ledger.events DROP CONSTRAINT events_global_position_from_1',
+  // Since migration 5 the constraint is the first partition's (the one that can hold rows below position 1).
+  'ALTER TABLE ledger.events_p000001 DROP CONSTRAINT events_global_position_from_1',
   'ALTER FUNCTION ledger.reject_event_change() RENAME TO harmless',
   `CREATE OR REPLACE FUNCTION ledger.reject_event_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
   'UPDATE ledger.events SET type = type',
@@ -107,7 +108,8 @@ describe('ownership the ledger login cannot undo', () => {
     await sql('ALTER SCHEMA ledger OWNER TO CURRENT_USER');
     await sql('ALTER TABLE ledger.events OWNER TO CURRENT_USER');
     await sql('ALTER TABLE ledger.ledger_migrations OWNER TO CURRENT_USER');
-    await sql('DELETE FROM ledger.ledger_migrations WHERE version >= 4');
+    // (Migration 5's partitioning cannot be undone here: it stays; its own upgrade test is postgres-partitions.)
+    await sql('DELETE FROM ledger.ledger_migrations WHERE version = 4');
     const before = await sql<{ n: string }>('SELECT count(*)::text AS n FROM ledger.events');
 
     // When the ledger migrates it.

@@ -72,8 +72,9 @@ describe('global positions below 1', () => {
     expect((await post('/v1/approvals', approval)).status).toBe(201);
     expect((await post('/v1/executions', anExecution({ approvalId: approval.approvalId }))).status).toBe(201);
     await ledger.close();
-    await admin.query('ALTER TABLE ledger.events DROP CONSTRAINT IF EXISTS events_global_position_from_1');
-    await admin.query('DELETE FROM ledger.ledger_migrations WHERE version >= 3');
+    // Back to before migration 3 (migration 5's partitions stay: the constraint is the first partition's then).
+    await admin.query('ALTER TABLE ledger.events_p000001 DROP CONSTRAINT IF EXISTS events_global_position_from_1');
+    await admin.query('DELETE FROM ledger.ledger_migrations WHERE version = 3');
     const genuine = (
       await admin.query<EventRow>(
         `SELECT ${EVENT_ROW_COLUMNS} FROM ledger.events WHERE stream_id = $1 ORDER BY stream_revision`,

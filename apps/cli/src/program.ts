@@ -1,6 +1,7 @@
 import { LedgerClientClosedError, SpoolLockedError, SpoolWriteError } from '@audit-ledger/client';
 import { Command, CommanderError } from 'commander';
 import { registerErase } from './commands/erase.command.js';
+import { registerArchive } from './commands/archive.command.js';
 import { registerExport } from './commands/export.command.js';
 import { registerGrant } from './commands/grant.command.js';
 import { registerKeys } from './commands/keys.command.js';
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo): Command {
     registerErase,
     registerExport,
     registerVerifyBundle,
+    registerArchive,
     registerProjectionsRebuild,
     registerWitness,
     registerProjectionsRetryParked,

@@ -1,3 +1,4 @@
+import { partitionStartsReader } from './archive/partition-starts.js';
 import 'reflect-metadata';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { ProjectionRunner, projectionsWithReconciliation, ReadModelRetention } from '@audit-ledger/read-models';
@@ -169,6 +170,9 @@ export async function startLedger(
     if (retention) cleanups.push(() => retention.stop());
 
     if (keys) {
+      // Checkpoint ranges end at partition bounds, so that an archived partition takes whole checkpoints with it.
+      const partitionStarts = partitionStartsReader(database.url);
+      cleanups.push(() => partitionStarts.close());
       // One process at a time seals (the checkpoints stream's expected revision keeps the chain unforked anyway).
       const sealing = new AdvisoryLeadership(
         { connectionString: database.url, name: 'checkpoint-sealer', logger, retryMs: config.leaderRetryMs },
@@ -177,6 +181,7 @@ export async function startLedger(
             store,
             databaseUrl: database.url,
             keys,
+            partitionStarts: partitionStarts.read,
             logger,
             everyEvents: config.checkpointEveryEvents,
             everyMs: config.checkpointEveryMs,

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { within } from '../../../test/support/within.js';
-import { CHECKPOINTS_STREAM, CheckpointSealer, resolveIntegrityKeys } from '../src/integrity/index.js';
+import { CHECKPOINTS_STREAM, CheckpointSealer, resolveIntegrityKeys, verifyLedger } from '../src/integrity/index.js';
+import { partitionStartsReader } from '../src/archive/partition-starts.js';
+import pg from 'pg';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const anEvent = (n: number): NewEvent => ({
@@ -63,6 +65,51 @@ describe('CheckpointSealer', () => {
       expect(BigInt(sealed.at(-1)!.toPosition)).toBeLessThan(await lastPosition());
     } finally {
       await sealer.stop();
+    }
+  }, 60_000);
+
+  it('ends every range at a partition bound, also when the positions before it are holes', async () => {
+    // given sealed history, then one event and two positions taken by rolled-back appends, then a roll, then an event
+    const keys = resolveIntegrityKeys({ dataDir: dir }); // the first test's key signed its checkpoints
+    const starts = partitionStartsReader(database.url);
+    const sealer = new CheckpointSealer({
+      store,
+      keys,
+      everyEvents: 1_000,
+      everyMs: 3_600_000,
+      logger: silent,
+      partitionStarts: starts.read,
+    });
+    const sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    try {
+      while (await sealer.sealNow()) {
+        // what the first test left
+      }
+      await store.appendToStream('bounds-a', [anEvent(1)]);
+      await sql.query("SELECT nextval('ledger.events_global_position_seq') FROM generate_series(1, 2)");
+      await sql.query('SELECT ledger.roll_event_partition()');
+      const { rows } = await sql.query<{ p: string }>(
+        'SELECT first_position::text AS p FROM ledger.event_partitions WHERE end_position IS NULL',
+      );
+      const bound = BigInt(rows[0]!.p);
+      await store.appendToStream('bounds-b', [anEvent(2)]);
+
+      // when everything is sealed
+      while (await sealer.sealNow()) {
+        // range after range
+      }
+
+      // then a checkpoint ends right before the bound (holding the holes as absent) and none crosses it
+      const ranges = (await checkpoints()).map((c) => c as unknown as { fromPosition: string; toPosition: string });
+      expect(ranges.some((c) => BigInt(c.toPosition) === bound - 1n)).toBe(true);
+      expect(ranges.filter((c) => BigInt(c.fromPosition) < bound && BigInt(c.toPosition) >= bound)).toEqual([]);
+      // and the ledger verifies
+      const report = await verifyLedger({ databaseUrl: database.url, keys: keys.ring });
+      expect(report.firstProblem).toBeNull();
+    } finally {
+      await sql.end();
+      await starts.close();
     }
   }, 60_000);
 });

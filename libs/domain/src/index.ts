@@ -16,3 +16,4 @@ export * from './identity/index.js';
 export * from './reconciliation-cases/index.js';
 export * from './redaction/index.js';
 export * from './erasure/index.js';
+export * from './archive/index.js';

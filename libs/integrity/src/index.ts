@@ -10,3 +10,5 @@ export * from './json-fidelity.js';
 export * from './witness.js';
 export * from './redaction-key.js';
 export * from './field-cipher.js';
+export * from './merkle-levels.js';
+export * from './tombstone.js';

@@ -14,6 +14,7 @@ interface VerifyFlags {
   from?: bigint;
   to?: bigint;
   witness?: string;
+  archive?: string[];
   databaseUrl?: string;
   keysDir?: string;
   json: boolean;
@@ -36,6 +37,10 @@ export function registerVerify(program: Command, io: CliIo): void {
     .option('--from <position>', 'first global position to check (inclusive)', parsePosition)
     .option('--to <position>', 'last global position to check (inclusive)', parsePosition)
     .option('--witness <file>', 'a witness file (JSON lines of checkpoints) that must agree with the database')
+    .option(
+      '--archive <files...>',
+      'archive files (ledger archive) of the ranges dropped before the tombstone: verified with the database as one chain',
+    )
     .addOption(new Option('--database-url <url>', 'PostgreSQL connection string').env('DATABASE_URL'))
     .addOption(
       new Option('--keys-dir <dir>', 'directory of *.pub Ed25519 public keys (default: $LEDGER_DATA_DIR/keys)').env(
@@ -50,12 +55,13 @@ export function registerVerify(program: Command, io: CliIo): void {
       const database = await openDatabase(flags.databaseUrl, io);
       const databaseUrl = database.url;
       try {
-        const { verifyLedger, readPublicKeyRing } = await import('@audit-ledger/ledger');
+        const { verifyArchivedLedger, readPublicKeyRing } = await import('@audit-ledger/ledger');
         const keysDir = flags.keysDir ?? join(process.env.LEDGER_DATA_DIR ?? './data', 'keys');
         const ring = readPublicKeyRing(keysDir);
         if (ring.size === 0) io.err(`warning: no public keys in ${keysDir}: checkpoint signatures cannot verify\n`);
         const progress = flags.json ? undefined : progressBar('verifying', 'positions');
-        const report = await verifyLedger({
+        // From the newest tombstone on when archived ranges were dropped; with --archive, those ranges too.
+        const report = await verifyArchivedLedger({
           databaseUrl,
           keys: ring,
           ...(progress ? { onProgress: ({ position, last }) => progress.update(position, last) } : {}),
@@ -63,6 +69,7 @@ export function registerVerify(program: Command, io: CliIo): void {
           ...(flags.from !== undefined ? { from: flags.from } : {}),
           ...(flags.to !== undefined ? { to: flags.to } : {}),
           ...(flags.witness !== undefined ? { witnessFile: flags.witness } : {}),
+          ...(flags.archive !== undefined ? { archives: flags.archive } : {}),
         })
           .catch((error: unknown) => {
             throw new CliFailure(EXIT_CODES.failure, `verification could not run: ${(error as Error).message}`);
@@ -75,12 +82,20 @@ export function registerVerify(program: Command, io: CliIo): void {
             `${report.eventsChecked} events in ${report.streamsChecked} streams, ${report.checkpointsChecked} checkpoints ` +
             `(${report.rangesChecked} ranges re-hashed, sealed through ${report.sealedThrough ?? 'nothing'}), ` +
             `${report.unsealedEvents} events after the last checkpoint` +
-            (report.witnessCheckpoints === null ? '' : `, ${report.witnessCheckpoints} witnessed checkpoints`);
+            (report.witnessCheckpoints === null ? '' : `, ${report.witnessCheckpoints} witnessed checkpoints`) +
+            (report.tombstone === null
+              ? ''
+              : `; positions ${report.tombstone.fromPosition}..${report.tombstone.toPosition} archived and dropped ` +
+                `(archive ${report.tombstone.archiveId}), ` +
+                (report.archives === null
+                  ? 'not checked: pass --archive FILE… to verify them'
+                  : `${report.archives.eventCount} archived events verified in ${report.archives.files.length} files`));
           if (report.ok) {
             io.out(`OK: ${summary}\n`);
           } else {
             const first = report.firstProblem!;
-            io.out(`FAILED at position ${first.position ?? '-'}: ${first.kind}: ${first.message}\n`);
+            const where = (problem: { file?: string }) => (problem.file ? ` (${problem.file})` : '');
+            io.out(`FAILED at position ${first.position ?? '-'}${where(first)}: ${first.kind}: ${first.message}\n`);
             for (const problem of report.problems.slice(1)) {
               io.out(`  also at ${problem.position ?? '-'}: ${problem.kind}: ${problem.message}\n`);
             }

@@ -37,6 +37,12 @@ export interface CheckpointSealerOptions {
   batchSize?: number;
   /** Clock, for tests. */
   now?: () => Date;
+  /**
+   * First positions of the events table's partitions (issue 13): a range never crosses one, so that every checkpoint
+   * lies inside one partition and an archived partition takes whole checkpoints with it. Read after each batch of
+   * events: a partition rolled after the read starts above every position read before it.
+   */
+  partitionStarts?: () => Promise<readonly bigint[]>;
 }
 
 interface OpenRange {
@@ -50,7 +56,15 @@ interface OpenRange {
   absent: [string, string][];
   /** Leaves outside the checkpoints stream: only they make a seal due. */
   pending: number;
+  /** The next event starts a new partition: the range must be sealed as it is (when it holds any leaf). */
+  atBoundary: boolean;
 }
+
+/**
+ * The range reached a partition bound and holds something (events, or only positions absent for good): it must be
+ * sealed as it is, so that no checkpoint crosses the bound and the sealer moves on past it.
+ */
+const closesPartition = (range: OpenRange) => range.atBoundary && (range.tree.count > 0 || range.absent.length > 0);
 
 /**
  * Seals the global order into signed checkpoints (design invariant 4): every `everyEvents` events or `everyMs`,
@@ -104,6 +118,7 @@ export class CheckpointSealer {
     const range = await this.openRange();
     await this.readInto(range, this.options.everyEvents);
     const due =
+      closesPartition(range) ||
       range.pending >= this.options.everyEvents ||
       (range.pending > 0 && this.now().getTime() - this.lastSealAt >= this.options.everyMs);
     return due ? this.seal(range) : null;
@@ -113,7 +128,7 @@ export class CheckpointSealer {
   async sealNow(): Promise<SealedCheckpoint | null> {
     const range = await this.openRange();
     await this.readInto(range, Number.POSITIVE_INFINITY);
-    return range.pending > 0 ? this.seal(range) : null;
+    return range.pending > 0 || closesPartition(range) ? this.seal(range) : null;
   }
 
   private async openRange(): Promise<OpenRange> {
@@ -142,6 +157,7 @@ export class CheckpointSealer {
       tree: new MerkleTreeBuilder(),
       absent: [],
       pending: 0,
+      atBoundary: false,
     };
     return this.range;
   }
@@ -149,10 +165,20 @@ export class CheckpointSealer {
   /** Adds committed events after the range's last position to its tree, until `wanted` are pending. */
   private async readInto(range: OpenRange, wanted: number): Promise<void> {
     const batchSize = this.options.batchSize ?? 1000;
-    while (range.pending < wanted) {
+    while (range.pending < wanted && !range.atBoundary) {
       const events = await this.options.store.readAll({ fromPosition: range.lastPosition, maxCount: batchSize });
       if (events.length === 0) return;
+      const boundary = await this.nextPartitionStart(range.fromPosition);
       for (const event of events) {
+        if (boundary !== undefined && event.globalPosition >= boundary) {
+          // Positions left before the boundary were handed out before the partition rolled: absent for good.
+          if (boundary - 1n > range.lastPosition) {
+            range.absent.push([String(range.lastPosition + 1n), String(boundary - 1n)]);
+            range.lastPosition = boundary - 1n;
+          }
+          range.atBoundary = true;
+          return;
+        }
         // readAll never returns a position that a later commit could precede: a hole now is a hole for good.
         if (event.globalPosition > range.lastPosition + 1n) {
           range.absent.push([String(range.lastPosition + 1n), String(event.globalPosition - 1n)]);
@@ -163,6 +189,16 @@ export class CheckpointSealer {
         if (range.pending >= wanted) return;
       }
     }
+  }
+
+  /** The first position of the partition after the one holding `position` (undefined: none, or no partitions). */
+  private async nextPartitionStart(position: bigint): Promise<bigint | undefined> {
+    if (!this.options.partitionStarts) return undefined;
+    let next: bigint | undefined;
+    for (const start of await this.options.partitionStarts()) {
+      if (start > position && (next === undefined || start < next)) next = start;
+    }
+    return next;
   }
 
   private async seal(range: OpenRange): Promise<SealedCheckpoint | null> {

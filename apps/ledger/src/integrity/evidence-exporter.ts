@@ -152,7 +152,7 @@ class InclusionProver {
   }
 }
 
-function bundlePublicKeys(keys: KeyObject[]): BundlePublicKey[] {
+export function bundlePublicKeys(keys: KeyObject[]): BundlePublicKey[] {
   const publicKeys: BundlePublicKey[] = [];
   const seen = new Set<string>();
   for (const key of keys) {

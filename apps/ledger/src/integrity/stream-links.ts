@@ -16,7 +16,7 @@ export interface BrokenLink {
 export type EventBefore = (
   streamId: string,
   revision: number,
-) => Promise<{ position: number; hash: string } | undefined>;
+) => Promise<{ position: number; hash: string } | 'accept' | undefined>;
 
 interface StreamHead {
   next: number;
@@ -93,7 +93,11 @@ export class StreamLinks {
     this.heads.set(streamId, first);
     if (revision > 0 && this.eventBefore) {
       return this.eventBefore(streamId, revision).then((before) => {
-        if (before) {
+        if (before === 'accept') {
+          // Its predecessor was archived and dropped, and no archive was given: the link cannot be checked.
+          first.next = revision;
+          first.hash = prevHash;
+        } else if (before) {
           first.next = revision;
           first.hash = before.hash;
           first.position = before.position;

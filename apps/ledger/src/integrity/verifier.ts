@@ -82,6 +82,16 @@ export interface VerifyOptions {
    * position in the window: what a progress bar shows.
    */
   onProgress?: (progress: { position: number; last: number }) => void;
+  /**
+   * Issue 13: the positions up to `toPosition` were archived and dropped (the newest tombstone). Verification starts
+   * after it (unless `from` says otherwise); the first checkpoint after it must chain on `lastCheckpointHash`.
+   */
+  cut?: { toPosition: bigint; lastCheckpointHash: string };
+  /**
+   * The event before `revision` when the database no longer holds it (archived): the archives' head of the stream,
+   * 'accept' when no archive was given (the link cannot be checked), or undefined (missing: reported).
+   */
+  beforeCut?: (streamId: string, revision: number) => { position: number; hash: string } | 'accept' | undefined;
 }
 
 const DEFAULT_MAX_TRACKED_STREAMS = 250_000;
@@ -113,7 +123,8 @@ const SEALED_POSITION_REGEX = /^\d+$/;
 const WALK_THE_INDEXES =
   'SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off';
 
-export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyLedger(input: VerifyOptions): Promise<VerifyReport> {
+  const options = input.cut && input.from === undefined ? { ...input, from: input.cut.toPosition + 1n } : input;
   // Four connections on one exported snapshot: each pass streams its rows with COPY on one and runs its small
   // look-ups (checkpoints, the event before a window) on another.
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
@@ -153,7 +164,10 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
     } else {
       const links = new StreamLinks(
         options.maxTrackedStreams ?? DEFAULT_MAX_TRACKED_STREAMS,
-        options.from === undefined ? undefined : (streamId, revision) => eventBefore(streamSide, streamId, revision),
+        options.from === undefined
+          ? undefined
+          : async (streamId, revision) =>
+              (await eventBefore(streamSide, streamId, revision)) ?? options.beforeCut?.(streamId, revision),
       );
       global = await new GlobalPass(globalCopy, globalSide, options, findings, links).run();
       streams = { events: links.events, streams: links.streams };
@@ -271,6 +285,7 @@ class GlobalPass {
   ) {
     this.from = options.from;
     this.to = options.to;
+    if (options.cut) this.previous = { hash: options.cut.lastCheckpointHash, to: options.cut.toPosition };
     this.content = new ContentCheckOffload(
       (row, fields) => reportContentFailure(row, fields, findings),
       options.inlineContentRows,
@@ -414,6 +429,7 @@ class GlobalPass {
     await this.compareWitness(checkpoint, at);
     const from = BigInt(checkpoint.fromPosition);
     const to = BigInt(checkpoint.toPosition);
+    if (this.options.cut && to <= this.options.cut.toPosition) return this.archivedCheckpoint(checkpoint, at);
     const range: [string, string] = [checkpoint.fromPosition, checkpoint.toPosition];
     const signature = checkCheckpointSignature(checkpoint, this.options.keys);
     if (signature) {
@@ -472,6 +488,20 @@ class GlobalPass {
       absent: checkpoint.absent.map(([a, b]) => [BigInt(a), BigInt(b)] as [bigint, bigint]),
       checkRange: chained && inWindow && this.options.stream === undefined,
     };
+  }
+
+  /** A checkpoint of an archived range (its events were dropped): its signature only; the archives hold the rest. */
+  private archivedCheckpoint(checkpoint: SealedCheckpoint, at: string): null {
+    const signature = checkCheckpointSignature(checkpoint, this.options.keys);
+    if (signature) {
+      this.findings.add({
+        kind: signature.kind === 'unknown_key' ? 'unknown_key' : 'bad_signature',
+        position: checkpoint.fromPosition,
+        range: [checkpoint.fromPosition, checkpoint.toPosition],
+        message: `checkpoint at position ${at} (archived range ${checkpoint.fromPosition}..${checkpoint.toPosition}) does not verify (${signature.kind})`,
+      });
+    }
+    return null;
   }
 
   private async compareWitness(checkpoint: SealedCheckpoint, at: string): Promise<void> {
@@ -732,7 +762,7 @@ class StreamPass {
     this.expectedPrev = GENESIS_HASH;
     this.previousPosition = null;
     if (revision > 0 && this.options.from !== undefined) {
-      return this.linkToEventBeforeWindow(streamId, revision).then(() =>
+      return this.linkToEventBeforeWindow(streamId, revision, prevHash).then(() =>
         this.checkLinks(position, streamId, revision, prevHash, hash),
       );
     }
@@ -740,9 +770,13 @@ class StreamPass {
   }
 
   /** A window starts mid-stream: link to the event before it. */
-  private async linkToEventBeforeWindow(streamId: string, revision: number): Promise<void> {
-    const previous = await eventBefore(this.client, streamId, revision);
-    if (previous) {
+  private async linkToEventBeforeWindow(streamId: string, revision: number, prevHash: string): Promise<void> {
+    const previous =
+      (await eventBefore(this.client, streamId, revision)) ?? this.options.beforeCut?.(streamId, revision);
+    if (previous === 'accept') {
+      this.expectedRevision = revision;
+      this.expectedPrev = prevHash;
+    } else if (previous) {
       this.expectedRevision = revision;
       this.expectedPrev = previous.hash;
       this.previousPosition = BigInt(previous.position);

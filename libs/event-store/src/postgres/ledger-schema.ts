@@ -17,3 +17,7 @@ export const WRITER_ROLE = 'ledger_writer';
 export const EVENTS_CHANNEL = 'ledger_events';
 /** SQLSTATE raised by the triggers that reject UPDATE, DELETE and TRUNCATE on the events table. */
 export const APPEND_ONLY_VIOLATION = 'LA001';
+/** Registry of the events table's partitions (issue 13): bounds, when each closed, which the drop procedure released. */
+export const PARTITIONS_TABLE = 'ledger.event_partitions';
+/** SQLSTATE of the event trigger's refusal to detach or drop an event partition not released by `ledger archive drop`. */
+export const PARTITION_REFUSED = 'LA003';

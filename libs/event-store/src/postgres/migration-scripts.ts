@@ -9,6 +9,7 @@ import {
   MIGRATIONS_TABLE,
   WRITER_ROLE,
 } from './ledger-schema.js';
+import { PARTITION_EVENTS_BY_TIME } from './partition-migration.js';
 
 export interface Migration {
   version: number;
@@ -250,5 +251,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'ledger objects owned by ledger_owner, DDL guarded by an event trigger',
     sql: ownedByLedgerOwner,
+  },
+  {
+    version: 5,
+    name: 'events partitioned by global position, one partition per period',
+    sql: PARTITION_EVENTS_BY_TIME,
   },
 ];

@@ -1,0 +1,2 @@
+export * from './archive.events.js';
+export * from './archive.decider.js';
