@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 
@@ -78,16 +78,21 @@ describe('the deployable stack (Dockerfile, docker-compose.yml)', () => {
     });
     afterAll(() => t?.stop());
 
+    // Asynchronous: the ledger under test answers from this very process, which spawnSync would block.
     const probe = (port: number) =>
-      spawnSync(process.execPath, [`${ROOT}deploy/healthcheck.mjs`], {
-        env: { ...process.env, LEDGER_HTTP_PORT: String(port), LEDGER_TLS_CERT_FILE: '', LEDGER_TLS_KEY_FILE: '' },
-        timeout: 10_000,
-      }).status;
+      new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, [`${ROOT}deploy/healthcheck.mjs`], {
+          env: { ...process.env, LEDGER_HTTP_PORT: String(port), LEDGER_TLS_CERT_FILE: '', LEDGER_TLS_KEY_FILE: '' },
+          stdio: 'ignore',
+          timeout: 10_000,
+        });
+        child.once('exit', (code) => resolve(code));
+      });
 
     it('given a running ledger, then it succeeds; given nothing listening, then it fails', async () => {
-      expect(probe(t.ledger.httpPort)).toBe(0);
+      expect(await probe(t.ledger.httpPort)).toBe(0);
       await t.stop();
-      expect(probe(t.ledger.httpPort)).toBe(1);
+      expect(await probe(t.ledger.httpPort)).toBe(1);
     });
   });
 });

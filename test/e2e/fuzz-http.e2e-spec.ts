@@ -30,6 +30,7 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
   'POST /v1/reconciliation/rerun': () => ({ since: '2026-01-01T00:00:00Z' }),
   'POST /v1/principals/keys': () => ({ name: 'fuzz-key', roles: ['reader'] }),
   'POST /v1/integrity/verify': () => ({ from: '1', to: '2' }),
+  'POST /v1/erasures/approvals': () => ({ streamId: 'approval-A-fuzz', reason: 'erasure request 42' }),
   'POST /v1/principals/keys/:keyId/rotate': () => ({ reason: 'fuzz' }),
   'POST /v1/principals/keys/:keyId/revoke': () => ({ reason: 'fuzz' }),
 };

@@ -13,6 +13,8 @@ import {
   type StoreHealthProbe,
 } from './health.controller.js';
 import { StoreMonitor } from './store-monitor.service.js';
+import { LiveSchema, ReadySchema, WorkersSchema } from '../openapi/response-schemas.js';
+import { ApiOkResponse } from '@nestjs/swagger';
 
 /**
  * Probes for process managers and orchestrators (docs/operations.md, "Health"), each answering one question:
@@ -32,12 +34,14 @@ export class ProbesHttpController {
   ) {}
 
   @Get('live')
+  @ApiOkResponse({ description: 'the process serves HTTP', standardSchema: LiveSchema })
   @Public()
   live(): { status: 'ok'; uptimeSeconds: number } {
     return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   }
 
   @Get('ready')
+  @ApiOkResponse({ description: 'it can take commands (503 with the same body when not)', standardSchema: ReadySchema })
   @Public()
   async ready(@Res() reply: FastifyReply): Promise<void> {
     const store = await this.probe().catch(() => ({ database: false, migrationsApplied: 0 }));
@@ -50,6 +54,10 @@ export class ProbesHttpController {
   }
 
   @Get('workers')
+  @ApiOkResponse({
+    description: 'the workers are healthy (503 `degraded` when one is not)',
+    standardSchema: WorkersSchema,
+  })
   @Public()
   workers(@Res() reply: FastifyReply): void {
     const subscription = this.monitor.status();

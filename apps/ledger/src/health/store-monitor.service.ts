@@ -1,6 +1,5 @@
 import { type EventStore, type RecordedEvent, type Subscription } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
-import { CHECKPOINTS_STREAM } from '../integrity/checkpoint-sealer.js';
 
 /**
  * While live, the monitor reads at most once a second: it needs no event soon, and reading after every commit cost
@@ -9,10 +8,21 @@ import { CHECKPOINTS_STREAM } from '../integrity/checkpoint-sealer.js';
 const MONITOR_READ_INTERVAL_MS = 1000;
 
 /**
+ * The events the metrics count (verdicts, their latency from the execution, checkpoint seals); the monitor takes no
+ * other: reading every event's payload back, to drop it, cost each command a row to fetch and parse (issue 14).
+ */
+export const MONITORED_EVENT_TYPES = [
+  'ExecutionLogged',
+  'ExecutionReconciled',
+  'MismatchDetected',
+  'ReconciliationUnclear',
+  'CheckpointSealed',
+];
+
+/**
  * A live subscription to the store: `/health` reports whether it is alive and where it stands, which proves the
  * catch-up + live path works end to end in the running process. It scans every position (the gap-free reader checks
- * each) but takes only the checkpoints stream's events: reading every event's payload back, to drop it, cost each
- * logged execution a row of ~1 KiB to fetch and parse (issue 14). Its position is that of the last checkpoint seen.
+ * each) but takes only {@link MONITORED_EVENT_TYPES}. Its position is that of the last such event seen.
  */
 export class StoreMonitor {
   private subscription?: Subscription;
@@ -28,7 +38,7 @@ export class StoreMonitor {
 
   start(): void {
     const subscription = this.store.subscribeToAll({
-      filter: { streamPrefixes: [CHECKPOINTS_STREAM] },
+      filter: { eventTypes: MONITORED_EVENT_TYPES },
       minReadIntervalMs: MONITOR_READ_INTERVAL_MS,
     });
     this.subscription = subscription;

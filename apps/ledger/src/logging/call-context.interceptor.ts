@@ -10,7 +10,7 @@ import {
 import { PATTERN_METADATA } from '@nestjs/microservices/constants.js';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { catchError, tap, throwError, type Observable } from 'rxjs';
+import { catchError, Observable, tap, throwError } from 'rxjs';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { principalOf } from '../identity/access.js';
 import { LedgerMetrics, type Transport } from '../metrics/ledger-metrics.js';
@@ -77,16 +77,17 @@ export class CallContextInterceptor implements NestInterceptor {
         'message',
       );
     };
-    return runInRequest({ requestId }, () =>
-      next.handle().pipe(
-        tap({ complete: () => done('ok') }),
-        catchError((error: unknown) => {
-          const { status, code } = refusalOf(error);
-          this.metrics?.refused(refusalKind(code, status), code, transport);
-          done('refused', code);
-          return throwError(() => error);
-        }),
-      ),
+    const handled = next.handle().pipe(
+      tap({ complete: () => done('ok') }),
+      catchError((error: unknown) => {
+        const { status, code } = refusalOf(error);
+        this.metrics?.refused(refusalKind(code, status), code, transport);
+        done('refused', code);
+        return throwError(() => error);
+      }),
     );
+    // The handler runs when the chain is subscribed (Nest defers it): subscribe inside the call's context, so the
+    // handler and everything it awaits see the request id, whatever the interceptors after this one do.
+    return new Observable((subscriber) => runInRequest({ requestId }, () => handled.subscribe(subscriber)));
   }
 }

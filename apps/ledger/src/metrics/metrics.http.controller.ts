@@ -2,6 +2,8 @@ import { Controller, Get, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Allow } from '../identity/access.js';
 import { LedgerMetrics } from './ledger-metrics.js';
+import { PROMETHEUS_CONTENT } from '../openapi/response-schemas.js';
+import { ApiOkResponse } from '@nestjs/swagger';
 
 /**
  * Prometheus exposition of every ledger series (docs/operations.md, "Metrics"). Counts and timings only, no audit
@@ -12,6 +14,7 @@ export class MetricsHttpController {
   constructor(private readonly metrics: LedgerMetrics) {}
 
   @Get()
+  @ApiOkResponse({ description: 'every series of the ledger', content: PROMETHEUS_CONTENT })
   @Allow('reader')
   async scrape(@Res() reply: FastifyReply): Promise<void> {
     const { contentType, body } = await this.metrics.scrape();

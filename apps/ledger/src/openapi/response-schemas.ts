@@ -156,3 +156,18 @@ export const DashboardOverviewSchema = z.looseObject({
   readModelLag: z.array(z.looseObject({ projection: z.string() })),
   lastCheckpoint: z.looseObject({}).nullable(),
 });
+
+export const LiveSchema = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
+
+export const ReadySchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  database: z.enum(['reachable', 'unreachable']),
+  migrationsApplied: z.number().int(),
+});
+
+export const WorkersSchema = z.looseObject({ status: z.enum(['ok', 'degraded']) });
+
+/** `content` of the Prometheus text exposition. */
+export const PROMETHEUS_CONTENT = {
+  'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } },
+};
