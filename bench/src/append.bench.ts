@@ -16,6 +16,7 @@ import {
   tcpClients,
 } from './ledger-clients.js';
 import { projectionLagBench } from './projection-lag.js';
+import { workersCpuBench } from './workers-cpu.js';
 import { execution } from './workload.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
   await projectionLagBench(SECONDS);
   await dashboardQueriesBench();
   await authenticationBench(SECONDS);
+  await workersCpuBench(SECONDS);
 }
 
 /**

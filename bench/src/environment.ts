@@ -60,6 +60,8 @@ export interface BenchLedger {
   httpPort: number;
   /** The ledger's LEDGER_DATA_DIR (its checkpoint keys are in `keys/`); removed by stop(). */
   dataDir: string;
+  /** The ledger process's id (its CPU time is read from /proc by the workers bench). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export async function spawnBenchLedger(
     tcpPort,
     httpPort,
     dataDir,
+    pid: child.pid!,
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
