@@ -1,21 +1,28 @@
 /**
  * CPU per event by worker, for `npm run bench` (and `npm run bench:workers` alone): the ledger runs as its own process
  * with one worker switched on at a time (projections, reconciliation, checkpoint sealing), with none (the command path
- * only) and with all (as `npm start` runs it). Closed-loop clients log executions; the CPU time of the ledger process
- * and of every PostgreSQL process of the run's server is read from /proc before the load and after the workers have
- * applied everything (both processes idle again), and divided by the executions acknowledged. A worker's cost per
+ * only) and with all (as `npm start` runs it). TCP clients log executions (closed loop, or paced at a fixed rate);
+ * the CPU time of the ledger process and of every PostgreSQL process of the run's server is read from /proc before
+ * the load and after the workers have applied everything (both processes idle again), and divided by the executions
+ * acknowledged. A worker's cost per
  * event is its configuration's minus the command path's: measured from the outside, PostgreSQL's share included.
  *
  * `BENCH_WORKERS_COMPARE=<label>=<path to another build's apps/ledger/dist/main.js>` runs that build too, each of its
  * runs right before the same run of this build (interleaved: the machine's other load hits both alike), and reports
  * the ratios. `BENCH_WORKERS_RUNS` (default 1) runs per pair, the median is reported; `BENCH_WORKERS_CONFIGS` picks
- * configurations by key (`none,projections,reconciliation,checkpoints,all`); `BENCH_WORKERS_CLIENTS` the client
- * counts (default `1,32`).
+ * configurations by key (`none,projections,reconciliation,checkpoints,all`); `BENCH_WORKERS_LOADS` the loads
+ * (default `1,32`: closed loops of 1 and 32 clients; `paced:<rate>`: 8 clients paced at that total rate).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { benchDatabase, spawnBenchLedger } from './environment.js';
-import { benchGatewayKey, closedLoopExecutions, grantBenchApprovals, tcpClients } from './ledger-clients.js';
+import {
+  benchGatewayKey,
+  closedLoopExecutions,
+  grantBenchApprovals,
+  pacedExecutions,
+  tcpClients,
+} from './ledger-clients.js';
 import { machineLine } from './machine.js';
 import { postmasterPid, processCpuMs, serverCpuMs } from './process-cpu.js';
 import { writeReportSection } from './report-section.js';
@@ -47,10 +54,27 @@ interface Build {
   entry?: string;
 }
 
+/** Closed loop with `clients` clients, or (`paced`) 8 clients sending `paced` executions per second in all. */
+interface Load {
+  label: string;
+  clients: number;
+  paced?: number;
+}
+
+/** `1,32,paced:500`: closed loops of 1 and 32 clients, and 8 clients paced at 500/s. */
+function parseLoads(text: string): Load[] {
+  return text.split(',').map((item) => {
+    const paced = /^paced:(\d+)$/.exec(item);
+    if (paced) return { label: `paced ${paced[1]}/s (8 clients)`, clients: 8, paced: Number(paced[1]) };
+    if (!/^\d+$/.test(item)) throw new Error(`BENCH_WORKERS_LOADS: ${item} is neither a client count nor paced:<rate>`);
+    return { label: `${item} closed loop`, clients: Number(item) };
+  });
+}
+
 interface Measurement {
   build: string;
   configuration: string;
-  clients: number;
+  load: string;
   eventsPerSecond: number;
   p99: number;
   ledgerMsPerEvent: number;
@@ -74,7 +98,7 @@ async function settle(ledgerPid: number, serverPid: number | undefined, maxMs = 
 async function measureRun(
   build: Build,
   configuration: WorkerConfiguration,
-  clientCounts: readonly number[],
+  loads: readonly Load[],
   seconds: number,
 ): Promise<Measurement[]> {
   const database = await benchDatabase();
@@ -87,19 +111,24 @@ async function measureRun(
     const warm = tcpClients(ledger.tcpPort, 8, credential);
     await closedLoopExecutions(warm, 2); // JIT, pools, plan caches
     await Promise.all(warm.map((client) => client.close()));
-    for (const count of clientCounts) {
+    for (const load of loads) {
       await settle(ledger.pid, serverPid);
-      const clients = tcpClients(ledger.tcpPort, count, credential);
+      const clients = tcpClients(ledger.tcpPort, load.clients, credential);
       const ledgerBefore = processCpuMs(ledger.pid);
       const serverBefore = serverPid ? serverCpuMs(serverPid) : 0;
-      const run = await closedLoopExecutions(clients, seconds, 1_000_000 * count);
+      const run = load.paced
+        ? await pacedExecutions(clients, load.paced, seconds).then((paced) => ({
+            latencies: paced.latencies,
+            eventsPerSecond: paced.sent / paced.seconds,
+          }))
+        : await closedLoopExecutions(clients, seconds, 1_000_000 * load.clients);
       await Promise.all(clients.map((client) => client.close()));
       await settle(ledger.pid, serverPid); // the workers finish what the load left them
       const events = run.latencies.length;
       results.push({
         build: build.label,
         configuration: configuration.label,
-        clients: count,
+        load: load.label,
         eventsPerSecond: run.eventsPerSecond,
         p99: latencyStats(run.latencies).p99,
         ledgerMsPerEvent: (processCpuMs(ledger.pid) - ledgerBefore) / events,
@@ -117,7 +146,7 @@ async function measureRun(
 function describe(m: Measurement): string {
   const pgPart = m.postgresMsPerEvent === undefined ? '' : `, PostgreSQL ${m.postgresMsPerEvent.toFixed(3)} ms`;
   return (
-    `${m.build}, ${m.configuration}, C=${m.clients}: ${Math.round(m.eventsPerSecond)}/s, p99 ${m.p99.toFixed(1)} ms, ` +
+    `${m.build}, ${m.configuration}, ${m.load}: ${Math.round(m.eventsPerSecond)}/s, p99 ${m.p99.toFixed(1)} ms, ` +
     `CPU/event ledger ${m.ledgerMsPerEvent.toFixed(3)} ms${pgPart}`
   );
 }
@@ -154,54 +183,55 @@ export async function workersCpuBench(seconds: number): Promise<void> {
   const runs = Number(process.env.BENCH_WORKERS_RUNS ?? 1);
   const keys = process.env.BENCH_WORKERS_CONFIGS?.split(',');
   const configurations = WORKER_CONFIGURATIONS.filter((c) => !keys || keys.includes(c.key));
-  const clientCounts = (process.env.BENCH_WORKERS_CLIENTS ?? '1,32').split(',').map(Number);
+  const loads = parseLoads(process.env.BENCH_WORKERS_LOADS ?? '1,32');
   const compared = builds();
   const all: Measurement[] = [];
   for (let run = 0; run < runs; run++) {
     for (const configuration of configurations) {
-      for (const build of compared) all.push(...(await measureRun(build, configuration, clientCounts, seconds)));
+      for (const build of compared) all.push(...(await measureRun(build, configuration, loads, seconds)));
     }
   }
   const rows: Measurement[] = [];
   for (const build of compared) {
     for (const configuration of configurations) {
-      for (const clients of clientCounts) {
+      for (const load of loads) {
         const same = all.filter(
-          (m) => m.build === build.label && m.configuration === configuration.label && m.clients === clients,
+          (m) => m.build === build.label && m.configuration === configuration.label && m.load === load.label,
         );
         if (same.length > 0) rows.push(medianOf(same));
       }
     }
   }
-  writeReportSection('workers-cpu', report(rows, compared, configurations, clientCounts, seconds, runs));
+  writeReportSection('workers-cpu', report(rows, compared, configurations, loads, seconds, runs));
 }
 
 function report(
   rows: Measurement[],
   compared: Build[],
   configurations: readonly WorkerConfiguration[],
-  clientCounts: readonly number[],
+  loads: readonly Load[],
   seconds: number,
   runs: number,
 ): string {
-  const find = (build: string, configuration: string, clients: number): Measurement | undefined =>
-    rows.find((r) => r.build === build && r.configuration === configuration && r.clients === clients);
+  const find = (build: string, configuration: string, load: string): Measurement | undefined =>
+    rows.find((r) => r.build === build && r.configuration === configuration && r.load === load);
   const fmt = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(3));
   const lines = [
     '### CPU per event by worker',
     '',
     `Written by \`npm run bench:workers\` (also part of \`npm run bench\`) on ${new Date().toISOString()}. ` +
-      `${machineLine()}. Closed-loop TCP clients logging executions for ${seconds} s per row, a fresh database and ` +
+      `${machineLine()}. TCP clients logging executions for ${seconds} s per row (closed loop, or 8 clients paced at a ` +
+      `fixed total rate), a fresh database and ` +
       `ledger process per configuration; CPU from /proc (user + system) of the ledger process and of every process ` +
       `of the run's PostgreSQL server, from before the load until both were idle again (the workers had applied ` +
       `everything), per execution acknowledged. Median of ${runs} run(s)` +
       (compared.length > 1 ? `; each run of \`${compared[0]!.label}\` right before the same run of this build.` : '.'),
     '',
-    '| build | configuration | clients | events/s | p99 ms | ledger CPU ms/event | PostgreSQL CPU ms/event | total |',
+    '| build | configuration | load | events/s | p99 ms | ledger CPU ms/event | PostgreSQL CPU ms/event | total |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.build} | ${r.configuration} | ${r.clients} | ${Math.round(r.eventsPerSecond)} | ${r.p99.toFixed(1)} | ` +
+        `| ${r.build} | ${r.configuration} | ${r.load} | ${Math.round(r.eventsPerSecond)} | ${r.p99.toFixed(1)} | ` +
         `${fmt(r.ledgerMsPerEvent)} | ${fmt(r.postgresMsPerEvent)} | ${fmt(total(r))} |`,
     ),
   ];
@@ -209,10 +239,10 @@ function report(
   if (base) {
     lines.push(
       '',
-      'Each worker\'s own cost: its configuration minus "command path only" (same build, same client count), ms CPU ' +
+      'Each worker\'s own cost: its configuration minus "command path only" (same build, same load), ms CPU ' +
         'per event, ledger + PostgreSQL:',
       '',
-      `| build | clients | ${configurations
+      `| build | load | ${configurations
         .filter((c) => c !== base)
         .map((c) => c.label)
         .join(' | ')} |`,
@@ -222,16 +252,16 @@ function report(
         .join('|')}|`,
     );
     for (const build of compared) {
-      for (const clients of clientCounts) {
-        const none = find(build.label, base.label, clients);
+      for (const { label: load } of loads) {
+        const none = find(build.label, base.label, load);
         if (!none) continue;
         const cells = configurations
           .filter((c) => c !== base)
           .map((c) => {
-            const m = find(build.label, c.label, clients);
+            const m = find(build.label, c.label, load);
             return m ? (total(m) - total(none)).toFixed(3) : 'n/a';
           });
-        lines.push(`| ${build.label} | ${clients} | ${cells.join(' | ')} |`);
+        lines.push(`| ${build.label} | ${load} | ${cells.join(' | ')} |`);
       }
     }
   }
@@ -241,16 +271,16 @@ function report(
       '',
       `This build / \`${before.label}\` (events/s: higher is better; CPU per event: lower is better):`,
       '',
-      '| configuration | clients | events/s | total CPU per event |',
+      '| configuration | load | events/s | total CPU per event |',
       '|---|---:|---:|---:|',
     );
     for (const configuration of configurations) {
-      for (const clients of clientCounts) {
-        const b = find(before.label, configuration.label, clients);
-        const a = find(after.label, configuration.label, clients);
+      for (const { label: load } of loads) {
+        const b = find(before.label, configuration.label, load);
+        const a = find(after.label, configuration.label, load);
         if (!a || !b) continue;
         lines.push(
-          `| ${configuration.label} | ${clients} | ${(a.eventsPerSecond / b.eventsPerSecond).toFixed(2)}× | ` +
+          `| ${configuration.label} | ${load} | ${(a.eventsPerSecond / b.eventsPerSecond).toFixed(2)}× | ` +
             `${(total(a) / total(b)).toFixed(2)}× |`,
         );
       }
