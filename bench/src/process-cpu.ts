@@ -65,7 +65,7 @@ export async function postmasterPid(url: string): Promise<number | undefined> {
 /**
  * Transactions committed or rolled back in the database of `url` so far (`pg_stat_database`): every statement run
  * outside BEGIN…COMMIT is one, so this counts round trips of reads and autocommitted writes, and each batch transaction
- * once. Backends report their counts late (an idle one within 10 s): read it after such a pause.
+ * once. Backends report their counts at most once a second: read it after a pause.
  */
 export async function databaseTransactions(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
