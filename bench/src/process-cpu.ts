@@ -61,21 +61,3 @@ export async function postmasterPid(url: string): Promise<number | undefined> {
     await client.end();
   }
 }
-
-/**
- * Transactions committed or rolled back in the database of `url` so far (`pg_stat_database`): every statement run
- * outside BEGIN…COMMIT is one, so this counts round trips of reads and autocommitted writes, and each batch transaction
- * once. Backends report their counts at most once a second: read it after a pause.
- */
-export async function databaseTransactions(url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: string }>(
-      `SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`,
-    );
-    return Number(rows[0]?.n ?? 0);
-  } finally {
-    await client.end();
-  }
-}

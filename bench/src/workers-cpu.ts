@@ -24,7 +24,7 @@ import {
   tcpClients,
 } from './ledger-clients.js';
 import { machineLine } from './machine.js';
-import { databaseTransactions, postmasterPid, processCpuMs, serverCpuMs } from './process-cpu.js';
+import { postmasterPid, processCpuMs, serverCpuMs } from './process-cpu.js';
 import { writeReportSection } from './report-section.js';
 import { latencyStats } from './stats.js';
 
@@ -80,12 +80,7 @@ interface Measurement {
   ledgerMsPerEvent: number;
   /** Undefined when the server's processes cannot be read (not a local server of this user). */
   postgresMsPerEvent?: number;
-  /** Database transactions (each autocommitted statement is one) per execution: round trips, roughly. */
-  transactionsPerEvent: number;
 }
-
-/** PostgreSQL backends report their statistics at most once a second. */
-const STATS_FLUSH_MS = 1200;
 
 /** Both CPU counters stop moving (under 5% of a core over 300 ms twice in a row), or `maxMs` passes. */
 async function settle(ledgerPid: number, serverPid: number | undefined, maxMs = 30_000): Promise<void> {
@@ -119,8 +114,6 @@ async function measureRun(
     for (const load of loads) {
       await settle(ledger.pid, serverPid);
       const clients = tcpClients(ledger.tcpPort, load.clients, credential);
-      await sleep(STATS_FLUSH_MS);
-      const transactionsBefore = await databaseTransactions(database.url);
       const ledgerBefore = processCpuMs(ledger.pid);
       const serverBefore = serverPid ? serverCpuMs(serverPid) : 0;
       const run = load.paced
@@ -131,10 +124,6 @@ async function measureRun(
         : await closedLoopExecutions(clients, seconds, 1_000_000 * load.clients);
       await Promise.all(clients.map((client) => client.close()));
       await settle(ledger.pid, serverPid); // the workers finish what the load left them
-      const ledgerAfter = processCpuMs(ledger.pid);
-      const serverAfter = serverPid ? serverCpuMs(serverPid) : 0;
-      await sleep(STATS_FLUSH_MS);
-      const transactions = (await databaseTransactions(database.url)) - transactionsBefore - 1;
       const events = run.latencies.length;
       results.push({
         build: build.label,
@@ -142,9 +131,8 @@ async function measureRun(
         load: load.label,
         eventsPerSecond: run.eventsPerSecond,
         p99: latencyStats(run.latencies).p99,
-        ledgerMsPerEvent: (ledgerAfter - ledgerBefore) / events,
-        ...(serverPid ? { postgresMsPerEvent: (serverAfter - serverBefore) / events } : {}),
-        transactionsPerEvent: transactions / events,
+        ledgerMsPerEvent: (processCpuMs(ledger.pid) - ledgerBefore) / events,
+        ...(serverPid ? { postgresMsPerEvent: (serverCpuMs(serverPid) - serverBefore) / events } : {}),
       });
       process.stdout.write(`workers bench: ${describe(results[results.length - 1]!)}\n`);
     }
@@ -159,7 +147,7 @@ function describe(m: Measurement): string {
   const pgPart = m.postgresMsPerEvent === undefined ? '' : `, PostgreSQL ${m.postgresMsPerEvent.toFixed(3)} ms`;
   return (
     `${m.build}, ${m.configuration}, ${m.load}: ${Math.round(m.eventsPerSecond)}/s, p99 ${m.p99.toFixed(1)} ms, ` +
-    `CPU/event ledger ${m.ledgerMsPerEvent.toFixed(3)} ms${pgPart}, ${m.transactionsPerEvent.toFixed(2)} db transactions/event`
+    `CPU/event ledger ${m.ledgerMsPerEvent.toFixed(3)} ms${pgPart}`
   );
 }
 
@@ -177,7 +165,6 @@ function medianOf(runs: Measurement[]): Measurement {
     eventsPerSecond: median(runs.map((r) => r.eventsPerSecond)),
     p99: median(runs.map((r) => r.p99)),
     ledgerMsPerEvent: median(runs.map((r) => r.ledgerMsPerEvent)),
-    transactionsPerEvent: median(runs.map((r) => r.transactionsPerEvent)),
     ...(pgValues.length === runs.length ? { postgresMsPerEvent: median(pgValues) } : {}),
   };
 }
@@ -240,12 +227,12 @@ function report(
       `everything), per execution acknowledged. Median of ${runs} run(s)` +
       (compared.length > 1 ? `; each run of \`${compared[0]!.label}\` right before the same run of this build.` : '.'),
     '',
-    '| build | configuration | load | events/s | p99 ms | ledger CPU ms/event | PostgreSQL CPU ms/event | total | db transactions/event |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|',
+    '| build | configuration | load | events/s | p99 ms | ledger CPU ms/event | PostgreSQL CPU ms/event | total |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
         `| ${r.build} | ${r.configuration} | ${r.load} | ${Math.round(r.eventsPerSecond)} | ${r.p99.toFixed(1)} | ` +
-        `${fmt(r.ledgerMsPerEvent)} | ${fmt(r.postgresMsPerEvent)} | ${fmt(total(r))} | ${r.transactionsPerEvent.toFixed(2)} |`,
+        `${fmt(r.ledgerMsPerEvent)} | ${fmt(r.postgresMsPerEvent)} | ${fmt(total(r))} |`,
     ),
   ];
   const base = configurations.find((c) => c.key === 'none');
@@ -284,8 +271,8 @@ function report(
       '',
       `This build / \`${before.label}\` (events/s: higher is better; CPU per event: lower is better):`,
       '',
-      '| configuration | load | events/s | total CPU per event | db transactions per event |',
-      '|---|---|---:|---:|---:|',
+      '| configuration | load | events/s | total CPU per event |',
+      '|---|---:|---:|---:|',
     );
     for (const configuration of configurations) {
       for (const { label: load } of loads) {
@@ -294,7 +281,7 @@ function report(
         if (!a || !b) continue;
         lines.push(
           `| ${configuration.label} | ${load} | ${(a.eventsPerSecond / b.eventsPerSecond).toFixed(2)}× | ` +
-            `${(total(a) / total(b)).toFixed(2)}× | ${(a.transactionsPerEvent / b.transactionsPerEvent).toFixed(2)}× |`,
+            `${(total(a) / total(b)).toFixed(2)}× |`,
         );
       }
     }
