@@ -20,6 +20,7 @@ import {
 import { commandPathBench } from './command-path.bench.js';
 import { peerComparisonBench } from './peer-comparison.js';
 import { projectionLagBench } from './projection-lag.js';
+import { workersCpuBench } from './workers-cpu.js';
 import { execution } from './workload.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
   await dashboardQueriesBench();
   await dashboardPagesBench();
   await authenticationBench(SECONDS);
+  await workersCpuBench(SECONDS);
   await archiveThroughputBench();
 }
 

@@ -318,6 +318,8 @@ class ProjectionWorker {
   private readonly members: Member[];
   private readonly names: string[];
   private readonly lockKeys: string[];
+  /** `this.names` as an SQL array literal, for the statements sent as simple queries (no parameters). */
+  private readonly namesLiteral: string;
   private readonly filter: ReadAllFilter | undefined;
   private readonly watched = new WeakSet<pg.PoolClient>();
   /** The connection holding the locks, and what to do when it dies while the worker waits for events. */
@@ -335,6 +337,7 @@ class ProjectionWorker {
   ) {
     this.members = projections.map((projection) => new Member(projection));
     this.names = projections.map((p) => p.name);
+    this.namesLiteral = `ARRAY[${this.names.map((name) => `'${name.replaceAll("'", "''")}'`).join(', ')}]::text[]`;
     this.lockKeys = projections.map((p) => advisoryLockKey(p.name));
     this.filter = unionFilter(projections.map((p) => p.filter));
   }
@@ -616,9 +619,8 @@ class ProjectionWorker {
       return { member, events: mine, batch: new ProjectionBatch(mine) };
     });
     let failure: EventFailure | undefined;
-    await client.query('BEGIN');
     try {
-      await this.fence(client);
+      await this.beginFenced(client);
       for (const part of parts) {
         if (part.events.length > 0) await part.member.projection.lockBatch?.(client, part.events);
       }
@@ -643,8 +645,7 @@ class ProjectionWorker {
           throw error;
         }
       }
-      await this.saveCheckpoints(client, events[events.length - 1]!.globalPosition);
-      await client.query('COMMIT');
+      await this.saveCheckpointsAndCommit(client, events[events.length - 1]!.globalPosition);
     } catch (error) {
       // A dead connection fails the rollback too: then it is not the projection's fault, rethrow.
       await client.query('ROLLBACK').catch(() => {
@@ -680,9 +681,8 @@ class ProjectionWorker {
   private async parkOrApply(client: pg.PoolClient, event: RecordedEvent): Promise<'parked' | 'transient'> {
     const parkedNow: { member: Member; parked: ParkedEvent; cause: unknown }[] = [];
     const counters = this.members.map(() => emptyCounters());
-    await client.query('BEGIN');
     try {
-      await this.fence(client);
+      await this.beginFenced(client);
       for (const [i, member] of this.members.entries()) {
         if (event.globalPosition <= member.position) continue;
         if (!matchesFilter(member.projection.filter, event)) continue;
@@ -702,8 +702,7 @@ class ProjectionWorker {
           }
         }
       }
-      await this.saveCheckpoints(client, event.globalPosition);
-      await client.query('COMMIT');
+      await this.saveCheckpointsAndCommit(client, event.globalPosition);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {
         throw error;
@@ -734,11 +733,19 @@ class ProjectionWorker {
     return 'parked';
   }
 
-  private async fence(client: pg.PoolClient): Promise<void> {
-    const { rows } = await client.query<{ name: string; position: string; version: number }>(
-      `SELECT name, position, version FROM ${CHECKPOINTS_TABLE} WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
-      [this.names],
-    );
+  /**
+   * Opens the batch's transaction and fences it, in one round trip (`BEGIN` and the fence as one simple query: the
+   * names are inlined as literals, so no parameters). A failure leaves the transaction for the caller to roll back.
+   */
+  private async beginFenced(client: pg.PoolClient): Promise<void> {
+    const results = (await client.query(
+      `BEGIN; SELECT name, position::text AS position, version FROM ${CHECKPOINTS_TABLE}
+        WHERE name = ANY(${this.namesLiteral}) ORDER BY name FOR UPDATE`,
+    )) as unknown as pg.QueryResult<{ name: string; position: string; version: number }>[];
+    this.checkFence(results[1]!.rows);
+  }
+
+  private checkFence(rows: readonly { name: string; position: string; version: number }[]): void {
     for (const member of this.members) {
       const row = rows.find((r) => r.name === member.projection.name);
       const found = row ? BigInt(row.position) : undefined;
@@ -750,14 +757,17 @@ class ProjectionWorker {
     }
   }
 
-  /** Every member has now seen everything up to `position` (a member already past it keeps its checkpoint). */
-  private async saveCheckpoints(client: pg.PoolClient, position: bigint): Promise<void> {
+  /**
+   * Every member has now seen everything up to `position` (a member already past it keeps its checkpoint); commits.
+   * One round trip: the UPDATE and `COMMIT` as one simple query (PostgreSQL runs nothing after a statement that fails
+   * in it, so a failed UPDATE leaves the transaction open and aborted for the caller's ROLLBACK).
+   */
+  private async saveCheckpointsAndCommit(client: pg.PoolClient, position: bigint): Promise<void> {
     await client.query(
       `UPDATE ${CHECKPOINTS_TABLE}
-          SET position = GREATEST(position, $2::bigint), updated_at = now(), error = NULL, error_position = NULL,
-              error_event_id = NULL, error_event_type = NULL, error_at = NULL, failures = 0
-        WHERE name = ANY($1::text[])`,
-      [this.names, position.toString()],
+          SET position = GREATEST(position, ${BigInt(position).toString()}::bigint), updated_at = now(), error = NULL,
+              error_position = NULL, error_event_id = NULL, error_event_type = NULL, error_at = NULL, failures = 0
+        WHERE name = ANY(${this.namesLiteral}); COMMIT`,
     );
   }
 

@@ -343,21 +343,23 @@ function decideVerdict(command: Extract<ReconciliationCommand, { type: 'Reconcil
     },
   });
 
-  const assessedRisk = assessCommandRisk(execution.command, grant?.scope);
+  const result: ReconciliationResult | undefined =
+    grant && stream !== 'session'
+      ? reconcile(
+          {
+            instruction: grant.instruction,
+            approvedCommands: grant.approvedCommands,
+            ...(grant.scope ? { scope: grant.scope } : {}),
+            riskLevel: grant.riskLevel,
+          },
+          execution.command,
+        )
+      : undefined;
+  // `reconcile` assesses the command as `assessCommandRisk` does (same parse, same scope): not parsed twice.
+  const assessedRisk = result?.assessedRisk ?? assessCommandRisk(execution.command, grant?.scope);
   const lifecycle = lifecycleMismatch(before, execution);
   if (stream === 'session')
     return [withAssessedRisk(sessionVerdict(execution, reconcilerVersion, mismatch), assessedRisk)];
-  const result: ReconciliationResult | undefined = grant
-    ? reconcile(
-        {
-          instruction: grant.instruction,
-          approvedCommands: grant.approvedCommands,
-          ...(grant.scope ? { scope: grant.scope } : {}),
-          riskLevel: grant.riskLevel,
-        },
-        execution.command,
-      )
-    : undefined;
   if (lifecycle) {
     // Lifecycle wins; what the command itself shows raises the severity and is named in the explanation.
     const severity =

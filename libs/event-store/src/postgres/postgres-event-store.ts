@@ -16,6 +16,7 @@ import { AppendBatcher } from './append-batcher.js';
 import { validateAppend } from './append-validation.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { GapTracker } from './gap-free-reader.js';
+import { LiveFeed } from './live-feed.js';
 import { EVENTS_TABLE, MIGRATIONS_TABLE } from './ledger-schema.js';
 import { silentLogger, type EventStoreLogger } from './logger.js';
 import { runMigrations } from './migrations.js';
@@ -49,6 +50,11 @@ export interface PostgresEventStoreOptions {
   minReadIntervalMs?: number;
   /** How long readAll waits for a hole in the global order to fill or be proven permanent. Default 1000 ms. */
   readAllHoleWaitMs?: number;
+  /**
+   * Subscriptions near the head share one reader (`LiveFeed`): each event is read and parsed once per store, one
+   * notification causes one read. Default true; false: every subscription reads for itself.
+   */
+  sharedLiveReads?: boolean;
 }
 
 export interface EventStoreHealth {
@@ -61,6 +67,9 @@ export interface EventStoreHealth {
 
 const READ_PAGE = 1000;
 const SUBSCRIPTION_PAGE = 256;
+/** Events per read of the shared live feed, and how many it keeps for subscriptions a little behind the head. */
+const FEED_PAGE = 1000;
+const FEED_RETAIN = 4096;
 const HEALTH_TIMEOUT_MS = 2000;
 
 /** The PostgreSQL adapter of the event store port. Create it with `PostgresEventStore.connect`. */
@@ -69,6 +78,7 @@ export class PostgresEventStore implements EventStore {
   private readonly batcher: AppendBatcher;
   private readonly reader: AllStreamReader;
   private readonly notifier: ChangeNotifier;
+  private readonly feed?: LiveFeed;
   private readonly subscriptions = new Set<PostgresSubscription>();
   private readonly logger: EventStoreLogger;
   private closing?: Promise<void>;
@@ -89,6 +99,14 @@ export class PostgresEventStore implements EventStore {
     });
     this.reader = new AllStreamReader(this.pool);
     this.notifier = new ChangeNotifier({ connectionString: options.connectionString, logger: this.logger });
+    if (options.sharedLiveReads !== false) {
+      this.feed = new LiveFeed({
+        reader: this.reader,
+        pageSize: FEED_PAGE,
+        retainEvents: FEED_RETAIN,
+        pollIntervalMs: options.pollIntervalMs ?? 500,
+      });
+    }
   }
 
   /** Applies pending migrations (unless `migrate: false`), then checks that the writer role can read the ledger. */
@@ -166,6 +184,7 @@ export class PostgresEventStore implements EventStore {
     const subscription = new PostgresSubscription({
       reader: this.reader,
       notifier: this.notifier,
+      ...(this.feed ? { feed: this.feed } : {}),
       fromPosition: fromPositionOf(options.fromPosition),
       filter: options.filter,
       pageSize: SUBSCRIPTION_PAGE,

@@ -2,11 +2,17 @@ import { type ReadAllFilter, type RecordedEvent, type Subscription } from '../ev
 import { type AllStreamReader, type ReadAllPage } from './all-stream-reader.js';
 import { type ChangeNotifier } from './change-notifier.js';
 import { GapTracker } from './gap-free-reader.js';
+import { type LiveFeed } from './live-feed.js';
 import { type EventStoreLogger } from './logger.js';
 
 export interface PostgresSubscriptionOptions {
   reader: AllStreamReader;
   notifier: ChangeNotifier;
+  /**
+   * The store's shared reader near the head: a page is taken from it when this subscription's cursor lies in its
+   * window, else read by the subscription itself (catching up). Absent: every page is read by the subscription.
+   */
+  feed?: LiveFeed;
   fromPosition: bigint;
   filter?: ReadAllFilter;
   /** Events read per page: the most a subscription holds in memory. */
@@ -27,8 +33,8 @@ const FIRST_HOLE_RETRY_MS = 5;
 const MAX_FAILURE_BACKOFF_MS = 5000;
 
 /**
- * Catch-up then live, in one loop: read a page after the cursor; when nothing is left, wait for a notification or the
- * poll timer. A page is read only when the consumer has taken the previous one (backpressure), and only positions the
+ * Catch-up then live, in one loop: read a page after the cursor (near the head, from the store's shared `LiveFeed`);
+ * when nothing is left, wait for a notification or the poll timer. A page is read only when the consumer has taken the previous one (backpressure), and only positions the
  * gap-free reader proves safe are delivered. Reads go through the pool, so a lost connection is replaced on the next
  * read; read failures are retried with backoff while `isAlive` reports false.
  */
@@ -112,11 +118,13 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
     this.signalled = false;
     let page: ReadAllPage;
     try {
-      page = await this.options.reader.readPage(
-        this.cursor,
-        { filter: this.options.filter, maxEvents: this.options.pageSize },
-        this.tracker,
-      );
+      page =
+        (await this.options.feed?.pageAfter(this.cursor, this.options.filter, this.options.pageSize)) ??
+        (await this.options.reader.readPage(
+          this.cursor,
+          { filter: this.options.filter, maxEvents: this.options.pageSize },
+          this.tracker,
+        ));
     } catch (error) {
       this.failures += 1;
       if (this.failures === 1) this.options.logger.warn({ err: error }, 'subscription read failed, retrying');
@@ -138,6 +146,7 @@ export class PostgresSubscription implements Subscription, AsyncIterator<Recorde
   }
 
   private onChange(position: bigint | undefined): void {
+    this.options.feed?.changed();
     if (position !== undefined && position <= this.cursor) return;
     this.signalled = true;
     if (this.wakeOnChange) this.wake?.();

@@ -304,14 +304,16 @@ async function flushExecutions(
 ): Promise<void> {
   if (pending.length === 0) return;
   const items = pending.splice(0);
-  const records = items.map(({ event, data }) => ({
+  // Assessed once per execution: the row's `assessed_risk` and the summaries' risk level (`count`).
+  const risks = items.map(({ data }) => assessCommandRisk(data.command));
+  const records = items.map(({ event, data }, i) => ({
     execution_id: data.executionId,
     approval_id: data.approvalId ?? null,
     session_id: data.sessionId ?? null,
     worker_id: data.workerId,
     tool_name: data.toolName,
     command: data.command,
-    assessed_risk: assessCommandRisk(data.command),
+    assessed_risk: risks[i]!,
     exit_code: data.exitCode,
     started_at: data.startedAt,
     finished_at: data.finishedAt,
@@ -355,13 +357,13 @@ async function flushExecutions(
   );
   const inserted = new Map(rows.map((row) => [row.global_position, row]));
   const notInserted: LoggedExecution[] = [];
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
     const found = inserted.get(item.event.globalPosition.toString());
     if (!found) {
       notInserted.push(item); // projected already (count nothing twice), or another execution holds its id
       continue;
     }
-    count(batch, item.data, item.data.approvalId && found.granted !== null ? found : undefined);
+    count(batch, item.data, risks[i]!, item.data.approvalId && found.granted !== null ? found : undefined);
   }
   if (notInserted.length > 0) await refuseShadowedExecutions(client, notInserted);
 }
@@ -392,9 +394,14 @@ async function refuseShadowedExecutions(client: pg.PoolClient, items: readonly L
 }
 
 /** An inserted execution in the summaries, with its approval's lookup row as it was (if any). */
-function count(batch: ProjectionBatch, data: ExecutionLoggedData, approval: LookupRow | undefined): void {
-  // summaries by risk count what ran: `docker compose down -v` under a "safe" approval is critical
-  const riskLevel: string = assessCommandRisk(data.command);
+function count(
+  batch: ProjectionBatch,
+  data: ExecutionLoggedData,
+  /** `assessCommandRisk(data.command)`: summaries by risk count what ran (`docker compose down -v` under a "safe"
+   * approval is critical). */
+  riskLevel: string,
+  approval: LookupRow | undefined,
+): void {
   const success = data.exitCode === 0;
   bumpDaily(
     batch,
