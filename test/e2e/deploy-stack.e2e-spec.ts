@@ -76,7 +76,8 @@ describe('the deployable stack (Dockerfile, docker-compose.yml)', () => {
     beforeAll(async () => {
       t = await startLedgerUnderTest({ projectionsEnabled: false, checkpointsEnabled: false });
     });
-    afterAll(() => t?.stop());
+    let stopped = false;
+    afterAll(() => (stopped ? undefined : t?.stop()));
 
     // Asynchronous: the ledger under test answers from this very process, which spawnSync would block.
     const probe = (port: number) =>
@@ -92,6 +93,7 @@ describe('the deployable stack (Dockerfile, docker-compose.yml)', () => {
     it('given a running ledger, then it succeeds; given nothing listening, then it fails', async () => {
       expect(await probe(t.ledger.httpPort)).toBe(0);
       await t.stop();
+      stopped = true;
       expect(await probe(t.ledger.httpPort)).toBe(1);
     });
   });

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { advisoryLockKey } from '../../../libs/read-models/src/index.js';
 import { anExecution } from '../../../test/support/fixtures.js';
-import { startLedgerUnderTest, type LedgerUnderTest } from '../../../test/support/ledger-app.js';
+import {
+  startLedgerUnderTest,
+  TEST_PAYLOAD_MASTER_KEY,
+  type LedgerUnderTest,
+} from '../../../test/support/ledger-app.js';
 import { within } from '../../../test/support/within.js';
 import { runLedgerBin } from './support/run-bin.js';
 
@@ -42,8 +46,10 @@ describe('ledger projections trim', () => {
   let t: LedgerUnderTest;
   let workDir: string;
   let sql: pg.Client;
-  const bin = (args: string[], env: Record<string, string> = { DATABASE_URL: t.database.url }) =>
-    runLedgerBin(['projections', ...args], { cwd: workDir, env });
+  const bin = (
+    args: string[],
+    env: Record<string, string> = { DATABASE_URL: t.database.url, LEDGER_PAYLOAD_MASTER_KEY: TEST_PAYLOAD_MASTER_KEY },
+  ) => runLedgerBin(['projections', ...args], { cwd: workDir, env });
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'ledger-trim-'));

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@audit-ledger/event-store';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { processMetrics } from './process-metrics.js';
 
 /** What the metrics read on each scrape (the workers' own status; a probe that is absent reports nothing). */
 export interface MetricsProbes {
@@ -88,7 +89,6 @@ export class LedgerMetrics {
   private readonly probes: MetricsProbes = {};
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'ledger_' }); // event-loop lag, heap, GC, CPU, fds
     const registers = [this.registry];
     const probes = this.probes;
     const projections = () => probes.projections?.();
@@ -258,6 +258,8 @@ export class LedgerMetrics {
   }
 
   async scrape(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    // The ledger's series, then the process's (event-loop lag, heap, GC, CPU, fds: processMetrics)
+    const body = (await this.registry.metrics()) + (await processMetrics().metrics());
+    return { contentType: this.registry.contentType, body };
   }
 }

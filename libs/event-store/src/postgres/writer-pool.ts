@@ -32,7 +32,13 @@ export class WriterPool {
       keepAliveInitialDelayMillis: 10_000,
     });
     // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
-    this.pool.on('error', (error) => options.logger.warn({ err: error }, 'idle event store connection failed'));
+    // The server ending it (a shutdown or restart: 57P01-57P03) is an operational event, logged without a stack.
+    this.pool.on('error', (error: Error & { code?: string }) =>
+      options.logger.warn(
+        /^57P0[1-3]$/.test(error.code ?? '') ? { code: error.code, reason: error.message } : { err: error },
+        'idle event store connection failed',
+      ),
+    );
     // The pool listens for errors of idle connections only. A socket that fails while checked out (a server that
     // dropped it, then a ROLLBACK written to it; a postmaster killed between connect and first use) also emits
     // 'error', which must not crash the process: the query it fails is answered with the same error, and the
