@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { parseCommandLine } from '../reconciliation/shell-parser.js';
 import { redactionSettingsOf } from './redaction-config.js';
 import { LOOK_ALIKES, SECRET_CASES, alnum } from './redaction.fixtures.js';
+import { BUILT_IN_REDACTION_RULES } from './redaction-rules.js';
 import { InvalidRedactionRuleError, Redactor, type SecretFingerprint } from './redactor.js';
 
 /** A stand-in keyed digest (the real one is an HMAC in libs/integrity): FNV-1a over key and secret. */
@@ -174,5 +175,60 @@ describe('redaction properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('where the rules look (gates and start characters, for speed only)', () => {
+  /** The same rules without their locators: every rule scans the whole text, as a plain global regex. */
+  const plain = new Redactor(
+    testFingerprint('k1'),
+    {},
+    BUILT_IN_REDACTION_RULES.map(({ gate: _gate, startsAt: _startsAt, ...rule }) => rule),
+  );
+  const triggers = [
+    ...SECRET_CASES.map((c) => c.text),
+    ...LOOK_ALIKES,
+    '--password',
+    ' -u ',
+    '--user ',
+    'x-api-key: ',
+    'X-Auth-Token:',
+    '-----BEGIN',
+    'token=',
+    '_authToken=',
+    '?sig=',
+    'AccountKey=',
+    'Q~',
+    '~',
+    'https://u:',
+    '@',
+    '\n',
+    ' ',
+    '"',
+    '--client-secret ',
+    '--access-token=',
+  ];
+  /** Case matters to some rules and not to others: each piece also in upper and in lower case. */
+  const pieces = triggers.flatMap((piece) => [piece, piece.toUpperCase(), piece.toLowerCase()]);
+  const noisy = fc.stringMatching(/^[A-Za-z0-9_~.:=@?&;\-/ "'\n]{0,40}$/);
+
+  it('finds what a plain scan of every rule finds, in texts built from secrets, look-alikes and their triggers', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...pieces), noisy), { maxLength: 8 }), (parts) => {
+        const text = parts.join('');
+        expect(redactor.redact(text)).toEqual(plain.redact(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses a locator that cannot work', () => {
+    const rule = { name: 'acme', pattern: 'acme' };
+    expect(
+      () => new Redactor(testFingerprint('k'), { extraRules: [{ ...rule, gate: { holds: [''], within: 0 } }] }),
+    ).toThrow(InvalidRedactionRuleError);
+    expect(
+      () => new Redactor(testFingerprint('k'), { extraRules: [{ ...rule, startsAt: { char: 'ac', next: 'm' } }] }),
+    ).toThrow(InvalidRedactionRuleError);
   });
 });

@@ -1,4 +1,5 @@
 import { BUILT_IN_REDACTION_RULES, type RedactionRule } from './redaction-rules.js';
+import { scanRule, type RuleLocator, type RuleRegexes } from './rule-scan.js';
 
 /** Keyed digest of a secret for its marker (first 8 hex of an HMAC): supplied by the caller, who holds the key. */
 export type SecretFingerprint = (secret: string) => string;
@@ -41,7 +42,8 @@ export class InvalidRedactionRuleError extends Error {
 
 interface CompiledRule {
   readonly name: string;
-  readonly regex: RegExp;
+  readonly regexes: RuleRegexes;
+  readonly locator: RuleLocator;
   readonly keywords: readonly string[] | undefined;
   readonly minEntropy: number | undefined;
 }
@@ -63,12 +65,14 @@ export class Redactor {
   private readonly allowPatterns: readonly RegExp[];
   private readonly anyKeywords: boolean;
 
+  /** `builtInRules`: the table the settings add to (tests compare the built-in one with itself minus its locators). */
   constructor(
     private readonly fingerprint: SecretFingerprint,
     settings: RedactionSettings = {},
+    builtInRules: readonly RedactionRule[] = BUILT_IN_REDACTION_RULES,
   ) {
     const disabled = new Set(settings.disabledRules ?? []);
-    this.rules = [...BUILT_IN_REDACTION_RULES, ...(settings.extraRules ?? [])]
+    this.rules = [...builtInRules, ...(settings.extraRules ?? [])]
       .filter((rule) => !disabled.has(rule.name))
       .map(compileRule);
     this.anyKeywords = this.rules.some((rule) => rule.keywords !== undefined);
@@ -90,16 +94,14 @@ export class Redactor {
     const spans: Span[] = [];
     this.rules.forEach((rule, priority) => {
       if (rule.keywords && !rule.keywords.some((keyword) => lower.includes(keyword))) return;
-      rule.regex.lastIndex = 0;
-      for (let match = rule.regex.exec(text); match; match = rule.regex.exec(text)) {
-        if (match[0].length === 0) rule.regex.lastIndex++;
+      scanRule(text, rule.locator, rule.regexes, (match) => {
         const [start, end] = match.indices?.groups?.['secret'] ?? match.indices![0]!;
-        if (end - start === 0 || overlapsAny(markers, start, end)) continue;
+        if (end - start === 0 || overlapsAny(markers, start, end)) return;
         const secret = text.slice(start, end);
-        if (this.allowed(secret) || isPlaceholder(secret)) continue;
-        if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) continue;
+        if (this.allowed(secret) || isPlaceholder(secret)) return;
+        if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return;
         spans.push({ start, end, rule: rule.name, priority });
-      }
+      });
     });
     if (spans.length === 0) return { text, counts: [] };
     return this.replace(text, mergeOverlapping(spans));
@@ -128,16 +130,26 @@ function compileRule(rule: RedactionRule): CompiledRule {
   if (!RULE_NAME.test(rule.name)) {
     throw new InvalidRedactionRuleError(rule.name, 'a name is lowercase letters, digits and "-" (it goes in markers)');
   }
-  let regex: RegExp;
+  if (rule.startsAt && rule.startsAt.char.length !== 1) {
+    throw new InvalidRedactionRuleError(rule.name, '`startsAt.char` is one character');
+  }
+  if (rule.gate && (rule.gate.holds.some((holds) => holds.length === 0) || !(rule.gate.within >= 0))) {
+    throw new InvalidRedactionRuleError(rule.name, '`gate` holds non-empty strings, `within` ≥ 0');
+  }
+  const flags = [...new Set([...(rule.flags ?? '').replace(/[gdy]/g, ''), 'd'])].join('');
+  let regexes: RuleRegexes;
   try {
-    const flags = new Set([...(rule.flags ?? '').replace(/[gdy]/g, ''), 'g', 'd']);
-    regex = new RegExp(rule.pattern, [...flags].join(''));
+    regexes = {
+      global: new RegExp(rule.pattern, `${flags}g`),
+      sticky: rule.startsAt ? new RegExp(rule.pattern, `${flags}y`) : undefined,
+    };
   } catch (error) {
     throw new InvalidRedactionRuleError(rule.name, String(error));
   }
   return {
     name: rule.name,
-    regex,
+    regexes,
+    locator: { gate: rule.gate, startsAt: rule.startsAt },
     keywords: rule.keywords?.map((keyword) => keyword.toLowerCase()),
     minEntropy: rule.minEntropy,
   };

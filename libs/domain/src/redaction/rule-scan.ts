@@ -1,0 +1,79 @@
+/**
+ * Finding one rule's matches in a text, fast, with exactly the matches of a plain global scan (`regex.exec` from 0,
+ * each search going on at the end of the last match). A scan of a 4 KiB text costs ~0.5–2 µs per rule in V8 unless
+ * the pattern starts with one literal character; searching one character (`indexOf`) costs ~0.05 µs when absent.
+ * So a rule may declare, for speed only, where its matches can be:
+ *
+ * - `gate`: strings one of which every match holds at most `within` characters after its start. Without any in the
+ *   text the rule does not run; with one, its scan starts `within` characters before the first.
+ * - `startsAt`: every match starts at the character `char`, followed by one of `next`. The rule is tried (sticky) only
+ *   there, in order, skipping what the last match covered: the matches a global scan finds.
+ *
+ * A wrong declaration would lose secrets: redactor.spec.ts compares the result with a plain scan of every rule.
+ */
+export interface RuleGate {
+  readonly holds: readonly string[];
+  readonly within: number;
+}
+
+export interface RuleStart {
+  /** One character. */
+  readonly char: string;
+  /** The characters one of which follows `char` (exact case: list both cases for a case-insensitive rule). */
+  readonly next: string;
+}
+
+export interface RuleLocator {
+  readonly gate?: RuleGate;
+  readonly startsAt?: RuleStart;
+}
+
+/** A compiled rule's regular expressions: global (`g`) for scans, sticky (`y`) for tries at one place. */
+export interface RuleRegexes {
+  readonly global: RegExp;
+  readonly sticky: RegExp | undefined;
+}
+
+/** Calls `found` with each match of the rule in `text`, in order: the matches of `regex.exec` from 0. */
+export function scanRule(
+  text: string,
+  locator: RuleLocator,
+  regexes: RuleRegexes,
+  found: (match: RegExpExecArray) => void,
+): void {
+  if (locator.startsAt && regexes.sticky) {
+    tryAtStarts(text, locator.startsAt, regexes.sticky, found);
+    return;
+  }
+  const from = locator.gate ? gateStart(text, locator.gate) : 0;
+  if (from < 0) return;
+  const regex = regexes.global;
+  regex.lastIndex = from;
+  for (let match = regex.exec(text); match; match = regex.exec(text)) {
+    if (match[0].length === 0) regex.lastIndex++;
+    found(match);
+  }
+}
+
+/** Where a scan must start (`within` before the first string found), or -1 when none is in the text. */
+function gateStart(text: string, gate: RuleGate): number {
+  let first = -1;
+  for (const holds of gate.holds) {
+    const at = text.indexOf(holds);
+    if (at >= 0 && (first < 0 || at < first)) first = at;
+  }
+  return first < 0 ? -1 : Math.max(0, first - gate.within);
+}
+
+function tryAtStarts(text: string, start: RuleStart, sticky: RegExp, found: (match: RegExpExecArray) => void): void {
+  let free = 0; // where the last match ended: a global scan goes on from there
+  for (let at = text.indexOf(start.char); at >= 0; at = text.indexOf(start.char, at + 1)) {
+    const next = text.charAt(at + 1);
+    if (at < free || next === '' || !start.next.includes(next)) continue;
+    sticky.lastIndex = at;
+    const match = sticky.exec(text);
+    if (!match) continue;
+    free = match[0].length === 0 ? at + 1 : sticky.lastIndex;
+    found(match);
+  }
+}
