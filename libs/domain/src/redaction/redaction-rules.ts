@@ -151,7 +151,6 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     name: 'api-key-header',
     pattern: String.raw`(?<pre>-(?:key|token)(?<=(?:api|auth|private|vault|access)-(?:key|token))[ \t]*:[ \t]*)(?<secret>(?![$\[])[^\s"'\x60,;]+)`,
     flags: 'i',
-    startsAt: { char: '-', next: 'kKtT' },
   },
   {
     name: 'bearer-token',
