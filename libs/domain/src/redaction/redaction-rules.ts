@@ -41,6 +41,7 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     name: 'private-key',
     // An unterminated block (a cut output) is redacted to the end of the text.
     pattern: String.raw`-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)`,
+    gate: { holds: ['BEGIN'], within: 5 },
   },
   {
     name: 'jwt',
@@ -55,6 +56,7 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     name: 'aws-secret-key',
     pattern: String.raw`(?<pre>secret_?access_?key${ASSIGN})(?<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])`,
     flags: 'i',
+    gate: { holds: ['=', ':'], within: Infinity },
   },
   {
     name: 'github-token',
@@ -70,6 +72,7 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     name: 'slack-webhook',
     pattern: String.raw`https://hooks\.slack\.com/services/T[A-Za-z0-9]{1,40}/B[A-Za-z0-9]{1,40}/[A-Za-z0-9]{1,40}`,
     flags: 'i',
+    gate: { holds: ['://'], within: 5 },
   },
   {
     name: 'slack-token',
@@ -146,11 +149,13 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     name: 'authorization-header',
     pattern: String.raw`(?<pre>authorization[ \t]*[:=][ \t]*(?:(?:bearer|basic|token|digest|bot|apikey|negotiate)[ \t]+)?)(?<secret>(?![$\[]|(?:bearer|basic|token|digest|bot|apikey|negotiate)\b)[^\s"'\x60,;]+)`,
     flags: 'i',
+    gate: { holds: [':', '='], within: Infinity },
   },
   {
     name: 'api-key-header',
     pattern: String.raw`(?<pre>-(?:key|token)(?<=(?:api|auth|private|vault|access)-(?:key|token))[ \t]*:[ \t]*)(?<secret>(?![$\[])[^\s"'\x60,;]+)`,
     flags: 'i',
+    gate: { holds: ['-'], within: 0 },
   },
   {
     name: 'bearer-token',
@@ -174,11 +179,13 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     name: 'env-secret',
     // .env style: NAME_KEY=, NAME_SECRET=, NAME_TOKEN=, NAME_PASSWORD= (upper case; `export` allowed before it).
     pattern: String.raw`(?<pre>(?:KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|PASS|CREDENTIALS?|_PWD)(?<=(?<![A-Za-z0-9_])[A-Z0-9_]*(?:KEY|SECRET|TOKEN|PASS\w*|CREDENTIALS?|[A-Z0-9]_PWD))["']?[ \t]*=[ \t]*["']?)${VALUE}`,
+    gate: { holds: ['='], within: Infinity },
   },
   {
     name: 'password',
     pattern: String.raw`(?<pre>(?:pass(?:word|wd|phrase)|_pwd(?<=[A-Za-z0-9]_pwd))${ASSIGN})${VALUE}`,
     flags: 'i',
+    gate: { holds: ['=', ':'], within: Infinity },
   },
   {
     name: 'secret-value',
@@ -186,5 +193,6 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     pattern: String.raw`(?<pre>(?:secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth|credential|signature|cookie|session[_-]?id)[A-Za-z0-9_.-]{0,64}${ASSIGN})(?<secret>(?!\.{0,2}\/|~\/)[A-Za-z0-9+/=_.~-]{16,})`,
     flags: 'i',
     minEntropy: 3.5,
+    gate: { holds: ['=', ':'], within: Infinity },
   },
 ];
