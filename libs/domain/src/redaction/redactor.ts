@@ -1,5 +1,5 @@
 import { BUILT_IN_REDACTION_RULES, type RedactionRule } from './redaction-rules.js';
-import { scanRule, type RuleLocator, type RuleRegexes } from './rule-scan.js';
+import { nextTable, scanRule, type RuleLocator, type RuleRegexes } from './rule-scan.js';
 
 /** Keyed digest of a secret for its marker (first 8 hex of an HMAC): supplied by the caller, who holds the key. */
 export type SecretFingerprint = (secret: string) => string;
@@ -130,8 +130,9 @@ function compileRule(rule: RedactionRule): CompiledRule {
   if (!RULE_NAME.test(rule.name)) {
     throw new InvalidRedactionRuleError(rule.name, 'a name is lowercase letters, digits and "-" (it goes in markers)');
   }
-  if (rule.startsAt && rule.startsAt.char.length !== 1) {
-    throw new InvalidRedactionRuleError(rule.name, '`startsAt.char` is one character');
+  const next = rule.startsAt && nextTable(rule.startsAt.next);
+  if (rule.startsAt && (rule.startsAt.char.length !== 1 || !next)) {
+    throw new InvalidRedactionRuleError(rule.name, '`startsAt` is one character, `next` ASCII characters');
   }
   if (rule.gate && (rule.gate.holds.some((holds) => holds.length === 0) || !(rule.gate.within >= 0))) {
     throw new InvalidRedactionRuleError(rule.name, '`gate` holds non-empty strings, `within` ≥ 0');
@@ -142,6 +143,7 @@ function compileRule(rule: RedactionRule): CompiledRule {
     regexes = {
       global: new RegExp(rule.pattern, `${flags}g`),
       sticky: rule.startsAt ? new RegExp(rule.pattern, `${flags}y`) : undefined,
+      next: next || undefined,
     };
   } catch (error) {
     throw new InvalidRedactionRuleError(rule.name, String(error));

@@ -32,6 +32,19 @@ export interface RuleLocator {
 export interface RuleRegexes {
   readonly global: RegExp;
   readonly sticky: RegExp | undefined;
+  /** `startsAt.next` as a table by character code (ASCII only). */
+  readonly next: Uint8Array | undefined;
+}
+
+/** The table of `startsAt.next`, or undefined when a character of it is not ASCII. */
+export function nextTable(next: string): Uint8Array | undefined {
+  const table = new Uint8Array(128);
+  for (let i = 0; i < next.length; i++) {
+    const code = next.charCodeAt(i);
+    if (code >= 128) return undefined;
+    table[code] = 1;
+  }
+  return table;
 }
 
 /** Calls `found` with each match of the rule in `text`, in order: the matches of `regex.exec` from 0. */
@@ -41,8 +54,8 @@ export function scanRule(
   regexes: RuleRegexes,
   found: (match: RegExpExecArray) => void,
 ): void {
-  if (locator.startsAt && regexes.sticky) {
-    tryAtStarts(text, locator.startsAt, regexes.sticky, found);
+  if (locator.startsAt && regexes.sticky && regexes.next) {
+    tryAtStarts(text, locator.startsAt.char, regexes.next, regexes.sticky, found);
     return;
   }
   const from = locator.gate ? gateStart(text, locator.gate) : 0;
@@ -66,11 +79,16 @@ function gateStart(text: string, gate: RuleGate): number {
   return first < 0 ? -1 : Math.max(0, first - gate.within);
 }
 
-function tryAtStarts(text: string, start: RuleStart, sticky: RegExp, found: (match: RegExpExecArray) => void): void {
+function tryAtStarts(
+  text: string,
+  char: string,
+  next: Uint8Array,
+  sticky: RegExp,
+  found: (match: RegExpExecArray) => void,
+): void {
   let free = 0; // where the last match ended: a global scan goes on from there
-  for (let at = text.indexOf(start.char); at >= 0; at = text.indexOf(start.char, at + 1)) {
-    const next = text.charAt(at + 1);
-    if (at < free || next === '' || !start.next.includes(next)) continue;
+  for (let at = text.indexOf(char); at >= 0; at = text.indexOf(char, at + 1)) {
+    if (at < free || next[text.charCodeAt(at + 1)] !== 1) continue; // NaN (past the end) or ≥ 128: undefined
     sticky.lastIndex = at;
     const match = sticky.exec(text);
     if (!match) continue;
