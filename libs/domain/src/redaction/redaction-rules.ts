@@ -10,6 +10,7 @@
  * (except private-key blocks, which hold no quotes), so a marker never unbalances a shell word. Order is priority:
  * where two rules find the same secret, the earlier one names it.
  */
+import type { RuleAssignment } from './assignment-scan.js';
 import type { RuleGate, RuleStart } from './rule-scan.js';
 
 export interface RedactionRule {
@@ -29,11 +30,14 @@ export interface RedactionRule {
   readonly gate?: RuleGate;
   /** For speed only (rule-scan.ts): the character, and the one after it, every match starts with. */
   readonly startsAt?: RuleStart;
+  /** For speed only (assignment-scan.ts): the match is a value of `valueMin` or more characters assigned to a name. */
+  readonly assignment?: RuleAssignment;
 }
 
 /** A value after `=` or `:`: the inside of its quotes when quoted, else up to the next space or shell operator. */
 const VALUE = String.raw`(?<secret>(?<=")[^"\n]+(?=")|(?<=')[^'\n]+(?=')|(?![$"'\[])[^\s"'\x60;&|<>()]+)`;
 const ASSIGN = String.raw`["']?[ \t]*(?:=>|=|:)[ \t]*["']?`;
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const NOT_WORD_BEFORE = String.raw`(?<![A-Za-z0-9_])`;
 
 export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
@@ -193,6 +197,7 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
     pattern: String.raw`(?<pre>(?:secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth|credential|signature|cookie|session[_-]?id)[A-Za-z0-9_.-]{0,64}${ASSIGN})(?<secret>(?!\.{0,2}\/|~\/)[A-Za-z0-9+/=_.~-]{16,})`,
     flags: 'i',
     minEntropy: 3.5,
-    gate: { holds: ['=', ':'], within: Infinity },
+    // keyword (≤ 11) + name (≤ 64), then a quote, blanks and the operator; the secret's characters after it.
+    assignment: { name: `${ALNUM}_.-`, before: 75, valueMin: 16, value: `${ALNUM}+/=_.~-` },
   },
 ];

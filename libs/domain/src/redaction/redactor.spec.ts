@@ -183,7 +183,7 @@ describe('where the rules look (gates and start characters, for speed only)', ()
   const plain = new Redactor(
     testFingerprint('k1'),
     {},
-    BUILT_IN_REDACTION_RULES.map(({ gate: _gate, startsAt: _startsAt, ...rule }) => rule),
+    BUILT_IN_REDACTION_RULES.map(({ gate: _gate, startsAt: _startsAt, assignment: _assignment, ...rule }) => rule),
   );
   const triggers = [
     ...SECRET_CASES.map((c) => c.text),
@@ -207,6 +207,12 @@ describe('where the rules look (gates and start characters, for speed only)', ()
     '"',
     '--client-secret ',
     '--access-token=',
+    'token => ',
+    'api_key: "',
+    'secret_x  =  ',
+    'Zk3pQ9xW2mN7vB4tR8sL6yH1jD5gF0aE',
+    '=',
+    ':',
   ];
   /** Case matters to some rules and not to others: each piece also in upper and in lower case. */
   const pieces = triggers.flatMap((piece) => [piece, piece.toUpperCase(), piece.toLowerCase()]);
@@ -220,6 +226,24 @@ describe('where the rules look (gates and start characters, for speed only)', ()
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('finds the same at the edges of what an assignment can be', () => {
+    const value16 = 'Zk3pQ9xW2mN7vB4t';
+    const texts = [
+      `private_key${'n'.repeat(64)}'  \t = "${value16}"`, // the longest name, a quote, blanks
+      `x private-key${'n'.repeat(64)}' = ${value16}x`,
+      `token => ${value16}`,
+      `{"auth":"${value16}"}`,
+      `session_id: '${value16}'`,
+      `cookie=a=b:${value16} then SIGNATURE=${value16.repeat(3)}`,
+    ];
+    for (const text of texts) {
+      expect({ text, ...redactor.redact(text) }).toEqual({ text, ...plain.redact(text) });
+      expect(redactor.redact(text).counts).not.toEqual([]);
+    }
+    const many = Array.from({ length: 20 }, (_, i) => `api_key=${value16}${i}`).join(' '); // more than 16 windows
+    expect(redactor.redact(many)).toEqual(plain.redact(many));
   });
 
   it('refuses a locator that cannot work', () => {

@@ -1,4 +1,5 @@
 import { BUILT_IN_REDACTION_RULES, type RedactionRule } from './redaction-rules.js';
+import { charTable } from './assignment-scan.js';
 import { nextTable, scanRule, type RuleLocator, type RuleRegexes } from './rule-scan.js';
 
 /** Keyed digest of a secret for its marker (first 8 hex of an HMAC): supplied by the caller, who holds the key. */
@@ -137,6 +138,11 @@ function compileRule(rule: RedactionRule): CompiledRule {
   if (rule.gate && (rule.gate.holds.some((holds) => holds.length === 0) || !(rule.gate.within >= 0))) {
     throw new InvalidRedactionRuleError(rule.name, '`gate` holds non-empty strings, `within` ≥ 0');
   }
+  const name = rule.assignment && charTable(rule.assignment.name, '=:');
+  const value = rule.assignment && charTable(rule.assignment.value);
+  if (rule.assignment && (!name || !value || !(rule.assignment.before >= 1) || !(rule.assignment.valueMin >= 1))) {
+    throw new InvalidRedactionRuleError(rule.name, '`assignment`: ASCII names and values without quotes or blanks');
+  }
   const flags = [...new Set([...(rule.flags ?? '').replace(/[gdy]/g, ''), 'd'])].join('');
   let regexes: RuleRegexes;
   try {
@@ -144,6 +150,7 @@ function compileRule(rule: RedactionRule): CompiledRule {
       global: new RegExp(rule.pattern, `${flags}g`),
       sticky: rule.startsAt ? new RegExp(rule.pattern, `${flags}y`) : undefined,
       next: next || undefined,
+      assignment: name && value ? { name, value } : undefined,
     };
   } catch (error) {
     throw new InvalidRedactionRuleError(rule.name, String(error));
@@ -151,7 +158,7 @@ function compileRule(rule: RedactionRule): CompiledRule {
   return {
     name: rule.name,
     regexes,
-    locator: { gate: rule.gate, startsAt: rule.startsAt },
+    locator: { gate: rule.gate, startsAt: rule.startsAt, assignment: rule.assignment },
     keywords: rule.keywords?.map((keyword) => keyword.toLowerCase()),
     minEntropy: rule.minEntropy,
   };

@@ -9,8 +9,13 @@
  * - `startsAt`: every match starts at the character `char`, followed by one of `next`. The rule is tried (sticky) only
  *   there, in order, skipping what the last match covered: the matches a global scan finds.
  *
+ * - `assignment`: the match is a value assigned to a name; it is looked for only around the operators followed by a
+ *   long enough value (assignment-scan.ts).
+ *
  * A wrong declaration would lose secrets: redactor.spec.ts compares the result with a plain scan of every rule.
  */
+import { scanAssignments, type AssignmentTables, type RuleAssignment } from './assignment-scan.js';
+
 export interface RuleGate {
   readonly holds: readonly string[];
   readonly within: number;
@@ -26,6 +31,7 @@ export interface RuleStart {
 export interface RuleLocator {
   readonly gate?: RuleGate;
   readonly startsAt?: RuleStart;
+  readonly assignment?: RuleAssignment;
 }
 
 /** A compiled rule's regular expressions: global (`g`) for scans, sticky (`y`) for tries at one place. */
@@ -34,6 +40,8 @@ export interface RuleRegexes {
   readonly sticky: RegExp | undefined;
   /** `startsAt.next` as a table by character code (ASCII only). */
   readonly next: Uint8Array | undefined;
+  /** `assignment.name` and `.value` as tables by character code. */
+  readonly assignment: AssignmentTables | undefined;
 }
 
 /** The table of `startsAt.next`, or undefined when a character of it is not ASCII. */
@@ -54,6 +62,10 @@ export function scanRule(
   regexes: RuleRegexes,
   found: (match: RegExpExecArray) => void,
 ): void {
+  if (locator.assignment && regexes.assignment) {
+    scanAssignments(text, locator.assignment, regexes.assignment, regexes.global, found);
+    return;
+  }
   if (locator.startsAt && regexes.sticky && regexes.next) {
     tryAtStarts(text, locator.startsAt.char, regexes.next, regexes.sticky, found);
     return;
