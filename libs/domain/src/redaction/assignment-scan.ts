@@ -49,13 +49,13 @@ const TAB = 0x09;
 const QUOTE = 0x22;
 const APOSTROPHE = 0x27;
 
-/** Calls `found` with each match of the global `regex` in `text`, in order, given the rule's assignment shape. */
+/** Adds to `found` each match of the global `regex` in `text`, in order, given the rule's assignment shape. */
 export function scanAssignments(
   text: string,
   assignment: RuleAssignment,
   tables: AssignmentTables,
   regex: RegExp,
-  found: (match: RegExpExecArray) => void,
+  found: RegExpExecArray[],
 ): void {
   const windows = operatorWindows(text, assignment.valueMin, tables.value);
   if (windows.length === 0) return;
@@ -63,7 +63,7 @@ export function scanAssignments(
     regex.lastIndex = Math.max(0, windowStart(text, windows[0]!, assignment.before, tables.name));
     for (let match = regex.exec(text); match; match = regex.exec(text)) {
       if (match[0].length === 0) regex.lastIndex++;
-      found(match);
+      found.push(match);
     }
     return;
   }
@@ -79,7 +79,7 @@ export function scanAssignments(
     const match = regex.exec(end === text.length ? text : text.slice(0, end));
     if (!match) continue;
     free = match[0].length === 0 ? match.index + 1 : regex.lastIndex;
-    found(match);
+    found.push(match);
   }
 }
 

@@ -30,6 +30,7 @@ export const RULE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** What a marker looks like: found again, it is never redacted twice. */
 export const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,63}:[0-9a-f]{8}\]/g;
 const MARKER_PREFIX = '[REDACTED:';
+const NO_MARKERS: readonly [number, number][] = [];
 
 export class InvalidRedactionRuleError extends Error {
   readonly code = 'REDACTION.INVALID_RULE';
@@ -91,19 +92,23 @@ export class Redactor {
   redact(text: string): RedactedText {
     if (text.length < 8) return { text, counts: [] };
     const lower = this.anyKeywords ? text.toLowerCase() : '';
-    const markers = text.includes(MARKER_PREFIX) ? markerSpans(text) : [];
+    const markers = text.includes(MARKER_PREFIX) ? markerSpans(text) : NO_MARKERS;
     const spans: Span[] = [];
-    this.rules.forEach((rule, priority) => {
-      if (rule.keywords && !rule.keywords.some((keyword) => lower.includes(keyword))) return;
-      scanRule(text, rule.locator, rule.regexes, (match) => {
+    const matches: RegExpExecArray[] = [];
+    for (let priority = 0; priority < this.rules.length; priority++) {
+      const rule = this.rules[priority]!;
+      if (rule.keywords && !rule.keywords.some((keyword) => lower.includes(keyword))) continue;
+      matches.length = 0;
+      scanRule(text, rule.locator, rule.regexes, matches);
+      for (const match of matches) {
         const [start, end] = match.indices?.groups?.['secret'] ?? match.indices![0]!;
-        if (end - start === 0 || overlapsAny(markers, start, end)) return;
+        if (end - start === 0 || overlapsAny(markers, start, end)) continue;
         const secret = text.slice(start, end);
-        if (this.allowed(secret) || isPlaceholder(secret)) return;
-        if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return;
+        if (this.allowed(secret) || isPlaceholder(secret)) continue;
+        if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) continue;
         spans.push({ start, end, rule: rule.name, priority });
-      });
-    });
+      }
+    }
     if (spans.length === 0) return { text, counts: [] };
     return this.replace(text, mergeOverlapping(spans));
   }

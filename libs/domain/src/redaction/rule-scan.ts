@@ -55,13 +55,8 @@ export function nextTable(next: string): Uint8Array | undefined {
   return table;
 }
 
-/** Calls `found` with each match of the rule in `text`, in order: the matches of `regex.exec` from 0. */
-export function scanRule(
-  text: string,
-  locator: RuleLocator,
-  regexes: RuleRegexes,
-  found: (match: RegExpExecArray) => void,
-): void {
+/** Adds to `found` each match of the rule in `text`, in order: the matches of `regex.exec` from 0. */
+export function scanRule(text: string, locator: RuleLocator, regexes: RuleRegexes, found: RegExpExecArray[]): void {
   if (locator.assignment && regexes.assignment) {
     scanAssignments(text, locator.assignment, regexes.assignment, regexes.global, found);
     return;
@@ -76,7 +71,7 @@ export function scanRule(
   regex.lastIndex = from;
   for (let match = regex.exec(text); match; match = regex.exec(text)) {
     if (match[0].length === 0) regex.lastIndex++;
-    found(match);
+    found.push(match);
   }
 }
 
@@ -91,13 +86,7 @@ function gateStart(text: string, gate: RuleGate): number {
   return first < 0 ? -1 : Math.max(0, first - gate.within);
 }
 
-function tryAtStarts(
-  text: string,
-  char: string,
-  next: Uint8Array,
-  sticky: RegExp,
-  found: (match: RegExpExecArray) => void,
-): void {
+function tryAtStarts(text: string, char: string, next: Uint8Array, sticky: RegExp, found: RegExpExecArray[]): void {
   let free = 0; // where the last match ended: a global scan goes on from there
   for (let at = text.indexOf(char); at >= 0; at = text.indexOf(char, at + 1)) {
     if (at < free || next[text.charCodeAt(at + 1)] !== 1) continue; // NaN (past the end) or ≥ 128: undefined
@@ -105,6 +94,6 @@ function tryAtStarts(
     const match = sticky.exec(text);
     if (!match) continue;
     free = match[0].length === 0 ? at + 1 : sticky.lastIndex;
-    found(match);
+    found.push(match);
   }
 }
