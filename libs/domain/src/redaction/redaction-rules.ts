@@ -55,6 +55,7 @@ export const BUILT_IN_REDACTION_RULES: readonly RedactionRule[] = [
   {
     name: 'aws-access-key',
     pattern: String.raw`\b(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}\b`,
+    startsAt: { char: 'A', next: '3KGIRNS' },
   },
   {
     name: 'aws-secret-key',
