@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { parseCommandLine } from '../reconciliation/shell-parser.js';
 import { redactionSettingsOf } from './redaction-config.js';
 import { LOOK_ALIKES, SECRET_CASES, alnum } from './redaction.fixtures.js';
+import { BUILT_IN_REDACTION_RULES } from './redaction-rules.js';
 import { InvalidRedactionRuleError, Redactor, type SecretFingerprint } from './redactor.js';
 
 /** A stand-in keyed digest (the real one is an HMAC in libs/integrity): FNV-1a over key and secret. */
@@ -174,5 +175,84 @@ describe('redaction properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('where the rules look (gates and start characters, for speed only)', () => {
+  /** The same rules without their locators: every rule scans the whole text, as a plain global regex. */
+  const plain = new Redactor(
+    testFingerprint('k1'),
+    {},
+    BUILT_IN_REDACTION_RULES.map(({ gate: _gate, startsAt: _startsAt, assignment: _assignment, ...rule }) => rule),
+  );
+  const triggers = [
+    ...SECRET_CASES.map((c) => c.text),
+    ...LOOK_ALIKES,
+    '--password',
+    ' -u ',
+    '--user ',
+    'x-api-key: ',
+    'X-Auth-Token:',
+    '-----BEGIN',
+    'token=',
+    '_authToken=',
+    '?sig=',
+    'AccountKey=',
+    'Q~',
+    '~',
+    'https://u:',
+    '@',
+    '\n',
+    ' ',
+    '"',
+    '--client-secret ',
+    '--access-token=',
+    'token => ',
+    'api_key: "',
+    'secret_x  =  ',
+    'Zk3pQ9xW2mN7vB4tR8sL6yH1jD5gF0aE',
+    '=',
+    ':',
+  ];
+  /** Case matters to some rules and not to others: each piece also in upper and in lower case. */
+  const pieces = triggers.flatMap((piece) => [piece, piece.toUpperCase(), piece.toLowerCase()]);
+  const noisy = fc.stringMatching(/^[A-Za-z0-9_~.:=@?&;\-/ "'\n]{0,40}$/);
+
+  it('finds what a plain scan of every rule finds, in texts built from secrets, look-alikes and their triggers', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...pieces), noisy), { maxLength: 8 }), (parts) => {
+        const text = parts.join('');
+        expect(redactor.redact(text)).toEqual(plain.redact(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('finds the same at the edges of what an assignment can be', () => {
+    const value16 = 'Zk3pQ9xW2mN7vB4t';
+    const texts = [
+      `private_key${'n'.repeat(64)}'  \t = "${value16}"`, // the longest name, a quote, blanks
+      `x private-key${'n'.repeat(64)}' = ${value16}x`,
+      `token => ${value16}`,
+      `{"auth":"${value16}"}`,
+      `session_id: '${value16}'`,
+      `cookie=a=b:${value16} then SIGNATURE=${value16.repeat(3)}`,
+    ];
+    for (const text of texts) {
+      expect({ input: text, ...redactor.redact(text) }).toEqual({ input: text, ...plain.redact(text) });
+      expect(redactor.redact(text).counts).not.toEqual([]);
+    }
+    const many = Array.from({ length: 20 }, (_, i) => `api_key=${value16}${i}`).join(' '); // more than 16 windows
+    expect(redactor.redact(many)).toEqual(plain.redact(many));
+  });
+
+  it('refuses a locator that cannot work', () => {
+    const rule = { name: 'acme', pattern: 'acme' };
+    expect(
+      () => new Redactor(testFingerprint('k'), { extraRules: [{ ...rule, gate: { holds: [''], within: 0 } }] }),
+    ).toThrow(InvalidRedactionRuleError);
+    expect(
+      () => new Redactor(testFingerprint('k'), { extraRules: [{ ...rule, startsAt: { char: 'ac', next: 'm' } }] }),
+    ).toThrow(InvalidRedactionRuleError);
   });
 });

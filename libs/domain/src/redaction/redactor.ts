@@ -1,4 +1,6 @@
 import { BUILT_IN_REDACTION_RULES, type RedactionRule } from './redaction-rules.js';
+import { charTable } from './assignment-scan.js';
+import { nextTable, scanRule, type RuleLocator, type RuleRegexes } from './rule-scan.js';
 
 /** Keyed digest of a secret for its marker (first 8 hex of an HMAC): supplied by the caller, who holds the key. */
 export type SecretFingerprint = (secret: string) => string;
@@ -28,6 +30,7 @@ export const RULE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** What a marker looks like: found again, it is never redacted twice. */
 export const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,63}:[0-9a-f]{8}\]/g;
 const MARKER_PREFIX = '[REDACTED:';
+const NO_MARKERS: readonly [number, number][] = [];
 
 export class InvalidRedactionRuleError extends Error {
   readonly code = 'REDACTION.INVALID_RULE';
@@ -41,7 +44,8 @@ export class InvalidRedactionRuleError extends Error {
 
 interface CompiledRule {
   readonly name: string;
-  readonly regex: RegExp;
+  readonly regexes: RuleRegexes;
+  readonly locator: RuleLocator;
   readonly keywords: readonly string[] | undefined;
   readonly minEntropy: number | undefined;
 }
@@ -63,12 +67,14 @@ export class Redactor {
   private readonly allowPatterns: readonly RegExp[];
   private readonly anyKeywords: boolean;
 
+  /** `builtInRules`: the table the settings add to (tests compare the built-in one with itself minus its locators). */
   constructor(
     private readonly fingerprint: SecretFingerprint,
     settings: RedactionSettings = {},
+    builtInRules: readonly RedactionRule[] = BUILT_IN_REDACTION_RULES,
   ) {
     const disabled = new Set(settings.disabledRules ?? []);
-    this.rules = [...BUILT_IN_REDACTION_RULES, ...(settings.extraRules ?? [])]
+    this.rules = [...builtInRules, ...(settings.extraRules ?? [])]
       .filter((rule) => !disabled.has(rule.name))
       .map(compileRule);
     this.anyKeywords = this.rules.some((rule) => rule.keywords !== undefined);
@@ -86,13 +92,15 @@ export class Redactor {
   redact(text: string): RedactedText {
     if (text.length < 8) return { text, counts: [] };
     const lower = this.anyKeywords ? text.toLowerCase() : '';
-    const markers = text.includes(MARKER_PREFIX) ? markerSpans(text) : [];
+    const markers = text.includes(MARKER_PREFIX) ? markerSpans(text) : NO_MARKERS;
     const spans: Span[] = [];
-    this.rules.forEach((rule, priority) => {
-      if (rule.keywords && !rule.keywords.some((keyword) => lower.includes(keyword))) return;
-      rule.regex.lastIndex = 0;
-      for (let match = rule.regex.exec(text); match; match = rule.regex.exec(text)) {
-        if (match[0].length === 0) rule.regex.lastIndex++;
+    const matches: RegExpExecArray[] = [];
+    for (let priority = 0; priority < this.rules.length; priority++) {
+      const rule = this.rules[priority]!;
+      if (rule.keywords && !rule.keywords.some((keyword) => lower.includes(keyword))) continue;
+      matches.length = 0;
+      scanRule(text, rule.locator, rule.regexes, matches);
+      for (const match of matches) {
         const [start, end] = match.indices?.groups?.['secret'] ?? match.indices![0]!;
         if (end - start === 0 || overlapsAny(markers, start, end)) continue;
         const secret = text.slice(start, end);
@@ -100,7 +108,7 @@ export class Redactor {
         if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) continue;
         spans.push({ start, end, rule: rule.name, priority });
       }
-    });
+    }
     if (spans.length === 0) return { text, counts: [] };
     return this.replace(text, mergeOverlapping(spans));
   }
@@ -128,16 +136,34 @@ function compileRule(rule: RedactionRule): CompiledRule {
   if (!RULE_NAME.test(rule.name)) {
     throw new InvalidRedactionRuleError(rule.name, 'a name is lowercase letters, digits and "-" (it goes in markers)');
   }
-  let regex: RegExp;
+  const next = rule.startsAt && nextTable(rule.startsAt.next);
+  if (rule.startsAt && (rule.startsAt.char.length !== 1 || !next)) {
+    throw new InvalidRedactionRuleError(rule.name, '`startsAt` is one character, `next` ASCII characters');
+  }
+  if (rule.gate && (rule.gate.holds.some((holds) => holds.length === 0) || !(rule.gate.within >= 0))) {
+    throw new InvalidRedactionRuleError(rule.name, '`gate` holds non-empty strings, `within` ≥ 0');
+  }
+  const name = rule.assignment && charTable(rule.assignment.name, '=:');
+  const value = rule.assignment && charTable(rule.assignment.value);
+  if (rule.assignment && (!name || !value || !(rule.assignment.before >= 1) || !(rule.assignment.valueMin >= 1))) {
+    throw new InvalidRedactionRuleError(rule.name, '`assignment`: ASCII names and values without quotes or blanks');
+  }
+  const flags = [...new Set([...(rule.flags ?? '').replace(/[gdy]/g, ''), 'd'])].join('');
+  let regexes: RuleRegexes;
   try {
-    const flags = new Set([...(rule.flags ?? '').replace(/[gdy]/g, ''), 'g', 'd']);
-    regex = new RegExp(rule.pattern, [...flags].join(''));
+    regexes = {
+      global: new RegExp(rule.pattern, `${flags}g`),
+      sticky: rule.startsAt ? new RegExp(rule.pattern, `${flags}y`) : undefined,
+      next: next || undefined,
+      assignment: name && value ? { name, value } : undefined,
+    };
   } catch (error) {
     throw new InvalidRedactionRuleError(rule.name, String(error));
   }
   return {
     name: rule.name,
-    regex,
+    regexes,
+    locator: { gate: rule.gate, startsAt: rule.startsAt, assignment: rule.assignment },
     keywords: rule.keywords?.map((keyword) => keyword.toLowerCase()),
     minEntropy: rule.minEntropy,
   };
