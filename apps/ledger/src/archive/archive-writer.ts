@@ -1,7 +1,6 @@
 import {
   canonicalJson,
   chainHashOfCanonicalPayloads,
-  leafIndexInCheckpoint,
   RANGE_EVIDENCE_BUNDLE_FORMAT,
   type BundleCheckpoint,
   type BundlePublicKey,
@@ -11,6 +10,7 @@ import { createHash, hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import type pg from 'pg';
 import { copyRows } from '../integrity/copy-rows.js';
+import { copyBytes } from './copy-bytes.js';
 import { InclusionTexts } from './inclusion-texts.js';
 
 /** A checkpoint as stored, with its position in the ledger. */
@@ -79,7 +79,7 @@ class Rows {
  * its RFC 6962 inclusion proof against the checkpoint sealing it. Each event's hash is recomputed once over the
  * stored canonical bytes; each checkpoint's leaves are read once and its root recomputed: a range whose events no
  * longer hash to their checkpoint's root is refused (an archive never seals what the ledger would fail to verify).
- * Returns the file's SHA-256, the event count and the event hashes in order (for the archive's Merkle root).
+ * Returns the file's SHA-256 and the event count.
  */
 export async function writeArchiveFile(options: {
   client: pg.ClientBase;
@@ -90,7 +90,7 @@ export async function writeArchiveFile(options: {
   publicKeys: BundlePublicKey[];
   path: string;
   now: Date;
-}): Promise<{ sha256: string; eventCount: number; hashes: Buffer[] }> {
+}): Promise<{ sha256: string; eventCount: number }> {
   const { client, fromPosition, toPosition, checkpoints } = options;
   const rows = new Rows(Number(toPosition - fromPosition) + 1);
   await copyRows(
@@ -119,36 +119,47 @@ export async function writeArchiveFile(options: {
   // content hash covers JCS({checkpoints, events, publicKeys}), the file's bytes up to the end of the events then
   // the public keys.
   out.text(`{"checkpoints":${checkpointsJcs},"events":[`);
+  const holders = checkpoints.map((checkpoint) => ({
+    from: Number(checkpoint.fromPosition),
+    to: Number(checkpoint.toPosition),
+    absent: checkpoint.absent.map(([lo, hi]) => [Number(lo), Number(hi)] as const),
+    tree: trees.get(checkpoint.checkpointHash)!,
+  }));
   let sealed = 0;
   let c = 0;
   for (let i = 0; i < rows.length; i++) {
     const position = rows.positions[i]!;
-    while (c < checkpoints.length && Number(checkpoints[c]!.toPosition) < position) c++;
-    const holder = checkpoints[c];
-    let inclusion = 'null';
-    if (holder && Number(holder.fromPosition) <= position) {
-      const leafIndex = leafIndexInCheckpoint(holder, BigInt(position));
-      if (leafIndex !== null) {
-        inclusion = trees.get(holder.checkpointHash)!.text(leafIndex);
-        sealed += 1;
-      }
-    }
+    while (c < holders.length && holders[c]!.to < position) c++;
+    const holder = holders[c];
+    const leafIndex = holder ? leafIndexOf(holder, position) : null;
     const row = rows.buffers[i]!;
     const own = legacy.get(i);
     out.text(i === 0 ? '{"data":' : ',{"data":');
     if (own) out.text(own[0], 'utf8');
     else out.bytes(row, rows.start(i, DATA), rows.end(i, DATA));
-    out.text(`,"eventId":"${rows.text(i, EVENT_ID, 'latin1')}","globalPosition":"${position}","hash":"`);
+    out.text(',"eventId":"');
+    out.bytes(row, rows.start(i, EVENT_ID), rows.end(i, EVENT_ID));
+    out.text(`","globalPosition":"${position}","hash":"`);
     out.bytes(row, rows.start(i, HASH), rows.end(i, HASH));
-    out.text(`","inclusion":${inclusion},"metadata":`);
+    out.text('","inclusion":');
+    if (holder && leafIndex !== null) {
+      out.inclusion(holder.tree, leafIndex);
+      sealed += 1;
+    } else {
+      out.text('null');
+    }
+    out.text(',"metadata":');
     if (own) out.text(own[1], 'utf8');
     else out.bytes(row, rows.start(i, METADATA), rows.end(i, METADATA));
     out.text(',"prevHash":"');
     out.bytes(row, rows.start(i, PREV), rows.end(i, PREV));
-    out.text(`","recordedAt":"${rows.text(i, RECORDED, 'latin1')}","streamId":`);
-    out.text(JSON.stringify(rows.text(i, STREAM)), 'utf8');
+    out.text('","recordedAt":"');
+    out.bytes(row, rows.start(i, RECORDED), rows.end(i, RECORDED));
+    out.text('","streamId":');
+    out.jsonString(row, rows.start(i, STREAM), rows.end(i, STREAM));
     out.text(`,"streamRevision":${int64(row, rows.start(i, REVISION))},"type":`);
-    out.text(`${JSON.stringify(rows.text(i, TYPE))}}`, 'utf8');
+    out.jsonString(row, rows.start(i, TYPE), rows.end(i, TYPE));
+    out.text('}');
   }
   out.text(']');
   const contentHash = await out.contentHash(`,"publicKeys":${keysJcs}}`);
@@ -167,7 +178,7 @@ export async function writeArchiveFile(options: {
     `,"format":"${RANGE_EVIDENCE_BUNDLE_FORMAT}","manifest":${canonicalJson(manifest)},"publicKeys":${keysJcs}}`,
   );
   const sha256 = await out.close();
-  return { sha256, eventCount: rows.length, hashes };
+  return { sha256, eventCount: rows.length };
 }
 
 /**
@@ -185,11 +196,15 @@ class HashCheck {
     this.put(row, rows.start(i, PREV), rows.end(i, PREV));
     this.latin1('{"data":');
     this.put(row, rows.start(i, DATA), rows.end(i, DATA));
-    this.latin1(`,"eventId":"${rows.text(i, EVENT_ID, 'latin1')}","metadata":`);
+    this.latin1(',"eventId":"');
+    this.put(row, rows.start(i, EVENT_ID), rows.end(i, EVENT_ID));
+    this.latin1('","metadata":');
     this.put(row, rows.start(i, METADATA), rows.end(i, METADATA));
-    this.utf8(`,"streamId":${JSON.stringify(rows.text(i, STREAM))}`);
+    this.latin1(',"streamId":');
+    this.jsonString(row, rows.start(i, STREAM), rows.end(i, STREAM));
     this.latin1(`,"streamRevision":${int64(row, rows.start(i, REVISION))},"type":`);
-    this.utf8(`${JSON.stringify(rows.text(i, TYPE))}}`);
+    this.jsonString(row, rows.start(i, TYPE), rows.end(i, TYPE));
+    this.latin1('}');
     const recorded = rows.text(i, HASH, 'latin1');
     if (hash('sha256', this.scratch.subarray(0, this.length), 'hex') === recorded) return null;
     const fields = {
@@ -207,6 +222,16 @@ class HashCheck {
     );
   }
 
+  private jsonString(src: Buffer, start: number, end: number): void {
+    if (!plainString(src, start, end)) {
+      this.utf8(JSON.stringify(src.toString('utf8', start, end)));
+      return;
+    }
+    this.latin1('"');
+    this.put(src, start, end);
+    this.latin1('"');
+  }
+
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.scratch.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.length + bytes));
@@ -216,13 +241,15 @@ class HashCheck {
 
   private put(src: Buffer, start: number, end: number): void {
     this.reserve(end - start);
-    src.copy(this.scratch, this.length, start, end);
-    this.length += end - start;
+    this.length = copyBytes(src, start, end, this.scratch, this.length);
   }
 
   private latin1(text: string): void {
     this.reserve(text.length);
-    this.length += this.scratch.write(text, this.length, 'latin1');
+    const out = this.scratch;
+    let w = this.length;
+    for (let k = 0; k < text.length; k++) out[w++] = text.charCodeAt(k);
+    this.length = w;
   }
 
   private utf8(text: string): void {
@@ -243,15 +270,41 @@ class ByteFileWriter {
   /** Appends text (latin1: the caller knows it holds no code point above 0xff). */
   text(text: string, encoding: 'latin1' | 'utf8' = 'latin1'): void {
     this.reserve(encoding === 'utf8' ? text.length * 3 : text.length);
-    this.length += this.buffer.write(text, this.length, encoding);
+    if (encoding === 'latin1' && text.length <= 64) {
+      const out = this.buffer;
+      let w = this.length;
+      for (let k = 0; k < text.length; k++) out[w++] = text.charCodeAt(k);
+      this.length = w;
+    } else {
+      this.length += this.buffer.write(text, this.length, encoding);
+    }
     if (this.length >= FLUSH_BYTES) this.flush();
   }
 
   bytes(src: Buffer, start: number, end: number): void {
     this.reserve(end - start);
-    src.copy(this.buffer, this.length, start, end);
-    this.length += end - start;
+    this.length = copyBytes(src, start, end, this.buffer, this.length);
     if (this.length >= FLUSH_BYTES) this.flush();
+  }
+
+  /** A checkpoint's inclusion proof of one leaf. */
+  inclusion(tree: InclusionTexts, index: number): void {
+    this.reserve(tree.maxLength);
+    this.length = tree.write(index, this.buffer, this.length);
+    if (this.length >= FLUSH_BYTES) this.flush();
+  }
+
+  /** JSON.stringify of the UTF-8 string in src[start, end): the bytes quoted when nothing in them needs escaping. */
+  jsonString(src: Buffer, start: number, end: number): void {
+    if (plainString(src, start, end)) {
+      this.reserve(end - start + 2);
+      this.buffer[this.length++] = 0x22;
+      this.length = copyBytes(src, start, end, this.buffer, this.length);
+      this.buffer[this.length++] = 0x22;
+      if (this.length >= FLUSH_BYTES) this.flush();
+    } else {
+      this.text(JSON.stringify(src.toString('utf8', start, end)), 'utf8');
+    }
   }
 
   /** SHA-256 of everything written so far followed by `suffix`, hex (the bundle's content hash). */
@@ -293,6 +346,29 @@ class ByteFileWriter {
 }
 
 const FLUSH_BYTES = 1 << 20;
+
+/** True when JSON.stringify would write the (valid UTF-8) string's bytes as they are: no `"`, `\\` or control. */
+function plainString(src: Buffer, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) {
+    const b = src[k]!;
+    if (b < 0x20 || b === 0x22 || b === 0x5c) return false;
+  }
+  return true;
+}
+
+/** The leaf index of `position` in a checkpoint's range (its offset minus the absent positions before it). */
+function leafIndexOf(
+  checkpoint: { from: number; to: number; absent: readonly (readonly [number, number])[] },
+  position: number,
+): number | null {
+  if (position < checkpoint.from || position > checkpoint.to) return null;
+  let index = position - checkpoint.from;
+  for (const [lo, hi] of checkpoint.absent) {
+    if (position >= lo && position <= hi) return null;
+    if (hi < position) index -= hi - lo + 1;
+  }
+  return index;
+}
 
 /** The checkpoint's tree over its range's event hashes (from the rows read when they cover it, else the table). */
 async function treeOf(
