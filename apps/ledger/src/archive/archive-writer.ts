@@ -93,20 +93,22 @@ export async function writeArchiveFile(options: {
 }): Promise<{ sha256: string; eventCount: number }> {
   const { client, fromPosition, toPosition, checkpoints } = options;
   const rows = new Rows(Number(toPosition - fromPosition) + 1);
+  const payloads = new HashCheck();
+  const legacy = new Map<number, [string, string]>();
+  const hashes: Buffer[] = [];
+  // Each event's hash is checked as its row arrives, while PostgreSQL produces the next ones.
   await copyRows(
     client,
     `SELECT ${COLUMNS} FROM ledger.events WHERE global_position BETWEEN ${fromPosition} AND ${toPosition} ORDER BY global_position`,
     FIELDS,
-    (row, fields) => rows.add(row, fields),
+    (row, fields) => {
+      const i = rows.length;
+      rows.add(row, fields);
+      hashes.push(rows.leaf(i));
+      const canonical = payloads.check(rows, i);
+      if (canonical) legacy.set(i, canonical);
+    },
   );
-  const payloads = new HashCheck();
-  const legacy = new Map<number, [string, string]>();
-  const hashes: Buffer[] = new Array<Buffer>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    hashes[i] = rows.leaf(i);
-    const canonical = payloads.check(rows, i);
-    if (canonical) legacy.set(i, canonical);
-  }
   const trees = new Map<string, InclusionTexts>();
   for (const checkpoint of checkpoints) {
     trees.set(checkpoint.checkpointHash, await treeOf(client, checkpoint, rows, hashes));

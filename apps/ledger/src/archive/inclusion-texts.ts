@@ -45,8 +45,8 @@ export class InclusionTexts {
         if (!first) out[w++] = 0x2c;
         first = false;
         out[w++] = 0x22;
-        const level = this.levels[depth]!;
-        for (let k = sibling * 64, end = k + 64; k < end; k++) out[w++] = level[k]!;
+        out.set(this.levels[depth]!.subarray(sibling * 64, sibling * 64 + 64), w);
+        w += 64;
         out[w++] = 0x22;
       }
       i >>= 1;
