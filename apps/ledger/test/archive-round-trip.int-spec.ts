@@ -9,6 +9,7 @@ import pg from 'pg';
 import { fillEvents } from '../../../bench/src/archive-workload.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { approveArchiveDrop, archiveBefore, dropArchive, verifyArchivedLedger } from '../src/archive/index.js';
+import { checkArchiveFileFast } from '../src/archive/archive-file-fast-check.js';
 import { partitionStartsReader } from '../src/archive/partition-starts.js';
 import { bundlePublicKeys } from '../src/integrity/evidence-exporter.js';
 import { CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '../src/integrity/index.js';
@@ -124,6 +125,11 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
     forged.data = { n: -2 };
     forged.hash = chainHash(forged.prevHash, forged);
     writeFileSync(tampered, JSON.stringify(bundle));
+    // (the files as written are proven from their bytes; the tampered copy is left to the full verify-bundle check)
+    expect(files.map((file) => checkArchiveFileFast(readFileSync(file), keys.ring)?.events.length)).toEqual(
+      archive!.files.map((file) => file.eventCount),
+    );
+    expect(checkArchiveFileFast(readFileSync(tampered), keys.ring)).toBeNull();
 
     // when one admin approves and the drop is tried, then it is refused and nothing leaves the database
     await approveArchiveDrop({ ...context(alice), archiveId: archive!.archiveId });

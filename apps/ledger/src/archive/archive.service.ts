@@ -14,7 +14,7 @@ import {
 } from '@audit-ledger/domain';
 import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
 import {
-  MerkleTreeBuilder,
+  EMPTY_TREE_ROOT,
   parseSealedCheckpoint,
   signTombstone,
   type BundlePublicKey,
@@ -156,7 +156,6 @@ export async function archiveBefore(
       const dir = join(context.outDir, `archive-${archiveId}`);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const files: ArchiveFile[] = [];
-      const tree = new MerkleTreeBuilder();
       let eventCount = 0;
       for (let from = fromPosition; from <= toPosition; from += MAX_ARCHIVE_FILE_POSITIONS) {
         const to =
@@ -172,7 +171,6 @@ export async function archiveBefore(
           path: join(dir, name),
           now,
         });
-        for (const hash of written.hashes) tree.push(hash);
         eventCount += written.eventCount;
         files.push({
           name,
@@ -199,7 +197,8 @@ export async function archiveBefore(
         fromPosition: String(fromPosition),
         toPosition: String(toPosition),
         partitions: chosen.map((partition) => partition.name),
-        merkleRoot: tree.root().toString('hex'),
+        // Of the events as read back from the files and verified (the same hashes the ledger sealed).
+        merkleRoot: check.merkleRoot ?? EMPTY_TREE_ROOT.toString('hex'),
         eventCount,
         files,
         lastCheckpointHash: lastCheckpoint.checkpointHash,

@@ -1,0 +1,472 @@
+import {
+  canonicalJson,
+  checkCheckpointSignature,
+  GENESIS_HASH,
+  parseSealedCheckpoint,
+  RANGE_EVIDENCE_BUNDLE_FORMAT,
+  verifyMerkleInclusion,
+  type BundleCheckpoint,
+  type BundleInclusion,
+  type PublicKeyRing,
+  type SealedCheckpoint,
+} from '@audit-ledger/integrity';
+import { createHash, hash, type Hash } from 'node:crypto';
+import { copyBytes } from './copy-bytes.js';
+import { InclusionTexts } from './inclusion-texts.js';
+
+/** What the chain check across files needs of one archived event. */
+export interface ArchivedEventLink {
+  globalPosition: string;
+  streamId: string;
+  streamRevision: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** An archive file proven valid: its range, checkpoints and events' links. */
+export interface CheckedArchiveFile {
+  fromPosition: string;
+  toPosition: string;
+  checkpoints: BundleCheckpoint[];
+  events: ArchivedEventLink[];
+  /** hex SHA-256 of the file's bytes. */
+  sha256: string;
+}
+
+/**
+ * Proves an archive file valid from its bytes, without parsing or re-canonicalising its events, when it is exactly
+ * what the archive writer writes: the bundle's RFC 8785 text with its members in the writer's order and every event
+ * sealed. Each event's hash is recomputed over the file's own byte slices (the canonical payloads as stored), each
+ * checkpoint's tree is rebuilt once from the file's event hashes and must give its signed root, and each inclusion
+ * proof must be, byte for byte, the audit path of that tree (the only valid one). A slice that hashes to a signed
+ * leaf is the ledger's canonical text (SHA-256 being collision resistant), so the file is its own canonical JSON and
+ * the content hash is the SHA-256 of slices of it.
+ *
+ * Returns null whenever anything differs from that (a problem, or a form it does not handle): the caller then runs
+ * the full `verify-bundle` check, which names the problem and the event. It never accepts a file that check rejects.
+ */
+export function checkArchiveFileFast(bytes: Buffer, keys: PublicKeyRing): CheckedArchiveFile | null {
+  try {
+    return new FastCheck(bytes, keys).run();
+  } catch (error) {
+    if (error === NOT_FAST) return null;
+    throw error;
+  }
+}
+
+const NOT_FAST = new Error('not provable on the fast path');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+const lit = (text: string) => Buffer.from(text, 'latin1');
+const OPEN = lit('{"checkpoints":');
+const EVENTS = lit(',"events":[');
+const FORMAT = lit(`],"format":"${RANGE_EVIDENCE_BUNDLE_FORMAT}","manifest":`);
+const KEYS = lit(',"publicKeys":');
+const E_DATA = lit('{"data":');
+const E_ID = lit(',"eventId":');
+const E_POSITION = lit(',"globalPosition":"');
+const E_HASH = lit('","hash":"');
+const E_INCLUSION = lit('","inclusion":');
+const E_METADATA = lit(',"metadata":');
+const E_PREV = lit(',"prevHash":"');
+const E_RECORDED = lit('","recordedAt":');
+const E_STREAM = lit(',"streamId":');
+const E_REVISION = lit(',"streamRevision":');
+const E_TYPE = lit(',"type":');
+const H_METADATA = lit(',"metadata":');
+const H_STREAM = lit(',"streamId":');
+const H_REVISION = lit(',"streamRevision":');
+const H_TYPE = lit(',"type":');
+
+interface ScannedEvent {
+  position: number;
+  hash: string;
+  prevHash: string;
+  streamId: string;
+  streamRevision: number;
+  inclusionStart: number;
+  inclusionEnd: number;
+}
+
+interface Checkpoint {
+  sealed: SealedCheckpoint;
+  from: number;
+  to: number;
+  absent: [number, number][];
+}
+
+class FastCheck {
+  private at = 0;
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+
+  constructor(
+    private readonly b: Buffer,
+    private readonly keys: PublicKeyRing,
+  ) {}
+
+  run(): CheckedArchiveFile {
+    const b = this.b;
+    this.expect(OPEN);
+    const checkpointsText = this.sliceValue();
+    this.expect(EVENTS);
+    const events: ScannedEvent[] = [];
+    if (b[this.at] !== 0x5d) {
+      for (;;) {
+        events.push(this.event());
+        if (b[this.at] !== 0x2c) break;
+        this.at += 1;
+      }
+    }
+    const eventsEnd = this.at + 1; // after `]`
+    this.expect(FORMAT);
+    const manifestText = this.sliceValue();
+    this.expect(KEYS);
+    const keysStart = this.at;
+    const keysText = this.sliceValue();
+    const keysEnd = this.at;
+    if (b[this.at] !== 0x7d || this.at + 1 !== b.length) throw NOT_FAST;
+
+    const rawCheckpoints = JSON.parse(checkpointsText) as unknown;
+    const publicKeys = JSON.parse(keysText) as unknown;
+    const manifest = JSON.parse(manifestText) as Record<string, unknown> | null;
+    if (!Array.isArray(rawCheckpoints) || !Array.isArray(publicKeys) || typeof manifest !== 'object' || !manifest) {
+      throw NOT_FAST;
+    }
+    if (canonicalJson(rawCheckpoints) !== checkpointsText || canonicalJson(publicKeys) !== keysText) throw NOT_FAST;
+    const from = positionNumber(manifest.fromPosition);
+    const to = positionNumber(manifest.toPosition);
+    if (from > to || manifest.eventCount !== events.length || manifest.checkpointCount !== rawCheckpoints.length) {
+      throw NOT_FAST;
+    }
+    // The content hash and the file's SHA-256 share everything up to the end of the events.
+    const fileHash = createHash('sha256').update(b.subarray(0, eventsEnd));
+    const content: Hash = fileHash.copy();
+    content.update(KEYS).update(b.subarray(keysStart, keysEnd)).update('}');
+    if (content.digest('hex') !== manifest.contentHash) throw NOT_FAST;
+    fileHash.update(b.subarray(eventsEnd));
+
+    const checkpoints = this.checkpoints(rawCheckpoints, from, to);
+    this.checkEvents(events, checkpoints, from, to);
+    return {
+      fromPosition: String(from),
+      toPosition: String(to),
+      checkpoints: rawCheckpoints as BundleCheckpoint[],
+      events: events.map((event) => ({
+        globalPosition: String(event.position),
+        streamId: event.streamId,
+        streamRevision: event.streamRevision,
+        prevHash: event.prevHash,
+        hash: event.hash,
+      })),
+      sha256: fileHash.digest('hex'),
+    };
+  }
+
+  /** Signed, chained, contiguous, covering [from, to]. */
+  private checkpoints(raw: unknown[], from: number, to: number): Checkpoint[] {
+    const list: Checkpoint[] = [];
+    let previous: Checkpoint | undefined;
+    for (const value of raw) {
+      const sealed = parseSealedCheckpoint(value);
+      if (!sealed || checkCheckpointSignature(sealed, this.keys) !== null) throw NOT_FAST;
+      const checkpoint: Checkpoint = {
+        sealed,
+        from: positionNumber(sealed.fromPosition),
+        to: positionNumber(sealed.toPosition),
+        absent: sealed.absent.map(([a, z]) => [positionNumber(a), positionNumber(z)]),
+      };
+      if (checkpoint.from > checkpoint.to) throw NOT_FAST;
+      let lastAbsent = checkpoint.from - 1;
+      for (const [a, z] of checkpoint.absent) {
+        if (a <= lastAbsent || z < a || z > checkpoint.to) throw NOT_FAST;
+        lastAbsent = z;
+      }
+      if (leavesBefore(checkpoint, checkpoint.to + 1) !== sealed.count) throw NOT_FAST;
+      if (
+        previous &&
+        (previous.to + 1 !== checkpoint.from || sealed.previousCheckpointHash !== previous.sealed.checkpointHash)
+      ) {
+        throw NOT_FAST;
+      }
+      list.push(checkpoint);
+      previous = checkpoint;
+    }
+    if (list.length === 0 || list[0]!.from > from || list.at(-1)!.to < to) throw NOT_FAST;
+    return list;
+  }
+
+  /** Positions in order inside the range, every leaf of every checkpoint's part of the range there, links, proofs. */
+  private checkEvents(events: ScannedEvent[], checkpoints: Checkpoint[], from: number, to: number): void {
+    const streams = new Map<string, ScannedEvent>();
+    let previousPosition = from - 1;
+    let e = 0;
+    for (const checkpoint of checkpoints) {
+      const lo = Math.max(from, checkpoint.from);
+      const hi = Math.min(to, checkpoint.to);
+      const first = lo > hi ? 0 : leavesBefore(checkpoint, lo);
+      const count = lo > hi ? 0 : leavesBefore(checkpoint, hi + 1) - first;
+      const mine = events.slice(e, e + count);
+      if (mine.length !== count) throw NOT_FAST;
+      for (let k = 0; k < count; k++) {
+        const event = mine[k]!;
+        const p = event.position;
+        if (p <= previousPosition || p < lo || p > hi || leafIndex(checkpoint, p) !== first + k) throw NOT_FAST;
+        previousPosition = p;
+        const last = streams.get(event.streamId);
+        if (last ? event.streamRevision !== last.streamRevision + 1 || event.prevHash !== last.hash : false) {
+          throw NOT_FAST;
+        }
+        if (!last && event.streamRevision === 0 && event.prevHash !== GENESIS_HASH) throw NOT_FAST;
+        streams.set(event.streamId, event);
+      }
+      if (count === checkpoint.sealed.count) this.wholeTree(checkpoint, mine);
+      else for (let k = 0; k < count; k++) this.oneProof(checkpoint, mine[k]!, first + k);
+      e += count;
+    }
+    if (e !== events.length) throw NOT_FAST;
+  }
+
+  /** The checkpoint's tree from the file's hashes: its signed root, and each proof its audit path exactly. */
+  private wholeTree(checkpoint: Checkpoint, events: ScannedEvent[]): void {
+    const tree = new InclusionTexts(
+      events.map((event) => Buffer.from(event.hash, 'hex')),
+      checkpoint.sealed.checkpointHash,
+    );
+    if (tree.rootHex !== checkpoint.sealed.merkleRoot) throw NOT_FAST;
+    if (this.scratch.length < tree.maxLength) this.scratch = Buffer.allocUnsafe(tree.maxLength * 2);
+    for (let index = 0; index < events.length; index++) {
+      const length = tree.write(index, this.scratch, 0);
+      const event = events[index]!;
+      if (this.b.compare(this.scratch, 0, length, event.inclusionStart, event.inclusionEnd) !== 0) throw NOT_FAST;
+    }
+  }
+
+  /** A checkpoint only partly in this file: each proof checked against its signed root. */
+  private oneProof(checkpoint: Checkpoint, event: ScannedEvent, index: number): void {
+    const text = this.b.toString('utf8', event.inclusionStart, event.inclusionEnd);
+    const inclusion = JSON.parse(text) as BundleInclusion | null;
+    if (
+      typeof inclusion !== 'object' ||
+      inclusion === null ||
+      canonicalJson(inclusion) !== text ||
+      inclusion.checkpointHash !== checkpoint.sealed.checkpointHash ||
+      inclusion.leafIndex !== index ||
+      inclusion.treeSize !== checkpoint.sealed.count ||
+      !Array.isArray(inclusion.auditPath) ||
+      !inclusion.auditPath.every((node) => typeof node === 'string' && /^[0-9a-f]{64}$/.test(node)) ||
+      !verifyMerkleInclusion(
+        Buffer.from(event.hash, 'hex'),
+        index,
+        checkpoint.sealed.count,
+        inclusion.auditPath.map((node) => Buffer.from(node, 'hex')),
+        Buffer.from(checkpoint.sealed.merkleRoot, 'hex'),
+      )
+    ) {
+      throw NOT_FAST;
+    }
+  }
+
+  /** One event, in the writer's member order; its hash recomputed over the file's slices. */
+  private event(): ScannedEvent {
+    const b = this.b;
+    this.expect(E_DATA);
+    const dataStart = this.at;
+    this.skipValue();
+    const dataEnd = this.at;
+    this.expect(E_ID);
+    const idStart = this.at;
+    this.skipString();
+    const idEnd = this.at;
+    this.expect(E_POSITION);
+    const positionStart = this.at;
+    while (b[this.at]! >= 0x30 && b[this.at]! <= 0x39) this.at += 1;
+    const positionText = b.toString('latin1', positionStart, this.at);
+    const position = positionNumber(positionText);
+    this.expect(E_HASH);
+    const hashText = this.hex64();
+    this.expect(E_INCLUSION);
+    const inclusionStart = this.at;
+    if (b[this.at] !== 0x7b) throw NOT_FAST; // every archived event is sealed
+    this.skipValue();
+    const inclusionEnd = this.at;
+    this.expect(E_METADATA);
+    const metadataStart = this.at;
+    this.skipValue();
+    const metadataEnd = this.at;
+    this.expect(E_PREV);
+    const prevStart = this.at;
+    const prevHash = this.hex64();
+    this.expect(E_RECORDED);
+    // Not hashed: plain printable ASCII only, so that it is its own canonical text.
+    if (b[this.at] !== QUOTE) throw NOT_FAST;
+    this.at += 1;
+    while (b[this.at]! >= 0x20 && b[this.at]! < 0x7f && b[this.at] !== QUOTE && b[this.at] !== BACKSLASH) this.at += 1;
+    if (b[this.at] !== QUOTE) throw NOT_FAST;
+    this.at += 1;
+    this.expect(E_STREAM);
+    const streamStart = this.at;
+    this.skipString();
+    const streamEnd = this.at;
+    let streamEscaped = false;
+    for (let k = streamStart; k < streamEnd; k++) if (b[k] === BACKSLASH) streamEscaped = true;
+    this.expect(E_REVISION);
+    const revisionStart = this.at;
+    while (b[this.at]! >= 0x30 && b[this.at]! <= 0x39) this.at += 1;
+    const revisionEnd = this.at;
+    const revisionDigits = revisionEnd - revisionStart;
+    if (revisionDigits === 0 || revisionDigits > 15 || (revisionDigits > 1 && b[revisionStart] === 0x30)) {
+      throw NOT_FAST;
+    }
+    this.expect(E_TYPE);
+    const typeStart = this.at;
+    this.skipString();
+    const typeEnd = this.at;
+    if (b[this.at] !== 0x7d) throw NOT_FAST;
+    this.at += 1;
+
+    // prevHash ‖ {"data":…,"eventId":…,"metadata":…,"streamId":…,"streamRevision":…,"type":…}
+    const parts: [number, number][] = [
+      [prevStart, prevStart + 64],
+      [-1, 0],
+      [dataStart, dataEnd],
+      [-2, 0],
+      [idStart, idEnd],
+      [-3, 0],
+      [metadataStart, metadataEnd],
+      [-4, 0],
+      [streamStart, streamEnd],
+      [-5, 0],
+      [revisionStart, revisionEnd],
+      [-6, 0],
+      [typeStart, typeEnd],
+      [-7, 0],
+    ];
+    let length = 0;
+    for (const [s, e] of parts) length += s < 0 ? HASH_LITERALS[-s - 1]!.length : e - s;
+    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length * 2);
+    const out = this.scratch;
+    let w = 0;
+    for (const [s, e] of parts) {
+      w =
+        s < 0
+          ? copyBytes(HASH_LITERALS[-s - 1]!, 0, HASH_LITERALS[-s - 1]!.length, out, w)
+          : copyBytes(b, s, e, out, w);
+    }
+    if (hash('sha256', out.subarray(0, w), 'hex') !== hashText) throw NOT_FAST;
+    return {
+      position,
+      hash: hashText,
+      prevHash,
+      streamId: streamEscaped
+        ? (JSON.parse(b.toString('utf8', streamStart, streamEnd)) as string)
+        : b.toString('utf8', streamStart + 1, streamEnd - 1),
+      streamRevision: Number(b.toString('latin1', revisionStart, revisionEnd)),
+      inclusionStart,
+      inclusionEnd,
+    };
+  }
+
+  private expect(literal: Buffer): void {
+    const b = this.b;
+    const at = this.at;
+    if (at + literal.length > b.length) throw NOT_FAST;
+    for (let k = 0; k < literal.length; k++) if (b[at + k] !== literal[k]) throw NOT_FAST;
+    this.at = at + literal.length;
+  }
+
+  /**
+   * The 64 bytes at `at`, as text. Not validated here: the event's hash must equal the hex digest recomputed, and the
+   * prevHash is part of what is hashed.
+   */
+  private hex64(): string {
+    const start = this.at;
+    if (start + 64 > this.b.length) throw NOT_FAST;
+    this.at = start + 64;
+    return this.b.toString('latin1', start, start + 64);
+  }
+
+  /**
+   * Skips a JSON string at `at`. Its bytes are not validated: a string in a hashed field is checked by its hash, the
+   * others are parsed or compared whole.
+   */
+  private skipString(): void {
+    const b = this.b;
+    if (b[this.at] !== QUOTE) throw NOT_FAST;
+    let i = this.at + 1;
+    for (;;) {
+      const quote = b.indexOf(QUOTE, i);
+      if (quote < 0) throw NOT_FAST;
+      // An odd run of backslashes before the quote escapes it.
+      let slashes = 0;
+      while (b[quote - 1 - slashes] === BACKSLASH) slashes += 1;
+      i = quote + 1;
+      if (slashes % 2 === 0) break;
+    }
+    this.at = i;
+  }
+
+  /** Skips one JSON value at `at` (the writer writes no whitespace). */
+  private skipValue(): void {
+    const b = this.b;
+    const c = b[this.at];
+    if (c === QUOTE) {
+      this.skipString();
+      return;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      let depth = 0;
+      const end = b.length;
+      for (;;) {
+        if (this.at >= end) throw NOT_FAST;
+        const x = b[this.at]!;
+        if (x === QUOTE) {
+          this.skipString();
+          continue;
+        }
+        if (x === 0x7b || x === 0x5b) depth += 1;
+        else if (x === 0x7d || x === 0x5d) depth -= 1;
+        this.at += 1;
+        if (depth === 0) return;
+      }
+    }
+    const start = this.at;
+    while (this.at < b.length) {
+      const x = b[this.at]!;
+      if (x === 0x2c || x === 0x7d || x === 0x5d || x <= 0x20) break;
+      this.at += 1;
+    }
+    if (this.at === start) throw NOT_FAST;
+  }
+
+  /** The value at `at` as text (it is parsed afterwards with JSON.parse). */
+  private sliceValue(): string {
+    const start = this.at;
+    this.skipValue();
+    return this.b.toString('utf8', start, this.at);
+  }
+}
+
+const HASH_LITERALS = [lit('{"data":'), lit(',"eventId":'), H_METADATA, H_STREAM, H_REVISION, H_TYPE, lit('}')];
+
+/** A position from 1 to 2^53 - 1 written canonically, as a number. */
+function positionNumber(value: unknown): number {
+  if (typeof value !== 'string' || !/^[1-9]\d{0,14}$/.test(value)) throw NOT_FAST;
+  return Number(value);
+}
+
+/** Leaves of the checkpoint before position x (lo ≤ x ≤ to + 1): positions of [lo, x) not sealed as absent. */
+function leavesBefore(checkpoint: Checkpoint, x: number): number {
+  let n = x - checkpoint.from;
+  for (const [a, z] of checkpoint.absent) {
+    if (a >= x) break;
+    n -= Math.min(z, x - 1) - a + 1;
+  }
+  return n;
+}
+
+/** The leaf index of position p, or -1 when it is sealed as absent. */
+function leafIndex(checkpoint: Checkpoint, p: number): number {
+  for (const [a, z] of checkpoint.absent) if (p >= a && p <= z) return -1;
+  return leavesBefore(checkpoint, p);
+}
