@@ -30,14 +30,21 @@ describe('database commands default to the embedded database of LEDGER_DATA_DIR'
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ledger-cli-embedded-'));
-    ledger = await startLedger({
-      dataDir,
-      embeddedPgPort: await freePort(),
-      tcpPort: 0,
-      httpPort: 0,
-      logLevel: 'silent',
-      reconciliationEnabled: false,
-    });
+    // The ledger on its embedded PostgreSQL even where the suite runs against a server (DATABASE_URL set)
+    const suiteDatabaseUrl = process.env.DATABASE_URL;
+    delete process.env.DATABASE_URL;
+    try {
+      ledger = await startLedger({
+        dataDir,
+        embeddedPgPort: await freePort(),
+        tcpPort: 0,
+        httpPort: 0,
+        logLevel: 'silent',
+        reconciliationEnabled: false,
+      });
+    } finally {
+      if (suiteDatabaseUrl !== undefined) process.env.DATABASE_URL = suiteDatabaseUrl;
+    }
     const approval = anApproval();
     for (const [path, body] of [
       ['/v1/approvals', approval],
