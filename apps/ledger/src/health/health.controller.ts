@@ -8,6 +8,7 @@ import {
 } from '../reconciliation/reconciliation-status.http.controller.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from '../integrity/witness-publisher.js';
 import { StoreMonitor } from './store-monitor.service.js';
+import { workersHealth } from './workers-health.js';
 import { Public } from '../identity/access.js';
 import { AccessRefusals } from '../identity/access-refusals.js';
 import { HealthSchema } from '../openapi/response-schemas.js';
@@ -38,27 +39,13 @@ export class HealthController {
   @ApiOkResponse({ description: 'healthy (503 with the same body when a part is not)', standardSchema: HealthSchema })
   async health(@Res() reply: FastifyReply): Promise<void> {
     const store = await this.probe().catch(() => ({ database: false, migrationsApplied: 0 }));
-    const subscription = this.monitor.status();
-    const projections = this.projections();
-    const reconciliation = this.reconciliation();
-    // A witness that refuses this database's checkpoints is degraded service; one that is unreachable is retried.
-    const witnesses = this.witnesses();
-    const ok =
-      store.database &&
-      store.migrationsApplied > 0 &&
-      subscription.alive &&
-      (projections?.healthy ?? true) &&
-      // A standby is healthy: another process reconciles, and this one takes over when that one stops.
-      (!reconciliation.enabled || reconciliation.alive || reconciliation.leadership?.role === 'standby') &&
-      witnesses.every((witness) => witness.status !== 'refused');
+    const workers = workersHealth(this.monitor, this.projections(), this.reconciliation, this.witnesses);
+    const ok = store.database && store.migrationsApplied > 0 && workers.ok;
     void reply.status(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
       database: store.database ? 'reachable' : 'unreachable',
       migrationsApplied: store.migrationsApplied,
-      subscription,
-      projections: projections ?? { enabled: false },
-      reconciliation,
-      witnesses,
+      ...workers.parts,
       // Calls refused since the start, by code and entrance: `{ "AUTH.UNAUTHENTICATED": { "http": 3 } }`.
       accessRefusals: this.refusals.counted(),
     });

@@ -13,6 +13,7 @@ import {
   type StoreHealthProbe,
 } from './health.controller.js';
 import { StoreMonitor } from './store-monitor.service.js';
+import { workersHealth } from './workers-health.js';
 import { LiveSchema, ReadySchema, WorkersSchema } from '../openapi/response-schemas.js';
 import { ApiOkResponse } from '@nestjs/swagger';
 
@@ -60,21 +61,7 @@ export class ProbesHttpController {
   })
   @Public()
   workers(@Res() reply: FastifyReply): void {
-    const subscription = this.monitor.status();
-    const projections = this.projections();
-    const reconciliation = this.reconciliation();
-    const witnesses = this.witnesses();
-    const ok =
-      subscription.alive &&
-      (projections?.healthy ?? true) &&
-      (!reconciliation.enabled || reconciliation.alive) &&
-      witnesses.every((witness) => witness.status !== 'refused');
-    void reply.status(ok ? 200 : 503).send({
-      status: ok ? 'ok' : 'degraded',
-      subscription,
-      projections: projections ?? { enabled: false },
-      reconciliation,
-      witnesses,
-    });
+    const { ok, parts } = workersHealth(this.monitor, this.projections(), this.reconciliation, this.witnesses);
+    void reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', ...parts });
   }
 }
