@@ -1,4 +1,5 @@
 import { type EventStore, type RecordedEvent, type Subscription } from '@audit-ledger/event-store';
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 
 /**
@@ -24,7 +25,7 @@ export const MONITORED_EVENT_TYPES = [
  * catch-up + live path works end to end in the running process. It scans every position (the gap-free reader checks
  * each) but takes only {@link MONITORED_EVENT_TYPES}. Its position is that of the last such event seen.
  */
-export class StoreMonitor {
+export class StoreMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
   private subscription?: Subscription;
   private running?: Promise<void>;
   private failure?: string;
@@ -68,5 +69,13 @@ export class StoreMonitor {
   async stop(): Promise<void> {
     await this.subscription?.close();
     await this.running;
+  }
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.stop();
   }
 }

@@ -10,7 +10,7 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
 import { parseRequest } from '../shared/request-validation.js';
 import { Allow, CurrentPrincipal } from './access.js';
-import { ApiKeyAdmin } from './api-key-admin.js';
+import { LedgerIdentity } from './ledger-identity.js';
 import { KeyRevokedSchema } from '../openapi/response-schemas.js';
 
 /**
@@ -20,7 +20,7 @@ import { KeyRevokedSchema } from '../openapi/response-schemas.js';
  */
 @Controller('v1/principals/keys')
 export class ApiKeysHttpController {
-  constructor(private readonly admin: ApiKeyAdmin) {}
+  constructor(private readonly identity: LedgerIdentity) {}
 
   @Post()
   @Allow('admin')
@@ -33,14 +33,14 @@ export class ApiKeysHttpController {
     @CurrentPrincipal() actor: Principal,
     @Body({ schema: IssueApiKeyRequest }) body: unknown,
   ): Promise<IssuedApiKey> {
-    return this.admin.issue(parseRequest(IssueApiKeyRequest, body), actor.id);
+    return this.identity.admin.issue(parseRequest(IssueApiKeyRequest, body), actor.id);
   }
 
   @Get()
   @Allow('admin')
   @ApiOkResponse({ description: 'every key issued, revoked ones included', standardSchema: ApiKeyList })
   async list(): Promise<ApiKeyList> {
-    return { keys: await this.admin.list() };
+    return { keys: await this.identity.admin.list() };
   }
 
   @Post(':keyId/rotate')
@@ -53,7 +53,7 @@ export class ApiKeysHttpController {
     @Body({ schema: ApiKeyChangeRequest }) body: unknown,
   ): Promise<IssuedApiKey> {
     const { reason } = parseRequest(ApiKeyChangeRequest, body ?? {});
-    return this.admin.rotate(parseRequest(ApiKeyId, keyId), reason, actor.id);
+    return this.identity.admin.rotate(parseRequest(ApiKeyId, keyId), reason, actor.id);
   }
 
   @Post(':keyId/revoke')
@@ -70,7 +70,7 @@ export class ApiKeysHttpController {
   ): Promise<{ keyId: string; status: 'revoked' }> {
     const { reason } = parseRequest(ApiKeyChangeRequest, body ?? {});
     const id = parseRequest(ApiKeyId, keyId);
-    await this.admin.revoke(id, reason, actor.id);
+    await this.identity.admin.revoke(id, reason, actor.id);
     return { keyId: id, status: 'revoked' };
   }
 }

@@ -1,5 +1,5 @@
 import { ReadModelQueries } from '@audit-ledger/read-models';
-import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 
 export const QUERIES_DATABASE_URL = Symbol('QUERIES_DATABASE_URL');
@@ -29,9 +29,4 @@ export class QueriesDatabase implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
   }
-}
-
-/** Everything the query controllers need, from the database URL: one line in the app module. */
-export function queriesProviders(databaseUrl: string): Provider[] {
-  return [{ provide: QUERIES_DATABASE_URL, useValue: databaseUrl }, QueriesDatabase];
 }

@@ -23,10 +23,16 @@ export interface RunningReconciliation {
   stop(): Promise<void>;
 }
 
+/** The reconciliation processor under leadership, without the alerting it publishes to (a feature of its own). */
+export interface RunningReconciliationProcessor {
+  status(): ReconciliationStatus;
+  /** Stops the processor (gives up leadership), then its connections. */
+  stop(): Promise<void>;
+}
+
 /**
  * Alerting (always: the SSE stream exists even with nothing to send) and, when enabled, the reconciliation
- * processor. Its tables live in `ledger_process`, written on the owner's connection (the store's connections run as
- * `ledger_writer`).
+ * processor: what the ledger runs, for callers outside the Nest app (the benchmarks).
  */
 export async function startReconciliation(
   config: LedgerConfig,
@@ -36,13 +42,41 @@ export async function startReconciliation(
 ): Promise<RunningReconciliation> {
   const { dispatcher, sse } = createAlerting(config, logger);
   const judge = askJudgeFromConfig(config, logger);
+  const processor = await startReconciliationProcessor(config, store, databaseUrl, logger, dispatcher, judge).catch(
+    async (error: unknown) => {
+      await dispatcher.close();
+      throw error;
+    },
+  );
+  return {
+    alerts: dispatcher,
+    sseAlerts: sse,
+    ...(judge ? { judge } : {}),
+    status: () => processor.status(),
+    async stop() {
+      await processor.stop();
+      await dispatcher.close();
+    },
+  };
+}
+
+/**
+ * When enabled, the reconciliation processor: one process at a time reconciles (advisory leadership), the others
+ * stand by. Its tables live in `ledger_process`, written on the owner's connection (the store's connections run as
+ * `ledger_writer`).
+ */
+export async function startReconciliationProcessor(
+  config: LedgerConfig,
+  store: EventStore,
+  databaseUrl: string,
+  logger: Logger,
+  dispatcher: AlertDispatcher,
+  judge: AskJudge | undefined,
+): Promise<RunningReconciliationProcessor> {
   if (!config.reconciliationEnabled) {
     return {
-      alerts: dispatcher,
-      sseAlerts: sse,
-      ...(judge ? { judge } : {}),
       status: () => ({ enabled: false, alive: false, position: '0', reconcilerVersion: '', handled: 0, appended: 0 }),
-      stop: () => dispatcher.close(),
+      stop: async () => undefined,
     };
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -76,14 +110,10 @@ export async function startReconciliation(
     await leadership.start();
   } catch (error) {
     await leadership.stop();
-    await dispatcher.close();
     await pool.end();
     throw error;
   }
   return {
-    alerts: dispatcher,
-    sseAlerts: sse,
-    ...(judge ? { judge } : {}),
     status: () => ({
       ...(processor?.status() ?? {
         enabled: true,
@@ -97,14 +127,13 @@ export async function startReconciliation(
     }),
     async stop() {
       await leadership.stop();
-      await dispatcher.close();
       await pool.end();
     },
   };
 }
 
 /** Off unless `LEDGER_JUDGE_URL` is set. The bound is the adapter's timeout plus a second for a judge ignoring it. */
-function askJudgeFromConfig(config: LedgerConfig, logger: Logger): AskJudge | undefined {
+export function askJudgeFromConfig(config: LedgerConfig, logger: Logger): AskJudge | undefined {
   const judgeLogger = logger.child({ component: 'llm-judge' });
   const judge = llmJudgeFromConfig(config, (reason) => judgeLogger.warn({ reason }, 'LLM judge gave no answer'));
   if (!judge) return undefined;
