@@ -23,19 +23,23 @@ import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
 import { StreamsModule } from './streams/streams.module.js';
 import { TracingInterceptor } from './tracing/tracing.interceptor.js';
 
-/** The ledger's features, one Nest module each (docs/architecture.md, "Modules"). */
+/**
+ * The ledger's features, one Nest module each (docs/architecture.md, "Modules"). Nest starts a module's workers after
+ * those of the modules it imports; among modules at the same depth, in this order (identity first, as the key table
+ * is what every entrance needs).
+ */
 export const FEATURE_MODULES = [
+  IdentityModule,
+  AlertsModule,
+  ReconciliationModule,
+  ProjectionsModule,
+  IntegrityModule,
+  HealthModule,
+  MetricsModule,
   ApprovalsModule,
   StreamsModule,
   QueriesModule,
-  ReconciliationModule,
-  ProjectionsModule,
-  AlertsModule,
-  IntegrityModule,
-  IdentityModule,
   ErasureModule,
-  HealthModule,
-  MetricsModule,
   AuditAccessModule,
 ] as const;
 
