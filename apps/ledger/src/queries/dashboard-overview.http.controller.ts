@@ -6,7 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { lastCheckpoint } from '../integrity/evidence-exporter.js';
 import { parseQuery, readParams } from './query-params.js';
-import { QueriesDatabase } from './queries.providers.js';
+import { QueriesDatabase } from './queries-database.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
 import { EVENT_STORE } from '../shared/tokens.js';

@@ -13,7 +13,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { exportFile, exportFormat } from './export-file.js';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
-import { QueriesDatabase } from './queries.providers.js';
+import { QueriesDatabase } from './queries-database.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
 import { EXPORT_CONTENT } from '../openapi/response-schemas.js';

@@ -2,7 +2,7 @@ import type { MismatchItem, ReadModelQueries } from '@audit-ledger/read-models';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { QueriesDatabase } from './queries.providers.js';
+import { QueriesDatabase } from './queries-database.js';
 
 /** How often each open stream looks for mismatches projected since its last one. */
 export const MISMATCH_POLL_MS = 1000;

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { exportFile, exportFormat } from './export-file.js';
 import { MismatchStreams } from './mismatch-streams.js';
 import { filterText, pageParams, parseQuery, queryObject } from './query-params.js';
-import { QueriesDatabase } from './queries.providers.js';
+import { QueriesDatabase } from './queries-database.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { AcceptQueryCredential, Allow } from '../identity/access.js';
 import { RequestValidationError } from '../shared/request-validation.js';

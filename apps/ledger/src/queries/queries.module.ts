@@ -5,7 +5,7 @@ import { DashboardOverviewHttpController } from './dashboard-overview.http.contr
 import { ExecutionsQueryHttpController } from './executions-query.http.controller.js';
 import { MismatchStreams } from './mismatch-streams.js';
 import { MismatchesQueryHttpController } from './mismatches-query.http.controller.js';
-import { QueriesDatabase, QUERIES_DATABASE_URL } from './queries.providers.js';
+import { QueriesDatabase, QUERIES_DATABASE_URL } from './queries-database.js';
 import { SessionsQueryHttpController } from './sessions-query.http.controller.js';
 import { SummariesQueryHttpController } from './summaries-query.http.controller.js';
 

@@ -4,7 +4,7 @@ import { ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { pageParams, parseQuery, queryObject, readParams } from './query-params.js';
-import { QueriesDatabase } from './queries.providers.js';
+import { QueriesDatabase } from './queries-database.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
 import { SessionItemSchema } from '../openapi/response-schemas.js';

@@ -4,7 +4,7 @@ import { Controller, Get, Inject, Query, Res, UseFilters } from '@nestjs/common'
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { filterText, pageParams, parseQuery, queryObject, readParams } from './query-params.js';
-import { QueriesDatabase } from './queries.providers.js';
+import { QueriesDatabase } from './queries-database.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';
 import { Allow } from '../identity/access.js';
 import { SummariesSchema } from '../openapi/response-schemas.js';
