@@ -23,7 +23,7 @@ import { benchDatabase } from './environment.js';
 import { machineLine } from './machine.js';
 import { writeReportSection } from './report-section.js';
 
-export const ARCHIVE_TARGET_EVENTS_PER_SECOND = 100_000;
+const ARCHIVE_TARGET_EVENTS_PER_SECOND = 100_000;
 
 export interface ArchiveBenchResult {
   events: number;

@@ -14,7 +14,7 @@ import { machineLine } from './machine.js';
 import { writeReportSection } from './report-section.js';
 import { latencyStats, ms, type LatencyStats } from './stats.js';
 
-export const PAGE_TARGET_MS = 1000;
+const PAGE_TARGET_MS = 1000;
 const EXECUTIONS = Number(process.env.BENCH_DASHBOARD_EXECUTIONS ?? 1_000_000);
 const DAYS = 90;
 const RUNS = Number(process.env.BENCH_DASHBOARD_PAGE_RUNS ?? 30);

@@ -12,7 +12,7 @@ import { machineLine } from './machine.js';
 import { writeReportSection } from './report-section.js';
 import { latencyStats, ms, type LatencyStats } from './stats.js';
 
-export const DASHBOARD_TARGET_MS = 50;
+const DASHBOARD_TARGET_MS = 50;
 const EXECUTIONS = Number(process.env.BENCH_DASHBOARD_EXECUTIONS ?? 1_000_000);
 const DAYS = 90;
 const RUNS = Number(process.env.BENCH_DASHBOARD_RUNS ?? 200);

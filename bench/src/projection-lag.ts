@@ -11,8 +11,8 @@ import { machineLine } from './machine.js';
 import { writeReportSection } from './report-section.js';
 import { latencyStats, ms, type LatencyStats } from './stats.js';
 
-export const LAG_TARGET_RATE = 2000;
-export const LAG_TARGET_P99_MS = 100;
+const LAG_TARGET_RATE = 2000;
+const LAG_TARGET_P99_MS = 100;
 const CLIENTS = 8;
 /**
  * Lower rates first, then the target: each run starts on projections that caught up with the one before (or waited

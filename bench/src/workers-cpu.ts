@@ -40,7 +40,7 @@ const OFF = {
   LEDGER_CHECKPOINTS_ENABLED: 'false',
 };
 
-export const WORKER_CONFIGURATIONS: readonly WorkerConfiguration[] = [
+const WORKER_CONFIGURATIONS: readonly WorkerConfiguration[] = [
   { key: 'none', label: 'command path only', env: OFF },
   { key: 'projections', label: '+ projections', env: { ...OFF, LEDGER_PROJECTIONS_ENABLED: 'true' } },
   { key: 'reconciliation', label: '+ reconciliation', env: { ...OFF, LEDGER_RECONCILIATION_ENABLED: 'true' } },

@@ -19,7 +19,7 @@ export const poisonString = fc
   .tuple(fc.string({ maxLength: 20 }), fc.oneof(loneSurrogate, fc.constant('\u0000')), fc.string({ maxLength: 20 }))
   .map(([before, poison, after]) => `${before}${poison}${after}`);
 /** Integers beyond ±(2^53−1): never exact. */
-export const hugeInteger = fc.oneof(
+const hugeInteger = fc.oneof(
   fc.bigInt({ min: 2n ** 53n, max: 2n ** 80n }),
   fc.bigInt({ min: -(2n ** 80n), max: -(2n ** 53n) }),
 );

@@ -2,14 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /** What the fake judge does with the next requests. */
-export type JudgeBehaviour =
+type JudgeBehaviour =
   | { answer: 'MATCH' | 'MISMATCH' | 'UNCLEAR'; rationale: string }
   /** A chat completion whose content is not the JSON the judge must answer. */
   | { garbage: string }
   /** Holds the request open (longer than any test's timeout); closed when the server stops. */
   | { hang: true };
 
-export interface ChatCompletionsRequest {
+interface ChatCompletionsRequest {
   url: string;
   authorization?: string;
   body: { model: string; messages: { role: string; content: string }[]; [key: string]: unknown };

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 /** The audience tokens are signed for unless a test names another. */
 export const TEST_AUDIENCE = 'audit-ledger';
 
-export interface SignOptions {
+interface SignOptions {
   /** Sign with the untrusted key (not in the served JWKS): a wrongly signed token. Default: the current trusted key. */
   untrusted?: boolean;
   /** Header `kid`; default the signing key's own id. */

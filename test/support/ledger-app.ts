@@ -18,7 +18,7 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 export const TEST_PAYLOAD_MASTER_KEY = '5eed'.repeat(16);
 
 /** The credential a call presents: a test credential or any other string; `null` presents none. */
-export interface CallAs {
+interface CallAs {
   credential?: string | null;
 }
 
@@ -93,7 +93,7 @@ function startLedgerWithTestSettings(
 }
 
 /** Headers presenting a credential over HTTP (none for `null`; the `all` test credential by default). */
-export function authorizationHeaders(credentials: TestCredentials, as: CallAs = {}): Record<string, string> {
+function authorizationHeaders(credentials: TestCredentials, as: CallAs = {}): Record<string, string> {
   const credential = as.credential === undefined ? credentials.all : as.credential;
   return credential === null ? {} : { authorization: `Bearer ${credential}` };
 }

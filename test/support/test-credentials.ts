@@ -4,7 +4,7 @@ import type { RunningLedger } from '../../apps/ledger/src/index.js';
 
 /** Who a test calls as: one role, every role at once (the suites' default), or no credential at all. */
 export type TestCaller = Role | 'all';
-export const TEST_CALLERS: readonly TestCaller[] = [...ROLES, 'all'];
+const TEST_CALLERS: readonly TestCaller[] = [...ROLES, 'all'];
 
 /** One real API key per test caller, and the principal id each is recorded as. */
 export interface TestCredentials extends Readonly<Record<TestCaller, string>> {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface ReceivedRequest {
+interface ReceivedRequest {
   at: number;
   headers: IncomingHttpHeaders;
   /** The body exactly as sent (signatures are over these bytes). */

@@ -24,7 +24,7 @@ import { processIo, type CliIo } from './shared/cli-io.js';
 import { addConnectionOptions } from './shared/connection-options.js';
 import { EXIT_CODES } from './shared/exit-codes.js';
 
-export function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo): Command {
   const program = new Command('ledger')
     .description('audit ledger: what agents were approved to do, and what they executed')
     .configureOutput({ writeOut: io.out, writeErr: io.err })

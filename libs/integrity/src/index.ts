@@ -10,5 +10,4 @@ export * from './json-fidelity.js';
 export * from './witness.js';
 export * from './redaction-key.js';
 export * from './field-cipher.js';
-export * from './merkle-levels.js';
 export * from './tombstone.js';

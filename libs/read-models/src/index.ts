@@ -1,5 +1,6 @@
 export * from './projection.js';
 export * from './projection-runner.js';
+export * from './read-model-logger.js';
 export {
   advisoryLockKey,
   runReadModelMigrations,

@@ -4,6 +4,7 @@ import { matchesFilter, prepareEvent, ProjectionBatch, unionFilter, type Project
 import { rebuildUnits } from './rebuild/rebuild-units.js';
 import { advisoryLockKey, CHECKPOINTS_TABLE, runReadModelMigrations } from './read-model-migrations.js';
 import { isTransientDatabaseError } from './database-errors.js';
+import { silentReadModelLogger, type ReadModelLogger } from './read-model-logger.js';
 import {
   applyOneParking,
   countParked,
@@ -14,19 +15,6 @@ import {
 } from './parked-events.js';
 
 import type { RetentionStatus } from './retention/read-model-retention.job.js';
-
-/** The little the runner logs through; a pino logger fits as it is. */
-export interface ReadModelLogger {
-  info(context: Record<string, unknown>, message: string): void;
-  warn(context: Record<string, unknown>, message: string): void;
-  error(context: Record<string, unknown>, message: string): void;
-}
-
-export const silentReadModelLogger: ReadModelLogger = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 export interface ProjectionRunnerOptions {
   /** Where events come from (the port: any adapter). */

@@ -9,7 +9,7 @@ const KINDS = ['command_not_approved', 'dangerous_deviation', 'policy_violation'
 export const matched = (executionId: string, reconcilerVersion = 'r1'): NewEvent =>
   custom('ExecutionReconciled', { executionId, verdict: 'MATCH', explanation: 'equal', reconcilerVersion });
 
-export const unclear = (executionId: string, reconcilerVersion = 'r1'): NewEvent =>
+const unclear = (executionId: string, reconcilerVersion = 'r1'): NewEvent =>
   custom('ReconciliationUnclear', {
     executionId,
     kind: 'low_confidence',

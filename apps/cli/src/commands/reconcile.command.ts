@@ -24,10 +24,10 @@ const RerunReply = z.object({
   ),
   lastPosition: z.string(),
 });
-export type RerunReply = z.infer<typeof RerunReply>;
+type RerunReply = z.infer<typeof RerunReply>;
 
 /** `--since`: an ISO-8601 instant with an offset, or a global position; passed to the ledger as given. */
-export const parseSince = (value: string): string => {
+const parseSince = (value: string): string => {
   if (/^\d{1,19}$/.test(value)) return value;
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !isNaN(Date.parse(value))) {
     return value;
@@ -35,7 +35,7 @@ export const parseSince = (value: string): string => {
   throw new InvalidArgumentError('must be an ISO-8601 instant with an offset (2026-11-01T00:00:00Z) or a position');
 };
 
-export function formatRerun(reply: RerunReply & { state?: string }): string {
+function formatRerun(reply: RerunReply & { state?: string }): string {
   const state = reply.state && reply.state !== 'finished' ? ` [${reply.state}]` : '';
   const lines = [
     `reconciler ${reply.reconcilerVersion}${state}: ${reply.examined} executions examined (through position ` +

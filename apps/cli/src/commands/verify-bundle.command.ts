@@ -5,7 +5,7 @@ import type { CliIo } from '../shared/cli-io.js';
 import { EXIT_CODES } from '../shared/exit-codes.js';
 
 /** Same code as `ledger verify`: the bundle was read and does not verify. */
-export const BUNDLE_FAILED_EXIT_CODE = 5;
+const BUNDLE_FAILED_EXIT_CODE = 5;
 
 /**
  * `ledger verify-bundle FILE [--keys-dir DIR] [--json]`: checks an evidence bundle offline, with no database: hash

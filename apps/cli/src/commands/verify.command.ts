@@ -7,7 +7,7 @@ import { EXIT_CODES } from '../shared/exit-codes.js';
 import { progressBar } from '../shared/progress.js';
 
 /** `ledger verify` exits with this code when the ledger fails verification (1 stays "could not run"). */
-export const VERIFY_FAILED_EXIT_CODE = 5;
+const VERIFY_FAILED_EXIT_CODE = 5;
 
 interface VerifyFlags {
   stream?: string;

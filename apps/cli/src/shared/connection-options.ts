@@ -19,7 +19,7 @@ export interface ConnectionOptions {
   apiKey?: string;
 }
 
-export const parsePort = (value: string): number => {
+const parsePort = (value: string): number => {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError('must be a port number (0-65535)');
   return port;

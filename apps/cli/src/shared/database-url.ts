@@ -69,20 +69,6 @@ export async function openDatabase(
   return { url: embeddedUrl(ownPort, password), close: () => server.stop('smart') };
 }
 
-/** Runs `work` on the command's database and closes it afterwards, also when `work` fails. */
-export async function withDatabase<T>(
-  explicit: string | undefined,
-  io: CliIo,
-  work: (databaseUrl: string) => Promise<T>,
-): Promise<T> {
-  const database = await openDatabase(explicit, io);
-  try {
-    return await work(database.url);
-  } finally {
-    await database.close();
-  }
-}
-
 function embeddedLogin(env: NodeJS.ProcessEnv): { dataDir: string; password: string } {
   const dataDir = resolve(env.LEDGER_DATA_DIR || './data');
   const passwordFile = join(dataDir, `pg-${EMBEDDED_LOGIN}.password`);

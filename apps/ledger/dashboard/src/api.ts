@@ -27,7 +27,7 @@ export class ApiError extends Error {
 
 export type Params = Record<string, string | number | boolean | undefined | null>;
 
-export function withQuery(path: string, params: Params = {}): string {
+function withQuery(path: string, params: Params = {}): string {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== '') query.set(name, String(value));

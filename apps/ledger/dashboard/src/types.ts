@@ -107,7 +107,7 @@ export interface StreamEvent {
   prevHash: string;
 }
 
-export interface ReplayedEvent extends StreamEvent {
+interface ReplayedEvent extends StreamEvent {
   occurredAt?: string;
   hashStatus: string;
   linkOk: boolean;

@@ -42,7 +42,7 @@ export class AlertDeliveryError extends Error {
   }
 }
 
-export type AlertType = 'MismatchDetected' | 'ReconciliationUnclear' | 'ProjectionEventParked';
+type AlertType = 'MismatchDetected' | 'ReconciliationUnclear' | 'ProjectionEventParked';
 
 const WHAT: Record<AlertType, string> = {
   MismatchDetected: 'mismatch',

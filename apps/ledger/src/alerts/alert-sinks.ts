@@ -7,7 +7,7 @@ import { SlackAlertSink } from './slack.alert-sink.js';
 import { SseAlertSink } from './sse.alert-sink.js';
 import { WebhookAlertSink } from './webhook.alert-sink.js';
 
-export const DEAD_LETTER_FILE = 'alerts-dead-letter.jsonl';
+const DEAD_LETTER_FILE = 'alerts-dead-letter.jsonl';
 
 /** The sinks the configuration asks for (SSE always), behind one dispatcher. */
 export function createAlerting(

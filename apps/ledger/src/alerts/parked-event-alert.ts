@@ -1,7 +1,7 @@
 import type { ParkedEventNotice } from '@audit-ledger/read-models';
 import { alertSummary, type Alert } from './alert-sink.port.js';
 
-export const PARKED_EVENT_ALERT_KIND = 'projection.event_parked';
+const PARKED_EVENT_ALERT_KIND = 'projection.event_parked';
 
 /**
  * The alert for an event a projection parked: the read model misses it until an operator fixes the cause and runs

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { AlertDeliveryError, type Alert, type AlertSink } from './alert-sink.port.js';
 
-export const SIGNATURE_HEADER = 'x-ledger-signature';
+const SIGNATURE_HEADER = 'x-ledger-signature';
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`: receivers recompute it over the bytes they received. */
-export const signBody = (secret: string, body: string): string =>
+const signBody = (secret: string, body: string): string =>
   `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 /** JSON POST of the whole alert, signed with the shared secret. One attempt; the dispatcher retries. */

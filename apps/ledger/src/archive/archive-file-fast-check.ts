@@ -15,7 +15,7 @@ import { copyBytes } from './copy-bytes.js';
 import { InclusionTexts } from './inclusion-texts.js';
 
 /** What the chain check across files needs of one archived event. */
-export interface ArchivedEventLink {
+interface ArchivedEventLink {
   globalPosition: string;
   streamId: string;
   streamRevision: number;

@@ -30,7 +30,7 @@ const NOT_AUDIT_DATA = /^\/v1\/(?:.*\/)?status$|^\/v1\/reconciliation\/reruns(?:
  * Reads of audit data: every GET under `/v1/` (streams, replay, evidence, queries, integrity) but status probes.
  * `route` is the route pattern (`/v1/streams/:streamId`), so a stream named `status` is still recorded.
  */
-export const isAuditRead = (method: string | undefined, route: string): boolean =>
+const isAuditRead = (method: string | undefined, route: string): boolean =>
   method === 'GET' && route.startsWith('/v1/') && !NOT_AUDIT_DATA.test(route);
 
 /** The query's parameters but a credential (`access_token`, accepted by event streams), which is never recorded. */

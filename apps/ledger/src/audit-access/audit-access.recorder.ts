@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLOCK, EVENT_STORE, LOGGER, type Clock } from '../shared/tokens.js';
 
-export const AUDIT_DATA_ACCESSED = 'AuditDataAccessed';
-export const ACCESS_STREAM_PREFIX = 'access-';
+const AUDIT_DATA_ACCESSED = 'AuditDataAccessed';
+const ACCESS_STREAM_PREFIX = 'access-';
 
 /** One read of audit data (docs/integrity.md §10). */
 export interface AuditDataAccess {

@@ -32,7 +32,7 @@ const commaList = z.union([
 ]);
 
 /** Every setting, its environment variable and default. docs/operations.md lists the same table. */
-export const LedgerConfigSchema = z.object({
+const LedgerConfigSchema = z.object({
   /** A PostgreSQL server to use; unset: an embedded PostgreSQL in `dataDir/pg`. */
   databaseUrl: z.string().url().optional(),
   /**

@@ -2,7 +2,7 @@ import type { LedgerConfig } from './ledger.config.js';
 import { ENVIRONMENT_VARIABLES } from './ledger.config.js';
 
 /** The configured event store cannot carry the ledger: the start stops before anything is opened. */
-export class UnsupportedEventStoreError extends Error {
+class UnsupportedEventStoreError extends Error {
   readonly code = 'CONFIG.EVENT_STORE_UNSUPPORTED';
 }
 

@@ -4,7 +4,7 @@ const file = z.string().min(1);
 const milliseconds = z.coerce.number().int().min(0).max(600_000);
 
 /** How the TLS server treats client certificates (verified against `tlsCaFile` when asked for). */
-export const CLIENT_CERT_MODES = ['off', 'optional', 'required'] as const;
+const CLIENT_CERT_MODES = ['off', 'optional', 'required'] as const;
 export type ClientCertMode = (typeof CLIENT_CERT_MODES)[number];
 
 /**

@@ -11,9 +11,6 @@ import type { Logger } from 'pino';
  */
 export const DASHBOARD_ROOT = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
 
-/** URL patterns of the routes that serve the dashboard's static files (no audit data: public, like `/docs`). */
-export const DASHBOARD_ROUTES = /^\/(?:\*)?$/;
-
 /**
  * The browser may load scripts, styles, images and connect only to this origin (no CDN, nothing inline but the
  * style attributes the chart library sets); the page cannot be framed.

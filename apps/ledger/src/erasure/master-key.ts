@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export const MASTER_KEY_FILE = 'payload-master.key';
+const MASTER_KEY_FILE = 'payload-master.key';
 
 /**
  * The master key that wraps every stream's data key (docs/security.md "Payload encryption"): 32 bytes as 64 hex

@@ -12,7 +12,7 @@ const MONITOR_READ_INTERVAL_MS = 1000;
  * The events the metrics count (verdicts, their latency from the execution, checkpoint seals); the monitor takes no
  * other: reading every event's payload back, to drop it, cost each command a row to fetch and parse (issue 14).
  */
-export const MONITORED_EVENT_TYPES = [
+const MONITORED_EVENT_TYPES = [
   'ExecutionLogged',
   'ExecutionReconciled',
   'MismatchDetected',

@@ -4,7 +4,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSy
 import { join } from 'node:path';
 
 /** `$LEDGER_DATA_DIR/credentials`, read by the CLI and the client (libs/client `readLocalCredentials`). */
-export const credentialsPath = (dataDir: string): string => join(dataDir, 'credentials');
+const credentialsPath = (dataDir: string): string => join(dataDir, 'credentials');
 
 /** A credentials file written but not yet in place: `commit()` puts it in place, `discard()` drops it. */
 export interface PendingCredentialsFile {

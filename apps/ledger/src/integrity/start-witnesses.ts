@@ -17,7 +17,7 @@ export interface RunningWitnesses {
 }
 
 /** The configured witnesses (LEDGER_WITNESS_FILE, LEDGER_WITNESS_URL); an empty list when none. */
-export function configuredWitnesses(config: LedgerConfig): Witness[] {
+function configuredWitnesses(config: LedgerConfig): Witness[] {
   const witnesses: Witness[] = [];
   if (config.witnessFile) witnesses.push(new FileWitness(config.witnessFile));
   if (config.witnessUrl) witnesses.push(new HttpWitness(config.witnessUrl, config.witnessToken));

@@ -26,7 +26,7 @@ function refusalOf(error: unknown): { status: number; code: string } {
 }
 
 /** A refusal's kind for the metrics, from its error code. */
-export function refusalKind(code: string, status: number): string {
+function refusalKind(code: string, status: number): string {
   if (code.startsWith('VALIDATION.') || status === 400) return 'validation';
   if (code.startsWith('AUTH.')) return 'auth';
   if (status === 409) return 'conflict';

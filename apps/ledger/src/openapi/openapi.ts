@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { ErrorResponseSchema } from './response-schemas.js';
 
 /** Where the Swagger UI is served (`GET /docs`) and the OpenAPI 3 document (`GET /docs-json`). */
-export const OPENAPI_UI_PATH = 'docs';
-export const OPENAPI_JSON_PATH = 'docs-json';
+const OPENAPI_UI_PATH = 'docs';
+const OPENAPI_JSON_PATH = 'docs-json';
 
 /** Tags by resource: the first path segment after `/v1/`, title-cased, except these. */
 const TAG_OF_SEGMENT: Record<string, string> = { evidence: 'Integrity', whoami: 'Principals', health: 'Health' };
@@ -49,7 +49,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
   return forClientGenerators(SwaggerModule.createDocument(app, config));
 }
 
-export function forClientGenerators(document: OpenAPIObject): OpenAPIObject {
+function forClientGenerators(document: OpenAPIObject): OpenAPIObject {
   document.components ??= {};
   document.components.schemas ??= {};
   document.components.schemas.Error = z.toJSONSchema(ErrorResponseSchema, { target: 'openapi-3.0' }) as never;

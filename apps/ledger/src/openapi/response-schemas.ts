@@ -21,7 +21,7 @@ export const ErrorResponseSchema = z
   })
   .describe('Every error (docs/api.md, "Errors")');
 
-export const WireEventSchema = z.object({
+const WireEventSchema = z.object({
   eventId: z.string(),
   type: z.string(),
   streamId: z.string(),

@@ -3,7 +3,7 @@ import { StreamableFile } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 
-export const EXPORT_FORMATS = {
+const EXPORT_FORMATS = {
   csv: { type: 'text/csv; charset=utf-8', extension: 'csv' },
   json: { type: 'application/json; charset=utf-8', extension: 'json' },
   jsonl: { type: 'application/x-ndjson; charset=utf-8', extension: 'jsonl' },

@@ -5,13 +5,13 @@ import type { ServerResponse } from 'node:http';
 import { QueriesDatabase } from './queries-database.js';
 
 /** How often each open stream looks for mismatches projected since its last one. */
-export const MISMATCH_POLL_MS = 1000;
+const MISMATCH_POLL_MS = 1000;
 const HEARTBEAT_MS = 15_000;
 /** Rows per look; a full batch is followed by another look at once. */
 const BATCH = 100;
 
 /** One `event: mismatch` frame: `id` is the mismatch's global position, what a reconnect resumes after. */
-export const mismatchFrame = (row: MismatchItem): string =>
+const mismatchFrame = (row: MismatchItem): string =>
   `id: ${row.globalPosition}\nevent: mismatch\ndata: ${JSON.stringify(row)}\n\n`;
 
 /**

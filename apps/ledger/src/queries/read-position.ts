@@ -3,8 +3,8 @@ import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common'
 import type { FastifyReply } from 'fastify';
 
 /** How long `?minPosition=` waits for the projections at most, and how often it looks. */
-export const MIN_POSITION_TIMEOUT_MS = 5000;
-export const MIN_POSITION_POLL_MS = 20;
+const MIN_POSITION_TIMEOUT_MS = 5000;
+const MIN_POSITION_POLL_MS = 20;
 
 /**
  * Before a query runs: waits for `minPosition` if asked (read-your-writes), then sets `x-ledger-position` (the lowest

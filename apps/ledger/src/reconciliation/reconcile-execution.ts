@@ -26,9 +26,9 @@ import type { AskJudge } from './ask-judge.js';
 import { foldStream, incrementalFolder, toStreamEvent } from './stream-fold.js';
 import { inSpan, linksToAppends } from '../tracing/spans.js';
 
-export const RECONCILIATION_ACTOR = 'process:reconciliation';
+const RECONCILIATION_ACTOR = 'process:reconciliation';
 
-export { foldStream, toStreamEvent } from './stream-fold.js';
+export { foldStream } from './stream-fold.js';
 
 export async function readStreamOrEmpty(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
   try {

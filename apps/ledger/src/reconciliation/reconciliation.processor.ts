@@ -18,7 +18,7 @@ import {
   type WrittenVerdict,
 } from './reconcile-execution.js';
 
-export const PROCESSOR_NAME = 'reconciliation';
+const PROCESSOR_NAME = 'reconciliation';
 /** Executions of different streams are reconciled concurrently (appends are group-committed); one stream in order. */
 const MAX_IN_FLIGHT = 64;
 const CHECKPOINT_EVERY_MS = 100;

@@ -29,7 +29,7 @@ export interface FoldedStream {
   readonly lastHash: string;
 }
 
-export function initialFold(streamId: string): FoldedStream {
+function initialFold(streamId: string): FoldedStream {
   return {
     state: reconciliationDecider.initialState(streamId.startsWith('session-') ? 'session' : 'approval'),
     length: 0,

@@ -28,8 +28,6 @@ const ReplayQuery = z
   })
   .strict();
 
-export { toWireEvent };
-
 @Controller('v1/streams')
 export class ReadStreamHttpController {
   constructor(

@@ -36,7 +36,7 @@ export function parseAsOf(value: string): AsOf | null {
  * When an event happened: the command's `occurredAt`, an execution's `startedAt` (when it ran, as the lifecycle checks
  * use it), else when it was recorded (verdicts, and events recorded before commands carried their time).
  */
-export function occurrenceTimeOf(event: RecordedEvent): string {
+function occurrenceTimeOf(event: RecordedEvent): string {
   const data = event.data as Record<string, unknown>;
   if (typeof data.occurredAt === 'string') return data.occurredAt;
   if (event.type === 'ExecutionLogged' && typeof data.startedAt === 'string') return data.startedAt;

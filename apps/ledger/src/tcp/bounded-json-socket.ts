@@ -8,7 +8,7 @@ import { FrameReader, type FrameError } from './frame-reader.js';
 import { CLOSE_LINGER_MS, MAX_IN_FLIGHT_PER_CONNECTION, REPLY_DRAIN_MS, type TcpServerState } from './tcp-limits.js';
 
 /** Every way the TCP transport refuses a connection or a frame; the reply carries it as `err.error.code`. */
-export type TcpErrorCode =
+type TcpErrorCode =
   | FrameError['code']
   | 'TCP.FRAME_TIMEOUT'
   | 'TCP.IDLE_TIMEOUT'
@@ -39,7 +39,7 @@ interface RequestPacket extends Record<string, unknown> {
  * answered with an error and closed; a frame that is not a request packet (object with a string `id` and a
  * `pattern`) is answered likewise. Nothing of a refused frame reaches a handler.
  */
-export class BoundedJsonSocket extends TcpSocket {
+class BoundedJsonSocket extends TcpSocket {
   private readonly reader: FrameReader;
   private counted = false;
   private closing = false;

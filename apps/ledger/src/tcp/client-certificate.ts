@@ -25,7 +25,7 @@ const CertificateEntrySchema = z
     message: 'give exactly one of "cn" and "sha256"',
   });
 
-export const CertificatePrincipalsSchema = z.array(CertificateEntrySchema).superRefine((entries, ctx) => {
+const CertificatePrincipalsSchema = z.array(CertificateEntrySchema).superRefine((entries, ctx) => {
   const seen = new Set<string>();
   for (const [index, entry] of entries.entries()) {
     const key = entry.sha256 ? `sha256 ${entry.sha256}` : `cn ${entry.cn}`;
@@ -33,7 +33,7 @@ export const CertificatePrincipalsSchema = z.array(CertificateEntrySchema).super
     seen.add(key);
   }
 });
-export type CertificatePrincipalEntry = z.output<typeof CertificateEntrySchema>;
+type CertificatePrincipalEntry = z.output<typeof CertificateEntrySchema>;
 
 export class CertificatePrincipalsFileError extends Error {
   readonly code = 'CONFIG.INVALID';
@@ -47,10 +47,7 @@ export type CertificatePrincipalOf = (socket: Socket) => Principal | undefined;
  * `LEDGER_TLS_CA_FILE` counts, looked up by its SHA-256 fingerprint first, then by its subject CN. Undefined for a
  * plain TCP socket, no or an unverified certificate, or one the list does not name.
  */
-export function certificatePrincipalOf(
-  socket: Socket,
-  entries: readonly CertificatePrincipalEntry[],
-): Principal | undefined {
+function certificatePrincipalOf(socket: Socket, entries: readonly CertificatePrincipalEntry[]): Principal | undefined {
   if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
   const certificate = socket.getPeerCertificate();
   if (!certificate || !certificate.raw) return undefined;

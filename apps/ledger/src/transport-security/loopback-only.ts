@@ -3,7 +3,7 @@ import type { LedgerConfig } from '../config/ledger.config.js';
 import { ENVIRONMENT_VARIABLES } from '../config/ledger.config.js';
 
 /** Binding to a non-loopback address without TLS: the ledger refuses to start. */
-export class PlaintextExposureError extends Error {
+class PlaintextExposureError extends Error {
   readonly code = 'CONFIG.PLAINTEXT_EXPOSURE';
 }
 

@@ -8,8 +8,6 @@ import { freePort, type LedgerConfigInput, type RunningLedger } from '../../../.
 import { startTestLedger } from '../../../../test/support/ledger-app.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-database.js';
 
-export { freePort };
-
 /** The real ledger, in-process, on a fixed TCP port and one database: stop it for an outage, start it again. */
 export class LedgerOnPort {
   private running: RunningLedger | undefined;

@@ -10,7 +10,7 @@ export interface SentCommand {
 /** How the stand-in answers; `ledger.acknowledge` answers like the idempotent ledger. */
 type Behaviour = (command: SentCommand, ledger: ScriptedTransport) => SendOutcome;
 
-export const ackFor = (command: SentCommand, duplicate = false): SendOutcome => {
+const ackFor = (command: SentCommand, duplicate = false): SendOutcome => {
   const key = JSON.stringify(command.payload);
   const ack: CommandAck = {
     eventId: createHash('sha256').update(`event:${key}`).digest('hex').slice(0, 32),

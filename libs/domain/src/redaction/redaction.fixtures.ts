@@ -9,7 +9,7 @@ const B64URL = `${ALNUM}-_`;
 const HEX = '0123456789abcdef';
 
 let seed = 0x2f6b_1d3a;
-export function randomOf(alphabet: string, length: number): string {
+function randomOf(alphabet: string, length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) {
     seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;

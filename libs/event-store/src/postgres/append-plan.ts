@@ -36,7 +36,7 @@ export interface PlannedRow {
 }
 
 /** One event of an outcome: already stored, or the row at this index of the batch's insert. */
-export type EventSource = { stored: StoredEvent } | { row: number };
+type EventSource = { stored: StoredEvent } | { row: number };
 
 export type PlannedOutcome =
   { kind: 'written'; streamId: string; replay: boolean; events: EventSource[] } | { kind: 'rejected'; error: Error };

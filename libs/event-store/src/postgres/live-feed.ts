@@ -147,7 +147,7 @@ function firstAfter(events: readonly RecordedEvent[], after: bigint): number {
 }
 
 /** The read's filter in memory, exactly as the SQL applies it (an empty list filters nothing). */
-export function eventMatches(filter: ReadAllFilter | undefined, event: RecordedEvent): boolean {
+function eventMatches(filter: ReadAllFilter | undefined, event: RecordedEvent): boolean {
   const types = filter?.eventTypes;
   if (types && types.length > 0 && !types.includes(event.type)) return false;
   const prefixes = filter?.streamPrefixes;

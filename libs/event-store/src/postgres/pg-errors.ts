@@ -1,7 +1,7 @@
 import { EventStoreUnavailableError, InvalidAppendError } from '../errors.js';
 
 /** The SQLSTATE of an error raised by the server, if it is one. */
-export function sqlState(error: unknown): string | undefined {
+function sqlState(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   const { code } = error as { code: unknown };
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;

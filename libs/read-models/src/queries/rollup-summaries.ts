@@ -15,7 +15,7 @@ import {
   histogramPercentile,
   type DurationHistogram,
 } from '../summaries/duration-histogram.js';
-import type { SummaryDimension, SummaryItem, SummaryQuery } from './read-model-queries.js';
+import type { SummaryDimension, SummaryItem, SummaryQuery } from './summary-query.js';
 import { Where } from './where.js';
 
 const MISMATCH_LOOKUP = 'read_models.executions_mismatch_lookup';

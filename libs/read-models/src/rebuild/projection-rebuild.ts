@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { type EventStore } from '@audit-ledger/event-store';
 import { prepareEvent, ProjectionBatch, type Projection } from '../projection.js';
-import { silentReadModelLogger, type ReadModelLogger } from '../projection-runner.js';
+import { silentReadModelLogger, type ReadModelLogger } from '../read-model-logger.js';
 import {
   advisoryLockKey,
   CHECKPOINTS_TABLE,

@@ -1,4 +1,4 @@
-import { type ReadModelLogger, silentReadModelLogger } from '../projection-runner.js';
+import { type ReadModelLogger, silentReadModelLogger } from '../read-model-logger.js';
 import { trimReadModels, type TrimReport, type TrimReadModelsOptions } from './trim-read-models.js';
 
 export interface ReadModelRetentionOptions extends Omit<

@@ -8,7 +8,7 @@ import { useRange } from '../range';
 import { href } from '../router';
 import type { Execution } from '../types';
 
-export const executionColumns: Columns<Execution> = [
+const executionColumns: Columns<Execution> = [
   { id: 'started', header: 'Started', cell: ({ row }) => time(row.original.startedAt) },
   { id: 'command', header: 'Command', cell: ({ row }) => <code>{row.original.command}</code> },
   { id: 'exit', header: 'Exit', cell: ({ row }) => row.original.exitCode ?? '—' },

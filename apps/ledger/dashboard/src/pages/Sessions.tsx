@@ -21,7 +21,7 @@ export interface SessionRow {
 const sum = (values: Record<string, number>) => Object.values(values).reduce((total, n) => total + n, 0);
 
 /** Folds the buckets of `GET /v1/summaries?groupBy=session` into one row per session. */
-export function sessionRows(items: SummaryItem[]): SessionRow[] {
+function sessionRows(items: SummaryItem[]): SessionRow[] {
   const rows = new Map<string, SessionRow>();
   for (const item of items) {
     const sessionId = item.session ?? '';

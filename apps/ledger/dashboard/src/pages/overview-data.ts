@@ -21,7 +21,7 @@ export interface OverviewView {
 type Point = OverviewView['series'][number];
 
 /** Every bucket of the range, those without rows at zero: the chart's time axis is the range, not the data. */
-export function fillBuckets(series: Point[], range: TimeRange): Point[] {
+function fillBuckets(series: Point[], range: TimeRange): Point[] {
   const step = range.bucket === 'hour' ? 3_600_000 : 86_400_000;
   const byTime = new Map(series.map((point) => [Math.floor(Date.parse(point.t) / step) * step, point]));
   const unclear = series.some((point) => point.unclear !== null) ? 0 : null;

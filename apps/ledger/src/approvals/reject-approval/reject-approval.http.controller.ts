@@ -6,7 +6,11 @@ import { Allow, CurrentPrincipal } from '../../identity/access.js';
 import { parseRequest, withPathParam } from '../../shared/request-validation.js';
 import { RejectApprovalCommand } from './reject-approval.command.js';
 
-/** The body as documented: the request without the id the path carries. */
+/**
+ * The body as documented: the request without the id the path carries. Exported because ESLint's
+ * no-useless-assignment does not see its use in a parameter decorator.
+ * @public
+ */
 export const RejectApprovalBody = RejectApprovalRequest.omit({ approvalId: true });
 
 @Controller('v1/approvals')

@@ -12,7 +12,7 @@ export interface VerifiedApprover {
 }
 
 /** A claim an identity provider may add to bind an assertion to one approval; when present it must name this one. */
-export const APPROVAL_ID_CLAIM = 'approval_id';
+const APPROVAL_ID_CLAIM = 'approval_id';
 
 export const assertionHashOf = (assertion: string): string => createHash('sha256').update(assertion).digest('hex');
 

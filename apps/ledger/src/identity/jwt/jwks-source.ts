@@ -5,12 +5,12 @@ import { insecureKeySourceProblem, type OidcOptions } from './oidc-options.js';
 const DEFAULT_FETCH_TIMEOUT_MS = 5_000;
 
 /** `<issuer>/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4). */
-export function discoveryUrlOf(issuer: string): URL {
+function discoveryUrlOf(issuer: string): URL {
   return new URL(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);
 }
 
 /** Reads the issuer's discovery document: its `issuer` must be the configured one; returns its `jwks_uri`. */
-export async function discoverJwksUrl(issuer: string, timeoutMs = DEFAULT_FETCH_TIMEOUT_MS): Promise<URL> {
+async function discoverJwksUrl(issuer: string, timeoutMs = DEFAULT_FETCH_TIMEOUT_MS): Promise<URL> {
   const url = discoveryUrlOf(issuer);
   let document: unknown;
   try {

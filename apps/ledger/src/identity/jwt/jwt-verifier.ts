@@ -11,7 +11,7 @@ export interface VerifiedJwt {
 }
 
 /** Longer than any identity provider's token, short enough that a hostile header cannot make the ledger work hard. */
-export const MAX_JWT_LENGTH = 16_384;
+const MAX_JWT_LENGTH = 16_384;
 const MAX_SUBJECT_LENGTH = 255;
 
 /** Verifies compact JWS JWTs against one issuer's JWKS, for any audience the caller names. */

@@ -1,7 +1,7 @@
 import { LedgerError } from '@audit-ledger/domain';
 import type { RerunReport } from './rerun-reconciliation.js';
 
-export type RerunJobState = 'running' | 'finished' | 'cancelled' | 'failed';
+type RerunJobState = 'running' | 'finished' | 'cancelled' | 'failed';
 
 /** What `GET /v1/reconciliation/reruns/{id}` shows; the report fields of the synchronous re-run are kept. */
 export interface RerunJobView extends RerunReport {

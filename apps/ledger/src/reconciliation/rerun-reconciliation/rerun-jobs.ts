@@ -12,7 +12,7 @@ import { RerunAlreadyRunningError, RerunJobNotFoundError, type RerunJobView } fr
 import { countRerunExecutions, rerunReconciliation, type RerunSince } from './rerun-reconciliation.js';
 
 /** The stream where each job's start and end are recorded (who re-ran what, and what it changed). */
-export const RERUN_STREAM = 'reconciliation-reruns';
+const RERUN_STREAM = 'reconciliation-reruns';
 const KEPT_JOBS = 20;
 
 interface Job {

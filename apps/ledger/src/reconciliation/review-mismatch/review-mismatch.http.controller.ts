@@ -12,7 +12,11 @@ import { Allow, CurrentPrincipal } from '../../identity/access.js';
  * holds the mismatch (as the MismatchDetected event and its alert show): no lookup table is needed. The reviewer is
  * the authenticated principal; a `reviewer` the body may still carry (older clients) is ignored.
  */
-/** The body as documented: the request without the id the path carries. */
+/**
+ * The body as documented: the request without the id the path carries. Exported because ESLint's
+ * no-useless-assignment does not see its use in a parameter decorator.
+ * @public
+ */
 export const ReviewMismatchBody = ReviewMismatchRequest.omit({ mismatchId: true });
 
 @Controller('v1/mismatches')

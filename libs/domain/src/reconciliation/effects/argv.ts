@@ -24,7 +24,7 @@ export interface ReadArgv {
 
 const bare = (spelling: string): string => spelling.replace(/^-+/, '');
 
-export function canonicalOption(spelling: string, spec: ArgvSpec): string {
+function canonicalOption(spelling: string, spec: ArgvSpec): string {
   return spec.aliases?.[spelling] ?? bare(spelling);
 }
 

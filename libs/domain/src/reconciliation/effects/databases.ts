@@ -4,7 +4,7 @@ import type { EffectClass } from './effect.types.js';
 import { effect, hostOf, type ToolModel, type VerbTable } from './tool-model.js';
 
 /** Worst class of a SQL text. */
-export function sqlClass(sql: string): { cls: EffectClass; all: boolean } {
+function sqlClass(sql: string): { cls: EffectClass; all: boolean } {
   const s = sql.replace(/--[^\n]*/g, ' ');
   if (/\b(drop\s+(table|database|schema|index|view|user|role)|truncate\b)/i.test(s))
     return { cls: 'destroy-data', all: true };

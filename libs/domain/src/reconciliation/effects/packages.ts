@@ -161,7 +161,7 @@ const PKG_SPEC: ArgvSpec = {
 };
 
 /** `numpy==1.26.4` → numpy, 1.26.4; `lodash@4.17.21` → lodash, 4.17.21; `@scope/pkg@1` → @scope/pkg, 1. */
-export function packageSpec(word: string): { name: string; version?: string } {
+function packageSpec(word: string): { name: string; version?: string } {
   const m = /^(@?[^@=<>!~ ]+?)(?:\[[^\]]*\])?(?:(?:==|>=|<=|~=|!=|===|@|=)([^,;]+))?$/.exec(word);
   if (!m) return { name: word };
   return m[2] ? { name: m[1] ?? word, version: m[2] } : { name: m[1] ?? word };

@@ -1,0 +1,6 @@
+export interface TimeRange {
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+}
