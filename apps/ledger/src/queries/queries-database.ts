@@ -2,7 +2,7 @@ import { ReadModelQueries } from '@audit-ledger/read-models';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 
-const QUERIES_DATABASE_URL = Symbol('QUERIES_DATABASE_URL');
+export const QUERIES_DATABASE_URL = Symbol('QUERIES_DATABASE_URL');
 
 /**
  * The query API's own small pool. Its sessions are read-only (`default_transaction_read_only`), so a bug in a query

@@ -1,2 +1,0 @@
-export * from './audit-access.interceptor.js';
-export * from './audit-access.recorder.js';
