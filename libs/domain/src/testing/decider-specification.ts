@@ -9,9 +9,10 @@
  * state. Expected events may hold Jest's asymmetric matchers (`expect.objectContaining`). A test file, not library
  * code: it uses Jest's `expect` (this folder is left out of the library's build).
  */
-export interface Decider<Command, Event, State> {
+/** A decider's three functions. `Given`: what its stream holds, when that is more than it decides itself. */
+export interface Decider<Command, Event, State, Given = Event> {
   decide(command: Command, state: State): readonly Event[];
-  evolve(state: State, event: Event): State;
+  evolve(state: State, event: Given): State;
   initialState(): State;
 }
 
@@ -57,16 +58,16 @@ export class DeciderOutcome<Event> {
   }
 }
 
-export class DeciderSpecification<Command, Event, State> {
-  private constructor(private readonly decider: Decider<Command, Event, State>) {}
+export class DeciderSpecification<Command, Event, State, Given = Event> {
+  private constructor(private readonly decider: Decider<Command, Event, State, Given>) {}
 
-  static for<Command, Event, State>(
-    decider: Decider<Command, Event, State>,
-  ): DeciderSpecification<Command, Event, State> {
+  static for<Command, Event, State, Given = Event>(
+    decider: Decider<Command, Event, State, Given>,
+  ): DeciderSpecification<Command, Event, State, Given> {
     return new DeciderSpecification(decider);
   }
 
-  given(events: readonly Event[]): { when(command: Command): DeciderOutcome<Event> } {
+  given(events: readonly Given[]): { when(command: Command): DeciderOutcome<Event> } {
     const { decider } = this;
     return {
       when: (command) =>
