@@ -12,7 +12,12 @@ import {
   type ArchiveStreamEvent,
   type Principal,
 } from '@audit-ledger/domain';
-import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
+import {
+  handleDeciderCommand,
+  StreamNotFoundError,
+  type EventStore,
+  type RecordedEvent,
+} from '@audit-ledger/event-store';
 import {
   EMPTY_TREE_ROOT,
   parseSealedCheckpoint,
@@ -49,16 +54,20 @@ export async function readArchives(store: EventStore): Promise<{ state: Archives
     if (error instanceof StreamNotFoundError) return [];
     throw error;
   });
+  return { state: foldArchives(events), revision: events.at(-1)?.streamRevision ?? -1 };
+}
+
+function foldArchives(events: readonly RecordedEvent[]): ArchivesState {
   let state = initialArchivesState();
   for (const event of events) {
     if (isArchiveStreamEvent(event)) state = evolveArchives(state, event);
   }
-  return { state, revision: events.at(-1)?.streamRevision ?? -1 };
+  return state;
 }
 
 async function appendArchiveEvents(
   context: ArchiveContext,
-  events: ArchiveStreamEvent[],
+  events: readonly ArchiveStreamEvent[],
   revision: number,
 ): Promise<void> {
   if (events.length === 0) return;
@@ -217,18 +226,22 @@ export async function archiveBefore(
 export async function approveArchiveDrop(
   context: ArchiveContext & { archiveId: string; reason?: string },
 ): Promise<void> {
-  const { state, revision } = await readArchives(context.store);
-  const now = (context.now ?? (() => new Date()))().toISOString();
-  const events = decideArchive(
-    {
-      type: 'ApproveDrop',
-      data: { archiveId: context.archiveId, ...(context.reason !== undefined ? { reason: context.reason } : {}) },
-      by: { id: context.principal.id, roles: context.principal.roles },
-      now,
-    },
-    state,
-  );
-  await appendArchiveEvents(context, events, revision);
+  await handleDeciderCommand(context.store, {
+    streamId: ARCHIVES_STREAM,
+    fold: foldArchives,
+    decide: (state) =>
+      decideArchive(
+        {
+          type: 'ApproveDrop',
+          data: { archiveId: context.archiveId, ...(context.reason !== undefined ? { reason: context.reason } : {}) },
+          by: { id: context.principal.id, roles: context.principal.roles },
+          now: (context.now ?? (() => new Date()))().toISOString(),
+        },
+        state,
+      ),
+    whenNothingDecided: () => undefined,
+    append: (events, revision) => appendArchiveEvents(context, events, typeof revision === 'number' ? revision : -1),
+  });
 }
 
 /**

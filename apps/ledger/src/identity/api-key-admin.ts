@@ -12,10 +12,10 @@ import {
   type PrincipalsStreamEvent,
 } from '@audit-ledger/domain';
 import {
-  StreamNotFoundError,
+  handleDeciderCommand,
+  readStreamOrEmpty,
   WrongExpectedVersionError,
   type EventStore,
-  type ExpectedRevision,
   type NewEvent,
   type RecordedEvent,
 } from '@audit-ledger/event-store';
@@ -23,8 +23,6 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../shared/tokens.js';
 import { generateApiKey, newKeyId, type NewApiKey } from './api-key.js';
 import type { ApiKeyTable } from './api-key-table.js';
-
-const MAX_ATTEMPTS = 8;
 
 export interface KeyRequest {
   name: string;
@@ -156,20 +154,25 @@ export class ApiKeyAdmin {
     expected: 'retry' | 'no_stream',
     beforeAppend?: (events: PrincipalsStreamEvent[]) => void,
   ): Promise<{ events: PrincipalsStreamEvent[] }> {
-    for (let attempt = 1; ; attempt++) {
-      const recorded = expected === 'no_stream' ? [] : await this.read();
-      let state = fold(recorded);
-      const events: PrincipalsStreamEvent[] = [];
-      for (const command of commands()) {
-        for (const event of decidePrincipals(command, state)) {
-          events.push(event);
-          state = evolvePrincipals(state, event);
+    return handleDeciderCommand(this.store, {
+      streamId: PRINCIPALS_STREAM,
+      ...(expected === 'no_stream' ? { recorded: [], onConflict: 'fail' as const } : {}),
+      fold,
+      decide: (initial) => {
+        let state = initial;
+        const events: PrincipalsStreamEvent[] = [];
+        for (const command of commands()) {
+          for (const event of decidePrincipals(command, state)) {
+            events.push(event);
+            state = evolvePrincipals(state, event);
+          }
         }
-      }
-      const last = recorded.at(-1);
-      const expectedRevision: ExpectedRevision = last ? last.streamRevision : 'no_stream';
-      beforeAppend?.(events);
-      try {
+        return events;
+      },
+      whenNothingDecided: () => ({ events: [] }),
+      append: async (decided, expectedRevision) => {
+        const events = [...decided];
+        beforeAppend?.(events);
         const newEvents = events.map((event) => toNewEvent(event, actor));
         const result = await this.store.appendToStream(PRINCIPALS_STREAM, newEvents, { expectedRevision });
         this.table.applyRecorded(
@@ -180,20 +183,12 @@ export class ApiKeyAdmin {
           })),
         );
         return { events };
-      } catch (error) {
-        if (expected === 'retry' && error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
-        throw error;
-      }
-    }
+      },
+    });
   }
 
-  private async read(): Promise<RecordedEvent[]> {
-    try {
-      return await this.store.readStream(PRINCIPALS_STREAM);
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    }
+  private read(): Promise<RecordedEvent[]> {
+    return readStreamOrEmpty(this.store, PRINCIPALS_STREAM);
   }
 
   private now(): string {

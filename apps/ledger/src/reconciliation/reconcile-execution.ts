@@ -12,9 +12,8 @@ import {
 } from '@audit-ledger/domain';
 import { withStorableText } from '@audit-ledger/integrity';
 import {
+  handleDeciderCommand,
   IdempotencyConflictError,
-  StreamNotFoundError,
-  WrongExpectedVersionError,
   type NewEvent,
   type EventStore,
   type ExpectedRevision,
@@ -30,14 +29,7 @@ const RECONCILIATION_ACTOR = 'process:reconciliation';
 
 export { foldStream } from './stream-fold.js';
 
-export async function readStreamOrEmpty(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
-  try {
-    return await store.readStream(streamId);
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return [];
-    throw error;
-  }
-}
+export { readStreamOrEmpty } from '@audit-ledger/event-store';
 
 export interface WrittenVerdict {
   event: ReconciliationEvent;
@@ -90,7 +82,16 @@ function decisionOf(
   options: Pick<DecideAndAppendOptions, 'causationId' | 'idempotencyKey' | 'now'>,
 ): Decided {
   const decided = reconciliationDecider.decide(command, state);
-  const newEvents = decided.map((event) => {
+  return { decided, newEvents: verdictEvents(streamId, decided, options) };
+}
+
+/** The verdicts as events to append: ids from (stream, type, key…), so deciding the same thing twice writes it once. */
+function verdictEvents(
+  streamId: string,
+  decided: readonly ReconciliationEvent[],
+  options: Pick<DecideAndAppendOptions, 'causationId' | 'idempotencyKey' | 'now'>,
+): NewEvent[] {
+  return decided.map((event) => {
     const eventId = deterministicEventId(streamId, event.type, ...options.idempotencyKey);
     const data = event.data as { approvalId?: string; sessionId?: string };
     return {
@@ -106,7 +107,6 @@ function decisionOf(
       },
     };
   });
-  return { decided, newEvents };
 }
 
 /**
@@ -178,9 +178,6 @@ export interface ReconcileExecutionOptions {
   ) => LifecycleState | undefined;
 }
 
-/** Appends of a judged verdict retried after another writer moved the stream, before the failure is raised. */
-const JUDGED_APPEND_ATTEMPTS = 5;
-
 /** The decider's command for one recorded execution, and how its verdict is appended. */
 function executionCommand(
   logged: RecordedEvent,
@@ -246,18 +243,27 @@ export async function reconcileLoggedExecution(
     const decision = decisionOf(streamId, fold(streamId, recorded), command, appendOptions);
     return appendDecided(store, streamId, [decision], appendOptions);
   }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const decision = decisionOf(streamId, fold(streamId, recorded), { ...command, judgement }, appendOptions);
-      return await appendDecided(store, streamId, [decision], {
-        ...appendOptions,
-        expectedRevision: recorded.length - 1,
-      });
-    } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError) || attempt >= JUDGED_APPEND_ATTEMPTS) throw error;
-      recorded = await read(logged.streamId);
-    }
-  }
+  // The judge's answer is kept for every attempt: a conflict re-reads and decides again (nothing, when a verdict
+  // for the execution is recorded now).
+  return handleDeciderCommand(store, {
+    streamId,
+    recorded,
+    read: (id) => read(id),
+    fold: (events) => fold(streamId, events),
+    decide: (state) => reconciliationDecider.decide({ ...command, judgement }, state),
+    whenNothingDecided: () => [],
+    expectedRevision: (events) => events.length - 1,
+    append: (decided, expectedRevision) =>
+      appendDecided(
+        store,
+        streamId,
+        [{ decided: [...decided], newEvents: verdictEvents(streamId, decided, appendOptions) }],
+        {
+          ...appendOptions,
+          expectedRevision,
+        },
+      ),
+  });
 }
 
 /**

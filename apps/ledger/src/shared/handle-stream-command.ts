@@ -8,9 +8,8 @@ import {
 } from '@audit-ledger/domain';
 import {
   contentDifferences,
+  handleDeciderCommand,
   IdempotencyConflictError,
-  StreamNotFoundError,
-  WrongExpectedVersionError,
   type EventStore,
   type RecordedEvent,
 } from '@audit-ledger/event-store';
@@ -41,15 +40,13 @@ export interface StreamCommandOptions {
   metadata?: Readonly<Record<string, unknown>>;
 }
 
-const MAX_ATTEMPTS = 8;
-
 /**
  * Paths of a decision compared on presence only by a retry: `occurredAt` is the receive time when the gateway sent
  * none, so a retry has another; the first recorded time stays.
  */
 export const DECISION_DERIVED_PATHS: readonly string[] = ['occurredAt'];
 
-function fold(events: RecordedEvent[]): ApprovalState {
+function fold(events: readonly RecordedEvent[]): ApprovalState {
   let state = approvalDecider.initialState();
   for (const event of events) {
     if (isApprovalStreamEventType(event.type)) {
@@ -59,45 +56,30 @@ function fold(events: RecordedEvent[]): ApprovalState {
   return state;
 }
 
-async function readAll(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
-  try {
-    return await store.readStream(streamId);
-  } catch (error) {
-    if (error instanceof StreamNotFoundError) return [];
-    throw error;
-  }
-}
-
 /**
- * Read the stream, fold, decide, append with the revision that was read; on a concurrent write, do it again.
- * The generic glue between a transport and the approval decider: handlers only build the command.
+ * Read the stream, fold, decide, append with the revision that was read; on a concurrent write, do it again under the
+ * one conflict retry policy (handleDeciderCommand, libs/event-store). The glue between a transport and the approval
+ * decider: handlers only build the command.
  */
 export async function handleStreamCommand(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
   return inSpan(`command ${options.command.type}`, commandAttributes(options), () => decideAndAppend(store, options));
 }
 
 async function decideAndAppend(store: EventStore, options: StreamCommandOptions): Promise<CommandAck> {
-  for (let attempt = 1; ; attempt++) {
-    const recorded = await readAll(store, options.streamId);
-    const events = approvalDecider.decide(options.command, fold(recorded));
-    if (events.length === 0) {
+  return handleDeciderCommand(store, {
+    streamId: options.streamId,
+    fold,
+    decide: (state) => approvalDecider.decide(options.command, state),
+    whenNothingDecided: (recorded) => {
       const original = recorded.find(options.isOriginal);
       if (!original) throw new Error(`No recorded event matches the retried command on ${options.streamId}`);
       const conflict = conflictWithOriginal(original, options);
       if (conflict) throw conflict;
       return ackFromRecorded(original);
-    }
-    const last = recorded.at(-1);
-    try {
-      const result = await tracedAppend(store, options, toNewEvents(events, options), {
-        expectedRevision: last ? last.streamRevision : 'no_stream',
-      });
-      return ackFromAppend(result);
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
-      throw error;
-    }
-  }
+    },
+    append: async (events, expectedRevision) =>
+      ackFromAppend(await tracedAppend(store, options, toNewEvents(events, options), { expectedRevision })),
+  });
 }
 
 /**
@@ -177,7 +159,7 @@ function conflictWithOriginal(
   });
 }
 
-function toNewEvents(events: ApprovalStreamEvent[], options: StreamCommandOptions) {
+function toNewEvents(events: readonly ApprovalStreamEvent[], options: StreamCommandOptions) {
   const requestId = currentRequestId();
   return events.map((event) => {
     const execution = event.type === 'ExecutionLogged';

@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import {
   ApprovalAlreadyDecidedError,
   ApprovalNotFoundError,
-  decide,
+  approvalDecider,
   evolve,
   initialState,
-  type ApprovalCommand,
 } from './approval.decider.js';
 import type { ApprovalStreamEvent, ExecutionLoggedData } from './approval.events.js';
+import { DeciderSpecification } from '../testing/decider-specification.js';
 
 const now = '2026-11-23T10:00:00.000Z';
 const grant = {
@@ -39,35 +39,29 @@ const execution = (executionId: string): ExecutionLoggedData => ({
   durationMs: 0,
 });
 
-/** given(events).when(command) → the events decided, or the error thrown. */
-function given(events: ApprovalStreamEvent[]) {
-  const state = events.reduce(evolve, initialState());
-  return { when: (command: ApprovalCommand) => () => decide(command, state) };
-}
+const spec = DeciderSpecification.for(approvalDecider);
 
 describe('approval decider', () => {
   describe('GrantApproval', () => {
     it('grants a new approval, stamped with the command time', () => {
-      expect(given([]).when({ type: 'GrantApproval', data: grant, now })()).toEqual([granted]);
+      spec.given([]).when({ type: 'GrantApproval', data: grant, now }).then([granted]);
     });
     it('decides nothing when the same grant is retried', () => {
-      expect(given([granted]).when({ type: 'GrantApproval', data: grant, now: '2026-11-23T11:00:00.000Z' })()).toEqual(
-        [],
-      );
+      spec.given([granted]).when({ type: 'GrantApproval', data: grant, now: '2026-11-23T11:00:00.000Z' }).thenNothing();
     });
     it('decides nothing for a grant of an approval granted before, even revoked since: the command path compares content', () => {
       const revoked: ApprovalStreamEvent = {
         type: 'ApprovalRevoked',
         data: { approvalId: 'A1', by: 'b', reason: 'r', revokedAt: now },
       };
-      expect(given([granted, revoked]).when({ type: 'GrantApproval', data: grant, now })()).toEqual([]);
+      spec.given([granted, revoked]).when({ type: 'GrantApproval', data: grant, now }).thenNothing();
     });
     it('refuses to grant a rejected approval', () => {
       const rejected: ApprovalStreamEvent = {
         type: 'ApprovalRejected',
         data: { approvalId: 'A1', by: 'b', reason: 'r', rejectedAt: now },
       };
-      expect(given([rejected]).when({ type: 'GrantApproval', data: grant, now })).toThrow(ApprovalAlreadyDecidedError);
+      spec.given([rejected]).when({ type: 'GrantApproval', data: grant, now }).thenThrows(ApprovalAlreadyDecidedError);
     });
   });
 
@@ -75,20 +69,20 @@ describe('approval decider', () => {
     const reject = { type: 'RejectApproval' as const, data: { approvalId: 'A1', by: 'bob', reason: 'too risky' }, now };
     const revoke = { type: 'RevokeApproval' as const, data: { approvalId: 'A1', by: 'bob', reason: 'mistake' }, now };
     it('rejects an undecided approval, once', () => {
-      const [rejected] = given([]).when(reject)();
+      const [rejected] = spec.given([]).when(reject).events();
       expect(rejected).toEqual({ type: 'ApprovalRejected', data: { ...reject.data, rejectedAt: now } });
-      expect(given([rejected!]).when(reject)()).toEqual([]);
+      spec.given([rejected!]).when(reject).thenNothing();
     });
     it('refuses to reject a granted approval (revoke it instead)', () => {
-      expect(given([granted]).when(reject)).toThrow(ApprovalAlreadyDecidedError);
+      spec.given([granted]).when(reject).thenThrows(ApprovalAlreadyDecidedError);
     });
     it('revokes a granted approval, once', () => {
-      const [revoked] = given([granted]).when(revoke)();
+      const [revoked] = spec.given([granted]).when(revoke).events();
       expect(revoked).toEqual({ type: 'ApprovalRevoked', data: { ...revoke.data, revokedAt: now } });
-      expect(given([granted, revoked!]).when(revoke)()).toEqual([]);
+      spec.given([granted, revoked!]).when(revoke).thenNothing();
     });
     it('refuses to revoke an approval that was never granted', () => {
-      expect(given([]).when(revoke)).toThrow(ApprovalNotFoundError);
+      spec.given([]).when(revoke).thenThrows(ApprovalNotFoundError);
     });
   });
 
@@ -105,9 +99,10 @@ describe('approval decider', () => {
         [granted, { type: 'ApprovalRevoked', data: { approvalId: 'A1', by: 'b', reason: 'r', revokedAt: now } }],
       ],
     ] as [string, ApprovalStreamEvent[]][])('records an execution for %s: never refused', (_label, history) => {
-      expect(given(history).when({ type: 'LogExecution', data: execution('x1'), now })()).toEqual([
-        { type: 'ExecutionLogged', data: execution('x1') },
-      ]);
+      spec
+        .given(history)
+        .when({ type: 'LogExecution', data: execution('x1'), now })
+        .then([{ type: 'ExecutionLogged', data: execution('x1') }]);
     });
 
     it('decides nothing for any retried execution, whatever came before (property)', () => {
@@ -121,7 +116,10 @@ describe('approval decider', () => {
               ...ids.map((id) => ({ type: 'ExecutionLogged' as const, data: execution(id) })),
             ];
             const retried = ids[pick % ids.length]!;
-            expect(given(history).when({ type: 'LogExecution', data: execution(retried), now })()).toEqual([]);
+            spec
+              .given(history)
+              .when({ type: 'LogExecution', data: execution(retried), now })
+              .thenNothing();
           },
         ),
       );
@@ -140,7 +138,10 @@ describe('approval decider', () => {
       const spent = process.cpuUsage(before);
       expect((spent.user + spent.system) / 1000).toBeLessThan(1000);
       expect(state.executionIds.size).toBe(49_999);
-      expect(decide({ type: 'LogExecution', data: execution('e49998'), now }, state)).toEqual([]);
+      spec
+        .given(events)
+        .when({ type: 'LogExecution', data: execution('e49998'), now })
+        .thenNothing();
     });
   });
 });

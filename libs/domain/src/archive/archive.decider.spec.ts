@@ -13,6 +13,7 @@ import {
   type ArchiveCommand,
 } from './archive.decider.js';
 import type { ArchiveSealedData, ArchiveStreamEvent } from './archive.events.js';
+import { DeciderSpecification } from '../testing/decider-specification.js';
 
 const now = '2026-12-07T10:00:00.000Z';
 const alice: Approver = { id: 'key:alice/aaaa', roles: ['admin'] };
@@ -37,36 +38,49 @@ const approved = (by: Approver): ArchiveStreamEvent => ({
   data: { archiveId: '1-100', approvedBy: by.id, approvedAt: now },
 });
 
-const given = (events: ArchiveStreamEvent[]) => events.reduce(evolveArchives, initialArchivesState());
-const when = (events: ArchiveStreamEvent[], command: ArchiveCommand) => decideArchive(command, given(events));
+const spec = DeciderSpecification.for({
+  decide: decideArchive,
+  evolve: evolveArchives,
+  initialState: initialArchivesState,
+});
+const stateOf = (events: ArchiveStreamEvent[]) => events.reduce(evolveArchives, initialArchivesState());
 const approve = (by: Approver): ArchiveCommand => ({ type: 'ApproveDrop', data: { archiveId: '1-100' }, by, now });
 const drop = (by: Approver): ArchiveCommand => ({ type: 'DropArchive', data: { archiveId: '1-100' }, by, now });
 
 describe('archive decider: the two-person rule for dropping an archived range', () => {
   it('seals the first archive from position 1 and refuses one that does not follow the last', () => {
-    expect(when([], { type: 'SealArchive', data: sealed })).toEqual([sealedEvent]);
-    expect(when([sealedEvent], { type: 'SealArchive', data: sealed })).toEqual([]);
+    spec.given([]).when({ type: 'SealArchive', data: sealed }).then([sealedEvent]);
+    spec.given([sealedEvent]).when({ type: 'SealArchive', data: sealed }).thenNothing();
     const gap = { ...sealed, archiveId: '102-200', fromPosition: '102', toPosition: '200' };
-    expect(() => when([sealedEvent], { type: 'SealArchive', data: gap })).toThrow(ArchiveOverlapError);
+    spec.given([sealedEvent]).when({ type: 'SealArchive', data: gap }).thenThrows(ArchiveOverlapError);
   });
 
   it('records an admin approval as an event naming the principal', () => {
-    expect(when([sealedEvent], approve(alice))).toEqual([approved(alice)]);
+    spec
+      .given([sealedEvent])
+      .when(approve(alice))
+      .then([approved(alice)]);
   });
 
   it('refuses an approval by a non-admin, a repeated approval, or of an unknown archive', () => {
-    expect(() => when([sealedEvent], approve(reader))).toThrow(ArchiveNotAdminError);
-    expect(() => when([sealedEvent, approved(alice)], approve(alice))).toThrow(ArchiveAlreadyApprovedError);
-    expect(() => when([], approve(alice))).toThrow(ArchiveNotFoundError);
+    spec.given([sealedEvent]).when(approve(reader)).thenThrows(ArchiveNotAdminError);
+    spec
+      .given([sealedEvent, approved(alice)])
+      .when(approve(alice))
+      .thenThrows(ArchiveAlreadyApprovedError);
+    spec.given([]).when(approve(alice)).thenThrows(ArchiveNotFoundError);
   });
 
   it('refuses the drop with one approval, and with none', () => {
-    expect(() => when([sealedEvent, approved(alice)], drop(alice))).toThrow(ArchiveDropNotApprovedError);
-    expect(() => when([sealedEvent], drop(bob))).toThrow(ArchiveDropNotApprovedError);
+    spec
+      .given([sealedEvent, approved(alice)])
+      .when(drop(alice))
+      .thenThrows(ArchiveDropNotApprovedError);
+    spec.given([sealedEvent]).when(drop(bob)).thenThrows(ArchiveDropNotApprovedError);
   });
 
   it('lets an admin drop after two distinct admins approved, and names both', () => {
-    const state = given([sealedEvent, approved(alice), approved(bob)]);
+    const state = stateOf([sealedEvent, approved(alice), approved(bob)]);
     expect(dropApprovers(state, '1-100', alice)).toEqual([alice.id, bob.id]);
     expect(() => dropApprovers(state, '1-100', reader)).toThrow(ArchiveNotAdminError);
   });
@@ -85,7 +99,7 @@ describe('archive decider: the two-person rule for dropping an archived range', 
       },
     };
     const history = [sealedEvent, approved(alice), approved(bob), dropped];
-    expect(() => when(history, drop(alice))).toThrow(ArchiveAlreadyDroppedError);
-    expect(() => when(history, approve(alice))).toThrow(ArchiveAlreadyDroppedError);
+    spec.given(history).when(drop(alice)).thenThrows(ArchiveAlreadyDroppedError);
+    spec.given(history).when(approve(alice)).thenThrows(ArchiveAlreadyDroppedError);
   });
 });

@@ -1,3 +1,4 @@
+import { DeciderSpecification } from '../testing/decider-specification.js';
 import {
   AlreadyErasedError,
   erasureDecider,
@@ -7,10 +8,7 @@ import {
 } from './erasure.decider.js';
 import type { ErasureEvent } from './erasure.events.js';
 
-const given = (events: ErasureEvent[]) => ({
-  when: (command: ApproveErasure) => () =>
-    erasureDecider.decide(command, events.reduce(erasureDecider.evolve, erasureDecider.initialState())),
-});
+const spec = DeciderSpecification.for(erasureDecider);
 const approve = (id: string, roles: ApproveErasure['by']['roles'] = ['security', 'admin']): ApproveErasure => ({
   type: 'ApproveErasure',
   streamId: 'approval-a1',
@@ -26,32 +24,51 @@ const approvedBy = (id: string): ErasureEvent => ({
 
 describe('erasure decider (two-person rule)', () => {
   it('given no approval, when a security admin approves, then only the approval is recorded', () => {
-    expect(given([]).when(approve('alice'))()).toEqual([
-      { type: 'ErasureApproved', data: expect.objectContaining({ approvedBy: 'alice' }) },
-    ]);
+    spec
+      .given([])
+      .when(approve('alice'))
+      .then([{ type: 'ErasureApproved', data: expect.objectContaining({ approvedBy: 'alice' }) }]);
   });
 
   it('given one approval, when the same principal approves again, then it is refused', () => {
-    expect(given([approvedBy('alice')]).when(approve('alice'))).toThrow(ErasureSameApproverError);
+    spec
+      .given([approvedBy('alice')])
+      .when(approve('alice'))
+      .thenThrows(ErasureSameApproverError);
   });
 
   it('given one approval, when a second distinct principal approves, then the payload is erased', () => {
-    expect(given([approvedBy('alice')]).when(approve('bob'))()).toEqual([
-      { type: 'ErasureApproved', data: expect.objectContaining({ approvedBy: 'bob' }) },
-      {
-        type: 'PayloadErased',
-        data: expect.objectContaining({ streamId: 'approval-a1', approvedBy: ['alice', 'bob'] }),
-      },
-    ]);
+    spec
+      .given([approvedBy('alice')])
+      .when(approve('bob'))
+      .then([
+        { type: 'ErasureApproved', data: expect.objectContaining({ approvedBy: 'bob' }) },
+        {
+          type: 'PayloadErased',
+          data: expect.objectContaining({ streamId: 'approval-a1', approvedBy: ['alice', 'bob'] }),
+        },
+      ]);
   });
 
   it('refuses a principal without both security and admin', () => {
-    expect(given([]).when(approve('carol', ['security']))).toThrow(ErasureForbiddenError);
-    expect(given([approvedBy('alice')]).when(approve('dave', ['admin']))).toThrow(ErasureForbiddenError);
+    spec
+      .given([])
+      .when(approve('carol', ['security']))
+      .thenThrows(ErasureForbiddenError);
+    spec
+      .given([approvedBy('alice')])
+      .when(approve('dave', ['admin']))
+      .thenThrows(ErasureForbiddenError);
   });
 
   it('given an erased stream, when anyone approves, then it is refused as erased already', () => {
-    const erased = given([approvedBy('alice')]).when(approve('bob'))();
-    expect(given([approvedBy('alice'), ...erased]).when(approve('carol'))).toThrow(AlreadyErasedError);
+    const erased = spec
+      .given([approvedBy('alice')])
+      .when(approve('bob'))
+      .events();
+    spec
+      .given([approvedBy('alice'), ...erased])
+      .when(approve('carol'))
+      .thenThrows(AlreadyErasedError);
   });
 });

@@ -9,12 +9,13 @@ import {
   ApiKeyIdTakenError,
   ApiKeyNameTakenError,
   ApiKeyNotFoundError,
-  decidePrincipals,
   evolvePrincipals,
   initialPrincipalsState,
+  principalsDecider,
   UnknownRoleError,
   type PrincipalsCommand,
 } from './principals.decider.js';
+import { DeciderSpecification } from '../testing/decider-specification.js';
 
 const now = '2026-12-07T08:00:00.000Z';
 const later = '2026-12-07T09:00:00.000Z';
@@ -30,10 +31,7 @@ const revokedEvent = (keyId: string): PrincipalsStreamEvent => ({
   data: { keyId, revokedAt: now },
 });
 
-function given(events: PrincipalsStreamEvent[]) {
-  const state = events.reduce(evolvePrincipals, initialPrincipalsState());
-  return { when: (command: PrincipalsCommand) => () => decidePrincipals(command, state) };
-}
+const spec = DeciderSpecification.for(principalsDecider);
 
 const issue = (name: string, roles: string[], keyId = 'k00000000002'): PrincipalsCommand => ({
   type: 'IssueApiKey',
@@ -44,41 +42,63 @@ const issue = (name: string, roles: string[], keyId = 'k00000000002'): Principal
 describe('principals decider', () => {
   describe('IssueApiKey', () => {
     it('issues a key with its hash and roles, stamped with the command time', () => {
-      expect(given([]).when(issue('gw-prod', ['gateway', 'reader']))()).toEqual([
-        {
-          type: 'ApiKeyIssued',
-          data: {
-            keyId: 'k00000000002',
-            name: 'gw-prod',
-            roles: ['gateway', 'reader'],
-            keyHash: hashB,
-            issuedAt: later,
+      spec
+        .given([])
+        .when(issue('gw-prod', ['gateway', 'reader']))
+        .then([
+          {
+            type: 'ApiKeyIssued',
+            data: {
+              keyId: 'k00000000002',
+              name: 'gw-prod',
+              roles: ['gateway', 'reader'],
+              keyHash: hashB,
+              issuedAt: later,
+            },
           },
-        },
-      ]);
+        ]);
     });
     it('records each role once', () => {
-      const [event] = given([]).when(issue('gw', ['gateway', 'gateway']))();
+      const [event] = spec
+        .given([])
+        .when(issue('gw', ['gateway', 'gateway']))
+        .events();
       expect(event?.type === 'ApiKeyIssued' && event.data.roles).toEqual(['gateway']);
     });
     it('refuses a name an active key holds, naming that key', () => {
-      expect(given([issued('k00000000001', 'gw-prod')]).when(issue('gw-prod', ['gateway']))).toThrow(
-        new ApiKeyNameTakenError('gw-prod', 'k00000000001'),
-      );
+      spec
+        .given([issued('k00000000001', 'gw-prod')])
+        .when(issue('gw-prod', ['gateway']))
+        .thenThrows(ApiKeyNameTakenError, (error) =>
+          expect(error.message).toBe(new ApiKeyNameTakenError('gw-prod', 'k00000000001').message),
+        );
     });
     it('allows the name of a revoked key again', () => {
       const events = [issued('k00000000001', 'gw-prod'), revokedEvent('k00000000001')];
-      expect(given(events).when(issue('gw-prod', ['gateway']))()).toHaveLength(1);
+      expect(
+        spec
+          .given(events)
+          .when(issue('gw-prod', ['gateway']))
+          .events(),
+      ).toHaveLength(1);
     });
     it('refuses unknown roles, naming them', () => {
-      expect(given([]).when(issue('gw', ['gateway', 'root', 'god']))).toThrow(UnknownRoleError);
-      expect(given([]).when(issue('gw', ['gateway', 'root', 'god']))).toThrow(/root, god/);
+      spec
+        .given([])
+        .when(issue('gw', ['gateway', 'root', 'god']))
+        .thenThrows(UnknownRoleError, (error) => expect(error.message).toMatch(/root, god/));
     });
     it('refuses a key without roles', () => {
-      expect(given([]).when(issue('gw', []))).toThrow(/at least one role/);
+      spec
+        .given([])
+        .when(issue('gw', []))
+        .thenThrows(UnknownRoleError, (error) => expect(error.message).toMatch(/at least one role/));
     });
     it('refuses a key id already used', () => {
-      expect(given([issued('k00000000002', 'other')]).when(issue('gw', ['reader']))).toThrow(ApiKeyIdTakenError);
+      spec
+        .given([issued('k00000000002', 'other')])
+        .when(issue('gw', ['reader']))
+        .thenThrows(ApiKeyIdTakenError);
     });
   });
 
@@ -89,17 +109,25 @@ describe('principals decider', () => {
       now: later,
     });
     it('revokes an active key with the reason given', () => {
-      expect(given([issued('k00000000001', 'gw')]).when(revoke('k00000000001', 'leaked'))()).toEqual([
-        { type: 'ApiKeyRevoked', data: { keyId: 'k00000000001', revokedAt: later, reason: 'leaked' } },
-      ]);
+      spec
+        .given([issued('k00000000001', 'gw')])
+        .when(revoke('k00000000001', 'leaked'))
+        .then([{ type: 'ApiKeyRevoked', data: { keyId: 'k00000000001', revokedAt: later, reason: 'leaked' } }]);
     });
     it('refuses an unknown key', () => {
-      expect(given([]).when(revoke('k00000000001'))).toThrow(new ApiKeyNotFoundError('k00000000001'));
+      spec
+        .given([])
+        .when(revoke('k00000000001'))
+        .thenThrows(ApiKeyNotFoundError, (error) =>
+          expect(error.message).toBe(new ApiKeyNotFoundError('k00000000001').message),
+        );
     });
     it('refuses a key revoked before, saying when', () => {
       const events = [issued('k00000000001', 'gw'), revokedEvent('k00000000001')];
-      expect(given(events).when(revoke('k00000000001'))).toThrow(ApiKeyAlreadyRevokedError);
-      expect(given(events).when(revoke('k00000000001'))).toThrow(now);
+      spec
+        .given(events)
+        .when(revoke('k00000000001'))
+        .thenThrows(ApiKeyAlreadyRevokedError, (error) => expect(error.message).toContain(now));
     });
   });
 
@@ -110,25 +138,31 @@ describe('principals decider', () => {
       now: later,
     });
     it('issues a successor with the same name and roles and revokes the old key, in one decision', () => {
-      expect(given([issued('k00000000001', 'gw', ['gateway', 'reader'])]).when(rotate('k00000000001'))()).toEqual([
-        {
-          type: 'ApiKeyIssued',
-          data: {
-            keyId: 'k00000000009',
-            name: 'gw',
-            roles: ['gateway', 'reader'],
-            keyHash: hashB,
-            issuedAt: later,
-            rotatedFrom: 'k00000000001',
+      spec
+        .given([issued('k00000000001', 'gw', ['gateway', 'reader'])])
+        .when(rotate('k00000000001'))
+        .then([
+          {
+            type: 'ApiKeyIssued',
+            data: {
+              keyId: 'k00000000009',
+              name: 'gw',
+              roles: ['gateway', 'reader'],
+              keyHash: hashB,
+              issuedAt: later,
+              rotatedFrom: 'k00000000001',
+            },
           },
-        },
-        { type: 'ApiKeyRevoked', data: { keyId: 'k00000000001', revokedAt: later, reason: 'rotated to k00000000009' } },
-      ]);
+          {
+            type: 'ApiKeyRevoked',
+            data: { keyId: 'k00000000001', revokedAt: later, reason: 'rotated to k00000000009' },
+          },
+        ]);
     });
     it('refuses an unknown or revoked key', () => {
-      expect(given([]).when(rotate('k00000000001'))).toThrow(ApiKeyNotFoundError);
+      spec.given([]).when(rotate('k00000000001')).thenThrows(ApiKeyNotFoundError);
       const events = [issued('k00000000001', 'gw'), revokedEvent('k00000000001')];
-      expect(given(events).when(rotate('k00000000001'))).toThrow(ApiKeyAlreadyRevokedError);
+      spec.given(events).when(rotate('k00000000001')).thenThrows(ApiKeyAlreadyRevokedError);
     });
   });
 

@@ -1,11 +1,12 @@
 import type { ApprovalGrantedData, ExecutionLoggedData } from '../approvals/approval.events.js';
 import { anExecutionLogged } from '../testing/execution-logged.fixture.js';
 import type { JudgeOutcome } from './judge.js';
+import { DeciderSpecification } from '../testing/decider-specification.js';
 import {
-  decideReconciliation,
   evolveReconciliation,
   initialReconciliationState,
   judgeRequest,
+  reconciliationDecider,
   type ReconciliationCommand,
   type StreamEvent,
 } from './reconciliation.decider.js';
@@ -44,7 +45,9 @@ const failure: JudgeOutcome = {
   latencyMs: 100,
 };
 
-/** given(stream).when(command ran) — the request for the judge, and the verdict decided with its outcome. */
+const spec = DeciderSpecification.for(reconciliationDecider);
+
+/** given(stream, command ran): the request for the judge, and the decision when the judge answered (whenJudged). */
 function given(history: StreamEvent[], command: string, recorded: StreamEvent[] = []) {
   const data = execution(command);
   const reconcile = (judgement?: JudgeOutcome): Extract<ReconciliationCommand, { type: 'ReconcileExecution' }> => ({
@@ -55,17 +58,14 @@ function given(history: StreamEvent[], command: string, recorded: StreamEvent[] 
     mismatchId: M,
     ...(judgement ? { judgement } : {}),
   });
-  const state = [...history, { type: 'ExecutionLogged', data } as StreamEvent, ...recorded].reduce(
-    evolveReconciliation,
-    initialReconciliationState(),
-  );
+  const stream = [...history, { type: 'ExecutionLogged', data } as StreamEvent, ...recorded];
   return {
-    request: () => judgeRequest(reconcile(), state),
-    decideWith: (judgement?: JudgeOutcome) => decideReconciliation(reconcile(judgement), state),
+    request: () => judgeRequest(reconcile(), stream.reduce(evolveReconciliation, initialReconciliationState())),
+    whenJudged: (judgement?: JudgeOutcome) => spec.given(stream).when(reconcile(judgement)),
   };
 }
 
-const valid = (events: ReconciliationEvent[]) =>
+const valid = (events: readonly ReconciliationEvent[]) =>
   events.every((e) => RECONCILIATION_EVENT_SCHEMAS[e.type].safeParse(e.data).success);
 
 describe('the LLM judge in the reconciliation decider', () => {
@@ -85,7 +85,7 @@ describe('the LLM judge in the reconciliation decider', () => {
   ])('given %s, then the judge is not asked and its outcome changes nothing', (_what, history, command) => {
     const g = given(history, command);
     expect(g.request()).toBeUndefined();
-    expect(g.decideWith(answer('MATCH'))).toEqual(g.decideWith());
+    g.whenJudged(answer('MATCH')).then(g.whenJudged().events());
   });
 
   it('given a verdict of this reconciler version already recorded, then the judge is not asked and nothing is decided', () => {
@@ -95,11 +95,11 @@ describe('the LLM judge in the reconciliation decider', () => {
     };
     const g = given([grant()], './deploy/restart.sh api', [recorded]);
     expect(g.request()).toBeUndefined();
-    expect(g.decideWith(answer('MATCH'))).toEqual([]);
+    g.whenJudged(answer('MATCH')).thenNothing();
   });
 
   it('given the judge answers MATCH, then ExecutionReconciled with its model, prompt version and rationale', () => {
-    const events = given([grant()], './deploy/restart.sh api').decideWith(answer('MATCH'));
+    const events = given([grant()], './deploy/restart.sh api').whenJudged(answer('MATCH')).events();
     expect(events).toEqual([
       {
         type: 'ExecutionReconciled',
@@ -124,7 +124,7 @@ describe('the LLM judge in the reconciliation decider', () => {
   });
 
   it('given the judge answers MISMATCH, then MismatchDetected command_not_approved carrying the judge', () => {
-    const events = given([grant()], './deploy/restart.sh api').decideWith(answer('MISMATCH'));
+    const events = given([grant()], './deploy/restart.sh api').whenJudged(answer('MISMATCH')).events();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       type: 'MismatchDetected',
@@ -139,7 +139,7 @@ describe('the LLM judge in the reconciliation decider', () => {
   });
 
   it('given the judge answers UNCLEAR, then ReconciliationUnclear with the same kind and the judge recorded', () => {
-    const events = given([grant()], './deploy/restart.sh api').decideWith(answer('UNCLEAR'));
+    const events = given([grant()], './deploy/restart.sh api').whenJudged(answer('UNCLEAR')).events();
     expect(events[0]).toMatchObject({
       type: 'ReconciliationUnclear',
       data: { kind: 'vague_instruction', judge: { verdict: 'UNCLEAR', applied: true } },
@@ -148,7 +148,7 @@ describe('the LLM judge in the reconciliation decider', () => {
   });
 
   it('given the judge failed, then ReconciliationUnclear with its error recorded and not applied', () => {
-    const events = given([grant()], './deploy/restart.sh api').decideWith(failure);
+    const events = given([grant()], './deploy/restart.sh api').whenJudged(failure).events();
     expect(events).toEqual([
       {
         type: 'ReconciliationUnclear',
@@ -176,7 +176,7 @@ describe('the LLM judge in the reconciliation decider', () => {
   it('given a risk rule fires on the command, when the judge answers MATCH, then it stays UNCLEAR (not applied); a MISMATCH is taken', () => {
     const g = given([grant({ instruction: 'tidy things up' })], 'rm build.log');
     expect(g.request()).toBeDefined();
-    const refused = g.decideWith(answer('MATCH'));
+    const refused = g.whenJudged(answer('MATCH')).events();
     expect(refused[0]).toMatchObject({
       type: 'ReconciliationUnclear',
       data: {
@@ -184,7 +184,7 @@ describe('the LLM judge in the reconciliation decider', () => {
         judge: { verdict: 'MATCH', applied: false },
       },
     });
-    expect(g.decideWith(answer('MISMATCH'))[0]).toMatchObject({
+    expect(g.whenJudged(answer('MISMATCH')).events()[0]).toMatchObject({
       type: 'MismatchDetected',
       data: { riskRules: ['delete'], judge: { applied: true } },
     });

@@ -1,12 +1,11 @@
 import fc from 'fast-check';
 import { anExecutionLogged } from '../testing/execution-logged.fixture.js';
 import type { ApprovalGrantedData, ExecutionLoggedData } from '../approvals/approval.events.js';
+import { DeciderSpecification } from '../testing/decider-specification.js';
 import {
-  decideReconciliation,
-  evolveReconciliation,
-  initialReconciliationState,
   MismatchAlreadyReviewedError,
   MismatchNotFoundError,
+  reconciliationDecider,
   type ReconciliationCommand,
   type StreamEvent,
 } from './reconciliation.decider.js';
@@ -42,26 +41,25 @@ const execution = (overrides: Partial<ExecutionLoggedData> = {}): ExecutionLogge
   anExecutionLogged({ startedAt: t(5), finishedAt: t(5), ...overrides });
 const logged = (data: ExecutionLoggedData): StreamEvent => ({ type: 'ExecutionLogged', data });
 
-/** given(stream).when(execution) reconciles the execution logged last, against what came before it. */
+const spec = DeciderSpecification.for(reconciliationDecider);
+
+/** given(stream).whenReconciling(execution): the execution logged last, reconciled against what came before it. */
 function given(history: StreamEvent[]) {
-  const state = history.reduce(evolveReconciliation, initialReconciliationState());
   return {
-    when: (command: ReconciliationCommand) => () => decideReconciliation(command, state),
     whenReconciling: (data: ExecutionLoggedData) =>
-      decideReconciliation(
-        { type: 'ReconcileExecution', execution: data, history, reconcilerVersion: V, mismatchId: M },
-        [...history, logged(data)].reduce(evolveReconciliation, initialReconciliationState()),
-      ),
+      spec
+        .given([...history, logged(data)])
+        .when({ type: 'ReconcileExecution', execution: data, history, reconcilerVersion: V, mismatchId: M }),
   };
 }
 
-const kindOf = (events: ReturnType<typeof decideReconciliation>) =>
+const kindOf = (events: readonly StreamEvent[]) =>
   events.map((e) => (e.type === 'MismatchDetected' ? `${e.type}:${e.data.kind}` : e.type));
 
 describe('reconciliation decider', () => {
   describe('ReconcileExecution', () => {
     it('given a grant for `docker compose ps`, when exactly that ran, then ExecutionReconciled MATCH', () => {
-      const events = given([grant()]).whenReconciling(execution());
+      const events = given([grant()]).whenReconciling(execution()).events();
       expect(events).toEqual([
         {
           type: 'ExecutionReconciled',
@@ -77,7 +75,9 @@ describe('reconciliation decider', () => {
     });
 
     it('given a grant for `docker compose ps`, when `docker compose down` ran, then MismatchDetected command_not_approved naming both', () => {
-      const [event] = given([grant()]).whenReconciling(execution({ command: 'docker compose down' }));
+      const [event] = given([grant()])
+        .whenReconciling(execution({ command: 'docker compose down' }))
+        .events();
       expect(event).toMatchObject({
         type: 'MismatchDetected',
         data: {
@@ -94,9 +94,9 @@ describe('reconciliation decider', () => {
     });
 
     it('given a vague instruction only, when a command ran, then ReconciliationUnclear needing human review', () => {
-      const events = given([grant({ instruction: 'tidy things up', approvedCommands: [] })]).whenReconciling(
-        execution({ command: 'rm build.log' }),
-      );
+      const events = given([grant({ instruction: 'tidy things up', approvedCommands: [] })])
+        .whenReconciling(execution({ command: 'rm build.log' }))
+        .events();
       expect(events).toEqual([
         {
           type: 'ReconciliationUnclear',
@@ -127,7 +127,9 @@ describe('reconciliation decider', () => {
         'max_executions_exceeded',
       ],
     ])('given %s, when a matching command ran, then the lifecycle kind wins', (_label, history, overrides, kind) => {
-      expect(kindOf(given(history).whenReconciling(execution(overrides)))).toEqual([`MismatchDetected:${kind}`]);
+      given(history)
+        .whenReconciling(execution(overrides))
+        .thenEvents((events) => expect(kindOf(events)).toEqual([`MismatchDetected:${kind}`]));
     });
 
     it.each<[string, StreamEvent[], Partial<ExecutionLoggedData>]>([
@@ -139,11 +141,15 @@ describe('reconciliation decider', () => {
         { tokenHash: 'a'.repeat(64) },
       ],
     ])('given %s, when a matching command ran, then it is a MATCH', (_label, history, overrides) => {
-      expect(kindOf(given(history).whenReconciling(execution(overrides)))).toEqual(['ExecutionReconciled']);
+      given(history)
+        .whenReconciling(execution(overrides))
+        .thenEvents((events) => expect(kindOf(events)).toEqual(['ExecutionReconciled']));
     });
 
     it('given a revoked approval, when a different command ran, then approval_revoked names the command difference too and keeps the higher severity', () => {
-      const [event] = given([grant(), revoked(t(3))]).whenReconciling(execution({ command: 'rm -rf /' }));
+      const [event] = given([grant(), revoked(t(3))])
+        .whenReconciling(execution({ command: 'rm -rf /' }))
+        .events();
       expect(event).toMatchObject({
         type: 'MismatchDetected',
         data: { kind: 'approval_revoked', severity: 'critical' },
@@ -153,40 +159,40 @@ describe('reconciliation decider', () => {
 
     it('given a session stream, when a read-only command ran, then MATCH; when a destructive one ran, then policy_violation', () => {
       const session = { approvalId: undefined, sessionId: 'S1' };
-      expect(kindOf(given([]).whenReconciling(execution({ ...session, command: 'ls -la' })))).toEqual([
-        'ExecutionReconciled',
-      ]);
-      expect(kindOf(given([]).whenReconciling(execution({ ...session, command: 'rm -rf /var/lib/app' })))).toEqual([
-        'MismatchDetected:policy_violation',
-      ]);
+      given([])
+        .whenReconciling(execution({ ...session, command: 'ls -la' }))
+        .thenEvents((events) => expect(kindOf(events)).toEqual(['ExecutionReconciled']));
+      given([])
+        .whenReconciling(execution({ ...session, command: 'rm -rf /var/lib/app' }))
+        .thenEvents((events) => expect(kindOf(events)).toEqual(['MismatchDetected:policy_violation']));
     });
 
     it('given a 60 KiB command, then every verdict still fits its stored schema (explanations are clipped)', () => {
       const long = `docker compose down ${'x'.repeat(60_000)}`;
       for (const history of [[grant()], [], [grant(), revoked(t(3))]]) {
-        for (const event of given(history).whenReconciling(execution({ command: long }))) {
+        for (const event of given(history)
+          .whenReconciling(execution({ command: long }))
+          .events()) {
           expect(RECONCILIATION_EVENT_SCHEMAS[event.type].safeParse(event.data).success).toBe(true);
         }
       }
     });
 
     it('given the execution was already reconciled by this version, then nothing is decided; by another version, then it is decided again', () => {
-      const first = given([grant()]).whenReconciling(execution({ command: 'docker compose down' }));
+      const first = given([grant()])
+        .whenReconciling(execution({ command: 'docker compose down' }))
+        .events();
       const history = [grant(), logged(execution({ command: 'docker compose down' })), ...first];
-      const state = history.reduce(evolveReconciliation, initialReconciliationState());
       const again = (reconcilerVersion: string) =>
-        decideReconciliation(
-          {
-            type: 'ReconcileExecution',
-            execution: execution({ command: 'docker compose down' }),
-            history: [grant()],
-            reconcilerVersion,
-            mismatchId: M,
-          },
-          state,
-        );
-      expect(again(V)).toEqual([]);
-      expect(again('reconciler/next')).toHaveLength(1);
+        spec.given(history).when({
+          type: 'ReconcileExecution',
+          execution: execution({ command: 'docker compose down' }),
+          history: [grant()],
+          reconcilerVersion,
+          mismatchId: M,
+        });
+      again(V).thenNothing();
+      again('reconciler/next').thenEvents((events) => expect(events).toHaveLength(1));
     });
 
     it('given an older version said MATCH, when a re-run only records changes, then a now-MISMATCH is recorded and a still-MATCH is not', () => {
@@ -196,21 +202,19 @@ describe('reconciliation decider', () => {
           type: 'ExecutionReconciled',
           data: { executionId: 'E1', verdict: 'MATCH', explanation: 'old', reconcilerVersion: 'reconciler/0.9' },
         };
-        const state = [grant(), logged(data), old].reduce(evolveReconciliation, initialReconciliationState());
-        return decideReconciliation(
-          {
-            type: 'ReconcileExecution',
-            execution: data,
-            history: [grant()],
-            reconcilerVersion: V,
-            mismatchId: M,
-            onlyIfChanged: true,
-          },
-          state,
-        );
+        return spec.given([grant(), logged(data), old]).when({
+          type: 'ReconcileExecution',
+          execution: data,
+          history: [grant()],
+          reconcilerVersion: V,
+          mismatchId: M,
+          onlyIfChanged: true,
+        });
       };
-      expect(kindOf(run('docker compose down'))).toEqual(['MismatchDetected:command_not_approved']);
-      expect(run('docker compose ps')).toEqual([]);
+      run('docker compose down').thenEvents((events) =>
+        expect(kindOf(events)).toEqual(['MismatchDetected:command_not_approved']),
+      );
+      run('docker compose ps').thenNothing();
     });
 
     it('property: one verdict that fits its stored schema, and reconciling twice decides nothing the second time, whatever the stream and the command', () => {
@@ -242,14 +246,13 @@ describe('reconciliation decider', () => {
             mismatchId: M,
           };
           const streamSoFar = [...history, logged(data)];
-          const first = decideReconciliation(
-            cmd,
-            streamSoFar.reduce(evolveReconciliation, initialReconciliationState()),
-          );
+          const first = spec.given(streamSoFar).when(cmd).events();
           expect(first).toHaveLength(1);
           expect(RECONCILIATION_EVENT_SCHEMAS[first[0]!.type].safeParse(first[0]!.data).success).toBe(true);
-          const after = [...streamSoFar, ...first].reduce(evolveReconciliation, initialReconciliationState());
-          expect(decideReconciliation(cmd, after)).toEqual([]);
+          spec
+            .given([...streamSoFar, ...first])
+            .when(cmd)
+            .thenNothing();
         }),
       );
     });
@@ -266,38 +269,36 @@ describe('reconciliation decider', () => {
       data: { executionId: 'E1', verdict: 'MATCH', explanation: 'approved verbatim', reconcilerVersion: V },
     };
     const revise = (history: StreamEvent[], data = execution()) =>
-      decideReconciliation(
-        { type: 'ReviseForLateRevocation', execution: data, reconcilerVersion: V, mismatchId: M },
-        history.reduce(evolveReconciliation, initialReconciliationState()),
-      );
+      spec
+        .given(history)
+        .when({ type: 'ReviseForLateRevocation', execution: data, reconcilerVersion: V, mismatchId: M });
 
     it('given an execution answered MATCH, when a revocation that happened before it started is recorded, then approval_revoked', () => {
-      const events = revise([grant(), logged(execution()), matched, lateRevocation]);
+      const events = revise([grant(), logged(execution()), matched, lateRevocation]).events();
       expect(kindOf(events)).toEqual(['MismatchDetected:approval_revoked']);
       expect(events[0]!.data).toMatchObject({ mismatchId: M, executionId: 'E1', severity: 'high' });
     });
 
     it('given the revision recorded, or a revocation that happened after the execution started, then nothing', () => {
-      const [revised] = revise([grant(), logged(execution()), matched, lateRevocation]);
-      expect(revise([grant(), logged(execution()), matched, lateRevocation, revised!])).toEqual([]);
+      const [revised] = revise([grant(), logged(execution()), matched, lateRevocation]).events();
+      revise([grant(), logged(execution()), matched, lateRevocation, revised!]).thenNothing();
       const afterStart = { ...lateRevocation, data: { ...lateRevocation.data, occurredAt: t(6) } } as StreamEvent;
-      expect(revise([grant(), logged(execution()), matched, afterStart])).toEqual([]);
+      revise([grant(), logged(execution()), matched, afterStart]).thenNothing();
     });
 
     it('given a re-run of the stream as recorded now, then the execution stays approval_revoked (not MATCH)', () => {
       const history = [grant(), logged(execution()), matched, lateRevocation];
-      const rerun = decideReconciliation(
-        {
+      spec
+        .given(history)
+        .when({
           type: 'ReconcileExecution',
           execution: execution(),
           history: [grant()],
           reconcilerVersion: 'reconciler/next',
           mismatchId: M,
           onlyIfChanged: true,
-        },
-        history.reduce(evolveReconciliation, initialReconciliationState()),
-      );
-      expect(kindOf(rerun)).toEqual(['MismatchDetected:approval_revoked']);
+        })
+        .thenEvents((rerun) => expect(kindOf(rerun)).toEqual(['MismatchDetected:approval_revoked']));
     });
   });
 
@@ -312,9 +313,12 @@ describe('reconciliation decider', () => {
 
     it('given an approval that expired with no execution, then MismatchDetected approval_unused; once recorded, nothing more', () => {
       const history = [grant({ expiresAt: t(10) })];
-      const events = given(history).when(check)();
+      const events = spec.given(history).when(check).events();
       expect(kindOf(events)).toEqual(['MismatchDetected:approval_unused']);
-      expect(given([...history, ...events]).when(check)()).toEqual([]);
+      spec
+        .given([...history, ...events])
+        .when(check)
+        .thenNothing();
     });
 
     it.each<[string, StreamEvent[]]>([
@@ -323,12 +327,14 @@ describe('reconciliation decider', () => {
       ['used before it expired', [grant({ expiresAt: t(10) }), logged(execution())]],
       ['revoked', [grant({ expiresAt: t(10) }), revoked(t(2))]],
     ])('given an approval %s, then nothing', (_label, history) => {
-      expect(given(history).when(check)()).toEqual([]);
+      spec.given(history).when(check).thenNothing();
     });
   });
 
   describe('ReviewMismatch', () => {
-    const detected = given([grant()]).whenReconciling(execution({ command: 'docker compose down' }));
+    const detected = given([grant()])
+      .whenReconciling(execution({ command: 'docker compose down' }))
+      .events();
     const review = (resolution: 'confirmed' | 'false_positive'): ReconciliationCommand => ({
       type: 'ReviewMismatch',
       data: { mismatchId: M, reviewer: 'sec@example.com', resolution, note: 'checked' },
@@ -336,35 +342,47 @@ describe('reconciliation decider', () => {
     });
 
     it('given a detected mismatch, when it is reviewed, then MismatchReviewed stamped with the command time', () => {
-      expect(given([grant(), ...detected]).when(review('confirmed'))()).toEqual([
-        {
-          type: 'MismatchReviewed',
-          data: {
-            mismatchId: M,
-            reviewer: 'sec@example.com',
-            resolution: 'confirmed',
-            note: 'checked',
-            reviewedAt: t(50),
+      spec
+        .given([grant(), ...detected])
+        .when(review('confirmed'))
+        .then([
+          {
+            type: 'MismatchReviewed',
+            data: {
+              mismatchId: M,
+              reviewer: 'sec@example.com',
+              resolution: 'confirmed',
+              note: 'checked',
+              reviewedAt: t(50),
+            },
           },
-        },
-      ]);
+        ]);
     });
 
     it('given a reviewed mismatch, when the same review is retried, then nothing; when a different one comes, then it is refused', () => {
-      const reviewed = [grant(), ...detected, ...given([grant(), ...detected]).when(review('confirmed'))()];
-      expect(given(reviewed).when(review('confirmed'))()).toEqual([]);
-      expect(given(reviewed).when(review('false_positive'))).toThrow(MismatchAlreadyReviewedError);
+      const reviewed = [
+        grant(),
+        ...detected,
+        ...spec
+          .given([grant(), ...detected])
+          .when(review('confirmed'))
+          .events(),
+      ];
+      spec.given(reviewed).when(review('confirmed')).thenNothing();
+      spec.given(reviewed).when(review('false_positive')).thenThrows(MismatchAlreadyReviewedError);
     });
 
     it('given no such mismatch, then MISMATCH.NOT_FOUND', () => {
-      expect(given([grant()]).when(review('confirmed'))).toThrow(MismatchNotFoundError);
+      spec.given([grant()]).when(review('confirmed')).thenThrows(MismatchNotFoundError);
     });
   });
 });
 
 describe('reconciliation decider: kinds and assessed risk on the verdict', () => {
   it('given a "safe" approval, when `docker compose down -v` ran, then the verdict carries the assessed risk critical and every kind', () => {
-    const [event] = given([grant()]).whenReconciling(execution({ command: 'docker compose down -v' }));
+    const [event] = given([grant()])
+      .whenReconciling(execution({ command: 'docker compose down -v' }))
+      .events();
     expect(event).toMatchObject({ type: 'MismatchDetected', data: { assessedRisk: 'critical' } });
     const data = (event as { data: MismatchDetectedData }).data;
     expect(data.kinds?.[0]).toBe(data.kind);
@@ -373,10 +391,9 @@ describe('reconciliation decider: kinds and assessed risk on the verdict', () =>
   });
 
   it('given a replayed token that also ran an unapproved command, then the verdict is both kinds', () => {
-    const [event] = given([
-      grant(),
-      logged(execution({ executionId: 'E0', tokenHash: 'a'.repeat(64) })),
-    ]).whenReconciling(execution({ tokenHash: 'a'.repeat(64), command: 'docker compose down' }));
+    const [event] = given([grant(), logged(execution({ executionId: 'E0', tokenHash: 'a'.repeat(64) }))])
+      .whenReconciling(execution({ tokenHash: 'a'.repeat(64), command: 'docker compose down' }))
+      .events();
     const data = (event as { data: MismatchDetectedData }).data;
     expect(data.kind).toBe('token_replay');
     expect(data.kinds).toEqual(expect.arrayContaining(['token_replay', 'command_not_approved']));

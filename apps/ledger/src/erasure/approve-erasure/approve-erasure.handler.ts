@@ -7,7 +7,12 @@ import {
   type ErasureReply,
   type ErasureState,
 } from '@audit-ledger/domain';
-import { StreamNotFoundError, WrongExpectedVersionError, type EventStore } from '@audit-ledger/event-store';
+import {
+  handleDeciderCommand,
+  StreamNotFoundError,
+  type EventStore,
+  type RecordedEvent,
+} from '@audit-ledger/event-store';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Logger } from 'pino';
@@ -15,8 +20,6 @@ import { deterministicEventId } from '../../shared/event-ids.js';
 import { CLOCK, EVENT_STORE, LOGGER, PAYLOAD_ERASURE, type Clock } from '../../shared/tokens.js';
 import type { PayloadErasure } from '../payload-erasure.js';
 import { ApproveErasureCommand } from './approve-erasure.command.js';
-
-const MAX_ATTEMPTS = 8;
 
 /**
  * One approval of a stream's erasure (two-person rule, libs/domain erasure.decider.ts). The second distinct approval
@@ -36,51 +39,53 @@ export class ApproveErasureHandler implements ICommandHandler<ApproveErasureComm
     const { streamId, reason } = request;
     if (!(await this.store.streamExists(streamId))) throw new StreamNotFoundError(streamId);
     const erasureStream = erasureStreamId(streamId);
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await this.fold(erasureStream);
-      let events: ErasureEvent[];
-      try {
-        events = erasureDecider.decide(
-          {
-            type: 'ApproveErasure',
-            streamId,
-            reason,
-            by: { id: principal.id, roles: principal.roles },
-            fields: this.erasure.fields,
-            now: this.clock.now().toISOString(),
-          },
-          state,
-        );
-      } catch (error) {
-        if (!(error instanceof AlreadyErasedError)) throw error;
-        await this.finish(streamId);
-        return { streamId, status: 'erased', approvedBy: [] };
-      }
-      try {
-        await this.store.appendToStream(
-          erasureStream,
-          events.map((event) => ({
-            eventId: deterministicEventId(erasureStream, event.type, `${revision}:${principal.id}`),
-            type: event.type,
-            data: event.data,
-            metadata: {
-              correlationId: erasureStream,
-              causationId: erasureStream,
-              recordedAt: this.clock.now().toISOString(),
-              actor: principal.id,
-              schemaVersion: 1,
+    try {
+      const reply = await handleDeciderCommand<ErasureState, ErasureEvent, ErasureReply>(this.store, {
+        streamId: erasureStream,
+        fold: foldErasure,
+        decide: (state) =>
+          erasureDecider.decide(
+            {
+              type: 'ApproveErasure',
+              streamId,
+              reason,
+              by: { id: principal.id, roles: principal.roles },
+              fields: this.erasure.fields,
+              now: this.clock.now().toISOString(),
             },
-          })),
-          { expectedRevision: revision },
-        );
-      } catch (error) {
-        if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
-        throw error;
-      }
-      const erased = events.find((event) => event.type === 'PayloadErased');
-      if (!erased) return { streamId, status: 'awaiting_second_approval', approvedBy: [principal.id] };
+            state,
+          ),
+        whenNothingDecided: () => {
+          throw new Error(`The erasure decider decided nothing for ${erasureStream}`);
+        },
+        append: async (events, revision) => {
+          await this.store.appendToStream(
+            erasureStream,
+            events.map((event) => ({
+              eventId: deterministicEventId(erasureStream, event.type, `${revision}:${principal.id}`),
+              type: event.type,
+              data: event.data,
+              metadata: {
+                correlationId: erasureStream,
+                causationId: erasureStream,
+                recordedAt: this.clock.now().toISOString(),
+                actor: principal.id,
+                schemaVersion: 1,
+              },
+            })),
+            { expectedRevision: revision },
+          );
+          const erased = events.find((event) => event.type === 'PayloadErased');
+          if (!erased) return { streamId, status: 'awaiting_second_approval', approvedBy: [principal.id] };
+          return { streamId, status: 'erased', approvedBy: erased.data.approvedBy };
+        },
+      });
+      if (reply.status === 'erased') await this.finish(streamId);
+      return reply;
+    } catch (error) {
+      if (!(error instanceof AlreadyErasedError)) throw error;
       await this.finish(streamId);
-      return { streamId, status: 'erased', approvedBy: erased.data.approvedBy };
+      return { streamId, status: 'erased', approvedBy: [] };
     }
   }
 
@@ -97,17 +102,13 @@ export class ApproveErasureHandler implements ICommandHandler<ApproveErasureComm
       })
       .catch((error: unknown) => this.logger.error({ err: error, streamId }, 'read-model scrub after erasure failed'));
   }
+}
 
-  private async fold(streamId: string): Promise<{ state: ErasureState; revision: number | 'no_stream' }> {
-    const events = await this.store.readStream(streamId).catch((error: unknown) => {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    });
-    let state = erasureDecider.initialState();
-    for (const event of events) {
-      if (isErasureEventType(event.type))
-        state = erasureDecider.evolve(state, { type: event.type, data: event.data } as ErasureEvent);
-    }
-    return { state, revision: events.at(-1)?.streamRevision ?? 'no_stream' };
+function foldErasure(events: readonly RecordedEvent[]): ErasureState {
+  let state = erasureDecider.initialState();
+  for (const event of events) {
+    if (isErasureEventType(event.type))
+      state = erasureDecider.evolve(state, { type: event.type, data: event.data } as ErasureEvent);
   }
+  return state;
 }

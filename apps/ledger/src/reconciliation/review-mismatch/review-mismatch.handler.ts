@@ -8,8 +8,8 @@ import {
 } from '@audit-ledger/domain';
 import {
   contentDifferences,
+  handleDeciderCommand,
   StreamNotFoundError,
-  WrongExpectedVersionError,
   type EventStore,
   type RecordedEvent,
 } from '@audit-ledger/event-store';
@@ -21,8 +21,6 @@ import { CLOCK, EVENT_STORE, type Clock } from '../../shared/tokens.js';
 import { foldStream } from '../reconcile-execution.js';
 import { MismatchReviewConflictError } from './mismatch-error.filter.js';
 import { ReviewMismatchCommand } from './review-mismatch.command.js';
-
-const MAX_ATTEMPTS = 8;
 
 /** Read the mismatch's stream, decide, append with the revision read (a mismatch is reviewed once). */
 @CommandHandler(ReviewMismatchCommand)
@@ -36,20 +34,24 @@ export class ReviewMismatchHandler implements ICommandHandler<ReviewMismatchComm
     // The reviewer is who is authenticated, whatever the request says.
     const { streamId, reviewer: _claimed, ...fields } = request;
     const data = { ...fields, reviewer: actor };
-    for (let attempt = 1; ; attempt++) {
-      const recorded = await this.store.readStream(streamId).catch((error: unknown) => {
-        if (error instanceof StreamNotFoundError) throw new MismatchNotFoundError(data.mismatchId);
-        throw error;
-      });
-      const state = foldStream(streamId, recorded);
-      const now = this.clock.now().toISOString();
-      const events = decideReview({ type: 'ReviewMismatch', data, now }, state, recorded);
-      if (events.length === 0) {
-        const original = recorded.find((e) => e.type === 'MismatchReviewed' && e.data.mismatchId === data.mismatchId);
-        return ackFromRecorded(original!);
-      }
-      const eventId = deterministicEventId(streamId, 'MismatchReviewed', data.mismatchId);
-      try {
+    let now = ''; // the decision's time, taken again by each attempt
+    const isTheReview = (event: RecordedEvent) =>
+      event.type === 'MismatchReviewed' && event.data.mismatchId === data.mismatchId;
+    return handleDeciderCommand(this.store, {
+      streamId,
+      read: (id) =>
+        this.store.readStream(id).catch((error: unknown) => {
+          if (error instanceof StreamNotFoundError) throw new MismatchNotFoundError(data.mismatchId);
+          throw error;
+        }),
+      fold: (recorded) => foldStream(streamId, recorded),
+      decide: (state, recorded) => {
+        now = this.clock.now().toISOString();
+        return decideReview({ type: 'ReviewMismatch', data, now }, state, recorded);
+      },
+      whenNothingDecided: (recorded) => ackFromRecorded(recorded.find(isTheReview)!),
+      append: async (events, expectedRevision) => {
+        const eventId = deterministicEventId(streamId, 'MismatchReviewed', data.mismatchId);
         const result = await this.store.appendToStream(
           streamId,
           events.map((event) => ({
@@ -64,14 +66,11 @@ export class ReviewMismatchHandler implements ICommandHandler<ReviewMismatchComm
               schemaVersion: 1,
             },
           })),
-          { expectedRevision: recorded.at(-1)!.streamRevision },
+          { expectedRevision },
         );
         return ackFromAppend(result);
-      } catch (error) {
-        if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
-        throw error;
-      }
-    }
+      },
+    });
   }
 }
 

@@ -1,0 +1,2 @@
+export * from './conflict-retry-policy.js';
+export * from './handle-decider-command.js';
