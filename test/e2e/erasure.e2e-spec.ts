@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MasterKeyMismatchError } from '../../apps/ledger/src/erasure/stream-keys.js';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
-import { resolveIntegrityKeys, verifyLedger } from '../../apps/ledger/src/integrity/index.js';
+import { resolveIntegrityKeys, verifyLedger } from '@audit-ledger/evidence';
 import { anApproval, anExecution, anExecutionLogged } from '../support/fixtures.js';
 import { startLedgerUnderTest, startTestLedger, type LedgerUnderTest } from '../support/ledger-app.js';
 import { within } from '../support/within.js';

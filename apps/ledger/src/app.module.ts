@@ -42,7 +42,7 @@ import { AUTHENTICATOR, type Authenticator } from './identity/authenticator.js';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
 import { approverProofOf, APPROVER_PROOF, JWT_AUTHENTICATOR, type JwtAuthenticator } from './identity/jwt/index.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
-import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
+import { WITNESS_STATUS, type WitnessStatusProbe } from '@audit-ledger/evidence';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
 import {
   RECONCILIATION_STATUS,

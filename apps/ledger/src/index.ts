@@ -8,7 +8,7 @@ export {
 } from './config/ledger.config.js';
 export { runUntilStopped, type StopSignal } from './run-until-stopped.js';
 export { freePort } from './shared/free-port.js';
-export * from './integrity/index.js';
+export * from '@audit-ledger/evidence';
 export { startReconciliation, type RunningReconciliation } from './reconciliation/start-reconciliation.js';
 export { rebuildReadModels, plannedRebuild, ledgerProjections } from './projections/rebuild-read-models.js';
 export { UnknownProjectionError, RebuildFailedError, RebuildInProgressError } from '@audit-ledger/read-models';

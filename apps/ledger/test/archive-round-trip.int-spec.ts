@@ -11,8 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/tes
 import { approveArchiveDrop, archiveBefore, dropArchive, verifyArchivedLedger } from '../src/archive/index.js';
 import { checkArchiveFileFast } from '../src/archive/archive-file-fast-check.js';
 import { partitionStartsReader } from '../src/archive/partition-starts.js';
-import { bundlePublicKeys } from '../src/integrity/evidence-exporter.js';
-import { CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '../src/integrity/index.js';
+import { bundlePublicKeys, CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '@audit-ledger/evidence';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const admin = (name: string): Principal => ({ id: `key:${name}/${name}0000`, kind: 'api-key', name, roles: ['admin'] });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { within } from '../../../test/support/within.js';
-import { CHECKPOINTS_STREAM, CheckpointSealer, resolveIntegrityKeys, verifyLedger } from '../src/integrity/index.js';
+import { CHECKPOINTS_STREAM, CheckpointSealer, resolveIntegrityKeys, verifyLedger } from '@audit-ledger/evidence';
 import { partitionStartsReader } from '../src/archive/partition-starts.js';
 import pg from 'pg';
 

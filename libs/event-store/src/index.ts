@@ -20,3 +20,4 @@ export {
   WRITER_ROLE,
 } from './postgres/ledger-schema.js';
 export * from './kurrentdb/kurrentdb-event-store.js';
+export { toWireEvent } from './wire-event.js';

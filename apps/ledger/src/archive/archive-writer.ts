@@ -9,7 +9,7 @@ import {
 import { createHash, hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import type pg from 'pg';
-import { copyRows } from '../integrity/copy-rows.js';
+import { copyRows } from '@audit-ledger/evidence';
 import { copyBytes } from './copy-bytes.js';
 import { InclusionTexts } from './inclusion-texts.js';
 

@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { CHECKPOINTS_STREAM, CHECKPOINT_SEALED } from '../integrity/checkpoint-sealer.js';
+import { CHECKPOINTS_STREAM, CHECKPOINT_SEALED } from '@audit-ledger/evidence';
 import { verifyArchiveChain } from './archive-chain.js';
 import { listPartitions, newestRecordedAt, releaseAndDetach, type EventPartition } from './archive-sql.js';
 import { ArchiveRefusedError, writeArchiveFile, type PositionedCheckpoint } from './archive-writer.js';

@@ -1,7 +1,7 @@
 import { checkTombstoneSignature, type SignedTombstone } from '@audit-ledger/integrity';
 import { ARCHIVES_STREAM, type ArchiveDroppedData } from '@audit-ledger/domain';
 import pg from 'pg';
-import { verifyLedger, type VerifyOptions, type VerifyReport } from '../integrity/verifier.js';
+import { verifyLedger, type VerifyOptions, type VerifyReport } from '@audit-ledger/evidence';
 import { verifyArchiveChain, type ArchiveChainReport } from './archive-chain.js';
 
 /** A problem in the archives, the tombstone or where they meet the database, named like the verifier's findings. */

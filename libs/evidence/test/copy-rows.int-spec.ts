@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { adminUrl } from '../../../test/support/test-database.js';
-import { copyRows } from '../src/integrity/copy-rows.js';
+import { copyRows } from '@audit-ledger/evidence';
 
 /**
  * Binary COPY rows as the verifier reads them: rows are copied into shared slabs and handed out in runs, so rows that

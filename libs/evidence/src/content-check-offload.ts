@@ -109,7 +109,7 @@ export class ContentCheckOffload {
     // Beside this module when compiled; from the TypeScript sources (tests), the compiled one in dist/.
     const script = [
       new URL('./content-check.worker.js', import.meta.url),
-      new URL('../../dist/integrity/content-check.worker.js', import.meta.url),
+      new URL('../dist/content-check.worker.js', import.meta.url),
     ].find((candidate) => existsSync(fileURLToPath(candidate)));
     if (!script) return false;
     this.worker = new Worker(script);

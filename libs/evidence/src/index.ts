@@ -10,3 +10,4 @@ export * from './witness-publisher.js';
 export * from './witness-startup-check.js';
 export * from './witness-server.js';
 export * from './database-checkpoints.js';
+export { copyRows, parseCopyRow, type CopyRowHandler } from './copy-rows.js';

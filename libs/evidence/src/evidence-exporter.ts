@@ -22,7 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_SEALED, CHECKPOINTS_STREAM } from './checkpoint-sealer.js';
 import { integrityKeysDir, readPublicKeys, SIGNING_KEY_FILE_NAME } from './integrity-keys.js';
-import { toWireEvent } from '../streams/wire-event.js';
+import { toWireEvent } from '@audit-ledger/event-store';
 
 const PAGE = 5_000;
 
