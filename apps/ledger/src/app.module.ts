@@ -38,7 +38,7 @@ import { PrincipalRateLimiter } from './identity/rate-limit/principal-rate-limit
 import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './identity/connection-principal.js';
 import { ApiKeyAdmin } from './identity/api-key-admin.js';
 import { ApiKeysHttpController } from './identity/api-keys.http.controller.js';
-import { AUTHENTICATOR, type Authenticator } from './identity/authenticator.js';
+import { AUTHENTICATOR, type Authenticator } from '@audit-ledger/api-keys';
 import { IntegrityHttpController } from './integrity/integrity.http.controller.js';
 import { approverProofOf, APPROVER_PROOF, JWT_AUTHENTICATOR, type JwtAuthenticator } from './identity/jwt/index.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';

@@ -1,7 +1,6 @@
 import type { Principal } from '@audit-ledger/domain';
 import type { EventStore } from '@audit-ledger/event-store';
-import { ApiKeyAuthenticator } from '../identity/api-key-authenticator.js';
-import { ApiKeyTable } from '../identity/api-key-table.js';
+import { ApiKeyAuthenticator, ApiKeyTable } from '@audit-ledger/api-keys';
 
 /**
  * The principal of an API key, authenticated against the ledger's key table (the `principals` stream) read from the

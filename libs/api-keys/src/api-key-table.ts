@@ -6,8 +6,13 @@ import {
   type PrincipalsStreamEvent,
   type Role,
 } from '@audit-ledger/domain';
-import { StreamNotFoundError, type EventStore, type RecordedEvent, type Subscription } from '@audit-ledger/event-store';
-import type { Logger } from 'pino';
+import {
+  StreamNotFoundError,
+  type EventStore,
+  type RecordedEvent,
+  type Subscription,
+  type EventStoreLogger,
+} from '@audit-ledger/event-store';
 
 /** What the authenticator needs of a key: never the key itself. */
 export interface ApiKeyEntry {
@@ -56,11 +61,11 @@ export class ApiKeyTable {
 
   private constructor(
     private readonly store: EventStore,
-    private readonly logger: Pick<Logger, 'warn' | 'error'>,
+    private readonly logger: EventStoreLogger,
   ) {}
 
   /** Reads the whole `principals` stream, then follows the store until `close()`. */
-  static async start(store: EventStore, logger: Pick<Logger, 'warn' | 'error'>): Promise<ApiKeyTable> {
+  static async start(store: EventStore, logger: EventStoreLogger): Promise<ApiKeyTable> {
     const table = new ApiKeyTable(store, logger);
     await table.load();
     table.following = table.follow();
