@@ -5,7 +5,7 @@
  * record ArchiveSealed), and of verifying the files again alone (`ledger verify --archive`'s file part).
  */
 import { PostgresEventStore, runMigrations } from '@audit-ledger/event-store';
-import { archiveBefore, verifyArchiveChain } from '@audit-ledger/ledger';
+import { archiveBefore, verifyArchiveChain } from '@audit-ledger/archive';
 import { bundlePublicKeys, CheckpointSealer, resolveIntegrityKeys } from '@audit-ledger/evidence';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-import { partitionStartsReader } from './archive/partition-starts.js';
+import { partitionStartsReader } from '@audit-ledger/archive';
 import 'reflect-metadata';
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { ProjectionRunner, projectionsWithReconciliation, ReadModelRetention } from '@audit-ledger/read-models';

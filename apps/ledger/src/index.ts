@@ -17,4 +17,4 @@ export * from './identity/index.js';
 export { trimReadModels, type TrimReport } from '@audit-ledger/read-models';
 export { ledgerRedactor } from './redaction/ledger-redactor.js';
 export { toExecutionRecord } from './approvals/log-execution/execution-record.js';
-export * from './archive/index.js';
+export * from '@audit-ledger/archive';

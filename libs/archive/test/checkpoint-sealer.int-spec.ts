@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { within } from '../../../test/support/within.js';
 import { CHECKPOINTS_STREAM, CheckpointSealer, resolveIntegrityKeys, verifyLedger } from '@audit-ledger/evidence';
-import { partitionStartsReader } from '../src/archive/partition-starts.js';
+import { partitionStartsReader } from '@audit-ledger/archive';
 import pg from 'pg';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -8,9 +8,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { fillEvents } from '../../../bench/src/archive-workload.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { approveArchiveDrop, archiveBefore, dropArchive, verifyArchivedLedger } from '../src/archive/index.js';
-import { checkArchiveFileFast } from '../src/archive/archive-file-fast-check.js';
-import { partitionStartsReader } from '../src/archive/partition-starts.js';
+import {
+  approveArchiveDrop,
+  archiveBefore,
+  dropArchive,
+  verifyArchivedLedger,
+  checkArchiveFileFast,
+  partitionStartsReader,
+} from '@audit-ledger/archive';
 import { bundlePublicKeys, CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '@audit-ledger/evidence';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
