@@ -3,7 +3,7 @@ import { PostgresEventStore } from '@audit-ledger/event-store';
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MasterKeyMismatchError } from '../../apps/ledger/src/erasure/stream-keys.js';
+import { MasterKeyMismatchError } from '@audit-ledger/payload-keys';
 import { runLedgerBin } from '../../apps/cli/test/support/run-bin.js';
 import { resolveIntegrityKeys, verifyLedger } from '@audit-ledger/evidence';
 import { anApproval, anExecution, anExecutionLogged } from '../support/fixtures.js';

@@ -68,8 +68,8 @@ import { VerifyRunHttpController } from './integrity/verify-run.http.controller.
 import { ledgerRedactor } from './redaction/ledger-redactor.js';
 import { ApproveErasureHandler } from './erasure/approve-erasure/approve-erasure.handler.js';
 import { ApproveErasureHttpController } from './erasure/approve-erasure/approve-erasure.http.controller.js';
-import type { PayloadCipher } from './erasure/payload-cipher.js';
-import type { PayloadErasure } from './erasure/payload-erasure.js';
+import type { PayloadCipher } from '@audit-ledger/payload-keys';
+import type { PayloadErasure } from '@audit-ledger/payload-keys';
 import {
   CLOCK,
   DATABASE_URL,

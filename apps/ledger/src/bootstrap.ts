@@ -12,7 +12,7 @@ import { loadConfig, type LedgerConfig, type LedgerConfigInput } from './config/
 import { resolveTokenSecret } from './config/token-secret.js';
 import { resolveDatabase } from './database/database-url.js';
 import { StoreMonitor } from './health/store-monitor.service.js';
-import { openPayloadKeys } from './erasure/payload-keys.js';
+import { openPayloadKeys } from '@audit-ledger/payload-keys';
 import { CheckpointSealer, resolveIntegrityKeys, integrityKeysDir } from '@audit-ledger/evidence';
 import { startWitnesses } from './integrity/start-witnesses.js';
 import type { ApiKeyAdmin } from './identity/api-key-admin.js';

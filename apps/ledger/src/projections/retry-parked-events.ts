@@ -1,5 +1,5 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
-import { openPayloadKeys } from '../erasure/payload-keys.js';
+import { openPayloadKeys } from '@audit-ledger/payload-keys';
 import { retryParkedEvents, type RetriedProjection } from '@audit-ledger/read-models';
 import { loadConfig } from '../config/ledger.config.js';
 import { ledgerProjections } from './rebuild-read-models.js';

@@ -5,7 +5,7 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { readWholeStream } from '@audit-ledger/evidence';
 import { parseRequest, RequestValidationError } from '../shared/request-validation.js';
-import type { PayloadCipher } from '../erasure/payload-cipher.js';
+import type { PayloadCipher } from '@audit-ledger/payload-keys';
 import { EVENT_STORE, PAYLOAD_CIPHER } from '../shared/tokens.js';
 import { parseAsOf, replayStream } from './replay.js';
 import { toWireEvent } from '@audit-ledger/event-store';

@@ -33,7 +33,7 @@ export class RerunJobs implements OnModuleDestroy {
   private running: Job | undefined;
 
   constructor(
-    // the reconciler compares opened commands (erasure/decrypting-event-store.ts)
+    // the reconciler compares opened commands (libs/payload-keys/src/decrypting-event-store.ts)
     @Inject(READABLE_EVENT_STORE) private readonly store: EventStore,
     private readonly alerts: AlertDispatcher,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,

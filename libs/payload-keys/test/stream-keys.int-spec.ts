@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { MasterKeyMismatchError, StreamKeys } from '../src/erasure/stream-keys.js';
+import { MasterKeyMismatchError, StreamKeys } from '@audit-ledger/payload-keys';
 
 /** The per-stream data keys on a real PostgreSQL: one live key per stream, destroyed for good. */
 describe('stream data keys', () => {
