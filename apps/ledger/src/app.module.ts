@@ -16,9 +16,9 @@ import { RejectApprovalMessageController } from './approvals/reject-approval/rej
 import { RevokeApprovalHandler } from './approvals/revoke-approval/revoke-approval.handler.js';
 import { RevokeApprovalHttpController } from './approvals/revoke-approval/revoke-approval.http.controller.js';
 import { RevokeApprovalMessageController } from './approvals/revoke-approval/revoke-approval.message.controller.js';
-import { AlertDispatcher } from './alerts/alert-dispatcher.js';
+import { AlertDispatcher } from '@audit-ledger/alerts';
 import { AlertsStreamHttpController, SSE_ALERT_SINK } from './alerts/alerts-stream.http.controller.js';
-import { SseAlertSink } from './alerts/sse.alert-sink.js';
+import { SseAlertSink } from '@audit-ledger/alerts';
 import { type LedgerConfig } from './config/ledger.config.js';
 import {
   HealthController,

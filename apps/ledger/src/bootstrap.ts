@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
-import { parkedEventAlert } from './alerts/parked-event-alert.js';
+import { parkedEventAlert } from '@audit-ledger/alerts';
 import { AppModule } from './app.module.js';
 import { loadConfig, type LedgerConfig, type LedgerConfigInput } from './config/ledger.config.js';
 import { resolveTokenSecret } from './config/token-secret.js';

@@ -12,8 +12,8 @@ import {
 } from '@audit-ledger/read-models';
 import pg from 'pg';
 import { pino } from 'pino';
-import { createAlerting } from '../alerts/alert-sinks.js';
-import { parkedEventAlert } from '../alerts/parked-event-alert.js';
+import { createAlerting } from '@audit-ledger/alerts';
+import { parkedEventAlert } from '@audit-ledger/alerts';
 import { loadConfig } from '../config/ledger.config.js';
 
 export interface RebuildReadModelsOptions {

@@ -1,6 +1,5 @@
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { LedgerConfig } from '../config/ledger.config.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
 import type { AlertSink } from './alert-sink.port.js';
 import { SlackAlertSink } from './slack.alert-sink.js';
@@ -9,9 +8,20 @@ import { WebhookAlertSink } from './webhook.alert-sink.js';
 
 export const DEAD_LETTER_FILE = 'alerts-dead-letter.jsonl';
 
+/** What alerting takes from the ledger's configuration (LEDGER_ALERT_* and LEDGER_DATA_DIR; a LedgerConfig fits). */
+export interface AlertingConfig {
+  alertWebhookUrl?: string | undefined;
+  alertWebhookSecret?: string | undefined;
+  alertSlackUrl?: string | undefined;
+  alertMaxAttempts: number;
+  alertBackoffMs: number;
+  /** The dead-letter file of alerts that could not be delivered is written here. */
+  dataDir: string;
+}
+
 /** The sinks the configuration asks for (SSE always), behind one dispatcher. */
 export function createAlerting(
-  config: LedgerConfig,
+  config: AlertingConfig,
   logger: Logger,
 ): { dispatcher: AlertDispatcher; sse: SseAlertSink } {
   const sse = new SseAlertSink();
