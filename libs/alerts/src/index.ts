@@ -5,3 +5,9 @@ export { PARKED_EVENT_ALERT_KIND, parkedEventAlert } from './parked-event-alert.
 export { SlackAlertSink } from './slack.alert-sink.js';
 export { SseAlertSink } from './sse.alert-sink.js';
 export { SIGNATURE_HEADER, signBody, WebhookAlertSink } from './webhook.alert-sink.js';
+export {
+  ALERTING_VARIABLES,
+  alertingConfigFromEnvironment,
+  alertingProblems,
+  alertingSettings,
+} from './alerting-config.js';

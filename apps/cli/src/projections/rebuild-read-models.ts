@@ -12,9 +12,8 @@ import {
 } from '@audit-ledger/read-models';
 import pg from 'pg';
 import { pino } from 'pino';
-import { createAlerting } from '@audit-ledger/alerts';
-import { parkedEventAlert } from '@audit-ledger/alerts';
-import { loadConfig } from '../config/ledger.config.js';
+import { alertingConfigFromEnvironment, createAlerting, parkedEventAlert } from '@audit-ledger/alerts';
+import { payloadKeysConfigFromEnvironment } from './payload-keys-config.js';
 
 export interface RebuildReadModelsOptions {
   /** The database owner's URL (the ledger's DATABASE_URL). */
@@ -58,12 +57,12 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
     poolSize: 2,
   });
   // Sealed fields are projected opened (or `[erased]`), as the ledger's own workers do.
-  const payloads = await openPayloadKeys(options.databaseUrl, loadConfig(), { generateMasterKey: false }).catch(
-    async (error: unknown) => {
-      await stored.close();
-      throw error;
-    },
-  );
+  const payloads = await openPayloadKeys(options.databaseUrl, payloadKeysConfigFromEnvironment(), {
+    generateMasterKey: false,
+  }).catch(async (error: unknown) => {
+    await stored.close();
+    throw error;
+  });
   const store = payloads.decrypting(stored);
   try {
     const units = await rebuildProjections({
@@ -92,7 +91,7 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
 function alertingFromEnvironment() {
   // Without a sink to send to, the rest of the ledger's configuration is none of a rebuild's business.
   if (!process.env['LEDGER_ALERT_WEBHOOK_URL'] && !process.env['LEDGER_ALERT_SLACK_URL']) return undefined;
-  const config = loadConfig();
+  const config = alertingConfigFromEnvironment();
   const logger = pino({ level: 'warn', base: { service: 'audit-ledger' } }, pino.destination(2));
   return createAlerting(config, logger).dispatcher;
 }

@@ -1,7 +1,7 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
 import { openPayloadKeys } from '@audit-ledger/payload-keys';
 import { retryParkedEvents, type RetriedProjection } from '@audit-ledger/read-models';
-import { loadConfig } from '../config/ledger.config.js';
+import { payloadKeysConfigFromEnvironment } from './payload-keys-config.js';
 import { ledgerProjections } from './rebuild-read-models.js';
 
 export interface RetryParkedOptions {
@@ -22,12 +22,12 @@ export async function retryParked(options: RetryParkedOptions): Promise<RetriedP
     poolSize: 2,
   });
   // Sealed fields are projected opened (or `[erased]`), as the ledger's own workers do.
-  const payloads = await openPayloadKeys(options.databaseUrl, loadConfig(), { generateMasterKey: false }).catch(
-    async (error: unknown) => {
-      await stored.close();
-      throw error;
-    },
-  );
+  const payloads = await openPayloadKeys(options.databaseUrl, payloadKeysConfigFromEnvironment(), {
+    generateMasterKey: false,
+  }).catch(async (error: unknown) => {
+    await stored.close();
+    throw error;
+  });
   const store = payloads.decrypting(stored);
   try {
     return await retryParkedEvents({
