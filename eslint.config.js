@@ -3,7 +3,7 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Layering (docs/architecture.md): domain and integrity import nothing of ours; libs never import apps. */
+/** Layering (docs/architecture.md): domain and integrity import nothing of ours; libs never import apps; the CLI imports libs only. */
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
@@ -59,6 +59,16 @@ export default tseslint.config(
       {
         group: ['@audit-ledger/client', '@audit-ledger/ledger', '@audit-ledger/cli', '**/apps/**'],
         message: 'read models depend on domain and the event-store port only.',
+      },
+    ]),
+  },
+  {
+    // The CLI runs the ledger app (`ledger start` spawns its built entry) but imports libs only.
+    files: ['apps/cli/src/**/*.ts'],
+    rules: restrict([
+      {
+        group: ['@audit-ledger/ledger', '@audit-ledger/ledger/*', '**/apps/ledger/**'],
+        message: 'apps/cli imports libs only.',
       },
     ]),
   },

@@ -5,13 +5,8 @@
  * record ArchiveSealed), and of verifying the files again alone (`ledger verify --archive`'s file part).
  */
 import { PostgresEventStore, runMigrations } from '@audit-ledger/event-store';
-import {
-  archiveBefore,
-  bundlePublicKeys,
-  CheckpointSealer,
-  resolveIntegrityKeys,
-  verifyArchiveChain,
-} from '@audit-ledger/ledger';
+import { archiveBefore, verifyArchiveChain } from '@audit-ledger/archive';
+import { bundlePublicKeys, CheckpointSealer, resolveIntegrityKeys } from '@audit-ledger/evidence';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -13,7 +13,7 @@ import {
   verifyLedger,
   type IntegrityKeys,
   type SealerLogger,
-} from '@audit-ledger/ledger';
+} from '@audit-ledger/evidence';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { execution } from './workload.js';

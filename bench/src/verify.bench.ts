@@ -6,7 +6,7 @@
  * BENCH_VERIFY_KEEP=1 (which prints both and leaves them in place).
  */
 import { runMigrations } from '@audit-ledger/event-store';
-import { integrityKeysDir, readPublicKeyRing, resolveIntegrityKeys } from '@audit-ledger/ledger';
+import { integrityKeysDir, readPublicKeyRing, resolveIntegrityKeys } from '@audit-ledger/evidence';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

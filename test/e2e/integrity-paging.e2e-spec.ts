@@ -2,7 +2,7 @@ import { MESSAGE_PATTERNS } from '@audit-ledger/domain';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveIntegrityKeys, verifyLedger } from '../../apps/ledger/src/integrity/index.js';
+import { resolveIntegrityKeys, verifyLedger } from '@audit-ledger/evidence';
 import { anApproval, anExecution } from '../support/fixtures.js';
 import { startLedgerUnderTest, type LedgerUnderTest } from '../support/ledger-app.js';
 

@@ -1,5 +1,5 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
-import { CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '@audit-ledger/ledger';
+import { CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '@audit-ledger/evidence';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

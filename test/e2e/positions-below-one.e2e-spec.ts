@@ -1,5 +1,6 @@
 import { bundleContentHash, chainHash, verifyEvidenceBundle, type EvidenceBundle } from '@audit-ledger/integrity';
-import { resolveIntegrityKeys, verifyLedger, type IntegrityKeys, type RunningLedger } from '@audit-ledger/ledger';
+import { type RunningLedger } from '@audit-ledger/ledger';
+import { resolveIntegrityKeys, verifyLedger, type IntegrityKeys } from '@audit-ledger/evidence';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,7 +7,7 @@ import {
   verifyLedger,
   type IntegrityKeys,
   type VerifyReport,
-} from '@audit-ledger/ledger';
+} from '@audit-ledger/evidence';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

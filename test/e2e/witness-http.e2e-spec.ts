@@ -7,7 +7,7 @@ import {
   signRollbackAcknowledgement,
   type SealedCheckpoint,
 } from '@audit-ledger/integrity';
-import { startWitnessServer, type RunningWitnessServer, type WitnessStatus } from '@audit-ledger/ledger';
+import { startWitnessServer, type RunningWitnessServer, type WitnessStatus } from '@audit-ledger/evidence';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

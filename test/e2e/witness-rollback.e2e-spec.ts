@@ -1,4 +1,4 @@
-import { startWitnessServer, verifyLedger, readPublicKeyRing, type RunningWitnessServer } from '@audit-ledger/ledger';
+import { startWitnessServer, verifyLedger, readPublicKeyRing, type RunningWitnessServer } from '@audit-ledger/evidence';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,6 @@
 import { PostgresEventStore } from '@audit-ledger/event-store';
-import { CheckpointSealer, generateApiKey, resolveIntegrityKeys } from '@audit-ledger/ledger';
+import { generateApiKey } from '@audit-ledger/api-keys';
+import { CheckpointSealer, resolveIntegrityKeys } from '@audit-ledger/evidence';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

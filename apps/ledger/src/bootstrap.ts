@@ -18,7 +18,7 @@ import { startTracing, tracesEndpointOf } from './tracing/tracing.js';
 import { assertEventStoreSupported } from './config/store-choice.js';
 import { freePort } from './shared/free-port.js';
 import { LedgerServerNats } from './nats/ledger-server-nats.js';
-import type { Authenticator } from './identity/authenticator.js';
+import type { Authenticator } from '@audit-ledger/api-keys';
 import type { ConnectionPrincipal } from './identity/connection-principal.js';
 import { HttpInputGuard, queryParametersByRoute } from './shared/http-input-guard.js';
 import { httpServerOptions } from './shared/http-server-options.js';

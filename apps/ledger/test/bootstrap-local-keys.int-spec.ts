@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { ApiKeyAdmin } from '../src/identity/api-key-admin.js';
-import { ApiKeyTable } from '../src/identity/api-key-table.js';
+import { ApiKeyTable } from '@audit-ledger/api-keys';
 import { bootstrapLocalKeys } from '../src/identity/bootstrap-local-keys.js';
 import { systemClock } from '../src/shared/tokens.js';
 

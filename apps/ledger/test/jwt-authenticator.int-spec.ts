@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { startJwksServer, TEST_AUDIENCE, type JwksServer } from '../../../test/support/jwks-server.js';
-import { UnauthenticatedError } from '../src/identity/authenticator.js';
+import { UnauthenticatedError } from '@audit-ledger/api-keys';
 import {
   IdentityProviderUnavailableError,
   JwtAuthenticator,

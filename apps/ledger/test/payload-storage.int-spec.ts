@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { resolveIntegrityKeys, verifyLedger, type IntegrityKeys } from '../src/integrity/index.js';
+import { resolveIntegrityKeys, verifyLedger, type IntegrityKeys } from '@audit-ledger/evidence';
 
 /**
  * Event payloads are stored as their canonical JSON text (event-store migration 2), which the verifier hashes as it

@@ -21,3 +21,4 @@ export {
 } from './postgres/ledger-schema.js';
 export * from './kurrentdb/kurrentdb-event-store.js';
 export * from './decider-command/index.js';
+export { toWireEvent } from './wire-event.js';

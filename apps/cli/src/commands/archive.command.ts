@@ -49,20 +49,21 @@ export function registerArchive(program: Command, io: CliIo): void {
       if (!/^\d{4}-\d{2}-\d{2}/.test(flags.before) || Number.isNaN(before.getTime())) {
         throw new CliFailure(EXIT_CODES.badInput, `--before must be an ISO 8601 date, not ${flags.before}`);
       }
-      const ledger = await import('@audit-ledger/ledger');
+      const evidence = await import('@audit-ledger/evidence');
+      const archiving = await import('@audit-ledger/archive');
       const dataDir = process.env.LEDGER_DATA_DIR ?? './data';
       const keysDir = flags.keysDir ?? join(dataDir, 'keys');
-      const ring = ledger.readPublicKeyRing(keysDir);
+      const ring = evidence.readPublicKeyRing(keysDir);
       if (ring.size === 0)
         throw new CliFailure(EXIT_CODES.badInput, `no public keys in ${keysDir}: the archive could not be verified`);
       await withArchiveStore(command, flags.databaseUrl, async (store, principal, databaseUrl) => {
-        const result = await ledger.archiveBefore({
+        const result = await archiving.archiveBefore({
           databaseUrl,
           store,
           principal,
           before,
           outDir: flags.out,
-          publicKeys: ledger.bundlePublicKeys([...ring.values()]),
+          publicKeys: evidence.bundlePublicKeys([...ring.values()]),
           keys: ring,
         });
         if (flags.json) {
@@ -85,8 +86,8 @@ export function registerArchive(program: Command, io: CliIo): void {
     .command('roll')
     .description('close the open partition of the events table and open the next one (run at each period start)')
     .action(async (_flags: unknown, command: Command) => {
-      const ledger = await import('@audit-ledger/ledger');
-      const closed = await ledger.rollPartitionAt(databaseUrlOf(shared(command).databaseUrl));
+      const archiving = await import('@audit-ledger/archive');
+      const closed = await archiving.rollPartitionAt(databaseUrlOf(shared(command).databaseUrl));
       io.out(closed ? `closed partition ${closed}\n` : 'the open partition is empty: nothing to close\n');
     });
 
@@ -95,9 +96,9 @@ export function registerArchive(program: Command, io: CliIo): void {
     .description('approve dropping an archive (an admin; two distinct admins must approve)')
     .option('--reason <text>', 'why the range may leave the database')
     .action(async (archiveId: string, flags: { reason?: string }, command: Command) => {
-      const ledger = await import('@audit-ledger/ledger');
+      const archiving = await import('@audit-ledger/archive');
       await withArchiveStore(command, shared(command).databaseUrl, async (store, principal, databaseUrl) => {
-        await ledger.approveArchiveDrop({
+        await archiving.approveArchiveDrop({
           databaseUrl,
           store,
           principal,
@@ -115,15 +116,16 @@ export function registerArchive(program: Command, io: CliIo): void {
     )
     .action(async (archiveId: string, _flags: unknown, command: Command) => {
       const { out } = shared(command);
-      const ledger = await import('@audit-ledger/ledger');
-      const keys = ledger.resolveIntegrityKeys({
+      const evidence = await import('@audit-ledger/evidence');
+      const archiving = await import('@audit-ledger/archive');
+      const keys = evidence.resolveIntegrityKeys({
         signingKey: process.env.LEDGER_SIGNING_KEY,
         signingKeyFile: process.env.LEDGER_SIGNING_KEY_FILE,
         verifyKeysDir: process.env.LEDGER_VERIFY_KEYS_DIR,
         dataDir: process.env.LEDGER_DATA_DIR ?? './data',
       });
       await withArchiveStore(command, shared(command).databaseUrl, async (store, principal, databaseUrl) => {
-        const tombstone = await ledger.dropArchive({
+        const tombstone = await archiving.dropArchive({
           databaseUrl,
           store,
           principal,
@@ -150,7 +152,7 @@ async function withArchiveStore(
   command: Command,
   explicitUrl: string | undefined,
   run: (
-    store: Awaited<ReturnType<(typeof import('@audit-ledger/ledger'))['connectArchiveStore']>>,
+    store: Awaited<ReturnType<(typeof import('@audit-ledger/archive'))['connectArchiveStore']>>,
     principal: Principal,
     databaseUrl: string,
   ) => Promise<void>,
@@ -158,10 +160,10 @@ async function withArchiveStore(
   const databaseUrl = databaseUrlOf(explicitUrl);
   const apiKey = credentialFor(command, 'admin');
   if (!apiKey) throw new CliFailure(EXIT_CODES.badInput, 'no admin credential: pass --api-key (or LEDGER_API_KEY)');
-  const ledger = await import('@audit-ledger/ledger');
-  const store = await ledger.connectArchiveStore(databaseUrl);
+  const archiving = await import('@audit-ledger/archive');
+  const store = await archiving.connectArchiveStore(databaseUrl);
   try {
-    const principal = await ledger.principalOfApiKey(store, apiKey).catch((error: unknown) => {
+    const principal = await archiving.principalOfApiKey(store, apiKey).catch((error: unknown) => {
       throw new CliFailure(EXIT_CODES.refused, `not authenticated: ${(error as Error).message}`);
     });
     await run(store, principal, databaseUrl).catch((error: unknown) => {

@@ -18,7 +18,7 @@ export function registerKeys(program: Command, io: CliIo): void {
     .description('write a new Ed25519 keypair: <keyId>.key (PKCS#8 PEM, mode 0600) and <keyId>.pub (SPKI PEM)')
     .option('--out <dir>', 'directory to write to (default: $LEDGER_DATA_DIR/keys)')
     .action(async (flags: { out?: string }) => {
-      const { writeKeyPair } = await import('@audit-ledger/ledger');
+      const { writeKeyPair } = await import('@audit-ledger/evidence');
       const dir = flags.out ?? join(process.env.LEDGER_DATA_DIR ?? './data', 'keys');
       const written = writeKeyPair(dir);
       io.out(

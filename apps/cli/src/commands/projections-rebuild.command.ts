@@ -29,7 +29,8 @@ export function registerProjectionsRebuild(program: Command, io: CliIo): void {
     .addOption(new Option('--database-url <url>', 'PostgreSQL connection string (the owner)').env('DATABASE_URL'))
     .option('--json', 'print the result as JSON', false)
     .action(async (name: string | undefined, flags: RebuildFlags) => {
-      const { plannedRebuild, rebuildReadModels, UnknownProjectionError } = await import('@audit-ledger/ledger');
+      const { plannedRebuild, rebuildReadModels } = await import('../projections/rebuild-read-models.js');
+      const { UnknownProjectionError } = await import('@audit-ledger/read-models');
       const names = name === undefined ? undefined : [name];
       let plan: ReturnType<typeof plannedRebuild>;
       try {

@@ -26,7 +26,9 @@ export function registerProjectionsRetryParked(program: Command, io: CliIo): voi
     .addOption(new Option('--database-url <url>', 'PostgreSQL connection string (the owner)').env('DATABASE_URL'))
     .option('--json', 'print the result as JSON', false)
     .action(async (name: string | undefined, flags: RetryParkedFlags) => {
-      const { retryParked, ledgerProjections, UnknownProjectionError } = await import('@audit-ledger/ledger');
+      const { ledgerProjections } = await import('../projections/rebuild-read-models.js');
+      const { retryParked } = await import('../projections/retry-parked-events.js');
+      const { UnknownProjectionError } = await import('@audit-ledger/read-models');
       const known = ledgerProjections().map((p) => p.name);
       if (name !== undefined && !known.includes(name)) {
         throw new CliFailure(EXIT_CODES.badInput, `unknown projection ${name}`, [

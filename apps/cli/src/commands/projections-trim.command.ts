@@ -39,7 +39,7 @@ export function registerProjectionsTrim(program: Command, io: CliIo): void {
       const database = await openDatabase(flags.databaseUrl, io);
       const databaseUrl = database.url;
       try {
-        const { trimReadModels } = await import('@audit-ledger/ledger');
+        const { trimReadModels } = await import('@audit-ledger/read-models');
         const report = await trimReadModels({
           connectionString: databaseUrl,
           retentionDays: days,

@@ -30,7 +30,7 @@ export function registerVerifyBundle(program: Command, io: CliIo): void {
       } catch (error) {
         throw new CliFailure(EXIT_CODES.failure, `cannot read ${file}: ${(error as Error).message}`);
       }
-      const { verifyEvidenceBundle, readPublicKeyRing } = await import('@audit-ledger/ledger');
+      const { verifyEvidenceBundle, readPublicKeyRing } = await import('@audit-ledger/evidence');
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);

@@ -55,7 +55,8 @@ export function registerVerify(program: Command, io: CliIo): void {
       const database = await openDatabase(flags.databaseUrl, io);
       const databaseUrl = database.url;
       try {
-        const { verifyArchivedLedger, readPublicKeyRing } = await import('@audit-ledger/ledger');
+        const { verifyArchivedLedger } = await import('@audit-ledger/archive');
+        const { readPublicKeyRing } = await import('@audit-ledger/evidence');
         const keysDir = flags.keysDir ?? join(process.env.LEDGER_DATA_DIR ?? './data', 'keys');
         const ring = readPublicKeyRing(keysDir);
         if (ring.size === 0) io.err(`warning: no public keys in ${keysDir}: checkpoint signatures cannot verify\n`);

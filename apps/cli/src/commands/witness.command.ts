@@ -35,7 +35,7 @@ export function registerWitness(program: Command, io: CliIo): void {
       if (!Number.isInteger(port) || port < 0 || port > 65_535) {
         throw new CliFailure(EXIT_CODES.badInput, `invalid --port ${flags.port}: a TCP port 0..65535`);
       }
-      const { startWitnessServer, readPublicKeyRing } = await import('@audit-ledger/ledger');
+      const { startWitnessServer, readPublicKeyRing } = await import('@audit-ledger/evidence');
       const token = flags.tokenFile ? readFileSync(flags.tokenFile, 'utf8').trim() : process.env.LEDGER_WITNESS_TOKEN;
       const keys = flags.keysDir ? readPublicKeyRing(flags.keysDir) : undefined;
       if (keys && keys.size === 0) throw new CliFailure(EXIT_CODES.badInput, `no *.pub keys in ${flags.keysDir}`);

@@ -2,9 +2,9 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationS
 import type { Logger } from 'pino';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { LEDGER_CONFIG, LOGGER } from '../shared/tokens.js';
-import type { AlertDispatcher } from './alert-dispatcher.js';
-import { createAlerting } from './alert-sinks.js';
-import type { SseAlertSink } from './sse.alert-sink.js';
+import type { AlertDispatcher } from '@audit-ledger/alerts';
+import { createAlerting } from '@audit-ledger/alerts';
+import type { SseAlertSink } from '@audit-ledger/alerts';
 
 /**
  * The configured alert sinks behind one dispatcher (SSE always). Open event streams are ended before the transports

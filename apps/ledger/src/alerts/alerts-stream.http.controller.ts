@@ -1,7 +1,7 @@
 import { ApiOkResponse } from '@nestjs/swagger';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { SseAlertSink } from './sse.alert-sink.js';
+import { SseAlertSink } from '@audit-ledger/alerts';
 import { Allow } from '../identity/access.js';
 import { EVENT_STREAM_CONTENT } from '../openapi/response-schemas.js';
 

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AlertDispatcher } from './alert-dispatcher.js';
+import { AlertDispatcher } from '@audit-ledger/alerts';
 import { Alerting } from './alerting.js';
 import { AlertsStreamHttpController, SSE_ALERT_SINK } from './alerts-stream.http.controller.js';
 

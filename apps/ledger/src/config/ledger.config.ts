@@ -1,3 +1,4 @@
+import { ALERTING_VARIABLES, alertingProblems, alertingSettings } from '@audit-ledger/alerts';
 import { z } from 'zod';
 import { insecureKeySourceProblem, OIDC_ALGORITHMS, parseRoleMap } from '../identity/jwt/oidc-options.js';
 import {
@@ -128,13 +129,7 @@ const LedgerConfigSchema = z.object({
   leaderRetryMs: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** Re-reconciliation jobs examine at most this many executions per second, so they cannot starve appends. */
   reconciliationRerunEventsPerSecond: z.coerce.number().int().min(1).max(100_000).default(200),
-  /** Alert sinks: a signed JSON webhook, a Slack-compatible incoming webhook; SSE at /v1/alerts/stream is always on. */
-  alertWebhookUrl: z.string().url().optional(),
-  alertWebhookSecret: z.string().min(16).optional(),
-  alertSlackUrl: z.string().url().optional(),
-  /** Delivery attempts per alert and sink before the dead-letter file; the backoff doubles from the base delay. */
-  alertMaxAttempts: z.coerce.number().int().min(1).max(20).default(5),
-  alertBackoffMs: z.coerce.number().int().min(1).max(60_000).default(500),
+  ...alertingSettings,
   /** Also alert on ReconciliationUnclear (MismatchDetected always alerts). */
   alertOnUnclear: flag.default(false),
   /**
@@ -256,11 +251,7 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   reconciliationUnusedIntervalMs: 'LEDGER_RECONCILIATION_UNUSED_INTERVAL_MS',
   leaderRetryMs: 'LEDGER_LEADER_RETRY_MS',
   reconciliationRerunEventsPerSecond: 'LEDGER_RECONCILIATION_RERUN_EVENTS_PER_SECOND',
-  alertWebhookUrl: 'LEDGER_ALERT_WEBHOOK_URL',
-  alertWebhookSecret: 'LEDGER_ALERT_WEBHOOK_SECRET',
-  alertSlackUrl: 'LEDGER_ALERT_SLACK_URL',
-  alertMaxAttempts: 'LEDGER_ALERT_MAX_ATTEMPTS',
-  alertBackoffMs: 'LEDGER_ALERT_BACKOFF_MS',
+  ...ALERTING_VARIABLES,
   alertOnUnclear: 'LEDGER_ALERT_ON_UNCLEAR',
   judgeUrl: 'LEDGER_JUDGE_URL',
   judgeModel: 'LEDGER_JUDGE_MODEL',
@@ -316,11 +307,8 @@ export function loadConfig(
     });
     throw new InvalidConfigError(`Invalid configuration: ${reasons.join('; ')}`);
   }
-  if (parsed.data.alertWebhookUrl && !parsed.data.alertWebhookSecret) {
-    throw new InvalidConfigError(
-      'Invalid configuration: LEDGER_ALERT_WEBHOOK_SECRET: required when LEDGER_ALERT_WEBHOOK_URL is set (alerts are signed)',
-    );
-  }
+  const alerting = alertingProblems(parsed.data);
+  if (alerting.length > 0) throw new InvalidConfigError(`Invalid configuration: ${alerting.join('; ')}`);
   if (parsed.data.tcpMaxBufferedBytes < parsed.data.tcpMaxFrameBytes) {
     throw new InvalidConfigError(
       'Invalid configuration: LEDGER_TCP_MAX_BUFFERED_BYTES: must be at least LEDGER_TCP_MAX_FRAME_BYTES (a largest frame must fit)',

@@ -2,7 +2,7 @@ import { PostgresEventStore, type EventStore } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { resolveDatabase, type ResolvedDatabase } from '../database/database-url.js';
-import { openPayloadKeys, type PayloadKeys } from '../erasure/payload-keys.js';
+import { openPayloadKeys, type PayloadKeys } from '@audit-ledger/payload-keys';
 import type { ConnectionPrincipal } from '../identity/connection-principal.js';
 import { LedgerMetrics } from '../metrics/ledger-metrics.js';
 import { observeAppends } from '../metrics/observe-appends.js';

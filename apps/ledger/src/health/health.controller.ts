@@ -6,7 +6,7 @@ import {
   RECONCILIATION_STATUS,
   type ReconciliationStatusProbe,
 } from '../reconciliation/reconciliation-status.http.controller.js';
-import { WITNESS_STATUS, type WitnessStatusProbe } from '../integrity/witness-publisher.js';
+import { WITNESS_STATUS, type WitnessStatusProbe } from '@audit-ledger/evidence';
 import { StoreMonitor } from './store-monitor.service.js';
 import { workersHealth } from './workers-health.js';
 import { Public } from '../identity/access.js';

@@ -5,7 +5,7 @@ import {
   RECONCILIATION_STATUS,
   type ReconciliationStatusProbe,
 } from '../reconciliation/reconciliation-status.http.controller.js';
-import { WITNESS_STATUS, type WitnessStatusProbe } from '../integrity/witness-publisher.js';
+import { WITNESS_STATUS, type WitnessStatusProbe } from '@audit-ledger/evidence';
 import {
   PROJECTIONS_STATUS,
   STORE_HEALTH,

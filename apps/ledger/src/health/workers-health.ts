@@ -1,5 +1,5 @@
 import type { ProjectionRunnerStatus } from '@audit-ledger/read-models';
-import type { WitnessStatusProbe } from '../integrity/witness-publisher.js';
+import type { WitnessStatusProbe } from '@audit-ledger/evidence';
 import type { ReconciliationStatusProbe } from '../reconciliation/reconciliation-status.http.controller.js';
 import type { StoreMonitor } from './store-monitor.service.js';
 

@@ -3,7 +3,7 @@ import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext }
 import { Reflector } from '@nestjs/core';
 import { ACCESS_METADATA, attachPrincipal, QUERY_CREDENTIAL_METADATA, type Access } from './access.js';
 import { AccessRefusals } from './access-refusals.js';
-import { AUTHENTICATOR, ForbiddenError, UnauthenticatedError, type Authenticator } from './authenticator.js';
+import { AUTHENTICATOR, ForbiddenError, UnauthenticatedError, type Authenticator } from '@audit-ledger/api-keys';
 import { CONNECTION_PRINCIPAL, type ConnectionPrincipal } from './connection-principal.js';
 import { entranceOf, presentedCredential, type Entrance } from './presented-credential.js';
 import { PrincipalRateLimiter, RateLimitedError } from './rate-limit/principal-rate-limiter.js';

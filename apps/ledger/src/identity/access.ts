@@ -1,7 +1,7 @@
 import type { Principal, Role } from '@audit-ledger/domain';
 import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import { ApiExtension } from '@nestjs/swagger';
-import { UnauthenticatedError } from './authenticator.js';
+import { UnauthenticatedError } from '@audit-ledger/api-keys';
 
 /**
  * Who may call a route or message pattern, declared next to it (docs/security.md). Every route and pattern declares

@@ -21,8 +21,7 @@ import {
 } from '@audit-ledger/event-store';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../shared/tokens.js';
-import { generateApiKey, newKeyId, type NewApiKey } from './api-key.js';
-import type { ApiKeyTable } from './api-key-table.js';
+import { generateApiKey, newKeyId, type NewApiKey, type ApiKeyTable } from '@audit-ledger/api-keys';
 
 export interface KeyRequest {
   name: string;

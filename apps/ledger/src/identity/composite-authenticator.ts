@@ -1,6 +1,5 @@
 import type { Principal } from '@audit-ledger/domain';
-import { looksLikeApiKey } from './api-key.js';
-import { UnauthenticatedError, type Authenticator } from './authenticator.js';
+import { looksLikeApiKey, UnauthenticatedError, type Authenticator } from '@audit-ledger/api-keys';
 
 /**
  * The one authenticator the guards call: `alk_…` credentials go to the API key table; anything else to the JWT

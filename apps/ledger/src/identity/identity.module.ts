@@ -3,7 +3,7 @@ import type { LedgerConfig } from '../config/ledger.config.js';
 import { LEDGER_CONFIG } from '../shared/tokens.js';
 import { AccessRefusals } from './access-refusals.js';
 import { ApiKeysHttpController } from './api-keys.http.controller.js';
-import { AUTHENTICATOR } from './authenticator.js';
+import { AUTHENTICATOR } from '@audit-ledger/api-keys';
 import { APPROVER_PROOF, approverProofOf, JWT_AUTHENTICATOR, JwtAuthenticator, oidcOptionsOf } from './jwt/index.js';
 import { LedgerIdentity } from './ledger-identity.js';
 import { PrincipalRateLimiter } from './rate-limit/principal-rate-limiter.js';

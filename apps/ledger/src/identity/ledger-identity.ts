@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { EVENT_STORE, LEDGER_CONFIG, LOGGER } from '../shared/tokens.js';
 import type { ApiKeyAdmin } from './api-key-admin.js';
-import type { Authenticator } from './authenticator.js';
+import type { Authenticator } from '@audit-ledger/api-keys';
 import { JWT_AUTHENTICATOR, type JwtAuthenticator } from './jwt/index.js';
 import { startIdentity, type RunningIdentity } from './start-identity.js';
 

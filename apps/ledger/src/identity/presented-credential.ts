@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { UnauthenticatedError } from './authenticator.js';
+import { UnauthenticatedError } from '@audit-ledger/api-keys';
 import { packetCredentialOf } from './packet-credentials.js';
 
 export type Entrance = 'http' | 'tcp' | 'nats';

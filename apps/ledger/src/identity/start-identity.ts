@@ -2,9 +2,7 @@ import type { EventStore } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../shared/tokens.js';
 import { ApiKeyAdmin } from './api-key-admin.js';
-import { ApiKeyAuthenticator } from './api-key-authenticator.js';
-import { ApiKeyTable } from './api-key-table.js';
-import type { Authenticator } from './authenticator.js';
+import { ApiKeyAuthenticator, ApiKeyTable, type Authenticator } from '@audit-ledger/api-keys';
 import { bootstrapLocalKeys, type BootstrapOutcome } from './bootstrap-local-keys.js';
 import { CompositeAuthenticator } from './composite-authenticator.js';
 

@@ -10,9 +10,10 @@ import {
   buildRangeEvidenceBundle,
   MAX_RANGE_BUNDLE_POSITIONS,
   publicKeysOf,
-} from './evidence-exporter.js';
+  WITNESS_STATUS,
+  type WitnessStatusProbe,
+} from '@audit-ledger/evidence';
 import { LastCheckpointVerification } from './last-checkpoint-verification.js';
-import { WITNESS_STATUS, type WitnessStatusProbe } from './witness-publisher.js';
 import { Allow } from '../identity/access.js';
 import { EvidenceBundleSchema, IntegritySchema } from '../openapi/response-schemas.js';
 

@@ -6,7 +6,7 @@ import { IntegrityHttpController } from './integrity.http.controller.js';
 import { CheckpointSealerWorker, INTEGRITY_KEYS, integrityKeysOf, WitnessesWorker } from './integrity.workers.js';
 import { LastCheckpointVerification } from './last-checkpoint-verification.js';
 import { VerifyRunHttpController } from './verify-run.http.controller.js';
-import { WITNESS_STATUS } from './witness-publisher.js';
+import { WITNESS_STATUS } from '@audit-ledger/evidence';
 
 /** Checkpoints (keys, sealer), witnesses, verification runs and the integrity routes. */
 @Module({

@@ -8,14 +8,14 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { partitionStartsReader } from '../archive/partition-starts.js';
+import { partitionStartsReader } from '@audit-ledger/archive';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { AdvisoryLeadership } from '../leadership/advisory-leadership.js';
 import { ensurePrivateDirectory } from '../shared/private-directory.js';
 import { DATABASE_URL, EVENT_STORE, LEDGER_CONFIG, LOGGER } from '../shared/tokens.js';
-import { CheckpointSealer, integrityKeysDir, resolveIntegrityKeys, type IntegrityKeys } from './index.js';
+import { CheckpointSealer, integrityKeysDir, resolveIntegrityKeys, type IntegrityKeys } from '@audit-ledger/evidence';
 import { startWitnesses, type RunningWitnesses } from './start-witnesses.js';
-import type { WitnessStatus } from './witness-publisher.js';
+import type { WitnessStatus } from '@audit-ledger/evidence';
 
 export const INTEGRITY_KEYS = Symbol('INTEGRITY_KEYS');
 

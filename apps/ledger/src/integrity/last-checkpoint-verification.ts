@@ -4,8 +4,13 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { LedgerMetrics } from '../metrics/ledger-metrics.js';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { CLOCK, DATABASE_URL, EVENT_STORE, LEDGER_CONFIG, type Clock } from '../shared/tokens.js';
-import { lastCheckpoint, publicKeysOf, type StoredCheckpoint } from './evidence-exporter.js';
-import { verifyLedger, type IntegrityFinding } from './verifier.js';
+import {
+  lastCheckpoint,
+  publicKeysOf,
+  type StoredCheckpoint,
+  verifyLedger,
+  type IntegrityFinding,
+} from '@audit-ledger/evidence';
 
 /** What `GET /v1/integrity` reports about the last checkpoint (docs/integrity.md §11). */
 export interface CheckpointVerification {

@@ -2,12 +2,15 @@ import type { EventStore } from '@audit-ledger/event-store';
 import type { SigningKey } from '@audit-ledger/integrity';
 import { userInfo } from 'node:os';
 import type { LedgerConfig } from '../config/ledger.config.js';
-import type { SealerLogger } from './checkpoint-sealer.js';
-import { HttpWitness } from './http-witness.js';
-import type { Witness } from './witness.js';
-import { FileWitness } from './witness-file.js';
-import { WitnessPublisher, type WitnessStatus } from './witness-publisher.js';
-import { checkWitnessesAtStart } from './witness-startup-check.js';
+import {
+  type SealerLogger,
+  HttpWitness,
+  type Witness,
+  FileWitness,
+  WitnessPublisher,
+  type WitnessStatus,
+  checkWitnessesAtStart,
+} from '@audit-ledger/evidence';
 
 export interface RunningWitnesses {
   /** A checkpoint was sealed: deliver it to every witness (in the background). */

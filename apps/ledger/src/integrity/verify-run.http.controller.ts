@@ -7,8 +7,7 @@ import type { LedgerConfig } from '../config/ledger.config.js';
 import { Allow, CurrentPrincipal } from '../identity/access.js';
 import { parseRequest, RequestValidationError } from '../shared/request-validation.js';
 import { CLOCK, DATABASE_URL, LEDGER_CONFIG, type Clock } from '../shared/tokens.js';
-import { publicKeysOf } from './evidence-exporter.js';
-import { verifyLedger, type VerifyReport } from './verifier.js';
+import { publicKeysOf, verifyLedger, type VerifyReport } from '@audit-ledger/evidence';
 import { VerifyRunSchema } from '../openapi/response-schemas.js';
 import { ApiOkResponse } from '@nestjs/swagger';
 

@@ -1,6 +1,6 @@
 import type { PostgresEventStore } from '@audit-ledger/event-store';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
+import { AlertDispatcher } from '@audit-ledger/alerts';
 import { StoreMonitor } from '../health/store-monitor.service.js';
 import { AccessRefusals } from '../identity/access-refusals.js';
 import { ProjectionsWorker } from '../projections/projections.worker.js';

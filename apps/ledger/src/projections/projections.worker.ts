@@ -7,8 +7,8 @@ import {
 } from '@audit-ledger/read-models';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
-import { parkedEventAlert } from '../alerts/parked-event-alert.js';
+import { AlertDispatcher } from '@audit-ledger/alerts';
+import { parkedEventAlert } from '@audit-ledger/alerts';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { DATABASE_URL, LEDGER_CONFIG, LOGGER, READABLE_EVENT_STORE } from '../shared/tokens.js';
 

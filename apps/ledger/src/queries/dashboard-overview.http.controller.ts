@@ -4,7 +4,7 @@ import { Controller, Get, Inject, Query, Res, UseFilters } from '@nestjs/common'
 import { ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { lastCheckpoint } from '../integrity/evidence-exporter.js';
+import { lastCheckpoint } from '@audit-ledger/evidence';
 import { parseQuery, readParams } from './query-params.js';
 import { QueriesDatabase } from './queries-database.js';
 import { ReadModelNotCaughtUpFilter, stampReadPosition } from './read-position.js';

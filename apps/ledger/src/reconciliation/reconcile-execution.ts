@@ -19,7 +19,7 @@ import {
   type ExpectedRevision,
   type RecordedEvent,
 } from '@audit-ledger/event-store';
-import { alertSummary, type Alert } from '../alerts/alert-sink.port.js';
+import { alertSummary, type Alert } from '@audit-ledger/alerts';
 import { deterministicEventId } from '../shared/event-ids.js';
 import type { AskJudge } from './ask-judge.js';
 import { foldStream, incrementalFolder, toStreamEvent } from './stream-fold.js';

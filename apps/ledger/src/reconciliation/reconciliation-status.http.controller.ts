@@ -1,6 +1,6 @@
 import { ApiOkResponse } from '@nestjs/swagger';
 import { Controller, Get, Inject } from '@nestjs/common';
-import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
+import { AlertDispatcher } from '@audit-ledger/alerts';
 import type { ReconciliationStatus } from './reconciliation.processor.js';
 import { Allow } from '../identity/access.js';
 import { ReconciliationStatusSchema } from '../openapi/response-schemas.js';

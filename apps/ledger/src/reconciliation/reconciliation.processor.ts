@@ -1,7 +1,7 @@
 import { approvalStreamId, RECONCILER_VERSION } from '@audit-ledger/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
-import type { AlertDispatcher } from '../alerts/alert-dispatcher.js';
+import type { AlertDispatcher } from '@audit-ledger/alerts';
 import { deterministicEventId } from '../shared/event-ids.js';
 import type { LeadershipStatus } from '../leadership/advisory-leadership.js';
 import type { Clock } from '../shared/tokens.js';

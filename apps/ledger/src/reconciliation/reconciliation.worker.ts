@@ -1,7 +1,7 @@
 import type { EventStore } from '@audit-ledger/event-store';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
+import { AlertDispatcher } from '@audit-ledger/alerts';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { DATABASE_URL, LEDGER_CONFIG, LOGGER, READABLE_EVENT_STORE } from '../shared/tokens.js';
 import { RECONCILIATION_JUDGE, type AskJudge } from './ask-judge.js';

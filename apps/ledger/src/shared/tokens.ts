@@ -10,12 +10,12 @@ export const REDACTOR = Symbol('REDACTOR');
 export const DATABASE_URL = Symbol('DATABASE_URL');
 /**
  * The event store as readers of content see it: sealed fields opened, `[erased]` where the key is gone, and what is
- * appended through it sealed (erasure/decrypting-event-store.ts). For the reconciler; never for what hashes events.
+ * appended through it sealed (libs/payload-keys/src/decrypting-event-store.ts). For the reconciler; never for what hashes events.
  */
 export const READABLE_EVENT_STORE = Symbol('READABLE_EVENT_STORE');
-/** Seals an execution's sensitive fields before the append and opens them for readers (erasure/payload-cipher.ts). */
+/** Seals an execution's sensitive fields before the append and opens them for readers (libs/payload-keys/src/payload-cipher.ts). */
 export const PAYLOAD_CIPHER = Symbol('PAYLOAD_CIPHER');
-/** Destroys a stream's data keys and scrubs the read models (erasure/payload-erasure.ts). */
+/** Destroys a stream's data keys and scrubs the read models (libs/payload-keys/src/payload-erasure.ts). */
 export const PAYLOAD_ERASURE = Symbol('PAYLOAD_ERASURE');
 
 export interface Clock {

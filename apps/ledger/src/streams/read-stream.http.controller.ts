@@ -3,12 +3,12 @@ import { ReplayTimeBasis } from '@audit-ledger/domain';
 import { StreamNotFoundError, type EventStore } from '@audit-ledger/event-store';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { readWholeStream } from '../integrity/evidence-exporter.js';
+import { readWholeStream } from '@audit-ledger/evidence';
 import { parseRequest, RequestValidationError } from '../shared/request-validation.js';
-import type { PayloadCipher } from '../erasure/payload-cipher.js';
+import type { PayloadCipher } from '@audit-ledger/payload-keys';
 import { EVENT_STORE, PAYLOAD_CIPHER } from '../shared/tokens.js';
 import { parseAsOf, replayStream } from './replay.js';
-import { toWireEvent } from './wire-event.js';
+import { toWireEvent } from '@audit-ledger/event-store';
 import { Allow } from '../identity/access.js';
 import { StreamReadSchema, StreamReplaySchema } from '../openapi/response-schemas.js';
 

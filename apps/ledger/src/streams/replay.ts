@@ -14,7 +14,7 @@ import {
 } from '@audit-ledger/domain';
 import type { RecordedEvent } from '@audit-ledger/event-store';
 import { chainHash, GENESIS_HASH } from '@audit-ledger/integrity';
-import { toWireEvent } from './wire-event.js';
+import { toWireEvent } from '@audit-ledger/event-store';
 
 /**
  * A moment to replay up to: a time (events recorded at or before it, or with `by: 'occurred'`, events that happened

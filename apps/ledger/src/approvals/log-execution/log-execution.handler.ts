@@ -5,7 +5,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type LedgerConfig } from '../../config/ledger.config.js';
 import { appendExecution } from '../../shared/handle-stream-command.js';
 import { type Redactor } from '@audit-ledger/domain';
-import type { PayloadCipher } from '../../erasure/payload-cipher.js';
+import type { PayloadCipher } from '@audit-ledger/payload-keys';
 import {
   CLOCK,
   EVENT_STORE,

@@ -18,7 +18,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Logger } from 'pino';
 import { deterministicEventId } from '../../shared/event-ids.js';
 import { CLOCK, EVENT_STORE, LOGGER, PAYLOAD_ERASURE, type Clock } from '../../shared/tokens.js';
-import type { PayloadErasure } from '../payload-erasure.js';
+import type { PayloadErasure } from '@audit-ledger/payload-keys';
 import { ApproveErasureCommand } from './approve-erasure.command.js';
 
 /**

@@ -1,5 +1,5 @@
 import { LedgerError } from '@audit-ledger/domain';
-import { UnauthenticatedError } from '../authenticator.js';
+import { UnauthenticatedError } from '@audit-ledger/api-keys';
 
 /** Why a bearer JWT (or an approver's assertion) was refused. */
 export type JwtRefusal =

@@ -1,5 +1,5 @@
 import type { Principal } from '@audit-ledger/domain';
-import type { Authenticator } from '../authenticator.js';
+import type { Authenticator } from '@audit-ledger/api-keys';
 import { JwtVerifier } from './jwt-verifier.js';
 import type { OidcOptions } from './oidc-options.js';
 import { rolesFromClaims } from './role-claims.js';

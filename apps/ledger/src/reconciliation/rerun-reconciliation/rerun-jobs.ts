@@ -3,7 +3,7 @@ import { type EventStore } from '@audit-ledger/event-store';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
+import { AlertDispatcher } from '@audit-ledger/alerts';
 import { type LedgerConfig } from '../../config/ledger.config.js';
 import { CLOCK, LEDGER_CONFIG, LOGGER, READABLE_EVENT_STORE, type Clock } from '../../shared/tokens.js';
 import { RECONCILIATION_JUDGE, type AskJudge } from '../ask-judge.js';
@@ -33,7 +33,7 @@ export class RerunJobs implements OnModuleDestroy {
   private running: Job | undefined;
 
   constructor(
-    // the reconciler compares opened commands (erasure/decrypting-event-store.ts)
+    // the reconciler compares opened commands (libs/payload-keys/src/decrypting-event-store.ts)
     @Inject(READABLE_EVENT_STORE) private readonly store: EventStore,
     private readonly alerts: AlertDispatcher,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,

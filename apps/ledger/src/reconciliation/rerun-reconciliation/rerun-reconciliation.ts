@@ -1,6 +1,6 @@
 import type { EventStore, ReadAllFilter, RecordedEvent } from '@audit-ledger/event-store';
 import type { Logger } from 'pino';
-import type { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
+import type { AlertDispatcher } from '@audit-ledger/alerts';
 import type { AskJudge } from '../ask-judge.js';
 import { alertOf, reconcileLoggedExecution } from '../reconcile-execution.js';
 

@@ -1,0 +1,423 @@
+import {
+  canonicalJson,
+  chainHashOfCanonicalPayloads,
+  RANGE_EVIDENCE_BUNDLE_FORMAT,
+  type BundleCheckpoint,
+  type BundlePublicKey,
+  type RangeBundleManifest,
+} from '@audit-ledger/integrity';
+import { createHash, hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import type pg from 'pg';
+import { copyRows } from '@audit-ledger/evidence';
+import { copyBytes } from './copy-bytes.js';
+import { InclusionTexts } from './inclusion-texts.js';
+
+/** A checkpoint as stored, with its position in the ledger. */
+export interface PositionedCheckpoint extends BundleCheckpoint {
+  globalPosition: string;
+}
+
+/** The columns read, in order (binary COPY: int8 as 8 bytes, text as its UTF-8 bytes). */
+const COLUMNS =
+  `global_position, event_id::text, stream_id, stream_revision, type, data::text, metadata::text, prev_hash, hash, ` +
+  `to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const FIELDS = 10;
+const [POSITION, EVENT_ID, STREAM, REVISION, TYPE, DATA, METADATA, PREV, HASH, RECORDED] = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+];
+
+const int64 = (row: Buffer, at: number) => row.readInt32BE(at) * 2 ** 32 + row.readUInt32BE(at + 4);
+
+/** The rows of one file as COPY sent them: each row's buffer and its fields' [start, end). */
+class Rows {
+  readonly buffers: Buffer[] = [];
+  readonly positions: number[] = [];
+  offsets: Int32Array;
+
+  constructor(expected: number) {
+    this.offsets = new Int32Array(Math.max(expected, 1) * FIELDS * 2);
+  }
+
+  get length(): number {
+    return this.buffers.length;
+  }
+
+  add(row: Buffer, fields: Int32Array): void {
+    const i = this.buffers.length;
+    if ((i + 1) * FIELDS * 2 > this.offsets.length) {
+      const bigger = new Int32Array(this.offsets.length * 2);
+      bigger.set(this.offsets);
+      this.offsets = bigger;
+    }
+    this.offsets.set(fields.subarray(0, FIELDS * 2), i * FIELDS * 2);
+    this.buffers.push(row);
+    this.positions.push(int64(row, fields[POSITION * 2]!));
+  }
+
+  start(i: number, field: number): number {
+    return this.offsets[(i * FIELDS + field) * 2]!;
+  }
+
+  end(i: number, field: number): number {
+    return this.offsets[(i * FIELDS + field) * 2 + 1]!;
+  }
+
+  text(i: number, field: number, encoding: 'utf8' | 'latin1' = 'utf8'): string {
+    return this.buffers[i]!.toString(encoding, this.start(i, field), this.end(i, field));
+  }
+
+  /** The event's 32-byte hash (the Merkle leaf). */
+  leaf(i: number): Buffer {
+    return Buffer.from(this.text(i, HASH, 'latin1'), 'hex');
+  }
+}
+
+/**
+ * Writes one archive file: the range evidence bundle (docs/integrity.md §8) of [fromPosition, toPosition], read from
+ * the events table in position order with binary COPY (the stored payloads' bytes, no row objects), every event with
+ * its RFC 6962 inclusion proof against the checkpoint sealing it. Each event's hash is recomputed once over the
+ * stored canonical bytes; each checkpoint's leaves are read once and its root recomputed: a range whose events no
+ * longer hash to their checkpoint's root is refused (an archive never seals what the ledger would fail to verify).
+ * Returns the file's SHA-256 and the event count.
+ */
+export async function writeArchiveFile(options: {
+  client: pg.ClientBase;
+  fromPosition: bigint;
+  toPosition: bigint;
+  /** Every checkpoint whose range meets [fromPosition, toPosition], in chain order. */
+  checkpoints: readonly PositionedCheckpoint[];
+  publicKeys: BundlePublicKey[];
+  path: string;
+  now: Date;
+}): Promise<{ sha256: string; eventCount: number }> {
+  const { client, fromPosition, toPosition, checkpoints } = options;
+  const rows = new Rows(Number(toPosition - fromPosition) + 1);
+  const payloads = new HashCheck();
+  const legacy = new Map<number, [string, string]>();
+  const hashes: Buffer[] = [];
+  // Each event's hash is checked as its row arrives, while PostgreSQL produces the next ones.
+  await copyRows(
+    client,
+    `SELECT ${COLUMNS} FROM ledger.events WHERE global_position BETWEEN ${fromPosition} AND ${toPosition} ORDER BY global_position`,
+    FIELDS,
+    (row, fields) => {
+      const i = rows.length;
+      rows.add(row, fields);
+      hashes.push(rows.leaf(i));
+      const canonical = payloads.check(rows, i);
+      if (canonical) legacy.set(i, canonical);
+    },
+  );
+  const trees = new Map<string, InclusionTexts>();
+  for (const checkpoint of checkpoints) {
+    trees.set(checkpoint.checkpointHash, await treeOf(client, checkpoint, rows, hashes));
+  }
+  const file = await open(options.path, 'wx', 0o600);
+  const out = new ByteFileWriter(file);
+  const checkpointsJcs = canonicalJson(checkpoints);
+  const keysJcs = canonicalJson(options.publicKeys);
+  // The file is the bundle's own RFC 8785 text (valid JSON, members in JCS order), written as it is built: the
+  // content hash covers JCS({checkpoints, events, publicKeys}), the file's bytes up to the end of the events then
+  // the public keys.
+  out.text(`{"checkpoints":${checkpointsJcs},"events":[`);
+  const holders = checkpoints.map((checkpoint) => ({
+    from: Number(checkpoint.fromPosition),
+    to: Number(checkpoint.toPosition),
+    absent: checkpoint.absent.map(([lo, hi]) => [Number(lo), Number(hi)] as const),
+    tree: trees.get(checkpoint.checkpointHash)!,
+  }));
+  let sealed = 0;
+  let c = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const position = rows.positions[i]!;
+    while (c < holders.length && holders[c]!.to < position) c++;
+    const holder = holders[c];
+    const leafIndex = holder ? leafIndexOf(holder, position) : null;
+    const row = rows.buffers[i]!;
+    const own = legacy.get(i);
+    out.text(i === 0 ? '{"data":' : ',{"data":');
+    if (own) out.text(own[0], 'utf8');
+    else out.bytes(row, rows.start(i, DATA), rows.end(i, DATA));
+    out.text(',"eventId":"');
+    out.bytes(row, rows.start(i, EVENT_ID), rows.end(i, EVENT_ID));
+    out.text(`","globalPosition":"${position}","hash":"`);
+    out.bytes(row, rows.start(i, HASH), rows.end(i, HASH));
+    out.text('","inclusion":');
+    if (holder && leafIndex !== null) {
+      out.inclusion(holder.tree, leafIndex);
+      sealed += 1;
+    } else {
+      out.text('null');
+    }
+    out.text(',"metadata":');
+    if (own) out.text(own[1], 'utf8');
+    else out.bytes(row, rows.start(i, METADATA), rows.end(i, METADATA));
+    out.text(',"prevHash":"');
+    out.bytes(row, rows.start(i, PREV), rows.end(i, PREV));
+    out.text('","recordedAt":"');
+    out.bytes(row, rows.start(i, RECORDED), rows.end(i, RECORDED));
+    out.text('","streamId":');
+    out.jsonString(row, rows.start(i, STREAM), rows.end(i, STREAM));
+    out.text(`,"streamRevision":${int64(row, rows.start(i, REVISION))},"type":`);
+    out.jsonString(row, rows.start(i, TYPE), rows.end(i, TYPE));
+    out.text('}');
+  }
+  out.text(']');
+  const contentHash = await out.contentHash(`,"publicKeys":${keysJcs}}`);
+  const manifest: RangeBundleManifest = {
+    fromPosition: fromPosition.toString(),
+    toPosition: toPosition.toString(),
+    createdAt: options.now.toISOString(),
+    eventCount: rows.length,
+    sealedEvents: sealed,
+    unsealedEvents: rows.length - sealed,
+    checkpointCount: checkpoints.length,
+    keyIds: options.publicKeys.map((key) => key.keyId),
+    contentHash,
+  };
+  out.text(
+    `,"format":"${RANGE_EVIDENCE_BUNDLE_FORMAT}","manifest":${canonicalJson(manifest)},"publicKeys":${keysJcs}}`,
+  );
+  const sha256 = await out.close();
+  return { sha256, eventCount: rows.length };
+}
+
+/**
+ * Recomputes an event's hash over its stored canonical payloads (every event written since event-store migration 2):
+ * null when it matches. Else the payloads canonicalised from the stored text (events from before), returned when
+ * they match; an event matching neither is refused.
+ */
+class HashCheck {
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+  private length = 0;
+
+  check(rows: Rows, i: number): [string, string] | null {
+    const row = rows.buffers[i]!;
+    this.length = 0;
+    this.put(row, rows.start(i, PREV), rows.end(i, PREV));
+    this.latin1('{"data":');
+    this.put(row, rows.start(i, DATA), rows.end(i, DATA));
+    this.latin1(',"eventId":"');
+    this.put(row, rows.start(i, EVENT_ID), rows.end(i, EVENT_ID));
+    this.latin1('","metadata":');
+    this.put(row, rows.start(i, METADATA), rows.end(i, METADATA));
+    this.latin1(',"streamId":');
+    this.jsonString(row, rows.start(i, STREAM), rows.end(i, STREAM));
+    this.latin1(`,"streamRevision":${int64(row, rows.start(i, REVISION))},"type":`);
+    this.jsonString(row, rows.start(i, TYPE), rows.end(i, TYPE));
+    this.latin1('}');
+    const recorded = rows.text(i, HASH, 'latin1');
+    if (hash('sha256', this.scratch.subarray(0, this.length), 'hex') === recorded) return null;
+    const fields = {
+      eventId: rows.text(i, EVENT_ID),
+      streamId: rows.text(i, STREAM),
+      streamRevision: int64(row, rows.start(i, REVISION)),
+      type: rows.text(i, TYPE),
+    };
+    const prev = rows.text(i, PREV, 'latin1');
+    const data = canonicalJson(JSON.parse(rows.text(i, DATA)));
+    const metadata = canonicalJson(JSON.parse(rows.text(i, METADATA)));
+    if (chainHashOfCanonicalPayloads(prev, fields, data, metadata) === recorded) return [data, metadata];
+    throw new ArchiveRefusedError(
+      `the event at position ${rows.positions[i]} (stream ${fields.streamId} revision ${fields.streamRevision}) does not match its hash: run ledger verify`,
+    );
+  }
+
+  private jsonString(src: Buffer, start: number, end: number): void {
+    if (!plainString(src, start, end)) {
+      this.utf8(JSON.stringify(src.toString('utf8', start, end)));
+      return;
+    }
+    this.latin1('"');
+    this.put(src, start, end);
+    this.latin1('"');
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.scratch.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.length + bytes));
+    this.scratch.copy(bigger, 0, 0, this.length);
+    this.scratch = bigger;
+  }
+
+  private put(src: Buffer, start: number, end: number): void {
+    this.reserve(end - start);
+    this.length = copyBytes(src, start, end, this.scratch, this.length);
+  }
+
+  private latin1(text: string): void {
+    this.reserve(text.length);
+    const out = this.scratch;
+    let w = this.length;
+    for (let k = 0; k < text.length; k++) out[w++] = text.charCodeAt(k);
+    this.length = w;
+  }
+
+  private utf8(text: string): void {
+    this.reserve(text.length * 3);
+    this.length += this.scratch.write(text, this.length, 'utf8');
+  }
+}
+
+/** Buffered writes of one file, hashed as written, fsync'd on close. */
+class ByteFileWriter {
+  private buffer = Buffer.allocUnsafe(FLUSH_BYTES * 2);
+  private length = 0;
+  private readonly hash = createHash('sha256');
+  private pending: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly file: FileHandle) {}
+
+  /** Appends text (latin1: the caller knows it holds no code point above 0xff). */
+  text(text: string, encoding: 'latin1' | 'utf8' = 'latin1'): void {
+    this.reserve(encoding === 'utf8' ? text.length * 3 : text.length);
+    if (encoding === 'latin1' && text.length <= 64) {
+      const out = this.buffer;
+      let w = this.length;
+      for (let k = 0; k < text.length; k++) out[w++] = text.charCodeAt(k);
+      this.length = w;
+    } else {
+      this.length += this.buffer.write(text, this.length, encoding);
+    }
+    if (this.length >= FLUSH_BYTES) this.flush();
+  }
+
+  bytes(src: Buffer, start: number, end: number): void {
+    this.reserve(end - start);
+    this.length = copyBytes(src, start, end, this.buffer, this.length);
+    if (this.length >= FLUSH_BYTES) this.flush();
+  }
+
+  /** A checkpoint's inclusion proof of one leaf. */
+  inclusion(tree: InclusionTexts, index: number): void {
+    this.reserve(tree.maxLength);
+    this.length = tree.write(index, this.buffer, this.length);
+    if (this.length >= FLUSH_BYTES) this.flush();
+  }
+
+  /** JSON.stringify of the UTF-8 string in src[start, end): the bytes quoted when nothing in them needs escaping. */
+  jsonString(src: Buffer, start: number, end: number): void {
+    if (plainString(src, start, end)) {
+      this.reserve(end - start + 2);
+      this.buffer[this.length++] = 0x22;
+      this.length = copyBytes(src, start, end, this.buffer, this.length);
+      this.buffer[this.length++] = 0x22;
+      if (this.length >= FLUSH_BYTES) this.flush();
+    } else {
+      this.text(JSON.stringify(src.toString('utf8', start, end)), 'utf8');
+    }
+  }
+
+  /** SHA-256 of everything written so far followed by `suffix`, hex (the bundle's content hash). */
+  async contentHash(suffix: string): Promise<string> {
+    this.flush();
+    await this.pending;
+    return this.hash.copy().update(suffix, 'utf8').digest('hex');
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+    this.buffer.copy(bigger, 0, 0, this.length);
+    this.buffer = bigger;
+  }
+
+  /** Hands the buffered bytes to the file (written in order, one write at a time) and starts a fresh buffer. */
+  private flush(): void {
+    if (this.length === 0) return;
+    const bytes = this.buffer.subarray(0, this.length);
+    this.buffer = Buffer.allocUnsafe(Math.max(FLUSH_BYTES * 2, this.buffer.length));
+    this.length = 0;
+    this.hash.update(bytes);
+    this.pending = this.pending.then(() => this.file.write(bytes));
+    this.pending.catch(() => undefined); // awaited (and thrown) by contentHash() or close()
+  }
+
+  /** Returns the hex SHA-256 of everything written. */
+  async close(): Promise<string> {
+    try {
+      this.flush();
+      await this.pending;
+      await this.file.sync();
+    } finally {
+      await this.file.close();
+    }
+    return this.hash.digest('hex');
+  }
+}
+
+const FLUSH_BYTES = 1 << 20;
+
+/** True when JSON.stringify would write the (valid UTF-8) string's bytes as they are: no `"`, `\\` or control. */
+function plainString(src: Buffer, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) {
+    const b = src[k]!;
+    if (b < 0x20 || b === 0x22 || b === 0x5c) return false;
+  }
+  return true;
+}
+
+/** The leaf index of `position` in a checkpoint's range (its offset minus the absent positions before it). */
+function leafIndexOf(
+  checkpoint: { from: number; to: number; absent: readonly (readonly [number, number])[] },
+  position: number,
+): number | null {
+  if (position < checkpoint.from || position > checkpoint.to) return null;
+  let index = position - checkpoint.from;
+  for (const [lo, hi] of checkpoint.absent) {
+    if (position >= lo && position <= hi) return null;
+    if (hi < position) index -= hi - lo + 1;
+  }
+  return index;
+}
+
+/** The checkpoint's tree over its range's event hashes (from the rows read when they cover it, else the table). */
+async function treeOf(
+  client: pg.ClientBase,
+  checkpoint: PositionedCheckpoint,
+  rows: Rows,
+  hashes: readonly Buffer[],
+): Promise<InclusionTexts> {
+  const from = Number(checkpoint.fromPosition);
+  const to = Number(checkpoint.toPosition);
+  const first = rows.length > 0 ? rows.positions[0]! : undefined;
+  const last = rows.length > 0 ? rows.positions[rows.length - 1]! : undefined;
+  const leaves =
+    first !== undefined && last !== undefined && from >= first && to <= last
+      ? hashes.slice(lowerBound(rows.positions, from), lowerBound(rows.positions, to + 1))
+      : (
+          await client.query<{ hash: string }>(
+            'SELECT hash FROM ledger.events WHERE global_position BETWEEN $1 AND $2 ORDER BY global_position',
+            [checkpoint.fromPosition, checkpoint.toPosition],
+          )
+        ).rows.map((row) => Buffer.from(row.hash, 'hex'));
+  if (leaves.length !== checkpoint.count || leaves.length === 0) {
+    throw new ArchiveRefusedError(
+      `checkpoint ${checkpoint.checkpointHash} (range ${from}..${to}) seals ${checkpoint.count} events, the table holds ${leaves.length}: run ledger verify`,
+    );
+  }
+  const tree = new InclusionTexts(leaves, checkpoint.checkpointHash);
+  if (tree.rootHex !== checkpoint.merkleRoot) {
+    throw new ArchiveRefusedError(
+      `the events of ${from}..${to} do not hash to checkpoint ${checkpoint.checkpointHash}'s Merkle root: run ledger verify`,
+    );
+  }
+  return tree;
+}
+
+/** Index of the first position at or after `position` (positions ascending). */
+function lowerBound(positions: readonly number[], position: number): number {
+  let lo = 0;
+  let hi = positions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (positions[mid]! < position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class ArchiveRefusedError extends Error {
+  readonly code = 'ARCHIVE.REFUSED';
+}

@@ -1,0 +1,13 @@
+export * from './checkpoint-sealer.js';
+export * from './integrity-keys.js';
+export * from './verifier.js';
+export * from './witness-file.js';
+export * from './evidence-exporter.js';
+export * from './evidence-bundle.js';
+export * from './witness.js';
+export * from './http-witness.js';
+export * from './witness-publisher.js';
+export * from './witness-startup-check.js';
+export * from './witness-server.js';
+export * from './database-checkpoints.js';
+export { copyRows, parseCopyRow, type CopyRowHandler } from './copy-rows.js';
