@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { loadavg } from 'node:os';
+import { profileWhile } from './profile-while.js';
 import { fillEvents } from './archive-workload.js';
 import { benchDatabase } from './environment.js';
 import { machineLine } from './machine.js';
@@ -78,15 +79,17 @@ export async function archiveThroughputBench(
     await sql.query('VACUUM ANALYZE ledger.events');
     const principal = { id: 'key:bench/bench0000', kind: 'api-key' as const, name: 'bench', roles: ['admin' as const] };
     let started = performance.now();
-    const { archive } = await archiveBefore({
-      databaseUrl: database.url,
-      store,
-      principal,
-      before: new Date('2026-01-01T00:00:00Z'),
-      outDir: join(dir, 'archives'),
-      publicKeys: bundlePublicKeys([keys.signing.publicKey]),
-      keys: keys.ring,
-    });
+    const { archive } = await profileWhile(process.env.BENCH_ARCHIVE_PROFILE, () =>
+      archiveBefore({
+        databaseUrl: database.url,
+        store,
+        principal,
+        before: new Date('2026-01-01T00:00:00Z'),
+        outDir: join(dir, 'archives'),
+        publicKeys: bundlePublicKeys([keys.signing.publicKey]),
+        keys: keys.ring,
+      }),
+    );
     const archiveSeconds = (performance.now() - started) / 1000;
     if (!archive || archive.eventCount !== events)
       throw new Error(`the bench archived ${archive?.eventCount ?? 0} events`);

@@ -43,6 +43,7 @@ import { IntegrityHttpController } from './integrity/integrity.http.controller.j
 import { approverProofOf, APPROVER_PROOF, JWT_AUTHENTICATOR, type JwtAuthenticator } from './identity/jwt/index.js';
 import { LastCheckpointVerification } from './integrity/last-checkpoint-verification.js';
 import { WITNESS_STATUS, type WitnessStatusProbe } from './integrity/witness-publisher.js';
+import { PARTITIONS_STATUS, type PartitionsStatusProbe } from './partitions/partitions-status.js';
 import { LedgerExceptionFilter } from './shared/ledger-exception.filter.js';
 import {
   RECONCILIATION_STATUS,
@@ -108,6 +109,8 @@ export interface LedgerDependencies {
   payloadErasure: PayloadErasure;
   /** The witnesses' delivery status (empty when none is configured). */
   witnessStatus?: WitnessStatusProbe;
+  /** The events table's partition rolling (partitions/), for `/health`. */
+  partitionsStatus?: PartitionsStatusProbe;
   /** API keys (and JWTs when OIDC is configured): what the guards call, under the token AUTHENTICATOR. */
   authenticator: Authenticator;
   /** Issues, rotates, revokes and lists API keys (the `principals` stream). */
@@ -204,6 +207,7 @@ export class AppModule {
         { provide: RECONCILIATION_JUDGE, useValue: deps.judge ?? null },
         { provide: PROJECTIONS_STATUS, useValue: deps.projectionsStatus },
         { provide: WITNESS_STATUS, useValue: deps.witnessStatus ?? (() => []) },
+        { provide: PARTITIONS_STATUS, useValue: deps.partitionsStatus ?? (() => ({ enabled: false })) },
         ...queriesProviders(deps.databaseUrl),
         MismatchStreams,
         { provide: JWT_AUTHENTICATOR, useValue: deps.jwtAuthenticator ?? null },

@@ -30,6 +30,7 @@ import { serveDashboard } from './dashboard/serve-dashboard.js';
 import { startReconciliation } from './reconciliation/start-reconciliation.js';
 import { closeHttpApp } from './shared/close-http-app.js';
 import { startTracing, tracesEndpointOf } from './tracing/tracing.js';
+import { startPartitionRolling } from './partitions/start-partition-rolling.js';
 import { assertEventStoreSupported } from './config/store-choice.js';
 import { freePort } from './shared/free-port.js';
 import { AdvisoryLeadership } from './leadership/advisory-leadership.js';
@@ -107,6 +108,18 @@ export async function startLedger(
       metrics,
     );
     cleanups.push(() => store.close());
+    // Before anything is appended: a period that ended while no ledger ran gets its partition closed first.
+    const partitions = await startPartitionRolling({
+      enabled: config.partitionRoll,
+      period: config.partitionPeriod,
+      checkIntervalMs: config.partitionCheckIntervalMs,
+      leaderRetryMs: config.leaderRetryMs,
+      databaseUrl: database.url,
+      adminUrl: database.adminUrl,
+      logger,
+      metrics,
+    });
+    cleanups.push(() => partitions.stop());
     // Before anything is appended or read: the data keys' table, the master key (generated on the first start).
     const payloads = await openPayloadKeys(database.url, config);
     cleanups.push(() => payloads.close());
@@ -239,6 +252,7 @@ export async function startLedger(
         payloadCipher: payloads.cipher,
         payloadErasure: payloads.erasure,
         witnessStatus: () => witnesses?.status() ?? [],
+        partitionsStatus: partitions.status,
         authenticator: identity.authenticator,
         apiKeyAdmin: identity.admin,
         ...(jwtAuthenticator ? { jwtAuthenticator } : {}),
