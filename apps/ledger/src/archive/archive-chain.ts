@@ -139,9 +139,12 @@ class ChainCheck {
     }
     this.nextFrom = BigInt(bundle.toPosition) + 1n;
     for (const checkpoint of bundle.checkpoints) this.checkpoints.set(checkpoint.checkpointHash, checkpoint);
+    const leafHashes = bundle.leafHashes;
+    let k = 0;
     for (const event of bundle.events) {
       this.events += 1;
-      this.tree.pushHex(event.hash);
+      if (leafHashes) this.tree.pushLeafHashLatin1(leafHashes[k++]!);
+      else this.tree.pushHex(event.hash);
       const head = this.heads.get(event.streamId);
       const expectedRevision = head ? head.revision + 1 : 0;
       const expectedPrev = head ? head.hash : GENESIS_HASH;
