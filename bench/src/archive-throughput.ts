@@ -145,11 +145,17 @@ ${ARCHIVE_TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s.
 
 Writing reads each file's range with one binary \`COPY\` (the stored payloads' bytes, no row objects), recomputes
 each event's hash once over those bytes (the store keeps them as their RFC 8785 text), builds each checkpoint's tree
-once (its root must be the signed one) and copies payloads and audit paths into the file as bytes. Verifying reads
-each file back and proves it from its bytes: each event's hash recomputed over the file's own slices, each
-checkpoint's tree rebuilt once from the file's hashes (its signed root), each inclusion proof compared byte for byte
-with that tree's audit path, the content hash and the file's SHA-256 over the bytes; a file that is not exactly
-what the writer writes, or holds any problem, goes to the full \`verify-bundle\` check, which names the event.
-What remains is mostly SHA-256 (about ten hash calls an event: the event hash and two tree levels on each side, the
-archive-wide root, the file and content hashes), byte copying, PostgreSQL producing the rows, and garbage collection.`;
+once from the rows' hash fields (its root must be the signed one) and copies payloads and audit paths into the file
+as bytes. As soon as a file is written (and fsync'd), a worker thread reads it back from disk and proves it from its
+bytes while the next file is read and written on the main thread: each event's hash recomputed over the file's own
+slices, each checkpoint's tree rebuilt once from the file's hashes (its signed root), each inclusion proof compared
+byte for byte with that tree's audit path, the content hash and the file's SHA-256 over the bytes, which must be the
+SHA-256 computed while writing; a file that is not exactly what the writer writes, or holds any problem, goes to the
+full \`verify-bundle\` check, which names the event. The files are then checked as one chain (ranges, checkpoint
+chain, every stream's links) and the archive-wide Merkle root is computed from the leaf hashes the file checks made.
+"Verifying the files again, alone" is \`verifyArchiveChain\` on the written files (what \`ledger verify --archive\`
+and \`ledger archive drop\` run): half the files checked in the worker, half on the main thread. What remains is
+mostly SHA-256 (about nine hash calls an event, each one native call: the event hash and two tree levels on each
+side, the file and content hashes over the bytes), byte copying, strings for the chain check, PostgreSQL producing
+the rows, and garbage collection.`;
 }

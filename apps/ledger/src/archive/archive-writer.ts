@@ -366,11 +366,7 @@ function leafIndexOf(
 }
 
 /** The checkpoint's tree over its range's event hashes (from the rows read when they cover it, else the table). */
-async function treeOf(
-  client: pg.ClientBase,
-  checkpoint: PositionedCheckpoint,
-  rows: Rows,
-): Promise<InclusionTexts> {
+async function treeOf(client: pg.ClientBase, checkpoint: PositionedCheckpoint, rows: Rows): Promise<InclusionTexts> {
   const from = Number(checkpoint.fromPosition);
   const to = Number(checkpoint.toPosition);
   const first = rows.length > 0 ? rows.positions[0]! : undefined;
