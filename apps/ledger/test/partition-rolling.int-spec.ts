@@ -129,6 +129,7 @@ describe('partitions rolled by the running ledger', () => {
       databaseUrl: db.url,
       period: 'month',
       checkIntervalMs: 60_000,
+      lockTimeoutMs: 200,
       logger: silent as never,
       now: () => clock,
     });
@@ -143,7 +144,17 @@ describe('partitions rolled by the running ledger', () => {
     expect(await roller.check()).toMatchObject({ overdue: true, openPartition: { name: 'events_p000003' } });
     expect(await attached()).toHaveLength(3);
 
+    // A reader holding the table: the roll gives up after its lock timeout, says why, and is due still.
+    const reader = new pg.Client({ connectionString: db.url });
+    await reader.connect();
+    await reader.query('BEGIN');
+    await reader.query('LOCK TABLE ledger.events IN ACCESS SHARE MODE');
     await roller.setRolling(true);
+    expect(roller.status()).toMatchObject({ overdue: true, lastError: expect.stringContaining('lock timeout') });
+    expect(await attached()).toHaveLength(3);
+    await reader.query('COMMIT');
+    await reader.end();
+
     expect(await roller.check()).toMatchObject({
       overdue: false,
       lastRolledPartition: 'events_p000003',

@@ -30,8 +30,10 @@ export interface PartitionRollerOptions {
   /** Longest sleep between two checks; a check is also made at each period start. */
   checkIntervalMs: number;
   logger: Logger;
-  /** How long a roll waits for its lock on ledger.events before giving up until the next check. */
+  /** How long a roll waits for its lock on ledger.events (appends queue behind it meanwhile) before retrying later. */
   lockTimeoutMs?: number;
+  /** The next check's delay while a roll is due and failed (a lock not obtained, a lost connection). */
+  retryMs?: number;
   now?: () => Date;
 }
 
@@ -105,7 +107,7 @@ export class PartitionRoller {
       let view = await readPartitions(client);
       const due = isDue(view.open?.firstRecordedAt ?? null, now, this.options.period);
       if (due && this.rolling) {
-        await client.query(`SET lock_timeout = ${Math.max(1, this.options.lockTimeoutMs ?? 10_000)}`);
+        await client.query(`SET lock_timeout = ${Math.max(1, Math.round(this.options.lockTimeoutMs ?? 5_000))}`);
         const { rows } = await client.query<{ name: string | null }>('SELECT ledger.roll_event_partition() AS name');
         const closed = rows[0]?.name ?? null;
         this.options.logger.info(
@@ -146,9 +148,14 @@ export class PartitionRoller {
     while (!this.stopped) {
       const now = this.now();
       const untilNextPeriod = nextPeriodStart(now, this.options.period).getTime() - now.getTime() + 50;
+      // A roll that is due but failed is retried soon, not at the next interval.
+      const late = this.rolling && (this.current.overdue || this.current.lastError !== undefined);
+      const interval = late
+        ? Math.min(this.options.checkIntervalMs, this.options.retryMs ?? 60_000)
+        : this.options.checkIntervalMs;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        this.timer = setTimeout(resolve, Math.min(this.options.checkIntervalMs, Math.max(untilNextPeriod, 50)));
+        this.timer = setTimeout(resolve, Math.min(interval, Math.max(untilNextPeriod, 50)));
       });
       if (!this.stopped) await this.check();
     }
