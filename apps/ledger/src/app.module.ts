@@ -15,6 +15,7 @@ import { IdentityModule } from './identity/identity.module.js';
 import { IntegrityModule } from './integrity/integrity.module.js';
 import { CallContextInterceptor } from './logging/call-context.interceptor.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PartitionsModule } from './partitions/partitions.module.js';
 import { ProjectionsModule } from './projections/projections.module.js';
 import { QueriesModule } from './queries/queries.module.js';
 import { ReconciliationModule } from './reconciliation/reconciliation.module.js';
@@ -29,6 +30,7 @@ import { TracingInterceptor } from './tracing/tracing.interceptor.js';
  * is what every entrance needs).
  */
 export const FEATURE_MODULES = [
+  PartitionsModule,
   IdentityModule,
   AlertsModule,
   ReconciliationModule,

@@ -10,7 +10,8 @@ import {
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { checkArchiveFileFast, type CheckedArchiveFile } from './archive-file-fast-check.js';
+import { type CheckedArchiveFile } from './archive-file-fast-check.js';
+import { ArchiveFileChecks } from './archive-file-checks.js';
 
 /** A problem found in archive files: the event (position, stream, revision) or checkpoint concerned, and the file. */
 export interface ArchiveProblem {
@@ -47,18 +48,38 @@ export interface ArchiveChainReport {
  * then across files: ranges contiguous from 1, checkpoints chained from genesis, every stream's revisions and hash
  * links unbroken from revision 0. Problems name the file and the event's position.
  */
-export async function verifyArchiveChain(paths: readonly string[], keys: PublicKeyRing): Promise<ArchiveChainReport> {
+export async function verifyArchiveChain(
+  paths: readonly string[],
+  keys: PublicKeyRing,
+  /** Checks started as the files were written (archive.service.ts); else half the files are checked in a worker. */
+  started?: ArchiveFileChecks,
+): Promise<ArchiveChainReport> {
+  const checks = started ?? new ArchiveFileChecks(keys);
+  if (!started) paths.forEach((path, i) => i % 2 === 1 && checks.start(path));
+  try {
+    return await verifyFiles(paths, keys, checks);
+  } finally {
+    if (!started) await checks.close();
+  }
+}
+
+async function verifyFiles(
+  paths: readonly string[],
+  keys: PublicKeyRing,
+  checks: ArchiveFileChecks,
+): Promise<ArchiveChainReport> {
   const problems: ArchiveProblem[] = [];
   const loaded: { file: string; sha256: string; checked: CheckedArchiveFile }[] = [];
   for (const path of paths) {
     const file = basename(path);
-    const bytes = await readFile(path);
-    // From the bytes when the file is as the writer wrote it; else (or on any problem) the full verify-bundle check.
-    const fast = checkArchiveFileFast(bytes, keys);
+    // From the bytes read back from disk when the file is as the writer wrote it; else (or on any problem) the full
+    // verify-bundle check.
+    const fast = await checks.result(path);
     if (fast) {
       loaded.push({ file, sha256: fast.sha256, checked: fast });
       continue;
     }
+    const bytes = await readFile(path);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     let parsed: unknown;
     try {
@@ -139,9 +160,12 @@ class ChainCheck {
     }
     this.nextFrom = BigInt(bundle.toPosition) + 1n;
     for (const checkpoint of bundle.checkpoints) this.checkpoints.set(checkpoint.checkpointHash, checkpoint);
+    const leafHashes = bundle.leafHashes;
+    let k = 0;
     for (const event of bundle.events) {
       this.events += 1;
-      this.tree.pushHex(event.hash);
+      if (leafHashes) this.tree.pushLeafHashLatin1(leafHashes[k++]!);
+      else this.tree.pushHex(event.hash);
       const head = this.heads.get(event.streamId);
       const expectedRevision = head ? head.revision + 1 : 0;
       const expectedPrev = head ? head.hash : GENESIS_HASH;

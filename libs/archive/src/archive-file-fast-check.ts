@@ -31,6 +31,8 @@ export interface CheckedArchiveFile {
   events: ArchivedEventLink[];
   /** hex SHA-256 of the file's bytes. */
   sha256: string;
+  /** Each event's Merkle leaf hash (latin1), when the file's trees gave them all: an archive-wide tree reuses them. */
+  leafHashes?: string[];
 }
 
 /**
@@ -82,6 +84,8 @@ const H_TYPE = lit(',"type":');
 interface ScannedEvent {
   position: number;
   hash: string;
+  /** Where the hash's hex is in the file. */
+  hashStart: number;
   prevHash: string;
   streamId: string;
   streamRevision: number;
@@ -147,7 +151,7 @@ class FastCheck {
     fileHash.update(b.subarray(eventsEnd));
 
     const checkpoints = this.checkpoints(rawCheckpoints, from, to);
-    this.checkEvents(events, checkpoints, from, to);
+    const leafHashes = this.checkEvents(events, checkpoints, from, to);
     return {
       fromPosition: String(from),
       toPosition: String(to),
@@ -160,6 +164,7 @@ class FastCheck {
         hash: event.hash,
       })),
       sha256: fileHash.digest('hex'),
+      ...(leafHashes ? { leafHashes } : {}),
     };
   }
 
@@ -196,8 +201,17 @@ class FastCheck {
     return list;
   }
 
-  /** Positions in order inside the range, every leaf of every checkpoint's part of the range there, links, proofs. */
-  private checkEvents(events: ScannedEvent[], checkpoints: Checkpoint[], from: number, to: number): void {
+  /**
+   * Positions in order inside the range, every leaf of every checkpoint's part of the range there, links, proofs.
+   * Returns the events' leaf hashes when every checkpoint's tree was rebuilt whole.
+   */
+  private checkEvents(
+    events: ScannedEvent[],
+    checkpoints: Checkpoint[],
+    from: number,
+    to: number,
+  ): string[] | undefined {
+    let leafHashes: string[] | undefined = [];
     const streams = new Map<string, ScannedEvent>();
     let previousPosition = from - 1;
     let e = 0;
@@ -220,17 +234,23 @@ class FastCheck {
         if (!last && event.streamRevision === 0 && event.prevHash !== GENESIS_HASH) throw NOT_FAST;
         streams.set(event.streamId, event);
       }
-      if (count === checkpoint.sealed.count) this.wholeTree(checkpoint, mine);
-      else for (let k = 0; k < count; k++) this.oneProof(checkpoint, mine[k]!, first + k);
+      if (count === checkpoint.sealed.count) {
+        const tree = this.wholeTree(checkpoint, mine);
+        if (leafHashes) for (const leaf of tree.leafHashes) leafHashes.push(leaf);
+      } else {
+        for (let k = 0; k < count; k++) this.oneProof(checkpoint, mine[k]!, first + k);
+        if (count > 0) leafHashes = undefined;
+      }
       e += count;
     }
     if (e !== events.length) throw NOT_FAST;
+    return leafHashes;
   }
 
   /** The checkpoint's tree from the file's hashes: its signed root, and each proof its audit path exactly. */
-  private wholeTree(checkpoint: Checkpoint, events: ScannedEvent[]): void {
+  private wholeTree(checkpoint: Checkpoint, events: ScannedEvent[]): InclusionTexts {
     const tree = new InclusionTexts(
-      events.map((event) => Buffer.from(event.hash, 'hex')),
+      { count: events.length, source: () => this.b, offset: (i) => events[i]!.hashStart },
       checkpoint.sealed.checkpointHash,
     );
     if (tree.rootHex !== checkpoint.sealed.merkleRoot) throw NOT_FAST;
@@ -240,6 +260,7 @@ class FastCheck {
       const event = events[index]!;
       if (this.b.compare(this.scratch, 0, length, event.inclusionStart, event.inclusionEnd) !== 0) throw NOT_FAST;
     }
+    return tree;
   }
 
   /** A checkpoint only partly in this file: each proof checked against its signed root. */
@@ -284,6 +305,7 @@ class FastCheck {
     const positionText = b.toString('latin1', positionStart, this.at);
     const position = positionNumber(positionText);
     this.expect(E_HASH);
+    const hashStart = this.at;
     const hashText = this.hex64();
     this.expect(E_INCLUSION);
     const inclusionStart = this.at;
@@ -326,37 +348,36 @@ class FastCheck {
     this.at += 1;
 
     // prevHash ‖ {"data":…,"eventId":…,"metadata":…,"streamId":…,"streamRevision":…,"type":…}
-    const parts: [number, number][] = [
-      [prevStart, prevStart + 64],
-      [-1, 0],
-      [dataStart, dataEnd],
-      [-2, 0],
-      [idStart, idEnd],
-      [-3, 0],
-      [metadataStart, metadataEnd],
-      [-4, 0],
-      [streamStart, streamEnd],
-      [-5, 0],
-      [revisionStart, revisionEnd],
-      [-6, 0],
-      [typeStart, typeEnd],
-      [-7, 0],
-    ];
-    let length = 0;
-    for (const [s, e] of parts) length += s < 0 ? HASH_LITERALS[-s - 1]!.length : e - s;
+    const length =
+      64 +
+      HASHED_LITERAL_BYTES +
+      (dataEnd - dataStart) +
+      (idEnd - idStart) +
+      (metadataEnd - metadataStart) +
+      (streamEnd - streamStart) +
+      (revisionEnd - revisionStart) +
+      (typeEnd - typeStart);
     if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length * 2);
     const out = this.scratch;
-    let w = 0;
-    for (const [s, e] of parts) {
-      w =
-        s < 0
-          ? copyBytes(HASH_LITERALS[-s - 1]!, 0, HASH_LITERALS[-s - 1]!.length, out, w)
-          : copyBytes(b, s, e, out, w);
-    }
+    let w = copyBytes(b, prevStart, prevStart + 64, out, 0);
+    w = copyBytes(H_DATA, 0, H_DATA.length, out, w);
+    w = copyBytes(b, dataStart, dataEnd, out, w);
+    w = copyBytes(H_ID, 0, H_ID.length, out, w);
+    w = copyBytes(b, idStart, idEnd, out, w);
+    w = copyBytes(H_METADATA, 0, H_METADATA.length, out, w);
+    w = copyBytes(b, metadataStart, metadataEnd, out, w);
+    w = copyBytes(H_STREAM, 0, H_STREAM.length, out, w);
+    w = copyBytes(b, streamStart, streamEnd, out, w);
+    w = copyBytes(H_REVISION, 0, H_REVISION.length, out, w);
+    w = copyBytes(b, revisionStart, revisionEnd, out, w);
+    w = copyBytes(H_TYPE, 0, H_TYPE.length, out, w);
+    w = copyBytes(b, typeStart, typeEnd, out, w);
+    out[w++] = 0x7d;
     if (hash('sha256', out.subarray(0, w), 'hex') !== hashText) throw NOT_FAST;
     return {
       position,
       hash: hashText,
+      hashStart,
       prevHash,
       streamId: streamEscaped
         ? (JSON.parse(b.toString('utf8', streamStart, streamEnd)) as string)
@@ -447,7 +468,9 @@ class FastCheck {
   }
 }
 
-const HASH_LITERALS = [lit('{"data":'), lit(',"eventId":'), H_METADATA, H_STREAM, H_REVISION, H_TYPE, lit('}')];
+const H_DATA = lit('{"data":');
+const H_ID = lit(',"eventId":');
+const HASHED_LITERAL_BYTES = [H_DATA, H_ID, H_METADATA, H_STREAM, H_REVISION, H_TYPE].reduce((n, l) => n + l.length, 1);
 
 /** A position from 1 to 2^53 - 1 written canonically, as a number. */
 function positionNumber(value: unknown): number {

@@ -11,7 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type pg from 'pg';
 import { copyRows } from '@audit-ledger/evidence';
 import { copyBytes } from './copy-bytes.js';
-import { InclusionTexts } from './inclusion-texts.js';
+import { InclusionTexts, type HexLeaves } from './inclusion-texts.js';
 
 /** A checkpoint as stored, with its position in the ledger. */
 export interface PositionedCheckpoint extends BundleCheckpoint {
@@ -66,11 +66,6 @@ class Rows {
   text(i: number, field: number, encoding: 'utf8' | 'latin1' = 'utf8'): string {
     return this.buffers[i]!.toString(encoding, this.start(i, field), this.end(i, field));
   }
-
-  /** The event's 32-byte hash (the Merkle leaf). */
-  leaf(i: number): Buffer {
-    return Buffer.from(this.text(i, HASH, 'latin1'), 'hex');
-  }
 }
 
 /**
@@ -95,7 +90,6 @@ export async function writeArchiveFile(options: {
   const rows = new Rows(Number(toPosition - fromPosition) + 1);
   const payloads = new HashCheck();
   const legacy = new Map<number, [string, string]>();
-  const hashes: Buffer[] = [];
   // Each event's hash is checked as its row arrives, while PostgreSQL produces the next ones.
   await copyRows(
     client,
@@ -104,14 +98,13 @@ export async function writeArchiveFile(options: {
     (row, fields) => {
       const i = rows.length;
       rows.add(row, fields);
-      hashes.push(rows.leaf(i));
       const canonical = payloads.check(rows, i);
       if (canonical) legacy.set(i, canonical);
     },
   );
   const trees = new Map<string, InclusionTexts>();
   for (const checkpoint of checkpoints) {
-    trees.set(checkpoint.checkpointHash, await treeOf(client, checkpoint, rows, hashes));
+    trees.set(checkpoint.checkpointHash, await treeOf(client, checkpoint, rows));
   }
   const file = await open(options.path, 'wx', 0o600);
   const out = new ByteFileWriter(file);
@@ -373,28 +366,34 @@ function leafIndexOf(
 }
 
 /** The checkpoint's tree over its range's event hashes (from the rows read when they cover it, else the table). */
-async function treeOf(
-  client: pg.ClientBase,
-  checkpoint: PositionedCheckpoint,
-  rows: Rows,
-  hashes: readonly Buffer[],
-): Promise<InclusionTexts> {
+async function treeOf(client: pg.ClientBase, checkpoint: PositionedCheckpoint, rows: Rows): Promise<InclusionTexts> {
   const from = Number(checkpoint.fromPosition);
   const to = Number(checkpoint.toPosition);
   const first = rows.length > 0 ? rows.positions[0]! : undefined;
   const last = rows.length > 0 ? rows.positions[rows.length - 1]! : undefined;
-  const leaves =
-    first !== undefined && last !== undefined && from >= first && to <= last
-      ? hashes.slice(lowerBound(rows.positions, from), lowerBound(rows.positions, to + 1))
-      : (
-          await client.query<{ hash: string }>(
-            'SELECT hash FROM ledger.events WHERE global_position BETWEEN $1 AND $2 ORDER BY global_position',
-            [checkpoint.fromPosition, checkpoint.toPosition],
-          )
-        ).rows.map((row) => Buffer.from(row.hash, 'hex'));
-  if (leaves.length !== checkpoint.count || leaves.length === 0) {
+  let leaves: HexLeaves;
+  if (first !== undefined && last !== undefined && from >= first && to <= last) {
+    // The rows' own hash fields (each checked against its recomputed hash as it arrived).
+    const lo = lowerBound(rows.positions, from);
+    leaves = {
+      count: lowerBound(rows.positions, to + 1) - lo,
+      source: (i) => rows.buffers[lo + i]!,
+      offset: (i) => rows.start(lo + i, HASH),
+    };
+  } else {
+    const { rows: stored } = await client.query<{ hash: string }>(
+      'SELECT hash FROM ledger.events WHERE global_position BETWEEN $1 AND $2 ORDER BY global_position',
+      [checkpoint.fromPosition, checkpoint.toPosition],
+    );
+    if (stored.some((row) => !/^[0-9a-f]{64}$/.test(row.hash))) {
+      throw new ArchiveRefusedError(`an event of ${from}..${to} has a malformed hash: run ledger verify`);
+    }
+    const hex = Buffer.from(stored.map((row) => row.hash).join(''), 'latin1');
+    leaves = { count: stored.length, source: () => hex, offset: (i) => i * 64 };
+  }
+  if (leaves.count !== checkpoint.count || leaves.count === 0) {
     throw new ArchiveRefusedError(
-      `checkpoint ${checkpoint.checkpointHash} (range ${from}..${to}) seals ${checkpoint.count} events, the table holds ${leaves.length}: run ledger verify`,
+      `checkpoint ${checkpoint.checkpointHash} (range ${from}..${to}) seals ${checkpoint.count} events, the table holds ${leaves.count}: run ledger verify`,
     );
   }
   const tree = new InclusionTexts(leaves, checkpoint.checkpointHash);

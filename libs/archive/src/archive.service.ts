@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { CHECKPOINTS_STREAM, CHECKPOINT_SEALED } from '@audit-ledger/evidence';
 import { verifyArchiveChain } from './archive-chain.js';
+import { ArchiveFileChecks } from './archive-file-checks.js';
 import { listPartitions, newestRecordedAt, releaseAndDetach, type EventPartition } from './archive-sql.js';
 import { ArchiveRefusedError, writeArchiveFile, type PositionedCheckpoint } from './archive-writer.js';
 
@@ -166,39 +167,56 @@ export async function archiveBefore(
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const files: ArchiveFile[] = [];
       let eventCount = 0;
-      for (let from = fromPosition; from <= toPosition; from += MAX_ARCHIVE_FILE_POSITIONS) {
-        const to =
-          from + MAX_ARCHIVE_FILE_POSITIONS - 1n < toPosition ? from + MAX_ARCHIVE_FILE_POSITIONS - 1n : toPosition;
-        const name = `events-${from}-${to}.json`;
-        const meeting = checkpoints.filter((c) => BigInt(c.fromPosition) <= to && from <= BigInt(c.toPosition));
-        const written = await writeArchiveFile({
-          client,
-          fromPosition: from,
-          toPosition: to,
-          checkpoints: meeting,
-          publicKeys: context.publicKeys,
-          path: join(dir, name),
-          now,
-        });
-        eventCount += written.eventCount;
-        files.push({
-          name,
-          fromPosition: String(from),
-          toPosition: String(to),
-          sha256: written.sha256,
-          eventCount: written.eventCount,
-        });
+      // Each file is read back from disk and checked (in a worker thread) while the next one is written.
+      const checks = new ArchiveFileChecks(context.keys);
+      try {
+        for (let from = fromPosition; from <= toPosition; from += MAX_ARCHIVE_FILE_POSITIONS) {
+          const to =
+            from + MAX_ARCHIVE_FILE_POSITIONS - 1n < toPosition ? from + MAX_ARCHIVE_FILE_POSITIONS - 1n : toPosition;
+          const name = `events-${from}-${to}.json`;
+          const meeting = checkpoints.filter((c) => BigInt(c.fromPosition) <= to && from <= BigInt(c.toPosition));
+          const written = await writeArchiveFile({
+            client,
+            fromPosition: from,
+            toPosition: to,
+            checkpoints: meeting,
+            publicKeys: context.publicKeys,
+            path: join(dir, name),
+            now,
+          });
+          eventCount += written.eventCount;
+          files.push({
+            name,
+            fromPosition: String(from),
+            toPosition: String(to),
+            sha256: written.sha256,
+            eventCount: written.eventCount,
+          });
+          checks.start(join(dir, name));
+        }
+      } catch (error) {
+        await checks.close();
+        throw error;
       }
       const lastCheckpoint = checkpoints.find((c) => BigInt(c.toPosition) === toPosition)!;
       // Read back what was written and verify it as one chain before anything is recorded.
       const check = await verifyArchiveChain(
         files.map((file) => join(dir, file.name)),
         context.keys,
-      );
+        checks,
+      ).finally(() => checks.close());
       if (!check.ok) {
         const first = check.problems[0]!;
         throw new ArchiveRefusedError(
           `the archive written to ${dir} does not verify: ${first.file} at position ${first.position}: ${first.kind}: ${first.message}`,
+        );
+      }
+      // What was read back from disk is, byte for byte, what was written (the SHA-256 computed while writing).
+      const written = new Map(files.map((file) => [file.name, file.sha256]));
+      const changed = check.files.find((file) => written.get(file.file) !== file.sha256);
+      if (changed || check.files.length !== files.length) {
+        throw new ArchiveRefusedError(
+          `the archive written to ${dir} does not read back as written: ${changed ? `${changed.file} has SHA-256 ${changed.sha256}, ${written.get(changed.file)} was written` : 'files are missing'}`,
         );
       }
       const sealed: ArchiveSealedData = {

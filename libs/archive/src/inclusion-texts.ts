@@ -1,35 +1,58 @@
-import { merkleLeafHash, merkleNodeHash } from '@audit-ledger/integrity';
+import { hash } from 'node:crypto';
+
+/** Where a tree's leaves (32-byte event hashes, as 64 lowercase hex digits) are: leaf i at `offset(i)` in `source(i)`. */
+export interface HexLeaves {
+  count: number;
+  source(i: number): Uint8Array;
+  offset(i: number): number;
+}
 
 /**
- * One checkpoint's RFC 6962 tree over its leaves (32-byte event hashes), every level kept as hex, and each leaf's
+ * One checkpoint's RFC 6962 tree over its leaves (the event hashes), every level kept as hex, and each leaf's
  * inclusion proof as the archive files hold it: the RFC 8785 text of `{auditPath, checkpointHash, leafIndex,
- * treeSize}`. Two hashes per leaf in all; a proof costs no hashing, only copying its siblings' hex (written by the
- * archive writer, compared byte for byte by the archive file check).
+ * treeSize}`. Two hashes per leaf in all, each one native call on a reused buffer with a latin1 string back (no Buffer
+ * per node); a proof costs no hashing, only copying its siblings' hex (written by the archive writer, compared byte for
+ * byte by the archive file check).
  */
 export class InclusionTexts {
   /** The levels below the root, each its nodes' hex back to back (64 bytes a node), leaf hashes first. */
   private readonly levels: Buffer[] = [];
   private readonly counts: number[] = [];
+  /** The leaf hashes, SHA-256(0x00 ‖ event hash), as latin1 strings (an archive-wide tree reuses them). */
+  readonly leafHashes: string[];
   readonly rootHex: string;
   private readonly tail: Buffer;
   private readonly size: Buffer;
   /** The longest proof's length in bytes. */
   readonly maxLength: number;
 
-  constructor(leaves: readonly Uint8Array[], checkpointHash: string) {
-    if (leaves.length === 0) throw new RangeError('a tree of no leaves has no audit paths');
-    let level = leaves.map((leaf) => merkleLeafHash(leaf));
+  constructor(leaves: HexLeaves, checkpointHash: string) {
+    if (leaves.count === 0) throw new RangeError('a tree of no leaves has no audit paths');
+    const scratch = Buffer.allocUnsafe(65);
+    scratch[0] = 0x00;
+    const leafScratch = scratch.subarray(0, 33);
+    let level: string[] = new Array<string>(leaves.count);
+    for (let i = 0; i < leaves.count; i++) {
+      decodeHex32(leaves.source(i), leaves.offset(i), scratch);
+      level[i] = hash('sha256', leafScratch, 'binary');
+    }
+    this.leafHashes = level;
+    scratch[0] = 0x01;
     while (level.length > 1) {
-      this.levels.push(Buffer.from(Buffer.concat(level).toString('hex'), 'latin1'));
+      this.levels.push(Buffer.from(Buffer.from(level.join(''), 'latin1').toString('hex'), 'latin1'));
       this.counts.push(level.length);
-      const up: Buffer[] = [];
-      for (let i = 0; i + 1 < level.length; i += 2) up.push(merkleNodeHash(level[i]!, level[i + 1]!));
-      if (level.length % 2 === 1) up.push(level[level.length - 1]!);
+      const up: string[] = new Array<string>((level.length + 1) >> 1);
+      for (let i = 0; i + 1 < level.length; i += 2) {
+        scratch.write(level[i]!, 1, 'latin1');
+        scratch.write(level[i + 1]!, 33, 'latin1');
+        up[i >> 1] = hash('sha256', scratch, 'binary');
+      }
+      if (level.length % 2 === 1) up[up.length - 1] = level[level.length - 1]!;
       level = up;
     }
-    this.rootHex = level[0]!.toString('hex');
+    this.rootHex = Buffer.from(level[0]!, 'latin1').toString('hex');
     this.tail = Buffer.from(`],"checkpointHash":"${checkpointHash}","leafIndex":`, 'latin1');
-    this.size = Buffer.from(`,"treeSize":${leaves.length}}`, 'latin1');
+    this.size = Buffer.from(`,"treeSize":${leaves.count}}`, 'latin1');
     this.maxLength = OPEN.length + this.levels.length * 67 + this.tail.length + 16 + this.size.length;
   }
 
@@ -45,8 +68,8 @@ export class InclusionTexts {
         if (!first) out[w++] = 0x2c;
         first = false;
         out[w++] = 0x22;
-        out.set(this.levels[depth]!.subarray(sibling * 64, sibling * 64 + 64), w);
-        w += 64;
+        const level = this.levels[depth]!;
+        for (let k = sibling * 64, end = k + 64; k < end; k++) out[w++] = level[k]!;
         out[w++] = 0x22;
       }
       i >>= 1;
@@ -62,3 +85,20 @@ export class InclusionTexts {
 }
 
 const OPEN = Buffer.from('{"auditPath":[', 'latin1');
+
+/** Hex digit values, 0xff for anything that is not a lowercase hex digit (the ledger writes hashes in lowercase). */
+const HEX = new Uint8Array(256).fill(0xff);
+for (let d = 0; d < 10; d++) HEX[0x30 + d] = d;
+for (let d = 0; d < 6; d++) HEX[0x61 + d] = 10 + d;
+
+/** The 64 hex digits at src[at] as 32 bytes into out[1..33); throws on anything else. */
+function decodeHex32(src: Uint8Array, at: number, out: Buffer): void {
+  let bad = 0;
+  for (let k = 0; k < 32; k++) {
+    const hi = HEX[src[at + 2 * k]!]!;
+    const lo = HEX[src[at + 2 * k + 1]!]!;
+    bad |= hi | lo;
+    out[1 + k] = (hi << 4) | lo;
+  }
+  if (bad > 15) throw new RangeError('an event hash that is not 64 lowercase hex digits');
+}

@@ -82,6 +82,12 @@ export class MerkleTreeBuilder {
     this.pushNode(hash('sha256', leafScratch, 'binary'));
   }
 
+  /** Adds one leaf by its leaf hash, SHA-256(0x00 ‖ leaf), as a latin1 string (computed already for another tree). */
+  pushLeafHashLatin1(leafHash: string): void {
+    if (leafHash.length !== 32) throw new RangeError('a leaf hash is 32 bytes');
+    this.pushNode(leafHash);
+  }
+
   private pushNode(leafHash: string): void {
     let node = leafHash;
     // Merge equal-sized perfect subtrees: one merge per trailing 1-bit of the old size.

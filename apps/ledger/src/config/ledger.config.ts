@@ -1,3 +1,4 @@
+import { PARTITION_PERIODS } from '../partitions/partition-period.js';
 import { ALERTING_VARIABLES, alertingProblems, alertingSettings } from '@audit-ledger/alerts';
 import { z } from 'zod';
 import { insecureKeySourceProblem, OIDC_ALGORITHMS, parseRoleMap } from '../identity/jwt/oidc-options.js';
@@ -148,6 +149,14 @@ const LedgerConfigSchema = z.object({
    */
   readModelRetentionDays: z.coerce.number().int().min(0).max(36_500).default(400),
   retentionIntervalMs: z.coerce.number().int().min(1000).max(604_800_000).default(3_600_000),
+  /**
+   * The events table's partitions (docs/operations.md "Archive and drop"): the running ledger closes the open one when
+   * a period (month, week or day, UTC) begins, checking at each period start and at least every interval; false:
+   * only `ledger archive roll` does.
+   */
+  partitionRoll: flag.default(true),
+  partitionPeriod: z.enum(PARTITION_PERIODS).default('month'),
+  partitionCheckIntervalMs: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
   /** Signed checkpoints (docs/integrity.md): sealed every N events or T ms, whichever comes first. */
   checkpointsEnabled: flag.default(true),
   checkpointEveryEvents: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
@@ -260,6 +269,9 @@ export const ENVIRONMENT_VARIABLES: Record<keyof LedgerConfig, string> = {
   projectionsEnabled: 'LEDGER_PROJECTIONS_ENABLED',
   readModelRetentionDays: 'LEDGER_READ_MODEL_RETENTION_DAYS',
   retentionIntervalMs: 'LEDGER_RETENTION_INTERVAL_MS',
+  partitionRoll: 'LEDGER_PARTITION_ROLL',
+  partitionPeriod: 'LEDGER_PARTITION_PERIOD',
+  partitionCheckIntervalMs: 'LEDGER_PARTITION_CHECK_INTERVAL_MS',
   checkpointsEnabled: 'LEDGER_CHECKPOINTS_ENABLED',
   checkpointEveryEvents: 'LEDGER_CHECKPOINT_EVERY_EVENTS',
   checkpointEveryMs: 'LEDGER_CHECKPOINT_EVERY_MS',

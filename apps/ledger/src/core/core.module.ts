@@ -6,6 +6,7 @@ import { LedgerMetrics } from '../metrics/ledger-metrics.js';
 import { ledgerRedactor } from '../redaction/ledger-redactor.js';
 import {
   CLOCK,
+  ADMIN_DATABASE_URL,
   DATABASE_URL,
   EVENT_STORE,
   LEDGER_CONFIG,
@@ -45,6 +46,7 @@ export class CoreModule {
       LOGGER,
       CLOCK,
       DATABASE_URL,
+      ADMIN_DATABASE_URL,
       EVENT_STORE,
       READABLE_EVENT_STORE,
       STORE_HEALTH,
@@ -64,6 +66,7 @@ export class CoreModule {
         { provide: LOGGER, useValue: core.logger },
         { provide: CLOCK, useValue: systemClock },
         { provide: DATABASE_URL, useValue: core.database.url },
+        { provide: ADMIN_DATABASE_URL, useValue: core.database.adminUrl },
         { provide: EVENT_STORE, useValue: core.store },
         { provide: READABLE_EVENT_STORE, useValue: core.readableStore },
         { provide: STORE_HEALTH, useValue: () => core.store.health() },

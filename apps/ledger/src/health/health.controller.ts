@@ -12,6 +12,7 @@ import { workersHealth } from './workers-health.js';
 import { Public } from '../identity/access.js';
 import { AccessRefusals } from '../identity/access-refusals.js';
 import { HealthSchema } from '../openapi/response-schemas.js';
+import { PartitionsWorker } from '../partitions/partitions.worker.js';
 
 export const STORE_HEALTH = Symbol('STORE_HEALTH');
 export type StoreHealthProbe = () => Promise<{ database: boolean; migrationsApplied: number }>;
@@ -32,6 +33,7 @@ export class HealthController {
     @Inject(RECONCILIATION_STATUS) private readonly reconciliation: ReconciliationStatusProbe,
     @Inject(WITNESS_STATUS) private readonly witnesses: WitnessStatusProbe,
     private readonly refusals: AccessRefusals,
+    private readonly partitions: PartitionsWorker,
   ) {}
 
   @Get()
@@ -46,6 +48,8 @@ export class HealthController {
       database: store.database ? 'reachable' : 'unreachable',
       migrationsApplied: store.migrationsApplied,
       ...workers.parts,
+      // The events table's partition rolling (informational: a late roll does not make the ledger unhealthy).
+      partitions: this.partitions.status(),
       // Calls refused since the start, by code and entrance: `{ "AUTH.UNAUTHENTICATED": { "http": 3 } }`.
       accessRefusals: this.refusals.counted(),
     });

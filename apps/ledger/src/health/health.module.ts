@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { IdentityModule } from '../identity/identity.module.js';
 import { IntegrityModule } from '../integrity/integrity.module.js';
+import { PartitionsModule } from '../partitions/partitions.module.js';
 import { LedgerMetrics } from '../metrics/ledger-metrics.js';
 import { ProjectionsModule } from '../projections/projections.module.js';
 import { ReconciliationModule } from '../reconciliation/reconciliation.module.js';
@@ -13,7 +14,7 @@ import { StoreMonitor } from './store-monitor.service.js';
 
 /** `/health`, the probes (live, ready, workers) and the store monitor: reads the other features' status. */
 @Module({
-  imports: [IdentityModule, IntegrityModule, ProjectionsModule, ReconciliationModule],
+  imports: [IdentityModule, IntegrityModule, PartitionsModule, ProjectionsModule, ReconciliationModule],
   controllers: [HealthController, ProbesHttpController],
   providers: [
     {

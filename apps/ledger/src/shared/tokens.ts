@@ -8,6 +8,8 @@ export const TOKEN_SECRET = Symbol('TOKEN_SECRET');
 export const REDACTOR = Symbol('REDACTOR');
 /** The ledger database's owner URL (PostgreSQL), for readers that bypass the event store port (the verifier). */
 export const DATABASE_URL = Symbol('DATABASE_URL');
+/** The migrations' login (LEDGER_MIGRATION_DATABASE_URL, else the runtime one): what may change the tables' structure. */
+export const ADMIN_DATABASE_URL = Symbol('ADMIN_DATABASE_URL');
 /**
  * The event store as readers of content see it: sealed fields opened, `[erased]` where the key is gone, and what is
  * appended through it sealed (libs/payload-keys/src/decrypting-event-store.ts). For the reconciler; never for what hashes events.
