@@ -1,5 +1,3 @@
-import { PostgresEventStore } from '@audit-ledger/event-store';
-import { openPayloadKeys } from '@audit-ledger/payload-keys';
 import {
   projectionsWithReconciliation,
   readRetentionState,
@@ -13,7 +11,7 @@ import {
 import pg from 'pg';
 import { pino } from 'pino';
 import { alertingConfigFromEnvironment, createAlerting, parkedEventAlert } from '@audit-ledger/alerts';
-import { payloadKeysConfigFromEnvironment } from './payload-keys-config.js';
+import { openReadableStore } from './readable-store.js';
 
 export interface RebuildReadModelsOptions {
   /** The database owner's URL (the ledger's DATABASE_URL). */
@@ -51,19 +49,7 @@ export function plannedRebuild(names?: string[]) {
  */
 export async function rebuildReadModels(options: RebuildReadModelsOptions): Promise<RebuiltUnit[]> {
   const alerting = options.alertFromEnvironment ? alertingFromEnvironment() : undefined;
-  const stored = await PostgresEventStore.connect({
-    connectionString: options.databaseUrl,
-    migrate: false,
-    poolSize: 2,
-  });
-  // Sealed fields are projected opened (or `[erased]`), as the ledger's own workers do.
-  const payloads = await openPayloadKeys(options.databaseUrl, payloadKeysConfigFromEnvironment(), {
-    generateMasterKey: false,
-  }).catch(async (error: unknown) => {
-    await stored.close();
-    throw error;
-  });
-  const store = payloads.decrypting(stored);
+  const { store, close } = await openReadableStore(options.databaseUrl);
   try {
     const units = await rebuildProjections({
       store,
@@ -78,8 +64,7 @@ export async function rebuildReadModels(options: RebuildReadModelsOptions): Prom
     if (trimmed) options.onTrimmed?.(trimmed);
     return units;
   } finally {
-    await store.close();
-    await payloads.close();
+    await close();
     if (alerting) {
       await alerting.idle();
       await alerting.close();

@@ -1,7 +1,5 @@
-import { PostgresEventStore } from '@audit-ledger/event-store';
-import { openPayloadKeys } from '@audit-ledger/payload-keys';
 import { retryParkedEvents, type RetriedProjection } from '@audit-ledger/read-models';
-import { payloadKeysConfigFromEnvironment } from './payload-keys-config.js';
+import { openReadableStore } from './readable-store.js';
 import { ledgerProjections } from './rebuild-read-models.js';
 
 export interface RetryParkedOptions {
@@ -16,19 +14,7 @@ export interface RetryParkedOptions {
  * it) and applies them again with the ledger's projections, next to a running ledger (docs/read-models.md).
  */
 export async function retryParked(options: RetryParkedOptions): Promise<RetriedProjection[]> {
-  const stored = await PostgresEventStore.connect({
-    connectionString: options.databaseUrl,
-    migrate: false,
-    poolSize: 2,
-  });
-  // Sealed fields are projected opened (or `[erased]`), as the ledger's own workers do.
-  const payloads = await openPayloadKeys(options.databaseUrl, payloadKeysConfigFromEnvironment(), {
-    generateMasterKey: false,
-  }).catch(async (error: unknown) => {
-    await stored.close();
-    throw error;
-  });
-  const store = payloads.decrypting(stored);
+  const { store, close } = await openReadableStore(options.databaseUrl);
   try {
     return await retryParkedEvents({
       store,
@@ -37,7 +23,6 @@ export async function retryParked(options: RetryParkedOptions): Promise<RetriedP
       ...(options.names ? { names: options.names } : {}),
     });
   } finally {
-    await store.close();
-    await payloads.close();
+    await close();
   }
 }
