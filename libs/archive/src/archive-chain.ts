@@ -40,6 +40,8 @@ export interface ArchiveChainReport {
   /** The last checkpoint of the chain (null: none). */
   lastCheckpointHash: string | null;
   heads: Map<string, ArchivedHead>;
+  /** Every checkpoint of the archives, in range order (what a witness's lines before the tombstone are checked with). */
+  checkpoints: BundleCheckpoint[];
 }
 
 /**
@@ -129,6 +131,7 @@ async function verifyFiles(
     merkleRoot: chain.events > 0 ? chain.tree.root().toString('hex') : null,
     lastCheckpointHash: chain.lastCheckpoint?.checkpointHash ?? null,
     heads: chain.heads,
+    checkpoints: chain.ordered,
   };
 }
 
@@ -140,6 +143,7 @@ class ChainCheck {
   readonly tree = new MerkleTreeBuilder();
   events = 0;
   lastCheckpoint: BundleCheckpoint | undefined;
+  ordered: BundleCheckpoint[] = [];
   private readonly checkpoints = new Map<string, BundleCheckpoint>();
   private nextFrom = 1n;
 
@@ -195,6 +199,7 @@ class ChainCheck {
   /** The checkpoints of every file, in range order, must chain from genesis and cover the archives to their end. */
   finish(): void {
     const ordered = [...this.checkpoints.values()].sort((a, b) => cmp(BigInt(a.fromPosition), BigInt(b.fromPosition)));
+    this.ordered = ordered;
     let previous: BundleCheckpoint | undefined;
     for (const checkpoint of ordered) {
       const expectedHash = previous?.checkpointHash ?? GENESIS_CHECKPOINT_HASH;

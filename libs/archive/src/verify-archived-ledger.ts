@@ -1,7 +1,7 @@
 import { checkTombstoneSignature, type SignedTombstone } from '@audit-ledger/integrity';
 import { ARCHIVES_STREAM, type ArchiveDroppedData } from '@audit-ledger/domain';
 import pg from 'pg';
-import { verifyLedger, type VerifyOptions, type VerifyReport } from '@audit-ledger/evidence';
+import { checkpointsByEnd, verifyLedger, type VerifyOptions, type VerifyReport } from '@audit-ledger/evidence';
 import { verifyArchiveChain, type ArchiveChainReport } from './archive-chain.js';
 
 /** A problem in the archives, the tombstone or where they meet the database, named like the verifier's findings. */
@@ -18,7 +18,7 @@ export interface ArchivedVerifyReport extends Omit<VerifyReport, 'firstProblem' 
   /** The newest tombstone: positions up to its toPosition left the database (null: nothing was dropped). */
   tombstone: { archiveId: string; fromPosition: string; toPosition: string; droppedAt: string } | null;
   /** With --archive: what the archive files held. */
-  archives: Omit<ArchiveChainReport, 'heads' | 'problems' | 'ok'> | null;
+  archives: Omit<ArchiveChainReport, 'heads' | 'problems' | 'ok' | 'checkpoints'> | null;
 }
 
 /**
@@ -57,6 +57,7 @@ export async function verifyArchivedLedger(
     ...(tombstone
       ? {
           cut: { toPosition: BigInt(tombstone.toPosition), lastCheckpointHash: tombstone.lastCheckpointHash },
+          ...(chain ? { archivedCheckpoints: checkpointsByEnd(chain.checkpoints) } : {}),
           beforeCut: (streamId: string, revision: number) => {
             if (!heads) return 'accept' as const;
             const head = heads.get(streamId);
@@ -72,11 +73,13 @@ export async function verifyArchivedLedger(
     heads: _heads,
     problems: _problems,
     ok: _ok,
+    checkpoints: _checkpoints,
     ...archives
   } = chain ?? {
     heads: undefined,
     problems: undefined,
     ok: undefined,
+    checkpoints: undefined,
   };
   return {
     ...report,

@@ -10,4 +10,5 @@ export * from './witness-publisher.js';
 export * from './witness-startup-check.js';
 export * from './witness-server.js';
 export * from './database-checkpoints.js';
+export { checkpointsByEnd, type WitnessArchivedCounts } from './witness-comparison.js';
 export { copyRows, parseCopyRow, type CopyRowHandler } from './copy-rows.js';

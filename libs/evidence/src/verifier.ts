@@ -1,5 +1,4 @@
 import {
-  canonicalJson,
   chainHash,
   checkCheckpointSignature,
   GENESIS_CHECKPOINT_HASH,
@@ -15,7 +14,7 @@ import { ContentCheckOffload } from './content-check-offload.js';
 import { copyRows } from './copy-rows.js';
 import { EVENT_COLUMNS, EVENT_FIELDS, int64, RowContentHash } from './row-content-hash.js';
 import { StreamLinks, type BrokenLink } from './stream-links.js';
-import { readWitnessFile, type WitnessLine } from './witness-file.js';
+import { WitnessComparison, type WitnessArchivedCounts } from './witness-comparison.js';
 
 /**
  * `ledger verify`: re-reads the events table and checks every per-stream hash chain, the signed checkpoints and their
@@ -92,6 +91,11 @@ export interface VerifyOptions {
    * 'accept' when no archive was given (the link cannot be checked), or undefined (missing: reported).
    */
   beforeCut?: (streamId: string, revision: number) => { position: number; hash: string } | 'accept' | undefined;
+  /**
+   * With `cut` and archive files: the archives' checkpoints by toPosition, which the witness lines ending at or
+   * before the tombstone are compared with (without them those lines are counted as covered by the archive).
+   */
+  archivedCheckpoints?: ReadonlyMap<string, SealedCheckpoint>;
 }
 
 const DEFAULT_MAX_TRACKED_STREAMS = 250_000;
@@ -112,6 +116,8 @@ export interface VerifyReport {
   /** Events after the last checkpoint: protected by their hash chains only. */
   unsealedEvents: number;
   witnessCheckpoints: number | null;
+  /** With a witness file and a tombstone: its lines ending at or before the tombstone, checked or not checked. */
+  witnessArchived: WitnessArchivedCounts | null;
 }
 
 const SEALED_POSITION_REGEX = /^\d+$/;
@@ -192,6 +198,7 @@ export async function verifyLedger(input: VerifyOptions): Promise<VerifyReport> 
       sealedThrough: global.sealedThrough,
       unsealedEvents: global.unsealed,
       witnessCheckpoints: global.witnessCheckpoints,
+      witnessArchived: global.witnessArchived,
     };
   } finally {
     for (const client of clients) {
@@ -264,9 +271,8 @@ class GlobalPass {
   private ranges = 0;
   private unsealed = 0;
   private sealedThrough: string | null = null;
-  private witnessCheckpoints: number | null = null;
   private previous: { hash: string; to: bigint } | null = null;
-  private witness: AsyncGenerator<WitnessLine> | undefined;
+  private witness: WitnessComparison | undefined;
   /** Unset: every row, whatever its position (rows below 1 are read and reported, never skipped). */
   private readonly from: bigint | undefined;
   private readonly to: bigint | undefined;
@@ -294,8 +300,12 @@ class GlobalPass {
 
   async run() {
     if (this.options.witnessFile) {
-      this.witness = readWitnessFile(this.options.witnessFile);
-      this.witnessCheckpoints = 0;
+      const { cut, archivedCheckpoints } = this.options;
+      this.witness = new WitnessComparison(
+        this.options.witnessFile,
+        cut && { ...cut, archived: archivedCheckpoints },
+        (finding) => this.findings.add(finding),
+      );
     }
     const checkpoints = this.usableCheckpoints();
     this.checkpointsInOrder = checkpoints;
@@ -353,13 +363,14 @@ class GlobalPass {
       if (scanEvents) this.finish(this.range!);
       await this.nextCheckpoint();
     }
-    await this.drainWitness();
+    await this.witness?.drain();
     return {
       checkpoints: this.checkpoints,
       ranges: this.ranges,
       unsealed: this.unsealed,
       sealedThrough: this.sealedThrough,
-      witnessCheckpoints: this.witnessCheckpoints,
+      witnessCheckpoints: this.witness?.read ?? null,
+      witnessArchived: this.witness && this.options.cut ? this.witness.archived : null,
     };
   }
 
@@ -426,10 +437,11 @@ class GlobalPass {
       this.previous = null;
       return null;
     }
-    await this.compareWitness(checkpoint, at);
     const from = BigInt(checkpoint.fromPosition);
     const to = BigInt(checkpoint.toPosition);
+    // Witness lines up to the tombstone are checked against it (witness-comparison.ts), not against these.
     if (this.options.cut && to <= this.options.cut.toPosition) return this.archivedCheckpoint(checkpoint, at);
+    await this.witness?.compare(checkpoint, at);
     const range: [string, string] = [checkpoint.fromPosition, checkpoint.toPosition];
     const signature = checkCheckpointSignature(checkpoint, this.options.keys);
     if (signature) {
@@ -502,52 +514,6 @@ class GlobalPass {
       });
     }
     return null;
-  }
-
-  private async compareWitness(checkpoint: SealedCheckpoint, at: string): Promise<void> {
-    if (!this.witness) return;
-    const line = await this.witness.next();
-    if (line.done) return; // the witness may lag behind the database
-    this.witnessCheckpoints! += 1;
-    const witnessed = line.value;
-    if ('error' in witnessed) {
-      this.findings.add({
-        kind: 'witness_mismatch',
-        position: checkpoint.fromPosition,
-        message: `witness line ${witnessed.line} is ${witnessed.error}; the database has checkpoint ${checkpoint.checkpointHash} at position ${at}`,
-      });
-      return;
-    }
-    if (canonicalJson(witnessed.checkpoint) !== canonicalJson(checkpoint)) {
-      this.findings.add({
-        kind: 'witness_mismatch',
-        position: checkpoint.fromPosition,
-        range: [checkpoint.fromPosition, checkpoint.toPosition],
-        message:
-          `checkpoint at position ${at} (range ${checkpoint.fromPosition}..${checkpoint.toPosition}, hash ${checkpoint.checkpointHash}) ` +
-          `differs from witness line ${witnessed.line} (range ${witnessed.checkpoint.fromPosition}..${witnessed.checkpoint.toPosition}, hash ${witnessed.checkpoint.checkpointHash})`,
-      });
-    }
-  }
-
-  /** Checkpoints the witness holds beyond the database's: the database lost them. */
-  private async drainWitness(): Promise<void> {
-    if (!this.witness) return;
-    for (;;) {
-      const line = await this.witness.next();
-      if (line.done) return;
-      this.witnessCheckpoints! += 1;
-      const witnessed = line.value;
-      const from = 'checkpoint' in witnessed ? witnessed.checkpoint.fromPosition : null;
-      this.findings.add({
-        kind: 'witness_mismatch',
-        position: from,
-        message:
-          'checkpoint' in witnessed
-            ? `witness line ${witnessed.line} holds checkpoint ${witnessed.checkpoint.checkpointHash} (range ${from}..${witnessed.checkpoint.toPosition}) that the database does not have`
-            : `witness line ${witnessed.line} is ${witnessed.error}`,
-      });
-    }
   }
 }
 

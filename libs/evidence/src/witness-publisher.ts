@@ -163,7 +163,13 @@ export class WitnessPublisher {
     if (head === null || head.toPosition === '0') return -1;
     const newest = await newestCheckpoint(this.options.store);
     const at = await checkpointEndingAt(this.options.store, BigInt(head.toPosition), newest);
-    if (at && at.checkpoint.checkpointHash === head.checkpointHash) return at.revision;
+    if (at && at !== 'archived' && at.head.checkpointHash === head.checkpointHash) return at.revision;
+    if (at === 'archived') {
+      throw new WitnessRefusedError(
+        `the witness ${this.options.witness.target} holds checkpoints up to position ${head.toPosition}, in a range ` +
+          'archived and dropped: the database no longer holds the checkpoints that would bring it up to date',
+      );
+    }
     throw new WitnessRefusedError(
       `the witness ${this.options.witness.target} holds checkpoint ${head.checkpointHash} (up to position ` +
         `${head.toPosition}), which this database does not have: sending this database's checkpoints would fork it`,

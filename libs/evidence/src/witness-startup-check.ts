@@ -71,7 +71,17 @@ export async function checkWitnessesAtStart(options: WitnessStartupCheckOptions)
     const newest = await newestCheckpoint(store);
     const databaseHead = headOfCheckpoint(newest?.checkpoint);
     const at = head ? await checkpointEndingAt(store, BigInt(head.toPosition), newest) : null;
-    const comparison = compareWithWitness(head, databaseHead, at ? headOfCheckpoint(at.checkpoint) : null);
+    if (at === 'archived') {
+      // The witness lags behind an archive drop: the database no longer holds the checkpoints to compare it with
+      // (ledger verify --witness --archive can). Starting forks nothing: the publisher sends nothing that does not
+      // chain on the witness's head.
+      logger.warn(
+        { witness: witness.target, head },
+        "the witness's head lies in a range archived and dropped: it cannot be compared with the database at start, nor brought up to date",
+      );
+      continue;
+    }
+    const comparison = compareWithWitness(head, databaseHead, at ? at.head : null);
     if (comparison.status === 'consistent') continue;
 
     const recorded = await lastRecordedAcknowledgement(store);

@@ -84,6 +84,9 @@ export function registerVerify(program: Command, io: CliIo): void {
             `(${report.rangesChecked} ranges re-hashed, sealed through ${report.sealedThrough ?? 'nothing'}), ` +
             `${report.unsealedEvents} events after the last checkpoint` +
             (report.witnessCheckpoints === null ? '' : `, ${report.witnessCheckpoints} witnessed checkpoints`) +
+            (report.witnessArchived === null || report.witnessArchived.unchecked === 0
+              ? ''
+              : ` (${report.witnessArchived.unchecked} before the tombstone covered by the archive, not checked)`) +
             (report.tombstone === null
               ? ''
               : `; positions ${report.tombstone.fromPosition}..${report.tombstone.toPosition} archived and dropped ` +
