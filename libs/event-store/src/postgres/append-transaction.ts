@@ -18,7 +18,10 @@ import { sqlArray, sqlInteger, sqlLiteral } from './sql-literal.js';
 export type RequestOutcome = { ok: true; result: AppendResult } | { ok: false; error: Error };
 
 export interface WriteBatchHooks {
-  /** Called once the batch is decided, just before its INSERT and COMMIT are sent. */
+  /**
+   * Called once the batch is decided, just before its INSERT and COMMIT are sent; for a batch written in one round
+   * trip, once that round trip returned.
+   */
   onCommitting?(): void;
   /**
    * The heads this process remembers. When it knows every stream of the batch, the batch is planned on them and sent
@@ -114,7 +117,6 @@ async function writeGuarded(
 ): Promise<RequestOutcome[] | undefined> {
   const cache = hooks.heads!;
   remember(cache, requests, new Map(), plan.rows);
-  hooks.onCommitting?.();
   let results: pg.QueryResult[];
   try {
     results = await multiStatement(client, 5, [
@@ -135,6 +137,9 @@ async function writeGuarded(
     cache.forget(streamsOf(requests));
     return undefined;
   }
+  // Only now: the next batch collects what arrives during this one's round trip, as it collects during the read of
+  // the two-round-trip path (leaving at once made the next batches small, and more of them).
+  hooks.onCommitting?.();
   return answers(plan.outcomes, plan.rows, positionsOf(plan.rows, inserted));
 }
 
