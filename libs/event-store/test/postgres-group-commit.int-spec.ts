@@ -122,4 +122,47 @@ describe('group commit', () => {
       expect(verifyChain(events)).toBeNull();
     }
   });
+
+  it('decides on the stored heads and ids when another process wrote since this one remembered them', async () => {
+    // given a stream this store wrote (so it remembers its head), then another process appended to it
+    const second = await PostgresEventStore.connect({ connectionString: db.url, migrate: false });
+    const streamId = `gc-${randomUUID()}`;
+    try {
+      await store.appendToStream(streamId, [newEvent()]);
+      const theirs = newEvent();
+      await second.appendToStream(streamId, [theirs], { expectedRevision: 0 });
+      // when this store appends expecting the revision it remembers, then the current one, then their event again
+      const stale = store.appendToStream(streamId, [newEvent()], { expectedRevision: 0 });
+      await expect(stale).rejects.toBeInstanceOf(WrongExpectedVersionError);
+      const current = await store.appendToStream(streamId, [newEvent()], { expectedRevision: 1 });
+      const replay = await store.appendToStream(streamId, [theirs]);
+      // then the stale expectation is refused, the current one written after theirs, and theirs is a replay
+      expect(current.nextExpectedRevision).toBe(2);
+      expect(replay).toMatchObject({ idempotentReplay: true, nextExpectedRevision: 1 });
+    } finally {
+      await second.close();
+    }
+    const events = await store.readStream(streamId);
+    expect(events.map((e) => e.streamRevision)).toEqual([0, 1, 2]);
+    expect(verifyChain(events)).toBeNull();
+  });
+
+  it('writes no_stream once when a stream it remembers as absent was created elsewhere', async () => {
+    const second = await PostgresEventStore.connect({ connectionString: db.url, migrate: false });
+    const streamId = `gc-${randomUUID()}`;
+    try {
+      // given this store saw the stream absent (a refused stream_exists), then another process created it
+      await expect(
+        store.appendToStream(streamId, [newEvent()], { expectedRevision: 'stream_exists' }),
+      ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+      await second.appendToStream(streamId, [newEvent()], { expectedRevision: 'no_stream' });
+      // when this store appends expecting no stream, then it is refused
+      await expect(
+        store.appendToStream(streamId, [newEvent()], { expectedRevision: 'no_stream' }),
+      ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    } finally {
+      await second.close();
+    }
+    expect(await store.readStream(streamId)).toHaveLength(1);
+  });
 });

@@ -44,7 +44,10 @@ export async function openPayloadKeys(
       cipher,
       erasure: new PayloadErasure(pool, keys, cipher.sealedFields),
       decrypting: (store) => new DecryptingEventStore(store, cipher),
-      close: () => pool.end(),
+      close: () => {
+        keys.close();
+        return pool.end();
+      },
     };
   } catch (error) {
     await pool.end();

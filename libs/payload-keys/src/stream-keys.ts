@@ -18,6 +18,12 @@ export class MasterKeyMismatchError extends Error {
 }
 /** How long a process trusts what it read of a key: another process's erasure is seen within this time. */
 const CACHE_MS = 5_000;
+/**
+ * Every this often, the live keys used within the last USED_WITHIN_MS whose trust runs out within two periods are
+ * read again, all in one statement: a stream written now and then keeps its key without a round trip per append.
+ */
+const REFRESH_MS = 1_000;
+const USED_WITHIN_MS = 60_000;
 
 export interface DataKey {
   keyId: string;
@@ -39,7 +45,9 @@ interface Known {
  * stream get a new one.
  */
 export class StreamKeys {
-  private readonly live = new Map<string, DataKey & { until: number }>();
+  private readonly live = new Map<string, DataKey & { until: number; usedAt: number }>();
+  private refresher?: NodeJS.Timeout;
+  private refreshing = false;
   private readonly byId = new Map<string, Known>();
 
   constructor(
@@ -97,7 +105,11 @@ export class StreamKeys {
   /** The stream's live key, created on its first use. */
   async keyFor(streamId: string): Promise<DataKey> {
     const cached = this.live.get(streamId);
-    if (cached && cached.until > this.now()) return cached;
+    const now = this.now();
+    if (cached && cached.until > now) {
+      cached.usedAt = now;
+      return cached;
+    }
     const keyId = randomUUID();
     // One round trip for a stream's first key, or a stream whose key this process has not read lately.
     const { rows } = await this.pool.query<{ key_id: string; wrapped_key: Buffer }>(
@@ -117,9 +129,10 @@ export class StreamKeys {
       ? { keyId: row.key_id, key: unwrapDataKey(this.masterKey, row.wrapped_key, row.key_id) }
       : await this.readLive(streamId);
     if (!found) throw new Error(`no live data key for ${streamId} after creating one`);
-    const until = this.now() + CACHE_MS;
-    this.live.set(streamId, { ...found, until });
+    const until = now + CACHE_MS;
+    this.live.set(streamId, { ...found, until, usedAt: now });
     this.byId.set(found.keyId, { key: found.key, streamId, until });
+    this.refresher ??= setInterval(() => void this.refresh(), REFRESH_MS).unref();
     return found;
   }
 
@@ -158,6 +171,49 @@ export class StreamKeys {
     );
     this.forget(streamId);
     return rows.map((row) => row.key_id);
+  }
+
+  /** Stops the refresh (the pool is the caller's). */
+  close(): void {
+    clearInterval(this.refresher);
+    this.refresher = undefined;
+  }
+
+  /**
+   * Reads again, in one statement, whether the live keys used lately (USED_WITHIN_MS) and about to run out are still
+   * live; those that are are trusted CACHE_MS from the moment before the read (never longer than a read of their own
+   * would give). Keys not used lately are dropped; with none left the timer stops until the next key is read. Run by
+   * the timer.
+   */
+  async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    const startedAt = this.now();
+    const due: string[] = [];
+    for (const [streamId, entry] of this.live) {
+      if (entry.usedAt < startedAt - USED_WITHIN_MS) {
+        if (entry.until <= startedAt) this.live.delete(streamId);
+      } else if (entry.until - startedAt <= 2 * REFRESH_MS) due.push(entry.keyId);
+    }
+    if (this.live.size === 0) return this.close();
+    if (due.length === 0) return;
+    this.refreshing = true;
+    try {
+      const { rows } = await this.pool.query<{ key_id: string }>(
+        `SELECT key_id FROM ${TABLE} WHERE key_id = ANY($1::text[]) AND destroyed_at IS NULL`,
+        [due],
+      );
+      const until = startedAt + CACHE_MS;
+      for (const { key_id: keyId } of rows) {
+        const known = this.byId.get(keyId);
+        const entry = known && this.live.get(known.streamId);
+        if (!known || !entry || entry.keyId !== keyId) continue; // forgotten meanwhile (an erasure here)
+        known.until = entry.until = Math.max(entry.until, until);
+      }
+    } catch {
+      // The keys run out at their time and are read again by the next append (the pool may be closing).
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   forget(streamId: string): void {

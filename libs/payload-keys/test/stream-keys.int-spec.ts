@@ -47,6 +47,68 @@ describe('stream data keys', () => {
     expect((await writer.keyFor('approval-erased')).keyId).not.toBe(first.keyId);
   });
 
+  describe('a key in use, read again in the background', () => {
+    let clock = 0;
+    let queries = 0;
+    const keysAt = () => {
+      // Counts the statements this process sends; the rest of the pool is the real one.
+      const counting = new Proxy(pool, {
+        get(target, property, receiver) {
+          if (property === 'query') {
+            return (...args: Parameters<pg.Pool['query']>) => {
+              queries += 1;
+              return (target.query as (...a: unknown[]) => unknown)(...args);
+            };
+          }
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      });
+      return new StreamKeys(counting, master, () => clock);
+    };
+
+    it('keeps a key used lately and still live without a read per use', async () => {
+      // given a process that read a stream's key at t=0 and used it at t=4 s
+      clock = 0;
+      const keys = keysAt();
+      try {
+        const first = await keys.keyFor('approval-refreshed');
+        clock = 4_000;
+        await keys.keyFor('approval-refreshed');
+        // when the refresh runs, then past the first read's 5 s the key is used without a statement of its own
+        await keys.refresh();
+        clock = 8_000;
+        queries = 0;
+        expect((await keys.keyFor('approval-refreshed')).keyId).toBe(first.keyId);
+        expect(queries).toBe(0);
+      } finally {
+        keys.close();
+      }
+    });
+
+    it('does not extend a key another process destroyed: the stream gets a new key once the old one runs out', async () => {
+      clock = 0;
+      const keys = keysAt();
+      const eraser = new StreamKeys(pool, master);
+      try {
+        const first = await keys.keyFor('approval-erased-elsewhere');
+        clock = 4_000;
+        await keys.keyFor('approval-erased-elsewhere');
+        const client = await pool.connect();
+        try {
+          await eraser.destroy(client, 'approval-erased-elsewhere');
+        } finally {
+          client.release();
+        }
+        await keys.refresh();
+        clock = 6_000;
+        expect((await keys.keyFor('approval-erased-elsewhere')).keyId).not.toBe(first.keyId);
+      } finally {
+        keys.close();
+        eraser.close();
+      }
+    });
+  });
+
   it('refuses another master key than the database’s', async () => {
     await expect(new StreamKeys(pool, randomBytes(32)).ensureSchema()).rejects.toThrow(MasterKeyMismatchError);
   });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { type EventStore, type ReadAllFilter, type RecordedEvent } from '@audit-ledger/event-store';
 import { matchesFilter, prepareEvent, ProjectionBatch, unionFilter, type Projection } from './projection.js';
+import { lockBatches } from './batch-locks.js';
 import { rebuildUnits } from './rebuild/rebuild-units.js';
 import { advisoryLockKey, CHECKPOINTS_TABLE, runReadModelMigrations } from './read-model-migrations.js';
 import { isTransientDatabaseError } from './database-errors.js';
@@ -609,9 +610,10 @@ class ProjectionWorker {
     let failure: EventFailure | undefined;
     try {
       await this.beginFenced(client);
-      for (const part of parts) {
-        if (part.events.length > 0) await part.member.projection.lockBatch?.(client, part.events);
-      }
+      await lockBatches(
+        client,
+        parts.map((part) => ({ projection: part.member.projection, events: part.events })),
+      );
       for (const event of events) {
         for (const [i, part] of parts.entries()) {
           if (event.globalPosition <= part.member.position) continue;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type ReadAllFilter, type RecordedEvent } from '@audit-ledger/event-store';
+import { type ReconciliationLocks } from './projections/reconciliation-locks.js';
 
 /** One step of a projection's schema, applied once by the runner and recorded in `read_models.migrations`. */
 export interface ReadModelMigration {
@@ -56,11 +57,17 @@ export interface Projection {
    */
   lockBatch?(client: pg.PoolClient, events: readonly RecordedEvent[]): Promise<void>;
   /**
+   * The reconciliation locks a batch takes up front (the streams of its events of these types), declared rather than
+   * taken in `lockBatch`, so that the runner takes those of all the projections of one batch in ONE statement and in
+   * one order (`lockBatches`).
+   */
+  reconciliationLocks?: ReconciliationLocks;
+  /**
    * Applies one event. `batch` is the batch's scratch space: writes whose results `apply` does not read back (e.g.
    * counter increments of summaries) can be gathered there and made once, set-based, at the end of the batch, in the
    * same transaction, before the checkpoint (`ProjectionBatch.deferred`). The runner and a rebuild always pass one,
-   * after `lockBatch` of the batch's events; without one (a single event applied on its own), `apply` takes the locks
-   * `lockBatch` would have taken and makes its deferred writes at once.
+   * after `lockBatch` (and `reconciliationLocks`) of the batch's events; without one (a single event applied on its
+   * own), `apply` takes the locks those would have taken and makes its deferred writes at once.
    */
   apply(client: pg.PoolClient, event: RecordedEvent, batch?: ProjectionBatch): Promise<void>;
 }

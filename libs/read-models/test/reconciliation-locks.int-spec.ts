@@ -12,6 +12,7 @@ import {
   type Projection,
 } from '../src/index.js';
 import { custom, execution, grant, waitFor } from './read-model-test-support.js';
+import { lockBatches } from '../src/batch-locks.js';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
@@ -23,7 +24,7 @@ const matched = (executionId: string): NewEvent =>
  * projection's per-approval-stream lock orders a verdict against the execution and approval rows it derives columns
  * into; it must not order the approvals and executions projections against each other (both only read what
  * reconciliation writes): with one exclusive lock they waited for each other on every shared stream and deadlocked
- * under load. And a batch takes its streams' locks up front in one order (`lockBatch`), so two batches touching the
+ * under load. And a batch takes its streams' locks up front in one order (`lockBatches`), so two batches touching the
  * same streams in different orders wait for each other instead of deadlocking. A 55P03 (lock_timeout) shows that a
  * transaction waited.
  */
@@ -155,15 +156,15 @@ describe('reconciliation locks between concurrently applied projections', () => 
     };
 
     // Given the executions projection's batch [second stream's execution, first stream's execution], run as the
-    // runner runs a batch (lockBatch, then apply in order), having applied its first event
+    // runner runs a batch (its locks up front, then apply in order), having applied its first event
     const executions = await begin();
-    await executionsProjection.lockBatch?.(executions, [logged[1]!, logged[0]!]);
+    await lockBatches(executions, [{ projection: executionsProjection, events: [logged[1]!, logged[0]!] }]);
     await executionsProjection.apply(executions, logged[1]!);
     // And the reconciliation projection's batch [first stream's verdict, second stream's verdict] under way, waiting
     const reconciliation = await begin();
     const { rows: backend } = await reconciliation.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const reconciling = (async () => {
-      await reconciliationProjection.lockBatch?.(reconciliation, verdicts);
+      await lockBatches(reconciliation, [{ projection: reconciliationProjection, events: verdicts }]);
       for (const verdict of verdicts) await reconciliationProjection.apply(reconciliation, verdict);
       await reconciliation.query('COMMIT');
     })();
@@ -193,5 +194,33 @@ describe('reconciliation locks between concurrently applied projections', () => 
     expect(rows).toEqual(
       [...executionIds].sort().map((id) => ({ execution_id: id, reconciliation_verdict: 'matched' })),
     );
+  });
+
+  it('takes the locks of every projection of a batch in one statement, a stream asked for in both modes exclusive', async () => {
+    // given an approval stream whose execution the executions projection and whose verdict the reconciliation
+    // projection apply in one batch, and a second stream with only an execution
+    const other = approvalStreamId(`A-${randomUUID()}`);
+    const logged = recorded(execution({ executionId: randomUUID(), approvalId }), streamId);
+    const lone = recorded(execution({ executionId: randomUUID() }), other);
+    const verdict = recorded(matched(executionId), streamId);
+    const client = await pool.connect();
+    open.add(client);
+    try {
+      await client.query('BEGIN');
+      // when the runner takes the batch's locks
+      await lockBatches(client, [
+        { projection: executionsProjection, events: [logged, lone] },
+        { projection: reconciliationProjection, events: [verdict] },
+      ]);
+      // then each stream is locked once: the shared-and-exclusive one exclusive, the other shared
+      const { rows } = await client.query<{ mode: string }>(
+        `SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() ORDER BY mode`,
+      );
+      expect(rows.map((row) => row.mode)).toEqual(['ExclusiveLock', 'ShareLock']);
+    } finally {
+      await client.query('ROLLBACK');
+      open.delete(client);
+      client.release();
+    }
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { EffectClass } from './effects/effect.types.js';
 import { VAGUE } from './intent.js';
+import { memoByText } from '../shared/text-memo.js';
 
 export interface InstructionIntent {
   /** Too vague or short to say what it asks ("clean up the server", "Remove files"): class rules stay silent. */
@@ -144,7 +145,10 @@ function named(text: string, patterns: readonly RegExp[]): string[] {
   return [...new Set(out)];
 }
 
-export function instructionIntent(instruction: string): InstructionIntent {
+/** What an instruction asks for; remembered per text (every execution under one approval asks again). */
+export const instructionIntent: (instruction: string) => InstructionIntent = memoByText(intentOfInstruction);
+
+function intentOfInstruction(instruction: string): InstructionIntent {
   let text = instruction.trim();
   for (let i = 0; i < 3; i += 1) text = text.replace(POLITE, '');
   const licensed = new Set<EffectClass>(['read-only', 'network-egress', 'privilege']);

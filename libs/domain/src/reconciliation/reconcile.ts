@@ -12,6 +12,7 @@ import { instructionIntent, type InstructionIntent } from './instruction-intent.
 import { assessIntent } from './intent.js';
 import { maxSeverity, riskHits, type RiskHit } from './risk-rules.js';
 import { parseCommandLine } from './shell-parser.js';
+import { memoByText } from '../shared/text-memo.js';
 import type {
   ApprovalForReconciliation,
   ParsedCommandLine,
@@ -22,6 +23,10 @@ import type {
 export const RECONCILER_VERSION = 'reconciler/1.1.0';
 
 const AS_NEEDED = /\b(as needed|if needed|as required|any of the following|where needed|when needed|optionally)\b/i;
+
+/** An approved command line, parsed once per text: every execution under the approval compares with it again. */
+const parseApproved = memoByText(parseCommandLine);
+const parseApprovedWithVariables = memoByText((command) => parseCommandLine(placeholdersAsVariables(command)));
 
 const q = (s: string): string => `\`${s.trim()}\``;
 
@@ -43,7 +48,7 @@ export function reconcile(
     const compared = compareWithApproved(approval, parsed, hits);
     if (compared.verdict === 'MATCH') return { ...base, ...compared };
     // what ran and is not verbatim approved: do its effects contradict the instruction or the approved packages?
-    const approvedLines = approval.approvedCommands.map(parseCommandLine);
+    const approvedLines = approval.approvedCommands.map(parseApproved);
     const unmatched = parsed.filter((p) => !approvedLines.some((a) => sameCommandLine(a, p)));
     const unmatchedCommands = new Set(unmatched.flatMap((p) => p.commands));
     const findings = effectFindings({
@@ -180,7 +185,7 @@ function assessRisk(effects: readonly LocatedEffect[], hits: readonly RiskHit[])
 }
 
 function approvedPackages(commands: readonly string[]): string[] {
-  return lineEffects(commands.map(parseCommandLine)).flatMap((e) =>
+  return lineEffects(commands.map(parseApproved)).flatMap((e) =>
     (e.effect.targets.packages ?? []).map((p) => p.toLowerCase()),
   );
 }
@@ -217,8 +222,8 @@ function compareWithApproved(
   executed: readonly ParsedCommandLine[],
   hits: readonly RiskHit[],
 ): Outcome {
-  const approved = approval.approvedCommands.map(parseCommandLine);
-  const withPlaceholders = approval.approvedCommands.map((a) => parseCommandLine(placeholdersAsVariables(a)));
+  const approved = approval.approvedCommands.map(parseApproved);
+  const withPlaceholders = approval.approvedCommands.map(parseApprovedWithVariables);
   const matchedIndex: number[] = [];
   const used = new Set<number>();
   for (const e of executed) {

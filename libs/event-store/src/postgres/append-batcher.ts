@@ -6,6 +6,7 @@ import { writeBatch, type RequestOutcome } from './append-transaction.js';
 import { type ValidAppend } from './append-validation.js';
 import { type EventStoreLogger } from './logger.js';
 import { appendFailure, isConnectionError, isRetryableRace } from './pg-errors.js';
+import { StreamHeadCache } from './stream-head-cache.js';
 import { type WriterPool } from './writer-pool.js';
 
 export interface AppendBatcherOptions {
@@ -43,6 +44,8 @@ export class AppendBatcher {
   private collecting = 0;
   private closed = false;
   private readonly idle: (() => void)[] = [];
+  /** Shared by the flushers: a batch planned at the front leaves its heads for the next one (see writeBatch). */
+  private readonly heads = new StreamHeadCache();
 
   constructor(private readonly options: AppendBatcherOptions) {}
 
@@ -143,7 +146,7 @@ export class AppendBatcher {
       outcomes = await writeBatch(
         client,
         batch.map((pending) => pending.request),
-        { onCommitting: leaveFront },
+        { onCommitting: leaveFront, heads: this.heads },
       );
       client.release();
     } catch (error) {
@@ -163,7 +166,9 @@ export class AppendBatcher {
   private async writeAlone(pending: Pending, attempt: number): Promise<void> {
     let outcome: RequestOutcome | undefined;
     try {
-      [outcome] = await this.options.pool.withClient((client) => writeBatch(client, [pending.request]));
+      [outcome] = await this.options.pool.withClient((client) =>
+        writeBatch(client, [pending.request], { heads: this.heads }),
+      );
     } catch (error) {
       return this.retryAlone(pending, attempt, error);
     }

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { WrongExpectedVersionError } from '../errors.js';
 import { writeBatch } from './append-transaction.js';
 import { type ValidAppend } from './append-validation.js';
+import { StreamHeadCache } from './stream-head-cache.js';
 
 type Result = Partial<pg.QueryResult>;
 
@@ -105,5 +106,74 @@ describe('the append transaction', () => {
     expect(fake.sent[1]).toBe('COMMIT');
     expect(outcome).toMatchObject({ ok: false });
     expect(outcome?.ok === false && outcome.error).toBeInstanceOf(WrongExpectedVersionError);
+  });
+
+  describe('with the stream heads remembered', () => {
+    const guarded = (text: string, inserted = true): Result[] => [
+      { command: 'BEGIN', rows: [] },
+      { command: 'SELECT', rows: [{ pg_current_xact_id: '1000' }] },
+      { command: 'SELECT', rows: [] },
+      ...insertedOk(inserted ? text : ''),
+    ];
+
+    it('writes the batch in one message, its INSERT guarded by the heads it was planned on', async () => {
+      // given a process that remembers s-1 at revision 4 and s-2 as absent
+      const heads = new StreamHeadCache();
+      heads.set('s-1', { revision: 4, hash: 'h4' });
+      heads.set('s-2', null);
+      const fake = new FakeClient((text) => guarded(text));
+      // when it writes an append expecting revision 4 and one expecting no stream
+      const outcomes = await writeBatch(asClient(fake), [append('s-1', 4), append('s-2', 'no_stream')], { heads });
+      // then one round trip: locks before the guarded insert, COMMIT last
+      expect(fake.sent).toHaveLength(1);
+      const [message] = fake.sent as [string];
+      const order = ['BEGIN', 'pg_current_xact_id()', 'pg_advisory_xact_lock', 'INSERT INTO', 'bool_and', 'COMMIT'];
+      const at = order.map((marker) => message.indexOf(marker));
+      expect(at.every((position) => position >= 0)).toBe(true);
+      expect([...at].sort((a, b) => a - b)).toEqual(at);
+      expect(message).toContain("('s-1',4,'h4')");
+      expect(message).toContain("('s-2',-1,'')");
+      // and the answers and the remembered heads are those of the plan
+      expect(outcomes.map((o) => o.ok && o.result.nextExpectedRevision)).toEqual([5, 0]);
+      expect(heads.get('s-1')?.revision).toBe(5);
+      expect(heads.get('s-2')?.revision).toBe(0);
+    });
+
+    it('writes the long way when the guard finds other heads (the INSERT wrote nothing)', async () => {
+      // given a remembered head that another process has moved on from (the database holds revision 6)
+      const heads = new StreamHeadCache();
+      heads.set('s-1', { revision: 4, hash: 'h4' });
+      const fake = new FakeClient((text, index) =>
+        index === 0
+          ? guarded(text, false)
+          : index === 1
+            ? reads([{ stream_id: 's-1', stream_revision: '6', hash: 'h6' }])
+            : [{ command: 'COMMIT', rows: [] }],
+      );
+      // when an append expecting revision 4 is written
+      const [outcome] = await writeBatch(asClient(fake), [append('s-1', 4)], { heads });
+      // then it is decided on the heads read under the lock: refused, after a COMMIT of nothing
+      expect(fake.sent).toHaveLength(3);
+      expect(outcome?.ok === false && outcome.error).toBeInstanceOf(WrongExpectedVersionError);
+      expect(heads.get('s-1')).toEqual({ revision: 6, hash: 'h6' });
+    });
+
+    it('takes the long way for a stream it does not remember', async () => {
+      const heads = new StreamHeadCache();
+      const fake = new FakeClient((text, index) => (index === 0 ? reads() : insertedOk(text)));
+      await writeBatch(asClient(fake), [append('s-9')], { heads });
+      expect(fake.sent).toHaveLength(2);
+      expect(heads.get('s-9')?.revision).toBe(0);
+    });
+
+    it('forgets the heads of a batch whose transaction failed', async () => {
+      const heads = new StreamHeadCache();
+      heads.set('s-1', { revision: 4, hash: 'h4' });
+      const refused = Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+      const fake = new FakeClient(() => refused);
+      await expect(writeBatch(asClient(fake), [append('s-1')], { heads })).rejects.toBe(refused);
+      expect(fake.sent.at(-1)).toBe('ROLLBACK');
+      expect(heads.get('s-1')).toBeUndefined();
+    });
   });
 });

@@ -1,6 +1,14 @@
 import type pg from 'pg';
 import { type AppendResult } from '../event-store.port.js';
-import { planBatch, toAppendResult, type PlannedRow, type StoredEvent, type StreamHead } from './append-plan.js';
+import {
+  planBatch,
+  toAppendResult,
+  type PlannedOutcome,
+  type PlannedRow,
+  type StoredEvent,
+  type StreamHead,
+} from './append-plan.js';
+import { type StreamHeadCache } from './stream-head-cache.js';
 import { type ValidAppend } from './append-validation.js';
 import { idsOf } from '../append-input.js';
 import { EVENTS_TABLE } from './ledger-schema.js';
@@ -10,16 +18,31 @@ import { sqlArray, sqlInteger, sqlLiteral } from './sql-literal.js';
 export type RequestOutcome = { ok: true; result: AppendResult } | { ok: false; error: Error };
 
 export interface WriteBatchHooks {
-  /** Called once the batch is decided, just before its INSERT and COMMIT are sent. */
+  /**
+   * Called once the batch is decided, just before its INSERT and COMMIT are sent; for a batch written in one round
+   * trip, once that round trip returned.
+   */
   onCommitting?(): void;
+  /**
+   * The heads this process remembers. When it knows every stream of the batch, the batch is planned on them and sent
+   * in one round trip, the INSERT guarded by a check of those heads; a failed check commits nothing and the batch
+   * takes the two round trips below. Kept up to date with what each batch plans.
+   */
+  heads?: StreamHeadCache;
 }
 
 /**
  * Writes a batch of appends in ONE transaction and returns each request's outcome once it committed. Throws (after
  * rolling back) when the transaction itself fails; the caller then retries the requests one by one.
  *
- * Two round trips, each one simple-protocol message of several statements (so values are inlined as literals, see
- * sql-literal.ts); the server runs a message's statements in order and stops at the first error:
+ * With every stream's head remembered (see `heads`) and a plan that writes every request: ONE round trip, one
+ * simple-protocol message: BEGIN; take the transaction id; lock the streams; INSERT … WHERE <the heads are those
+ * remembered and no event id is stored> RETURNING; COMMIT. The guard runs after the locks (its own snapshot), so when
+ * it holds, the plan is exactly the one the two round trips below would make; when it does not, the INSERT writes
+ * nothing, the empty transaction commits and the batch is written the long way.
+ *
+ * Otherwise two round trips, each one simple-protocol message of several statements (so values are inlined as
+ * literals, see sql-literal.ts); the server runs a message's statements in order and stops at the first error:
  *   1. BEGIN; take the transaction id; lock the streams; read their heads; read the event ids already stored.
  *   2. INSERT … RETURNING; COMMIT.
  * The plan (revision checks, idempotency, hash chain) is made in between, under the locks. Sending COMMIT with the
@@ -32,23 +55,122 @@ export async function writeBatch(
   requests: readonly ValidAppend[],
   hooks: WriteBatchHooks = {},
 ): Promise<RequestOutcome[]> {
+  const guessed = hooks.heads && planOnRemembered(requests, hooks.heads);
+  if (guessed) {
+    const written = await writeGuarded(client, requests, guessed, hooks);
+    if (written) return written;
+  }
   let rows: PlannedRow[];
   let outcomes: ReturnType<typeof planBatch>['outcomes'];
   let positions: bigint[];
   try {
     const { heads, stored } = await beginAndRead(client, requests);
     ({ rows, outcomes } = planBatch(requests, heads, stored));
+    if (hooks.heads) remember(hooks.heads, requests, heads, rows);
     hooks.onCommitting?.();
     positions = await insertAndCommit(client, rows);
   } catch (error) {
+    hooks.heads?.forget(streamsOf(requests));
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-  return outcomes.map((outcome) =>
+  return answers(outcomes, rows, positions);
+}
+
+function answers(outcomes: PlannedOutcome[], rows: readonly PlannedRow[], positions: readonly bigint[]) {
+  return outcomes.map((outcome): RequestOutcome =>
     outcome.kind === 'rejected'
       ? { ok: false, error: outcome.error }
       : { ok: true, result: toAppendResult(outcome, rows, positions) },
   );
+}
+
+/** A plan on the remembered heads, if every stream is remembered and every request would write new events. */
+interface GuessedPlan {
+  heads: Map<string, StreamHead | null>;
+  rows: PlannedRow[];
+  outcomes: PlannedOutcome[];
+}
+
+function planOnRemembered(requests: readonly ValidAppend[], cache: StreamHeadCache): GuessedPlan | undefined {
+  const heads = new Map<string, StreamHead | null>();
+  for (const { streamId } of requests) {
+    const head = cache.get(streamId);
+    if (head === undefined) return undefined;
+    heads.set(streamId, head);
+  }
+  const existing = new Map<string, StreamHead>();
+  for (const [streamId, head] of heads) if (head) existing.set(streamId, head);
+  // Nothing stored under the batch's ids is assumed (and checked): a replay or a rejection takes the long way, which
+  // reads what it is decided on.
+  const { rows, outcomes } = planBatch(requests, existing, new Map());
+  if (rows.length === 0 || outcomes.some((o) => o.kind !== 'written' || o.replay)) return undefined;
+  return { heads, rows, outcomes };
+}
+
+/** The one-round-trip write; `undefined` when the guard found the heads or ids other than assumed (nothing written). */
+async function writeGuarded(
+  client: pg.ClientBase,
+  requests: readonly ValidAppend[],
+  plan: GuessedPlan,
+  hooks: WriteBatchHooks,
+): Promise<RequestOutcome[] | undefined> {
+  const cache = hooks.heads!;
+  remember(cache, requests, new Map(), plan.rows);
+  let results: pg.QueryResult[];
+  try {
+    results = await multiStatement(client, 5, [
+      'BEGIN',
+      XACT_ID,
+      lockStreams(requests),
+      insertRows(plan.rows, guard(plan.heads, requests)),
+      'COMMIT',
+    ]);
+    assertCommitted(results[4]!);
+  } catch (error) {
+    cache.forget(streamsOf(requests));
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  const inserted = results[3]!.rows as InsertedRow[];
+  if (inserted.length === 0) {
+    cache.forget(streamsOf(requests));
+    return undefined;
+  }
+  // Only now: the next batch collects what arrives during this one's round trip, as it collects during the read of
+  // the two-round-trip path (leaving at once made the next batches small, and more of them).
+  hooks.onCommitting?.();
+  return answers(plan.outcomes, plan.rows, positionsOf(plan.rows, inserted));
+}
+
+/** SQL that is true when every stream's head is the one assumed and no event id of the batch is stored yet. */
+function guard(heads: ReadonlyMap<string, StreamHead | null>, requests: readonly ValidAppend[]): string {
+  const assumed = [...heads].map(([streamId, head]) =>
+    [sqlLiteral(streamId), sqlInteger(head ? head.revision : -1), sqlLiteral(head ? head.hash : '')].join(','),
+  );
+  const eventIds = sqlArray([...new Set(requests.flatMap((r) => r.events.flatMap(idsOf)))], 'uuid');
+  return `(SELECT bool_and(COALESCE(head.same, assumed.revision = -1))
+             FROM (VALUES (${assumed.join('),(')})) AS assumed(stream_id, revision, hash)
+             LEFT JOIN LATERAL (
+               SELECT e.stream_revision = assumed.revision AND e.hash = assumed.hash AS same FROM ${EVENTS_TABLE} AS e
+                WHERE e.stream_id = assumed.stream_id ORDER BY e.stream_revision DESC LIMIT 1
+             ) AS head ON true)
+      AND NOT EXISTS (SELECT FROM ${EVENTS_TABLE} WHERE event_id = ANY(${eventIds}))`;
+}
+
+/** After planning: each stream's head once the batch commits (read heads for streams it does not write). */
+function remember(
+  cache: StreamHeadCache,
+  requests: readonly ValidAppend[],
+  read: ReadonlyMap<string, StreamHead>,
+  rows: readonly PlannedRow[],
+): void {
+  for (const streamId of streamsOf(requests)) cache.set(streamId, read.get(streamId) ?? null);
+  for (const row of rows) cache.set(row.streamId, { revision: row.streamRevision, hash: row.hash });
+}
+
+function streamsOf(requests: readonly ValidAppend[]): Set<string> {
+  return new Set(requests.map((request) => request.streamId));
 }
 
 type HeadRow = { stream_id: string; stream_revision: string; hash: string };
@@ -73,13 +195,8 @@ async function beginAndRead(
   // ids are read after the locks are granted and see every batch committed before.
   const results = await multiStatement(client, 5, [
     'BEGIN',
-    // The transaction id is taken before any sequence value: readers rely on it to tell an in-flight hole in the
-    // global order from a permanent one (see gap-free-reader.ts).
-    'SELECT pg_current_xact_id()',
-    // Serialises writers of the same stream across processes; sorted keys so two batches never deadlock.
-    `SELECT pg_advisory_xact_lock(key)
-       FROM (SELECT DISTINCT hashtextextended(stream_id, 0) AS key FROM unnest(${streamIds}) AS s(stream_id) ORDER BY 1)
-            AS keys`,
+    XACT_ID,
+    lockStreams(requests),
     `SELECT s.stream_id, head.stream_revision, head.hash
        FROM unnest(${streamIds}) AS s(stream_id)
        CROSS JOIN LATERAL (
@@ -110,10 +227,7 @@ async function beginAndRead(
   return { heads: new Map(heads), stored: new Map(stored) };
 }
 
-/**
- * One multi-row insert and the COMMIT. ORDER BY ord hands out global positions in queue order. Returns positions by
- * row index, once the server has confirmed the COMMIT.
- */
+/** The rows' insert and the COMMIT; positions by row index, once the server has confirmed the COMMIT. */
 async function insertAndCommit(client: pg.ClientBase, rows: readonly PlannedRow[]): Promise<bigint[]> {
   if (rows.length === 0) {
     // Nothing to write (replays and rejections only); still commit, so that the answers wait for a flush that covers
@@ -122,6 +236,25 @@ async function insertAndCommit(client: pg.ClientBase, rows: readonly PlannedRow[
     assertCommitted(commit!);
     return [];
   }
+  const [inserted, commit] = await multiStatement(client, 2, [insertRows(rows), 'COMMIT']);
+  assertCommitted(commit!);
+  return positionsOf(rows, inserted!.rows as InsertedRow[]);
+}
+
+// The transaction id is taken before any sequence value: readers rely on it to tell an in-flight hole in the global
+// order from a permanent one (see gap-free-reader.ts).
+const XACT_ID = 'SELECT pg_current_xact_id()';
+
+/** Serialises writers of the same stream across processes; sorted keys so two batches never deadlock. */
+function lockStreams(requests: readonly ValidAppend[]): string {
+  const streamIds = sqlArray([...streamsOf(requests)], 'text');
+  return `SELECT pg_advisory_xact_lock(key)
+       FROM (SELECT DISTINCT hashtextextended(stream_id, 0) AS key FROM unnest(${streamIds}) AS s(stream_id) ORDER BY 1)
+            AS keys`;
+}
+
+/** One multi-row insert; ORDER BY ord hands out global positions in row order. `onlyIf`: SQL the rows wait on. */
+function insertRows(rows: readonly PlannedRow[], onlyIf?: string): string {
   const values = rows.map((row, ord) =>
     [
       sqlInteger(ord),
@@ -135,23 +268,20 @@ async function insertAndCommit(client: pg.ClientBase, rows: readonly PlannedRow[
       sqlLiteral(row.hash),
     ].join(','),
   );
-  const [inserted, commit] = await multiStatement(client, 2, [
-    `INSERT INTO ${EVENTS_TABLE} (event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
+  return `INSERT INTO ${EVENTS_TABLE} (event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
      SELECT event_id::uuid, stream_id, stream_revision::bigint, type, data::json, metadata::json, prev_hash, hash
        FROM (VALUES (${values.join('),(')}))
             AS r(ord, event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
+      ${onlyIf ? `WHERE ${onlyIf}` : ''}
       ORDER BY ord
-     RETURNING event_id, global_position`,
-    'COMMIT',
-  ]);
-  assertCommitted(commit!);
-  // Event ids are unique among the rows: a repeated id in a batch is planned as a replay, not inserted twice.
-  const byEventId = new Map(
-    (inserted!.rows as { event_id: string; global_position: string }[]).map((row) => [
-      row.event_id,
-      BigInt(row.global_position),
-    ]),
-  );
+     RETURNING event_id, global_position`;
+}
+
+type InsertedRow = { event_id: string; global_position: string };
+
+/** Positions by row index. Event ids are unique among the rows: a repeated id in a batch is planned as a replay. */
+function positionsOf(rows: readonly PlannedRow[], inserted: readonly InsertedRow[]): bigint[] {
+  const byEventId = new Map(inserted.map((row) => [row.event_id, BigInt(row.global_position)]));
   return rows.map((row) => {
     const position = byEventId.get(row.eventId);
     if (position === undefined) throw new Error(`The insert returned no position for event ${row.eventId}`);

@@ -11,7 +11,6 @@ import {
 } from '@audit-ledger/domain';
 import { type RecordedEvent } from '@audit-ledger/event-store';
 import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
-import { lockReconciliationStreams } from './reconciliation-locks.js';
 
 /**
  * Statuses of `read_models.approvals.status`. `unknown`: executions were logged against the approval id but no grant
@@ -45,6 +44,7 @@ export function reconciliationStatus(
 }
 
 const T = 'read_models.approvals';
+const HANDLES = ['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged'];
 
 /**
  * `approvals`: one row per approval id. Every write is guarded by `position < <event position>`, so replaying an
@@ -54,7 +54,7 @@ export const approvalsProjection: Projection = {
   name: 'approvals',
   // 2: the decisions' occurrence times and how long the human took (`requested_at`, `approval_time_ms`, …).
   version: 2,
-  handles: ['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged'],
+  handles: HANDLES,
   filter: { streamPrefixes: [APPROVAL_STREAM_PREFIX] },
   migrations: [
     {
@@ -122,7 +122,7 @@ export const approvalsProjection: Projection = {
     },
   ],
   // Every event it handles writes the approval's row, whose reconciliation trigger takes the stream's lock shared.
-  lockBatch: (client, events) => lockReconciliationStreams(client, events, approvalsProjection.handles, 'shared'),
+  reconciliationLocks: { types: HANDLES, mode: 'shared' },
   apply: (client, event, batch) =>
     inBatch(client, event, batch, async (b) => {
       if (event.type === 'ExecutionLogged') return executed(b, event, ExecutionLoggedData.parse(event.data));

@@ -14,7 +14,6 @@ import {
 } from '@audit-ledger/domain';
 import { type RecordedEvent } from '@audit-ledger/event-store';
 import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
-import { lockReconciliationStreams } from './reconciliation-locks.js';
 import { bumpDaily, bumpMismatches, countSessionAction, type DailyKey, type SessionAction } from './summary-deltas.js';
 import { rollUpExecution, rollUpMismatch, SUMMARY_ROLLUPS_MIGRATION } from './summary-rollup.js';
 
@@ -184,7 +183,7 @@ export const executionsProjection: Projection = {
     },
   ],
   // An execution's insert fires the reconciliation trigger, which takes the stream's lock shared.
-  lockBatch: (client, events) => lockReconciliationStreams(client, events, ['ExecutionLogged'], 'shared'),
+  reconciliationLocks: { types: ['ExecutionLogged'], mode: 'shared' },
   // The summaries' increments are summed per row over the batch and written at its end (summary-deltas.ts).
   apply: (client, event, batch) =>
     inBatch(client, event, batch, async (b) => {

@@ -10,7 +10,7 @@ import {
 } from '@audit-ledger/domain';
 import { type RecordedEvent } from '@audit-ledger/event-store';
 import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
-import { lockReconciliationStreams, RECONCILIATION_LOCK_PREFIX } from './reconciliation-locks.js';
+import { RECONCILIATION_LOCK_PREFIX } from './reconciliation-locks.js';
 
 const MISMATCHES = 'read_models.mismatches';
 /** This projection's own state: the latest verdict per execution (and per approval for `approval_unused`). */
@@ -220,14 +220,11 @@ export const reconciliationProjection: Projection = {
         CREATE INDEX mismatches_session_idx ON ${MISMATCHES} (session_id, detected_at);`,
     },
   ],
-  lockBatch: (client, events) =>
-    lockReconciliationStreams(
-      client,
-      events,
-      ['ExecutionReconciled', 'ReconciliationUnclear', 'MismatchDetected'],
-      'exclusive',
-    ),
-  // With the runner's batch, lockBatch took the streams' locks up front; the verdicts' writes to executions and
+  reconciliationLocks: {
+    types: ['ExecutionReconciled', 'ReconciliationUnclear', 'MismatchDetected'],
+    mode: 'exclusive',
+  },
+  // With the runner's batch, the runner took the streams' locks up front; the verdicts' writes to executions and
   // approvals are made once per batch, at its end (see verdict).
   apply: (client, event, runnerBatch) => {
     const locked = runnerBatch !== undefined;

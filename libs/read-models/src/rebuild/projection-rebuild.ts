@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { type EventStore } from '@audit-ledger/event-store';
 import { prepareEvent, ProjectionBatch, type Projection } from '../projection.js';
+import { lockBatches } from '../batch-locks.js';
 import { silentReadModelLogger, type ReadModelLogger } from '../read-model-logger.js';
 import {
   advisoryLockKey,
@@ -334,7 +335,7 @@ class UnitRebuild {
     shadow: pg.PoolClient,
     batch: Awaited<ReturnType<EventStore['readAll']>>,
   ): Promise<void> {
-    await projection.lockBatch?.(shadow, batch); // as the live runner does: the shadow's batches cannot deadlock
+    await lockBatches(shadow, [{ projection, events: batch }]); // as the live runner does: the shadow's batches cannot deadlock
     const scope = new ProjectionBatch(batch);
     for (const event of batch) {
       const prepared = prepareEvent(projection, event);
