@@ -149,9 +149,11 @@ ${ARCHIVE_TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s.
 Writing reads each file's range with one binary \`COPY\` (the stored payloads' bytes, no row objects), recomputes
 each event's hash once over those bytes (the store keeps them as their RFC 8785 text), builds each checkpoint's tree
 once from the rows' hash fields (its root must be the signed one) and copies payloads and audit paths into the file
-as bytes. As soon as a file is written (and fsync'd), a worker thread reads it back from disk and proves it from its
-bytes while the next file is read and written on the main thread: each event's hash recomputed over the file's own
-slices, each checkpoint's tree rebuilt once from the file's hashes (its signed root), each inclusion proof compared
+as bytes, through two buffers (one filled while the other is written); while a file is written, the next file's
+range is already being read (same connection and snapshot: the writer yields at each 1 MiB handed to the file, so
+PostgreSQL produces the next rows meanwhile). As soon as a file is written (and fsync'd), a worker thread reads it
+back from disk and proves it from its bytes while the next file is read and written on the main thread:
+each event's hash recomputed over the file's own slices, each checkpoint's tree rebuilt once from the file's hashes (its signed root), each inclusion proof compared
 byte for byte with that tree's audit path, the content hash and the file's SHA-256 over the bytes, which must be the
 SHA-256 computed while writing; a file that is not exactly what the writer writes, or holds any problem, goes to the
 full \`verify-bundle\` check, which names the event. The files are then checked as one chain (ranges, checkpoint

@@ -30,7 +30,7 @@ const [POSITION, EVENT_ID, STREAM, REVISION, TYPE, DATA, METADATA, PREV, HASH, R
 const int64 = (row: Buffer, at: number) => row.readInt32BE(at) * 2 ** 32 + row.readUInt32BE(at + 4);
 
 /** The rows of one file as COPY sent them: each row's buffer and its fields' [start, end). */
-class Rows {
+export class Rows {
   readonly buffers: Buffer[] = [];
   readonly positions: number[] = [];
   offsets: Int32Array;
@@ -68,24 +68,30 @@ class Rows {
   }
 }
 
+/** One file's range as read from the table and proven against its checkpoints, ready to be written. */
+export interface ArchiveRange {
+  fromPosition: bigint;
+  toPosition: bigint;
+  checkpoints: readonly PositionedCheckpoint[];
+  rows: Rows;
+  /** Events from before event-store migration 2: their payloads canonicalised (the stored text is not JCS). */
+  legacy: Map<number, [string, string]>;
+  trees: Map<string, InclusionTexts>;
+}
+
 /**
- * Writes one archive file: the range evidence bundle (docs/integrity.md §8) of [fromPosition, toPosition], read from
- * the events table in position order with binary COPY (the stored payloads' bytes, no row objects), every event with
- * its RFC 6962 inclusion proof against the checkpoint sealing it. Each event's hash is recomputed once over the
- * stored canonical bytes; each checkpoint's leaves are read once and its root recomputed: a range whose events no
+ * Reads one archive file's range, [fromPosition, toPosition], from the events table in position order with binary
+ * COPY (the stored payloads' bytes, no row objects). Each event's hash is recomputed once over the stored canonical
+ * bytes as its row arrives; each checkpoint's leaves are read once and its root recomputed: a range whose events no
  * longer hash to their checkpoint's root is refused (an archive never seals what the ledger would fail to verify).
- * Returns the file's SHA-256 and the event count.
  */
-export async function writeArchiveFile(options: {
+export async function readArchiveRange(options: {
   client: pg.ClientBase;
   fromPosition: bigint;
   toPosition: bigint;
   /** Every checkpoint whose range meets [fromPosition, toPosition], in chain order. */
   checkpoints: readonly PositionedCheckpoint[];
-  publicKeys: BundlePublicKey[];
-  path: string;
-  now: Date;
-}): Promise<{ sha256: string; eventCount: number }> {
+}): Promise<ArchiveRange> {
   const { client, fromPosition, toPosition, checkpoints } = options;
   const rows = new Rows(Number(toPosition - fromPosition) + 1);
   const payloads = new HashCheck();
@@ -106,6 +112,20 @@ export async function writeArchiveFile(options: {
   for (const checkpoint of checkpoints) {
     trees.set(checkpoint.checkpointHash, await treeOf(client, checkpoint, rows));
   }
+  return { fromPosition, toPosition, checkpoints, rows, legacy, trees };
+}
+
+/**
+ * Writes one archive file: the range evidence bundle (docs/integrity.md §8) of a range read by readArchiveRange,
+ * every event with its RFC 6962 inclusion proof against the checkpoint sealing it. It yields to the event loop at
+ * every buffer handed to the file, so that the next range can be read from PostgreSQL meanwhile. Returns the file's
+ * SHA-256 and the event count.
+ */
+export async function writeArchiveRange(
+  range: ArchiveRange,
+  options: { publicKeys: BundlePublicKey[]; path: string; now: Date },
+): Promise<{ sha256: string; eventCount: number }> {
+  const { fromPosition, toPosition, checkpoints, rows, legacy, trees } = range;
   const file = await open(options.path, 'wx', 0o600);
   const out = new ByteFileWriter(file);
   const checkpointsJcs = canonicalJson(checkpoints);
@@ -155,6 +175,7 @@ export async function writeArchiveFile(options: {
     out.text(`,"streamRevision":${int64(row, rows.start(i, REVISION))},"type":`);
     out.jsonString(row, rows.start(i, TYPE), rows.end(i, TYPE));
     out.text('}');
+    if (out.full) await out.flush();
   }
   out.text(']');
   const contentHash = await out.contentHash(`,"publicKeys":${keysJcs}}`);
@@ -253,14 +274,24 @@ class HashCheck {
   }
 }
 
-/** Buffered writes of one file, hashed as written, fsync'd on close. */
+/**
+ * Buffered writes of one file, hashed as written, fsync'd on close. Two buffers: one is filled while the other is
+ * being written to the file (no Buffer allocated per flush). The caller flushes (`await flush()`) once `full`.
+ */
 class ByteFileWriter {
   private buffer = Buffer.allocUnsafe(FLUSH_BYTES * 2);
+  /** The buffer being written to the file (reused once that write is done). */
+  private spare = Buffer.allocUnsafe(FLUSH_BYTES * 2);
   private length = 0;
   private readonly hash = createHash('sha256');
-  private pending: Promise<unknown> = Promise.resolve();
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly file: FileHandle) {}
+
+  /** True when the buffered bytes are to be handed to the file (`flush`). */
+  get full(): boolean {
+    return this.length >= FLUSH_BYTES;
+  }
 
   /** Appends text (latin1: the caller knows it holds no code point above 0xff). */
   text(text: string, encoding: 'latin1' | 'utf8' = 'latin1'): void {
@@ -273,20 +304,17 @@ class ByteFileWriter {
     } else {
       this.length += this.buffer.write(text, this.length, encoding);
     }
-    if (this.length >= FLUSH_BYTES) this.flush();
   }
 
   bytes(src: Buffer, start: number, end: number): void {
     this.reserve(end - start);
     this.length = copyBytes(src, start, end, this.buffer, this.length);
-    if (this.length >= FLUSH_BYTES) this.flush();
   }
 
   /** A checkpoint's inclusion proof of one leaf. */
   inclusion(tree: InclusionTexts, index: number): void {
     this.reserve(tree.maxLength);
     this.length = tree.write(index, this.buffer, this.length);
-    if (this.length >= FLUSH_BYTES) this.flush();
   }
 
   /** JSON.stringify of the UTF-8 string in src[start, end): the bytes quoted when nothing in them needs escaping. */
@@ -296,7 +324,6 @@ class ByteFileWriter {
       this.buffer[this.length++] = 0x22;
       this.length = copyBytes(src, start, end, this.buffer, this.length);
       this.buffer[this.length++] = 0x22;
-      if (this.length >= FLUSH_BYTES) this.flush();
     } else {
       this.text(JSON.stringify(src.toString('utf8', start, end)), 'utf8');
     }
@@ -304,8 +331,7 @@ class ByteFileWriter {
 
   /** SHA-256 of everything written so far followed by `suffix`, hex (the bundle's content hash). */
   async contentHash(suffix: string): Promise<string> {
-    this.flush();
-    await this.pending;
+    await this.flush();
     return this.hash.copy().update(suffix, 'utf8').digest('hex');
   }
 
@@ -316,27 +342,40 @@ class ByteFileWriter {
     this.buffer = bigger;
   }
 
-  /** Hands the buffered bytes to the file (written in order, one write at a time) and starts a fresh buffer. */
-  private flush(): void {
+  /**
+   * Hashes the buffered bytes and hands them to the file once the previous write is done (one write at a time, in
+   * order), then fills the other buffer. Awaiting it lets other work run (the next range's rows arriving).
+   */
+  async flush(): Promise<void> {
+    await this.writing;
     if (this.length === 0) return;
     const bytes = this.buffer.subarray(0, this.length);
-    this.buffer = Buffer.allocUnsafe(Math.max(FLUSH_BYTES * 2, this.buffer.length));
-    this.length = 0;
     this.hash.update(bytes);
-    this.pending = this.pending.then(() => this.file.write(bytes));
-    this.pending.catch(() => undefined); // awaited (and thrown) by contentHash() or close()
+    this.writing = writeAll(this.file, bytes);
+    this.writing.catch(() => undefined); // awaited (and thrown) by the next flush() or close()
+    [this.buffer, this.spare] = [this.spare, this.buffer];
+    this.length = 0;
   }
 
   /** Returns the hex SHA-256 of everything written. */
   async close(): Promise<string> {
     try {
-      this.flush();
-      await this.pending;
+      await this.flush();
+      await this.writing;
       await this.file.sync();
     } finally {
       await this.file.close();
     }
     return this.hash.digest('hex');
+  }
+}
+
+/** Writes all of `bytes` at the file's current position (FileHandle#write may write less than asked). */
+async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, at, bytes.length - at);
+    at += bytesWritten;
   }
 }
 

@@ -34,7 +34,13 @@ import { CHECKPOINTS_STREAM, CHECKPOINT_SEALED } from '@audit-ledger/evidence';
 import { verifyArchiveChain } from './archive-chain.js';
 import { ArchiveFileChecks } from './archive-file-checks.js';
 import { listPartitions, newestRecordedAt, releaseAndDetach, type EventPartition } from './archive-sql.js';
-import { ArchiveRefusedError, writeArchiveFile, type PositionedCheckpoint } from './archive-writer.js';
+import {
+  ArchiveRefusedError,
+  readArchiveRange,
+  writeArchiveRange,
+  type ArchiveRange,
+  type PositionedCheckpoint,
+} from './archive-writer.js';
 
 /** Positions per archive file at most (a file is built in memory). */
 export const MAX_ARCHIVE_FILE_POSITIONS = 50_000n;
@@ -167,19 +173,32 @@ export async function archiveBefore(
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const files: ArchiveFile[] = [];
       let eventCount = 0;
-      // Each file is read back from disk and checked (in a worker thread) while the next one is written.
+      // Each file is read back from disk and checked (in a worker thread) while the next one is written, and the
+      // next file's rows are read from PostgreSQL (same connection, same snapshot) while this one is written.
       const checks = new ArchiveFileChecks(context.keys);
+      const ranges: [bigint, bigint][] = [];
+      for (let from = fromPosition; from <= toPosition; from += MAX_ARCHIVE_FILE_POSITIONS) {
+        const to = from + MAX_ARCHIVE_FILE_POSITIONS - 1n;
+        ranges.push([from, to < toPosition ? to : toPosition]);
+      }
+      const read = ([from, to]: [bigint, bigint]) => {
+        const range = readArchiveRange({
+          client,
+          fromPosition: from,
+          toPosition: to,
+          checkpoints: checkpoints.filter((c) => BigInt(c.fromPosition) <= to && from <= BigInt(c.toPosition)),
+        });
+        range.catch(() => undefined); // awaited (and thrown) in turn; a write failing first is what is reported
+        return range;
+      };
+      let reading: Promise<ArchiveRange> | undefined;
       try {
-        for (let from = fromPosition; from <= toPosition; from += MAX_ARCHIVE_FILE_POSITIONS) {
-          const to =
-            from + MAX_ARCHIVE_FILE_POSITIONS - 1n < toPosition ? from + MAX_ARCHIVE_FILE_POSITIONS - 1n : toPosition;
-          const name = `events-${from}-${to}.json`;
-          const meeting = checkpoints.filter((c) => BigInt(c.fromPosition) <= to && from <= BigInt(c.toPosition));
-          const written = await writeArchiveFile({
-            client,
-            fromPosition: from,
-            toPosition: to,
-            checkpoints: meeting,
+        reading = read(ranges[0]!);
+        for (let r = 0; r < ranges.length; r++) {
+          const range = await reading!;
+          reading = r + 1 < ranges.length ? read(ranges[r + 1]!) : undefined;
+          const name = `events-${range.fromPosition}-${range.toPosition}.json`;
+          const written = await writeArchiveRange(range, {
             publicKeys: context.publicKeys,
             path: join(dir, name),
             now,
@@ -187,14 +206,15 @@ export async function archiveBefore(
           eventCount += written.eventCount;
           files.push({
             name,
-            fromPosition: String(from),
-            toPosition: String(to),
+            fromPosition: String(range.fromPosition),
+            toPosition: String(range.toPosition),
             sha256: written.sha256,
             eventCount: written.eventCount,
           });
           checks.start(join(dir, name));
         }
       } catch (error) {
+        await reading?.catch(() => undefined); // the connection is free again (for the ROLLBACK) once it is read
         await checks.close();
         throw error;
       }

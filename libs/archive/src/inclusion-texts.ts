@@ -68,14 +68,13 @@ export class InclusionTexts {
         if (!first) out[w++] = 0x2c;
         first = false;
         out[w++] = 0x22;
-        const level = this.levels[depth]!;
-        for (let k = sibling * 64, end = k + 64; k < end; k++) out[w++] = level[k]!;
+        // One native copy of the sibling's 64 hex digits (about half the time of a byte loop for this length).
+        w += this.levels[depth]!.copy(out, w, sibling * 64, sibling * 64 + 64);
         out[w++] = 0x22;
       }
       i >>= 1;
     }
-    const tail = this.tail;
-    for (let k = 0; k < tail.length; k++) out[w++] = tail[k]!;
+    w += this.tail.copy(out, w);
     const digits = String(index);
     for (let k = 0; k < digits.length; k++) out[w++] = digits.charCodeAt(k);
     const size = this.size;
