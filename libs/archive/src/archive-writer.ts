@@ -30,7 +30,7 @@ const [POSITION, EVENT_ID, STREAM, REVISION, TYPE, DATA, METADATA, PREV, HASH, R
 const int64 = (row: Buffer, at: number) => row.readInt32BE(at) * 2 ** 32 + row.readUInt32BE(at + 4);
 
 /** The rows of one file as COPY sent them: each row's buffer and its fields' [start, end). */
-export class Rows {
+class Rows {
   readonly buffers: Buffer[] = [];
   readonly positions: number[] = [];
   offsets: Int32Array;
