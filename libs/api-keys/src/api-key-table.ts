@@ -106,16 +106,27 @@ export class ApiKeyTable {
     await this.following;
   }
 
+  /**
+   * Reads the whole `principals` stream again and applies it, without waiting for the subscription: for a process
+   * that must know keys another instance has just appended before it serves (the first start's race).
+   */
+  async catchUp(): Promise<void> {
+    this.applyRecorded(await this.readPrincipals());
+  }
+
   private async load(): Promise<void> {
-    let events: RecordedEvent[];
-    try {
-      events = await this.store.readStream(PRINCIPALS_STREAM);
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return;
-      throw error;
-    }
+    const events = await this.readPrincipals();
     this.applyRecorded(events);
     this.position = events.at(-1)?.globalPosition ?? 0n;
+  }
+
+  private async readPrincipals(): Promise<RecordedEvent[]> {
+    try {
+      return await this.store.readStream(PRINCIPALS_STREAM);
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw error;
+    }
   }
 
   private async follow(): Promise<void> {

@@ -32,6 +32,8 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
   try {
     const admin = new ApiKeyAdmin(options.store, table, options.clock ?? systemClock);
     const bootstrap = await bootstrapLocalKeys(options.store, admin, options.dataDir, options.logger);
+    // Another instance won the first start: its keys must authenticate here too before this process serves.
+    if (bootstrap === 'created-by-another-instance') await table.catchUp();
     return {
       table,
       admin,
