@@ -263,7 +263,9 @@ describeWithBrowser('dashboard in a browser', () => {
       await page.getByRole('region', { name: 'Executions' }).getByText('cat /etc/hostname').waitFor();
       await shot(page, 'executions');
       await page.getByRole('link', { name: 'Sessions', exact: true }).click();
-      await page.getByRole('link', { name: ids.sessions[2] }).click();
+      // the sessions page's own table: until it renders, the executions table still shows the session's links
+      const sessions = page.getByRole('region', { name: 'Sessions', exact: true });
+      await sessions.getByRole('link', { name: ids.sessions[2] }).click();
       const summary = page.getByRole('definition').first();
       await summary.waitFor();
       // as the query API lists the session's executions (with h/dashapi those logged under an approval of the
