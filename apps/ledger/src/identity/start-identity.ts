@@ -32,8 +32,10 @@ export async function startIdentity(options: IdentityOptions): Promise<RunningId
   try {
     const admin = new ApiKeyAdmin(options.store, table, options.clock ?? systemClock);
     const bootstrap = await bootstrapLocalKeys(options.store, admin, options.dataDir, options.logger);
-    // Another instance won the first start: its keys must authenticate here too before this process serves.
-    if (bootstrap === 'created-by-another-instance') await table.catchUp();
+    // Keys another instance appended since the table was read (it won the first start's race, or wrote its keys
+    // between that read and the bootstrap's check) must authenticate here before this process serves, not only once
+    // the subscription delivers them.
+    if (bootstrap !== 'created') await table.catchUp();
     return {
       table,
       admin,
