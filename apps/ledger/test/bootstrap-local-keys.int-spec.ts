@@ -1,5 +1,10 @@
 import { PRINCIPALS_STREAM } from '@audit-ledger/domain';
-import { PostgresEventStore, type EventStore } from '@audit-ledger/event-store';
+import {
+  PostgresEventStore,
+  type EventStore,
+  type SubscribeToAllOptions,
+  type Subscription,
+} from '@audit-ledger/event-store';
 import { readLocalCredentials } from '@audit-ledger/client';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +14,8 @@ import { ApiKeyAdmin } from '../src/identity/api-key-admin.js';
 import { ApiKeyTable } from '@audit-ledger/api-keys';
 import { bootstrapLocalKeys } from '../src/identity/bootstrap-local-keys.js';
 import { systemClock } from '../src/shared/tokens.js';
+import { startIdentity } from '../src/identity/start-identity.js';
+import { pino } from 'pino';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -83,3 +90,78 @@ describe('bootstrapLocalKeys on one database from two instances', () => {
     expect(later.lines).toEqual([]);
   });
 });
+
+describe('startIdentity when another instance writes the first keys while this one starts', () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    store = await PostgresEventStore.connect({ connectionString: database.url, poolSize: 3, logger: silent });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-identity-'));
+    dirs.push(dir);
+    return dir;
+  };
+
+  it('knows those keys as soon as it has started, without waiting for its subscription', async () => {
+    // given an instance whose key table read an empty `principals` stream and whose subscription is slow (a loaded
+    // machine: it delivers only after the assertions), and another instance that records its first keys right after
+    // that read, before this one checks whether the stream exists
+    const otherDir = dataDir();
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writesMeanwhile = Object.assign(Object.create(store) as EventStore, {
+      streamExists: async (streamId: string) => {
+        const otherTable = await ApiKeyTable.start(store, silent);
+        await bootstrapLocalKeys(store, new ApiKeyAdmin(store, otherTable, systemClock), otherDir, silent);
+        await otherTable.close();
+        return store.streamExists(streamId);
+      },
+      subscribeToAll: (options?: SubscribeToAllOptions) => heldBack(store.subscribeToAll(options), held),
+    });
+    // when this instance starts
+    const identity = await startIdentity({
+      store: writesMeanwhile,
+      dataDir: dataDir(),
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      // then it created nothing, and every key the other one wrote authenticates here at once
+      expect(identity.bootstrap).toBe('exists');
+      const keys = readLocalCredentials(otherDir)!.keys;
+      expect(keys).toHaveLength(3);
+      for (const { name, key } of keys) {
+        await expect(identity.authenticator.authenticate(key)).resolves.toMatchObject({ kind: 'api-key', name });
+      }
+    } finally {
+      release();
+      await identity.stop();
+    }
+  });
+});
+
+/** The real subscription, delivering only once `held` resolves. */
+function heldBack(inner: Subscription, held: Promise<void>): Subscription {
+  return {
+    get position() {
+      return inner.position;
+    },
+    get isAlive() {
+      return inner.isAlive;
+    },
+    close: () => inner.close(),
+    async *[Symbol.asyncIterator]() {
+      await held;
+      yield* inner;
+    },
+  };
+}
