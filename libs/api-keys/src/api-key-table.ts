@@ -7,7 +7,7 @@ import {
   type Role,
 } from '@audit-ledger/domain';
 import {
-  StreamNotFoundError,
+  readStreamOrEmpty,
   type EventStore,
   type RecordedEvent,
   type Subscription,
@@ -120,13 +120,8 @@ export class ApiKeyTable {
     this.position = events.at(-1)?.globalPosition ?? 0n;
   }
 
-  private async readPrincipals(): Promise<RecordedEvent[]> {
-    try {
-      return await this.store.readStream(PRINCIPALS_STREAM);
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    }
+  private readPrincipals(): Promise<RecordedEvent[]> {
+    return readStreamOrEmpty(this.store, PRINCIPALS_STREAM);
   }
 
   private async follow(): Promise<void> {
