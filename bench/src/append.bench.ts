@@ -20,6 +20,7 @@ import {
 import { commandPathBench } from './command-path.bench.js';
 import { peerComparisonBench } from './peer-comparison.js';
 import { projectionLagBench } from './projection-lag.js';
+import { firstAlertLatencyBench } from './first-alert-latency.js';
 import { workersCpuBench } from './workers-cpu.js';
 import { execution } from './workload.js';
 
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
   await database.close();
   writeReport(rows, { seconds: SECONDS, database: label, ...(verification ? { verification } : {}) });
   await projectionLagBench(SECONDS);
+  await firstAlertLatencyBench(SECONDS);
   await dashboardQueriesBench();
   await dashboardPagesBench();
   await authenticationBench(SECONDS);

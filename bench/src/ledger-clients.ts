@@ -1,5 +1,5 @@
 import { localKeyFor } from '@audit-ledger/client';
-import { MESSAGE_PATTERNS, type CommandAck } from '@audit-ledger/domain';
+import { MESSAGE_PATTERNS, type CommandAck, type LogExecutionRequest } from '@audit-ledger/domain';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,13 +59,15 @@ export interface PacedRun {
 
 /**
  * Open loop at a fixed rate: latency counts from the scheduled send time, so a stall is not hidden. `onAck` gets each
- * acknowledgement with the time it arrived (`performance.now()`).
+ * acknowledgement with the time it arrived (`performance.now()`) and the request it acknowledges; `request` makes the
+ * nth execution of the run.
  */
 export async function pacedExecutions(
   clients: ClientProxy[],
   ratePerSecond: number,
   seconds: number,
-  onAck?: (ack: CommandAck, at: number) => void,
+  onAck?: (ack: CommandAck, at: number, request: LogExecutionRequest) => void,
+  request: (n: number) => LogExecutionRequest = (n) => execution(n, n),
 ): Promise<PacedRun> {
   const latencies: number[] = [];
   const inFlight: Promise<void>[] = [];
@@ -76,11 +78,12 @@ export async function pacedExecutions(
     const wait = scheduled - performance.now();
     if (wait > 1) await sleep(wait);
     const client = clients[n % clients.length]!;
+    const sent = request(n);
     inFlight.push(
-      firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, execution(n, n))).then((ack) => {
+      firstValueFrom(client.send<CommandAck>(MESSAGE_PATTERNS.logExecution, sent)).then((ack) => {
         const at = performance.now();
         latencies.push(at - scheduled);
-        onAck?.(ack, at);
+        onAck?.(ack, at, sent);
       }),
     );
   }
