@@ -31,7 +31,8 @@ const DRAIN_BOUND_MS = 1000;
 /** The most the bench waits for alerts after the last acknowledgement (the rest count as not received). */
 const ALERT_WAIT_MS = 10_000;
 const RECEIVERS: readonly AlertReceiverName[] = ['webhook', 'sse'];
-type Column = AlertReceiverName | 'first';
+/** `reconciler began`: from the acknowledgement to the reconciler's clock when it began judging the execution. */
+type Column = AlertReceiverName | 'first' | 'reconciler began';
 
 interface AlertRun {
   rate: number;
@@ -46,7 +47,10 @@ interface AlertRun {
 
 interface Acked {
   executionId: string;
+  /** `performance.now()` */
   at: number;
+  /** `Date.now()`, for the alert's `recordedAt` (ms resolution). */
+  wallAt: number;
 }
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<number> {
@@ -56,19 +60,32 @@ async function waitUntil(done: () => boolean, timeoutMs: number): Promise<number
 }
 
 /**
- * Latency per column: alert time minus acknowledgement time (an alert that came first counts 0); an alert not
- * received counts with the time from the acknowledgement to `until`, so the percentiles are then lower bounds.
+ * Latency per column: the column's time minus the acknowledgement's (an alert that came first counts 0); an
+ * execution with no alert counts with the time from its acknowledgement until now, so the percentiles are then lower
+ * bounds.
  */
-function latencies(acked: Acked[], alerts: FirstAlerts, until: number): AlertRun['latency'] {
-  const at = (column: Column, executionId: string) =>
-    column === 'first'
-      ? Math.min(...RECEIVERS.map((receiver) => alerts.firstAt(receiver, executionId) ?? Infinity))
-      : (alerts.firstAt(column, executionId) ?? Infinity);
-  const columns: Column[] = [...RECEIVERS, 'first'];
+function latencies(acked: Acked[], alerts: FirstAlerts): AlertRun['latency'] {
+  const received = (receiver: AlertReceiverName) => (a: Acked) => alerts.firstAt(receiver, a.executionId);
+  const first = (a: Acked) => {
+    const times = RECEIVERS.map((receiver) => alerts.firstAt(receiver, a.executionId)).filter((t) => t !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  };
+  const [now, wallNow] = [performance.now(), Date.now()];
+  const onBenchClock = (at: (a: Acked) => number | undefined) => (a: Acked) => [at(a), a.at, now] as const;
+  const columns: Record<Column, (a: Acked) => readonly [number | undefined, number, number]> = {
+    first: onBenchClock(first),
+    webhook: onBenchClock(received('webhook')),
+    sse: onBenchClock(received('sse')),
+    'reconciler began': (a) => [alerts.judgedAt(a.executionId), a.wallAt, wallNow],
+  };
   return Object.fromEntries(
-    columns.map((column) => {
-      const samples = acked.map((a) => Math.max(0, Math.min(at(column, a.executionId), until) - a.at));
-      const missing = acked.filter((a) => at(column, a.executionId) === Infinity).length;
+    Object.entries(columns).map(([column, times]) => {
+      let missing = 0;
+      const samples = acked.map((a) => {
+        const [at, from, until] = times(a);
+        if (at === undefined) missing++;
+        return Math.max(0, (at ?? until) - from);
+      });
       return [column, { ...latencyStats(samples), missing }];
     }),
   ) as AlertRun['latency'];
@@ -106,7 +123,8 @@ export async function firstAlertLatencyBench(seconds: number): Promise<void> {
         warmUp ? 100 : rate,
         warmUp ? 2 : seconds,
         (_ack, at, sent) => {
-          if (sent.command === MISMATCHING_COMMAND) acked.push({ executionId: sent.executionId, at });
+          if (sent.command === MISMATCHING_COMMAND)
+            acked.push({ executionId: sent.executionId, at, wallAt: Date.now() });
         },
         request,
       );
@@ -114,7 +132,7 @@ export async function firstAlertLatencyBench(seconds: number): Promise<void> {
         acked.every((a) => RECEIVERS.every((receiver) => alerts.firstAt(receiver, a.executionId) !== undefined));
       const drainMs = await waitUntil(received, ALERT_WAIT_MS);
       if (warmUp) continue;
-      const latency = latencies(acked, alerts, performance.now());
+      const latency = latencies(acked, alerts);
       const ackedPerSecond = run.sent / run.seconds;
       runs.push({
         rate,
@@ -153,6 +171,7 @@ function report(runs: AlertRun[], seconds: number, databaseLabel: string, checks
     ['first', 'first of either'],
     ['webhook', 'webhook'],
     ['sse', 'SSE stream'],
+    ['reconciler began', 'reconciler began judging'],
   ];
   const header =
     '| paced rate | acked/s | ack p99 ms | mismatching executions | receiver | p50 ms | p95 ms | p99 ms | max ms | not received | all received after last ack | sustained |';
@@ -185,7 +204,10 @@ reconciler records \`MismatchDetected\` \`command_not_approved\` for it); the ot
 records when its acknowledgement arrived; the first \`MismatchDetected\` alert whose \`data.executionId\` names it is
 matched at each receiver when its whole body (webhook) or frame (SSE) has arrived, on the same clock. Latency is
 the alert's time minus the acknowledgement's (an alert that came first counts 0); \`first of either\` takes the
-earlier receiver per execution. An alert not received ${ALERT_WAIT_MS / 1000} s after the last acknowledgement
+earlier receiver per execution; \`reconciler began judging\` is from the acknowledgement to the alert's
+\`recordedAt\`, the reconciler's clock when it began judging the execution (the machine's wall clock, ms
+resolution): the rest of an alert's latency is judging, appending the verdict and delivering. The benchmark's own
+process sends the load too, so its event loop can delay an acknowledgement's time as well as an alert's. An alert not received ${ALERT_WAIT_MS / 1000} s after the last acknowledgement
 counts with the time from its acknowledgement to then, so the percentiles are lower bounds (\`≥\`). A run is
 sustained when the acknowledged rate is at least 95% of the paced rate and every alert reached both receivers
 within ${DRAIN_BOUND_MS} ms of the last acknowledgement. Each run starts after the one before has had its alerts

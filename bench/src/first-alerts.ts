@@ -10,6 +10,7 @@ import type { AlertReceiverName } from './alert-receivers.js';
 export class FirstAlerts {
   private readonly mismatching = new Set<string>();
   private readonly first = new Map<AlertReceiverName, Map<string, number>>();
+  private readonly recordedAt = new Map<string, number>();
   repeated = 0;
   unexpected = 0;
 
@@ -28,10 +29,19 @@ export class FirstAlerts {
     if (!firsts) this.first.set(receiver, (firsts = new Map()));
     if (firsts.has(executionId)) this.repeated++;
     else firsts.set(executionId, at);
+    if (!this.recordedAt.has(executionId)) this.recordedAt.set(executionId, Date.parse(alert.recordedAt));
   };
 
   /** When the first alert for the execution reached the receiver (`performance.now()`), if it has. */
   firstAt(receiver: AlertReceiverName, executionId: string): number | undefined {
     return this.first.get(receiver)?.get(executionId);
+  }
+
+  /**
+   * The alert's `recordedAt` (`Date.now()` scale, ms): the reconciler's clock when it began judging the execution,
+   * which splits the latency into waiting for the reconciler and judging, appending and delivering.
+   */
+  judgedAt(executionId: string): number | undefined {
+    return this.recordedAt.get(executionId);
   }
 }
