@@ -4,7 +4,7 @@ import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microse
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom } from 'rxjs';
-import { APPROVALS, execution } from './workload.js';
+import { APPROVALS, BENCH_APPROVED_COMMAND, execution } from './workload.js';
 
 /** The gateway key the bench ledger's first start wrote into its data directory. */
 export function benchGatewayKey(dataDir: string): string {
@@ -40,7 +40,7 @@ export async function grantBenchApprovals(port: number, credential: string | und
       setup.send(MESSAGE_PATTERNS.grantApproval, {
         approvalId: `bench-${i}`,
         instruction: 'read the api logs',
-        approvedCommands: ['docker compose logs api'],
+        approvedCommands: [BENCH_APPROVED_COMMAND],
         riskLevel: 'safe',
         approvedBy: 'bench',
       }),

@@ -176,11 +176,13 @@ function report(
     `\`npm run bench\` (alone: \`npm run bench:peers\`). One ${database} server; each contender on its own database, ` +
       `set up once; ${ROUNDS} rounds of ${SECONDS} s closed-loop windows, interleaved (round → clients → contender, ` +
       `order rotated each round); each column is the median of its rounds. ~600-byte \`ExecutionLogged\` events to 1,000 streams ` +
-      '(one per approval). The ledger runs as its own process, called over TCP with an API key; Emmett and the naive ' +
+      '(one per approval); each runs the command its approval approves, with a token of its own, so the reconciler ' +
+      'records a MATCH (`ExecutionReconciled`), no alert; mismatches and their alerts are measured by "First alert ' +
+      'after a mismatching execution"). The ledger runs as its own process, called over TCP with an API key; Emmett and the naive ' +
       'logger run in the bench process (their CPU column includes the callers that drive them). CPU per event: ' +
       '/proc times of the process, and of the PostgreSQL postmaster with all its backends, from the start of a window ' +
       'until both are idle again (so work a lagging worker leaves behind is counted). The machine (2 cores) was ' +
-      'shared with other sessions during the run: read the ratios, not the absolute numbers.',
+      'shared with other processes during the run: read the ratios, not the absolute numbers.',
     '',
     'Windows are set by `BENCH_PEER_SECONDS` (5), `BENCH_PEER_ROUNDS` (3), `BENCH_PEER_PACED_SECONDS` and `BENCH_PEER_CLIENTS` (1,8,32); `BENCH_BASELINE_LEDGER=<checkout>/apps/ledger/dist/main.js` adds another build of the ledger (command path only) to the same rounds.',
     '',
