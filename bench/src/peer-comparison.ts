@@ -178,7 +178,7 @@ function report(
       `order rotated each round); each column is the median of its rounds. ~600-byte \`ExecutionLogged\` events to 1,000 streams ` +
       '(one per approval); each runs the command its approval approves, with a token of its own, so the reconciler ' +
       'records a MATCH (`ExecutionReconciled`), no alert; mismatches and their alerts are measured by "First alert ' +
-      'after a mismatching execution"). The ledger runs as its own process, called over TCP with an API key; Emmett and the naive ' +
+      'after a mismatching execution". The ledger runs as its own process, called over TCP with an API key; Emmett and the naive ' +
       'logger run in the bench process (their CPU column includes the callers that drive them). CPU per event: ' +
       '/proc times of the process, and of the PostgreSQL postmaster with all its backends, from the start of a window ' +
       'until both are idle again (so work a lagging worker leaves behind is counted). The machine (2 cores) was ' +
