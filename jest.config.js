@@ -57,5 +57,12 @@ export default {
     },
   ],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
+  /**
+   * Each test file's ES modules stay in the heap for the life of the process: Node keeps every vm.SourceTextModule
+   * (nodejs/node#59118, jestjs/jest#14605), so each file's whole module graph (Nest, pg, the ledger: 25-35 MB) adds
+   * up to ~4 GB over the suite, Node's default heap limit. Set, Jest runs the files in a worker process (one at a
+   * time on 2 cores, as before) and replaces it once its heap passes this after a file.
+   */
+  workerIdleMemoryLimit: '1GB',
   testTimeout: 60000,
 };

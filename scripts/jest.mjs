@@ -56,9 +56,8 @@ async function main() {
   const nodeOptions = [process.env.NODE_OPTIONS ?? '', '--experimental-vm-modules', '--no-warnings=ExperimentalWarning']
     .join(' ')
     .trim();
-  // One Jest process runs every suite (2 cores: one worker); what each in-process ledger leaves behind adds up to ~4 GB
-  // over the whole suite, Node's default heap limit here: a larger limit until that growth is found and removed.
-  const child = spawn(process.execPath, ['--max-old-space-size=6144', jestBin, ...process.argv.slice(2)], {
+  // The heap of the process running the test files is bounded by Jest's workerIdleMemoryLimit (jest.config.js).
+  const child = spawn(process.execPath, [jestBin, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, NODE_OPTIONS: nodeOptions, LEDGER_TEST_ADMIN_URL: adminUrl },
   });

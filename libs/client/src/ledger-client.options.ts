@@ -12,7 +12,11 @@ export type LedgerClientOptions = LedgerConnection & {
    * `./data/credentials`), which the ledger writes on its first start; none there: commands go without one.
    */
   credential?: string;
-  /** A request with no reply within this time is spooled (the ledger may have recorded it: resending is safe). */
+  /**
+   * A request with no reply within this time is spooled (the ledger may have recorded it: resending is safe). Counted
+   * in time the client's process ran: a pause of the process itself (a long garbage collection, a starved CPU, a
+   * suspended machine) does not count, and a reply that arrived during one is read before the deadline is judged.
+   */
   requestTimeoutMs?: number;
   /** Where unacknowledged commands wait. One directory per process. */
   spoolDir?: string;

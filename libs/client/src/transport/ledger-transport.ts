@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { ClientNats, ClientTCP, type ClientProxy } from '@nestjs/microservices';
 import type { ConnectionOptions } from 'node:tls';
-import { firstValueFrom, timeout } from 'rxjs';
+import { firstValueFrom, race } from 'rxjs';
 import { describeError, type ClientLogger } from '../logging/client-logger.js';
 import { natsAuthOptions, tcpTlsOptions, type ClientTlsOptions, type NatsCredentials } from './connection-security.js';
+import { runningTimeDeadline } from './running-time-deadline.js';
 import { outcomeOfFailure, outcomeOfReply, type SendOutcome } from './send-outcome.js';
 
 /** Sends one command and says what came of it. Never throws: failures are outcomes. */
@@ -64,7 +65,10 @@ class CredentialedNatsClient extends ClientNats {
 /** The part of a Nest `ClientProxy` this transport uses (the TCP and NATS clients differ in their status types). */
 type MessageClient = Pick<ClientProxy, 'send' | 'close'>;
 
-/** The NestJS microservice transport (TCP by default, or NATS), with a per-request timeout. */
+/**
+ * The NestJS microservice transport (TCP by default, or NATS), with a per-request timeout counted in time this process
+ * ran ({@link runningTimeDeadline}).
+ */
 export class NestLedgerTransport implements LedgerTransport {
   private constructor(
     private readonly proxy: MessageClient,
@@ -109,11 +113,11 @@ export class NestLedgerTransport implements LedgerTransport {
   async send(pattern: string, payload: unknown): Promise<SendOutcome> {
     try {
       const reply = await firstValueFrom(
-        this.proxy.send<unknown>(pattern, payload).pipe(timeout({ first: this.timeoutMs })),
+        race(this.proxy.send<unknown>(pattern, payload), runningTimeDeadline(this.timeoutMs)),
       );
       return outcomeOfReply(reply);
     } catch (error) {
-      return outcomeOfFailure(error, this.timeoutMs);
+      return outcomeOfFailure(error);
     }
   }
 

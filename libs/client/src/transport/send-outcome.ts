@@ -1,7 +1,7 @@
 import { CommandAck } from '@audit-ledger/domain';
-import { TimeoutError } from 'rxjs';
 import { z } from 'zod';
 import type { FieldIssue, IdempotencyConflictDetails } from '../errors.js';
+import { ReplyDeadlinePassed } from './running-time-deadline.js';
 
 /** What one send came to. Only `refused` is final; `unavailable` means "try again later". */
 export type SendOutcome =
@@ -48,7 +48,7 @@ export function outcomeOfReply(reply: unknown): SendOutcome {
   return { kind: 'unavailable', reason: `unreadable reply from the ledger: ${JSON.stringify(reply)?.slice(0, 200)}` };
 }
 
-export function outcomeOfFailure(error: unknown, timeoutMs: number): SendOutcome {
+export function outcomeOfFailure(error: unknown): SendOutcome {
   const reply = RpcErrorReply.safeParse(error);
   if (reply.success) {
     const { code, message, issues = [], details } = reply.data.error;
@@ -56,7 +56,7 @@ export function outcomeOfFailure(error: unknown, timeoutMs: number): SendOutcome
       ? { kind: 'refused', code, message, issues, ...(details ? { details } : {}) }
       : { kind: 'unavailable', reason: `${code}: ${message}` };
   }
-  if (error instanceof TimeoutError) return { kind: 'unavailable', reason: `no reply within ${timeoutMs} ms` };
+  if (error instanceof ReplyDeadlinePassed) return { kind: 'unavailable', reason: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return { kind: 'unavailable', reason: typeof code === 'string' ? `${code}: ${error.message}` : error.message };
