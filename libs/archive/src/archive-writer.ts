@@ -81,9 +81,12 @@ export interface ArchiveRange {
 
 /**
  * Reads one archive file's range, [fromPosition, toPosition], from the events table in position order with binary
- * COPY (the stored payloads' bytes, no row objects). Each event's hash is recomputed once over the stored canonical
- * bytes as its row arrives; each checkpoint's leaves are read once and its root recomputed: a range whose events no
- * longer hash to their checkpoint's root is refused (an archive never seals what the ledger would fail to verify).
+ * COPY (the stored payloads' bytes, no row objects); each checkpoint's leaves are read once and its root recomputed: a
+ * range whose stored hashes no longer give their checkpoint's root is refused (an archive never seals what the ledger
+ * would fail to verify). The events' own hashes are recomputed by the file check that reads the file back (each event
+ * hashed once); with `checkHashes` they are recomputed here too, as each row arrives: the second try at a file whose
+ * check failed, which canonicalises the payloads of events stored before event-store migration 2 (whose stored text
+ * is not their RFC 8785 text) and refuses, naming it, an event that matches its hash in neither form.
  */
 export async function readArchiveRange(options: {
   client: pg.ClientBase;
@@ -91,12 +94,12 @@ export async function readArchiveRange(options: {
   toPosition: bigint;
   /** Every checkpoint whose range meets [fromPosition, toPosition], in chain order. */
   checkpoints: readonly PositionedCheckpoint[];
+  checkHashes?: boolean;
 }): Promise<ArchiveRange> {
   const { client, fromPosition, toPosition, checkpoints } = options;
   const rows = new Rows(Number(toPosition - fromPosition) + 1);
-  const payloads = new HashCheck();
+  const payloads = options.checkHashes ? new HashCheck() : undefined;
   const legacy = new Map<number, [string, string]>();
-  // Each event's hash is checked as its row arrives, while PostgreSQL produces the next ones.
   await copyRows(
     client,
     `SELECT ${COLUMNS} FROM ledger.events WHERE global_position BETWEEN ${fromPosition} AND ${toPosition} ORDER BY global_position`,
@@ -104,7 +107,7 @@ export async function readArchiveRange(options: {
     (row, fields) => {
       const i = rows.length;
       rows.add(row, fields);
-      const canonical = payloads.check(rows, i);
+      const canonical = payloads?.check(rows, i);
       if (canonical) legacy.set(i, canonical);
     },
   );
@@ -412,7 +415,7 @@ async function treeOf(client: pg.ClientBase, checkpoint: PositionedCheckpoint, r
   const last = rows.length > 0 ? rows.positions[rows.length - 1]! : undefined;
   let leaves: HexLeaves;
   if (first !== undefined && last !== undefined && from >= first && to <= last) {
-    // The rows' own hash fields (each checked against its recomputed hash as it arrived).
+    // The rows' own hash fields (each event's hash is recomputed from the file by its check).
     const lo = lowerBound(rows.positions, from);
     leaves = {
       count: lowerBound(rows.positions, to + 1) - lo,
