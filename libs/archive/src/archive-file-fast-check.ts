@@ -16,7 +16,7 @@ import { copyBytes } from './copy-bytes.js';
 import { InclusionTexts } from './inclusion-texts.js';
 
 /** What the chain check across files needs of one archived event (files checked by the full verify-bundle check). */
-export interface ArchivedEventLink {
+interface ArchivedEventLink {
   globalPosition: string;
   streamId: string;
   streamRevision: number;
@@ -28,7 +28,7 @@ export interface ArchivedEventLink {
  * A stream's events in a file proven from its bytes, whose links inside the file were checked: what the chain check
  * across files needs (the first one's link to the archives before, the last one as the stream's head after).
  */
-export interface ArchivedStreamSpan {
+interface ArchivedStreamSpan {
   streamId: string;
   firstPosition: number;
   firstRevision: number;
