@@ -146,23 +146,28 @@ ${ARCHIVE_TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s.
 | archive (write + verify + record) | ${result.archiveSeconds.toFixed(2)} | ${Math.round(result.archiveEventsPerSecond)} | ${result.archiveCpuSeconds.toFixed(2)} | ${met ? 'yes' : '**no**'} |
 | verifying the files again, alone | ${result.verifySeconds.toFixed(2)} | ${Math.round(result.verifyEventsPerSecond)} | ${result.verifyCpuSeconds.toFixed(2)} | |
 
-Writing reads each file's range with one binary \`COPY\` (the stored payloads' bytes, no row objects), recomputes
-each event's hash once over those bytes (the store keeps them as their RFC 8785 text), builds each checkpoint's tree
-once from the rows' hash fields (its root must be the signed one) and copies payloads and audit paths into the file
-as bytes, through two buffers (one filled while the other is written); while a file is written, the next file's
-range is already being read (same connection and snapshot: the writer yields at each 1 MiB handed to the file, so
-PostgreSQL produces the next rows meanwhile). As soon as a file is written (and fsync'd), a worker thread reads it
-back from disk and proves it from its bytes while the next file is read and written on the main thread:
-each event's hash recomputed over the file's own slices, each checkpoint's tree rebuilt once from the file's hashes (its signed root), each inclusion proof compared
-byte for byte with that tree's audit path, the content hash and the file's SHA-256 over the bytes, which must be the
-SHA-256 computed while writing; a file that is not exactly what the writer writes, or holds any problem, goes to the
-full \`verify-bundle\` check, which names the event. The files are then checked as one chain (ranges, checkpoint
-chain, every stream's links) and the archive-wide Merkle root is computed from the leaf hashes the file checks made.
+Writing reads each file's range with one binary \`COPY\` (the stored payloads' bytes and the recording time as a
+binary timestamp, no row objects), builds each checkpoint's tree once from the rows' hash fields (its root must be
+the signed one) and copies payloads and audit paths into the file as bytes, through two buffers (one filled while
+the other is written), hashing the file's bytes as it goes (the manifest's content hash); while a file is written,
+the next file's range is already being read (same connection and snapshot). The writer does not recompute the
+events' hashes: as soon as a file is written (and fsync'd), a worker thread reads it back from disk and proves it
+from its bytes while the next file is read and written on the main thread: each event's hash recomputed over the
+file's own slices (the one time each event is hashed), each checkpoint's tree rebuilt once from the file's hashes
+(its signed root), each inclusion proof compared byte for byte with that tree's audit path, the links inside the
+file, the content hash and the file's SHA-256 over the bytes, which must be the SHA-256 computed while writing. It
+answers with each stream's first and last event in the file and the events' leaf hashes (one transferred buffer).
+A file that is not exactly what the writer writes, or holds any problem, is written again with every event's hash
+recomputed from the rows (the payloads of events stored before event-store migration 2 canonicalised; an event
+matching its hash in no form refused, named) and checked again; one still failing goes to the full \`verify-bundle\`
+check, which names the event. The files are then checked as one chain (ranges, checkpoint chain, every stream's
+links across files) and the archive-wide Merkle root is computed from the leaf hashes the file checks made.
 "Verifying the files again, alone" is \`verifyArchiveChain\` on the written files (what \`ledger verify --archive\`
 and \`ledger archive drop\` run): half the files checked in the worker, half on the main thread. What remains is
-mostly SHA-256 (seven hash calls an event, each one native call: the event hash and two tree levels on each side,
-the archive-wide root's nodes; and the file's bytes hashed while writing and again read back), byte copying,
-strings for the chain check, PostgreSQL producing the rows, and garbage collection.`;
+mostly SHA-256 (six hash calls an event, each one native call: two tree levels in the writer, the event hash and two
+tree levels in the check, the archive-wide root's nodes; and the file's bytes hashed while writing and again read
+back, both needed: the content hash is written into the file and checked from it), byte copying, PostgreSQL
+producing the rows, and garbage collection.`;
 }
 
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {

@@ -106,6 +106,7 @@ async function verifyFiles(
         fromPosition: bundle.manifest.fromPosition,
         toPosition: bundle.manifest.toPosition,
         checkpoints: bundle.checkpoints,
+        eventCount: bundle.events.length,
         events: bundle.events,
         sha256,
       },
@@ -123,7 +124,7 @@ async function verifyFiles(
       sha256,
       fromPosition: checked.fromPosition,
       toPosition: checked.toPosition,
-      eventCount: checked.events.length,
+      eventCount: checked.eventCount,
     })),
     fromPosition: loaded[0]?.checked.fromPosition ?? null,
     toPosition: loaded.at(-1)?.checked.toPosition ?? null,
@@ -164,34 +165,47 @@ class ChainCheck {
     }
     this.nextFrom = BigInt(bundle.toPosition) + 1n;
     for (const checkpoint of bundle.checkpoints) this.checkpoints.set(checkpoint.checkpointHash, checkpoint);
-    const leafHashes = bundle.leafHashes;
-    let k = 0;
-    for (const event of bundle.events) {
-      this.events += 1;
-      if (leafHashes) this.tree.pushLeafHashLatin1(leafHashes[k++]!);
-      else this.tree.pushHex(event.hash);
-      const head = this.heads.get(event.streamId);
-      const expectedRevision = head ? head.revision + 1 : 0;
-      const expectedPrev = head ? head.hash : GENESIS_HASH;
-      if (event.streamRevision !== expectedRevision) {
-        this.problems.push({
-          kind: 'deleted',
-          position: event.globalPosition,
-          file,
-          message: `stream ${event.streamId} revision ${event.streamRevision} (position ${event.globalPosition}) follows revision ${expectedRevision - 1} in the archives: revisions are missing`,
-        });
-      } else if (event.prevHash !== expectedPrev) {
-        this.problems.push({
-          kind: 'broken_link',
-          position: event.globalPosition,
-          file,
-          message: `stream ${event.streamId} revision ${event.streamRevision} (position ${event.globalPosition}) links to ${event.prevHash}, not to the archived revision ${expectedRevision - 1}'s hash ${expectedPrev}`,
+    if (bundle.streams && bundle.leafHashes) {
+      // Proven from its bytes: the links inside the file are checked, those across files are the spans' ends.
+      this.events += bundle.eventCount;
+      this.tree.pushLeafHashes(bundle.leafHashes);
+      for (const span of bundle.streams) {
+        this.link(file, span.streamId, span.firstPosition, span.firstRevision, span.firstPrevHash);
+        this.heads.set(span.streamId, {
+          revision: span.lastRevision,
+          hash: span.lastHash,
+          position: span.lastPosition,
         });
       }
-      this.heads.set(event.streamId, {
-        revision: event.streamRevision,
-        hash: event.hash,
-        position: Number(event.globalPosition),
+      return;
+    }
+    for (const event of bundle.events ?? []) {
+      this.events += 1;
+      this.tree.pushHex(event.hash);
+      const position = Number(event.globalPosition);
+      this.link(file, event.streamId, position, event.streamRevision, event.prevHash);
+      this.heads.set(event.streamId, { revision: event.streamRevision, hash: event.hash, position });
+    }
+  }
+
+  /** An event's revision and link against its stream's head in the archives so far. */
+  private link(file: string, streamId: string, position: number, revision: number, prevHash: string): void {
+    const head = this.heads.get(streamId);
+    const expectedRevision = head ? head.revision + 1 : 0;
+    const expectedPrev = head ? head.hash : GENESIS_HASH;
+    if (revision !== expectedRevision) {
+      this.problems.push({
+        kind: 'deleted',
+        position: String(position),
+        file,
+        message: `stream ${streamId} revision ${revision} (position ${position}) follows revision ${expectedRevision - 1} in the archives: revisions are missing`,
+      });
+    } else if (prevHash !== expectedPrev) {
+      this.problems.push({
+        kind: 'broken_link',
+        position: String(position),
+        file,
+        message: `stream ${streamId} revision ${revision} (position ${position}) links to ${prevHash}, not to the archived revision ${expectedRevision - 1}'s hash ${expectedPrev}`,
       });
     }
   }

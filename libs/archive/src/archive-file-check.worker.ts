@@ -10,7 +10,11 @@ import { checkArchiveFileFast } from './archive-file-fast-check.js';
  */
 parentPort!.on('message', ({ id, path, keys }: { id: number; path: string; keys: PublicKeyRing }) => {
   readFile(path).then(
-    (bytes) => parentPort!.postMessage({ id, checked: checkArchiveFileFast(bytes, keys) }),
+    (bytes) => {
+      const checked = checkArchiveFileFast(bytes, keys);
+      // The leaf hashes are moved, not copied (their buffer is their own: archive-file-fast-check.ts).
+      parentPort!.postMessage({ id, checked }, checked?.leafHashes ? [checked.leafHashes.buffer as ArrayBuffer] : []);
+    },
     (error: Error) => parentPort!.postMessage({ id, error: error.message }),
   );
 });

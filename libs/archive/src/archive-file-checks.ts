@@ -39,6 +39,12 @@ export class ArchiveFileChecks {
     );
   }
 
+  /** Forgets the check of `path` (the file is written again) and starts a new one. */
+  restart(path: string): void {
+    this.started.delete(path);
+    this.start(path);
+  }
+
   /** The check of `path`: the one started, else one made now on this thread. */
   result(path: string): FastFileCheck {
     return this.started.get(path) ?? checkHere(path, this.keys);
@@ -68,7 +74,7 @@ export class ArchiveFileChecks {
       if (!waiting) return;
       this.pending.delete(message.id);
       // A file the worker could not read or check is checked here (and its problem reported from here).
-      waiting.resolve(message.error === undefined ? (message.checked ?? null) : checkHere(waiting.path, this.keys));
+      waiting.resolve(message.error === undefined ? received(message.checked) : checkHere(waiting.path, this.keys));
     });
     worker.on('error', () => {
       this.workerFailed = true;
@@ -81,6 +87,15 @@ export class ArchiveFileChecks {
     this.worker = worker;
     return true;
   }
+}
+
+/** A check as posted by the worker: its leaf hashes arrive as a Uint8Array (structured clone), made a Buffer again. */
+function received(checked: CheckedArchiveFile | null | undefined): CheckedArchiveFile | null {
+  if (!checked) return null;
+  const leaves = checked.leafHashes;
+  return leaves
+    ? { ...checked, leafHashes: Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength) }
+    : checked;
 }
 
 async function checkHere(path: string, keys: PublicKeyRing): Promise<CheckedArchiveFile | null> {

@@ -2,6 +2,7 @@ import {
   canonicalJson,
   checkCheckpointSignature,
   GENESIS_HASH,
+  merkleLeafHash,
   parseSealedCheckpoint,
   RANGE_EVIDENCE_BUNDLE_FORMAT,
   verifyMerkleInclusion,
@@ -14,7 +15,7 @@ import { createHash, hash, type Hash } from 'node:crypto';
 import { copyBytes } from './copy-bytes.js';
 import { InclusionTexts } from './inclusion-texts.js';
 
-/** What the chain check across files needs of one archived event. */
+/** What the chain check across files needs of one archived event (files checked by the full verify-bundle check). */
 interface ArchivedEventLink {
   globalPosition: string;
   streamId: string;
@@ -23,16 +24,34 @@ interface ArchivedEventLink {
   hash: string;
 }
 
+/**
+ * A stream's events in a file proven from its bytes, whose links inside the file were checked: what the chain check
+ * across files needs (the first one's link to the archives before, the last one as the stream's head after).
+ */
+interface ArchivedStreamSpan {
+  streamId: string;
+  firstPosition: number;
+  firstRevision: number;
+  firstPrevHash: string;
+  lastPosition: number;
+  lastRevision: number;
+  lastHash: string;
+}
+
 /** An archive file proven valid: its range, checkpoints and events' links. */
 export interface CheckedArchiveFile {
   fromPosition: string;
   toPosition: string;
   checkpoints: BundleCheckpoint[];
-  events: ArchivedEventLink[];
+  eventCount: number;
   /** hex SHA-256 of the file's bytes. */
   sha256: string;
-  /** Each event's Merkle leaf hash (latin1), when the file's trees gave them all: an archive-wide tree reuses them. */
-  leafHashes?: string[];
+  /** Proven from its bytes: each stream's first and last event in the file, in the order of their first events. */
+  streams?: ArchivedStreamSpan[];
+  /** Proven from its bytes: each event's Merkle leaf hash, 32 bytes each in position order (the archive-wide tree's). */
+  leafHashes?: Buffer;
+  /** Checked by the full check: every event's link. */
+  events?: ArchivedEventLink[];
 }
 
 /**
@@ -151,20 +170,15 @@ class FastCheck {
     fileHash.update(b.subarray(eventsEnd));
 
     const checkpoints = this.checkpoints(rawCheckpoints, from, to);
-    const leafHashes = this.checkEvents(events, checkpoints, from, to);
+    const { streams, leafHashes } = this.checkEvents(events, checkpoints, from, to);
     return {
       fromPosition: String(from),
       toPosition: String(to),
       checkpoints: rawCheckpoints as BundleCheckpoint[],
-      events: events.map((event) => ({
-        globalPosition: String(event.position),
-        streamId: event.streamId,
-        streamRevision: event.streamRevision,
-        prevHash: event.prevHash,
-        hash: event.hash,
-      })),
+      eventCount: events.length,
       sha256: fileHash.digest('hex'),
-      ...(leafHashes ? { leafHashes } : {}),
+      streams,
+      leafHashes,
     };
   }
 
@@ -202,17 +216,18 @@ class FastCheck {
   }
 
   /**
-   * Positions in order inside the range, every leaf of every checkpoint's part of the range there, links, proofs.
-   * Returns the events' leaf hashes when every checkpoint's tree was rebuilt whole.
+   * Positions in order inside the range, every leaf of every checkpoint's part of the range there, links inside the
+   * file, proofs. Returns each stream's first and last event and the events' leaf hashes.
    */
   private checkEvents(
     events: ScannedEvent[],
     checkpoints: Checkpoint[],
     from: number,
     to: number,
-  ): string[] | undefined {
-    let leafHashes: string[] | undefined = [];
-    const streams = new Map<string, ScannedEvent>();
+  ): { streams: ArchivedStreamSpan[]; leafHashes: Buffer } {
+    // Its own memory (not a slice of Node's pool), so that a worker thread can transfer it.
+    const leafHashes = Buffer.from(new ArrayBuffer(events.length * 32));
+    const streams = new Map<string, ArchivedStreamSpan>();
     let previousPosition = from - 1;
     let e = 0;
     for (const checkpoint of checkpoints) {
@@ -227,24 +242,37 @@ class FastCheck {
         const p = event.position;
         if (p <= previousPosition || p < lo || p > hi || leafIndex(checkpoint, p) !== first + k) throw NOT_FAST;
         previousPosition = p;
-        const last = streams.get(event.streamId);
-        if (last ? event.streamRevision !== last.streamRevision + 1 || event.prevHash !== last.hash : false) {
-          throw NOT_FAST;
+        const span = streams.get(event.streamId);
+        if (span) {
+          if (event.streamRevision !== span.lastRevision + 1 || event.prevHash !== span.lastHash) throw NOT_FAST;
+          span.lastPosition = p;
+          span.lastRevision = event.streamRevision;
+          span.lastHash = event.hash;
+        } else {
+          if (event.streamRevision === 0 && event.prevHash !== GENESIS_HASH) throw NOT_FAST;
+          streams.set(event.streamId, {
+            streamId: event.streamId,
+            firstPosition: p,
+            firstRevision: event.streamRevision,
+            firstPrevHash: event.prevHash,
+            lastPosition: p,
+            lastRevision: event.streamRevision,
+            lastHash: event.hash,
+          });
         }
-        if (!last && event.streamRevision === 0 && event.prevHash !== GENESIS_HASH) throw NOT_FAST;
-        streams.set(event.streamId, event);
       }
       if (count === checkpoint.sealed.count) {
-        const tree = this.wholeTree(checkpoint, mine);
-        if (leafHashes) for (const leaf of tree.leafHashes) leafHashes.push(leaf);
+        this.wholeTree(checkpoint, mine).leafHashes.copy(leafHashes, e * 32);
       } else {
-        for (let k = 0; k < count; k++) this.oneProof(checkpoint, mine[k]!, first + k);
-        if (count > 0) leafHashes = undefined;
+        for (let k = 0; k < count; k++) {
+          this.oneProof(checkpoint, mine[k]!, first + k);
+          merkleLeafHash(Buffer.from(mine[k]!.hash, 'hex')).copy(leafHashes, (e + k) * 32);
+        }
       }
       e += count;
     }
     if (e !== events.length) throw NOT_FAST;
-    return leafHashes;
+    return { streams: [...streams.values()], leafHashes };
   }
 
   /** The checkpoint's tree from the file's hashes: its signed root, and each proof its audit path exactly. */

@@ -18,16 +18,86 @@ export interface PositionedCheckpoint extends BundleCheckpoint {
   globalPosition: string;
 }
 
-/** The columns read, in order (binary COPY: int8 as 8 bytes, text as its UTF-8 bytes). */
+/**
+ * The columns read, in order (binary COPY: int8 as 8 bytes, text as its UTF-8 bytes, timestamptz as 8 bytes of
+ * microseconds since 2000-01-01 UTC, written here as ISO 8601 to the millisecond: PostgreSQL's to_char for each row
+ * was a quarter of its time producing them).
+ */
 const COLUMNS =
-  `global_position, event_id::text, stream_id, stream_revision, type, data::text, metadata::text, prev_hash, hash, ` +
-  `to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  'global_position, event_id::text, stream_id, stream_revision, type, data::text, metadata::text, prev_hash, hash, ' +
+  'recorded_at';
 const FIELDS = 10;
 const [POSITION, EVENT_ID, STREAM, REVISION, TYPE, DATA, METADATA, PREV, HASH, RECORDED] = [
   0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
 ];
 
 const int64 = (row: Buffer, at: number) => row.readInt32BE(at) * 2 ** 32 + row.readUInt32BE(at + 4);
+
+/** 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch, in Unix milliseconds. */
+const POSTGRES_EPOCH_MS = 946_684_800_000;
+/** Unix milliseconds of 0001-01-01 and of 10000-01-01: the years ISO 8601 writes with four digits. */
+const [FIRST_MS, PAST_LAST_MS] = [Date.parse('0001-01-01T00:00:00Z'), Date.parse('+010000-01-01T00:00:00Z')];
+
+/** A binary timestamp's microseconds since 2000 floored to milliseconds (doubles hold ±285 years of µs exactly). */
+function milliseconds(row: Buffer, at: number): number {
+  const high = row.readInt32BE(at);
+  if (high > -(1 << 20) && high < 1 << 20) return Math.floor((high * 2 ** 32 + row.readUInt32BE(at + 4)) / 1_000);
+  const exact = row.readBigInt64BE(at);
+  return Number(exact / 1_000n - (exact % 1_000n < 0n ? 1n : 0n));
+}
+
+/**
+ * Writes a binary timestamptz at `at` as `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC into `out` at `w`, the microseconds cut
+ * to milliseconds (what `to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` writes), with no Date or
+ * string per row (the days to a civil date as in Howard Hinnant's `civil_from_days`). Returns the end (w + 24).
+ */
+export function writeIsoMillis(row: Buffer, at: number, position: number, out: Buffer, w: number): number {
+  const ms = milliseconds(row, at) + POSTGRES_EPOCH_MS;
+  if (!(ms >= FIRST_MS && ms < PAST_LAST_MS)) {
+    throw new ArchiveRefusedError(`the event at position ${position} has a recording time outside years 1 to 9999`);
+  }
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1_460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const millis = rest % 1_000;
+  rest = (rest - millis) / 1_000;
+  const seconds = rest % 60;
+  rest = (rest - seconds) / 60;
+  const minutes = rest % 60;
+  const hours = (rest - minutes) / 60;
+  w = digits(out, w, year, 4);
+  out[w++] = 0x2d;
+  w = digits(out, w, month, 2);
+  out[w++] = 0x2d;
+  w = digits(out, w, day, 2);
+  out[w++] = 0x54;
+  w = digits(out, w, hours, 2);
+  out[w++] = 0x3a;
+  w = digits(out, w, minutes, 2);
+  out[w++] = 0x3a;
+  w = digits(out, w, seconds, 2);
+  out[w++] = 0x2e;
+  w = digits(out, w, millis, 3);
+  out[w++] = 0x5a;
+  return w;
+}
+
+/** `value` (non-negative, below 10^count) as `count` decimal digits, zero-padded. */
+function digits(out: Buffer, w: number, value: number, count: number): number {
+  for (let k = count - 1; k >= 0; k--) {
+    out[w + k] = 0x30 + (value % 10);
+    value = Math.floor(value / 10);
+  }
+  return w + count;
+}
 
 /** The rows of one file as COPY sent them: each row's buffer and its fields' [start, end). */
 class Rows {
@@ -81,9 +151,12 @@ export interface ArchiveRange {
 
 /**
  * Reads one archive file's range, [fromPosition, toPosition], from the events table in position order with binary
- * COPY (the stored payloads' bytes, no row objects). Each event's hash is recomputed once over the stored canonical
- * bytes as its row arrives; each checkpoint's leaves are read once and its root recomputed: a range whose events no
- * longer hash to their checkpoint's root is refused (an archive never seals what the ledger would fail to verify).
+ * COPY (the stored payloads' bytes, no row objects); each checkpoint's leaves are read once and its root recomputed: a
+ * range whose stored hashes no longer give their checkpoint's root is refused (an archive never seals what the ledger
+ * would fail to verify). The events' own hashes are recomputed by the file check that reads the file back (each event
+ * hashed once); with `checkHashes` they are recomputed here too, as each row arrives: the second try at a file whose
+ * check failed, which canonicalises the payloads of events stored before event-store migration 2 (whose stored text
+ * is not their RFC 8785 text) and refuses, naming it, an event that matches its hash in neither form.
  */
 export async function readArchiveRange(options: {
   client: pg.ClientBase;
@@ -91,12 +164,12 @@ export async function readArchiveRange(options: {
   toPosition: bigint;
   /** Every checkpoint whose range meets [fromPosition, toPosition], in chain order. */
   checkpoints: readonly PositionedCheckpoint[];
+  checkHashes?: boolean;
 }): Promise<ArchiveRange> {
   const { client, fromPosition, toPosition, checkpoints } = options;
   const rows = new Rows(Number(toPosition - fromPosition) + 1);
-  const payloads = new HashCheck();
+  const payloads = options.checkHashes ? new HashCheck() : undefined;
   const legacy = new Map<number, [string, string]>();
-  // Each event's hash is checked as its row arrives, while PostgreSQL produces the next ones.
   await copyRows(
     client,
     `SELECT ${COLUMNS} FROM ledger.events WHERE global_position BETWEEN ${fromPosition} AND ${toPosition} ORDER BY global_position`,
@@ -104,7 +177,7 @@ export async function readArchiveRange(options: {
     (row, fields) => {
       const i = rows.length;
       rows.add(row, fields);
-      const canonical = payloads.check(rows, i);
+      const canonical = payloads?.check(rows, i);
       if (canonical) legacy.set(i, canonical);
     },
   );
@@ -169,7 +242,7 @@ export async function writeArchiveRange(
     out.text(',"prevHash":"');
     out.bytes(row, rows.start(i, PREV), rows.end(i, PREV));
     out.text('","recordedAt":"');
-    out.bytes(row, rows.start(i, RECORDED), rows.end(i, RECORDED));
+    out.recordedAt(row, rows.start(i, RECORDED), position);
     out.text('","streamId":');
     out.jsonString(row, rows.start(i, STREAM), rows.end(i, STREAM));
     out.text(`,"streamRevision":${int64(row, rows.start(i, REVISION))},"type":`);
@@ -311,6 +384,12 @@ class ByteFileWriter {
     this.length = copyBytes(src, start, end, this.buffer, this.length);
   }
 
+  /** A recording time (a binary timestamptz at `at` of `row`) as ISO 8601 text. */
+  recordedAt(row: Buffer, at: number, position: number): void {
+    this.reserve(24);
+    this.length = writeIsoMillis(row, at, position, this.buffer, this.length);
+  }
+
   /** A checkpoint's inclusion proof of one leaf. */
   inclusion(tree: InclusionTexts, index: number): void {
     this.reserve(tree.maxLength);
@@ -412,7 +491,7 @@ async function treeOf(client: pg.ClientBase, checkpoint: PositionedCheckpoint, r
   const last = rows.length > 0 ? rows.positions[rows.length - 1]! : undefined;
   let leaves: HexLeaves;
   if (first !== undefined && last !== undefined && from >= first && to <= last) {
-    // The rows' own hash fields (each checked against its recomputed hash as it arrived).
+    // The rows' own hash fields (each event's hash is recomputed from the file by its check).
     const lo = lowerBound(rows.positions, from);
     leaves = {
       count: lowerBound(rows.positions, to + 1) - lo,

@@ -18,8 +18,8 @@ export class InclusionTexts {
   /** The levels below the root, each its nodes' hex back to back (64 bytes a node), leaf hashes first. */
   private readonly levels: Buffer[] = [];
   private readonly counts: number[] = [];
-  /** The leaf hashes, SHA-256(0x00 ‖ event hash), as latin1 strings (an archive-wide tree reuses them). */
-  readonly leafHashes: string[];
+  /** The leaf hashes, SHA-256(0x00 ‖ event hash), 32 bytes each back to back (an archive-wide tree reuses them). */
+  readonly leafHashes: Buffer;
   readonly rootHex: string;
   private readonly tail: Buffer;
   private readonly size: Buffer;
@@ -36,10 +36,11 @@ export class InclusionTexts {
       decodeHex32(leaves.source(i), leaves.offset(i), scratch);
       level[i] = hash('sha256', leafScratch, 'binary');
     }
-    this.leafHashes = level;
+    this.leafHashes = Buffer.from(level.join(''), 'latin1');
     scratch[0] = 0x01;
     while (level.length > 1) {
-      this.levels.push(Buffer.from(Buffer.from(level.join(''), 'latin1').toString('hex'), 'latin1'));
+      const bytes = this.levels.length === 0 ? this.leafHashes : Buffer.from(level.join(''), 'latin1');
+      this.levels.push(Buffer.from(bytes.toString('hex'), 'latin1'));
       this.counts.push(level.length);
       const up: string[] = new Array<string>((level.length + 1) >> 1);
       for (let i = 0; i + 1 < level.length; i += 2) {

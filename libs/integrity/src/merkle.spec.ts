@@ -1,6 +1,7 @@
 import {
   EMPTY_TREE_ROOT,
   merkleInclusionProof,
+  merkleLeafHash,
   merkleRoot,
   MerkleTreeBuilder,
   verifyMerkleInclusion,
@@ -49,6 +50,19 @@ describe('Merkle tree (RFC 6962)', () => {
       expect(builder.count).toBe(i + 1);
       expect(builder.root().toString('hex')).toBe(merkleRoot(leaves.slice(0, i + 1)).toString('hex'));
     });
+  });
+
+  it('leaves added by their leaf hashes, in batches, give the same root as leaves added one by one', () => {
+    const leaves = leavesOf(70);
+    const leafHashes = Buffer.concat(leaves.map((leaf) => merkleLeafHash(leaf)));
+    for (const cut of [0, 1, 31, 64, 70]) {
+      const builder = new MerkleTreeBuilder();
+      builder.pushLeafHashes(leafHashes.subarray(0, cut * 32));
+      builder.pushLeafHashes(leafHashes.subarray(cut * 32));
+      expect(builder.count).toBe(70);
+      expect(builder.root().toString('hex')).toBe(merkleRoot(leaves).toString('hex'));
+    }
+    expect(() => new MerkleTreeBuilder().pushLeafHashes(Buffer.alloc(33))).toThrow(RangeError);
   });
 
   it('inclusion proofs verify for every leaf of trees of 1..70 leaves, and fail for any flipped byte', () => {

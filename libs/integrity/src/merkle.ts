@@ -82,10 +82,10 @@ export class MerkleTreeBuilder {
     this.pushNode(hash('sha256', leafScratch, 'binary'));
   }
 
-  /** Adds one leaf by its leaf hash, SHA-256(0x00 ‖ leaf), as a latin1 string (computed already for another tree). */
-  pushLeafHashLatin1(leafHash: string): void {
-    if (leafHash.length !== 32) throw new RangeError('a leaf hash is 32 bytes');
-    this.pushNode(leafHash);
+  /** Adds leaves by their leaf hashes, SHA-256(0x00 ‖ leaf), 32 bytes each back to back (computed for another tree). */
+  pushLeafHashes(leafHashes: Buffer): void {
+    if (leafHashes.length % 32 !== 0) throw new RangeError('leaf hashes are 32 bytes each');
+    for (let at = 0; at < leafHashes.length; at += 32) this.pushNode(leafHashes.toString('latin1', at, at + 32));
   }
 
   private pushNode(leafHash: string): void {
