@@ -3,12 +3,15 @@ import type pg from 'pg';
 import { verifyChain } from '@audit-ledger/integrity';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { WrongExpectedVersionError } from '../src/errors.js';
+import { GENERIC_PLANS, PREPARE_APPEND_STATEMENTS } from '../src/postgres/append-statements.js';
+import { WRITER_ROLE } from '../src/postgres/ledger-schema.js';
 import { PostgresEventStore } from '../src/postgres/postgres-event-store.js';
 import { newEvent, rawClient } from './postgres-test-support.js';
 
 /**
  * The append statements are prepared once per connection and run with one generic plan (append-statements.ts). These
- * tests show the plans follow the table: a plan made before a partition was rolled still sees the rows of the new one.
+ * tests show the plans follow the table: a plan made before a partition was rolled still sees the rows of the new one,
+ * and a plan made on an empty table looks events up by index, not by scanning them all.
  */
 describe('prepared append statements', () => {
   let db: TestDatabase;
@@ -75,5 +78,39 @@ describe('prepared append statements', () => {
       [streamId],
     );
     expect(rows[0]!.count).toBe('2');
+  });
+
+  it('plans every lookup of an append on its index, even when the plan is made on an empty table', async () => {
+    // given a fresh database (no events) and a connection with the append statements prepared, as the writer pool does
+    const fresh = await createTestDatabase();
+    await PostgresEventStore.connect({ connectionString: fresh.url }).then((store) => store.close());
+    const writer = await rawClient(fresh.url);
+    try {
+      await writer.query(`SET ROLE ${WRITER_ROLE};\n${PREPARE_APPEND_STATEMENTS}`);
+      // when their generic plans are made inside an append transaction
+      await writer.query(`BEGIN; ${GENERIC_PLANS}`);
+      const id = `'${randomUUID()}'`;
+      const plans = await Promise.all(
+        [
+          `ledger_append_insert(ARRAY['s']::text[], ARRAY[0]::bigint[], ARRAY['h']::text[], ARRAY[${id}]::uuid[],
+             ARRAY[${id}]::uuid[], ARRAY['s']::text[], ARRAY[1]::bigint[], ARRAY['t']::text[], ARRAY['{}']::text[],
+             ARRAY['{}']::text[], ARRAY['h']::text[], ARRAY['h1']::text[])`,
+          `ledger_append_read_heads(ARRAY['s']::text[])`,
+          `ledger_append_read_stored(ARRAY[${id}]::uuid[])`,
+        ].map(async (execute) => {
+          const { rows } = await writer.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${execute}`);
+          return rows.map((row) => row['QUERY PLAN']).join('\n');
+        }),
+      );
+      await writer.query('ROLLBACK');
+      // then each reads the events table through its indexes only: no plan scans a partition whole
+      for (const plan of plans) {
+        expect(plan).toMatch(/Index/);
+        expect(plan).not.toMatch(/Seq Scan/);
+      }
+    } finally {
+      await writer.end();
+      await fresh.drop();
+    }
   });
 });

@@ -7,17 +7,22 @@ import { sqlArray, sqlInteger } from './sql-literal.js';
  *
  * Why: sent as plain SQL, every statement was parsed, analysed and planned again for each batch, and planning the
  * guard and the reads over the partitioned events table (index paths and constraint checks for every partition) was
- * the largest part of PostgreSQL's CPU for a lone append: about 0.4 of its 0.9 ms (perf on the backend: 33 % of its
- * samples in the planner, 11 % in parse analysis; docs/benchmarks.md, "PostgreSQL's share of a lone append"). A
- * prepared statement is analysed once per connection; with `plan_cache_mode = force_generic_plan` (set for the
- * transaction only, by {@link GENERIC_PLANS}) it is planned once too. PostgreSQL's own choice would keep custom plans:
- * a generic plan assumes ten elements per array where a custom one knows there is one. The generic plans are the
- * same shape (index scans of every partition, nested loops over the arrays); the server plans them again by itself
- * after DDL on the table (a partition rolled, attached or detached).
+ * the largest part of PostgreSQL's CPU for a lone append (perf on the backend: 33 % of its samples in the planner,
+ * 11 % in parse analysis; docs/benchmarks.md, "PostgreSQL's share of a lone append"). A prepared statement is analysed
+ * once per connection; with `plan_cache_mode = force_generic_plan` (set for the transaction only, by
+ * {@link GENERIC_PLANS}) it is planned once too. PostgreSQL's own choice would keep custom plans: a generic plan
+ * assumes ten elements per array where a custom one knows there is one.
+ *
+ * A generic plan is kept until the table changes shape (the server plans again after DDL: a partition rolled,
+ * attached or detached), not as it grows: one made while the table was nearly empty chose sequential scans for the
+ * event id check, and kept them. So {@link GENERIC_PLANS} also turns sequential scans off for the transaction: every
+ * lookup here has its index (stream and revision; event id), and the plan uses it whatever the table held when it
+ * was made (postgres-append-statements.int-spec.ts).
  */
 
-/** For the rest of the transaction: EXECUTE reuses the statement's one plan instead of planning it per call. */
-export const GENERIC_PLANS = 'SET LOCAL plan_cache_mode = force_generic_plan';
+/** For the rest of the transaction: EXECUTE reuses one plan per statement, an index plan. One statement. */
+export const GENERIC_PLANS =
+  "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)";
 
 const LOCK = 'ledger_append_lock_streams';
 const READ_HEADS = 'ledger_append_read_heads';

@@ -29,7 +29,7 @@ const append = (streamId: string, expectedRevision: ValidAppend['expectedRevisio
 
 const reads = (heads: { stream_id: string; stream_revision: string; hash: string }[] = []): Result[] => [
   { command: 'BEGIN', rows: [] },
-  { command: 'SET', rows: [] },
+  { command: 'SELECT', rows: [] },
   { command: 'SELECT', rows: [{ pg_current_xact_id: '1000' }] },
   { command: 'SELECT', rows: [] },
   { command: 'SELECT', rows: heads },
@@ -64,7 +64,7 @@ describe('the append transaction', () => {
     const [first, second] = fake.sent as [string, string];
     const order = [
       'BEGIN',
-      'plan_cache_mode = force_generic_plan',
+      'force_generic_plan',
       'pg_current_xact_id()',
       'EXECUTE ledger_append_lock_streams',
       'EXECUTE ledger_append_read_heads',
@@ -128,7 +128,7 @@ describe('the append transaction', () => {
   describe('with the stream heads remembered', () => {
     const guarded = (text: string, inserted = true): Result[] => [
       { command: 'BEGIN', rows: [] },
-      { command: 'SET', rows: [] },
+      { command: 'SELECT', rows: [] },
       { command: 'SELECT', rows: [{ pg_current_xact_id: '1000' }] },
       { command: 'SELECT', rows: [] },
       ...insertedOk(inserted ? text : ''),
@@ -147,7 +147,7 @@ describe('the append transaction', () => {
       const [message] = fake.sent as [string];
       const order = [
         'BEGIN',
-        'plan_cache_mode = force_generic_plan',
+        'force_generic_plan',
         'pg_current_xact_id()',
         'EXECUTE ledger_append_lock_streams',
         'EXECUTE ledger_append_insert',
