@@ -78,7 +78,7 @@ export function readStored(eventIds: readonly string[]): string {
 }
 
 /** A row as the insert takes it: data and metadata as their canonical JSON text. */
-export interface InsertRow {
+interface InsertRow {
   eventId: string;
   streamId: string;
   streamRevision: number;
@@ -90,7 +90,7 @@ export interface InsertRow {
 }
 
 /** The head a guarded insert assumes for a stream: `null` for a stream assumed not to exist. */
-export interface AssumedHead {
+interface AssumedHead {
   streamId: string;
   head: { revision: number; hash: string } | null;
 }
