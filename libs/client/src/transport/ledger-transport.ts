@@ -45,6 +45,16 @@ class LoggedTcpClient extends ClientTCP {
   override handleError(error: unknown): void {
     this.log.warn(describeError(error), 'ledger connection error');
   }
+
+  /**
+   * No Nagle delay: a command is one small write, and a gateway may send the next before the last is acknowledged;
+   * with Nagle on, that write would wait for the server's ACK of the previous one (the reply, a commit later).
+   */
+  override createSocket(): ReturnType<ClientTCP['createSocket']> {
+    const socket = super.createSocket();
+    socket.netSocket.setNoDelay(true);
+    return socket;
+  }
 }
 
 /** Nest's NATS client, presenting credentials at the NATS server (read when it first connects). */

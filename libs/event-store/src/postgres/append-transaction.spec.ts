@@ -29,14 +29,21 @@ const append = (streamId: string, expectedRevision: ValidAppend['expectedRevisio
 
 const reads = (heads: { stream_id: string; stream_revision: string; hash: string }[] = []): Result[] => [
   { command: 'BEGIN', rows: [] },
+  { command: 'SELECT', rows: [] },
   { command: 'SELECT', rows: [{ pg_current_xact_id: '1000' }] },
   { command: 'SELECT', rows: [] },
   { command: 'SELECT', rows: heads },
   { command: 'SELECT', rows: [] },
 ];
 
+/** The uuid arrays of an EXECUTE of the prepared insert: the ids assumed absent, then the rows' event ids. */
+const uuidArrays = (text: string) =>
+  [...text.matchAll(/ARRAY\[([^\]]*)\]::uuid\[\]/g)].map((match) =>
+    [...match[1]!.matchAll(/'([0-9a-f-]{36})'/g)].map((id) => id[1]),
+  );
+
 function insertedOk(text: string, commit = 'COMMIT'): Result[] {
-  const ids = [...text.matchAll(/\(\d+,'([0-9a-f-]{36})'/g)].map((match) => match[1]);
+  const ids = uuidArrays(text)[1] ?? [];
   return [
     { command: 'INSERT', rows: ids.map((eventId, i) => ({ event_id: eventId, global_position: String(100 + i) })) },
     { command: commit, rows: [] },
@@ -46,7 +53,7 @@ function insertedOk(text: string, commit = 'COMMIT'): Result[] {
 const asClient = (fake: FakeClient) => fake as unknown as pg.ClientBase;
 
 describe('the append transaction', () => {
-  it('writes a batch in two messages: BEGIN, xid, locks and reads; then INSERT and COMMIT', async () => {
+  it('writes a batch in two messages: BEGIN, generic plans, xid, locks and reads; then INSERT and COMMIT', async () => {
     // given two appends, when written as one batch
     const fake = new FakeClient((text, index) => (index === 0 ? reads() : insertedOk(text)));
     const requests = [append('s-1'), append("s-'2'")];
@@ -55,12 +62,22 @@ describe('the append transaction', () => {
     // then two round trips, statements in the order the guarantees need
     expect(fake.sent).toHaveLength(2);
     const [first, second] = fake.sent as [string, string];
-    const order = ['BEGIN', 'pg_current_xact_id()', 'pg_advisory_xact_lock', 'head.stream_revision', 'event_id = ANY'];
+    const order = [
+      'BEGIN',
+      'force_generic_plan',
+      'pg_current_xact_id()',
+      'EXECUTE ledger_append_lock_streams',
+      'EXECUTE ledger_append_read_heads',
+      'EXECUTE ledger_append_read_stored',
+    ];
     const at = order.map((marker) => first.indexOf(marker));
     expect(at.every((position) => position >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(first).toContain("'s-''2'''");
-    expect(second).toMatch(/^INSERT INTO ledger\.events [\s\S]*RETURNING event_id, global_position;\nCOMMIT$/);
+    // the insert assumes no heads and no absent ids: it was decided on what the first message read under the locks
+    expect(second).toMatch(
+      /^EXECUTE ledger_append_insert\(ARRAY\[\]::text\[\], ARRAY\[\]::bigint\[\], ARRAY\[\]::text\[\], ARRAY\[\]::uuid\[\], [\s\S]*\);\nCOMMIT$/,
+    );
     expect(second).not.toContain('BEGIN');
     // and each request gets its position from the insert
     expect(outcomes.map((outcome) => outcome.ok && outcome.result.lastPosition)).toEqual([100n, 101n]);
@@ -111,6 +128,7 @@ describe('the append transaction', () => {
   describe('with the stream heads remembered', () => {
     const guarded = (text: string, inserted = true): Result[] => [
       { command: 'BEGIN', rows: [] },
+      { command: 'SELECT', rows: [] },
       { command: 'SELECT', rows: [{ pg_current_xact_id: '1000' }] },
       { command: 'SELECT', rows: [] },
       ...insertedOk(inserted ? text : ''),
@@ -127,12 +145,22 @@ describe('the append transaction', () => {
       // then one round trip: locks before the guarded insert, COMMIT last
       expect(fake.sent).toHaveLength(1);
       const [message] = fake.sent as [string];
-      const order = ['BEGIN', 'pg_current_xact_id()', 'pg_advisory_xact_lock', 'INSERT INTO', 'bool_and', 'COMMIT'];
+      const order = [
+        'BEGIN',
+        'force_generic_plan',
+        'pg_current_xact_id()',
+        'EXECUTE ledger_append_lock_streams',
+        'EXECUTE ledger_append_insert',
+        'COMMIT',
+      ];
       const at = order.map((marker) => message.indexOf(marker));
       expect(at.every((position) => position >= 0)).toBe(true);
       expect([...at].sort((a, b) => a - b)).toEqual(at);
-      expect(message).toContain("('s-1',4,'h4')");
-      expect(message).toContain("('s-2',-1,'')");
+      // the heads assumed, stream by stream (-1: no stream), and every event id of the batch assumed absent
+      expect(message).toContain("ARRAY['s-1','s-2']::text[], ARRAY[4,-1]::bigint[], ARRAY['h4','']::text[]");
+      const [absent, rows] = uuidArrays(message);
+      expect(absent).toEqual(rows);
+      expect(rows).toHaveLength(2);
       // and the answers and the remembered heads are those of the plan
       expect(outcomes.map((o) => o.ok && o.result.nextExpectedRevision)).toEqual([5, 0]);
       expect(heads.get('s-1')?.revision).toBe(5);

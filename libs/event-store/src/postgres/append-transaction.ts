@@ -11,8 +11,7 @@ import {
 import { type StreamHeadCache } from './stream-head-cache.js';
 import { type ValidAppend } from './append-validation.js';
 import { idsOf } from '../append-input.js';
-import { EVENTS_TABLE } from './ledger-schema.js';
-import { sqlArray, sqlInteger, sqlLiteral } from './sql-literal.js';
+import { GENERIC_PLANS, insertRows, lockStreams, readHeads, readStored } from './append-statements.js';
 
 /** Each request's own answer: its result, or the error that rejected it alone. */
 export type RequestOutcome = { ok: true; result: AppendResult } | { ok: false; error: Error };
@@ -36,15 +35,16 @@ export interface WriteBatchHooks {
  * rolling back) when the transaction itself fails; the caller then retries the requests one by one.
  *
  * With every stream's head remembered (see `heads`) and a plan that writes every request: ONE round trip, one
- * simple-protocol message: BEGIN; take the transaction id; lock the streams; INSERT … WHERE <the heads are those
- * remembered and no event id is stored> RETURNING; COMMIT. The guard runs after the locks (its own snapshot), so when
+ * simple-protocol message: BEGIN; generic plans; take the transaction id; lock the streams; INSERT … WHERE <the heads
+ * are those remembered and no event id is stored> RETURNING; COMMIT. The guard runs after the locks (its own snapshot), so when
  * it holds, the plan is exactly the one the two round trips below would make; when it does not, the INSERT writes
  * nothing, the empty transaction commits and the batch is written the long way.
  *
  * Otherwise two round trips, each one simple-protocol message of several statements (so values are inlined as
  * literals, see sql-literal.ts); the server runs a message's statements in order and stops at the first error:
- *   1. BEGIN; take the transaction id; lock the streams; read their heads; read the event ids already stored.
+ *   1. BEGIN; generic plans; take the transaction id; lock the streams; read their heads; read the event ids stored.
  *   2. INSERT … RETURNING; COMMIT.
+ * The locks, reads and insert are statements prepared on the connection, run by EXECUTE (append-statements.ts).
  * The plan (revision checks, idempotency, hash chain) is made in between, under the locks. Sending COMMIT with the
  * INSERT loses nothing: a failing INSERT is a statement error (the COMMIT is then skipped and the transaction rolled
  * back below), whichever row caused it, exactly as when the INSERT went alone; and the callers are answered only once
@@ -119,20 +119,25 @@ async function writeGuarded(
   remember(cache, requests, new Map(), plan.rows);
   let results: pg.QueryResult[];
   try {
-    results = await multiStatement(client, 5, [
+    results = await multiStatement(client, 6, [
       'BEGIN',
+      GENERIC_PLANS,
       XACT_ID,
-      lockStreams(requests),
-      insertRows(plan.rows, guard(plan.heads, requests)),
+      lockStreams([...streamsOf(requests)]),
+      insertRows(plan.rows, {
+        assumed: [...plan.heads].map(([streamId, head]) => ({ streamId, head })),
+        // Nothing stored under the batch's ids (aliases too) is assumed: a replay takes the long way.
+        absentIds: eventIdsOf(requests),
+      }),
       'COMMIT',
     ]);
-    assertCommitted(results[4]!);
+    assertCommitted(results[5]!);
   } catch (error) {
     cache.forget(streamsOf(requests));
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-  const inserted = results[3]!.rows as InsertedRow[];
+  const inserted = results[4]!.rows as InsertedRow[];
   if (inserted.length === 0) {
     cache.forget(streamsOf(requests));
     return undefined;
@@ -141,21 +146,6 @@ async function writeGuarded(
   // the two-round-trip path (leaving at once made the next batches small, and more of them).
   hooks.onCommitting?.();
   return answers(plan.outcomes, plan.rows, positionsOf(plan.rows, inserted));
-}
-
-/** SQL that is true when every stream's head is the one assumed and no event id of the batch is stored yet. */
-function guard(heads: ReadonlyMap<string, StreamHead | null>, requests: readonly ValidAppend[]): string {
-  const assumed = [...heads].map(([streamId, head]) =>
-    [sqlLiteral(streamId), sqlInteger(head ? head.revision : -1), sqlLiteral(head ? head.hash : '')].join(','),
-  );
-  const eventIds = sqlArray([...new Set(requests.flatMap((r) => r.events.flatMap(idsOf)))], 'uuid');
-  return `(SELECT bool_and(COALESCE(head.same, assumed.revision = -1))
-             FROM (VALUES (${assumed.join('),(')})) AS assumed(stream_id, revision, hash)
-             LEFT JOIN LATERAL (
-               SELECT e.stream_revision = assumed.revision AND e.hash = assumed.hash AS same FROM ${EVENTS_TABLE} AS e
-                WHERE e.stream_id = assumed.stream_id ORDER BY e.stream_revision DESC LIMIT 1
-             ) AS head ON true)
-      AND NOT EXISTS (SELECT FROM ${EVENTS_TABLE} WHERE event_id = ANY(${eventIds}))`;
 }
 
 /** After planning: each stream's head once the batch commits (read heads for streams it does not write). */
@@ -173,6 +163,11 @@ function streamsOf(requests: readonly ValidAppend[]): Set<string> {
   return new Set(requests.map((request) => request.streamId));
 }
 
+/** Every id the batch's events are or were known by (see NewEvent.aliasEventIds), once each. */
+function eventIdsOf(requests: readonly ValidAppend[]): string[] {
+  return [...new Set(requests.flatMap((r) => r.events.flatMap(idsOf)))];
+}
+
 type HeadRow = { stream_id: string; stream_revision: string; hash: string };
 type StoredRow = {
   event_id: string;
@@ -188,28 +183,22 @@ async function beginAndRead(
   client: pg.ClientBase,
   requests: readonly ValidAppend[],
 ): Promise<{ heads: Map<string, StreamHead>; stored: Map<string, StoredEvent> }> {
-  const streamIds = sqlArray([...new Set(requests.map((request) => request.streamId))], 'text');
-  // Alias ids too: an event stored under the id its caller derived before (see NewEvent.aliasEventIds).
-  const eventIds = sqlArray([...new Set(requests.flatMap((r) => r.events.flatMap(idsOf)))], 'uuid');
+  const streamIds = [...streamsOf(requests)];
   // Statements of one message, in order. In READ COMMITTED each takes its own snapshot, so the heads and the stored
-  // ids are read after the locks are granted and see every batch committed before.
-  const results = await multiStatement(client, 5, [
+  // ids (alias ids too: an event stored under the id its caller derived before) are read after the locks are granted
+  // and see every batch committed before.
+  const results = await multiStatement(client, 6, [
     'BEGIN',
+    GENERIC_PLANS,
     XACT_ID,
-    lockStreams(requests),
-    `SELECT s.stream_id, head.stream_revision, head.hash
-       FROM unnest(${streamIds}) AS s(stream_id)
-       CROSS JOIN LATERAL (
-         SELECT stream_revision, hash FROM ${EVENTS_TABLE} AS e
-          WHERE e.stream_id = s.stream_id ORDER BY stream_revision DESC LIMIT 1
-       ) AS head`,
-    `SELECT event_id, stream_id, stream_revision, global_position, hash, type, data FROM ${EVENTS_TABLE}
-      WHERE event_id = ANY(${eventIds})`,
+    lockStreams(streamIds),
+    readHeads(streamIds),
+    readStored(eventIdsOf(requests)),
   ]);
-  const heads = (results[3]!.rows as HeadRow[]).map(
+  const heads = (results[4]!.rows as HeadRow[]).map(
     (row) => [row.stream_id, { revision: Number(row.stream_revision), hash: row.hash }] as const,
   );
-  const stored = (results[4]!.rows as StoredRow[]).map(
+  const stored = (results[5]!.rows as StoredRow[]).map(
     (row) =>
       [
         row.event_id,
@@ -244,38 +233,6 @@ async function insertAndCommit(client: pg.ClientBase, rows: readonly PlannedRow[
 // The transaction id is taken before any sequence value: readers rely on it to tell an in-flight hole in the global
 // order from a permanent one (see gap-free-reader.ts).
 const XACT_ID = 'SELECT pg_current_xact_id()';
-
-/** Serialises writers of the same stream across processes; sorted keys so two batches never deadlock. */
-function lockStreams(requests: readonly ValidAppend[]): string {
-  const streamIds = sqlArray([...streamsOf(requests)], 'text');
-  return `SELECT pg_advisory_xact_lock(key)
-       FROM (SELECT DISTINCT hashtextextended(stream_id, 0) AS key FROM unnest(${streamIds}) AS s(stream_id) ORDER BY 1)
-            AS keys`;
-}
-
-/** One multi-row insert; ORDER BY ord hands out global positions in row order. `onlyIf`: SQL the rows wait on. */
-function insertRows(rows: readonly PlannedRow[], onlyIf?: string): string {
-  const values = rows.map((row, ord) =>
-    [
-      sqlInteger(ord),
-      sqlLiteral(row.eventId),
-      sqlLiteral(row.streamId),
-      sqlInteger(row.streamRevision),
-      sqlLiteral(row.type),
-      sqlLiteral(row.canonicalData),
-      sqlLiteral(row.canonicalMetadata),
-      sqlLiteral(row.prevHash),
-      sqlLiteral(row.hash),
-    ].join(','),
-  );
-  return `INSERT INTO ${EVENTS_TABLE} (event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
-     SELECT event_id::uuid, stream_id, stream_revision::bigint, type, data::json, metadata::json, prev_hash, hash
-       FROM (VALUES (${values.join('),(')}))
-            AS r(ord, event_id, stream_id, stream_revision, type, data, metadata, prev_hash, hash)
-      ${onlyIf ? `WHERE ${onlyIf}` : ''}
-      ORDER BY ord
-     RETURNING event_id, global_position`;
-}
 
 type InsertedRow = { event_id: string; global_position: string };
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { PREPARE_APPEND_STATEMENTS } from './append-statements.js';
 import { WRITER_ROLE } from './ledger-schema.js';
 import { type EventStoreLogger } from './logger.js';
 import { isConnectionError } from './pg-errors.js';
@@ -14,7 +15,9 @@ export interface WriterPoolOptions {
 /**
  * A pg pool whose every connection runs as the writer role (SELECT and INSERT on events only), so the service cannot
  * change history even if its code tried. The role is set before a connection's first use and a connection whose
- * SET ROLE fails is destroyed: it never runs a query with the login role's privileges.
+ * SET ROLE fails is destroyed: it never runs a query with the login role's privileges. In the same message the
+ * append transaction's statements are prepared (append-statements.ts), so every connection can write a batch; a
+ * connection where that fails is destroyed too.
  */
 export class WriterPool {
   private readonly pool: pg.Pool;
@@ -50,7 +53,7 @@ export class WriterPool {
     const client = await this.pool.connect();
     if (this.prepared.has(client)) return client;
     try {
-      await client.query(`SET ROLE ${WRITER_ROLE}`);
+      await client.query(`SET ROLE ${WRITER_ROLE};\n${PREPARE_APPEND_STATEMENTS}`);
     } catch (error) {
       client.release(true);
       throw error;
