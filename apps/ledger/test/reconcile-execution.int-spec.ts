@@ -169,4 +169,48 @@ describe('reconciling recorded executions against the PostgreSQL store', () => {
     expect(recorded).toHaveLength(5); // grant, two executions, two verdicts;
     expect(cache.fold(streamId, recorded)).toEqual(foldStream(streamId, await store.readStream(streamId)));
   });
+
+  it('decides the executions of a stream it saw created without reading the stream', async () => {
+    // given a stream written by the gateway after the processor started: its grant, then two executions
+    const approvalId = `seen-${randomUUID()}`;
+    const streamId = `approval-${approvalId}`;
+    await store.appendToStream(streamId, [grant(approvalId, ['docker compose restart api'])]);
+    await store.appendToStream(streamId, [execution(approvalId, 'docker compose restart api')]);
+    await store.appendToStream(streamId, [execution(approvalId, 'rm -rf /srv/api')]);
+    const delivered = await store.readStream(streamId);
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'readStream') {
+          return (...args: Parameters<PostgresEventStore['readStream']>) => {
+            reads++;
+            return target.readStream(...args);
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const cache = new StreamReadCache(counting);
+    const options: ReconcileExecutionOptions = {
+      reconcilerVersion: VERSION,
+      now: '2026-11-23T10:05:00.000Z',
+      read: (id, through) => cache.read(id, through),
+      fold: (id, recorded) => cache.fold(id, recorded),
+      onAppended: (id, events) => cache.appended(id, events, new Date()),
+    };
+
+    // when the processor's subscription delivers the stream's events in order, each execution reconciled in its turn
+    const written = [];
+    for (const event of delivered) {
+      cache.seen(event);
+      if (event.type === 'ExecutionLogged') written.push(...(await reconcileLoggedExecution(counting, event, options)));
+    }
+
+    // then both verdicts were written, and the stream was never read from the store
+    expect(written.map((verdict) => verdict.event.type)).toEqual(['ExecutionReconciled', 'MismatchDetected']);
+    expect(reads).toBe(0);
+    expect(cache.fold(streamId, await cache.read(streamId, 4))).toEqual(
+      foldStream(streamId, await store.readStream(streamId)),
+    );
+  });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { type ReadAllFilter, type RecordedEvent, type Subscription } from '../src/event-store.port.js';
 import { PostgresEventStore } from '../src/postgres/postgres-event-store.js';
@@ -98,6 +99,52 @@ describe('PostgreSQL subscriptions sharing one live reader', () => {
       await Promise.all([own, ...shared].map((s) => s.close()));
     } finally {
       await alone.close();
+    }
+  });
+
+  it('under a steady stream of commits reads once per interval, not once per commit, and still delivers everything', async () => {
+    // given a store whose shared reader waits up to 200 ms between reads under load, and two subscriptions at its head
+    const spaced = await PostgresEventStore.connect({
+      connectionString: db.url,
+      minReadIntervalMs: 0,
+      maxReadIntervalMs: 200,
+    });
+    try {
+      const from = (await spaced.readAll()).at(-1)!.globalPosition;
+      const subscriptions = [
+        spaced.subscribeToAll({ fromPosition: from }),
+        spaced.subscribeToAll({ fromPosition: from, filter: { streamPrefixes: ['steady-a'] } }),
+      ];
+      const readsBefore = spaced.liveReads;
+      const commits = 40;
+      const receiving = Promise.all([
+        take(subscriptions[0]!, commits, 30_000),
+        take(subscriptions[1]!, commits / 2, 30_000),
+      ]);
+
+      // when two writers commit 40 events one at a time, each pausing 10 ms after a commit
+      await Promise.all(
+        Array.from({ length: 2 }, async (_, w) => {
+          for (let n = 0; n < commits / 2; n++) {
+            await spaced.appendToStream(`steady-${w ? 'a' : 'b'}`, [newEvent()]);
+            await sleep(10);
+          }
+        }),
+      );
+      const received = await receiving;
+      const expected = await Promise.all([
+        spaced.readAll({ fromPosition: from }),
+        spaced.readAll({ fromPosition: from, filter: { streamPrefixes: ['steady-a'] } }),
+      ]);
+
+      // then each subscription got exactly its events, in order, from far fewer reads than there were commits
+      expect(ids(received[0]!)).toEqual(ids(expected[0]!));
+      expect(ids(received[1]!)).toEqual(ids(expected[1]!));
+      expect(received[0]).toHaveLength(commits);
+      expect(spaced.liveReads - readsBefore).toBeLessThan(commits / 4);
+      await Promise.all(subscriptions.map((s) => s.close()));
+    } finally {
+      await spaced.close();
     }
   });
 });

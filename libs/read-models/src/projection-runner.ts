@@ -726,13 +726,19 @@ class ProjectionWorker {
   /**
    * Opens the batch's transaction and fences it, in one round trip (`BEGIN` and the fence as one simple query: the
    * names are inlined as literals, so no parameters). A failure leaves the transaction for the caller to roll back.
+   *
+   * The batch commits without waiting for its WAL flush (`synchronous_commit = off` for this transaction only): its
+   * rows and its checkpoints commit atomically and are derived from the log, so a crash can only lose the last
+   * batches whole, rows and checkpoints together, and the projection applies them again from the checkpoint that
+   * survived. Events are never written here: every append keeps `synchronous_commit` on (docs/architecture.md).
    */
   private async beginFenced(client: pg.PoolClient): Promise<void> {
     const results = (await client.query(
-      `BEGIN; SELECT name, position::text AS position, version FROM ${CHECKPOINTS_TABLE}
+      `BEGIN; SET LOCAL synchronous_commit = off;
+       SELECT name, position::text AS position, version FROM ${CHECKPOINTS_TABLE}
         WHERE name = ANY(${this.namesLiteral}) ORDER BY name FOR UPDATE`,
     )) as unknown as pg.QueryResult<{ name: string; position: string; version: number }>[];
-    this.checkFence(results[1]!.rows);
+    this.checkFence(results[2]!.rows);
   }
 
   private checkFence(rows: readonly { name: string; position: string; version: number }[]): void {

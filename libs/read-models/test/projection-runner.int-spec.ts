@@ -79,6 +79,35 @@ describe('projection runner', () => {
     return last;
   }
 
+  it("commits a batch without waiting for its WAL flush, while the store's appends still wait for theirs", async () => {
+    // given a projection that records, inside its batch's transaction, whether that transaction's commit is synchronous
+    const settings: string[] = [];
+    const syncProjection: Projection = {
+      name: 'sync-settings',
+      version: 1,
+      handles: ['Pinged'],
+      filter: { streamPrefixes: ['ping-'] },
+      migrations: [],
+      async apply(client) {
+        const { rows } = await client.query<{ setting: string }>(
+          "SELECT current_setting('synchronous_commit') AS setting",
+        );
+        settings.push(rows[0]!.setting);
+      },
+    };
+    const runner = await start({ projections: [syncProjection] });
+
+    // when events are appended and projected
+    const last = await appendPings(1, 2, 3);
+    await caughtUp(runner, last);
+
+    // then every batch committed with synchronous_commit off, and the database's own setting (the appends') is on
+    expect(settings).toHaveLength(3);
+    expect(new Set(settings)).toEqual(new Set(['off']));
+    const { rows } = await sql.query<{ setting: string }>("SELECT current_setting('synchronous_commit') AS setting");
+    expect(rows[0]!.setting).toBe('on');
+  });
+
   it('parks the event a projection throws on and carries on, healthy; a retry after the fix applies it; upcasts old versions', async () => {
     // given a projection that understands Pinged v2, upcasts v1, and throws on a poisoned event
     let poisonFixed = false;

@@ -22,7 +22,13 @@ const PROCESSOR_NAME = 'reconciliation';
 /** Executions of different streams are reconciled concurrently (appends are group-committed); one stream in order. */
 const MAX_IN_FLIGHT = 64;
 const CHECKPOINT_EVERY_MS = 100;
-const SUBSCRIBED_TYPES = ['ApprovalGranted', 'ApprovalRejected', 'ApprovalRevoked', 'ExecutionLogged'];
+/**
+ * Every event of the streams it reconciles, verdicts included (only grants, executions and revocations are acted
+ * on): each one extends the stream's StreamReadCache entry in order, so an execution is decided without reading its
+ * stream even when a verdict (its own, an earlier execution's, another process's) was appended between two
+ * executions. They come from the shared live feed, already read and parsed.
+ */
+const SUBSCRIBED_STREAMS = ['approval-', 'session-'];
 
 export interface ReconciliationProcessorOptions {
   reconcilerVersion?: string;
@@ -129,7 +135,7 @@ export class ReconciliationProcessor {
         this.saved = this.position;
         const subscription = this.store.subscribeToAll({
           fromPosition: this.position,
-          filter: { eventTypes: SUBSCRIBED_TYPES, streamPrefixes: ['approval-', 'session-'] },
+          filter: { streamPrefixes: SUBSCRIBED_STREAMS },
         });
         this.subscription = subscription;
         if (this.stopped) await subscription.close();
@@ -217,6 +223,7 @@ export class ReconciliationProcessor {
     const queue = this.waiting.get(logged.streamId);
     if (!queue?.includes(logged)) return; // reconciled with an earlier execution of its stream
     this.waiting.delete(logged.streamId);
+    for (const queued of queue) this.streams.seen(queued); // delivered, in stream order: decided without a read
     const now = this.clock.now();
     const written = await reconcileLoggedExecutions(this.store, queue, {
       reconcilerVersion: this.reconcilerVersion,

@@ -79,7 +79,11 @@ export async function startReconciliationProcessor(
       stop: async () => undefined,
     };
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  // The processor's tables hold derived state only (process-checkpoints.ts): their commits need not wait for the WAL
+  // flush. A crash loses at most the last writes, in commit order (WAL replay keeps a prefix), so a surviving
+  // checkpoint never lies past a lost pending expiry; the processor handles the events after the checkpoint again,
+  // which appends nothing new. Verdicts go through the event store, whose commits stay synchronous.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, options: '-c synchronous_commit=off' });
   pool.on('error', (error) => logger.warn({ err: error }, 'reconciliation pool connection lost'));
   // A connection that dies while checked out emits 'error' too: its query fails, the process must not.
   pool.on('connect', (client) => client.on('error', () => undefined));

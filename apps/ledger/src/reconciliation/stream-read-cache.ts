@@ -70,10 +70,12 @@ export class StreamReadCache {
 
   /**
    * An event the processor's subscription delivered (in its stream's lane): kept when it directly follows the cached
-   * prefix, so the execution it may be is decided without reading the stream again.
+   * prefix, so the execution it may be is decided without reading the stream again. A stream's first event (revision
+   * 0: the grant of an approval, the first execution of a session) starts its entry: a stream created while the
+   * processor follows the log is never read from the store.
    */
   seen(event: RecordedEvent): void {
-    const cached = this.streams.get(event.streamId);
+    const cached = this.streams.get(event.streamId) ?? (event.streamRevision === 0 ? [] : undefined);
     if (!cached || event.streamRevision !== cached.length) return;
     cached.push(event);
     this.keep(event.streamId, cached);

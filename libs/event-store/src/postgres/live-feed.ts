@@ -13,12 +13,21 @@ export interface LiveFeedOptions {
    * notification is then found as before: by the subscriptions' own poll).
    */
   pollIntervalMs: number;
+  /**
+   * Under a steady stream of commits a read waits until this long after the previous one started (notifications in
+   * between gathered into it), aiming at `targetEvents` events per read: the faster events come, the shorter the
+   * wait, between `minIntervalMs` and `maxIntervalMs`. Catch-up reads (more pages waiting), re-reads at a hole and reads
+   * for a subscription ahead of the feed do not wait.
+   */
+  minIntervalMs: number;
+  maxIntervalMs: number;
+  targetEvents: number;
 }
 
 /**
  * The one reader of the global log that the live subscriptions of a store share: each event near the head is read
  * and parsed once per process, however many subscriptions follow it, and one notification causes one read, not one
- * per subscription.
+ * per subscription; under a steady stream of commits, one read per interval (see `LiveFeedOptions.minIntervalMs`).
  *
  * It holds every event of the positions (`from`, `cursor`] (the last `retainEvents` it read; positions in between that
  * hold no event are proven holes: the same gap-free prefix a subscription's own read delivers, see gap-free-reader.ts).
@@ -41,8 +50,16 @@ export class LiveFeed {
   private lastReadAt = -Infinity;
   private lastBlocked = false;
   private lastMore = false;
+  /** Events per millisecond over the last reads (moving average), for the read interval. */
+  private rate = 0;
+  private readCount = 0;
 
   constructor(private readonly options: LiveFeedOptions) {}
+
+  /** Reads made: what following the head costs in round trips. */
+  get reads(): number {
+    return this.readCount;
+  }
 
   /** A commit was notified (or notifications may have been lost): the next request at the head reads. */
   changed(): void {
@@ -92,28 +109,47 @@ export class LiveFeed {
     return { events, cursor: this.cursor, blocked: false, more: this.lastMore };
   }
 
-  /** Reads the next page into the window, or waits for the read in flight; `force` reads even with nothing notified. */
+  /**
+   * Reads the next page into the window, or waits for the read in flight; `force` reads even with nothing notified,
+   * and at once. A read for notified commits waits until the read interval since the last read has passed: every
+   * subscription asking meanwhile shares it, and it takes the commits of the whole interval (larger batches for the
+   * workers downstream, one feed read, projection transaction and verdict commit per interval instead of per commit).
+   */
   private async readOn(force: boolean): Promise<void> {
     if (this.reading) return this.reading;
+    const urgent = force || this.lastMore || this.lastBlocked;
     const due =
-      force ||
+      urgent ||
       this.changes !== this.changesAtRead ||
-      this.lastMore ||
-      this.lastBlocked ||
       performance.now() - this.lastReadAt >= this.options.pollIntervalMs;
     if (!due) return;
-    this.reading = this.read().finally(() => {
+    const wait = urgent ? 0 : this.lastReadAt + this.readIntervalMs() - performance.now();
+    const read = wait > 0 ? delay(wait).then(() => this.read()) : this.read();
+    this.reading = read.finally(() => {
       this.reading = undefined;
     });
     return this.reading;
   }
 
+  /** How long after a read the next one waits: about `targetEvents` at the recent rate, within the bounds. */
+  private readIntervalMs(): number {
+    const { minIntervalMs, maxIntervalMs, targetEvents } = this.options;
+    const wanted = this.rate > 0 ? targetEvents / this.rate : maxIntervalMs;
+    return Math.min(Math.max(wanted, minIntervalMs), Math.max(maxIntervalMs, minIntervalMs));
+  }
+
   private async read(): Promise<void> {
     this.changesAtRead = this.changes;
-    this.lastReadAt = performance.now();
+    const startedAt = performance.now();
+    const sincePrevious = startedAt - this.lastReadAt;
+    this.lastReadAt = startedAt;
+    this.readCount += 1;
     const after = this.cursor;
     const page = await this.options.reader.readPage(after, { maxEvents: this.options.pageSize }, this.tracker);
     if (this.cursor !== after) return; // reset meanwhile
+    if (Number.isFinite(sincePrevious)) {
+      this.rate = (this.rate + page.events.length / Math.max(sincePrevious, 1)) / 2;
+    }
     this.events.push(...page.events);
     this.cursor = page.cursor;
     this.lastBlocked = page.blocked;
@@ -133,6 +169,8 @@ export class LiveFeed {
     this.lastMore = false;
   }
 }
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Index of the first event with a position above `after` (binary search; `events` ascend). */
 function firstAfter(events: readonly RecordedEvent[], after: bigint): number {
