@@ -17,12 +17,14 @@ export interface AlertDispatcherOptions {
 interface SinkLane {
   sink: AlertSink;
   queue: Alert[];
-  running: boolean;
+  /** Drains running on this lane: at most the sink's `maxConcurrentDeliveries`. */
+  running: number;
 }
 
 /**
  * Fire and forget: `publish` queues the alert for every sink and returns at once, so delivery never blocks the
- * processor's appends. Each sink has its own lane (a slow webhook does not hold back the dashboard stream); each
+ * processor's appends. Each sink has its own lane (a slow webhook does not hold back the dashboard stream), with up to
+ * the sink's `maxConcurrentDeliveries` alerts in delivery at once; each
  * attempt is logged; alerts that exhaust their attempts, or are still queued at shutdown, go to the dead-letter file.
  */
 export class AlertDispatcher {
@@ -38,7 +40,7 @@ export class AlertDispatcher {
     private readonly options: AlertDispatcherOptions,
     private readonly logger: Logger,
   ) {
-    this.lanes = sinks.map((sink) => ({ sink, queue: [], running: false }));
+    this.lanes = sinks.map((sink) => ({ sink, queue: [], running: 0 }));
   }
 
   get sinkNames(): string[] {
@@ -63,25 +65,26 @@ export class AlertDispatcher {
         continue;
       }
       lane.queue.push(alert);
-      if (!lane.running) void this.drain(lane);
+      if (lane.running < Math.max(1, lane.sink.maxConcurrentDeliveries ?? 1)) void this.drain(lane);
     }
   }
 
   /** Resolves when every lane is empty (tests, shutdown). */
   async idle(): Promise<void> {
-    if (this.lanes.every((lane) => !lane.running)) return;
+    if (this.lanes.every((lane) => lane.running === 0)) return;
     await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
   }
 
+  /** Delivers the lane's queue, one alert after another; a sink taking several at once has several drains. */
   private async drain(lane: SinkLane): Promise<void> {
-    lane.running = true;
+    lane.running++;
     try {
       for (let alert = lane.queue.shift(); alert && !this.closed; alert = lane.queue.shift()) {
         await this.deliver(lane.sink, alert);
       }
     } finally {
-      lane.running = false;
-      if (this.lanes.every((l) => !l.running)) {
+      lane.running--;
+      if (this.lanes.every((l) => l.running === 0)) {
         for (const resolve of this.idleWaiters) resolve();
         this.idleWaiters.clear();
       }

@@ -27,6 +27,12 @@ export interface AlertSink {
   readonly name: string;
   /** False for sinks whose delivery cannot meaningfully be retried (server-sent events to whoever listens now). */
   readonly retryable: boolean;
+  /**
+   * How many alerts the dispatcher may have in delivery to this sink at once (default 1: one after the other, in the
+   * order raised). More than one lets a sink that waits on the network keep up with a burst; alerts may then arrive
+   * out of order (each carries its event's global position).
+   */
+  readonly maxConcurrentDeliveries?: number;
   deliver(alert: Alert): Promise<void>;
   close?(): Promise<void>;
 }

@@ -11,6 +11,11 @@ export const signBody = (secret: string, body: string): string =>
 export class WebhookAlertSink implements AlertSink {
   readonly name = 'webhook';
   readonly retryable = true;
+  /**
+   * One at a time, a busy ledger fell behind 50 alerts/s: each POST waits a round trip and the receiver's answer
+   * (docs/benchmarks.md, "First alert after a mismatching execution").
+   */
+  readonly maxConcurrentDeliveries = 8;
 
   constructor(
     private readonly url: string,
