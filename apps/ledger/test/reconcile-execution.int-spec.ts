@@ -1,6 +1,7 @@
 import { PostgresEventStore, type RecordedEvent } from '@audit-ledger/event-store';
 import type { JudgeOutcome } from '@audit-ledger/domain';
 import { randomUUID } from 'node:crypto';
+import { countingStreamReads } from '../../../test/support/counting-stream-reads.js';
 import { anExecutionLogged } from '../../../test/support/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import {
@@ -178,18 +179,7 @@ describe('reconciling recorded executions against the PostgreSQL store', () => {
     await store.appendToStream(streamId, [execution(approvalId, 'docker compose restart api')]);
     await store.appendToStream(streamId, [execution(approvalId, 'rm -rf /srv/api')]);
     const delivered = await store.readStream(streamId);
-    let reads = 0;
-    const counting = new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === 'readStream') {
-          return (...args: Parameters<PostgresEventStore['readStream']>) => {
-            reads++;
-            return target.readStream(...args);
-          };
-        }
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
+    const { store: counting, reads } = countingStreamReads(store);
     const cache = new StreamReadCache(counting);
     const options: ReconcileExecutionOptions = {
       reconcilerVersion: VERSION,
@@ -208,7 +198,7 @@ describe('reconciling recorded executions against the PostgreSQL store', () => {
 
     // then both verdicts were written, and the stream was never read from the store
     expect(written.map((verdict) => verdict.event.type)).toEqual(['ExecutionReconciled', 'MismatchDetected']);
-    expect(reads).toBe(0);
+    expect(reads()).toBe(0);
     expect(cache.fold(streamId, await cache.read(streamId, 4))).toEqual(
       foldStream(streamId, await store.readStream(streamId)),
     );

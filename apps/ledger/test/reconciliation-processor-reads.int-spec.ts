@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
+import { countingStreamReads } from '../../../test/support/counting-stream-reads.js';
 import { anExecutionLogged } from '../../../test/support/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { ProcessCheckpoints } from '../src/reconciliation/process-checkpoints.js';
@@ -51,18 +52,7 @@ describe('the reconciliation processor following the log', () => {
 
   it('decides each execution of a stream it saw created without reading the stream, even after a review another writer appended between them', async () => {
     // given a processor following the log, on a store that counts stream reads
-    let reads = 0;
-    const counting = new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === 'readStream') {
-          return (...args: Parameters<PostgresEventStore['readStream']>) => {
-            reads++;
-            return target.readStream(...args);
-          };
-        }
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
+    const { store: counting, reads } = countingStreamReads(store);
     const logger = pino({ level: 'silent' });
     const alerts = new AlertDispatcher(
       [],
@@ -126,7 +116,7 @@ describe('the reconciliation processor following the log', () => {
         return recorded.length === 2 ? recorded : undefined;
       });
       expect(verdicts.map((event) => event.type)).toEqual(['MismatchDetected', 'ExecutionReconciled']);
-      expect(reads).toBe(0);
+      expect(reads()).toBe(0);
     } finally {
       await processor.stop();
     }
