@@ -8,14 +8,14 @@
  * report section: its numbers go into the prose of docs/benchmarks.md.
  */
 import { PostgresEventStore, runMigrations } from '@audit-ledger/event-store';
-import { CheckpointSealer, resolveIntegrityKeys } from '@audit-ledger/evidence';
+import { resolveIntegrityKeys } from '@audit-ledger/evidence';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { fillEvents } from './archive-workload.js';
+import { fillEvents, sealInThousands } from './archive-workload.js';
 import { benchServer } from './environment.js';
 
 interface Run {
@@ -43,7 +43,6 @@ if (builds.length === 0) {
 }
 const rounds = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 3);
 const events = Number(process.env.BENCH_ARCHIVE_EVENTS ?? 200_000);
-const silent = { info() {}, warn() {}, error() {} };
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -69,24 +68,14 @@ try {
     stepMs: 100,
   });
   await sql.query('SELECT ledger.roll_event_partition()');
-  const sealer = new CheckpointSealer({
+  await sealInThousands({
     store,
     keys,
-    everyEvents: 1_000,
-    everyMs: 3_600_000,
-    batchSize: 5_000,
-    logger: silent,
     partitionStarts: async () =>
       (await sql.query<{ p: string }>('SELECT first_position::text AS p FROM ledger.event_partitions')).rows.map((r) =>
         BigInt(r.p),
       ),
   });
-  while (await sealer.sealIfDue()) {
-    // every 1,000 events, up to the partition bound
-  }
-  while (await sealer.sealNow()) {
-    // the rest
-  }
   await sql.query('VACUUM ANALYZE ledger.events');
   const backend = (await sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const postmaster = readFileSync(`/proc/${backend}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]!;

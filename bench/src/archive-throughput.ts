@@ -6,7 +6,7 @@
  */
 import { PostgresEventStore, runMigrations } from '@audit-ledger/event-store';
 import { archiveBefore, verifyArchiveChain } from '@audit-ledger/archive';
-import { bundlePublicKeys, CheckpointSealer, resolveIntegrityKeys } from '@audit-ledger/evidence';
+import { bundlePublicKeys, resolveIntegrityKeys } from '@audit-ledger/evidence';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { loadavg } from 'node:os';
 import { profileWhile } from './profile-while.js';
-import { fillEvents } from './archive-workload.js';
+import { fillEvents, sealInThousands } from './archive-workload.js';
 import { benchDatabase } from './environment.js';
 import { machineLine } from './machine.js';
 import { writeReportSection } from './report-section.js';
@@ -32,8 +32,6 @@ export interface ArchiveBenchResult {
   archiveCpuSeconds: number;
   verifyCpuSeconds: number;
 }
-
-const silent = { info() {}, warn() {}, error() {} };
 
 export async function archiveThroughputBench(
   events = Number(process.env.BENCH_ARCHIVE_EVENTS ?? 200_000),
@@ -59,21 +57,7 @@ export async function archiveThroughputBench(
       (await sql.query<{ p: string }>('SELECT first_position::text AS p FROM ledger.event_partitions')).rows.map((r) =>
         BigInt(r.p),
       );
-    const sealer = new CheckpointSealer({
-      store,
-      keys,
-      everyEvents: 1_000,
-      everyMs: 3_600_000,
-      batchSize: 5_000,
-      logger: silent,
-      partitionStarts: starts,
-    });
-    while (await sealer.sealIfDue()) {
-      // every 1,000 events, up to the partition bound
-    }
-    while (await sealer.sealNow()) {
-      // the rest
-    }
+    await sealInThousands({ store, keys, partitionStarts: starts });
     await sql.query('VACUUM ANALYZE ledger.events');
     const principal = { id: 'key:bench/bench0000', kind: 'api-key' as const, name: 'bench', roles: ['admin' as const] };
     let started = performance.now();

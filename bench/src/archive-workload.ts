@@ -4,6 +4,7 @@
  * text), per-stream hash chains from revision 0, inserted set-based (unnest, 10,000 rows a statement) with the
  * recording times given, as a ledger running in the past would have written them.
  */
+import { CheckpointSealer, type CheckpointSealerOptions } from '@audit-ledger/evidence';
 import { canonicalJson, chainHashOfCanonicalPayloads, GENESIS_HASH } from '@audit-ledger/integrity';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -62,4 +63,25 @@ export async function fillEvents(client: pg.ClientBase, options: FillOptions): P
       columns,
     );
   }
+}
+
+const silent = { info() {}, warn() {}, error() {} };
+
+/** Seals what `sealer` has not sealed yet: ranges of its size up to each partition bound, then the rest. */
+export async function sealAll(sealer: CheckpointSealer): Promise<void> {
+  while (await sealer.sealIfDue()) {
+    // range after range, each ending at a partition bound at the latest
+  }
+  while (await sealer.sealNow()) {
+    // what is left, and the checkpoint events themselves
+  }
+}
+
+/** Seals every event of the store in checkpoints of 1,000 events (none crossing a partition bound). */
+export async function sealInThousands(
+  options: Pick<CheckpointSealerOptions, 'store' | 'keys' | 'partitionStarts'>,
+): Promise<void> {
+  await sealAll(
+    new CheckpointSealer({ ...options, everyEvents: 1_000, everyMs: 3_600_000, batchSize: 5_000, logger: silent }),
+  );
 }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { fillEvents } from '../../../bench/src/archive-workload.js';
+import { fillEvents, sealAll } from '../../../bench/src/archive-workload.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import {
   approveArchiveDrop,
@@ -48,14 +48,6 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
 
   const count = async () =>
     Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM ledger.events')).rows[0]!.n);
-  const sealAll = async () => {
-    while (await sealer.sealIfDue()) {
-      // range after range, each ending at a partition bound at the latest
-    }
-    while (await sealer.sealNow()) {
-      // what is left, and the checkpoint events themselves
-    }
-  };
   const context = (principal: Principal) => ({ databaseUrl: db.url, store, principal });
 
   beforeAll(async () => {
@@ -95,11 +87,11 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
       payload: 'small',
     });
     await sql.query('SELECT ledger.roll_event_partition()');
-    await sealAll();
+    await sealAll(sealer);
     // …and newer events, some continuing the old streams, in the open partition
     for (let i = 0; i < 20; i++) await store.appendToStream(`approval-old-${i}`, [recent(i)], { expectedRevision: 99 });
     for (let i = 0; i < 20; i++) await store.appendToStream(`approval-new-${i}`, [recent(i)]);
-    await sealAll();
+    await sealAll(sealer);
     const total = await count();
 
     // when the ranges recorded before 2026 are archived

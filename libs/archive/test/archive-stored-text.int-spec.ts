@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { fillEvents } from '../../../bench/src/archive-workload.js';
+import { fillEvents, sealInThousands } from '../../../bench/src/archive-workload.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { archiveBefore, ArchiveRefusedError, checkArchiveFileFast, partitionStartsReader } from '@audit-ledger/archive';
-import { bundlePublicKeys, CheckpointSealer, resolveIntegrityKeys, type IntegrityKeys } from '@audit-ledger/evidence';
+import { bundlePublicKeys, resolveIntegrityKeys, type IntegrityKeys } from '@audit-ledger/evidence';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const alice: Principal = { id: 'key:alice/alice0000', kind: 'api-key', name: 'alice', roles: ['admin'] };
@@ -68,21 +68,7 @@ describe('archive: events whose stored text is not what they were hashed over', 
       });
       await sql.query('SELECT ledger.roll_event_partition()');
     }
-    const sealer = new CheckpointSealer({
-      store,
-      keys,
-      everyEvents: 1_000,
-      everyMs: 3_600_000,
-      batchSize: 5_000,
-      logger: silent,
-      partitionStarts: starts.read,
-    });
-    while (await sealer.sealIfDue()) {
-      // every 1,000 events, up to each partition bound
-    }
-    while (await sealer.sealNow()) {
-      // the rest
-    }
+    await sealInThousands({ store, keys, partitionStarts: starts.read });
   });
   afterAll(async () => {
     await starts?.close();
