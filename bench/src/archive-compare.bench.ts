@@ -3,7 +3,8 @@
  * fresh copy (CREATE DATABASE … TEMPLATE) of one database holding BENCH_ARCHIVE_EVENTS events (default 200,000) filled
  * and sealed once as bench:archive does, and a fresh process (archive-compare-run.ts). BENCH_ARCHIVE_COMPARE lists
  * the builds as `label=<checkout root with built libs/*\/dist>` separated by spaces (required; `this` stands for
- * this checkout, e.g. `old=../before this`); BENCH_ARCHIVE_ROUNDS rounds (default 3), the order alternating. Prints each run and, per
+ * this checkout, e.g. `old=../before this`); BENCH_ARCHIVE_ROUNDS rounds (default 3), the order alternating;
+ * BENCH_ARCHIVE_NODE_FLAGS flags for the runs' Node processes (e.g. `--cpu-prof --cpu-prof-dir=<dir>`). Prints each run and, per
  * build, the medians of events/s, CPU seconds of the archiving process (all threads) and of PostgreSQL. Writes no
  * report section: its numbers go into the prose of docs/benchmarks.md.
  */
@@ -43,6 +44,7 @@ if (builds.length === 0) {
 }
 const rounds = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 3);
 const events = Number(process.env.BENCH_ARCHIVE_EVENTS ?? 200_000);
+const nodeFlags = (process.env.BENCH_ARCHIVE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -96,7 +98,14 @@ try {
         const out = join(dir, `out-${name}`);
         const child = spawnSync(
           process.execPath,
-          [fileURLToPath(new URL('./archive-compare-run.js', import.meta.url)), root, url.toString(), dataDir, out],
+          [
+            ...nodeFlags,
+            fileURLToPath(new URL('./archive-compare-run.js', import.meta.url)),
+            root,
+            url.toString(),
+            dataDir,
+            out,
+          ],
           { encoding: 'utf8', env: { ...process.env, PG_POSTMASTER: postmaster } },
         );
         rmSync(out, { recursive: true, force: true });
