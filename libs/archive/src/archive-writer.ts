@@ -46,6 +46,10 @@ function milliseconds(row: Buffer, at: number): number {
   return Number(exact / 1_000n - (exact % 1_000n < 0n ? 1n : 0n));
 }
 
+/** The last day written by writeIsoMillis and its `YYYY-MM-DDT` (a file's events run through few days). */
+let lastDay = Number.NaN;
+const lastDate = Buffer.alloc(11);
+
 /**
  * Writes a binary timestamptz at `at` as `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC into `out` at `w`, the microseconds cut
  * to milliseconds (what `to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` writes), with no Date or
@@ -57,28 +61,15 @@ export function writeIsoMillis(row: Buffer, at: number, position: number, out: B
     throw new ArchiveRefusedError(`the event at position ${position} has a recording time outside years 1 to 9999`);
   }
   const days = Math.floor(ms / 86_400_000);
+  if (days !== lastDay) writeDate(days);
+  for (let k = 0; k < 11; k++) out[w++] = lastDate[k]!;
   let rest = ms - days * 86_400_000;
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1_460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
   const millis = rest % 1_000;
   rest = (rest - millis) / 1_000;
   const seconds = rest % 60;
   rest = (rest - seconds) / 60;
   const minutes = rest % 60;
   const hours = (rest - minutes) / 60;
-  w = digits(out, w, year, 4);
-  out[w++] = 0x2d;
-  w = digits(out, w, month, 2);
-  out[w++] = 0x2d;
-  w = digits(out, w, day, 2);
-  out[w++] = 0x54;
   w = digits(out, w, hours, 2);
   out[w++] = 0x3a;
   w = digits(out, w, minutes, 2);
@@ -88,6 +79,26 @@ export function writeIsoMillis(row: Buffer, at: number, position: number, out: B
   w = digits(out, w, millis, 3);
   out[w++] = 0x5a;
   return w;
+}
+
+/** Days since 1970-01-01 as `YYYY-MM-DDT` into lastDate. */
+function writeDate(days: number): void {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1_460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  let w = digits(lastDate, 0, year, 4);
+  lastDate[w++] = 0x2d;
+  w = digits(lastDate, w, month, 2);
+  lastDate[w++] = 0x2d;
+  w = digits(lastDate, w, day, 2);
+  lastDate[w] = 0x54;
+  lastDay = days;
 }
 
 /** `value` (non-negative, below 10^count) as `count` decimal digits, zero-padded. */
@@ -180,6 +191,7 @@ export async function readArchiveRange(options: {
       const canonical = payloads?.check(rows, i);
       if (canonical) legacy.set(i, canonical);
     },
+    { socketReads: true },
   );
   const trees = new Map<string, InclusionTexts>();
   for (const checkpoint of checkpoints) {

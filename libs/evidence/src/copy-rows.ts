@@ -16,13 +16,22 @@ const LOW_WATER = HIGH_WATER / 4;
 /** Rows are copied back to back into slabs of this size (larger ones get their own buffer). */
 const SLAB_BYTES = 1024 * 1024;
 
+export interface CopyRowsOptions {
+  /**
+   * Rows handed out as views into the socket's own reads, parsed straight from them (no pg message and no copy per
+   * row; see CopyOut) instead of copies in shared memory (which a worker thread can read: content-check-offload.ts).
+   */
+  socketReads?: boolean;
+}
+
 export async function copyRows(
   client: pg.ClientBase,
   query: string,
   fieldCount: number,
   onRow: CopyRowHandler,
+  options: CopyRowsOptions = {},
 ): Promise<number> {
-  const copy = new CopyOut(`COPY (${query}) TO STDOUT (FORMAT binary)`);
+  const copy = new CopyOut(`COPY (${query}) TO STDOUT (FORMAT binary)`, options.socketReads === true);
   void client.query(copy as unknown as pg.Submittable);
   const fields = new Int32Array(fieldCount * 2);
   let headerSeen = false;
@@ -109,11 +118,28 @@ function sharedSlab(): Buffer {
   return Buffer.from(new SharedArrayBuffer(SLAB_BYTES));
 }
 
+interface PgStream {
+  pause(): void;
+  resume(): void;
+  on(event: 'data', listener: (chunk: Buffer) => void): void;
+  removeListener(event: 'data', listener: (chunk: Buffer) => void): void;
+  listeners(event: 'data'): ((chunk: Buffer) => void)[];
+}
+
+const COPY_DATA = 0x64;
+const COPY_OUT_RESPONSE = 0x48;
+
 /**
  * A pg Submittable for COPY TO STDOUT (the simple query protocol; pg hands CopyData messages to it, one per row).
  * Each message is a view into pg's reused read buffer, so it is copied: back to back into a slab, and handed out as
  * one chunk of all the rows received since the last one was taken (one copy, no Buffer per row; a chunk holds whole
  * rows). Slabs are never written twice, so a chunk stays valid while anything holds it.
+ *
+ * With `socketReads`, the socket's reads are taken from pg's parser while the rows arrive: each read (a fresh Buffer
+ * of its own) has its CopyData messages' payloads moved together inside it (one copyWithin a row) and is handed out
+ * as one chunk; a message cut between two reads is joined into a buffer of its own. At the first message that is not
+ * CopyData (CopyDone, or an error or notice), the socket and the bytes from that message on go back to pg, which
+ * ends the query as usual (and hands any later CopyData to handleCopyData).
  */
 class CopyOut {
   private readonly chunks: Buffer[] = [];
@@ -125,15 +151,100 @@ class CopyOut {
   private done = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
-  private connection: { query(text: string): void; stream: { pause(): void; resume(): void } } | undefined;
+  private connection: { query(text: string): void; stream: PgStream } | undefined;
   private paused = false;
   private abandoned = false;
+  /** pg's own listeners of the socket's reads while they are taken (socketReads). */
+  private pgListeners: ((chunk: Buffer) => void)[] | undefined;
+  /** The start of a message the last read cut. */
+  private carry: Buffer | undefined;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly socketReads = false,
+  ) {}
 
   submit(connection: NonNullable<CopyOut['connection']>): void {
     this.connection = connection;
+    if (this.socketReads) {
+      // Nothing of this query's answer has arrived yet: it is sent below.
+      const stream = connection.stream;
+      this.pgListeners = stream.listeners('data');
+      for (const listener of this.pgListeners) stream.removeListener('data', listener);
+      stream.on('data', this.onRead);
+    }
     connection.query(this.text);
+  }
+
+  private readonly onRead = (read: Buffer): void => {
+    let data = read;
+    if (this.carry) {
+      const carry = this.carry;
+      this.carry = undefined;
+      if (carry.length < 5) {
+        this.onRead(Buffer.concat([carry, read])); // (its length was cut)
+        return;
+      }
+      const joined = 1 + carry.readUInt32BE(1);
+      if (joined > carry.length + read.length) {
+        this.carry = Buffer.concat([carry, read]); // a large message: more of it to come
+        return;
+      }
+      const message = Buffer.concat([carry, read.subarray(0, joined - carry.length)]);
+      if (message[0] !== COPY_DATA && message[0] !== COPY_OUT_RESPONSE) {
+        this.giveStreamBack(Buffer.concat([carry, read]));
+        return;
+      }
+      if (message[0] === COPY_DATA) this.queue(message.subarray(5));
+      data = read.subarray(joined - carry.length);
+    }
+    let at = 0;
+    let end = 0;
+    while (at + 5 <= data.length) {
+      const code = data[at]!;
+      if (code !== COPY_DATA && code !== COPY_OUT_RESPONSE) {
+        if (end > 0) this.queue(data.subarray(0, end));
+        this.giveStreamBack(data.subarray(at));
+        return;
+      }
+      const length = 1 + data.readUInt32BE(at + 1);
+      if (at + length > data.length) break;
+      if (code === COPY_DATA) {
+        data.copyWithin(end, at + 5, at + length);
+        end += length - 5;
+      }
+      at += length;
+    }
+    if (end > 0) this.queue(data.subarray(0, end));
+    if (at < data.length) this.carry = data.subarray(at); // its bytes are behind every one moved
+  };
+
+  /** Hands the socket back to pg, with the bytes read from the first message it is to parse on. */
+  private giveStreamBack(rest: Buffer | undefined): void {
+    const listeners = this.pgListeners;
+    if (!listeners) return;
+    this.pgListeners = undefined;
+    const stream = this.connection!.stream;
+    stream.removeListener('data', this.onRead);
+    for (const listener of listeners) stream.on('data', listener);
+    if (rest && rest.length > 0) for (const listener of listeners) listener.call(stream, rest);
+  }
+
+  /** Whole rows' bytes, ready to be handed out. */
+  private queue(bytes: Buffer): void {
+    if (this.abandoned) return;
+    this.closeTail();
+    this.chunks.push(bytes);
+    this.received(bytes.length);
+  }
+
+  private received(length: number): void {
+    this.queued += length;
+    if (this.queued >= HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.connection!.stream.pause();
+    }
+    this.notify();
   }
 
   handleCopyData(message: { chunk: Buffer }): void {
@@ -153,12 +264,7 @@ class CopyOut {
       this.slab.set(chunk, this.slabUsed); // TypedArray#set: no JS wrapper per row, unlike Buffer#copy
       this.slabUsed += length;
     }
-    this.queued += length;
-    if (this.queued >= HIGH_WATER && !this.paused) {
-      this.paused = true;
-      this.connection!.stream.pause();
-    }
-    this.notify();
+    this.received(length);
   }
 
   handleCommandComplete(): void {}
@@ -169,6 +275,7 @@ class CopyOut {
   }
 
   handleError(error: Error): void {
+    this.giveStreamBack(undefined); // (the connection failed while its reads were taken)
     this.error = error;
     this.done = true;
     this.notify();
