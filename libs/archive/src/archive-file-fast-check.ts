@@ -12,7 +12,6 @@ import {
   type SealedCheckpoint,
 } from '@audit-ledger/integrity';
 import { createHash, hash, type Hash } from 'node:crypto';
-import { copyBytes } from './copy-bytes.js';
 import { InclusionTexts } from './inclusion-texts.js';
 
 /** What the chain check across files needs of one archived event (files checked by the full verify-bundle check). */
@@ -69,9 +68,8 @@ export interface CheckedArchiveFile {
 export function checkArchiveFileFast(bytes: Buffer, keys: PublicKeyRing): CheckedArchiveFile | null {
   try {
     return new FastCheck(bytes, keys).run();
-  } catch (error) {
-    if (error === NOT_FAST) return null;
-    throw error;
+  } catch {
+    return null; // NOT_FAST, or JSON.parse or a hex decoding refusing what it was given
   }
 }
 
@@ -95,10 +93,6 @@ const E_RECORDED = lit('","recordedAt":');
 const E_STREAM = lit(',"streamId":');
 const E_REVISION = lit(',"streamRevision":');
 const E_TYPE = lit(',"type":');
-const H_METADATA = lit(',"metadata":');
-const H_STREAM = lit(',"streamId":');
-const H_REVISION = lit(',"streamRevision":');
-const H_TYPE = lit(',"type":');
 
 interface ScannedEvent {
   position: number;
@@ -282,11 +276,9 @@ class FastCheck {
       checkpoint.sealed.checkpointHash,
     );
     if (tree.rootHex !== checkpoint.sealed.merkleRoot) throw NOT_FAST;
-    if (this.scratch.length < tree.maxLength) this.scratch = Buffer.allocUnsafe(tree.maxLength * 2);
     for (let index = 0; index < events.length; index++) {
-      const length = tree.write(index, this.scratch, 0);
       const event = events[index]!;
-      if (this.b.compare(this.scratch, 0, length, event.inclusionStart, event.inclusionEnd) !== 0) throw NOT_FAST;
+      if (!tree.matches(index, this.b, event.inclusionStart, event.inclusionEnd)) throw NOT_FAST;
     }
     return tree;
   }
@@ -316,32 +308,37 @@ class FastCheck {
     }
   }
 
-  /** One event, in the writer's member order; its hash recomputed over the file's slices. */
+  /**
+   * One event, in the writer's member order; its hash recomputed over the file's slices: the hashed text is the
+   * prevHash followed by three runs of the file as they stand (`{"data":…,"eventId":…`, `,"metadata":…` and
+   * `,"streamId":…,"streamRevision":…,"type":…}`), the members the hash leaves out lying between them.
+   */
   private event(): ScannedEvent {
     const b = this.b;
+    const eventStart = this.at;
     this.expect(E_DATA);
-    const dataStart = this.at;
     this.skipValue();
-    const dataEnd = this.at;
     this.expect(E_ID);
-    const idStart = this.at;
     this.skipString();
     const idEnd = this.at;
     this.expect(E_POSITION);
     const positionStart = this.at;
-    while (b[this.at]! >= 0x30 && b[this.at]! <= 0x39) this.at += 1;
-    const positionText = b.toString('latin1', positionStart, this.at);
-    const position = positionNumber(positionText);
+    let position = 0;
+    while (b[this.at]! >= 0x30 && b[this.at]! <= 0x39) position = position * 10 + b[this.at++]! - 0x30;
+    const positionDigits = this.at - positionStart;
+    if (positionDigits === 0 || positionDigits > 15 || b[positionStart] === 0x30) throw NOT_FAST;
     this.expect(E_HASH);
     const hashStart = this.at;
     const hashText = this.hex64();
     this.expect(E_INCLUSION);
     const inclusionStart = this.at;
     if (b[this.at] !== 0x7b) throw NOT_FAST; // every archived event is sealed
-    this.skipValue();
-    const inclusionEnd = this.at;
+    // Its end is the first `}`: the proof text it must equal byte for byte (wholeTree, oneProof) holds only that one.
+    const inclusionEnd = b.indexOf(0x7d, inclusionStart) + 1;
+    if (inclusionEnd === 0) throw NOT_FAST;
+    this.at = inclusionEnd;
+    const metadataRun = this.at;
     this.expect(E_METADATA);
-    const metadataStart = this.at;
     this.skipValue();
     const metadataEnd = this.at;
     this.expect(E_PREV);
@@ -354,6 +351,7 @@ class FastCheck {
     while (b[this.at]! >= 0x20 && b[this.at]! < 0x7f && b[this.at] !== QUOTE && b[this.at] !== BACKSLASH) this.at += 1;
     if (b[this.at] !== QUOTE) throw NOT_FAST;
     this.at += 1;
+    const streamRun = this.at;
     this.expect(E_STREAM);
     const streamStart = this.at;
     this.skipString();
@@ -362,45 +360,25 @@ class FastCheck {
     for (let k = streamStart; k < streamEnd; k++) if (b[k] === BACKSLASH) streamEscaped = true;
     this.expect(E_REVISION);
     const revisionStart = this.at;
-    while (b[this.at]! >= 0x30 && b[this.at]! <= 0x39) this.at += 1;
-    const revisionEnd = this.at;
-    const revisionDigits = revisionEnd - revisionStart;
+    let revision = 0;
+    while (b[this.at]! >= 0x30 && b[this.at]! <= 0x39) revision = revision * 10 + b[this.at++]! - 0x30;
+    const revisionDigits = this.at - revisionStart;
     if (revisionDigits === 0 || revisionDigits > 15 || (revisionDigits > 1 && b[revisionStart] === 0x30)) {
       throw NOT_FAST;
     }
     this.expect(E_TYPE);
-    const typeStart = this.at;
     this.skipString();
-    const typeEnd = this.at;
     if (b[this.at] !== 0x7d) throw NOT_FAST;
     this.at += 1;
 
     // prevHash ‖ {"data":…,"eventId":…,"metadata":…,"streamId":…,"streamRevision":…,"type":…}
-    const length =
-      64 +
-      HASHED_LITERAL_BYTES +
-      (dataEnd - dataStart) +
-      (idEnd - idStart) +
-      (metadataEnd - metadataStart) +
-      (streamEnd - streamStart) +
-      (revisionEnd - revisionStart) +
-      (typeEnd - typeStart);
+    const length = 64 + (idEnd - eventStart) + (metadataEnd - metadataRun) + (this.at - streamRun);
     if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length * 2);
     const out = this.scratch;
-    let w = copyBytes(b, prevStart, prevStart + 64, out, 0);
-    w = copyBytes(H_DATA, 0, H_DATA.length, out, w);
-    w = copyBytes(b, dataStart, dataEnd, out, w);
-    w = copyBytes(H_ID, 0, H_ID.length, out, w);
-    w = copyBytes(b, idStart, idEnd, out, w);
-    w = copyBytes(H_METADATA, 0, H_METADATA.length, out, w);
-    w = copyBytes(b, metadataStart, metadataEnd, out, w);
-    w = copyBytes(H_STREAM, 0, H_STREAM.length, out, w);
-    w = copyBytes(b, streamStart, streamEnd, out, w);
-    w = copyBytes(H_REVISION, 0, H_REVISION.length, out, w);
-    w = copyBytes(b, revisionStart, revisionEnd, out, w);
-    w = copyBytes(H_TYPE, 0, H_TYPE.length, out, w);
-    w = copyBytes(b, typeStart, typeEnd, out, w);
-    out[w++] = 0x7d;
+    let w = b.copy(out, 0, prevStart, prevStart + 64);
+    w += b.copy(out, w, eventStart, idEnd);
+    w += b.copy(out, w, metadataRun, metadataEnd);
+    w += b.copy(out, w, streamRun, this.at);
     if (hash('sha256', out.subarray(0, w), 'hex') !== hashText) throw NOT_FAST;
     return {
       position,
@@ -410,7 +388,7 @@ class FastCheck {
       streamId: streamEscaped
         ? (JSON.parse(b.toString('utf8', streamStart, streamEnd)) as string)
         : b.toString('utf8', streamStart + 1, streamEnd - 1),
-      streamRevision: Number(b.toString('latin1', revisionStart, revisionEnd)),
+      streamRevision: revision,
       inclusionStart,
       inclusionEnd,
     };
@@ -495,10 +473,6 @@ class FastCheck {
     return this.b.toString('utf8', start, this.at);
   }
 }
-
-const H_DATA = lit('{"data":');
-const H_ID = lit(',"eventId":');
-const HASHED_LITERAL_BYTES = [H_DATA, H_ID, H_METADATA, H_STREAM, H_REVISION, H_TYPE].reduce((n, l) => n + l.length, 1);
 
 /** A position from 1 to 2^53 - 1 written canonically, as a number. */
 function positionNumber(value: unknown): number {

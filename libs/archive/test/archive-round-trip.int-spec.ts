@@ -126,6 +126,21 @@ describe('sealed archives: archive, two-person drop, verify across the tombstone
       archive!.files.map((file) => file.eventCount),
     );
     expect(checkArchiveFileFast(readFileSync(tampered), keys.ring)).toBeNull();
+    // …nor a copy with one byte changed in a proof's first or last sibling, its leaf index or its end, a payload or a link
+    const written = readFileSync(files[0]!);
+    const edited = (marker: string, skip: number) => {
+      const copy = Buffer.from(written);
+      const at = copy.indexOf(marker, written.length >> 1) + marker.length + skip;
+      copy[at] = copy[at] === 0x30 ? 0x31 : copy[at] === 0x7d ? 0x20 : 0x30;
+      return checkArchiveFileFast(copy, keys.ring);
+    };
+    expect(edited('"auditPath":["', 0)).toBeNull();
+    expect(edited('"],"checkpointHash":"', -2)).toBeNull();
+    expect(edited('"leafIndex":', 0)).toBeNull();
+    expect(edited(',"treeSize":', 0)).toBeNull();
+    expect(edited(',"treeSize":10000', 0)).toBeNull(); // its `}`
+    expect(edited('{"data":{', 4)).toBeNull();
+    expect(edited('"prevHash":"', 63)).toBeNull();
 
     // when one admin approves and the drop is tried, then it is refused and nothing leaves the database
     await approveArchiveDrop({ ...context(alice), archiveId: archive!.archiveId });
