@@ -94,16 +94,63 @@ const E_STREAM = lit(',"streamId":');
 const E_REVISION = lit(',"streamRevision":');
 const E_TYPE = lit(',"type":');
 
-interface ScannedEvent {
-  position: number;
-  hash: string;
-  /** Where the hash's hex is in the file. */
-  hashStart: number;
-  prevHash: string;
+/** The events scanned, one entry each in typed arrays (no object or hash string per event): offsets into the file. */
+class ScannedEvents {
+  length = 0;
+  positions = new Float64Array(1024);
+  revisions = new Float64Array(1024);
+  /** Where the hash's and the prevHash's hex are. */
+  hashStarts = new Int32Array(1024);
+  prevStarts = new Int32Array(1024);
+  inclusionStarts = new Int32Array(1024);
+  inclusionEnds = new Int32Array(1024);
+  readonly streamIds: string[] = [];
+
+  push(
+    position: number,
+    revision: number,
+    hashStart: number,
+    prevStart: number,
+    inclusionStart: number,
+    inclusionEnd: number,
+    streamId: string,
+  ): void {
+    const i = this.length;
+    if (i === this.positions.length) this.grow();
+    this.positions[i] = position;
+    this.revisions[i] = revision;
+    this.hashStarts[i] = hashStart;
+    this.prevStarts[i] = prevStart;
+    this.inclusionStarts[i] = inclusionStart;
+    this.inclusionEnds[i] = inclusionEnd;
+    this.streamIds.push(streamId);
+    this.length = i + 1;
+  }
+
+  private grow(): void {
+    const bigger = <T extends Float64Array | Int32Array>(array: T): T => {
+      const next = new (array.constructor as new (n: number) => T)(array.length * 2);
+      next.set(array);
+      return next;
+    };
+    this.positions = bigger(this.positions);
+    this.revisions = bigger(this.revisions);
+    this.hashStarts = bigger(this.hashStarts);
+    this.prevStarts = bigger(this.prevStarts);
+    this.inclusionStarts = bigger(this.inclusionStarts);
+    this.inclusionEnds = bigger(this.inclusionEnds);
+  }
+}
+
+/** A stream's span while the file is checked: its last hash where it is in the file. */
+interface OpenSpan {
   streamId: string;
-  streamRevision: number;
-  inclusionStart: number;
-  inclusionEnd: number;
+  firstPosition: number;
+  firstRevision: number;
+  firstPrevHash: string;
+  lastPosition: number;
+  lastRevision: number;
+  lastHashStart: number;
 }
 
 interface Checkpoint {
@@ -127,10 +174,10 @@ class FastCheck {
     this.expect(OPEN);
     const checkpointsText = this.sliceValue();
     this.expect(EVENTS);
-    const events: ScannedEvent[] = [];
+    const events = new ScannedEvents();
     if (b[this.at] !== 0x5d) {
       for (;;) {
-        events.push(this.event());
+        this.event(events);
         if (b[this.at] !== 0x2c) break;
         this.at += 1;
       }
@@ -214,14 +261,15 @@ class FastCheck {
    * file, proofs. Returns each stream's first and last event and the events' leaf hashes.
    */
   private checkEvents(
-    events: ScannedEvent[],
+    events: ScannedEvents,
     checkpoints: Checkpoint[],
     from: number,
     to: number,
   ): { streams: ArchivedStreamSpan[]; leafHashes: Buffer } {
+    const b = this.b;
     // Its own memory (not a slice of Node's pool), so that a worker thread can transfer it.
     const leafHashes = Buffer.from(new ArrayBuffer(events.length * 32));
-    const streams = new Map<string, ArchivedStreamSpan>();
+    const streams = new Map<string, OpenSpan>();
     let previousPosition = from - 1;
     let e = 0;
     for (const checkpoint of checkpoints) {
@@ -229,63 +277,76 @@ class FastCheck {
       const hi = Math.min(to, checkpoint.to);
       const first = lo > hi ? 0 : leavesBefore(checkpoint, lo);
       const count = lo > hi ? 0 : leavesBefore(checkpoint, hi + 1) - first;
-      const mine = events.slice(e, e + count);
-      if (mine.length !== count) throw NOT_FAST;
-      for (let k = 0; k < count; k++) {
-        const event = mine[k]!;
-        const p = event.position;
-        if (p <= previousPosition || p < lo || p > hi || leafIndex(checkpoint, p) !== first + k) throw NOT_FAST;
+      if (e + count > events.length) throw NOT_FAST;
+      for (let i = e; i < e + count; i++) {
+        const p = events.positions[i]!;
+        const revision = events.revisions[i]!;
+        if (p <= previousPosition || p < lo || p > hi || leafIndex(checkpoint, p) !== first + i - e) throw NOT_FAST;
         previousPosition = p;
-        const span = streams.get(event.streamId);
+        const streamId = events.streamIds[i]!;
+        const span = streams.get(streamId);
         if (span) {
-          if (event.streamRevision !== span.lastRevision + 1 || event.prevHash !== span.lastHash) throw NOT_FAST;
+          if (revision !== span.lastRevision + 1 || !sameHex(b, events.prevStarts[i]!, span.lastHashStart)) {
+            throw NOT_FAST;
+          }
           span.lastPosition = p;
-          span.lastRevision = event.streamRevision;
-          span.lastHash = event.hash;
+          span.lastRevision = revision;
+          span.lastHashStart = events.hashStarts[i]!;
         } else {
-          if (event.streamRevision === 0 && event.prevHash !== GENESIS_HASH) throw NOT_FAST;
-          streams.set(event.streamId, {
-            streamId: event.streamId,
+          const prevHash = b.toString('latin1', events.prevStarts[i]!, events.prevStarts[i]! + 64);
+          if (revision === 0 && prevHash !== GENESIS_HASH) throw NOT_FAST;
+          streams.set(streamId, {
+            streamId,
             firstPosition: p,
-            firstRevision: event.streamRevision,
-            firstPrevHash: event.prevHash,
+            firstRevision: revision,
+            firstPrevHash: prevHash,
             lastPosition: p,
-            lastRevision: event.streamRevision,
-            lastHash: event.hash,
+            lastRevision: revision,
+            lastHashStart: events.hashStarts[i]!,
           });
         }
       }
       if (count === checkpoint.sealed.count) {
-        this.wholeTree(checkpoint, mine).leafHashes.copy(leafHashes, e * 32);
+        this.wholeTree(checkpoint, events, e, count).leafHashes.copy(leafHashes, e * 32);
       } else {
         for (let k = 0; k < count; k++) {
-          this.oneProof(checkpoint, mine[k]!, first + k);
-          merkleLeafHash(Buffer.from(mine[k]!.hash, 'hex')).copy(leafHashes, (e + k) * 32);
+          const eventHash = Buffer.from(this.hashText(events, e + k), 'hex');
+          this.oneProof(checkpoint, events, e + k, eventHash, first + k);
+          merkleLeafHash(eventHash).copy(leafHashes, (e + k) * 32);
         }
       }
       e += count;
     }
     if (e !== events.length) throw NOT_FAST;
-    return { streams: [...streams.values()], leafHashes };
+    const spans = [...streams.values()].map(({ lastHashStart, ...span }) => ({
+      ...span,
+      lastHash: b.toString('latin1', lastHashStart, lastHashStart + 64),
+    }));
+    return { streams: spans, leafHashes };
+  }
+
+  private hashText(events: ScannedEvents, i: number): string {
+    return this.b.toString('latin1', events.hashStarts[i]!, events.hashStarts[i]! + 64);
   }
 
   /** The checkpoint's tree from the file's hashes: its signed root, and each proof its audit path exactly. */
-  private wholeTree(checkpoint: Checkpoint, events: ScannedEvent[]): InclusionTexts {
+  private wholeTree(checkpoint: Checkpoint, events: ScannedEvents, e: number, count: number): InclusionTexts {
     const tree = new InclusionTexts(
-      { count: events.length, source: () => this.b, offset: (i) => events[i]!.hashStart },
+      { count, source: () => this.b, offset: (i) => events.hashStarts[e + i]! },
       checkpoint.sealed.checkpointHash,
     );
     if (tree.rootHex !== checkpoint.sealed.merkleRoot) throw NOT_FAST;
-    for (let index = 0; index < events.length; index++) {
-      const event = events[index]!;
-      if (!tree.matches(index, this.b, event.inclusionStart, event.inclusionEnd)) throw NOT_FAST;
+    for (let index = 0; index < count; index++) {
+      if (!tree.matches(index, this.b, events.inclusionStarts[e + index]!, events.inclusionEnds[e + index]!)) {
+        throw NOT_FAST;
+      }
     }
     return tree;
   }
 
   /** A checkpoint only partly in this file: each proof checked against its signed root. */
-  private oneProof(checkpoint: Checkpoint, event: ScannedEvent, index: number): void {
-    const text = this.b.toString('utf8', event.inclusionStart, event.inclusionEnd);
+  private oneProof(checkpoint: Checkpoint, events: ScannedEvents, i: number, eventHash: Buffer, index: number): void {
+    const text = this.b.toString('utf8', events.inclusionStarts[i]!, events.inclusionEnds[i]!);
     const inclusion = JSON.parse(text) as BundleInclusion | null;
     if (
       typeof inclusion !== 'object' ||
@@ -297,7 +358,7 @@ class FastCheck {
       !Array.isArray(inclusion.auditPath) ||
       !inclusion.auditPath.every((node) => typeof node === 'string' && /^[0-9a-f]{64}$/.test(node)) ||
       !verifyMerkleInclusion(
-        Buffer.from(event.hash, 'hex'),
+        eventHash,
         index,
         checkpoint.sealed.count,
         inclusion.auditPath.map((node) => Buffer.from(node, 'hex')),
@@ -313,7 +374,7 @@ class FastCheck {
    * prevHash followed by three runs of the file as they stand (`{"data":…,"eventId":…`, `,"metadata":…` and
    * `,"streamId":…,"streamRevision":…,"type":…}`), the members the hash leaves out lying between them.
    */
-  private event(): ScannedEvent {
+  private event(events: ScannedEvents): void {
     const b = this.b;
     const eventStart = this.at;
     this.expect(E_DATA);
@@ -329,7 +390,7 @@ class FastCheck {
     if (positionDigits === 0 || positionDigits > 15 || b[positionStart] === 0x30) throw NOT_FAST;
     this.expect(E_HASH);
     const hashStart = this.at;
-    const hashText = this.hex64();
+    this.skip64();
     this.expect(E_INCLUSION);
     const inclusionStart = this.at;
     if (b[this.at] !== 0x7b) throw NOT_FAST; // every archived event is sealed
@@ -343,7 +404,7 @@ class FastCheck {
     const metadataEnd = this.at;
     this.expect(E_PREV);
     const prevStart = this.at;
-    const prevHash = this.hex64();
+    this.skip64();
     this.expect(E_RECORDED);
     // Not hashed: plain printable ASCII only, so that it is its own canonical text.
     if (b[this.at] !== QUOTE) throw NOT_FAST;
@@ -379,19 +440,18 @@ class FastCheck {
     w += b.copy(out, w, eventStart, idEnd);
     w += b.copy(out, w, metadataRun, metadataEnd);
     w += b.copy(out, w, streamRun, this.at);
-    if (hash('sha256', out.subarray(0, w), 'hex') !== hashText) throw NOT_FAST;
-    return {
-      position,
-      hash: hashText,
-      hashStart,
-      prevHash,
-      streamId: streamEscaped
-        ? (JSON.parse(b.toString('utf8', streamStart, streamEnd)) as string)
-        : b.toString('utf8', streamStart + 1, streamEnd - 1),
-      streamRevision: revision,
-      inclusionStart,
-      inclusionEnd,
-    };
+    // The file's hash field must be the digest's lowercase hex (checked without a hex string per event).
+    const digest = hash('sha256', out.subarray(0, w), 'binary');
+    for (let k = 0; k < 32; k++) {
+      const byte = digest.charCodeAt(k);
+      if (b[hashStart + 2 * k] !== HEX_DIGITS[byte >> 4] || b[hashStart + 2 * k + 1] !== HEX_DIGITS[byte & 15]) {
+        throw NOT_FAST;
+      }
+    }
+    const streamId = streamEscaped
+      ? (JSON.parse(b.toString('utf8', streamStart, streamEnd)) as string)
+      : b.toString('utf8', streamStart + 1, streamEnd - 1);
+    events.push(position, revision, hashStart, prevStart, inclusionStart, inclusionEnd, streamId);
   }
 
   private expect(literal: Buffer): void {
@@ -403,14 +463,12 @@ class FastCheck {
   }
 
   /**
-   * The 64 bytes at `at`, as text. Not validated here: the event's hash must equal the hex digest recomputed, and the
-   * prevHash is part of what is hashed.
+   * Skips the 64 bytes at `at` (a hash's hex). Not validated here: the event's hash must equal the hex digest
+   * recomputed, and the prevHash is part of what is hashed.
    */
-  private hex64(): string {
-    const start = this.at;
-    if (start + 64 > this.b.length) throw NOT_FAST;
-    this.at = start + 64;
-    return this.b.toString('latin1', start, start + 64);
+  private skip64(): void {
+    if (this.at + 64 > this.b.length) throw NOT_FAST;
+    this.at += 64;
   }
 
   /**
@@ -472,6 +530,14 @@ class FastCheck {
     this.skipValue();
     return this.b.toString('utf8', start, this.at);
   }
+}
+
+const HEX_DIGITS = lit('0123456789abcdef');
+
+/** True when the 64 bytes at a and at c are the same. */
+function sameHex(b: Buffer, a: number, c: number): boolean {
+  for (let k = 0; k < 64; k++) if (b[a + k] !== b[c + k]) return false;
+  return true;
 }
 
 /** A position from 1 to 2^53 - 1 written canonically, as a number. */

@@ -131,7 +131,8 @@ class Rows {
       bigger.set(this.offsets);
       this.offsets = bigger;
     }
-    this.offsets.set(fields.subarray(0, FIELDS * 2), i * FIELDS * 2);
+    const offsets = this.offsets;
+    for (let k = 0, at = i * FIELDS * 2; k < FIELDS * 2; k++) offsets[at + k] = fields[k]!;
     this.buffers.push(row);
     this.positions.push(int64(row, fields[POSITION * 2]!));
   }
@@ -148,6 +149,27 @@ class Rows {
     return this.buffers[i]!.toString(encoding, this.start(i, field), this.end(i, field));
   }
 }
+
+const lit = (text: string) => Buffer.from(text, 'latin1');
+/** What the writer writes around an event's fields (the file check expects exactly these). */
+const [L_FIRST_DATA, L_DATA, L_ID, L_POSITION, L_HASH, L_INCLUSION, L_NULL] = [
+  lit('{"data":'),
+  lit(',{"data":'),
+  lit(',"eventId":"'),
+  lit('","globalPosition":"'),
+  lit('","hash":"'),
+  lit('","inclusion":'),
+  lit('null'),
+];
+const [L_METADATA, L_PREV, L_RECORDED, L_STREAM, L_REVISION, L_TYPE, L_END] = [
+  lit(',"metadata":'),
+  lit(',"prevHash":"'),
+  lit('","recordedAt":"'),
+  lit('","streamId":'),
+  lit(',"streamRevision":'),
+  lit(',"type":'),
+  lit('}'),
+];
 
 /** One file's range as read from the table and proven against its checkpoints, ready to be written. */
 export interface ArchiveRange {
@@ -234,32 +256,36 @@ export async function writeArchiveRange(
     const leafIndex = holder ? leafIndexOf(holder, position) : null;
     const row = rows.buffers[i]!;
     const own = legacy.get(i);
-    out.text(i === 0 ? '{"data":' : ',{"data":');
+    out.literal(i === 0 ? L_FIRST_DATA : L_DATA);
     if (own) out.text(own[0], 'utf8');
     else out.bytes(row, rows.start(i, DATA), rows.end(i, DATA));
-    out.text(',"eventId":"');
+    out.literal(L_ID);
     out.bytes(row, rows.start(i, EVENT_ID), rows.end(i, EVENT_ID));
-    out.text(`","globalPosition":"${position}","hash":"`);
+    out.literal(L_POSITION);
+    out.integer(position);
+    out.literal(L_HASH);
     out.bytes(row, rows.start(i, HASH), rows.end(i, HASH));
-    out.text('","inclusion":');
+    out.literal(L_INCLUSION);
     if (holder && leafIndex !== null) {
       out.inclusion(holder.tree, leafIndex);
       sealed += 1;
     } else {
-      out.text('null');
+      out.literal(L_NULL);
     }
-    out.text(',"metadata":');
+    out.literal(L_METADATA);
     if (own) out.text(own[1], 'utf8');
     else out.bytes(row, rows.start(i, METADATA), rows.end(i, METADATA));
-    out.text(',"prevHash":"');
+    out.literal(L_PREV);
     out.bytes(row, rows.start(i, PREV), rows.end(i, PREV));
-    out.text('","recordedAt":"');
+    out.literal(L_RECORDED);
     out.recordedAt(row, rows.start(i, RECORDED), position);
-    out.text('","streamId":');
+    out.literal(L_STREAM);
     out.jsonString(row, rows.start(i, STREAM), rows.end(i, STREAM));
-    out.text(`,"streamRevision":${int64(row, rows.start(i, REVISION))},"type":`);
+    out.literal(L_REVISION);
+    out.integer(int64(row, rows.start(i, REVISION)));
+    out.literal(L_TYPE);
     out.jsonString(row, rows.start(i, TYPE), rows.end(i, TYPE));
-    out.text('}');
+    out.literal(L_END);
     if (out.full) await out.flush();
   }
   out.text(']');
@@ -393,7 +419,30 @@ class ByteFileWriter {
 
   bytes(src: Buffer, start: number, end: number): void {
     this.reserve(end - start);
-    this.length = copyBytes(src, start, end, this.buffer, this.length);
+    // Long runs (payloads) natively, without the subarray TypedArray#set needs.
+    if (end - start > 96) this.length += src.copy(this.buffer, this.length, start, end);
+    else this.length = copyBytes(src, start, end, this.buffer, this.length);
+  }
+
+  /** Appends pre-encoded bytes (short: byte by byte). */
+  literal(bytes: Buffer): void {
+    this.reserve(bytes.length);
+    const out = this.buffer;
+    let w = this.length;
+    for (let k = 0; k < bytes.length; k++) out[w++] = bytes[k]!;
+    this.length = w;
+  }
+
+  /** An integer in decimal (as String(value) writes it). */
+  integer(value: number): void {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) {
+      this.text(String(value));
+      return;
+    }
+    this.reserve(16);
+    let count = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) count += 1;
+    this.length = digits(this.buffer, this.length, value, count);
   }
 
   /** A recording time (a binary timestamptz at `at` of `row`) as ISO 8601 text. */
