@@ -10,13 +10,13 @@ import {
 import { PATTERN_METADATA } from '@nestjs/microservices/constants.js';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { catchError, Observable, tap, throwError } from 'rxjs';
+import { catchError, type Observable, tap, throwError } from 'rxjs';
 import type { LedgerConfig } from '../config/ledger.config.js';
 import { principalOf } from '../identity/access.js';
 import { LedgerMetrics, type Transport } from '../metrics/ledger-metrics.js';
 import { toErrorReply } from '../shared/error-body.js';
 import { LEDGER_CONFIG, LOGGER } from '../shared/tokens.js';
-import { requestIdOf, runInRequest } from './request-context.js';
+import { attachRequestId, requestIdOf } from './request-context.js';
 
 /** The status and code a failed call answers with (as the exception filter maps it). */
 function refusalOf(error: unknown): { status: number; code: string } {
@@ -58,6 +58,7 @@ export class CallContextInterceptor implements NestInterceptor {
     const http = context.getType() === 'http';
     const requestId = http ? context.switchToHttp().getRequest<FastifyRequest>().id : requestIdOf(undefined);
     const transport: Transport = http ? 'http' : this.messageTransport;
+    attachRequestId(context, requestId);
     const started = performance.now();
     const done = (outcome: 'ok' | 'refused', code?: string) => {
       if (http) return;
@@ -77,7 +78,7 @@ export class CallContextInterceptor implements NestInterceptor {
         'message',
       );
     };
-    const handled = next.handle().pipe(
+    return next.handle().pipe(
       tap({ complete: () => done('ok') }),
       catchError((error: unknown) => {
         const { status, code } = refusalOf(error);
@@ -86,8 +87,5 @@ export class CallContextInterceptor implements NestInterceptor {
         return throwError(() => error);
       }),
     );
-    // The handler runs when the chain is subscribed (Nest defers it): subscribe inside the call's context, so the
-    // handler and everything it awaits see the request id, whatever the interceptors after this one do.
-    return new Observable((subscriber) => runInRequest({ requestId }, () => handled.subscribe(subscriber)));
   }
 }

@@ -16,7 +16,6 @@ import {
 import { ackFromAppend, ackFromRecorded } from './command-ack.js';
 import { deterministicEventId, executionEventId, legacyExecutionEventId } from './event-ids.js';
 import { inSpan, rememberAppend } from '../tracing/spans.js';
-import { currentRequestId } from '../logging/request-context.js';
 
 export interface StreamCommandOptions {
   streamId: string;
@@ -36,6 +35,8 @@ export interface StreamCommandOptions {
   storedDefaults?: Readonly<Record<string, unknown>>;
   actor: string;
   correlationId: string;
+  /** The call's request id (CurrentRequestId), written into the new events' metadata. */
+  requestId?: string;
   /** More metadata for the new events (which redaction rules fired: `redactions`). Never compared by a retry. */
   metadata?: Readonly<Record<string, unknown>>;
 }
@@ -160,7 +161,7 @@ function conflictWithOriginal(
 }
 
 function toNewEvents(events: readonly ApprovalStreamEvent[], options: StreamCommandOptions) {
-  const requestId = currentRequestId();
+  const requestId = options.requestId;
   return events.map((event) => {
     const execution = event.type === 'ExecutionLogged';
     const eventId = execution

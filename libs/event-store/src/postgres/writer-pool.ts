@@ -33,6 +33,10 @@ export class WriterPool {
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
+      // Never closed for being idle (pg's default closes them after 10 s): the first append after a quiet spell
+      // otherwise waited for a new backend, its authentication, SET ROLE and PREPARE and its first plans, and every
+      // command arriving meanwhile queued behind it (issue 14: the paced p99). At most `poolSize` stay open.
+      idleTimeoutMillis: 0,
     });
     // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
     // The server ending it (a shutdown or restart: 57P01-57P03) is an operational event, logged without a stack.

@@ -32,7 +32,7 @@ export class GrantApprovalHandler implements ICommandHandler<GrantApprovalComman
     @Inject(REDACTOR) private readonly redactor: Redactor,
   ) {}
 
-  async execute({ request, actor }: GrantApprovalCommand): Promise<CommandAck> {
+  async execute({ request, actor, requestId }: GrantApprovalCommand): Promise<CommandAck> {
     const { token: _token, tokenHash: _tokenHash, approverAssertion, approvedBy: _claimed, ...fields } = request;
     // The approver is settled before anything is decided: a refused proof appends nothing.
     const approver = await this.approverOf(request.approvalId, request.approvedBy, approverAssertion);
@@ -62,6 +62,7 @@ export class GrantApprovalHandler implements ICommandHandler<GrantApprovalComman
       // Grants recorded before approver proofs read as unproven, so their retries still match.
       storedDefaults: { approverVerified: false },
       actor,
+      requestId,
       correlationId: request.approvalId,
     });
   }

@@ -3,6 +3,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal } from '../../identity/access.js';
+import { CurrentRequestId } from '../../logging/request-context.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { GrantApprovalCommand } from './grant-approval.command.js';
 
@@ -17,9 +18,10 @@ export class GrantApprovalHttpController {
   grant(
     @Body({ schema: GrantApprovalRequest }) body: unknown,
     @CurrentPrincipal() principal: Principal,
+    @CurrentRequestId() requestId: string | undefined,
   ): Promise<CommandAck> {
     return this.commandBus.execute(
-      new GrantApprovalCommand(parseRequest(GrantApprovalRequest, body), actorOf(principal)),
+      new GrantApprovalCommand(parseRequest(GrantApprovalRequest, body), actorOf(principal), requestId),
     );
   }
 }

@@ -30,7 +30,7 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
     @Inject(PAYLOAD_CIPHER) private readonly cipher: PayloadCipher,
   ) {}
 
-  async execute({ request, actor }: LogExecutionCommand): Promise<CommandAck> {
+  async execute({ request, actor, requestId }: LogExecutionCommand): Promise<CommandAck> {
     const { data, redactions } = toExecutionRecord(request, {
       outputCapBytes: this.config.outputCapBytes,
       tokenSecret: this.tokenSecret,
@@ -48,6 +48,7 @@ export class LogExecutionHandler implements ICommandHandler<LogExecutionCommand,
       isOriginal: (event) => event.type === 'ExecutionLogged' && event.data.executionId === request.executionId,
       derivedPaths: EXECUTION_DERIVED_PATHS,
       actor,
+      requestId,
       correlationId: request.approvalId ?? request.sessionId ?? request.executionId,
       ...(redactions.length > 0 ? { metadata: { redactions } } : {}),
     });

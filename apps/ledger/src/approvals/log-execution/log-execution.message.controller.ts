@@ -3,6 +3,7 @@ import { Controller } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Allow, CurrentPrincipal } from '../../identity/access.js';
+import { CurrentRequestId } from '../../logging/request-context.js';
 import { parseRequest } from '../../shared/request-validation.js';
 import { LogExecutionCommand } from './log-execution.command.js';
 
@@ -12,9 +13,13 @@ export class LogExecutionMessageController {
 
   @MessagePattern(MESSAGE_PATTERNS.logExecution)
   @Allow('gateway')
-  logExecution(@Payload() payload: unknown, @CurrentPrincipal() principal: Principal): Promise<CommandAck> {
+  logExecution(
+    @Payload() payload: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @CurrentRequestId() requestId: string | undefined,
+  ): Promise<CommandAck> {
     return this.commandBus.execute(
-      new LogExecutionCommand(parseRequest(LogExecutionRequest, payload), actorOf(principal)),
+      new LogExecutionCommand(parseRequest(LogExecutionRequest, payload), actorOf(principal), requestId),
     );
   }
 }

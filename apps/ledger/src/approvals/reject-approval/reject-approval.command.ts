@@ -5,6 +5,8 @@ export class RejectApprovalCommand extends Command<CommandAck> {
   constructor(
     readonly request: ParsedRejectApprovalRequest,
     readonly actor: string,
+    /** The call's request id, written into the events' metadata (`requestId`). */
+    readonly requestId?: string,
   ) {
     super();
   }

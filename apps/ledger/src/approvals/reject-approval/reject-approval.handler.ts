@@ -22,7 +22,7 @@ export class RejectApprovalHandler implements ICommandHandler<RejectApprovalComm
     @Inject(REDACTOR) private readonly redactor: Redactor,
   ) {}
 
-  execute({ request, actor }: RejectApprovalCommand): Promise<CommandAck> {
+  execute({ request, actor, requestId }: RejectApprovalCommand): Promise<CommandAck> {
     const now = this.clock.now().toISOString();
     const redact = new FieldRedactions(this.redactor);
     const instruction = redact.optionalText('instruction', request.instruction);
@@ -40,6 +40,7 @@ export class RejectApprovalHandler implements ICommandHandler<RejectApprovalComm
       decidedAtField: 'rejectedAt',
       derivedPaths: DECISION_DERIVED_PATHS,
       actor,
+      requestId,
       correlationId: request.approvalId,
       ...(redact.fired.length > 0 ? { metadata: { redactions: redact.fired } } : {}),
     });

@@ -3,6 +3,7 @@ import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse } from '@nestjs/swagger';
 import { Allow, CurrentPrincipal } from '../../identity/access.js';
+import { CurrentRequestId } from '../../logging/request-context.js';
 import { parseRequest, withPathParam } from '../../shared/request-validation.js';
 import { RejectApprovalCommand } from './reject-approval.command.js';
 
@@ -26,10 +27,11 @@ export class RejectApprovalHttpController {
     @Param('approvalId') approvalId: string,
     @Body({ schema: RejectApprovalBody }) body: unknown,
     @CurrentPrincipal() principal: Principal,
+    @CurrentRequestId() requestId: string | undefined,
   ): Promise<CommandAck> {
     const payload = withPathParam(body, 'approvalId', approvalId);
     return this.commandBus.execute(
-      new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), actorOf(principal)),
+      new RejectApprovalCommand(parseRequest(RejectApprovalRequest, payload), actorOf(principal), requestId),
     );
   }
 }

@@ -5,6 +5,8 @@ export class RevokeApprovalCommand extends Command<CommandAck> {
   constructor(
     readonly request: ParsedRevokeApprovalRequest,
     readonly actor: string,
+    /** The call's request id, written into the events' metadata (`requestId`). */
+    readonly requestId?: string,
   ) {
     super();
   }

@@ -22,7 +22,7 @@ export class RevokeApprovalHandler implements ICommandHandler<RevokeApprovalComm
     @Inject(REDACTOR) private readonly redactor: Redactor,
   ) {}
 
-  execute({ request, actor }: RevokeApprovalCommand): Promise<CommandAck> {
+  execute({ request, actor, requestId }: RevokeApprovalCommand): Promise<CommandAck> {
     const now = this.clock.now().toISOString();
     const occurredAt = occurredAtToRecord(request.occurredAt, now, this.config.maxClockSkewMs);
     const redact = new FieldRedactions(this.redactor);
@@ -35,6 +35,7 @@ export class RevokeApprovalHandler implements ICommandHandler<RevokeApprovalComm
       decidedAtField: 'revokedAt',
       derivedPaths: DECISION_DERIVED_PATHS,
       actor,
+      requestId,
       correlationId: request.approvalId,
       ...(redact.fired.length > 0 ? { metadata: { redactions: redact.fired } } : {}),
     });
