@@ -1,6 +1,7 @@
 import { ERASED, UNREADABLE, type ErasableField, type ExecutionLoggedData } from '@audit-ledger/domain';
 import type { NewEvent, RecordedEvent } from '@audit-ledger/event-store';
 import { isSealedField, openField, sealField, SealedFieldError, sealedFieldKeyId } from '@audit-ledger/integrity';
+import { OpenedFields } from './opened-fields.js';
 import type { StreamKeys } from './stream-keys.js';
 
 /** Which fields of an execution are stored encrypted. Off: stored as they come (as before payload encryption). */
@@ -72,6 +73,9 @@ function written(data: Record<string, unknown>, path: string, value: string): Re
  */
 export class PayloadCipher {
   private readonly fields: ReadonlySet<ErasableField>;
+  /** Fields sealed or opened here lately: each is decrypted once per process, not once per reader. */
+  private readonly openedFields = new OpenedFields();
+  private decryptions = 0;
 
   constructor(
     private readonly keys: StreamKeys,
@@ -81,6 +85,12 @@ export class PayloadCipher {
       ...(options.command ? (['command'] as const) : []),
       ...(options.output ? (['output.text'] as const) : []),
     ]);
+    keys.onForget((streamId) => this.openedFields.forget(streamId));
+  }
+
+  /** Fields decrypted so far (those answered from the fields sealed or opened lately are not counted). */
+  get fieldsDecrypted(): number {
+    return this.decryptions;
   }
 
   /** The fields sealed by this configuration. */
@@ -105,7 +115,11 @@ export class PayloadCipher {
       let data = event.data;
       const id = SEALABLE[event.type]?.place(event) ?? event.eventId;
       for (const path of plans[i]!) {
-        data = written(data, path, sealField(key, keyId, placeOf(streamId, id, path), read(data, path) as string));
+        const place = placeOf(streamId, id, path);
+        const plaintext = read(data, path) as string;
+        const sealed = sealField(key, keyId, place, plaintext);
+        this.openedFields.remember(streamId, place, sealed, plaintext);
+        data = written(data, path, sealed);
       }
       return data === event.data ? event : { ...event, data };
     });
@@ -116,7 +130,44 @@ export class PayloadCipher {
     const keyIds = events.flatMap((event) => sealedPathsOf(event).map(({ value }) => sealedFieldKeyId(value)!));
     if (keyIds.length === 0) return [...events];
     const keys = await this.keys.keysById(keyIds);
-    return events.map((event) => openEvent(event, keys));
+    return events.map((event) => this.openEvent(event, keys));
+  }
+
+  private openEvent(event: RecordedEvent, keys: ReadonlyMap<string, Buffer | null>): RecordedEvent {
+    const sealed = sealedPathsOf(event);
+    if (sealed.length === 0) return event;
+    const id = SEALABLE[event.type]!.place(event);
+    let data = event.data;
+    for (const { path, value } of sealed) {
+      const key = keys.get(sealedFieldKeyId(value)!);
+      data = written(
+        data,
+        path,
+        key === null ? ERASED : key ? this.opened(key, event.streamId, id, path, value) : UNREADABLE,
+      );
+    }
+    return { ...event, data };
+  }
+
+  /**
+   * The field's plaintext under its live key: remembered, or decrypted (and remembered). A field that does not open
+   * where it is stored (copied to another stream or event, edited, or under a key this database does not hold) reads
+   * as `[unreadable]` rather than stopping every reader: the hashes, which cover the ciphertext, are what tells an
+   * edit (`ledger verify`).
+   */
+  private opened(key: Buffer, streamId: string, id: string, path: string, value: string): string {
+    const place = placeOf(streamId, id, path);
+    const remembered = this.openedFields.get(place, value);
+    if (remembered !== undefined) return remembered;
+    this.decryptions += 1;
+    try {
+      const plaintext = openField(key, place, value);
+      this.openedFields.remember(streamId, place, value, plaintext);
+      return plaintext;
+    } catch (error) {
+      if (error instanceof SealedFieldError) return UNREADABLE;
+      throw error;
+    }
   }
 
   private pathsToSeal(event: NewEvent): string[] {
@@ -135,35 +186,4 @@ function sealedPathsOf(event: RecordedEvent): { path: string; value: string }[] 
   return sealable.paths
     .map(({ path }) => ({ path, value: read(event.data, path) }))
     .filter((found): found is { path: string; value: string } => isSealedField(found.value));
-}
-
-/**
- * A field that does not open where it is stored (copied to another stream or event, edited, or under a key this
- * database does not hold) reads as `[unreadable]` rather than stopping every reader: the hashes, which cover the
- * ciphertext, are what tells an edit (`ledger verify`).
- */
-function opened(key: Buffer, place: string, value: string): string {
-  try {
-    return openField(key, place, value);
-  } catch (error) {
-    if (error instanceof SealedFieldError) return UNREADABLE;
-    throw error;
-  }
-}
-
-function openEvent(event: RecordedEvent, keys: ReadonlyMap<string, Buffer | null>): RecordedEvent {
-  const sealed = sealedPathsOf(event);
-  if (sealed.length === 0) return event;
-  const id = SEALABLE[event.type]!.place(event);
-  let data = event.data;
-  for (const { path, value } of sealed) {
-    const keyId = sealedFieldKeyId(value)!;
-    const key = keys.get(keyId);
-    data = written(
-      data,
-      path,
-      key === null ? ERASED : key ? opened(key, placeOf(event.streamId, id, path), value) : UNREADABLE,
-    );
-  }
-  return { ...event, data };
 }

@@ -49,6 +49,7 @@ export class StreamKeys {
   private refresher?: NodeJS.Timeout;
   private refreshing = false;
   private readonly byId = new Map<string, Known>();
+  private readonly forgetListeners: ((streamId: string) => void)[] = [];
 
   constructor(
     private readonly pool: pg.Pool,
@@ -219,6 +220,12 @@ export class StreamKeys {
   forget(streamId: string): void {
     this.live.delete(streamId);
     for (const [keyId, known] of this.byId) if (known.streamId === streamId) this.byId.delete(keyId);
+    for (const listener of this.forgetListeners) listener(streamId);
+  }
+
+  /** Told each stream whose keys this process forgets (an erasure here): what it holds opened goes too. */
+  onForget(listener: (streamId: string) => void): void {
+    this.forgetListeners.push(listener);
   }
 
   private async readLive(streamId: string): Promise<DataKey | undefined> {
