@@ -4,6 +4,7 @@ const MAX_FIELDS = 16_384;
 
 interface Remembered {
   streamId: string;
+  place: string;
   sealed: string;
   plaintext: string;
 }
@@ -21,18 +22,18 @@ export class OpenedFields {
   private readonly fields = new Map<string, Remembered>();
   private chars = 0;
 
-  /** The plaintext of `sealed` at `place`, when remembered (the very same sealed text, not only its IV). */
+  /** The plaintext of `sealed` at `place`, when remembered (the very same sealed text and place, not only its IV). */
   get(place: string, sealed: string): string | undefined {
-    const found = this.fields.get(keyOf(place, sealed));
-    return found && found.sealed === sealed ? found.plaintext : undefined;
+    const found = this.fields.get(ivOf(sealed));
+    return found && found.sealed === sealed && found.place === place ? found.plaintext : undefined;
   }
 
   remember(streamId: string, place: string, sealed: string, plaintext: string): void {
-    const key = keyOf(place, sealed);
+    const key = ivOf(sealed);
     const size = sealed.length + plaintext.length;
     if (size > MAX_CHARS / 16) return;
     this.drop(key);
-    this.fields.set(key, { streamId, sealed, plaintext });
+    this.fields.set(key, { streamId, place, sealed, plaintext });
     this.chars += size;
     while (this.chars > MAX_CHARS || this.fields.size > MAX_FIELDS) {
       this.drop(this.fields.keys().next().value as string);
@@ -56,10 +57,10 @@ export class OpenedFields {
 }
 
 /**
- * The place and the sealed text's key id and IV (`enc:v1:<keyId>:<iv>:<body>`): short, and unique per (key, place,
- * plaintext) since the IV is synthetic; `get` still compares the whole sealed text, so an edited body is not answered.
+ * The IV of a sealed text (`enc:v1:<keyId>:<iv>:<body>`): 16 characters, and unique per (key, place, plaintext) since
+ * it is synthetic (an HMAC of them); `get` still compares the place and the whole sealed text.
  */
-function keyOf(place: string, sealed: string): string {
+function ivOf(sealed: string): string {
   const bodyAt = sealed.lastIndexOf(':');
-  return `${place}\u0000${bodyAt > 0 ? sealed.slice(0, bodyAt) : sealed}`;
+  return sealed.slice(sealed.lastIndexOf(':', bodyAt - 1) + 1, bodyAt);
 }
