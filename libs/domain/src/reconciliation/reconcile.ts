@@ -26,8 +26,8 @@ const AS_NEEDED = /\b(as needed|if needed|as required|any of the following|where
 
 /**
  * A command line parsed once per text: an approved one (every execution under the approval compares with it again),
- * and one that ran, which is most often an approved command verbatim or a command run before (issue 14: the parse was
- * about a third of `reconcile` per execution).
+ * and one that ran, which is most often an approved command verbatim or a command run before, and which the
+ * projections assess again (`assessCommandRisk`). Issue 14: the parse was about a third of `reconcile` per execution.
  */
 const parseApproved = memoByText(parseCommandLine);
 export const parseExecuted = parseApproved;
@@ -169,7 +169,7 @@ export function assessCommandRisk(
   executed: string | readonly string[],
   scope?: ApprovalForReconciliation['scope'],
 ): AssessedRisk {
-  const parsed = (typeof executed === 'string' ? [executed] : executed).map(parseCommandLine);
+  const parsed = (typeof executed === 'string' ? [executed] : executed).map(parseExecuted);
   return assessRisk(
     lineEffects(parsed),
     riskHits(
