@@ -1,6 +1,6 @@
 /** Characters (sealed text + plaintext) the remembered fields may hold in all. */
-const MAX_CHARS = 16 * 1024 * 1024;
-const MAX_FIELDS = 16_384;
+const MAX_CHARS = 4 * 1024 * 1024;
+const MAX_FIELDS = 4_096;
 
 interface Remembered {
   streamId: string;

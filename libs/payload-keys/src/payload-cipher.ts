@@ -1,6 +1,7 @@
 import { ERASED, UNREADABLE, type ErasableField, type ExecutionLoggedData } from '@audit-ledger/domain';
 import type { NewEvent, RecordedEvent } from '@audit-ledger/event-store';
 import { isSealedField, openField, sealField, SealedFieldError, sealedFieldKeyId } from '@audit-ledger/integrity';
+import { performance } from 'node:perf_hooks';
 import { OpenedFields } from './opened-fields.js';
 import type { StreamKeys } from './stream-keys.js';
 
@@ -46,6 +47,12 @@ const SEALABLE: Readonly<Record<string, { place: (event: NewEvent) => string; pa
   },
 };
 
+/**
+ * A field sealed here is remembered for its readers (the reconciler, the projections) only while fields were opened
+ * within this long: with the workers off nothing opens them, and remembering would only cost memory.
+ */
+const READERS_GONE_AFTER_MS = 10_000;
+
 /** Where a field sits: a sealed field opens only there. */
 const placeOf = (streamId: string, id: string, path: string) => `${streamId}\u0000${id}\u0000${path}`;
 
@@ -76,6 +83,8 @@ export class PayloadCipher {
   /** Fields sealed or opened here lately: each is decrypted once per process, not once per reader. */
   private readonly openedFields = new OpenedFields();
   private decryptions = 0;
+  /** When fields were last opened here (performance.now()): what is sealed is remembered only while readers open. */
+  private lastOpenedAt = -Infinity;
 
   constructor(
     private readonly keys: StreamKeys,
@@ -111,6 +120,7 @@ export class PayloadCipher {
     const plans = events.map((event) => this.pathsToSeal(event));
     if (plans.every((paths) => paths.length === 0)) return [...events];
     const { keyId, key } = await this.keys.keyFor(streamId);
+    const remember = performance.now() - this.lastOpenedAt < READERS_GONE_AFTER_MS;
     return events.map((event, i) => {
       let data = event.data;
       const id = SEALABLE[event.type]?.place(event) ?? event.eventId;
@@ -118,7 +128,7 @@ export class PayloadCipher {
         const place = placeOf(streamId, id, path);
         const plaintext = read(data, path) as string;
         const sealed = sealField(key, keyId, place, plaintext);
-        this.openedFields.remember(streamId, place, sealed, plaintext);
+        if (remember) this.openedFields.remember(streamId, place, sealed, plaintext);
         data = written(data, path, sealed);
       }
       return data === event.data ? event : { ...event, data };
@@ -129,6 +139,7 @@ export class PayloadCipher {
   async openEvents(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> {
     const keyIds = events.flatMap((event) => sealedPathsOf(event).map(({ value }) => sealedFieldKeyId(value)!));
     if (keyIds.length === 0) return [...events];
+    this.lastOpenedAt = performance.now();
     const keys = await this.keys.keysById(keyIds);
     return events.map((event) => this.openEvent(event, keys));
   }

@@ -49,15 +49,23 @@ describe('payload cipher: fields decrypted once per process', () => {
     } as RecordedEvent;
   }
 
-  it('given an execution this process sealed, when two readers open it, then no field is decrypted', async () => {
+  it('given readers opening fields, when this process seals an execution and two readers open it, then no field is decrypted', async () => {
     const cipher = cipherAt();
+    await cipher.openEvents([await sealedExecution(cipher, 'approval-reader', 11n)]); // a reader opens fields
+    const decryptedBefore = cipher.fieldsDecrypted;
     const stored = await sealedExecution(cipher, 'approval-once', 1n);
     expect(String(stored.data['command'])).toMatch(/^enc:v1:/);
     const [first] = await cipher.openEvents([stored]);
     const [second] = await cipher.openEvents([stored]);
     expect(first!.data['command']).toBe('docker compose logs api');
     expect(second!.data).toEqual(first!.data);
-    expect(cipher.fieldsDecrypted).toBe(0);
+    expect(cipher.fieldsDecrypted).toBe(decryptedBefore);
+  });
+
+  it('given nothing opening fields (the workers off), then what is sealed is not remembered', async () => {
+    const cipher = cipherAt();
+    await sealedExecution(cipher, 'approval-no-reader', 12n);
+    expect(cipher['openedFields'].size).toBe(0);
   });
 
   it('given a field sealed by another process, then it is decrypted once however many readers open it', async () => {
@@ -92,6 +100,8 @@ describe('payload cipher: fields decrypted once per process', () => {
   it('given an erasure in this process, then what it opened of the stream is forgotten at once', async () => {
     const cipher = cipherAt();
     const stored = await sealedExecution(cipher, 'approval-erased-here', 4n);
+    await cipher.openEvents([stored]);
+    expect(cipher['openedFields'].size).toBeGreaterThan(0);
     const client = await pool.connect();
     try {
       await keys.destroy(client, 'approval-erased-here');
