@@ -175,13 +175,13 @@ export class PostgresEventStore implements EventStore {
     const deadline = Date.now() + (this.options.readAllHoleWaitMs ?? 1000);
     let holeRetry = 1;
     while (events.length < maxCount) {
-      const page = await this.reader.readPage(
-        cursor,
-        { filter: options.filter, maxEvents: Math.min(maxCount - events.length, READ_PAGE) },
-        tracker,
-      );
+      const maxEvents = Math.min(maxCount - events.length, READ_PAGE);
+      // Near the head, what the live feed holds (already read and parsed); then read on from the end of its window.
+      const held = this.feed?.heldAfter(cursor, options.filter, maxEvents);
+      const page = held ?? (await this.reader.readPage(cursor, { filter: options.filter, maxEvents }, tracker));
       events.push(...page.events);
       cursor = page.cursor;
+      if (held) continue;
       if (page.blocked) {
         if (Date.now() >= deadline) break;
         await sleep(holeRetry);
