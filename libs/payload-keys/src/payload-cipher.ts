@@ -56,9 +56,17 @@ const READERS_GONE_AFTER_MS = 10_000;
 /** Where a field sits: a sealed field opens only there. */
 const placeOf = (streamId: string, id: string, path: string) => `${streamId}\u0000${id}\u0000${path}`;
 
+/** Dotted paths split once: every event read or opened walks them. */
+const splitPaths = new Map<string, readonly string[]>();
+function partsOf(path: string): readonly string[] {
+  let parts = splitPaths.get(path);
+  if (!parts) splitPaths.set(path, (parts = path.split('.')));
+  return parts;
+}
+
 function read(data: Record<string, unknown>, path: string): unknown {
   let value: unknown = data;
-  for (const part of path.split('.')) {
+  for (const part of partsOf(path)) {
     if (typeof value !== 'object' || value === null) return undefined;
     value = (value as Record<string, unknown>)[part];
   }
@@ -67,9 +75,18 @@ function read(data: Record<string, unknown>, path: string): unknown {
 
 /** A copy of `data` with `path` set (the objects on the way copied, nothing else). */
 function written(data: Record<string, unknown>, path: string, value: string): Record<string, unknown> {
-  const [head, ...rest] = path.split('.');
-  if (rest.length === 0) return { ...data, [head!]: value };
-  return { ...data, [head!]: written(data[head!] as Record<string, unknown>, rest.join('.'), value) };
+  return writtenAt(data, partsOf(path), 0, value);
+}
+
+function writtenAt(
+  data: Record<string, unknown>,
+  parts: readonly string[],
+  at: number,
+  value: string,
+): Record<string, unknown> {
+  const head = parts[at]!;
+  if (at === parts.length - 1) return { ...data, [head]: value };
+  return { ...data, [head]: writtenAt(data[head] as Record<string, unknown>, parts, at + 1, value) };
 }
 
 /**
@@ -137,15 +154,19 @@ export class PayloadCipher {
 
   /** The events with their sealed fields opened (events without one are returned as they are). */
   async openEvents(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> {
-    const keyIds = events.flatMap((event) => sealedPathsOf(event).map(({ value }) => sealedFieldKeyId(value)!));
+    const sealed = events.map(sealedPathsOf);
+    const keyIds = sealed.flatMap((found) => found.map(({ value }) => sealedFieldKeyId(value)!));
     if (keyIds.length === 0) return [...events];
     this.lastOpenedAt = performance.now();
     const keys = await this.keys.keysById(keyIds);
-    return events.map((event) => this.openEvent(event, keys));
+    return events.map((event, i) => this.openEvent(event, sealed[i]!, keys));
   }
 
-  private openEvent(event: RecordedEvent, keys: ReadonlyMap<string, Buffer | null>): RecordedEvent {
-    const sealed = sealedPathsOf(event);
+  private openEvent(
+    event: RecordedEvent,
+    sealed: readonly { path: string; value: string }[],
+    keys: ReadonlyMap<string, Buffer | null>,
+  ): RecordedEvent {
     if (sealed.length === 0) return event;
     const id = SEALABLE[event.type]!.place(event);
     let data = event.data;
@@ -191,10 +212,15 @@ export class PayloadCipher {
   }
 }
 
-function sealedPathsOf(event: RecordedEvent): { path: string; value: string }[] {
+const NONE: readonly { path: string; value: string }[] = [];
+
+function sealedPathsOf(event: RecordedEvent): readonly { path: string; value: string }[] {
   const sealable = SEALABLE[event.type];
-  if (!sealable) return [];
-  return sealable.paths
-    .map(({ path }) => ({ path, value: read(event.data, path) }))
-    .filter((found): found is { path: string; value: string } => isSealedField(found.value));
+  if (!sealable) return NONE;
+  let found: { path: string; value: string }[] | undefined;
+  for (const { path } of sealable.paths) {
+    const value = read(event.data, path);
+    if (isSealedField(value)) (found ??= []).push({ path, value });
+  }
+  return found ?? NONE;
 }
