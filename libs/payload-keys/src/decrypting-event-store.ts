@@ -58,6 +58,11 @@ export class DecryptingEventStore implements EventStore {
     return this.inner.streamExists(streamId);
   }
 
+  async headPosition(): Promise<bigint> {
+    if (!this.inner.headPosition) throw new Error('the store behind does not tell its head position');
+    return this.inner.headPosition();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

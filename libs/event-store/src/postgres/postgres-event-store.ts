@@ -220,6 +220,14 @@ export class PostgresEventStore implements EventStore {
     return rows[0]?.exists ?? false;
   }
 
+  async headPosition(): Promise<bigint> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      `SELECT max(global_position)::text AS head FROM ${EVENTS_TABLE}`,
+    );
+    return BigInt(rows[0]?.head ?? 0);
+  }
+
   /** Reads the shared live reader has made (0 without `sharedLiveReads`): what following the head costs. */
   get liveReads(): number {
     return this.feed?.reads ?? 0;
