@@ -137,6 +137,21 @@ export class StreamKeys {
     return found;
   }
 
+  /**
+   * Keys by id as `keysById` answers them when every one is known and still trusted here (no read needed), without
+   * waiting; undefined when any is not (then `keysById` reads them).
+   */
+  trustedKeys(keyIds: readonly string[]): Map<string, Buffer | null> | undefined {
+    const answer = new Map<string, Buffer | null>();
+    const now = this.now();
+    for (const keyId of keyIds) {
+      const known = this.byId.get(keyId);
+      if (!known || known.until <= now) return undefined;
+      answer.set(keyId, known.key);
+    }
+    return answer;
+  }
+
   /** Keys by id: the bytes, or null for a destroyed key; an unknown id is absent from the answer. */
   async keysById(keyIds: readonly string[]): Promise<Map<string, Buffer | null>> {
     const answer = new Map<string, Buffer | null>();

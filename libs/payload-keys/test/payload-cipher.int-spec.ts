@@ -122,4 +122,18 @@ describe('payload cipher: fields decrypted once per process', () => {
     const [opened] = await cipher.openEvents([{ ...stored, data: { ...stored.data, command: edited } }]);
     expect(opened!.data['command']).toBe(UNREADABLE);
   });
+
+  it('opens without waiting only what needs no key read: a key trusted here, not one unread or past its 5 s', async () => {
+    const writer = cipherAt();
+    const stored = await sealedExecution(writer, 'approval-trusted', 6n);
+    writer['keys'].close();
+    const reader = cipherAt();
+    const plain = { ...stored, type: 'ApprovalGranted', data: { approvalId: 'x' } };
+    expect(reader.openTrusted(plain)).toBe(plain);
+    expect(reader.openTrusted(stored)).toBeUndefined(); // its key not read here yet
+    const [opened] = await reader.openEvents([stored]);
+    expect(reader.openTrusted(stored)!.data).toEqual(opened!.data);
+    clock = 5_001;
+    expect(reader.openTrusted(stored)).toBeUndefined(); // trust ran out: openEvents reads the key again
+  });
 });
