@@ -86,10 +86,12 @@ describe('the reconciliation processor under slow appends', () => {
       while (waiting() < executions && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(waiting()).toBe(executions);
       release();
-      while (processor.status().handled < executions && Date.now() < deadline + 10_000) {
+      // then every execution gets its verdict (the verdicts it then reads back count as handled too)
+      while (processor.status().appended < executions && Date.now() < deadline + 10_000) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(processor.status()).toMatchObject({ handled: executions, appended: executions });
+      expect(processor.status().appended).toBe(executions);
+      expect(processor.status().handled).toBeGreaterThanOrEqual(executions);
     } finally {
       release();
       await processor.stop();
