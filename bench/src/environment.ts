@@ -93,13 +93,18 @@ export interface BenchLedger {
 export async function spawnBenchLedger(
   databaseUrl: string,
   env: Record<string, string> = {},
-  /** The script to run instead of the ledger's main (bench/dist/unauthenticated-ledger.js). */
+  /**
+   * The script to run instead of the ledger's main (bench/dist/unauthenticated-ledger.js); default
+   * `BENCH_LEDGER_MAIN` when set (another build's apps/ledger/dist/main.js: a before/after of a bench that has no
+   * compare option of its own, such as bench:alerts), else this build's.
+   */
   entry?: string,
 ): Promise<BenchLedger> {
   const tcpPort = await freePort();
   const httpPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-bench-data-'));
-  const main = entry ?? fileURLToPath(new URL('../../apps/ledger/dist/main.js', import.meta.url));
+  const main =
+    entry ?? process.env.BENCH_LEDGER_MAIN ?? fileURLToPath(new URL('../../apps/ledger/dist/main.js', import.meta.url));
   const child: ChildProcess = spawn(
     process.execPath,
     [...(process.env.BENCH_LEDGER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), main],

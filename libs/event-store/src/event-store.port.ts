@@ -118,5 +118,10 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToAll(options?: SubscribeToAllOptions): Subscription;
   streamExists(streamId: string): Promise<boolean>;
+  /**
+   * The highest global position committed now (0 when the log is empty): where a follower that wants only what comes
+   * next subscribes from. Optional: without it such a follower starts from the beginning and skips what it reads.
+   */
+  headPosition?(): Promise<bigint>;
   close(): Promise<void>;
 }

@@ -147,4 +147,31 @@ describe('PostgreSQL subscriptions sharing one live reader', () => {
       await spaced.close();
     }
   });
+
+  it('answers readAll near the head with the events the subscriptions were handed, then reads on to the head', async () => {
+    // given a subscription at the head that took 30 events, and 5 more appended after it
+    const from = (await store.readAll()).at(-1)!.globalPosition;
+    const subscription = store.subscribeToAll({ fromPosition: from });
+    for (let n = 0; n < 30; n++) await store.appendToStream(`held-${n % 3}`, [newEvent(n % 2 ? 'Kept' : 'Other')]);
+    const delivered = await take(subscription, 30, 10_000);
+    for (let n = 0; n < 5; n++) await store.appendToStream('held-late', [newEvent('Kept')]);
+
+    // when readAll reads from inside what the feed holds, with and without a filter
+    const all = await store.readAll({ fromPosition: delivered[4]!.globalPosition });
+    const kept = await store.readAll({ fromPosition: from, filter: { eventTypes: ['Kept'] }, maxCount: 10 });
+    const alone = await PostgresEventStore.connect({ connectionString: db.url, sharedLiveReads: false });
+    try {
+      // then it returns what a read of its own returns (everything up to the head, in order) …
+      expect(ids(all)).toEqual(ids(await alone.readAll({ fromPosition: delivered[4]!.globalPosition })));
+      expect(all).toHaveLength(30);
+      expect(ids(kept)).toEqual(
+        ids(await alone.readAll({ fromPosition: from, filter: { eventTypes: ['Kept'] }, maxCount: 10 })),
+      );
+      // … the events the feed held being the very objects the subscription got: not read and parsed again
+      expect(all.slice(0, 25).every((event, i) => event === delivered[5 + i])).toBe(true);
+    } finally {
+      await alone.close();
+      await subscription.close();
+    }
+  });
 });

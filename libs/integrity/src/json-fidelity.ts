@@ -164,16 +164,35 @@ export function storableText(text: string): string {
 }
 
 /**
- * A copy of a JSON value whose strings and member names hold no NUL or lone surrogate (each replaced by U+FFFD).
- * For data the ledger derives from what it stored before this check existed (a verdict quoting a stored command),
- * never for input, which is refused instead.
+ * A JSON value whose strings and member names hold no NUL or lone surrogate (each replaced by U+FFFD): the value
+ * itself when it holds none (the common case: no copy), else a copy. For data the ledger derives from what it stored
+ * before this check existed (a verdict quoting a stored command), never for input, which is refused instead.
  */
 export function withStorableText<T>(value: T): T {
+  return holdsUnstorableText(value) ? storableCopy(value) : value;
+}
+
+function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && isWellFormed(text);
+}
+
+function holdsUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return !isStorableText(value);
+  if (Array.isArray(value)) return value.some(holdsUnstorableText);
+  if (typeof value === 'object' && value !== null && isPlainObject(value)) {
+    for (const [name, member] of Object.entries(value)) {
+      if (!isStorableText(name) || holdsUnstorableText(member)) return true;
+    }
+  }
+  return false;
+}
+
+function storableCopy<T>(value: T): T {
   if (typeof value === 'string') return storableText(value) as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => withStorableText(item)) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => storableCopy(item)) as T;
   if (typeof value === 'object' && value !== null && isPlainObject(value)) {
     return Object.fromEntries(
-      Object.entries(value).map(([name, member]) => [storableText(name), withStorableText(member)]),
+      Object.entries(value).map(([name, member]) => [storableText(name), storableCopy(member)]),
     ) as T;
   }
   return value;

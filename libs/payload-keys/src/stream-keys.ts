@@ -49,6 +49,7 @@ export class StreamKeys {
   private refresher?: NodeJS.Timeout;
   private refreshing = false;
   private readonly byId = new Map<string, Known>();
+  private readonly forgetListeners: ((streamId: string) => void)[] = [];
 
   constructor(
     private readonly pool: pg.Pool,
@@ -136,6 +137,21 @@ export class StreamKeys {
     return found;
   }
 
+  /**
+   * Keys by id as `keysById` answers them when every one is known and still trusted here (no read needed), without
+   * waiting; undefined when any is not (then `keysById` reads them).
+   */
+  trustedKeys(keyIds: readonly string[]): Map<string, Buffer | null> | undefined {
+    const answer = new Map<string, Buffer | null>();
+    const now = this.now();
+    for (const keyId of keyIds) {
+      const known = this.byId.get(keyId);
+      if (!known || known.until <= now) return undefined;
+      answer.set(keyId, known.key);
+    }
+    return answer;
+  }
+
   /** Keys by id: the bytes, or null for a destroyed key; an unknown id is absent from the answer. */
   async keysById(keyIds: readonly string[]): Promise<Map<string, Buffer | null>> {
     const answer = new Map<string, Buffer | null>();
@@ -219,6 +235,12 @@ export class StreamKeys {
   forget(streamId: string): void {
     this.live.delete(streamId);
     for (const [keyId, known] of this.byId) if (known.streamId === streamId) this.byId.delete(keyId);
+    for (const listener of this.forgetListeners) listener(streamId);
+  }
+
+  /** Told each stream whose keys this process forgets (an erasure here): what it holds opened goes too. */
+  onForget(listener: (streamId: string) => void): void {
+    this.forgetListeners.push(listener);
   }
 
   private async readLive(streamId: string): Promise<DataKey | undefined> {

@@ -1,4 +1,4 @@
-import { reconcile } from './reconcile.js';
+import { parseExecuted, reconcile } from './reconcile.js';
 
 const approval = (approvedCommands: string[], instruction = 'run the approved commands') => ({
   instruction,
@@ -64,5 +64,15 @@ describe('reconcile', () => {
     ]);
     expect(r.verdict).toBe('MATCH');
     expect(r.reconcilerVersion).toMatch(/^reconciler\//);
+  });
+
+  it('given a command run verbatim as approved, then it is parsed once for the approval and every execution, with the same verdicts', () => {
+    const approved = 'kubectl -n shop rollout status deploy/checkout-parsed-once';
+    const first = reconcile(approval([approved]), [approved]);
+    expect(parseExecuted(approved)).toBe(parseExecuted(approved));
+    expect(reconcile(approval([approved]), [approved])).toEqual(first);
+    expect(first.verdict).toBe('MATCH');
+    const twice = reconcile(approval([approved]), [approved, approved]);
+    expect(twice).toEqual(reconcile(approval([approved]), [approved, `${approved} `]));
   });
 });

@@ -95,6 +95,17 @@ export class LiveFeed {
     return this.serve(after, filter, maxEvents);
   }
 
+  /**
+   * A page of what the feed already holds after `after` (no read), when `after` lies in its window before its end:
+   * what a read would give there (the window is a gap-free prefix), so `readAll` near the head takes the events the
+   * subscriptions were handed instead of reading and parsing them again (the checkpoint sealer, once a second).
+   * Undefined elsewhere: the caller reads.
+   */
+  heldAfter(after: bigint, filter: ReadAllFilter | undefined, maxEvents: number): ReadAllPage | undefined {
+    if (this.from === undefined || after < this.from || after >= this.cursor) return undefined;
+    return this.serve(after, filter, maxEvents);
+  }
+
   private serve(after: bigint, filter: ReadAllFilter | undefined, maxEvents: number): ReadAllPage {
     const events: RecordedEvent[] = [];
     for (let i = firstAfter(this.events, after); i < this.events.length; i++) {

@@ -175,13 +175,13 @@ export class PostgresEventStore implements EventStore {
     const deadline = Date.now() + (this.options.readAllHoleWaitMs ?? 1000);
     let holeRetry = 1;
     while (events.length < maxCount) {
-      const page = await this.reader.readPage(
-        cursor,
-        { filter: options.filter, maxEvents: Math.min(maxCount - events.length, READ_PAGE) },
-        tracker,
-      );
+      const maxEvents = Math.min(maxCount - events.length, READ_PAGE);
+      // Near the head, what the live feed holds (already read and parsed); then read on from the end of its window.
+      const held = this.feed?.heldAfter(cursor, options.filter, maxEvents);
+      const page = held ?? (await this.reader.readPage(cursor, { filter: options.filter, maxEvents }, tracker));
       events.push(...page.events);
       cursor = page.cursor;
+      if (held) continue;
       if (page.blocked) {
         if (Date.now() >= deadline) break;
         await sleep(holeRetry);
@@ -218,6 +218,14 @@ export class PostgresEventStore implements EventStore {
       [streamId],
     );
     return rows[0]?.exists ?? false;
+  }
+
+  async headPosition(): Promise<bigint> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      `SELECT max(global_position)::text AS head FROM ${EVENTS_TABLE}`,
+    );
+    return BigInt(rows[0]?.head ?? 0);
   }
 
   /** Reads the shared live reader has made (0 without `sharedLiveReads`): what following the head costs. */

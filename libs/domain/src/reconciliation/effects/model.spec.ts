@@ -1,6 +1,6 @@
 import { parseCommandLine } from '../shell-parser.js';
 import type { BlastRadius, EffectClass, EffectTargets } from './effect.types.js';
-import { lineEffects } from './model.js';
+import { commandEffect, lineEffects } from './model.js';
 import { riskOfEffect } from './assessed-risk.js';
 
 type Row = [command: string, cls: EffectClass, blast: BlastRadius, targets?: EffectTargets];
@@ -304,5 +304,11 @@ describe('effect model', () => {
     expect(riskOfEffect(effectOf('kubectl scale deploy/web --replicas=0'))).toBe('destructive');
     expect(riskOfEffect(effectOf('docker compose down -v'))).toBe('critical');
     expect(riskOfEffect(effectOf('rm -rf /'))).toBe('critical');
+  });
+
+  it('given the same parsed command twice, then its effect is derived once (parsed commands are shared)', () => {
+    const [command] = parseCommandLine('kubectl delete pod web-1 -n shop').commands;
+    expect(commandEffect(command!)).toBeDefined();
+    expect(commandEffect(command!)).toBe(commandEffect(command!));
   });
 });

@@ -196,8 +196,19 @@ function withClass(e: CommandEffect, extra: EffectClass): CommandEffect {
   return e.classes.includes(extra) ? e : { ...e, classes: [...e.classes, extra] };
 }
 
+/** Effects of parsed commands, which are shared and never changed (command lines are parsed once per text). */
+const effects = new WeakMap<SimpleCommand, CommandEffect | null>();
+
 /** The effect of one simple command as the parser found it, or undefined for a tool the model does not know. */
 export function commandEffect(command: SimpleCommand): CommandEffect | undefined {
+  const known = effects.get(command);
+  if (known !== undefined) return known ?? undefined;
+  const effect = effectOf(command);
+  effects.set(command, effect ?? null);
+  return effect;
+}
+
+function effectOf(command: SimpleCommand): CommandEffect | undefined {
   // `… | xargs CMD` acts on everything the pipe lists, unless something in the pipe picks (find, grep, awk …)
   const fedByPipe =
     command.wrappers.includes('xargs') && command.upstream.length > 0 && !command.upstream.some((u) => PICKERS.has(u));
