@@ -28,7 +28,12 @@ const VERDICT_TEXTS: readonly SealablePath[] = [
 ];
 
 /** Per event type: the fields sealed, and which data field names the event's place (the AAD) besides its stream. */
-const SEALABLE: Readonly<Record<string, { place: (event: NewEvent) => string; paths: readonly SealablePath[] }>> = {
+interface Sealable {
+  place: (event: NewEvent) => string;
+  paths: readonly SealablePath[];
+}
+
+const SEALABLE: Readonly<Record<string, Sealable>> = {
   ExecutionLogged: {
     place: (event) => String(event.data['executionId']),
     paths: [
@@ -46,6 +51,11 @@ const SEALABLE: Readonly<Record<string, { place: (event: NewEvent) => string; pa
     paths: [{ path: 'reason', under: 'command' }, ...VERDICT_TEXTS],
   },
 };
+
+/** An event type's sealable fields: only the table's own entries (a type named `constructor` has none). */
+function sealableOf(type: string): Sealable | undefined {
+  return Object.hasOwn(SEALABLE, type) ? SEALABLE[type] : undefined;
+}
 
 /**
  * A field sealed here is remembered for its readers (the reconciler, the projections) only while fields were opened
@@ -140,7 +150,7 @@ export class PayloadCipher {
     const remember = performance.now() - this.lastOpenedAt < READERS_GONE_AFTER_MS;
     return events.map((event, i) => {
       let data = event.data;
-      const id = SEALABLE[event.type]?.place(event) ?? event.eventId;
+      const id = sealableOf(event.type)?.place(event) ?? event.eventId;
       for (const path of plans[i]!) {
         const place = placeOf(streamId, id, path);
         const plaintext = read(data, path) as string;
@@ -181,7 +191,7 @@ export class PayloadCipher {
     keys: ReadonlyMap<string, Buffer | null>,
   ): RecordedEvent {
     if (sealed.length === 0) return event;
-    const id = SEALABLE[event.type]!.place(event);
+    const id = sealableOf(event.type)!.place(event);
     let data = event.data;
     for (const { path, value } of sealed) {
       const key = keys.get(sealedFieldKeyId(value)!);
@@ -216,7 +226,7 @@ export class PayloadCipher {
   }
 
   private pathsToSeal(event: NewEvent): string[] {
-    const sealable = SEALABLE[event.type];
+    const sealable = sealableOf(event.type);
     if (!sealable) return [];
     return sealable.paths
       .filter(({ path, under }) => this.fields.has(under) && typeof read(event.data, path) === 'string')
@@ -228,7 +238,7 @@ export class PayloadCipher {
 const NONE: readonly { path: string; value: string }[] = [];
 
 function sealedPathsOf(event: RecordedEvent): readonly { path: string; value: string }[] {
-  const sealable = SEALABLE[event.type];
+  const sealable = sealableOf(event.type);
   if (!sealable) return NONE;
   let found: { path: string; value: string }[] | undefined;
   for (const { path } of sealable.paths) {

@@ -136,4 +136,25 @@ describe('payload cipher: fields decrypted once per process', () => {
     clock = 5_001;
     expect(reader.openTrusted(stored)).toBeUndefined(); // trust ran out: openEvents reads the key again
   });
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'given an event whose type is the name of an object property (%s), when it is sealed and opened, then it passes unchanged',
+    async (type) => {
+      const cipher = cipherAt();
+      const event = {
+        eventId: 'event-odd',
+        streamId: 'approval-odd',
+        streamRevision: 0,
+        globalPosition: 1n,
+        type,
+        data: { command: 'ls', output: { text: 'x' } },
+        metadata: {},
+        prevHash: '',
+        recordedAt: '',
+      } as RecordedEvent;
+      const [sealed] = await cipher.sealEvents('approval-odd', [event]);
+      expect(sealed).toBe(event);
+      const [opened] = await cipher.openEvents([event]);
+      expect(opened).toBe(event);
+    },
+  );
 });
