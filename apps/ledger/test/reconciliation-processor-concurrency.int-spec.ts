@@ -1,14 +1,9 @@
-import { AlertDispatcher } from '@audit-ledger/alerts';
 import { PostgresEventStore, type EventStore } from '@audit-ledger/event-store';
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
 import { anExecutionLogged } from '../../../test/support/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { ProcessCheckpoints } from '../src/reconciliation/process-checkpoints.js';
-import { ReconciliationProcessor } from '../src/reconciliation/reconciliation.processor.js';
+import { quietProcessor } from './support/quiet-processor.js';
 
 /**
  * How many verdict appends the processor keeps waiting at once: with a slot per append, its throughput is the slots
@@ -66,20 +61,7 @@ describe('the reconciliation processor under slow appends', () => {
       ]);
     }
     const { store: gated, waiting, release } = gatedAppends(store);
-    const logger = pino({ level: 'silent' });
-    const alerts = new AlertDispatcher(
-      [],
-      { maxAttempts: 1, backoffMs: 1, deadLetterFile: join(tmpdir(), `dead-${randomUUID()}.jsonl`) },
-      logger,
-    );
-    const processor = new ReconciliationProcessor(
-      gated,
-      new ProcessCheckpoints(pool),
-      alerts,
-      { now: () => new Date() },
-      logger,
-      { unusedIntervalMs: 60_000, alertOnUnclear: false },
-    );
+    const processor = quietProcessor(gated, pool);
     await processor.start();
     try {
       const deadline = Date.now() + 10_000;

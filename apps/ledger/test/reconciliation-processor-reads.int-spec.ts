@@ -1,15 +1,10 @@
-import { AlertDispatcher } from '@audit-ledger/alerts';
 import { PostgresEventStore, type RecordedEvent } from '@audit-ledger/event-store';
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
 import { countingStreamReads } from '../../../test/support/counting-stream-reads.js';
 import { anExecutionLogged } from '../../../test/support/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { ProcessCheckpoints } from '../src/reconciliation/process-checkpoints.js';
-import { ReconciliationProcessor } from '../src/reconciliation/reconciliation.processor.js';
+import { quietProcessor } from './support/quiet-processor.js';
 
 const VERDICTS = new Set(['ExecutionReconciled', 'ReconciliationUnclear', 'MismatchDetected']);
 
@@ -53,20 +48,7 @@ describe('the reconciliation processor following the log', () => {
   it('decides each execution of a stream it saw created without reading the stream, even after a review another writer appended between them', async () => {
     // given a processor following the log, on a store that counts stream reads
     const { store: counting, reads } = countingStreamReads(store);
-    const logger = pino({ level: 'silent' });
-    const alerts = new AlertDispatcher(
-      [],
-      { maxAttempts: 1, backoffMs: 1, deadLetterFile: join(tmpdir(), `dead-${randomUUID()}.jsonl`) },
-      logger,
-    );
-    const processor = new ReconciliationProcessor(
-      counting,
-      new ProcessCheckpoints(pool),
-      alerts,
-      { now: () => new Date() },
-      logger,
-      { unusedIntervalMs: 60_000, alertOnUnclear: false },
-    );
+    const processor = quietProcessor(counting, pool);
     await processor.start();
     try {
       // when an approval is granted and an execution of something else is logged (a mismatch)
