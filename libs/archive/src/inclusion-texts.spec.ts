@@ -44,9 +44,9 @@ describe('InclusionTexts', () => {
       expect(tree.matches(i, out, 0, end + 1)).toBe(false);
       expect(tree.matches((i + 1) % 13, out, 0, end)).toBe(false);
       for (let at = 0; at < end; at++) {
-        out[at] ^= 0x01;
+        out[at] = out[at]! ^ 0x01;
         expect(tree.matches(i, out, 0, end)).toBe(false);
-        out[at] ^= 0x01;
+        out[at] = out[at]! ^ 0x01;
       }
     }
   });

@@ -45,7 +45,8 @@ describe('payload cipher: fields decrypted once per process', () => {
       data: data as unknown as Record<string, unknown>,
       metadata: {},
       prevHash: '',
-      recordedAt: '',
+      hash: '',
+      recordedAt: new Date(0),
     } as RecordedEvent;
   }
 
@@ -149,7 +150,8 @@ describe('payload cipher: fields decrypted once per process', () => {
         data: { command: 'ls', output: { text: 'x' } },
         metadata: {},
         prevHash: '',
-        recordedAt: '',
+        hash: '',
+        recordedAt: new Date(0),
       } as RecordedEvent;
       const [sealed] = await cipher.sealEvents('approval-odd', [event]);
       expect(sealed).toBe(event);
