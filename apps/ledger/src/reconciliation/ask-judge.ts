@@ -11,7 +11,7 @@ export type AskJudge = (input: JudgeInput) => Promise<JudgeOutcome>;
  * At most this many questions to the judge at once: the processor keeps up to 1,024 executions in flight (most of them
  * verdicts waiting for a group commit), which a judge's provider should not see as 1,024 requests at once.
  */
-export const MAX_CONCURRENT_QUESTIONS = 64;
+const MAX_CONCURRENT_QUESTIONS = 64;
 
 /**
  * Wraps a judge so that the processor is never held longer than `limitMs` once its question is asked (the adapter
