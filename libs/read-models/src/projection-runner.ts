@@ -2,7 +2,7 @@ import pg from 'pg';
 import { type EventStore, type ReadAllFilter, type RecordedEvent } from '@audit-ledger/event-store';
 import { matchesFilter, prepareEvent, ProjectionBatch, unionFilter, type Projection } from './projection.js';
 import { lockBatches } from './batch-locks.js';
-import { StatementQueue } from './statement-queue.js';
+import { inlineParameters, StatementQueue } from './statement-queue.js';
 import { rebuildUnits } from './rebuild/rebuild-units.js';
 import { advisoryLockKey, CHECKPOINTS_TABLE, runReadModelMigrations } from './read-model-migrations.js';
 import { isTransientDatabaseError } from './database-errors.js';
@@ -241,6 +241,16 @@ interface CheckpointRow {
   failures: number;
 }
 
+/** The fence: the checkpoints of a worker's projections ($1), locked for the batch. */
+const FENCE = `SELECT name, position::text AS position, version FROM ${CHECKPOINTS_TABLE}
+  WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`;
+
+/** Every projection of a worker ($2) has seen everything up to $1 (one already past it keeps its checkpoint). */
+const SAVE_CHECKPOINTS = `UPDATE ${CHECKPOINTS_TABLE}
+    SET position = GREATEST(position, $1::bigint), updated_at = now(), error = NULL, error_position = NULL,
+        error_event_id = NULL, error_event_type = NULL, error_at = NULL, failures = 0
+  WHERE name = ANY($2::text[])`;
+
 const TRANSIENT_RETRY_MS = 50;
 /** Consecutive transient failures after which the projection reports itself unhealthy while it retries. */
 const TRANSIENT_STREAK_UNHEALTHY = 8;
@@ -308,8 +318,6 @@ class ProjectionWorker {
   private readonly members: Member[];
   private readonly names: string[];
   private readonly lockKeys: string[];
-  /** `this.names` as an SQL array literal, for the statements sent as simple queries (no parameters). */
-  private readonly namesLiteral: string;
   private readonly filter: ReadAllFilter | undefined;
   private readonly watched = new WeakSet<pg.PoolClient>();
   /** The connection holding the locks, and what to do when it dies while the worker waits for events. */
@@ -327,7 +335,6 @@ class ProjectionWorker {
   ) {
     this.members = projections.map((projection) => new Member(projection));
     this.names = projections.map((p) => p.name);
-    this.namesLiteral = `ARRAY[${this.names.map((name) => `'${name.replaceAll("'", "''")}'`).join(', ')}]::text[]`;
     this.lockKeys = projections.map((p) => advisoryLockKey(p.name));
     this.filter = unionFilter(projections.map((p) => p.filter));
   }
@@ -747,13 +754,15 @@ class ProjectionWorker {
    * survived. Events are never written here: every append keeps `synchronous_commit` on (docs/architecture.md).
    */
   private async beginFenced(client: pg.PoolClient, queue?: StatementQueue): Promise<void> {
-    const text = `BEGIN; SET LOCAL synchronous_commit = off;
-       SELECT name, position::text AS position, version FROM ${CHECKPOINTS_TABLE}
-        WHERE name = ANY(${this.namesLiteral}) ORDER BY name FOR UPDATE`;
     type Fence = pg.QueryResult<{ name: string; position: string; version: number }>;
-    // Queued: sent with the batch's first statement that is waited for, and checked before its result is used.
-    if (queue) return queue.add(text, 3, (results) => this.checkFence((results[2] as Fence).rows));
-    const results = (await client.query(text)) as unknown as Fence[];
+    if (queue) {
+      // Sent with the batch's first statement that is waited for, and checked before its result is used.
+      queue.addText('BEGIN; SET LOCAL synchronous_commit = off', 2);
+      return queue.add(FENCE, [this.names], (results) => this.checkFence((results[0] as Fence).rows));
+    }
+    const results = (await client.query(
+      `BEGIN; SET LOCAL synchronous_commit = off; ${inlineParameters(FENCE, [this.names])}`,
+    )) as unknown as Fence[];
     this.checkFence(results[2]!.rows);
   }
 
@@ -780,17 +789,15 @@ class ProjectionWorker {
     position: bigint,
     queue?: StatementQueue,
   ): Promise<void> {
-    const text = `UPDATE ${CHECKPOINTS_TABLE}
-          SET position = GREATEST(position, ${BigInt(position).toString()}::bigint), updated_at = now(), error = NULL,
-              error_position = NULL, error_event_id = NULL, error_event_type = NULL, error_at = NULL, failures = 0
-        WHERE name = ANY(${this.namesLiteral}); COMMIT`;
+    const values = [position.toString(), this.names];
     if (!queue) {
-      await client.query(text);
+      await client.query(`${inlineParameters(SAVE_CHECKPOINTS, values)}; COMMIT`);
       return;
     }
     // The fence is checked before anything commits: a batch that waited for no result sends its fence first.
     if (queue.checking) await queue.sendWith('', 0);
-    await queue.sendWith(text, 2);
+    await queue.add(SAVE_CHECKPOINTS, values);
+    await queue.sendWith('COMMIT', 1);
   }
 
   private async recordFailure(client: pg.PoolClient, failure: EventFailure): Promise<void> {

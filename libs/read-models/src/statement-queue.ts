@@ -1,15 +1,28 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
-/** A statement whose result nobody waits for: sent later, with the next statement that is waited for. */
-interface Queued {
+/** Part of a message: statements whose results come back in order. */
+interface Piece {
   text: string;
-  /** How many statements `text` holds (each gives one result). */
-  statements: number;
-  /** Called with the text's results once they are back (a throw fails the round trip's caller). */
+  /** Results before the ones `check` gets (a `PREPARE`'s). */
+  skip: number;
+  /** Results `check` gets. */
+  results: number;
+  /** Called with the piece's results once they are back (a throw fails the round trip's caller). */
   check?: (results: pg.QueryResult[]) => void;
+  /** Statements this piece prepares on the connection. */
+  prepares: boolean;
+}
+
+/** What one connection has prepared (`PREPARE`), as far as this process knows. */
+interface Session {
+  names: Set<string>;
+  /** A message with a `PREPARE` failed: re-read `pg_prepared_statements` before relying on `names`. */
+  stale: boolean;
 }
 
 const queues = new WeakMap<object, StatementQueue>();
+const sessions = new WeakMap<object, Session>();
 
 /**
  * Round trips of one projection batch's transaction: statements whose results are not read (`sendLater`) wait, and
@@ -19,11 +32,13 @@ const queues = new WeakMap<object, StatementQueue>();
  * statement therefore surfaces at a later call: the runner applies a failed batch again without the queue to find
  * the event it belongs to.
  *
- * Parameters of statements sent with others are inlined as quoted literals (a simple query has no parameters), which
- * PostgreSQL types from their context as it types parameters.
+ * Each statement is prepared once per connection (`PREPARE rm_<hash of its text>`, sent with its first use) and then
+ * run as `EXECUTE rm_…(<values as quoted literals>)`: the server no longer parses, analyses and plans the projections'
+ * large statements for every batch (measured: planning took more of the server's time than executing them).
+ * PostgreSQL types the literals by the statement's parameters, as it types parameters sent apart.
  */
 export class StatementQueue {
-  private readonly queued: Queued[] = [];
+  private readonly queued: Piece[] = [];
   /** A round trip that carried queued statements failed: the error may be theirs, not the caller's. */
   failedWithQueued = false;
   /** The client to hand to projections: its `query` sends what waits first. */
@@ -37,46 +52,92 @@ export class StatementQueue {
     queues.set(this.client, this);
   }
 
-  get pending(): boolean {
-    return this.queued.length > 0;
-  }
-
   /** Whether a queued statement's result still has to be checked. */
   get checking(): boolean {
     return this.queued.some((q) => q.check !== undefined);
   }
 
-  /** Queues `text` (`statements` statements, no parameters); `check` gets their results. */
-  add(text: string, statements = 1, check?: Queued['check']): void {
-    this.queued.push({ text: trimmed(text), statements, ...(check ? { check } : {}) });
+  /** Queues `text` as it is (`statements` statements, no parameters, not prepared); `check` gets their results. */
+  addText(text: string, statements: number, check?: Piece['check']): void {
+    this.queued.push({
+      text: trimmed(text),
+      skip: 0,
+      results: statements,
+      prepares: false,
+      ...(check ? { check } : {}),
+    });
+  }
+
+  /** Queues one statement with its parameters, run as a prepared statement of the connection; `check` gets its result. */
+  async add(text: string, values?: readonly unknown[], check?: Piece['check']): Promise<void> {
+    this.queued.push({ ...(await this.prepared(text, values)), ...(check ? { check } : {}) });
   }
 
   /** Sends what is queued, then `text` (`statements` statements, no parameters): the results of `text`. */
   async sendWith(text: string, statements: number): Promise<pg.QueryResult[]> {
-    const queued = this.queued.splice(0);
-    const message = [...queued.map((q) => q.text), trimmed(text)].filter((t) => t.length > 0).join(';\n');
-    if (message.length === 0) return [];
-    let answer: pg.QueryResult | pg.QueryResult[];
-    try {
-      answer = (await this.raw.query(message)) as unknown as pg.QueryResult | pg.QueryResult[];
-    } catch (error) {
-      if (queued.length > 0) this.failedWithQueued = true;
-      throw error;
-    }
-    const results = Array.isArray(answer) ? answer : [answer];
-    let at = 0;
-    for (const q of queued) {
-      q.check?.(results.slice(at, at + q.statements));
-      at += q.statements;
-    }
-    return results.slice(at, at + statements);
+    const last = trimmed(text);
+    return this.send(last.length > 0 ? { text: last, skip: 0, results: statements, prepares: false } : undefined);
   }
 
   private async query(text: unknown, values?: unknown[]): Promise<pg.QueryResult> {
     if (typeof text !== 'string') throw new Error('StatementQueue: only query(text, values) is supported');
-    if (!this.pending) return this.raw.query(text, values);
-    const [result] = await this.sendWith(inlineParameters(text, values), 1);
+    const [result] = await this.send(await this.prepared(text, values));
     return result!;
+  }
+
+  private async send(last: Piece | undefined): Promise<pg.QueryResult[]> {
+    const pieces = this.queued.splice(0);
+    if (last) pieces.push(last);
+    if (pieces.length === 0) return [];
+    let answer: pg.QueryResult | pg.QueryResult[];
+    try {
+      answer = (await this.raw.query(pieces.map((p) => p.text).join(';\n'))) as unknown as
+        pg.QueryResult | pg.QueryResult[];
+    } catch (error) {
+      if (pieces.length > (last ? 1 : 0)) this.failedWithQueued = true;
+      if (pieces.some((p) => p.prepares)) this.session().stale = true;
+      throw error;
+    }
+    const results = Array.isArray(answer) ? answer : [answer];
+    let at = 0;
+    let mine: pg.QueryResult[] = [];
+    for (const piece of pieces) {
+      const own = results.slice(at + piece.skip, at + piece.skip + piece.results);
+      at += piece.skip + piece.results;
+      if (piece === last) mine = own;
+      else piece.check?.(own);
+    }
+    return mine;
+  }
+
+  /** `EXECUTE` of the statement, with its `PREPARE` when the connection has not prepared it yet. */
+  private async prepared(text: string, values?: readonly unknown[]): Promise<Piece> {
+    const session = await this.freshSession();
+    const name = statementName(text);
+    const execute = `EXECUTE ${name}${values && values.length > 0 ? `(${values.map(literal).join(', ')})` : ''}`;
+    if (session.names.has(name)) return { text: execute, skip: 0, results: 1, prepares: false };
+    session.names.add(name);
+    return { text: `PREPARE ${name} AS ${trimmed(text)};\n${execute}`, skip: 1, results: 1, prepares: true };
+  }
+
+  private session(): Session {
+    let session = sessions.get(this.raw);
+    if (!session) {
+      session = { names: new Set(), stale: false };
+      sessions.set(this.raw, session);
+    }
+    return session;
+  }
+
+  /** The connection's prepared statements; re-read after a failed message that prepared some (did they stay?). */
+  private async freshSession(): Promise<Session> {
+    const session = this.session();
+    if (session.stale) {
+      const { rows } = await this.raw.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
+      session.names = new Set(rows.map((row) => row.name));
+      session.stale = false;
+    }
+    return session;
   }
 }
 
@@ -86,8 +147,13 @@ export class StatementQueue {
  */
 export async function sendLater(client: pg.ClientBase, text: string, values?: readonly unknown[]): Promise<void> {
   const queue = queues.get(client);
-  if (queue) queue.add(inlineParameters(text, values));
+  if (queue) await queue.add(text, values);
   else await client.query(text, values as unknown[] | undefined);
+}
+
+/** The name a statement is prepared under: its text's hash (the same text, the same statement). */
+export function statementName(text: string): string {
+  return `rm_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
 }
 
 /** `text` with `$1`, `$2`, … replaced by the values as SQL literals. Our statements hold no `$n` of their own. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { inlineParameters, sendLater, StatementQueue } from '../src/statement-queue.js';
+import { inlineParameters, sendLater, statementName, StatementQueue } from '../src/statement-queue.js';
 
 describe('statement queue', () => {
   let db: TestDatabase;
@@ -50,15 +50,22 @@ describe('statement queue', () => {
       ['timestamptz', new Date('2026-12-07T21:58:26.123Z')],
       ['timestamptz', '2026-12-07T21:58:26.123Z'],
     ];
+    const queue = new StatementQueue(client);
     for (const [type, value] of cases) {
       const text = `SELECT $1::${type} AS v, pg_typeof($1::${type})::text AS t`;
       const { rows: parameter } = await client.query(text, [value]);
       const { rows: inlined } = await client.query(inlineParameters(text, [value]));
+      const { rows: executed } = await queue.client.query(text, [value]);
       expect({ type, value, row: inlined[0] }).toEqual({ type, value, row: parameter[0] });
+      expect({ type, value, row: executed[0] }).toEqual({ type, value, row: parameter[0] });
     }
     // untyped, as in VALUES of an INSERT: typed by the column, as a parameter would be
     await client.query(inlineParameters('INSERT INTO q (n, note) VALUES ($1, $2)', [7, tricky]));
-    expect((await client.query('SELECT n, note FROM q')).rows).toEqual([{ n: 7, note: tricky }]);
+    await queue.client.query('INSERT INTO q (n, note) VALUES ($1, $2)', [8, tricky]);
+    expect((await client.query('SELECT n, note FROM q ORDER BY n')).rows).toEqual([
+      { n: 7, note: tricky },
+      { n: 8, note: tricky },
+    ]);
     // a NUL cannot be inlined (PostgreSQL refuses it in text anyway)
     expect(() => inlineParameters('SELECT $1::text', ['a\u0000b'])).toThrow(/NUL/);
   });
@@ -66,7 +73,7 @@ describe('statement queue', () => {
   it('sends the statements nobody waits for with the next one waited for, in order, in one round trip', async () => {
     const queue = new StatementQueue(client);
     const checked: number[] = [];
-    queue.add('BEGIN; SELECT 1 AS one', 2, (results) => checked.push(results[1]!.rows[0].one as number));
+    queue.addText('BEGIN; SELECT 1 AS one', 2, (results) => checked.push(results[1]!.rows[0].one as number));
     await sendLater(queue.client, 'INSERT INTO q (n, note) VALUES ($1, $2)', [1, "first's"]);
     await sendLater(queue.client, 'UPDATE q SET note = note || $1 WHERE n = $2', [' then second', 1]);
     expect(sent).toHaveLength(0);
@@ -77,9 +84,10 @@ describe('statement queue', () => {
     expect(checked).toEqual([1]);
     expect(sent).toHaveLength(1);
 
-    // with nothing queued, a statement goes as it is, with its parameters
-    await queue.client.query('SELECT $1::int AS n', [2]);
-    expect(sent[1]).toBe('SELECT $1::int AS n');
+    // each statement is prepared with its first use on the connection, then only executed
+    expect(sent[0]).toContain(`PREPARE ${statementName('SELECT note FROM q WHERE n = $1')} AS SELECT note FROM q`);
+    await queue.client.query('SELECT note FROM q WHERE n = $1', [1]);
+    expect(sent[1]).toBe(`EXECUTE ${statementName('SELECT note FROM q WHERE n = $1')}('1')`);
 
     await sendLater(queue.client, 'INSERT INTO q (n) VALUES ($1)', [2]);
     const [update, commit] = await queue.sendWith('UPDATE q SET note = $$x$$ WHERE n = 2; COMMIT', 2);
@@ -103,12 +111,29 @@ describe('statement queue', () => {
     await client.query('ROLLBACK');
 
     const checking = new StatementQueue(client);
-    checking.add('SELECT 2 AS two', 1, () => {
+    checking.addText('SELECT 2 AS two', 1, () => {
       throw new Error('fence moved');
     });
     expect(checking.checking).toBe(true);
     await expect(checking.client.query('SELECT 1')).rejects.toThrow('fence moved');
     expect(checking.failedWithQueued).toBe(false);
+  });
+
+  it('re-reads what the connection prepared after a message that prepared statements failed', async () => {
+    // given a message that prepares a statement and fails after it, in a transaction rolled back
+    await client.query('BEGIN');
+    const queue = new StatementQueue(client);
+    await sendLater(queue.client, 'INSERT INTO q (n) VALUES ($1)', [1]);
+    await expect(queue.client.query('SELECT 1 / $1::int AS x', [0])).rejects.toThrow(/division by zero/);
+    await client.query('ROLLBACK');
+
+    // when the statements are used again on the same connection, then they run (prepared again where needed)
+    const again = new StatementQueue(client);
+    await sendLater(again.client, 'INSERT INTO q (n) VALUES ($1)', [2]);
+    const { rows } = await again.client.query('SELECT 1 / $1::int AS x', [1]);
+    expect(rows).toEqual([{ x: 1 }]);
+    expect(sent).toContain('SELECT name FROM pg_prepared_statements');
+    expect((await client.query('SELECT n FROM q')).rows).toEqual([{ n: 2 }]);
   });
 
   it('runs a statement at once on a client without a queue', async () => {
