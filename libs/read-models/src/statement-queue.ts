@@ -151,9 +151,18 @@ export async function sendLater(client: pg.ClientBase, text: string, values?: re
   else await client.query(text, values as unknown[] | undefined);
 }
 
+const names = new Map<string, string>();
+
 /** The name a statement is prepared under: its text's hash (the same text, the same statement). */
 export function statementName(text: string): string {
-  return `rm_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `rm_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    // The projections' statements are a few fixed texts; a bound keeps a caller with varying texts from growing it.
+    if (names.size >= 1024) names.clear();
+    names.set(text, name);
+  }
+  return name;
 }
 
 /** `text` with `$1`, `$2`, … replaced by the values as SQL literals. Our statements hold no `$n` of their own. */
