@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 
 /** Part of a message: statements whose results come back in order. */
 interface Piece {
@@ -195,10 +195,16 @@ function arrayElement(value: unknown): string {
   return `"${textOf(value).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 
+/**
+ * `text` as a quoted literal, as `pg.escapeLiteral` quotes it (an `E''` string with backslashes doubled when it has
+ * any, so it reads the same whatever `standard_conforming_strings` says), but with native replacements: that one
+ * appends character by character, which cost more than the rest of a batch of large JSON in a profile.
+ */
 function quoted(text: string): string {
   // A NUL would end the simple query's message inside the literal: PostgreSQL refuses it in text anyway.
   if (text.includes('\u0000')) throw new Error('inlineParameters: text with a NUL character');
-  return pg.escapeLiteral(text);
+  const doubled = text.replaceAll("'", "''");
+  return text.includes('\\') ? ` E'${doubled.replaceAll('\\', '\\\\')}'` : `'${doubled}'`;
 }
 
 function trimmed(text: string): string {
