@@ -153,6 +153,21 @@ export async function sendLater(client: pg.ClientBase, text: string, values?: re
 
 const names = new Map<string, string>();
 
+/**
+ * Runs a statement whose result is read, but not at once: queued on a `StatementQueue`'s client, `read` gets its
+ * result when the next statement waited for comes back (before that one's result is used); else at once.
+ */
+export async function sendAndRead<R extends pg.QueryResultRow>(
+  client: pg.ClientBase,
+  text: string,
+  values: readonly unknown[],
+  read: (result: pg.QueryResult<R>) => void,
+): Promise<void> {
+  const queue = queues.get(client);
+  if (queue) await queue.add(text, values, (results) => read(results[0] as pg.QueryResult<R>));
+  else read(await client.query<R>(text, values as unknown[]));
+}
+
 /** The name a statement is prepared under: its text's hash (the same text, the same statement). */
 export function statementName(text: string): string {
   let name = names.get(text);
