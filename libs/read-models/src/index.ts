@@ -1,6 +1,7 @@
 export * from './projection.js';
 export * from './projection-runner.js';
 export * from './read-model-logger.js';
+export { sendLater } from './statement-queue.js';
 export {
   advisoryLockKey,
   runReadModelMigrations,

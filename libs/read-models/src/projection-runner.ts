@@ -2,6 +2,7 @@ import pg from 'pg';
 import { type EventStore, type ReadAllFilter, type RecordedEvent } from '@audit-ledger/event-store';
 import { matchesFilter, prepareEvent, ProjectionBatch, unionFilter, type Projection } from './projection.js';
 import { lockBatches } from './batch-locks.js';
+import { inlineParameters, StatementQueue } from './statement-queue.js';
 import { rebuildUnits } from './rebuild/rebuild-units.js';
 import { advisoryLockKey, CHECKPOINTS_TABLE, runReadModelMigrations } from './read-model-migrations.js';
 import { isTransientDatabaseError } from './database-errors.js';
@@ -240,6 +241,16 @@ interface CheckpointRow {
   failures: number;
 }
 
+/** The fence: the checkpoints of a worker's projections ($1), locked for the batch. */
+const FENCE = `SELECT name, position::text AS position, version FROM ${CHECKPOINTS_TABLE}
+  WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`;
+
+/** Every projection of a worker ($2) has seen everything up to $1 (one already past it keeps its checkpoint). */
+const SAVE_CHECKPOINTS = `UPDATE ${CHECKPOINTS_TABLE}
+    SET position = GREATEST(position, $1::bigint), updated_at = now(), error = NULL, error_position = NULL,
+        error_event_id = NULL, error_event_type = NULL, error_at = NULL, failures = 0
+  WHERE name = ANY($2::text[])`;
+
 const TRANSIENT_RETRY_MS = 50;
 /** Consecutive transient failures after which the projection reports itself unhealthy while it retries. */
 const TRANSIENT_STREAK_UNHEALTHY = 8;
@@ -307,8 +318,6 @@ class ProjectionWorker {
   private readonly members: Member[];
   private readonly names: string[];
   private readonly lockKeys: string[];
-  /** `this.names` as an SQL array literal, for the statements sent as simple queries (no parameters). */
-  private readonly namesLiteral: string;
   private readonly filter: ReadAllFilter | undefined;
   private readonly watched = new WeakSet<pg.PoolClient>();
   /** The connection holding the locks, and what to do when it dies while the worker waits for events. */
@@ -326,7 +335,6 @@ class ProjectionWorker {
   ) {
     this.members = projections.map((projection) => new Member(projection));
     this.names = projections.map((p) => p.name);
-    this.namesLiteral = `ARRAY[${this.names.map((name) => `'${name.replaceAll("'", "''")}'`).join(', ')}]::text[]`;
     this.lockKeys = projections.map((p) => advisoryLockKey(p.name));
     this.filter = unionFilter(projections.map((p) => p.filter));
   }
@@ -598,7 +606,11 @@ class ProjectionWorker {
    * whole transaction is rolled back and the events before it are committed again in a new one, so the checkpoints
    * stop just below the failing event. Connection errors are thrown.
    */
-  private async commitBatch(client: pg.PoolClient, events: RecordedEvent[]): Promise<EventFailure | undefined> {
+  private async commitBatch(
+    client: pg.PoolClient,
+    events: RecordedEvent[],
+    queued = true,
+  ): Promise<EventFailure | undefined> {
     const counters = this.members.map(() => emptyCounters());
     // Per member: the events past its checkpoint and within its filter, and the batch it applies them in.
     const parts = this.members.map((member) => {
@@ -607,11 +619,14 @@ class ProjectionWorker {
       );
       return { member, events: mine, batch: new ProjectionBatch(mine) };
     });
+    // Statements whose results nobody reads wait for the next one that is read (statement-queue.ts).
+    const queue = queued ? new StatementQueue(client) : undefined;
+    const db = queue?.client ?? client;
     let failure: EventFailure | undefined;
     try {
-      await this.beginFenced(client);
+      await this.beginFenced(client, queue);
       await lockBatches(
-        client,
+        db,
         parts.map((part) => ({ projection: part.member.projection, events: part.events })),
       );
       for (const event of events) {
@@ -619,9 +634,9 @@ class ProjectionWorker {
           if (event.globalPosition <= part.member.position) continue;
           if (!matchesFilter(part.member.projection.filter, event)) continue;
           try {
-            await applyOne(part.member.projection, client, event, part.batch, counters[i]!);
+            await applyOne(part.member.projection, db, event, part.batch, counters[i]!);
           } catch (error) {
-            failure = new EventFailure(part.member, event, error);
+            if (!(error instanceof CheckpointFenceError)) failure = new EventFailure(part.member, event, error);
             throw error;
           }
         }
@@ -629,18 +644,22 @@ class ProjectionWorker {
       for (const part of parts) {
         const last = part.events[part.events.length - 1];
         try {
-          await part.batch.finish(client);
+          await part.batch.finish(db);
         } catch (error) {
-          if (last) failure = new EventFailure(part.member, last, error);
+          if (last && !(error instanceof CheckpointFenceError)) failure = new EventFailure(part.member, last, error);
           throw error;
         }
       }
-      await this.saveCheckpointsAndCommit(client, events[events.length - 1]!.globalPosition);
+      await this.saveCheckpointsAndCommit(client, events[events.length - 1]!.globalPosition, queue);
     } catch (error) {
       // A dead connection fails the rollback too: then it is not the projection's fault, rethrow.
       await client.query('ROLLBACK').catch(() => {
         throw error;
       });
+      if (error instanceof CheckpointFenceError) throw error;
+      // A queued statement's error surfaces at a later call, maybe another event's: apply the batch again with each
+      // statement on its own round trip, which fails at the very event (or commits, if the error was transient).
+      if (queue?.failedWithQueued) return this.commitBatch(client, events, false);
       if (!failure) throw error;
       const failing = failure;
       const before = events.filter((e) => e.globalPosition < failing.event.globalPosition);
@@ -724,20 +743,26 @@ class ProjectionWorker {
   }
 
   /**
-   * Opens the batch's transaction and fences it, in one round trip (`BEGIN` and the fence as one simple query: the
-   * names are inlined as literals, so no parameters). A failure leaves the transaction for the caller to roll back.
+   * Opens the batch's transaction and fences it (`BEGIN` and the fence as one simple query: the names are inlined as
+   * literals, so no parameters). With a queue, the text waits for the batch's first statement whose result is read and
+   * goes with it, and the fence is checked before that result is used; else it is one round trip of its own. A failure
+   * leaves the transaction for the caller to roll back.
    *
    * The batch commits without waiting for its WAL flush (`synchronous_commit = off` for this transaction only): its
    * rows and its checkpoints commit atomically and are derived from the log, so a crash can only lose the last
    * batches whole, rows and checkpoints together, and the projection applies them again from the checkpoint that
    * survived. Events are never written here: every append keeps `synchronous_commit` on (docs/architecture.md).
    */
-  private async beginFenced(client: pg.PoolClient): Promise<void> {
+  private async beginFenced(client: pg.PoolClient, queue?: StatementQueue): Promise<void> {
+    type Fence = pg.QueryResult<{ name: string; position: string; version: number }>;
+    if (queue) {
+      // Sent with the batch's first statement that is waited for, and checked before its result is used.
+      queue.addText('BEGIN; SET LOCAL synchronous_commit = off', 2);
+      return queue.add(FENCE, [this.names], (results) => this.checkFence((results[0] as Fence).rows));
+    }
     const results = (await client.query(
-      `BEGIN; SET LOCAL synchronous_commit = off;
-       SELECT name, position::text AS position, version FROM ${CHECKPOINTS_TABLE}
-        WHERE name = ANY(${this.namesLiteral}) ORDER BY name FOR UPDATE`,
-    )) as unknown as pg.QueryResult<{ name: string; position: string; version: number }>[];
+      `BEGIN; SET LOCAL synchronous_commit = off; ${inlineParameters(FENCE, [this.names])}`,
+    )) as unknown as Fence[];
     this.checkFence(results[2]!.rows);
   }
 
@@ -755,16 +780,24 @@ class ProjectionWorker {
 
   /**
    * Every member has now seen everything up to `position` (a member already past it keeps its checkpoint); commits.
-   * One round trip: the UPDATE and `COMMIT` as one simple query (PostgreSQL runs nothing after a statement that fails
-   * in it, so a failed UPDATE leaves the transaction open and aborted for the caller's ROLLBACK).
+   * One round trip: the UPDATE and `COMMIT` as one simple query, after the statements still queued (PostgreSQL runs
+   * nothing after a statement that fails in it, so a failed statement leaves the transaction open and aborted for the
+   * caller's ROLLBACK). A fence not checked yet goes on a round trip of its own first: it is checked here, in Node.
    */
-  private async saveCheckpointsAndCommit(client: pg.PoolClient, position: bigint): Promise<void> {
-    await client.query(
-      `UPDATE ${CHECKPOINTS_TABLE}
-          SET position = GREATEST(position, ${BigInt(position).toString()}::bigint), updated_at = now(), error = NULL,
-              error_position = NULL, error_event_id = NULL, error_event_type = NULL, error_at = NULL, failures = 0
-        WHERE name = ANY(${this.namesLiteral}); COMMIT`,
-    );
+  private async saveCheckpointsAndCommit(
+    client: pg.PoolClient,
+    position: bigint,
+    queue?: StatementQueue,
+  ): Promise<void> {
+    const values = [position.toString(), this.names];
+    if (!queue) {
+      await client.query(`${inlineParameters(SAVE_CHECKPOINTS, values)}; COMMIT`);
+      return;
+    }
+    // The fence is checked before anything commits: a batch that waited for no result sends its fence first.
+    if (queue.checking) await queue.sendWith('', 0);
+    await queue.add(SAVE_CHECKPOINTS, values);
+    await queue.sendWith('COMMIT', 1);
   }
 
   private async recordFailure(client: pg.PoolClient, failure: EventFailure): Promise<void> {

@@ -11,6 +11,7 @@ import {
 } from '@audit-ledger/domain';
 import { type RecordedEvent } from '@audit-ledger/event-store';
 import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
+import { sendLater } from '../statement-queue.js';
 
 /**
  * Statuses of `read_models.approvals.status`. `unknown`: executions were logged against the approval id but no grant
@@ -140,7 +141,8 @@ export const approvalsProjection: Projection = {
 };
 
 async function granted(client: pg.PoolClient, event: RecordedEvent, data: ApprovalGrantedData): Promise<void> {
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${T} AS a (approval_id, stream_id, instruction, approved_commands, scope, risk_level, decision,
         approved_by, requested_by_agent, requested_by_worker, requested_by_session, max_executions, token_hash,
         granted_at, expires_at, created_at, status, last_event_at, position, approver_verified, approver_assertion_hash,
@@ -188,7 +190,8 @@ async function granted(client: pg.PoolClient, event: RecordedEvent, data: Approv
 }
 
 async function rejected(client: pg.PoolClient, event: RecordedEvent, data: ApprovalRejectedData): Promise<void> {
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${T} AS a (approval_id, stream_id, instruction, decision, status, rejected_by, rejected_at,
         rejection_reason, created_at, last_event_at, position, rejected_occurred_at, requested_at)
      VALUES ($1, $2, $3, 'rejected', 'rejected', $4, $5, $6, $5, $5, $7, $8, $9)
@@ -214,7 +217,8 @@ async function rejected(client: pg.PoolClient, event: RecordedEvent, data: Appro
 }
 
 async function revoked(client: pg.PoolClient, event: RecordedEvent, data: ApprovalRevokedData): Promise<void> {
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${T} AS a (approval_id, stream_id, status, revoked_by, revoked_at, revocation_reason, created_at,
         last_event_at, position, revoked_occurred_at)
      VALUES ($1, $2, 'revoked', $3, $4, $5, $4, $4, $6, $7)
@@ -279,7 +283,8 @@ async function flushExecutions(client: pg.PoolClient, pending: Map<string, Execu
   pending.clear();
   // Guarded per row by its position like every write here; a pending approval whose expiry lies before an execution
   // under it expired (as expireIfPast). A new row's created_at is its first execution's start, in event order.
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${T} AS a (approval_id, stream_id, status, execution_count, first_execution_at, last_execution_at,
         created_at, last_event_at, position)
      SELECT approval_id, stream_id, 'unknown', count, first_at, last_at, (started ->> 0)::timestamptz, last_at, position
@@ -303,7 +308,8 @@ async function flushExecutions(client: pg.PoolClient, pending: Map<string, Execu
 
 /** A pending approval whose expiry lies before the time of an event about it (or an execution under it) expired. */
 async function expireIfPast(client: pg.PoolClient, approvalId: string, at: string): Promise<void> {
-  await client.query(
+  await sendLater(
+    client,
     `UPDATE ${T} SET status = 'expired' WHERE approval_id = $1 AND status = 'pending' AND expires_at < $2`,
     [approvalId, at],
   );

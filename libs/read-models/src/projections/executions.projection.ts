@@ -16,6 +16,7 @@ import { type RecordedEvent } from '@audit-ledger/event-store';
 import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
 import { bumpDaily, bumpMismatches, countSessionAction, type DailyKey, type SessionAction } from './summary-deltas.js';
 import { rollUpExecution, rollUpMismatch, SUMMARY_ROLLUPS_MIGRATION } from './summary-rollup.js';
+import { sendAndRead } from '../statement-queue.js';
 
 const EXECUTIONS = 'read_models.executions';
 const DAILY = 'read_models.daily_summaries';
@@ -300,8 +301,13 @@ async function flushExecutions(
   client: pg.PoolClient,
   batch: ProjectionBatch,
   pending: LoggedExecution[],
+  /** The batch's gathered mismatches (passed while they are being flushed: the batch no longer holds them then). */
+  gathered?: GatheredMismatches,
 ): Promise<void> {
   if (pending.length === 0) return;
+  // Supersedes gathered while no mismatch rows wait (those must be inserted first) travel with the insert below.
+  const mismatches = gathered ?? mismatchesOf(batch);
+  if (mismatches.rows.length === 0) await supersede(client, batch, mismatches, true);
   const items = pending.splice(0);
   // Assessed once per execution: the row's `assessed_risk` and the summaries' risk level (`count`).
   const risks = items.map(({ data }) => assessCommandRisk(data.command));
@@ -519,7 +525,7 @@ async function flushMismatches(
   batch: ProjectionBatch,
   gathered: GatheredMismatches,
 ): Promise<void> {
-  await flushExecutions(client, batch, executionsOf(batch));
+  await flushExecutions(client, batch, executionsOf(batch), gathered);
   const rows = gathered.rows.splice(0);
   gathered.executionIds.clear();
   if (rows.length > 0) {
@@ -555,18 +561,34 @@ async function flushMismatches(
       if (row.subject !== null) supersedeUpTo(gathered, row.stream_id, row.subject, BigInt(row.position));
     }
   }
+  await supersede(client, batch, gathered, false);
+}
+
+const SUPERSEDE = `UPDATE ${MISMATCH_LOOKUP} m SET current = false
+    FROM jsonb_to_recordset($1::jsonb) AS r(stream_id text, subject text, position bigint)
+   WHERE m.stream_id = r.stream_id AND m.subject = r.subject AND m.position < r.position AND m.current
+   RETURNING m.kind, m.position::text AS position, to_char(m.day, 'YYYY-MM-DD') AS day, m.worker_id, m.risk_level,
+             m.tool_name, coalesce(m.at, m.day::timestamp AT TIME ZONE 'UTC') AS at`;
+
+/**
+ * The gathered mismatches' stopping to count: their lookup rows no longer current, the summaries counted down.
+ * `early`: sent with the executions' insert about to follow (queued, its rows counted when that round trip returns,
+ * before the summaries are written). They commute: the insert reads neither the mismatch lookup nor writes it.
+ */
+async function supersede(
+  client: pg.PoolClient,
+  batch: ProjectionBatch,
+  gathered: GatheredMismatches,
+  early: boolean,
+): Promise<void> {
   if (gathered.supersede.size === 0) return;
-  const upTo = [...gathered.supersede.values()];
+  const upTo = [JSON.stringify([...gathered.supersede.values()])];
   gathered.supersede.clear();
-  const { rows: superseded } = await client.query<MismatchRow>(
-    `UPDATE ${MISMATCH_LOOKUP} m SET current = false
-       FROM jsonb_to_recordset($1::jsonb) AS r(stream_id text, subject text, position bigint)
-      WHERE m.stream_id = r.stream_id AND m.subject = r.subject AND m.position < r.position AND m.current
-      RETURNING m.kind, m.position::text AS position, to_char(m.day, 'YYYY-MM-DD') AS day, m.worker_id, m.risk_level,
-                m.tool_name, coalesce(m.at, m.day::timestamp AT TIME ZONE 'UTC') AS at`,
-    [JSON.stringify(upTo)],
-  );
-  for (const row of superseded) countMismatch(batch, row, -1);
+  const count = (rows: readonly MismatchRow[]): void => {
+    for (const row of rows) countMismatch(batch, row, -1);
+  };
+  if (early) return sendAndRead<MismatchRow>(client, SUPERSEDE, upTo, (result) => count(result.rows));
+  count((await client.query<MismatchRow>(SUPERSEDE, upTo)).rows);
 }
 
 interface MismatchRow {

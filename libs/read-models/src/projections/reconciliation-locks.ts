@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type RecordedEvent } from '@audit-ledger/event-store';
+import { sendLater } from '../statement-queue.js';
 
 /**
  * Prefix of the per-stream advisory-lock key of the reconciliation projection and its triggers on `approvals` and
@@ -43,7 +44,8 @@ export async function lockReconciliationStreams(client: pg.PoolClient, parts: re
   const streams = [...exclusive.keys()].sort();
   // The ordered subquery (OFFSET 0 keeps it from being flattened) feeds the aggregate in the array's order; CASE
   // evaluates only the branch of each row's mode.
-  await client.query(
+  await sendLater(
+    client,
     `SELECT count(CASE WHEN exclusive THEN pg_advisory_xact_lock(key) ELSE pg_advisory_xact_lock_shared(key) END)
        FROM (SELECT hashtextextended('${RECONCILIATION_LOCK_PREFIX}' || stream, 0) AS key, exclusive
                FROM unnest($1::text[], $2::boolean[]) WITH ORDINALITY AS u(stream, exclusive, n)

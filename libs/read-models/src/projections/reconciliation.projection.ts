@@ -11,6 +11,7 @@ import {
 import { type RecordedEvent } from '@audit-ledger/event-store';
 import { inBatch, type Projection, type ProjectionBatch } from '../projection.js';
 import { RECONCILIATION_LOCK_PREFIX } from './reconciliation-locks.js';
+import { sendLater } from '../statement-queue.js';
 
 const MISMATCHES = 'read_models.mismatches';
 /** This projection's own state: the latest verdict per execution (and per approval for `approval_unused`). */
@@ -308,7 +309,8 @@ function gatherMismatch(batch: ProjectionBatch, event: RecordedEvent, data: Mism
 async function flushMismatches(client: pg.PoolClient, pending: GatheredMismatch[]): Promise<void> {
   if (pending.length === 0) return;
   const rows = pending.splice(0);
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${MISMATCHES} (mismatch_id, approval_id, execution_id, kind, severity, explanation, approved,
         executed, detected_at, event_id, global_position, stream_id, session_id, risk_rules, reconciler_version,
         kinds, assessed_risk)
@@ -445,7 +447,8 @@ interface ExecutionVerdict {
 async function flushVerdicts(client: pg.PoolClient, verdicts: Map<string, ExecutionVerdict>): Promise<void> {
   if (verdicts.size === 0) return;
   const rows = [...verdicts.values()].sort((a, b) => (a.execution_id < b.execution_id ? -1 : 1));
-  await client.query(
+  await sendLater(
+    client,
     `UPDATE ${EXECUTIONS} AS e SET reconciliation_verdict = r.verdict, reconciled_at = r.at
        FROM jsonb_to_recordset($1::jsonb) AS r(stream_id text, execution_id text, verdict text, at timestamptz)
       WHERE e.execution_id = r.execution_id AND e.stream_id = r.stream_id`,
@@ -462,7 +465,8 @@ function refreshApproval(batch: ProjectionBatch, streamId: string): void {
 
 async function flushApprovals(client: pg.PoolClient, approvalIds: Set<string>): Promise<void> {
   if (approvalIds.size === 0) return;
-  await client.query(
+  await sendLater(
+    client,
     `UPDATE ${APPROVALS} SET status = status
       WHERE approval_id IN (SELECT id FROM unnest($1::text[]) AS id ORDER BY id)`,
     [[...approvalIds].sort()],
@@ -471,7 +475,8 @@ async function flushApprovals(client: pg.PoolClient, approvalIds: Set<string>): 
 
 async function reviewed(client: pg.PoolClient, event: RecordedEvent, data: MismatchReviewedData): Promise<void> {
   // The review endpoint accepts one review per mismatch; the first one recorded wins here too.
-  await client.query(
+  await sendLater(
+    client,
     `UPDATE ${MISMATCHES} SET review_state = 'reviewed', reviewer = $2, resolution = $3, review_note = $4,
         reviewed_at = $5, review_event_id = $6
       WHERE mismatch_id = $1 AND review_state = 'open'`,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type ProjectionBatch } from '../projection.js';
+import { sendLater } from '../statement-queue.js';
 
 const DAILY = 'read_models.daily_summaries';
 const SESSIONS = 'read_models.session_summaries';
@@ -92,7 +93,8 @@ async function flushDaily(client: pg.PoolClient, rows: Map<string, DailyDelta>):
     kinds: Object.fromEntries(Object.entries(row.kinds).filter(([, n]) => n !== 0)),
   }));
   // The sorted rows take their row locks in one order. A kind's count that sums to 0 is dropped.
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${DAILY} AS s (day, worker_id, risk_level, tool_name, ${DAILY_COUNTERS.join(', ')}, mismatches_by_kind)
      SELECT day, worker_id, risk_level, tool_name, ${DAILY_COUNTERS.join(', ')}, kinds
        FROM jsonb_to_recordset($1::jsonb) AS r(day date, worker_id text, risk_level text, tool_name text,
@@ -187,7 +189,8 @@ const SESSION_COUNTERS = [
 
 async function flushSessions(client: pg.PoolClient, rows: Map<string, SessionDelta>): Promise<void> {
   if (rows.size === 0) return;
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${SESSIONS} AS s (session_id, ${SESSION_COUNTERS.join(', ')}, first_action_at, last_action_at)
      SELECT session_id, ${SESSION_COUNTERS.join(', ')},
             (SELECT min(t::timestamptz) FROM jsonb_array_elements_text(started) t),

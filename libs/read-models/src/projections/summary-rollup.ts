@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type ProjectionBatch } from '../projection.js';
+import { sendLater } from '../statement-queue.js';
 import { DURATION_THRESHOLDS, durationBucket } from '../summaries/duration-histogram.js';
 
 /**
@@ -145,7 +146,8 @@ async function flushRollups(client: pg.PoolClient, rows: Map<string, RollupDelta
     kinds: Object.fromEntries(Object.entries(row.kinds).filter(([, n]) => n !== 0)),
   }));
   // The sorted rows take their row locks in one order.
-  await client.query(
+  await sendLater(
+    client,
     `INSERT INTO ${SUMMARY_ROLLUPS} AS r (grain, dimension, bucket, value, executions, successes, failures,
         total_duration_ms, duration_histogram, mismatches_by_kind)
      SELECT grain, dimension, bucket, value, executions, successes, failures, total_duration_ms, histogram, kinds
