@@ -191,7 +191,7 @@ export function inlineParameters(text: string, values?: readonly unknown[]): str
 }
 
 /** A value as node-postgres would send it as a parameter, but as a quoted literal of unknown type. */
-export function literal(value: unknown): string {
+function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   return quoted(textOf(value));
 }
