@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
  * metadata (`requestId`).
  *
  * Not an AsyncLocalStorage: on Node 20 one `run` turns on promise hooks for the whole process, so every promise of
- * every call (Nest, rxjs, pg) paid a hook and a context copy: 5-10 % of the command path's CPU at one client
- * (issue 14).
+ * every call (Nest, rxjs, pg) paid a hook and a context copy: about 3 % of the ledger's own time at one client in
+ * `bench:command-path`, plus the garbage (issue 14; docs/benchmarks.md).
  */
 const requestIds = new WeakMap<object, string>();
 
